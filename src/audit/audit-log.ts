@@ -1,0 +1,67 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../lib/clock.js';
+import type { Database } from '../store/index.js';
+
+export interface AuditEvent {
+  type: string;
+  outcome: 'success' | 'failure' | 'info';
+  /** Stable reason code for failures (e.g. `webauthn_origin_mismatch`). */
+  code?: string | undefined;
+  userId?: string | undefined;
+  /** Who did it: `user:<id>`, `cli`, `admin:<id>`, `system`. */
+  actor?: string | undefined;
+  ip?: string | undefined;
+  /** Details for investigators. Never a secret: no tokens, passwords, codes or session ids. */
+  detail?: Record<string, unknown>;
+}
+
+export interface StoredAuditEvent extends Required<Omit<AuditEvent, 'detail'>> {
+  seq: number;
+  at: number;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  /** Appends an event; pass the transaction when the event belongs to a state change. */
+  record(event: AuditEvent, db?: Kysely<Database>): Promise<void>;
+  list(filter?: { type?: string; userId?: string; since?: number; limit?: number }): Promise<StoredAuditEvent[]>;
+}
+
+/** The append-only audit table. Events are never updated or deleted by the application. */
+export function createAuditLog({ db, clock }: { db: Kysely<Database>; clock: Clock }): AuditLog {
+  return {
+    async record(event, target = db) {
+      await target
+        .insertInto('audit_events')
+        .values({
+          at: clock.now(),
+          type: event.type,
+          outcome: event.outcome,
+          code: event.code ?? null,
+          user_id: event.userId ?? null,
+          actor: event.actor ?? null,
+          ip: event.ip ?? null,
+          detail: JSON.stringify(event.detail ?? {}),
+        })
+        .execute();
+    },
+    async list(filter = {}) {
+      let query = db.selectFrom('audit_events').selectAll().orderBy('seq', 'desc').limit(filter.limit ?? 100);
+      if (filter.type) query = query.where('type', '=', filter.type);
+      if (filter.userId) query = query.where('user_id', '=', filter.userId);
+      if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+      const rows = await query.execute();
+      return rows.map((row) => ({
+        seq: Number(row.seq),
+        at: Number(row.at),
+        type: row.type,
+        outcome: row.outcome,
+        code: row.code ?? '',
+        userId: row.user_id ?? '',
+        actor: row.actor ?? '',
+        ip: row.ip ?? '',
+        detail: JSON.parse(row.detail) as Record<string, unknown>,
+      }));
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { createAuditLog, type AuditLog, type AuditEvent, type StoredAuditEvent } from './audit-log.js';

@@ -1,0 +1,319 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import { randomToken } from '../lib/random.js';
+import { hashSecret } from '../lib/secret-hash.js';
+import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+
+/** RFC 8176 authentication method reference values Gatehouse issues. */
+export type Amr = 'hwk' | 'swk' | 'pwd' | 'otp' | 'mfa' | 'user';
+
+export interface SessionView {
+  idHash: string;
+  userId: string;
+  email: string;
+  name: string;
+  groups: string[];
+  amr: Amr[];
+  /** Last phishing-resistant proof (WebAuthn assertion), ms; undefined for password+TOTP sessions. */
+  phishingResistantAt: number | undefined;
+  ip: string;
+  userAgent: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+export interface SessionTimeouts {
+  idleMs: number;
+  absoluteMs: number;
+}
+
+export interface IssueSessionInput {
+  userId: string;
+  amr: Amr[];
+  phishingResistant: boolean;
+  ip: string;
+  userAgent: string;
+}
+
+export const SESSION_FEED = {
+  revoked: 'session.revoked',
+  revokedUser: 'session.revoked_user',
+  revokedAll: 'session.revoked_all',
+  updated: 'session.updated',
+  userChanged: 'user.changed',
+} as const;
+
+// Write-behind for last_seen: touching the row on every request would make the hot path wait on the
+// database. Idle expiry is rechecked against the database before a session is refused for idleness.
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Sessions (lucia's design): a 256-bit random id in the cookie, only its SHA-256 stored. Validation reads
+ * an in-memory cache; the change feed evicts entries on every instance when a session is revoked, so
+ * the next request re-reads the row and is refused.
+ */
+export class SessionManager {
+  private readonly cache = new Map<string, SessionView>();
+  private readonly dirtyTouches = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private timeouts: SessionTimeouts,
+  ) {}
+
+  setTimeouts(timeouts: SessionTimeouts): void {
+    this.timeouts = timeouts;
+  }
+
+  /** Creates a session; returns the secret id for the cookie (never stored) and the view. */
+  async issue(input: IssueSessionInput, db: Kysely<Database> = this.store.db): Promise<{ token: string; session: SessionView }> {
+    const token = randomToken(this.random, 32);
+    const idHash = hashSecret(token);
+    const now = this.clock.now();
+    await db
+      .insertInto('sessions')
+      .values({
+        id_hash: idHash,
+        user_id: input.userId,
+        amr: JSON.stringify(input.amr),
+        phishing_resistant_at: input.phishingResistant ? now : null,
+        ip: input.ip.slice(0, 64),
+        user_agent: input.userAgent.slice(0, 300),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + this.timeouts.absoluteMs,
+        revoked_at: null,
+        revoked_reason: null,
+      })
+      .execute();
+    const session = await this.load(idHash, db);
+    if (!session) throw new Error('session vanished right after insert');
+    return { token, session };
+  }
+
+  /**
+   * The session for a cookie value, or undefined when it is unknown, revoked, expired or its user is
+   * disabled. Reads the cache; a miss reads the database once.
+   */
+  async validate(token: string | undefined): Promise<SessionView | undefined> {
+    if (!token || token.length > 100) return undefined;
+    return this.validateHash(hashSecret(token));
+  }
+
+  async validateHash(idHash: string): Promise<SessionView | undefined> {
+    const now = this.clock.now();
+    let session: SessionView | undefined = this.cache.get(idHash) ?? (await this.load(idHash));
+    if (!session) return undefined;
+    if (now >= session.expiresAt) return this.forget(idHash);
+    if (now - session.lastSeenAt >= this.timeouts.idleMs) {
+      // Another instance may have seen it more recently: confirm with the database.
+      session = await this.load(idHash);
+      if (!session || now - session.lastSeenAt >= this.timeouts.idleMs) return this.forget(idHash);
+    }
+    if (now - session.lastSeenAt >= 1000) {
+      session.lastSeenAt = now;
+      this.dirtyTouches.set(idHash, now);
+    }
+    return session;
+  }
+
+  private forget(idHash: string): undefined {
+    this.cache.delete(idHash);
+    return undefined;
+  }
+
+  private async load(idHash: string, db: Kysely<Database> = this.store.db): Promise<SessionView | undefined> {
+    const row = await db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select([
+        'sessions.id_hash',
+        'sessions.user_id',
+        'sessions.amr',
+        'sessions.phishing_resistant_at',
+        'sessions.ip',
+        'sessions.user_agent',
+        'sessions.created_at',
+        'sessions.last_seen_at',
+        'sessions.expires_at',
+        'sessions.revoked_at',
+        'users.email',
+        'users.name',
+        'users.status',
+      ])
+      .where('sessions.id_hash', '=', idHash)
+      .executeTakeFirst();
+    if (!row || row.revoked_at !== null || row.status !== 'active') {
+      this.cache.delete(idHash);
+      return undefined;
+    }
+    const groups = await db.selectFrom('group_members').select('group_name').where('user_id', '=', row.user_id).execute();
+    const view: SessionView = {
+      idHash,
+      userId: row.user_id,
+      email: row.email,
+      name: row.name,
+      groups: groups.map((g) => g.group_name).sort(),
+      amr: JSON.parse(row.amr) as Amr[],
+      phishingResistantAt: row.phishing_resistant_at === null ? undefined : Number(row.phishing_resistant_at),
+      ip: row.ip,
+      userAgent: row.user_agent,
+      createdAt: Number(row.created_at),
+      lastSeenAt: Math.max(Number(row.last_seen_at), this.dirtyTouches.get(idHash) ?? 0),
+      expiresAt: Number(row.expires_at),
+    };
+    this.cache.set(idHash, view);
+    return view;
+  }
+
+  /** Writes pending last-seen times (called on a timer and at shutdown). */
+  async flushTouches(): Promise<void> {
+    if (this.dirtyTouches.size === 0) return;
+    const touches = [...this.dirtyTouches];
+    this.dirtyTouches.clear();
+    for (const [idHash, at] of touches) {
+      await this.store.db.updateTable('sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).where('last_seen_at', '<', at).execute();
+    }
+  }
+
+  startTouchFlusher(): () => Promise<void> {
+    const timer = setInterval(() => void this.flushTouches().catch(() => {}), TOUCH_EVERY_MS);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await this.flushTouches().catch(() => {});
+    };
+  }
+
+  /** Records a fresh phishing-resistant proof on an existing session (step-up). */
+  async recordStepUp(idHash: string, amr: Amr[], db: Kysely<Database> = this.store.db): Promise<void> {
+    await db
+      .updateTable('sessions')
+      .set({ phishing_resistant_at: this.clock.now(), amr: JSON.stringify(amr) })
+      .where('id_hash', '=', idHash)
+      .execute();
+    await publishChange(db, this.store, this.clock, SESSION_FEED.updated, { idHashes: [idHash] });
+    this.cache.delete(idHash);
+  }
+
+  async revoke(idHashes: string[], reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
+    if (idHashes.length === 0) return 0;
+    const result = await db
+      .updateTable('sessions')
+      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+      .where('id_hash', 'in', idHashes)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    await publishChange(db, this.store, this.clock, SESSION_FEED.revoked, { idHashes });
+    for (const idHash of idHashes) this.cache.delete(idHash);
+    return Number(result.numUpdatedRows);
+  }
+
+  async revokeUser(userId: string, reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
+    const result = await db
+      .updateTable('sessions')
+      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    await publishChange(db, this.store, this.clock, SESSION_FEED.revokedUser, { userId });
+    this.evictUser(userId);
+    return Number(result.numUpdatedRows);
+  }
+
+  async revokeAll(reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
+    const result = await db
+      .updateTable('sessions')
+      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    await publishChange(db, this.store, this.clock, SESSION_FEED.revokedAll, {});
+    this.cache.clear();
+    return Number(result.numUpdatedRows);
+  }
+
+  async listForUser(userId: string, options: { includeEnded?: boolean } = {}): Promise<SessionRow[]> {
+    let query = this.store.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc');
+    if (!options.includeEnded) query = query.where('revoked_at', 'is', null).where('expires_at', '>', this.clock.now());
+    return (await query.execute()).map(toSessionRow);
+  }
+
+  async listActive(limit = 1000): Promise<SessionRow[]> {
+    const rows = await this.store.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.clock.now())
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toSessionRow);
+  }
+
+  async countActive(): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.clock.now())
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  private evictUser(userId: string): void {
+    for (const [idHash, session] of this.cache) if (session.userId === userId) this.cache.delete(idHash);
+  }
+
+  /** Applies a change-feed row from any instance (including this one). */
+  applyChange(change: Change): void {
+    switch (change.kind) {
+      case SESSION_FEED.revoked:
+      case SESSION_FEED.updated:
+        for (const idHash of (change.payload.idHashes as string[] | undefined) ?? []) this.cache.delete(idHash);
+        break;
+      case SESSION_FEED.revokedUser:
+      case SESSION_FEED.userChanged:
+        this.evictUser(String(change.payload.userId));
+        break;
+      case SESSION_FEED.revokedAll:
+        this.cache.clear();
+        break;
+      default:
+    }
+  }
+}
+
+export interface SessionRow {
+  /** A short, non-secret handle to name a session in the UI and CLI (a prefix of the hash). */
+  handle: string;
+  idHash: string;
+  userId: string;
+  amr: Amr[];
+  phishingResistantAt: number | undefined;
+  ip: string;
+  userAgent: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  revokedAt: number | undefined;
+}
+
+function toSessionRow(row: Database['sessions']): SessionRow {
+  return {
+    handle: row.id_hash.slice(0, 16),
+    idHash: row.id_hash,
+    userId: row.user_id,
+    amr: JSON.parse(row.amr) as Amr[],
+    phishingResistantAt: row.phishing_resistant_at === null ? undefined : Number(row.phishing_resistant_at),
+    ip: row.ip,
+    userAgent: row.user_agent,
+    createdAt: Number(row.created_at),
+    lastSeenAt: Number(row.last_seen_at),
+    expiresAt: Number(row.expires_at),
+    revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
+  };
+}

@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
+import pg from 'pg';
+import type { Dialect } from './dialect.js';
+import { initialMigration } from './migrations/001-initial.js';
+import type { Database } from './schema.js';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Where it lives, without credentials: safe to log. */
+  readonly description: string;
+  /** PostgreSQL connection string, for LISTEN (undefined on SQLite). */
+  readonly postgresUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  url: string;
+  /** Base for relative SQLite paths (the config file's folder). */
+  baseDir?: string;
+  poolSize?: number;
+}
+
+function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  return { '001-initial': initialMigration(dialect) };
+}
+
+// PostgreSQL returns int8 as a string (it may exceed 2^53). Our int8 columns are millisecond
+// timestamps and counters well inside 2^53, so parse them as numbers on this pool only.
+const INT8_OID = 20;
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+/** Opens the database named by the URL and applies every pending migration (versioned, in order). */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const { url, baseDir = process.cwd(), poolSize = 10 } = options;
+  let db: Kysely<Database>;
+  let dialect: Dialect;
+  let description: string;
+  let postgresUrl: string | undefined;
+
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    dialect = 'postgres';
+    description = redact(url);
+    postgresUrl = url;
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, types: typeParsers });
+    // An idle client that loses its connection emits 'error' on the pool; without a listener it
+    // would crash the process. The next query gets a fresh client.
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else if (url.startsWith('sqlite:')) {
+    dialect = 'sqlite';
+    const raw = url.slice('sqlite:'.length);
+    const path = raw === ':memory:' ? raw : isAbsolute(raw) ? raw : resolve(baseDir, raw);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    description = `sqlite:${path}`;
+    const sqlite = new SqliteDatabase(path);
+    // WAL lets readers run beside the single writer; NORMAL sync is durable across process crashes.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  } else {
+    throw new Error(`database.url must start with sqlite: or postgres:// (got "${url.split(':')[0]}:...")`);
+  }
+
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrationsFor(dialect) },
+    migrationTableName: 'gatehouse_migrations',
+    migrationLockTableName: 'gatehouse_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed on ${description}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+
+  return {
+    db,
+    dialect,
+    description,
+    postgresUrl,
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Table types for Kysely. Timestamps are integer milliseconds since the epoch (bigint on PostgreSQL,
+ * parsed to number), booleans are 0/1 integers: one representation on both engines, so the same
+ * queries and the same conformance suite run on SQLite and PostgreSQL.
+ */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  status: 'active' | 'disabled';
+  /** 1 when an incident or admin demands a new key proof before anything else. */
+  reenroll_required: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupMembersTable {
+  user_id: string;
+  group_name: string;
+  added_at: number;
+}
+
+export interface InvitesTable {
+  id: string;
+  /** SHA-256 of the one-time token: the token itself is only ever in the link. */
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  created_by: string | null;
+}
+
+export interface CredentialsTable {
+  /** WebAuthn credential id, base64url. */
+  id: string;
+  user_id: string;
+  name: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  counter: number;
+  aaguid: string;
+  transports: string;
+  authenticator_class: 'hwk' | 'swk';
+  backed_up: number;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface ChallengesTable {
+  id: string;
+  challenge: string;
+  purpose: 'register' | 'authenticate';
+  user_id: string | null;
+  /** For registration from an invite: the invite's hash, consumed on success. */
+  invite_hash: string | null;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface LegacyFactorsTable {
+  user_id: string;
+  password_hash: string | null;
+  /** RFC 6238 shared secret (base32). A shared secret, not a bearer token: it has to be readable. */
+  totp_secret: string | null;
+  /** Last accepted TOTP time step, so a code cannot be replayed within its window. */
+  totp_last_step: number | null;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session id; the id itself lives only in the cookie. */
+  id_hash: string;
+  user_id: string;
+  /** JSON array of RFC 8176 AMR values. */
+  amr: string;
+  /** Time of the last phishing-resistant proof (a WebAuthn assertion), ms. */
+  phishing_resistant_at: number | null;
+  ip: string;
+  user_agent: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  at: number;
+  type: string;
+  outcome: 'success' | 'failure' | 'info';
+  code: string | null;
+  user_id: string | null;
+  actor: string | null;
+  ip: string | null;
+  /** JSON object with the event's details. Never a secret. */
+  detail: string;
+}
+
+export interface ChangeFeedTable {
+  id: Generated<number>;
+  at: number;
+  kind: string;
+  payload: string;
+}
+
+export interface IpBlocksTable {
+  cidr: string;
+  reason: string;
+  created_at: number;
+  created_by: string | null;
+  expires_at: number | null;
+}
+
+export interface DomainBlocksTable {
+  name: string;
+  reason: string;
+  created_at: number;
+  created_by: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** Private JWK as JSON. */
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  activates_at: number;
+  retires_at: number | null;
+}
+
+export interface AppCodesTable {
+  code_hash: string;
+  session_hash: string;
+  app: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AppSessionsTable {
+  id_hash: string;
+  session_hash: string;
+  app: string;
+  created_at: number;
+}
+
+/** Instance-wide values such as the server secret used for HMACs (generated on first start). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  users: UsersTable;
+  group_members: GroupMembersTable;
+  invites: InvitesTable;
+  credentials: CredentialsTable;
+  webauthn_challenges: ChallengesTable;
+  legacy_factors: LegacyFactorsTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  change_feed: ChangeFeedTable;
+  ip_blocks: IpBlocksTable;
+  domain_blocks: DomainBlocksTable;
+  signing_keys: SigningKeysTable;
+  app_codes: AppCodesTable;
+  app_sessions: AppSessionsTable;
+}
