@@ -1,0 +1,111 @@
+import { timingSafeEqual } from 'node:crypto';
+import { verifyAuthenticationResponse, type VerifiedAuthenticationResponse } from '@simplewebauthn/server';
+import { checkAuthenticatorData } from './check-authenticator-data.js';
+import { checkClientData } from './check-client-data.js';
+import { parseAuthenticationResponse, toLibraryAuthenticationJSON } from './parse-credential-response.js';
+import { webauthnError, WebauthnErrorCode } from './webauthn-errors.js';
+import type { RelyingParty } from './webauthn-settings.js';
+
+/** A stored credential, as verifyRegistration returned it. */
+export interface StoredCredential {
+  /** base64url credential ID. */
+  readonly id: string;
+  /** COSE_Key bytes. */
+  readonly publicKey: Uint8Array;
+  /** Last signature counter seen (WebAuthn L3 §6.1.1). */
+  readonly counter: number;
+  /** user.id (user handle) the credential was registered for; checked against response.userHandle. */
+  readonly userId?: Uint8Array;
+}
+
+export interface VerifyAuthenticationInput {
+  /** The body posted by startAuthentication(), as parsed JSON or as a JSON string. Untrusted. */
+  readonly response: unknown;
+  readonly expectedChallenge: Uint8Array;
+  readonly rp: RelyingParty;
+  /** The credential the caller looked up by the response's id (see readAssertionCredentialId). */
+  readonly credential: StoredCredential;
+  readonly requireUserVerification: boolean;
+  /**
+   * Discoverable sign-in (empty allowCredentials): the user was not identified before the ceremony,
+   * so the response must carry a userHandle and it must equal credential.userId (§7.2 step 6).
+   */
+  readonly requireUserHandle?: boolean;
+}
+
+export interface VerifiedAuthentication {
+  readonly credentialId: string;
+  /** Store this as the credential's counter. */
+  readonly newCounter: number;
+  readonly userVerified: boolean;
+  readonly backedUp: boolean;
+  readonly deviceType: 'singleDevice' | 'multiDevice';
+}
+
+/** WebAuthn L3 §7.2: verify an authentication assertion for a credential the caller looked up. */
+export async function verifyAuthentication(input: VerifyAuthenticationInput): Promise<VerifiedAuthentication> {
+  const { rp, credential } = input;
+  const parsed = parseAuthenticationResponse(input.response);
+  if (parsed.credentialId !== credential.id) {
+    throw webauthnError('authentication', WebauthnErrorCode.unknownCredential, 'response id is not the looked-up credential');
+  }
+  const expectedChallenge = Buffer.from(input.expectedChallenge).toString('base64url');
+  checkClientData('authentication', parsed.clientDataJSON, { type: 'webauthn.get', challenge: expectedChallenge, origins: rp.origins });
+  const authenticatorData = checkAuthenticatorData('authentication', parsed.authenticatorData, {
+    rpId: rp.id,
+    requireUserVerification: input.requireUserVerification,
+  });
+
+  let result: VerifiedAuthenticationResponse;
+  try {
+    result = await verifyAuthenticationResponse({
+      response: toLibraryAuthenticationJSON(parsed),
+      expectedChallenge,
+      expectedOrigin: [...rp.origins],
+      expectedRPID: rp.id,
+      expectedType: 'webauthn.get',
+      // Counter 0 turns the library's counter check off: it runs before the signature check, which
+      // would let anyone without the key raise "cloned key" alarms. Ours runs after (§7.2 step 21-22).
+      credential: { id: credential.id, publicKey: new Uint8Array(credential.publicKey), counter: 0 },
+      requireUserVerification: input.requireUserVerification,
+    });
+  } catch (error) {
+    // Everything but the signature and the stored key was checked above.
+    throw webauthnError('authentication', WebauthnErrorCode.badSignature, `signature: ${(error as Error).message}`, error);
+  }
+  if (!result.verified) {
+    throw webauthnError('authentication', WebauthnErrorCode.badSignature, 'signature does not verify with the stored public key');
+  }
+  checkUserHandle(parsed.userHandle, credential.userId, input.requireUserHandle === true);
+  const newCounter = authenticatorData.counter;
+  // §6.1.1: authenticators without a counter always send 0; otherwise it must grow. A counter that
+  // did not grow means two copies of the private key exist (cloned authenticator).
+  if ((newCounter !== 0 || credential.counter !== 0) && newCounter <= credential.counter) {
+    throw webauthnError(
+      'authentication',
+      WebauthnErrorCode.counterRegression,
+      `signature counter ${newCounter} is not greater than stored ${credential.counter}: possible cloned authenticator`,
+    );
+  }
+  return {
+    credentialId: credential.id,
+    newCounter,
+    userVerified: authenticatorData.flags.uv,
+    backedUp: result.authenticationInfo.credentialBackedUp,
+    deviceType: result.authenticationInfo.credentialDeviceType,
+  };
+}
+
+function checkUserHandle(userHandle: Uint8Array | undefined, owner: Uint8Array | undefined, required: boolean): void {
+  if (userHandle === undefined) {
+    if (required) throw webauthnError('authentication', WebauthnErrorCode.userHandleMismatch, 'discoverable sign-in without userHandle');
+    return;
+  }
+  if (owner === undefined) {
+    if (required) throw new Error('verifyAuthentication: requireUserHandle needs credential.userId');
+    return;
+  }
+  if (userHandle.length !== owner.length || !timingSafeEqual(userHandle, owner)) {
+    throw webauthnError('authentication', WebauthnErrorCode.userHandleMismatch, 'userHandle is not the credential owner');
+  }
+}
