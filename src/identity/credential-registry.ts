@@ -1,0 +1,141 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../lib/clock.js';
+import { GatehouseError, InputError, NotFoundError } from '../lib/errors.js';
+import type { Database } from '../store/index.js';
+
+export interface StoredCredential {
+  id: string;
+  userId: string;
+  name: string;
+  publicKey: Uint8Array;
+  counter: number;
+  aaguid: string;
+  transports: string[];
+  authenticatorClass: 'hwk' | 'swk';
+  backedUp: boolean;
+  createdAt: number;
+  lastUsedAt: number | undefined;
+}
+
+function toCredential(row: Database['credentials']): StoredCredential {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')),
+    counter: Number(row.counter),
+    aaguid: row.aaguid,
+    transports: JSON.parse(row.transports) as string[],
+    authenticatorClass: row.authenticator_class,
+    backedUp: Number(row.backed_up) === 1,
+    createdAt: Number(row.created_at),
+    lastUsedAt: row.last_used_at === null ? undefined : Number(row.last_used_at),
+  };
+}
+
+export function checkKeyName(raw: unknown): string {
+  const name = typeof raw === 'string' ? raw.trim() : '';
+  if (name.length < 1 || name.length > 60 || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new InputError('a key name must be 1 to 60 printable characters', 'invalid_key_name');
+  }
+  return name;
+}
+
+/** Security keys and passkeys registered to users (WebAuthn credential records, L3 §4). */
+export class CredentialRegistry {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {}
+
+  async listForUser(userId: string): Promise<StoredCredential[]> {
+    const rows = await this.db.selectFrom('credentials').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    return rows.map(toCredential);
+  }
+
+  async find(id: string): Promise<StoredCredential | undefined> {
+    const row = await this.db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toCredential(row) : undefined;
+  }
+
+  async countForUser(userId: string, db: Kysely<Database> = this.db): Promise<number> {
+    const row = await db
+      .selectFrom('credentials')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async add(
+    credential: Omit<StoredCredential, 'createdAt' | 'lastUsedAt'>,
+    db: Kysely<Database> = this.db,
+  ): Promise<StoredCredential> {
+    const now = this.clock.now();
+    const existing = await db.selectFrom('credentials').select('id').where('id', '=', credential.id).executeTakeFirst();
+    if (existing) {
+      // WebAuthn L3 §7.1 step 25: a credential id already registered must be refused.
+      throw new GatehouseError('webauthn_credential_exists', {
+        status: 400,
+        publicMessage: 'This security key is already registered.',
+        detail: `credential ${credential.id} already registered`,
+      });
+    }
+    await db
+      .insertInto('credentials')
+      .values({
+        id: credential.id,
+        user_id: credential.userId,
+        name: credential.name,
+        public_key: Buffer.from(credential.publicKey).toString('base64url'),
+        counter: credential.counter,
+        aaguid: credential.aaguid,
+        transports: JSON.stringify(credential.transports),
+        authenticator_class: credential.authenticatorClass,
+        backed_up: credential.backedUp ? 1 : 0,
+        created_at: now,
+        last_used_at: null,
+      })
+      .execute();
+    return { ...credential, createdAt: now, lastUsedAt: undefined };
+  }
+
+  /** Stores the new signature counter; the condition makes a concurrent older assertion lose. */
+  async recordUse(id: string, newCounter: number, previousCounter: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('credentials')
+      .set({ counter: newCounter, last_used_at: this.clock.now() })
+      .where('id', '=', id)
+      .where('counter', '=', previousCounter)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async rename(userId: string, id: string, name: string): Promise<void> {
+    const result = await this.db
+      .updateTable('credentials')
+      .set({ name: checkKeyName(name) })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new NotFoundError('security key', 'key_not_found');
+  }
+
+  /**
+   * Removes a key. A user may not remove their last key (they would lock themselves out or fall back
+   * to a phishable factor); an admin may, e.g. for a lost key, followed by a new invite.
+   */
+  async remove(userId: string, id: string, options: { byAdmin: boolean }, db: Kysely<Database> = this.db): Promise<StoredCredential> {
+    const row = await db.selectFrom('credentials').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    if (!row) throw new NotFoundError('security key', 'key_not_found');
+    if (!options.byAdmin && (await this.countForUser(userId, db)) <= 1) {
+      throw new GatehouseError('last_key', {
+        status: 409,
+        publicMessage: 'This is your only security key. Add another key first, or ask an administrator.',
+        detail: 'user tried to remove their last key',
+      });
+    }
+    await db.deleteFrom('credentials').where('id', '=', id).execute();
+    return toCredential(row);
+  }
+}

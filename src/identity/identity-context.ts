@@ -1,0 +1,45 @@
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import type { Store } from '../store/index.js';
+import type { ChallengeStore } from './challenges.js';
+import type { CredentialRegistry } from './credential-registry.js';
+import type { InviteBook } from './invites.js';
+import type { LegacyFactors } from './legacy-factors.js';
+import type { SessionManager } from './sessions.js';
+import type { UserDirectory } from './user-directory.js';
+import type { WebauthnSettings } from './webauthn/index.js';
+
+/** What the identity flows need from the current config snapshot. */
+export interface IdentitySettings {
+  webauthn: WebauthnSettings;
+  inviteTtlMs: number;
+  legacy: { password: boolean; totp: boolean; allowDowngrade: boolean };
+  portalUrl: string;
+}
+
+/** Who is asking: recorded on sessions and audit events. */
+export interface RequestContext {
+  ip: string;
+  userAgent: string;
+}
+
+export interface IdentityContext {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  audit: AuditLog;
+  users: UserDirectory;
+  invites: InviteBook;
+  credentials: CredentialRegistry;
+  sessions: SessionManager;
+  legacy: LegacyFactors;
+  challenges: ChallengeStore;
+  serverSecret: Buffer;
+  settings: () => IdentitySettings;
+}
+
+/** The WebAuthn user handle (user.id) is the user's opaque id as bytes: no personal data (L3 §5.4.3). */
+export function userHandleOf(userId: string): Uint8Array {
+  return new Uint8Array(Buffer.from(userId, 'utf8'));
+}

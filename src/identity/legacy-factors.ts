@@ -1,0 +1,94 @@
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import type { Kysely } from 'kysely';
+import { generate as generateTotp, generateSecret, verify as verifyTotp } from 'otplib';
+import type { Clock } from '../lib/clock.js';
+import { InputError } from '../lib/errors.js';
+import type { Database } from '../store/index.js';
+
+// A valid argon2id hash of a random string: verified against when the user has no password, so an
+// unknown user costs the same time as a wrong password (no user enumeration by timing).
+let decoyHash: Promise<string> | undefined;
+
+/**
+ * Password (argon2id, OWASP parameters: m=19 MiB, t=2, p=1) and TOTP (RFC 6238, 30 s steps). Legacy
+ * factors for migration only: a real-time relay replays both (2022 campaign), which is why the sign-in
+ * flow refuses them for anyone who has a security key.
+ */
+export class LegacyFactors {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {}
+
+  async setPassword(userId: string, password: string): Promise<void> {
+    if (password.length < 12 || password.length > 256) throw new InputError('a password must be 12 to 256 characters long', 'weak_password');
+    const passwordHash = await argon2Hash(password);
+    await this.upsert(userId, { password_hash: passwordHash });
+  }
+
+  /** Enrols TOTP and returns the shared secret (shown once to the user as an otpauth URI). */
+  async enrollTotp(userId: string): Promise<string> {
+    const secret = generateSecret();
+    await this.upsert(userId, { totp_secret: secret, totp_last_step: null });
+    return secret;
+  }
+
+  async has(userId: string): Promise<{ password: boolean; totp: boolean }> {
+    const row = await this.db.selectFrom('legacy_factors').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return { password: Boolean(row?.password_hash), totp: Boolean(row?.totp_secret) };
+  }
+
+  /** Verifies the password in constant work whether or not the user has one. */
+  async verifyPassword(userId: string | undefined, password: string): Promise<boolean> {
+    const row = userId
+      ? await this.db.selectFrom('legacy_factors').select('password_hash').where('user_id', '=', userId).executeTakeFirst()
+      : undefined;
+    const stored = row?.password_hash ?? (await (decoyHash ??= argon2Hash('decoy-' + Math.random().toString(36))));
+    const ok = await argon2Verify(stored, password.slice(0, 256)).catch(() => false);
+    return ok && Boolean(row?.password_hash);
+  }
+
+  /**
+   * Verifies a TOTP code: one step of clock skew back, none forward, and never the same or an earlier
+   * step twice (RFC 6238 §5.2: a verifier must not accept the second attempt of the same OTP).
+   */
+  async verifyTotp(userId: string, code: string): Promise<boolean> {
+    if (!/^\d{6}$/.test(code)) return false;
+    const row = await this.db.selectFrom('legacy_factors').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    if (!row?.totp_secret) return false;
+    const result = await verifyTotp({
+      secret: row.totp_secret,
+      token: code,
+      epoch: Math.floor(this.clock.now() / 1000),
+      epochTolerance: [30, 0],
+      ...(row.totp_last_step === null ? {} : { afterTimeStep: Number(row.totp_last_step) }),
+    }).catch(() => ({ valid: false as const }));
+    if (!result.valid || !('timeStep' in result)) return false;
+    const updated = await this.db
+      .updateTable('legacy_factors')
+      .set({ totp_last_step: result.timeStep })
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', result.timeStep)]))
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1;
+  }
+
+  /** Current code for a secret (tests and the relay drill play the victim's authenticator app). */
+  static async codeFor(secret: string, epochMs: number): Promise<string> {
+    return generateTotp({ secret, epoch: Math.floor(epochMs / 1000) });
+  }
+
+  /** Removes both legacy factors (forced re-enrollment after an incident). */
+  async disable(userId: string, db: Kysely<Database> = this.db): Promise<void> {
+    await db.deleteFrom('legacy_factors').where('user_id', '=', userId).execute();
+  }
+
+  private async upsert(userId: string, values: Partial<Database['legacy_factors']>): Promise<void> {
+    const now = this.clock.now();
+    await this.db
+      .insertInto('legacy_factors')
+      .values({ user_id: userId, password_hash: null, totp_secret: null, totp_last_step: null, ...values, updated_at: now })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ ...values, updated_at: now }))
+      .execute();
+  }
+}

@@ -1,0 +1,178 @@
+import { createHmac } from 'node:crypto';
+import { GatehouseError, isGatehouseError } from '../lib/errors.js';
+import { auditFailure } from './enrollment.js';
+import { userHandleOf, type IdentityContext, type RequestContext } from './identity-context.js';
+import type { Amr, SessionView } from './sessions.js';
+import {
+  buildAuthenticationOptions,
+  readAssertionCredentialId,
+  verifyAuthentication,
+  WebauthnErrorCode,
+  type PublicKeyCredentialRequestOptionsJSON,
+} from './webauthn/index.js';
+
+const FAILED = 'Sign-in failed. Try again.';
+
+export interface SignInStart {
+  challengeId: string;
+  options: PublicKeyCredentialRequestOptionsJSON;
+}
+
+/**
+ * Decoy credential ids for unknown emails in username-first sign-in, stable per email, so the options
+ * do not reveal whether an account exists.
+ */
+function decoyCredentialId(ctx: IdentityContext, email: string): string {
+  return createHmac('sha256', ctx.serverSecret).update(`decoy-credential:${email}`).digest().subarray(0, 32).toString('base64url');
+}
+
+/**
+ * Step 1: a challenge for a discoverable sign-in (no email: the authenticator offers its passkeys) or
+ * username-first (email given: the user's credential ids are listed).
+ */
+export async function startSignIn(ctx: IdentityContext, input: { email?: string | undefined; stepUpFor?: SessionView }): Promise<SignInStart> {
+  const { webauthn } = ctx.settings();
+  let allowCredentials: { id: string; transports?: string[] }[] = [];
+  let userId: string | null = null;
+  if (input.stepUpFor) {
+    userId = input.stepUpFor.userId;
+    allowCredentials = (await ctx.credentials.listForUser(userId)).map((c) => ({ id: c.id, transports: c.transports }));
+  } else if (input.email) {
+    const email = input.email.trim().toLowerCase().slice(0, 254);
+    const user = await ctx.users.findByEmail(email);
+    const credentials = user ? await ctx.credentials.listForUser(user.id) : [];
+    allowCredentials = credentials.length > 0 ? credentials.map((c) => ({ id: c.id, transports: c.transports })) : [{ id: decoyCredentialId(ctx, email) }];
+  }
+  const stored = await ctx.challenges.create({ purpose: 'authenticate', userId }, webauthn.timeoutMs);
+  const options = await buildAuthenticationOptions({
+    rp: webauthn.rp,
+    challenge: new Uint8Array(Buffer.from(stored.challenge, 'base64url')),
+    allowCredentials,
+    userVerification: webauthn.userVerification,
+    timeoutMs: webauthn.timeoutMs,
+  });
+  return { challengeId: stored.id, options };
+}
+
+export interface SignInResult {
+  token: string;
+  session: SessionView;
+}
+
+/**
+ * Step 2: verify the assertion (origin against the exact list, RP ID hash, challenge, flags, signature,
+ * counter) and issue a session with AMR hwk/swk. With `stepUpFor`, refresh that session's proof instead.
+ * Every failure is audited with its code; the client sees one generic message.
+ */
+export async function finishSignIn(
+  ctx: IdentityContext,
+  input: { challengeId: unknown; response: unknown; stepUpFor?: SessionView },
+  request: RequestContext,
+): Promise<SignInResult | { session: SessionView }> {
+  let userId: string | undefined;
+  let credentialId: string | undefined;
+  try {
+    const challenge = await ctx.challenges.consume(input.challengeId, 'authenticate');
+    const claimed = readAssertionCredentialId(input.response);
+    credentialId = claimed.credentialId;
+    const credential = await ctx.credentials.find(claimed.credentialId);
+    if (!credential) {
+      throw new GatehouseError(WebauthnErrorCode.unknownCredential, { status: 401, publicMessage: FAILED, detail: `no credential ${claimed.credentialId}` });
+    }
+    userId = credential.userId;
+    if (challenge.userId && challenge.userId !== credential.userId) {
+      throw new GatehouseError(WebauthnErrorCode.unknownCredential, { status: 401, publicMessage: FAILED, detail: 'credential belongs to another user than the challenge' });
+    }
+    const { webauthn } = ctx.settings();
+    const verified = await verifyAuthentication({
+      response: input.response,
+      expectedChallenge: new Uint8Array(Buffer.from(challenge.challenge, 'base64url')),
+      rp: webauthn.rp,
+      credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, userId: userHandleOf(credential.userId) },
+      requireUserVerification: webauthn.userVerification === 'required',
+      requireUserHandle: challenge.userId === null,
+    });
+    if (!(await ctx.credentials.recordUse(credential.id, verified.newCounter, credential.counter))) {
+      // Another sign-in with the same key raced this one and stored its counter first: an assertion
+      // with a stale counter is what a cloned key produces.
+      throw new GatehouseError(WebauthnErrorCode.counterRegression, { status: 401, publicMessage: FAILED, detail: 'counter changed concurrently' });
+    }
+    const user = await ctx.users.require(credential.userId);
+    if (user.status !== 'active') throw new GatehouseError('user_disabled', { status: 403, publicMessage: FAILED, detail: `${user.email} is disabled` });
+    const amr: Amr[] = verified.userVerified ? [credential.authenticatorClass, 'mfa'] : [credential.authenticatorClass];
+    const detail = { method: 'webauthn', credential: credential.id, class: credential.authenticatorClass, userVerified: verified.userVerified, userAgent: request.userAgent };
+    if (input.stepUpFor) {
+      if (input.stepUpFor.userId !== user.id) throw new GatehouseError(WebauthnErrorCode.unknownCredential, { status: 401, publicMessage: FAILED, detail: 'step-up with another user key' });
+      await ctx.sessions.recordStepUp(input.stepUpFor.idHash, amr);
+      await ctx.audit.record({ type: 'step_up', outcome: 'success', userId: user.id, ip: request.ip, detail });
+      const session = await ctx.sessions.validateHash(input.stepUpFor.idHash);
+      if (!session) throw new GatehouseError('session_ended', { status: 401, publicMessage: FAILED, detail: 'session ended during step-up' });
+      return { session };
+    }
+    return await ctx.store.db.transaction().execute(async (trx) => {
+      const issued = await ctx.sessions.issue({ userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent }, trx);
+      await ctx.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, ip: request.ip, detail }, trx);
+      return issued;
+    });
+  } catch (error) {
+    const extra: Record<string, unknown> = { method: 'webauthn' };
+    if (credentialId) extra.credential = credentialId;
+    if (isGatehouseError(error) && error.code === WebauthnErrorCode.counterRegression) extra.alert = 'possible cloned security key';
+    await auditFailure(ctx, input.stepUpFor ? 'step_up' : 'sign_in', error, request, userId, extra);
+    throw error;
+  }
+}
+
+/**
+ * Legacy password (+TOTP) sign-in, off by default. Refused for anyone who has a security key unless
+ * config allows the downgrade: otherwise a relay that cannot use the key would simply ask for the
+ * password and the code instead (the 2022 kit did exactly that).
+ */
+export async function legacySignIn(
+  ctx: IdentityContext,
+  input: { email: unknown; password: unknown; code: unknown },
+  request: RequestContext,
+): Promise<SignInResult> {
+  const { legacy } = ctx.settings();
+  let userId: string | undefined;
+  try {
+    if (!legacy.password) throw new GatehouseError('legacy_disabled', { status: 403, publicMessage: FAILED, detail: 'password sign-in is disabled' });
+    if (typeof input.email !== 'string' || typeof input.password !== 'string' || input.email.length > 254 || input.password.length > 256) {
+      throw new GatehouseError('invalid_input', { status: 400, publicMessage: FAILED, detail: 'email and password are required' });
+    }
+    const user = await ctx.users.findByEmail(input.email);
+    userId = user?.id;
+    const passwordOk = await ctx.legacy.verifyPassword(user?.id, input.password);
+    if (!user || !passwordOk) throw new GatehouseError('bad_credentials', { status: 401, publicMessage: FAILED, detail: user ? 'wrong password' : 'unknown email' });
+    const factors = await ctx.legacy.has(user.id);
+    const amr: Amr[] = ['pwd'];
+    if (legacy.totp || factors.totp) {
+      const code = typeof input.code === 'string' ? input.code.trim() : '';
+      if (!factors.totp || !(await ctx.legacy.verifyTotp(user.id, code))) {
+        // The audit row records that the password was right: the "password right, key never used"
+        // hunt after an incident finds exactly these users.
+        throw new GatehouseError('bad_totp', { status: 401, publicMessage: FAILED, detail: 'password correct, TOTP code wrong or replayed' });
+      }
+      amr.push('otp', 'mfa');
+    }
+    if (!legacy.allowDowngrade && (await ctx.credentials.countForUser(user.id)) > 0) {
+      throw new GatehouseError('legacy_downgrade_refused', {
+        status: 403,
+        publicMessage: FAILED,
+        detail: 'user has a security key; password+TOTP refused (possible phishing relay)',
+      });
+    }
+    if (user.status !== 'active') throw new GatehouseError('user_disabled', { status: 403, publicMessage: FAILED, detail: `${user.email} is disabled` });
+    return await ctx.store.db.transaction().execute(async (trx) => {
+      const issued = await ctx.sessions.issue({ userId: user.id, amr, phishingResistant: false, ip: request.ip, userAgent: request.userAgent }, trx);
+      await ctx.audit.record(
+        { type: 'sign_in', outcome: 'success', userId: user.id, ip: request.ip, detail: { method: amr.includes('otp') ? 'password+totp' : 'password', amr, userAgent: request.userAgent } },
+        trx,
+      );
+      return issued;
+    });
+  } catch (error) {
+    await auditFailure(ctx, 'sign_in', error, request, userId, { method: 'password' });
+    throw error;
+  }
+}
