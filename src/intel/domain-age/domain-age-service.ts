@@ -1,0 +1,233 @@
+import type { Dispatcher } from 'undici';
+import type { DnsAgeConfig } from '../../config/sections/dns-age.js';
+import type { Clock } from '../../lib/clock.js';
+import { createMemoryAgeCache, type DomainAgeCacheStore, type DomainAgeRecord } from './age-cache.js';
+import { createMemoryFirstSeenStore, type FirstSeenStore } from './first-seen.js';
+import { createNrdIndex, type NrdIndex, type NrdListing } from './nrd-index.js';
+import { longestSuffixMatch, type RdapBootstrap } from './rdap-bootstrap.js';
+import { createRdapClient } from './rdap-client.js';
+import type { RdapErrorCode, RdapLookupOutcome } from './rdap-lookup-outcome.js';
+import { registrableDomainOf } from './registrable-domain.js';
+
+/** What RDAP said about a registrable domain, as the policy sees it. */
+export type RdapFinding =
+  | { status: 'registered'; registeredAt: number }
+  | { status: 'no_registration_date' | 'not_found' | 'no_server' }
+  | { status: 'error'; code: RdapErrorCode; detail: string }
+  /** Not answered within the time budget; the lookup continues in the background. */
+  | { status: 'pending' }
+  /** IP address, single label or invalid name: there is no registrable domain to ask about. */
+  | { status: 'not_applicable' };
+
+export interface DomainAgeFacts {
+  registrableDomain: string | undefined;
+  rdap: RdapFinding;
+  /** The RDAP finding came from the cache (no request made for this query). */
+  fromCache: boolean;
+  nrd?: NrdListing;
+  /** First time this gateway saw the registrable domain, and since when it has been recording. */
+  firstSeen?: { at: number; trackingSince: number };
+}
+
+export interface DomainAgeServiceOptions {
+  config: DnsAgeConfig;
+  clock: Clock;
+  bootstrap: { current(): RdapBootstrap };
+  cache?: DomainAgeCacheStore;
+  firstSeen?: FirstSeenStore;
+  nrd?: NrdIndex;
+  dispatcher?: Dispatcher;
+  /** Every RDAP request's outcome (logs, metrics). */
+  onLookup?: (outcome: RdapLookupOutcome) => void;
+  /** A cache or first-seen store failed; the query goes on without it. */
+  onStoreError?: (error: unknown, operation: string) => void;
+}
+
+export interface DomainAgeService {
+  /** Synchronous answer from what is already known, or undefined when an RDAP lookup is needed. */
+  peek(name: string): DomainAgeFacts | undefined;
+  /** Waits for RDAP (bounded by `request_timeout_ms`); never rejects. */
+  lookup(name: string): Promise<DomainAgeFacts>;
+  /** Waits at most `budgetMs` (default `time_budget_ms`), then answers `pending` and lets the lookup finish. */
+  lookupWithinBudget(name: string, budgetMs?: number): Promise<DomainAgeFacts>;
+  /** Resolves when no lookup is in flight (tests, graceful shutdown). */
+  idle(): Promise<void>;
+  readonly inFlight: number;
+}
+
+function findingOf(record: DomainAgeRecord): RdapFinding {
+  if (record.status === 'registered' && record.registeredAt !== undefined) return { status: 'registered', registeredAt: record.registeredAt };
+  if (record.status === 'error') return { status: 'error', code: record.errorCode ?? 'rdap_network', detail: record.detail ?? '' };
+  return { status: record.status === 'registered' ? 'no_registration_date' : record.status };
+}
+
+export function createDomainAgeService(options: DomainAgeServiceOptions): DomainAgeService {
+  const { config, clock } = options;
+  const cache = options.cache ?? createMemoryAgeCache(config.max_cache_entries);
+  const firstSeenStore = options.firstSeen ?? createMemoryFirstSeenStore({ clock, maxEntries: config.first_seen.max_entries });
+  const nrd = options.nrd ?? createNrdIndex();
+  const storeError = (error: unknown, operation: string) => options.onStoreError?.(error, operation);
+  const overrides = new Map(
+    Object.entries(config.rdap_overrides).map(([suffix, url]) => [suffix.toLowerCase().replace(/^\.|\.$/g, ''), url.endsWith('/') ? url : `${url}/`]),
+  );
+  const client = createRdapClient({
+    baseUrlFor: (domain) => longestSuffixMatch(overrides, domain) ?? options.bootstrap.current().baseUrlFor(domain),
+    clock,
+    timeoutMs: config.request_timeout_ms,
+    maxResponseBytes: config.max_response_bytes,
+    maxRedirects: config.max_redirects,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  });
+  const inFlight = new Map<string, Promise<RdapFinding>>();
+
+  function fresh(record: DomainAgeRecord | undefined): DomainAgeRecord | undefined {
+    return record && record.expiresAt > clock.now() ? record : undefined;
+  }
+
+  /** NRD listing and first-seen: known synchronously for in-memory stores. */
+  function context(domain: string, sync: boolean): DomainAgeFacts | Promise<DomainAgeFacts> {
+    const nrdListing = nrd.lookup(domain);
+    const base: DomainAgeFacts = { registrableDomain: domain, rdap: { status: 'pending' }, fromCache: false, ...(nrdListing ? { nrd: nrdListing } : {}) };
+    let at: number | Promise<number>;
+    let since: number | Promise<number>;
+    try {
+      at = firstSeenStore.recordSeen(domain, clock.now());
+      since = firstSeenStore.trackingSince();
+    } catch (error) {
+      storeError(error, 'first_seen');
+      return base;
+    }
+    if (!(at instanceof Promise) && !(since instanceof Promise)) return { ...base, firstSeen: { at, trackingSince: since } };
+    const pending = Promise.all([at, since]);
+    if (sync) {
+      pending.catch((error: unknown) => storeError(error, 'first_seen'));
+      return base;
+    }
+    return pending.then(
+      ([seenAt, tracking]) => ({ ...base, firstSeen: { at: seenAt, trackingSince: tracking } }),
+      (error: unknown) => {
+        storeError(error, 'first_seen');
+        return base;
+      },
+    );
+  }
+
+  function remember(outcome: RdapLookupOutcome): void {
+    if (outcome.status === 'no_server') return;
+    if (outcome.status === 'error' && outcome.code === 'rdap_overloaded') return;
+    const now = clock.now();
+    // A 404 or an error is cached briefly: the attacker's domain may be registered minutes from now.
+    const ttl = outcome.status === 'registered' ? config.cache_ttl_hours * 3_600_000 : config.negative_cache_ttl_minutes * 60_000;
+    const record: DomainAgeRecord = { domain: outcome.domain, status: outcome.status, checkedAt: now, expiresAt: now + ttl };
+    if (outcome.status === 'registered') record.registeredAt = outcome.registeredAt;
+    if (outcome.status === 'error') Object.assign(record, { errorCode: outcome.code, detail: outcome.detail });
+    try {
+      const written = cache.set(record);
+      if (written instanceof Promise) written.catch((error: unknown) => storeError(error, 'cache_set'));
+    } catch (error) {
+      storeError(error, 'cache_set');
+    }
+  }
+
+  async function query(domain: string): Promise<RdapFinding> {
+    let outcome: RdapLookupOutcome;
+    try {
+      outcome = await client.lookupDomain(domain);
+    } catch (error) {
+      // lookupDomain turns every expected failure into a value; this is the unexpected rest.
+      outcome = { status: 'error', domain, code: 'rdap_network', detail: (error as Error).message };
+    }
+    options.onLookup?.(outcome);
+    remember(outcome);
+    return outcome.status === 'registered'
+      ? { status: 'registered', registeredAt: outcome.registeredAt }
+      : outcome.status === 'error'
+        ? { status: 'error', code: outcome.code, detail: outcome.detail }
+        : { status: outcome.status };
+  }
+
+  /** One request per registrable domain at a time (RFC 7480 §5.5 asks clients not to flood servers). */
+  function coalesced(domain: string): Promise<RdapFinding> {
+    const running = inFlight.get(domain);
+    if (running) return running;
+    if (inFlight.size >= config.max_concurrent_lookups) {
+      return Promise.resolve({ status: 'error', code: 'rdap_overloaded', detail: `${inFlight.size} lookups in flight` });
+    }
+    const started = query(domain).finally(() => inFlight.delete(domain));
+    inFlight.set(domain, started);
+    return started;
+  }
+
+  async function cached(domain: string): Promise<DomainAgeRecord | undefined> {
+    try {
+      return fresh(await cache.get(domain));
+    } catch (error) {
+      storeError(error, 'cache_get');
+      return undefined;
+    }
+  }
+
+  function peek(name: string): DomainAgeFacts | undefined {
+    const domain = registrableDomainOf(name);
+    if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
+    let record: DomainAgeRecord | Promise<DomainAgeRecord | undefined> | undefined;
+    try {
+      record = cache.get(domain);
+    } catch (error) {
+      storeError(error, 'cache_get');
+    }
+    if (record instanceof Promise) {
+      record.catch((error: unknown) => storeError(error, 'cache_get'));
+      record = undefined;
+    }
+    const hit = fresh(record);
+    const facts = context(domain, true) as DomainAgeFacts;
+    if (hit) return { ...facts, rdap: findingOf(hit), fromCache: true };
+    if (!client.hasServer(domain)) return { ...facts, rdap: { status: 'no_server' } };
+    return undefined;
+  }
+
+  /** Context, then cache, then RDAP; `onContext` sees the facts known before RDAP answers. */
+  async function resolve(domain: string, onContext: (facts: DomainAgeFacts) => void): Promise<DomainAgeFacts> {
+    const facts = await context(domain, false);
+    onContext(facts);
+    const hit = await cached(domain);
+    if (hit) return { ...facts, rdap: findingOf(hit), fromCache: true };
+    return { ...facts, rdap: await coalesced(domain) };
+  }
+
+  async function lookup(name: string): Promise<DomainAgeFacts> {
+    const domain = registrableDomainOf(name);
+    if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
+    return resolve(domain, () => undefined);
+  }
+
+  async function lookupWithinBudget(name: string, budgetMs = config.time_budget_ms): Promise<DomainAgeFacts> {
+    const domain = registrableDomainOf(name);
+    if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
+    let known: DomainAgeFacts = { registrableDomain: domain, rdap: { status: 'pending' }, fromCache: false };
+    const full = resolve(domain, (facts) => {
+      known = facts;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'budget'>((done) => {
+      timer = setTimeout(() => done('budget'), budgetMs);
+    });
+    const first = await Promise.race([full, budget]);
+    clearTimeout(timer);
+    // The lookup keeps running and fills the cache: the next query for this domain gets the answer.
+    return first === 'budget' ? { ...known, rdap: { status: 'pending' } } : first;
+  }
+
+  return {
+    peek,
+    lookup,
+    lookupWithinBudget,
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight.values()]);
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../../lib/clock.js';
+import { fetchCapped, type FetchFailureCode } from './fetch-capped.js';
+import { parseRdapDomainResponse } from './rdap-domain-response.js';
+import type { RdapErrorCode, RdapLookupOutcome } from './rdap-lookup-outcome.js';
+
+export interface RdapClientOptions {
+  /** RDAP base URL (ending in `/`) for a registrable domain, or undefined when there is none. */
+  baseUrlFor(domain: string): string | undefined;
+  clock: Clock;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxRedirects: number;
+  dispatcher?: Dispatcher;
+}
+
+export interface RdapClient {
+  /** An RDAP service is listed for the domain's TLD (no request made). */
+  hasServer(domain: string): boolean;
+  /** `domain` must already be a validated registrable domain in A-label form. */
+  lookupDomain(domain: string): Promise<RdapLookupOutcome>;
+}
+
+const FAILURE_CODES: Record<FetchFailureCode, RdapErrorCode> = {
+  timeout: 'rdap_timeout',
+  network: 'rdap_network',
+  too_large: 'rdap_too_large',
+  too_many_redirects: 'rdap_too_many_redirects',
+  bad_redirect: 'rdap_bad_redirect',
+  unsupported_url: 'rdap_network',
+};
+
+const DEFAULT_BACKOFF_MS = 60_000;
+const MAX_BACKOFF_MS = 60 * 60_000;
+
+/** RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date. Bounded so a server cannot mute us for days. */
+function retryAfterMs(header: string | string[] | undefined, now: number): number {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return DEFAULT_BACKOFF_MS;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(seconds)) return DEFAULT_BACKOFF_MS;
+  return Math.min(Math.max(seconds, 1000), MAX_BACKOFF_MS);
+}
+
+/**
+ * RDAP domain queries (RFC 7482 §3.1.3 `{base}domain/{name}`, RFC 7480 HTTP usage). A 429 from a
+ * server pauses every query to that server until its Retry-After has passed (RFC 7480 §5.5), so a
+ * burst of DNS queries does not get the gateway banned by a registry.
+ */
+export function createRdapClient(options: RdapClientOptions): RdapClient {
+  const { clock } = options;
+  const pausedUntil = new Map<string, number>();
+
+  return {
+    hasServer: (domain) => options.baseUrlFor(domain) !== undefined,
+    async lookupDomain(domain) {
+      const base = options.baseUrlFor(domain);
+      if (!base) return { status: 'no_server', domain };
+      const serverUrl = new URL(`domain/${encodeURIComponent(domain)}`, base).href;
+      const origin = new URL(base).origin;
+      const paused = pausedUntil.get(origin);
+      if (paused !== undefined) {
+        if (paused > clock.now()) {
+          return { status: 'error', domain, serverUrl, code: 'rdap_rate_limited', detail: `${origin} asked us to wait`, retryAfterMs: paused - clock.now() };
+        }
+        pausedUntil.delete(origin);
+      }
+
+      const result = await fetchCapped(serverUrl, {
+        accept: 'application/rdap+json, application/json;q=0.9',
+        timeoutMs: options.timeoutMs,
+        maxBytes: options.maxResponseBytes,
+        maxRedirects: options.maxRedirects,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+      if (result.kind === 'failure') {
+        return { status: 'error', domain, serverUrl, code: FAILURE_CODES[result.code], detail: result.detail };
+      }
+      const { status } = result;
+      if (status === 404) return { status: 'not_found', domain, serverUrl };
+      if (status === 429) {
+        const wait = retryAfterMs(result.headers['retry-after'], clock.now());
+        pausedUntil.set(origin, clock.now() + wait);
+        return { status: 'error', domain, serverUrl, code: 'rdap_rate_limited', detail: `429 from ${origin}`, retryAfterMs: wait };
+      }
+      if (status >= 500) return { status: 'error', domain, serverUrl, code: 'rdap_server_error', detail: `HTTP ${status}` };
+      if (status !== 200) return { status: 'error', domain, serverUrl, code: 'rdap_http_status', detail: `HTTP ${status}` };
+      return parseRdapDomainResponse(result.body, domain, serverUrl);
+    },
+  };
+}
