@@ -1,0 +1,163 @@
+import type { AppConfig } from '../../config/sections/apps.js';
+import { compileCidrSet } from './cidr-set.js';
+import { type CompiledPolicy, compilePolicy } from './compile-policy.js';
+import { PENDING, YES } from './compile-selector.js';
+import { type AccessRequest, type Decision, decisionOf } from './decision.js';
+import { EvalContext } from './eval-context.js';
+import { type IpScratch, formatIp, parseIpInto } from './ip-address.js';
+import { normalizeRequestPath } from './normalize-path.js';
+import { ZonedWeekClocks } from './zoned-week-clock.js';
+
+export interface PolicyEngineOptions {
+  readonly apps: readonly AppConfig[];
+  readonly access: { readonly blocked_ips: readonly string[] };
+  /**
+   * Runtime block set maintained elsewhere (incident response, database change feed). It receives
+   * the canonical address text: dotted IPv4 (also for IPv4-mapped IPv6) or RFC 5952 IPv6.
+   */
+  readonly isIpBlocked?: (ip: string) => boolean;
+}
+
+export interface CompiledApp {
+  readonly name: string;
+  readonly host: string;
+  readonly upstream: string;
+  decide(request: AccessRequest): Decision;
+}
+
+export interface PolicyEngine {
+  readonly apps: readonly CompiledApp[];
+  app(name: string): CompiledApp | undefined;
+  /** Case-insensitive; a `:port` suffix and a trailing dot are ignored. */
+  appForHost(host: string): CompiledApp | undefined;
+  /** Global rules, then the named app's policies; an unknown app denies (`app_unknown`). */
+  decide(appName: string, request: AccessRequest): Decision;
+  decideForHost(host: string, request: AccessRequest): Decision;
+}
+
+/** Audit lines beyond this are summarised: a deny flood must not turn into a log flood. */
+const MAX_REASONS = 16;
+
+/** Attacker-influenced text (X-Forwarded-For, paths) enters the audit log quoted and bounded. */
+function quoted(value: unknown): string {
+  const text = String(value);
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+}
+
+export function hostKey(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.indexOf(':');
+  if (colon >= 0) h = h.slice(0, colon);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+function canonicalIpText(raw: string, ip: IpScratch): string {
+  // Dotted IPv4 that parsed strictly (no leading zeros) is already canonical: no allocation.
+  return ip.kind === 4 && raw.indexOf(':') < 0 ? raw : formatIp(ip);
+}
+
+function evaluatePolicies(appName: string, policies: readonly CompiledPolicy[], ctx: EvalContext): Decision {
+  let decided: CompiledPolicy | undefined;
+  let pending: CompiledPolicy | undefined;
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    const r = p.match(ctx);
+    if (r === YES) {
+      decided = p;
+      break;
+    }
+    if (r === PENDING) {
+      if (ctx.identity === undefined) return p.signInDecision;
+      pending ??= p;
+    }
+  }
+  if (decided !== undefined && decided.action !== 'block') return decided.matchedDecision;
+  // With an identity, PENDING only comes from a stale auth_age: the first pending policy is exactly
+  // the one that would decide after a fresh key touch, so step-up is offered only if it allows.
+  if (pending !== undefined && pending.action === 'allow') {
+    const reasons: string[] = [];
+    pending.explainStepUp(ctx, reasons);
+    return decisionOf('step_up', 'allow', pending.id, reasons);
+  }
+  if (decided !== undefined) return decided.matchedDecision;
+  const reasons = [`no_policy_matched: none of ${policies.length} policies of app "${appName}" matched`];
+  for (const p of policies) if (p.action === 'allow') p.explainMiss(ctx, reasons);
+  if (reasons.length > MAX_REASONS) {
+    const more = reasons.length - (MAX_REASONS - 1);
+    reasons.length = MAX_REASONS - 1;
+    reasons.push(`reasons_truncated: ${more} more`);
+  }
+  return decisionOf('deny', 'block', undefined, reasons);
+}
+
+export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine {
+  const { apps: appConfigs, access, isIpBlocked } = options;
+  const blocked = compileCidrSet(access.blocked_ips);
+  const clocks = new ZonedWeekClocks();
+  const shared = new EvalContext();
+  let sharedBusy = false;
+
+  function run(appName: string, policies: readonly CompiledPolicy[] | undefined, request: AccessRequest): Decision {
+    // Re-entry (an isIpBlocked that itself decides) gets its own context instead of corrupting ours.
+    const ctx = sharedBusy ? new EvalContext() : shared;
+    const owns = ctx === shared;
+    if (owns) sharedBusy = true;
+    try {
+      ctx.reset(request);
+      const rawIp = String(request.ip);
+      if (!parseIpInto(rawIp, ctx.ip)) {
+        return decisionOf('deny', 'block', undefined, [`ip_invalid: client address ${quoted(rawIp)} is not IPv4 or IPv6`]);
+      }
+      if (blocked.size > 0 && blocked.has(ctx.ip)) {
+        return decisionOf('deny', 'block', undefined, [`ip_blocked: ${formatIp(ctx.ip)} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`]);
+      }
+      if (isIpBlocked !== undefined && isIpBlocked(canonicalIpText(rawIp, ctx.ip))) {
+        return decisionOf('deny', 'block', undefined, [`ip_blocked: ${formatIp(ctx.ip)} in the runtime block list`]);
+      }
+      if (policies === undefined) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${appName}`]);
+      const path = normalizeRequestPath(String(request.path), true);
+      if (path === null) {
+        return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} is not a canonicalisable origin-form path`]);
+      }
+      ctx.path = path;
+      return evaluatePolicies(appName, policies, ctx);
+    } catch (error) {
+      // ARCHITECTURE.md "fail closed": a policy that cannot be evaluated denies.
+      return decisionOf('deny', 'block', undefined, [`evaluation_error: ${error instanceof Error ? error.message : String(error)}`]);
+    } finally {
+      if (owns) sharedBusy = false;
+    }
+  }
+
+  const byName = new Map<string, CompiledApp>();
+  const byHost = new Map<string, CompiledApp>();
+  const compiled: CompiledApp[] = appConfigs.map((config) => {
+    const policies = config.policies.map((p, i) => compilePolicy(p, i, clocks));
+    const app: CompiledApp = Object.freeze({
+      name: config.name,
+      host: hostKey(config.host),
+      upstream: config.upstream,
+      decide: (request: AccessRequest) => run(config.name, policies, request),
+    });
+    // Programmer misuse: the schema refuses duplicates, so a clash here is a bypassed schema.
+    if (byName.has(app.name) || byHost.has(app.host)) throw new Error(`compilePolicyEngine: duplicate app ${app.name} / ${app.host}`);
+    byName.set(app.name, app);
+    byHost.set(app.host, app);
+    return app;
+  });
+
+  return Object.freeze({
+    apps: Object.freeze(compiled),
+    app: (name: string) => byName.get(name),
+    appForHost: (host: string) => byHost.get(hostKey(host)),
+    decide: (appName: string, request: AccessRequest) => {
+      const app = byName.get(appName);
+      return app === undefined ? run(`named ${quoted(appName)}`, undefined, request) : app.decide(request);
+    },
+    decideForHost: (host: string, request: AccessRequest) => {
+      const app = byHost.get(hostKey(host));
+      return app === undefined ? run(`for host ${quoted(hostKey(host))}`, undefined, request) : app.decide(request);
+    },
+  });
+}

@@ -1,0 +1,101 @@
+import type { PolicyConfig } from '../../config/sections/apps.js';
+import { type CompiledSelector, type Tri, NO, PENDING, YES, compileSelector } from './compile-selector.js';
+import { type Decision, type PolicyAction, decisionOf } from './decision.js';
+import type { EvalContext } from './eval-context.js';
+import type { ZonedWeekClocks } from './zoned-week-clock.js';
+
+type Test = (ctx: EvalContext) => Tri;
+type ListName = 'include' | 'require' | 'exclude';
+
+export interface CompiledPolicy {
+  readonly index: number;
+  /** `name` or `policies[i]`: what `Decision.policy` carries. */
+  readonly id: string;
+  readonly action: PolicyAction;
+  /** YES: decides now; PENDING: would decide after sign-in / step-up; NO: does not apply. */
+  readonly match: (ctx: EvalContext) => Tri;
+  /** Prebuilt, frozen: the hot path returns these without allocating. */
+  readonly matchedDecision: Decision;
+  readonly signInDecision: Decision;
+  /** Audit lines for why this policy did not match (slow path). */
+  explainMiss(ctx: EvalContext, out: string[]): void;
+  /** Audit lines naming the stale `auth_age` selectors that a step-up would satisfy (slow path). */
+  explainStepUp(ctx: EvalContext, out: string[]): void;
+}
+
+export function compilePolicy(config: PolicyConfig, index: number, clocks: ZonedWeekClocks): CompiledPolicy {
+  if (config.exclude.some((s) => s.auth_age !== undefined)) {
+    // Programmer misuse (the schema refuses it): PENDING under a negation would invert step-up.
+    throw new Error(`compilePolicy: policies[${index}] has auth_age under exclude`);
+  }
+  const id = config.name ?? `policies[${index}]`;
+  const label = config.name === undefined ? `policies[${index}]` : `policies[${index}] "${config.name}"`;
+  const lists: Record<ListName, CompiledSelector[]> = {
+    include: config.include.map((s) => compileSelector(s, clocks)),
+    require: config.require.map((s) => compileSelector(s, clocks)),
+    exclude: config.exclude.map((s) => compileSelector(s, clocks)),
+  };
+  const include: Test[] = lists.include.map((s) => s.test);
+  const require: Test[] = lists.require.map((s) => s.test);
+  const exclude: Test[] = lists.exclude.map((s) => s.test);
+  // An allow always needs a user: anonymous access is what `bypass` is for, and says so.
+  const needsIdentity = config.action === 'allow';
+
+  function match(ctx: EvalContext): Tri {
+    let result: Tri = NO;
+    for (let i = 0; i < include.length; i++) {
+      const t = include[i]!(ctx);
+      if (t === YES) {
+        result = YES;
+        break;
+      }
+      if (t === PENDING) result = PENDING;
+    }
+    if (result === NO) return NO;
+    for (let i = 0; i < require.length; i++) {
+      const t = require[i]!(ctx);
+      if (t === NO) return NO;
+      if (t === PENDING) result = PENDING;
+    }
+    for (let i = 0; i < exclude.length; i++) {
+      const t = exclude[i]!(ctx);
+      if (t === YES) return NO;
+      if (t === PENDING) result = PENDING;
+    }
+    if (needsIdentity && ctx.identity === undefined) return PENDING;
+    return result;
+  }
+
+  const matchedOutcome = config.action === 'allow' ? 'allow' : config.action === 'bypass' ? 'bypass' : 'deny';
+  const matchedDecision = decisionOf(matchedOutcome, config.action, id, [`policy_matched: ${label} action ${config.action}`]);
+  const signInDecision = decisionOf('sign_in', config.action, id, [`sign_in_required: ${label} (${config.action}) needs a signed-in user`]);
+
+  function line(code: string, list: ListName, i: number, ctx: EvalContext): string {
+    const selector = lists[list][i]!;
+    return `${code}: ${label} ${list}[${i}] ${selector.kind}: ${selector.describe(ctx)}`;
+  }
+
+  function explainMiss(ctx: EvalContext, out: string[]): void {
+    // A policy whose include missed does not concern this request: its require list is noise.
+    if (!lists.include.some((s) => s.test(ctx) === YES)) {
+      lists.include.forEach((_, i) => out.push(line('not_matched', 'include', i, ctx)));
+      return;
+    }
+    lists.require.forEach((s, i) => {
+      if (s.test(ctx) !== YES) out.push(line('not_matched', 'require', i, ctx));
+    });
+    lists.exclude.forEach((s, i) => {
+      if (s.test(ctx) !== NO) out.push(line('excluded', 'exclude', i, ctx));
+    });
+  }
+
+  function explainStepUp(ctx: EvalContext, out: string[]): void {
+    for (const list of ['include', 'require'] as const) {
+      lists[list].forEach((s, i) => {
+        if (s.kind === 'auth_age' && s.test(ctx) === PENDING) out.push(line('step_up_required', list, i, ctx));
+      });
+    }
+  }
+
+  return { index, id, action: config.action, match, matchedDecision, signInDecision, explainMiss, explainStepUp };
+}

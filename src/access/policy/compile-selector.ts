@@ -1,0 +1,151 @@
+import type { SelectorConfig, TimeWindowConfig } from '../../config/sections/apps.js';
+import { compileCidrSet } from './cidr-set.js';
+import { type EvalContext, AMR_BITS, PHISHING_RESISTANT_BITS } from './eval-context.js';
+import { formatIp } from './ip-address.js';
+import { compilePathMatcher } from './path-matcher.js';
+import { DAY_NAMES, type ZonedWeekClocks } from './zoned-week-clock.js';
+
+/**
+ * Three-valued match (Kleene logic): PENDING means "unknown until the user acts": either there is
+ * no identity yet (sign in) or the key proof is too old (step up). Because `auth_age` may not
+ * appear under `exclude`, PENDING from a fresh-enough identity only ever flows positively.
+ */
+export const NO = 0;
+export const YES = 1;
+export const PENDING = 2;
+export type Tri = typeof NO | typeof YES | typeof PENDING;
+
+export type SelectorKind = keyof SelectorConfig;
+
+export interface CompiledSelector {
+  readonly kind: SelectorKind;
+  readonly test: (ctx: EvalContext) => Tri;
+  /** Audit detail of what was compared (slow path only: allocates). */
+  readonly describe: (ctx: EvalContext) => string;
+}
+
+function listText(items: readonly string[]): string {
+  const shown = items.slice(0, 5).join(', ');
+  return `[${shown}${items.length > 5 ? `, … ${items.length - 5} more` : ''}]`;
+}
+
+function minuteText(m: number): string {
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<CompiledSelector, 'kind'> {
+  const weekMinuteOf = clocks.for(window.time_zone);
+  // Bitset over the 7 * 1440 minutes of a week: one array read per request.
+  const open = new Uint8Array(7 * 1440);
+  const ranges = window.hours.map((h) => {
+    const [from, to] = h.split('-') as [string, string];
+    const [fh, fm] = from.split(':').map(Number) as [number, number];
+    const [th, tm] = to.split(':').map(Number) as [number, number];
+    return [fh * 60 + fm, th * 60 + tm] as const;
+  });
+  for (const day of window.days) {
+    const d = DAY_NAMES.indexOf(day);
+    for (const [from, to] of ranges) open.fill(1, d * 1440 + from, d * 1440 + to);
+  }
+  const configured = `${window.days.join(',')} ${window.hours.join(',')} ${window.time_zone}`;
+  return {
+    test: (ctx) => {
+      const m = weekMinuteOf(ctx.request.now);
+      return m >= 0 && open[m] === 1 ? YES : NO;
+    },
+    describe: (ctx) => {
+      const m = weekMinuteOf(ctx.request.now);
+      if (m < 0) return `local time unreadable in ${window.time_zone}`;
+      const where = open[m] === 1 ? 'inside' : 'outside';
+      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)} ${where} ${configured}`;
+    },
+  };
+}
+
+const NO_USER = 'no signed-in user';
+
+function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<CompiledSelector, 'kind'> {
+  if (selector.everyone) return { test: () => YES, describe: () => 'everyone' };
+  if (selector.email) {
+    const set = new Set(selector.email);
+    return {
+      test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.email()) ? YES : NO),
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()} ${set.has(ctx.email()) ? 'in' : 'not in'} ${listText(selector.email!)}`),
+    };
+  }
+  if (selector.email_domain) {
+    const set = new Set(selector.email_domain);
+    return {
+      test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.emailDomain()) ? YES : NO),
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'} ${set.has(ctx.emailDomain()) ? 'in' : 'not in'} ${listText(selector.email_domain!)}`),
+    };
+  }
+  if (selector.group) {
+    const set = new Set(selector.group);
+    return {
+      test: (ctx) => {
+        const identity = ctx.identity;
+        if (identity === undefined) return PENDING;
+        const groups = identity.groups;
+        for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
+        return NO;
+      },
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `user groups ${listText(ctx.identity.groups)} ${ctx.identity.groups.some((g) => set.has(g)) ? 'meet' : 'not in'} ${listText(selector.group!)}`),
+    };
+  }
+  if (selector.ip) {
+    const set = compileCidrSet(selector.ip);
+    return {
+      test: (ctx) => (set.has(ctx.ip) ? YES : NO),
+      describe: (ctx) => `client ${formatIp(ctx.ip)} ${set.has(ctx.ip) ? 'in' : 'not in'} ${listText(selector.ip!)}`,
+    };
+  }
+  if (selector.auth_method) {
+    let mask = 0;
+    for (const m of selector.auth_method) mask |= m === 'phishing_resistant' ? PHISHING_RESISTANT_BITS : (AMR_BITS.get(m) ?? 0);
+    const wanted = selector.auth_method.join('|');
+    return {
+      test: (ctx) => (ctx.identity === undefined ? PENDING : (ctx.amrBits() & mask) !== 0 ? YES : NO),
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `session amr [${[...ctx.identity.amr].join(',')}] ${(ctx.amrBits() & mask) !== 0 ? 'has' : 'lacks'} ${wanted}`),
+    };
+  }
+  if (selector.auth_age !== undefined) {
+    const maxMs = selector.auth_age * 60_000;
+    return {
+      test: (ctx) => {
+        const at = ctx.identity?.phishingResistantAt;
+        // A proof time in the future (clock skew between instances) counts as fresh.
+        return at !== undefined && Number.isFinite(at) && ctx.request.now - at <= maxMs ? YES : PENDING;
+      },
+      describe: (ctx) => {
+        if (ctx.identity === undefined) return NO_USER;
+        const at = ctx.identity.phishingResistantAt;
+        if (at === undefined || !Number.isFinite(at)) return `no phishing-resistant proof in this session, max ${selector.auth_age} min`;
+        return `last phishing-resistant proof ${Math.floor((ctx.request.now - at) / 60_000)} min ago, max ${selector.auth_age} min`;
+      },
+    };
+  }
+  if (selector.time) return compileTime(selector.time, clocks);
+  if (selector.method) {
+    const set = new Set(selector.method);
+    return {
+      test: (ctx) => (set.has(ctx.method()) ? YES : NO),
+      describe: (ctx) => `method ${ctx.method()} ${set.has(ctx.method()) ? 'in' : 'not in'} ${listText(selector.method!)}`,
+    };
+  }
+  if (selector.path) {
+    const matches = compilePathMatcher(selector.path);
+    return {
+      test: (ctx) => (matches(ctx.path) ? YES : NO),
+      describe: (ctx) => `path ${ctx.path} ${matches(ctx.path) ? 'covered by' : 'not covered by'} ${listText(selector.path!)}`,
+    };
+  }
+  // Programmer misuse: the schema guarantees exactly one known key.
+  throw new Error(`compileSelector: no known selector in ${JSON.stringify(Object.keys(selector))}`);
+}
+
+export function compileSelector(selector: SelectorConfig, clocks: ZonedWeekClocks): CompiledSelector {
+  const keys = (Object.keys(selector) as SelectorKind[]).filter((k) => selector[k] !== undefined);
+  if (keys.length !== 1) throw new Error(`compileSelector: expected one selector key, got ${keys.join(',') || 'none'}`);
+  return { kind: keys[0]!, ...compileBody(selector, clocks) };
+}

@@ -1,0 +1,69 @@
+import type { AccessIdentity, AccessRequest } from './decision.js';
+import { type IpScratch, newIpScratch } from './ip-address.js';
+
+/** RFC 8176 AMR values the selectors know, as bits, so `auth_method` is one AND. */
+export const AMR_BITS = new Map<string, number>([
+  ['hwk', 1],
+  ['swk', 2],
+  ['otp', 4],
+  ['pwd', 8],
+]);
+/** RFC 8176 §2: hwk (hardware key) and swk (software key, e.g. a passkey) are proof-of-possession. */
+export const PHISHING_RESISTANT_BITS = 1 | 2;
+
+/**
+ * Per-decision facts derived once from the request and shared by every selector (lower-cased
+ * email, AMR bits, parsed address, canonical path). One context is reused by an engine across
+ * decisions, which is safe because evaluation is synchronous.
+ */
+export class EvalContext {
+  request!: AccessRequest;
+  identity: AccessIdentity | undefined;
+  readonly ip: IpScratch = newIpScratch();
+  /** Canonical path with `;parameters` stripped; set by the engine before policies run. */
+  path = '';
+  private emailLower: string | undefined;
+  private domainLower: string | undefined;
+  private amr = -1;
+  private methodUpper: string | undefined;
+
+  reset(request: AccessRequest): void {
+    this.request = request;
+    this.identity = request.identity;
+    this.path = '';
+    this.emailLower = undefined;
+    this.domainLower = undefined;
+    this.amr = -1;
+    this.methodUpper = undefined;
+  }
+
+  email(): string {
+    if (this.emailLower === undefined) this.emailLower = String(this.identity?.email ?? '').toLowerCase();
+    return this.emailLower;
+  }
+
+  emailDomain(): string {
+    if (this.domainLower === undefined) {
+      const email = this.email();
+      const at = email.lastIndexOf('@');
+      // No "@" means no domain: an empty string is in no configured list.
+      this.domainLower = at < 0 ? '' : email.slice(at + 1);
+    }
+    return this.domainLower;
+  }
+
+  amrBits(): number {
+    if (this.amr < 0) {
+      let bits = 0;
+      const amr = this.identity?.amr ?? [];
+      for (let i = 0; i < amr.length; i++) bits |= AMR_BITS.get(amr[i]!) ?? 0;
+      this.amr = bits;
+    }
+    return this.amr;
+  }
+
+  method(): string {
+    if (this.methodUpper === undefined) this.methodUpper = String(this.request.method).toUpperCase();
+    return this.methodUpper;
+  }
+}

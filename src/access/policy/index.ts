@@ -1,0 +1,26 @@
+/**
+ * The access policy engine: config policies compiled once per snapshot into closures, evaluated
+ * per request without parsing. Public surface of src/access/policy.
+ */
+export {
+  compilePolicyEngine,
+  type CompiledApp,
+  type PolicyEngine,
+  type PolicyEngineOptions,
+} from './compile-policy-engine.js';
+export {
+  REASON_CODES,
+  reasonCode,
+  type AccessIdentity,
+  type AccessRequest,
+  type Decision,
+  type DecisionOutcome,
+  type PolicyAction,
+  type ReasonCode,
+} from './decision.js';
+export { explainDecision } from './explain-decision.js';
+export { compileIpMatcher, canonicalIp } from './ip-matcher.js';
+export { parseCidr } from './ip-address.js';
+export { normalizeRequestPath } from './normalize-path.js';
+export { pathPatternProblem } from './path-matcher.js';
+export { DAY_NAMES, isValidTimeZone, type DayName } from './zoned-week-clock.js';

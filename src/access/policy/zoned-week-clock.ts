@@ -1,0 +1,66 @@
+/**
+ * Local day-of-week and minute-of-day in an IANA time zone, for the `time` selector.
+ * Intl formatting costs microseconds and allocates, so each zone keeps the answer for the current
+ * UTC minute: zone offsets in use today are whole minutes, so the local minute cannot change
+ * inside one UTC minute. Formatters are shared per zone across all apps of a snapshot.
+ */
+
+const WEEKDAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+export const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type DayName = (typeof DAY_NAMES)[number];
+
+/** Returns `day * 1440 + minuteOfDay` (Monday = day 0) for `nowMs` in the zone. */
+export type WeekMinuteOf = (nowMs: number) => number;
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function weekMinuteOfZone(zone: string): WeekMinuteOf {
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  let cachedBucket = Number.NaN;
+  let cachedValue = 0;
+  return (nowMs) => {
+    const bucket = Math.floor(nowMs / 60_000);
+    if (bucket === cachedBucket) return cachedValue;
+    let day = -1;
+    let hour = -1;
+    let minute = -1;
+    for (const part of format.formatToParts(nowMs)) {
+      if (part.type === 'weekday') day = WEEKDAYS[part.value] ?? -1;
+      else if (part.type === 'hour') hour = Number(part.value) % 24;
+      else if (part.type === 'minute') minute = Number(part.value);
+    }
+    // Fail closed: a value we cannot read matches no time window (-1 is in no range).
+    const value = day < 0 || !(hour >= 0) || !(minute >= 0) ? -1 : day * 1440 + hour * 60 + minute;
+    cachedBucket = bucket;
+    cachedValue = value;
+    return value;
+  };
+}
+
+/** One formatter per zone name, shared by every selector compiled from the same snapshot. */
+export class ZonedWeekClocks {
+  private readonly byZone = new Map<string, WeekMinuteOf>();
+
+  for(zone: string): WeekMinuteOf {
+    let clock = this.byZone.get(zone);
+    if (clock === undefined) {
+      clock = weekMinuteOfZone(zone);
+      this.byZone.set(zone, clock);
+    }
+    return clock;
+  }
+}
