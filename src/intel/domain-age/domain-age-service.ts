@@ -79,6 +79,14 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   });
   const inFlight = new Map<string, Promise<RdapFinding>>();
+  /** Every lookup not yet settled, including the part before it reaches `inFlight` (store reads). */
+  const unsettled = new Set<Promise<unknown>>();
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    unsettled.add(promise);
+    void promise.finally(() => unsettled.delete(promise));
+    return promise;
+  }
 
   function fresh(record: DomainAgeRecord | undefined): DomainAgeRecord | undefined {
     return record && record.expiresAt > clock.now() ? record : undefined;
@@ -199,16 +207,18 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
   async function lookup(name: string): Promise<DomainAgeFacts> {
     const domain = registrableDomainOf(name);
     if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
-    return resolve(domain, () => undefined);
+    return track(resolve(domain, () => undefined));
   }
 
   async function lookupWithinBudget(name: string, budgetMs = config.time_budget_ms): Promise<DomainAgeFacts> {
     const domain = registrableDomainOf(name);
     if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
     let known: DomainAgeFacts = { registrableDomain: domain, rdap: { status: 'pending' }, fromCache: false };
-    const full = resolve(domain, (facts) => {
-      known = facts;
-    });
+    const full = track(
+      resolve(domain, (facts) => {
+        known = facts;
+      }),
+    );
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<'budget'>((done) => {
       timer = setTimeout(() => done('budget'), budgetMs);
@@ -224,7 +234,7 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
     lookup,
     lookupWithinBudget,
     async idle() {
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight.values()]);
+      while (unsettled.size > 0 || inFlight.size > 0) await Promise.allSettled([...unsettled, ...inFlight.values()]);
     },
     get inFlight() {
       return inFlight.size;

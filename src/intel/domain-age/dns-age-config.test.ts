@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { dnsAgeSchema } from '../../config/sections/dns-age.js';
+
+function firstIssue(input: unknown): { path: string; code: string } | undefined {
+  const result = dnsAgeSchema.safeParse(input);
+  if (result.success) return undefined;
+  const issue = result.error.issues[0];
+  return issue ? { path: issue.path.join('.'), code: issue.code } : undefined;
+}
+
+describe('dns_age config section', () => {
+  it('has the documented defaults', () => {
+    const config = dnsAgeSchema.parse({});
+    expect(config).toMatchObject({
+      enabled: true,
+      bootstrap_url: 'https://data.iana.org/rdap/dns.json',
+      young_days: 30,
+      time_budget_ms: 1500,
+      on_timeout: 'allow',
+      on_unknown: 'allow',
+      young_action: 'warn',
+      lookalike_action: 'block',
+      negative_cache_ttl_minutes: 5,
+      rdap_overrides: {},
+      nrd_feeds: { sources: [], refresh_hours: 6 },
+      first_seen: { use_as_age: true },
+    });
+  });
+
+  it('rejects unknown keys, naming the path', () => {
+    expect(firstIssue({ young_dayz: 3 })).toEqual({ path: '', code: 'unrecognized_keys' });
+    expect(firstIssue({ nrd_feeds: { source: ['x'] } })).toEqual({ path: 'nrd_feeds', code: 'unrecognized_keys' });
+  });
+
+  it('rejects bad values', () => {
+    expect(firstIssue({ on_unknown: 'deny' })?.path).toBe('on_unknown');
+    expect(firstIssue({ young_days: 0 })?.path).toBe('young_days');
+    expect(firstIssue({ time_budget_ms: 1.5 })?.path).toBe('time_budget_ms');
+    expect(firstIssue({ rdap_overrides: { com: 'file:///etc/passwd' } })?.path).toBe('rdap_overrides.com');
+    expect(firstIssue({ bootstrap_url: 'ftp://data.iana.org/dns.json' })?.path).toBe('bootstrap_url');
+  });
+
+  it('describes every field for the generated docs', () => {
+    for (const [key, field] of Object.entries(dnsAgeSchema.shape)) {
+      expect(field.description, key).toBeTruthy();
+    }
+  });
+});

@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dnsAgeSchema, type DnsAgeConfig } from '../../config/sections/dns-age.js';
+import { ManualClock } from '../../lib/clock.js';
+import { createMemoryAgeCache, createTieredAgeCache, type DomainAgeCacheStore, type DomainAgeRecord } from './age-cache.js';
+import { createDomainAgeService, type DomainAgeServiceOptions } from './domain-age-service.js';
+import { createNrdIndex } from './nrd-index.js';
+import { loadRdapBootstrapFile } from './rdap-bootstrap.js';
+import { startRdapFixture, type RdapFixture } from './test-support/rdap-fixture-server.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+let fixture: RdapFixture;
+const shipped = loadRdapBootstrapFile();
+
+function setup(config: Record<string, unknown> = {}, extra: Partial<DomainAgeServiceOptions> = {}) {
+  const clock = new ManualClock();
+  const parsed: DnsAgeConfig = dnsAgeSchema.parse({ rdap_overrides: { test: fixture.baseUrl }, time_budget_ms: 5000, ...config });
+  const service = createDomainAgeService({ config: parsed, clock, bootstrap: { current: () => shipped }, ...extra });
+  return { clock, service, config: parsed };
+}
+
+/** A shared store as a database would be: asynchronous, outside the service. */
+function asyncStore(): DomainAgeCacheStore & { rows: Map<string, DomainAgeRecord> } {
+  const rows = new Map<string, DomainAgeRecord>();
+  return {
+    rows,
+    get: async (domain) => rows.get(domain),
+    set: async (record) => void rows.set(record.domain, { ...record }),
+  };
+}
+
+beforeAll(async () => {
+  fixture = await startRdapFixture();
+});
+afterAll(async () => {
+  await fixture.close();
+});
+
+describe('domain age service', () => {
+  it('caches per registrable domain: other names under it do not hit RDAP again', async () => {
+    const { clock, service } = setup();
+    const registeredAt = clock.now() - 37 * MINUTE;
+    fixture.set('cached-young.test', { kind: 'registered', registeredAt });
+    const first = await service.lookup('login.cached-young.test');
+    expect(first).toMatchObject({ registrableDomain: 'cached-young.test', rdap: { status: 'registered', registeredAt }, fromCache: false });
+    const second = await service.lookup('a.b.cached-young.test');
+    expect(second).toMatchObject({ rdap: { status: 'registered', registeredAt }, fromCache: true });
+    expect(service.peek('CACHED-YOUNG.test.')).toMatchObject({ rdap: { status: 'registered', registeredAt }, fromCache: true });
+    expect(fixture.hits('cached-young.test')).toBe(1);
+  });
+
+  it('keeps a registration date for cache_ttl_hours and a 404 only negative_cache_ttl_minutes', async () => {
+    const { clock, service } = setup({ cache_ttl_hours: 24, negative_cache_ttl_minutes: 5 });
+    fixture.set('ttl-old.test', { kind: 'registered', registeredAt: Date.UTC(2005, 0, 1) });
+    await service.lookup('ttl-old.test');
+    await service.lookup('ttl-unregistered.test');
+    clock.advance(4 * MINUTE);
+    expect((await service.lookup('ttl-unregistered.test')).fromCache).toBe(true);
+    expect(fixture.hits('ttl-unregistered.test')).toBe(1);
+    clock.advance(2 * MINUTE);
+    // The attacker may have registered it since: a 404 is asked again after a few minutes.
+    expect((await service.lookup('ttl-unregistered.test')).fromCache).toBe(false);
+    expect(fixture.hits('ttl-unregistered.test')).toBe(2);
+    expect((await service.lookup('ttl-old.test')).fromCache).toBe(true);
+    clock.advance(24 * HOUR);
+    expect((await service.lookup('ttl-old.test')).fromCache).toBe(false);
+    expect(fixture.hits('ttl-old.test')).toBe(2);
+  });
+
+  it('caches errors briefly too, so a failing server is not hammered', async () => {
+    const { service } = setup();
+    fixture.set('err500.test', { kind: 'status', status: 500 });
+    await service.lookup('err500.test');
+    expect(await service.lookup('www.err500.test')).toMatchObject({ rdap: { status: 'error', code: 'rdap_server_error' }, fromCache: true });
+    expect(fixture.hits('err500.test')).toBe(1);
+  });
+
+  it('coalesces concurrent lookups of one registrable domain into one request', async () => {
+    const { clock, service } = setup();
+    const registeredAt = clock.now() - 2 * HOUR;
+    fixture.set('burst.test', { kind: 'slow', delayMs: 300, registeredAt });
+    const names = Array.from({ length: 10 }, (_, i) => `host${i}.burst.test`);
+    const results = await Promise.all(names.map((name) => service.lookup(name)));
+    expect(fixture.hits('burst.test')).toBe(1);
+    for (const facts of results) expect(facts.rdap).toEqual({ status: 'registered', registeredAt });
+  });
+
+  it('answers pending when the budget runs out, then serves the background result from the cache', async () => {
+    const { clock, service } = setup({ time_budget_ms: 50 });
+    const registeredAt = clock.now() - 40 * MINUTE;
+    fixture.set('slow-young.test', { kind: 'slow', delayMs: 1000, registeredAt });
+    const within = await service.lookupWithinBudget('www.slow-young.test');
+    expect(within).toMatchObject({ registrableDomain: 'slow-young.test', rdap: { status: 'pending' } });
+    expect(service.peek('slow-young.test')).toBeUndefined();
+    await service.idle();
+    expect(service.peek('slow-young.test')).toMatchObject({ rdap: { status: 'registered', registeredAt }, fromCache: true });
+    expect(await service.lookupWithinBudget('slow-young.test')).toMatchObject({ rdap: { status: 'registered' }, fromCache: true });
+    expect(fixture.hits('slow-young.test')).toBe(1);
+  });
+
+  it('refuses new lookups beyond max_concurrent_lookups without caching the refusal', async () => {
+    const { service } = setup({ max_concurrent_lookups: 1 });
+    fixture.set('hog.test', { kind: 'slow', delayMs: 300, registeredAt: 0 });
+    fixture.set('after-hog.test', { kind: 'registered', registeredAt: Date.UTC(2012, 0, 1) });
+    const hog = service.lookup('hog.test');
+    expect(await service.lookup('after-hog.test')).toMatchObject({ rdap: { status: 'error', code: 'rdap_overloaded' } });
+    await hog;
+    expect(await service.lookup('after-hog.test')).toMatchObject({ rdap: { status: 'registered' }, fromCache: false });
+  });
+
+  it('uses the shipped bootstrap by TLD and rdap_overrides before it', () => {
+    const { service } = setup();
+    // No override for .corp and no bootstrap entry: known at once, no request.
+    expect(service.peek('printer.corp')).toMatchObject({ registrableDomain: 'printer.corp', rdap: { status: 'no_server' } });
+    // .com is in the shipped bootstrap (Verisign): a lookup is needed, so peek has no answer yet.
+    expect(service.peek('example.com')).toBeUndefined();
+  });
+
+  it('has nothing to ask about IP addresses, single labels and invalid names', async () => {
+    const { service } = setup();
+    for (const name of ['192.0.2.1', 'localhost', 'a..b', '-bad-.test', '']) {
+      expect(await service.lookup(name)).toMatchObject({ registrableDomain: undefined, rdap: { status: 'not_applicable' } });
+      expect(service.peek(name)).toMatchObject({ rdap: { status: 'not_applicable' } });
+    }
+  });
+
+  it('shares answers across instances through a slower store behind the memory LRU', async () => {
+    const shared = asyncStore();
+    fixture.set('shared.test', { kind: 'registered', registeredAt: Date.UTC(2020, 0, 1) });
+    const one = setup({}, { cache: createTieredAgeCache(createMemoryAgeCache(10), shared) });
+    await one.service.lookup('shared.test');
+    expect(shared.rows.get('shared.test')).toMatchObject({ status: 'registered', registeredAt: Date.UTC(2020, 0, 1) });
+    const two = setup({}, { cache: createTieredAgeCache(createMemoryAgeCache(10), shared) });
+    // Sync path cannot wait for the store; the async path finds it there and fills memory.
+    expect(two.service.peek('shared.test')).toBeUndefined();
+    expect(await two.service.lookup('shared.test')).toMatchObject({ fromCache: true, rdap: { status: 'registered' } });
+    expect(two.service.peek('shared.test')).toMatchObject({ fromCache: true });
+    expect(fixture.hits('shared.test')).toBe(1);
+  });
+
+  it('keeps answering when a store throws, and reports it', async () => {
+    const failures: string[] = [];
+    const broken: DomainAgeCacheStore = {
+      get: () => {
+        throw new Error('disk on fire');
+      },
+      set: async () => {
+        throw new Error('disk on fire');
+      },
+    };
+    fixture.set('broken-store.test', { kind: 'registered', registeredAt: Date.UTC(2019, 0, 1) });
+    const { service } = setup({}, { cache: broken, onStoreError: (_error, operation) => failures.push(operation) });
+    expect(await service.lookup('broken-store.test')).toMatchObject({ rdap: { status: 'registered' } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failures).toEqual(expect.arrayContaining(['cache_get', 'cache_set']));
+  });
+
+  it('records when the gateway first saw a domain and reports NRD listings', async () => {
+    const nrd = createNrdIndex();
+    nrd.replaceFeed('feed.txt', ['listed.test'], 0);
+    const { clock, service } = setup({}, { nrd });
+    const start = clock.now();
+    const first = await service.lookup('www.listed.test');
+    expect(first.firstSeen).toEqual({ at: start, trackingSince: start });
+    expect(first.nrd).toEqual({ source: 'feed.txt', importedAt: 0 });
+    clock.advance(3 * HOUR);
+    expect((await service.lookup('mail.listed.test')).firstSeen?.at).toBe(start);
+  });
+});
+
+describe('memory LRU age cache', () => {
+  it('is bounded and evicts the least recently used domain', () => {
+    const cache = createMemoryAgeCache(2);
+    const record = (domain: string): DomainAgeRecord => ({ domain, status: 'not_found', checkedAt: 0, expiresAt: 1 });
+    cache.set(record('a.test'));
+    cache.set(record('b.test'));
+    cache.get('a.test');
+    cache.set(record('c.test'));
+    expect(cache.size).toBe(2);
+    expect(cache.get('b.test')).toBeUndefined();
+    expect(cache.get('a.test')).toBeDefined();
+    expect(() => createMemoryAgeCache(0)).toThrow(RangeError);
+  });
+});
