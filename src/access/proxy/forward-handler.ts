@@ -1,0 +1,83 @@
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { filterUpstreamResponseHeaders } from './upstream-response-headers.js';
+
+/** What the handler reports back to the proxy when the exchange fails before or during the response. */
+export interface ForwardFailureSink {
+  upstreamFailed(res: ServerResponse, error: unknown, app: string, requestId: string | undefined): void;
+}
+
+/**
+ * Undici's raw dispatch handler (the callbacks its HTTP/1.1 client calls natively, so no header
+ * parsing or wrapper objects): response bytes go straight to the client's socket. Backpressure runs
+ * both ways: when the client's socket buffer is full the upstream socket is paused until `drain`, so
+ * a 1 GB download through a slow client holds only socket buffers in memory.
+ */
+export class ForwardHandler implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((reason?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private finished = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly sink: ForwardFailureSink,
+    private readonly app: string,
+    private readonly requestId: string | undefined,
+  ) {
+    res.once('close', this.onClientClose);
+  }
+
+  /** The client went away: stop the upstream exchange instead of reading a body nobody will receive. */
+  private readonly onClientClose = (): void => {
+    if (this.finished) return;
+    this.finished = true;
+    this.abortUpstream?.(new Error('client closed the connection'));
+  };
+
+  private readonly onClientDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.finished) abort(new Error('client closed the connection'));
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // 1xx interim responses (103 Early Hints) are not relayed; the final response follows.
+    if (statusCode < 200 || this.finished) return true;
+    this.resumeUpstream = resume;
+    try {
+      this.res.writeHead(statusCode, filterUpstreamResponseHeaders(rawHeaders));
+    } catch (error) {
+      // Node refuses a field it cannot serialize (invalid characters): a 502, never a half-written head.
+      this.abortUpstream?.(Object.assign(new Error(`invalid upstream response header: ${(error as Error).message}`), { code: 'UND_ERR_INFO' }));
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.finished) return true;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onClientDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.sink.upstreamFailed(this.res, error, this.app, this.requestId);
+  }
+
+  onUpgrade(): void {
+    // Upgrades go through the upgrade path, never through the pool.
+    this.onError(Object.assign(new Error('unexpected upgrade from upstream'), { code: 'UND_ERR_INFO' }));
+  }
+}

@@ -1,0 +1,123 @@
+import { SignJWT } from 'jose';
+import type { SigningKeyRing } from '../../credentials/index.js';
+import type { Clock } from '../../lib/clock.js';
+
+/** The header that carries the signed identity to the upstream; clients can never set it (see upstream-request-headers). */
+export const ASSERTION_HEADER = 'Gatehouse-Jwt-Assertion';
+
+/** Who is asking, as the session knows it. */
+export interface AssertedIdentity {
+  /** Cache key part only: never put in the token (it is a bearer secret's handle). */
+  sessionId: string;
+  /** Stable user id. */
+  subject: string;
+  email: string;
+  groups: readonly string[];
+  /** RFC 8176 authentication method references, e.g. ['hwk', 'mfa']. */
+  amr: readonly string[];
+  /** When the user last authenticated (ms since epoch). */
+  authTime: number;
+}
+
+export interface IdentityAssertionIssuerOptions {
+  keyRing: SigningKeyRing;
+  clock: Clock;
+  /** `iss`: the portal's origin, e.g. https://sso.example.com. */
+  issuer: string;
+  /** Token lifetime in seconds (`exp - iat`). */
+  ttlSeconds?: number;
+  /** A cached token is replaced this many seconds before it expires, so an upstream never receives one about to lapse. */
+  refreshBeforeSeconds?: number;
+  /** Upper bound on cached (session, app) pairs; the oldest entries are dropped first. */
+  maxCacheEntries?: number;
+}
+
+export interface IdentityAssertionIssuer {
+  /** The JWT for this identity and app: from the cache when still fresh, otherwise signed now. */
+  assertionFor(identity: AssertedIdentity, app: string): Promise<string>;
+  /** Drops every cached token of a session (revocation, logout, group change). */
+  forgetSession(sessionId: string): void;
+  readonly cacheSize: number;
+}
+
+interface CacheEntry {
+  token: string;
+  kid: string;
+  /** The claims the token carries, serialized: a change in groups or AMR must never be served stale. */
+  claimsKey: string;
+  refreshAt: number;
+}
+
+export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOptions): IdentityAssertionIssuer {
+  const { keyRing, clock, issuer, ttlSeconds = 60, maxCacheEntries = 50_000 } = options;
+  const refreshBeforeSeconds = options.refreshBeforeSeconds ?? Math.min(10, Math.floor(ttlSeconds / 4));
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new TypeError('identity assertion: ttlSeconds must be a positive integer');
+  if (ttlSeconds * 1000 > keyRing.maxTokenLifetimeMs) {
+    // The ring unpublishes a superseded key maxTokenLifetimeMs after rotation; a longer-lived token would stop verifying.
+    throw new TypeError(`identity assertion: ttlSeconds ${ttlSeconds} exceeds the key ring's maxTokenLifetimeMs`);
+  }
+  if (!(refreshBeforeSeconds >= 0 && refreshBeforeSeconds < ttlSeconds)) {
+    throw new TypeError('identity assertion: refreshBeforeSeconds must be >= 0 and < ttlSeconds');
+  }
+  if (!/^https?:\/\/./.test(issuer)) throw new TypeError('identity assertion: issuer must be an http(s) URL');
+
+  const cache = new Map<string, CacheEntry>();
+  // Concurrent first requests of one session share one signature instead of signing N times.
+  const inFlight = new Map<string, Promise<string>>();
+
+  async function sign(identity: AssertedIdentity, app: string, key: string, claimsKey: string): Promise<string> {
+    const signingKey = keyRing.signingKey();
+    const iat = Math.floor(clock.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const token = await new SignJWT({
+      email: identity.email,
+      groups: [...identity.groups],
+      amr: [...identity.amr],
+      auth_time: Math.floor(identity.authTime / 1000),
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: signingKey.kid, typ: 'JWT' })
+      .setIssuer(issuer)
+      .setAudience(app)
+      .setSubject(identity.subject)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(signingKey.privateKey);
+    if (cache.size >= maxCacheEntries && !cache.has(key)) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.delete(key);
+    cache.set(key, { token, kid: signingKey.kid, claimsKey, refreshAt: (exp - refreshBeforeSeconds) * 1000 });
+    return token;
+  }
+
+  return {
+    assertionFor(identity, app) {
+      const key = `${identity.sessionId}\u0000${app}`;
+      const claimsKey = JSON.stringify([identity.subject, identity.email, identity.groups, identity.amr, identity.authTime]);
+      const entry = cache.get(key);
+      if (
+        entry !== undefined &&
+        clock.now() < entry.refreshAt &&
+        entry.claimsKey === claimsKey &&
+        // A rotation or revocation changes the signing key: re-sign rather than keep serving the old kid.
+        entry.kid === keyRing.signingKey().kid
+      ) {
+        return Promise.resolve(entry.token);
+      }
+      const flightKey = `${key}\u0000${claimsKey}`;
+      const pending = inFlight.get(flightKey);
+      if (pending) return pending;
+      const signing = sign(identity, app, key, claimsKey).finally(() => inFlight.delete(flightKey));
+      inFlight.set(flightKey, signing);
+      return signing;
+    },
+    forgetSession(sessionId) {
+      const prefix = `${sessionId}\u0000`;
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    },
+    get cacheSize() {
+      return cache.size;
+    },
+  };
+}

@@ -1,0 +1,15 @@
+export { createProxy, type AccessProxy, type CreateProxyOptions, type ForwardOptions } from './create-proxy.js';
+export {
+  ASSERTION_HEADER,
+  createIdentityAssertionIssuer,
+  type AssertedIdentity,
+  type IdentityAssertionIssuer,
+  type IdentityAssertionIssuerOptions,
+} from './identity-assertion.js';
+export { buildForwardedHeaders, forwardedHeadersOf, type ForwardedHeaders, type ReceivedForwarded } from './forwarded-headers.js';
+export { proxyAppConfigSchema, resolveProxyApps, type ProxyAppOptions } from './proxy-app-options.js';
+export { renderPlainErrorPage, type ErrorRenderer, type ProxyLogger } from './proxy-error.js';
+export { originFormOf, rejectSmuggling, type SmugglingReason } from './reject-smuggling.js';
+export { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
+export { buildUpstreamRequestHeaders, REQUEST_ID_HEADER } from './upstream-request-headers.js';
+export { rejectUpgrade } from './websocket-upgrade.js';

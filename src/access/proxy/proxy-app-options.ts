@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+const upstreamUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((value) => {
+    const url = new URL(value);
+    return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  }, 'upstream must be an http(s) origin, optionally with a path prefix, without query, fragment or credentials');
+
+/**
+ * One app as it appears in the YAML config (snake_case). The apps config section can embed it; the
+ * descriptions feed the generated docs. `.transform` yields the camelCase `ProxyAppOptions`.
+ */
+export const proxyAppConfigSchema = z
+  .strictObject({
+    name: z.string().min(1).max(100).describe('App name: the `aud` of the identity assertion and the key requests are forwarded by.'),
+    upstream: upstreamUrl.describe('Upstream base URL, e.g. http://127.0.0.1:8080 or http://wiki.internal:3000/base.'),
+    connect_timeout_ms: z.number().int().min(1).max(120_000).default(5_000).describe('Connect timeout to the upstream (ms); exceeded -> 504 page.'),
+    response_timeout_ms: z
+      .number()
+      .int()
+      .min(1)
+      .max(3_600_000)
+      .default(30_000)
+      .describe('From sending the request to receiving the upstream response headers (ms); exceeded -> 504 page.'),
+    idle_timeout_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(300_000)
+      .describe('Longest silence between two chunks of an upstream response body (ms, 0 = no limit); exceeded -> connection closed.'),
+    preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
+    max_connections: z.number().int().min(1).max(10_000).default(256).describe('Most keep-alive connections to this upstream (count); further requests queue.'),
+  })
+  .transform(
+    (app): ProxyAppOptions => ({
+      name: app.name,
+      upstream: app.upstream,
+      connectTimeoutMs: app.connect_timeout_ms,
+      responseTimeoutMs: app.response_timeout_ms,
+      idleTimeoutMs: app.idle_timeout_ms,
+      preserveHost: app.preserve_host,
+      maxConnections: app.max_connections,
+    }),
+  );
+
+/** An app as `createProxy` takes it (the composition root passes the parsed config). */
+export interface ProxyAppOptions {
+  name: string;
+  upstream: string;
+  connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  preserveHost?: boolean;
+  maxConnections?: number;
+}
+
+export type ResolvedProxyApp = Required<ProxyAppOptions>;
+
+/** Validates the app list at start-up or reload (programmer/config error): throws naming the path. */
+export function resolveProxyApps(apps: readonly ProxyAppOptions[]): ResolvedProxyApp[] {
+  const seen = new Set<string>();
+  return apps.map((app, index) => {
+    const result = proxyAppConfigSchema.safeParse({
+      name: app?.name,
+      upstream: app?.upstream,
+      connect_timeout_ms: app?.connectTimeoutMs,
+      response_timeout_ms: app?.responseTimeoutMs,
+      idle_timeout_ms: app?.idleTimeoutMs,
+      preserve_host: app?.preserveHost,
+      max_connections: app?.maxConnections,
+    });
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      throw new TypeError(`apps[${index}].${issue.path.join('.')}: ${issue.message}`);
+    }
+    if (seen.has(result.data.name)) throw new TypeError(`apps[${index}].name: duplicate app ${JSON.stringify(result.data.name)}`);
+    seen.add(result.data.name);
+    return result.data as ResolvedProxyApp;
+  });
+}

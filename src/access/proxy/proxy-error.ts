@@ -1,0 +1,75 @@
+import { GatehouseError } from '../../lib/errors.js';
+import type { SmugglingReason } from './reject-smuggling.js';
+
+/** Renders the HTML body of an error page (the portal injects its branded renderer). */
+export type ErrorRenderer = (error: GatehouseError, context: { requestId: string | undefined; app: string | undefined }) => string;
+
+/** Pino-compatible subset: the proxy only reports failures. */
+export interface ProxyLogger {
+  warn(details: object, message: string): void;
+}
+
+export function upstreamUnreachable(detail: string, cause?: unknown): GatehouseError {
+  return new GatehouseError('upstream_unreachable', {
+    status: 502,
+    publicMessage: 'The application is not reachable right now.',
+    detail,
+    cause,
+  });
+}
+
+export function upstreamTimeout(detail: string, cause?: unknown): GatehouseError {
+  return new GatehouseError('upstream_timeout', {
+    status: 504,
+    publicMessage: 'The application took too long to answer.',
+    detail,
+    cause,
+  });
+}
+
+export function upstreamInvalidResponse(detail: string, cause?: unknown): GatehouseError {
+  return new GatehouseError('upstream_invalid_response', {
+    status: 502,
+    publicMessage: 'The application sent an invalid response.',
+    detail,
+    cause,
+  });
+}
+
+export function requestRefused(reason: SmugglingReason | 'invalid_upgrade' | 'unknown_app', detail?: string): GatehouseError {
+  return new GatehouseError(reason, {
+    status: reason === 'unknown_app' ? 404 : 400,
+    publicMessage: 'The request was malformed.',
+    detail: detail ?? reason,
+  });
+}
+
+const CONNECT_TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const RESPONSE_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const INVALID_RESPONSE_CODES = new Set(['HPE_INVALID_CONSTANT', 'UND_ERR_INFO', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+
+/** Maps an undici / socket failure to the page the client sees: timeouts are 504, the rest 502. */
+export function classifyUpstreamFailure(error: unknown, app: string): GatehouseError {
+  const code = (error as { code?: unknown } | null)?.code;
+  // undici reports an unparseable response as HTTPParserError, sometimes without a code.
+  if ((error as Error | null)?.name === 'HTTPParserError') return upstreamInvalidResponse(`app ${app}: ${(error as Error).message}`, error);
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = `app ${app}: ${typeof code === 'string' ? `${code} ` : ''}${message}`;
+  if (typeof code === 'string') {
+    if (CONNECT_TIMEOUT_CODES.has(code)) return upstreamTimeout(`connect timeout, ${detail}`, error);
+    if (RESPONSE_TIMEOUT_CODES.has(code)) return upstreamTimeout(`response timeout, ${detail}`, error);
+    if (code.startsWith('HPE_') || INVALID_RESPONSE_CODES.has(code)) return upstreamInvalidResponse(detail, error);
+  }
+  return upstreamUnreachable(detail, error);
+}
+
+/** A plain page for when no renderer is injected; the message is public, the detail is never shown. */
+export const renderPlainErrorPage: ErrorRenderer = (error, { requestId }) => {
+  const title = `${error.status} ${escapeHtml(error.publicMessage)}`;
+  const reference = requestId ? `<p>Reference: <code>${escapeHtml(requestId)}</code></p>` : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${reference}</body></html>`;
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}

@@ -1,0 +1,143 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { ASSERTION_HEADER } from './identity-assertion.js';
+import { buildForwardedHeaders } from './forwarded-headers.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+
+export const REQUEST_ID_HEADER = 'Gatehouse-Request-Id';
+
+/**
+ * RFC 9110 §7.6.1 hop-by-hop fields, plus fields this hop consumes: Host (set per upstream), Expect
+ * (Node already answered 100-continue), HTTP2-Settings (h2c upgrade, RFC 9113 §3.2.1) and Proxy-*
+ * (credentials for a proxy, never for the app).
+ */
+const DROPPED_REQUEST_FIELDS = new Set([
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+  'http2-settings',
+]);
+
+/** Connection options may not remove the fields that frame the message or route it. */
+const PROTECTED_FROM_CONNECTION = new Set(['content-length', 'host']);
+
+export interface UpstreamHeaderContext {
+  trustedProxies: TrustedProxies;
+  /** Host header for the upstream; undefined keeps the client's Host. */
+  upstreamHost: string | undefined;
+  /** Cookie names removed before the upstream sees them (the Gatehouse session cookie). */
+  strippedCookies: ReadonlySet<string> | null;
+  assertion: string | undefined;
+  requestId: string | undefined;
+  /** Extra fields the upgrade path needs (`Connection: Upgrade`, `Upgrade: websocket`). */
+  extra?: readonly string[];
+}
+
+/**
+ * The header list (flat name/value array, as undici and Node take it) sent to the upstream: the
+ * client's end-to-end fields, minus hop-by-hop ones, minus anything in the `Gatehouse-*` namespace
+ * (only we may assert identity), with X-Forwarded-* rebuilt (see forwarded-headers). One pass over
+ * rawHeaders, because this runs on every request.
+ */
+export function buildUpstreamRequestHeaders(req: IncomingMessage, context: UpstreamHeaderContext): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let connection: string | undefined;
+  let host = '';
+  let receivedFor: string | undefined;
+  let receivedProto: string | undefined;
+  let receivedHost: string | undefined;
+  let keptForwarding: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (DROPPED_REQUEST_FIELDS.has(lower)) {
+      if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      else if (lower === 'host') host = value;
+      continue;
+    }
+    const first = lower.charCodeAt(0);
+    if (first === 103 /* g */ && lower.startsWith('gatehouse-')) continue;
+    if (first === 112 /* p */ && lower.startsWith('proxy-')) continue;
+    if (first === 120 /* x */ && lower.startsWith('x-forwarded-')) {
+      if (lower === 'x-forwarded-for') receivedFor = receivedFor === undefined ? value : `${receivedFor}, ${value}`;
+      else if (lower === 'x-forwarded-proto') receivedProto ??= value;
+      else if (lower === 'x-forwarded-host') receivedHost ??= value;
+      else (keptForwarding ??= []).push(name, value);
+      continue;
+    }
+    if (lower === 'forwarded' || lower === 'x-real-ip') {
+      (keptForwarding ??= []).push(name, value);
+      continue;
+    }
+    if (lower === 'cookie' && context.strippedCookies !== null) {
+      const kept = stripCookies(value, context.strippedCookies);
+      if (kept !== '') out.push(name, kept);
+      continue;
+    }
+    out.push(name, value);
+  }
+
+  const headers = connection === undefined ? out : removeConnectionOptions(out, connection);
+  const forwarded = buildForwardedHeaders(
+    { address: req.socket.remoteAddress ?? '', encrypted: Boolean((req.socket as TLSSocket).encrypted) },
+    host,
+    { for: receivedFor, proto: receivedProto, host: receivedHost },
+    context.trustedProxies,
+  );
+  // Other forwarding fields (Forwarded, X-Real-IP, X-Forwarded-Port...) are believed only from a trusted proxy.
+  if (forwarded.peerTrusted && keptForwarding !== undefined) headers.push(...keptForwarding);
+  headers.push(
+    'host',
+    context.upstreamHost ?? host,
+    'x-forwarded-for',
+    forwarded.forwardedFor,
+    'x-forwarded-proto',
+    forwarded.forwardedProto,
+    'x-forwarded-host',
+    forwarded.forwardedHost,
+    // RFC 9110 §7.6.3: a gateway sends Via in each inbound request.
+    'via',
+    `${req.httpVersion} gatehouse`,
+  );
+  if (context.assertion !== undefined) headers.push(ASSERTION_HEADER, context.assertion);
+  if (context.requestId !== undefined) headers.push(REQUEST_ID_HEADER, context.requestId);
+  if (context.extra !== undefined) headers.push(...context.extra);
+  return headers;
+}
+
+/** RFC 9110 §7.6.1: the fields named in Connection are hop-by-hop too. */
+function removeConnectionOptions(headers: string[], connection: string): string[] {
+  const listed = new Set<string>();
+  for (const option of connection.split(',')) {
+    const name = option.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade' && !PROTECTED_FROM_CONNECTION.has(name)) {
+      listed.add(name);
+    }
+  }
+  if (listed.size === 0) return headers;
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!listed.has(headers[i]!.toLowerCase())) kept.push(headers[i]!, headers[i + 1]!);
+  }
+  return kept;
+}
+
+/** Removes named cookies from a Cookie header (RFC 6265 §4.2.1: `name=value` pairs separated by `; `). */
+function stripCookies(header: string, names: ReadonlySet<string>): string {
+  const kept: string[] = [];
+  for (const pair of header.split(';')) {
+    const trimmed = pair.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    const name = (eq === -1 ? trimmed : trimmed.slice(0, eq)).trim();
+    if (!names.has(name)) kept.push(trimmed);
+  }
+  return kept.join('; ');
+}

@@ -1,0 +1,14 @@
+export {
+  createSigningKeyRing,
+  type ActiveSigningKey,
+  type JsonWebKeySet,
+  type PublicSigningJwk,
+  type SigningKeyRing,
+  type SigningKeyRingOptions,
+} from './signing-key-ring.js';
+export {
+  createMemorySigningKeyStore,
+  type EcJwk,
+  type SigningKeyRecord,
+  type SigningKeyStore,
+} from './signing-key-store.js';
