@@ -25,6 +25,7 @@ function originProblem(value: string): string | undefined {
   }
   // The browser serialises the origin as scheme://host[:port] (HTML §7.5 "ASCII serialization of an
   // origin"); the server compares strings exactly, so the configured value must be in that form.
+  if (!DOMAIN_LABELS.test(url.hostname)) return 'must have a domain name host (no wildcard, no IP address)';
   if (url.origin !== value) return `must be exactly an origin such as "${url.origin}" (no path, no trailing slash, lowercase host)`;
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && isLocalhostName(url.hostname)) return undefined;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { verifyAuthenticationResponse, type VerifiedAuthenticationResponse } from '@simplewebauthn/server';
 import { checkAuthenticatorData } from './check-authenticator-data.js';
 import { checkClientData } from './check-client-data.js';
+import { checkSignatureEncoding } from './check-signature-encoding.js';
 import { parseAuthenticationResponse, toLibraryAuthenticationJSON } from './parse-credential-response.js';
 import { webauthnError, WebauthnErrorCode } from './webauthn-errors.js';
 import type { RelyingParty } from './webauthn-settings.js';
@@ -56,6 +57,7 @@ export async function verifyAuthentication(input: VerifyAuthenticationInput): Pr
     requireUserVerification: input.requireUserVerification,
   });
 
+  checkSignatureEncoding(credential.publicKey, parsed.signature);
   let result: VerifiedAuthenticationResponse;
   try {
     result = await verifyAuthenticationResponse({

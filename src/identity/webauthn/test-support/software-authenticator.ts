@@ -17,7 +17,9 @@ export type AttestationChoice =
   /** Packed self attestation (§8.2): signed with the credential key, no x5c. */
   | { readonly format: 'packed-self' }
   /** Packed full attestation signed by the chain's leaf key, x5c = chain.x5c. */
-  | { readonly format: 'packed'; readonly chain: AttestationChain };
+  | { readonly format: 'packed'; readonly chain: AttestationChain }
+  /** Any format and statement, e.g. a 'tpm' statement the server should ignore. */
+  | { readonly format: 'raw'; readonly fmt: string; readonly attStmt: Map<string, unknown> };
 
 export interface SoftwareAuthenticatorOptions {
   readonly algorithm?: SoftwareKeyAlgorithm;
@@ -30,6 +32,8 @@ export interface SoftwareAuthenticatorOptions {
   readonly countsSignatures?: boolean;
   readonly backupEligible?: boolean;
   readonly backedUp?: boolean;
+  /** Claim this COSE alg in the public key (a key type the server must refuse). */
+  readonly coseAlgorithm?: number;
 }
 
 export interface CeremonyOptions {
@@ -95,10 +99,11 @@ export class SoftwareAuthenticator {
   cosePublicKey(): Uint8Array {
     const jwk = this.publicKey.export({ format: 'jwk' });
     const x = Buffer.from(jwk.x ?? '', 'base64url');
+    const alg = this.options.coseAlgorithm ?? (this.algorithm === 'ES256' ? -7 : -8);
     const map: Map<number, number | Uint8Array> =
       this.algorithm === 'ES256'
-        ? new Map<number, number | Uint8Array>([[1, 2], [3, -7], [-1, 1], [-2, x], [-3, Buffer.from(jwk.y ?? '', 'base64url')]])
-        : new Map<number, number | Uint8Array>([[1, 1], [3, -8], [-1, 6], [-2, x]]);
+        ? new Map<number, number | Uint8Array>([[1, 2], [3, alg], [-1, 1], [-2, x], [-3, Buffer.from(jwk.y ?? '', 'base64url')]])
+        : new Map<number, number | Uint8Array>([[1, 1], [3, alg], [-1, 6], [-2, x]]);
     return isoCBOR.encode(map as never);
   }
 
@@ -123,6 +128,9 @@ export class SoftwareAuthenticator {
     } else if (attestation.format === 'packed-self') {
       fmt = 'packed';
       attStmt = new Map<string, unknown>([['alg', this.algorithm === 'ES256' ? -7 : -8], ['sig', this.signWith(this.privateKey, toBeSigned)]]);
+    } else if (attestation.format === 'raw') {
+      fmt = attestation.fmt;
+      attStmt = attestation.attStmt;
     } else {
       fmt = 'packed';
       attStmt = new Map<string, unknown>([
