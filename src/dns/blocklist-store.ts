@@ -1,0 +1,183 @@
+/**
+ * The gateway's lists: blocklist sources (file or URL) each held as a CompactDomainSet, the allowlist,
+ * and dynamic blocks added at run time (incident response, change feed). A refresh builds a new set
+ * and swaps it in; when a source cannot be read or yields no names, the last good copy stays
+ * (fail closed: a broken mirror must not silently unblock everything).
+ */
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../lib/errors.js';
+import { parseBlocklist, type BlocklistFormat, type BlocklistParseStats } from './blocklist-parser.js';
+import { CompactDomainSet, CompactDomainSetBuilder } from './compact-domain-set.js';
+import type { DomainHasher } from './domain-hash.js';
+import { normaliseDomainName } from './domain-name.js';
+
+export interface BlocklistSourceConfig {
+  name: string;
+  path?: string;
+  url?: string;
+  format: BlocklistFormat;
+  refreshIntervalS: number;
+  /** RFC 8914 INFO-CODE for names blocked by this list (15 Blocked, 17 Filtered). */
+  infoCode: number;
+}
+
+export interface BlocklistSourceState {
+  name: string;
+  location: string;
+  entries: number;
+  loadedAt: number | null;
+  loadMs: number | null;
+  stats: BlocklistParseStats | null;
+  lastAttemptAt: number | null;
+  lastError: string | null;
+  bytes: number;
+}
+
+export interface DynamicBlock {
+  name: string;
+  reason: string;
+  addedAt: number;
+}
+
+export interface BlocklistStoreOptions {
+  sources: BlocklistSourceConfig[];
+  allowlist: string[];
+  hasher: DomainHasher;
+  now: () => number;
+  maxSourceBytes: number;
+  fetchTimeoutMs: number;
+  onChange?: () => void;
+}
+
+/** Builds a set from plain names, as the allowlist and dynamic blocks are (`*.name` = subdomains only). */
+export function buildNameSet(names: Iterable<string>, hasher: DomainHasher): CompactDomainSet {
+  const builder = new CompactDomainSetBuilder(16);
+  for (const raw of names) {
+    const wildcard = raw.startsWith('*.');
+    const bytes = Buffer.from(normaliseDomainName(wildcard ? raw.slice(2) : raw), 'latin1');
+    hasher.hashName(bytes, 0, bytes.length, wildcard);
+    builder.add(hasher.hi, hasher.lo);
+  }
+  return builder.build();
+}
+
+export class BlocklistStore {
+  /** Indexed like `options.sources`; each slot is replaced whole on refresh. */
+  readonly sets: CompactDomainSet[];
+  readonly states: BlocklistSourceState[];
+  allowlist: CompactDomainSet;
+  dynamicSet: CompactDomainSet = CompactDomainSet.empty;
+  private readonly dynamic = new Map<string, DynamicBlock>();
+
+  constructor(private readonly options: BlocklistStoreOptions) {
+    this.sets = options.sources.map(() => CompactDomainSet.empty);
+    this.states = options.sources.map((source) => ({
+      name: source.name,
+      location: source.path ?? source.url ?? '',
+      entries: 0,
+      loadedAt: null,
+      loadMs: null,
+      stats: null,
+      lastAttemptAt: null,
+      lastError: null,
+      bytes: 0,
+    }));
+    this.allowlist = buildNameSet(options.allowlist, options.hasher);
+  }
+
+  get sources(): readonly BlocklistSourceConfig[] {
+    return this.options.sources;
+  }
+
+  indexOf(name: string): number {
+    return this.options.sources.findIndex((source) => source.name === name);
+  }
+
+  private async readSource(source: BlocklistSourceConfig): Promise<Buffer> {
+    if (source.path !== undefined) {
+      const body = await readFile(source.path);
+      if (body.length > this.options.maxSourceBytes) throw new Error(`file is larger than ${this.options.maxSourceBytes} bytes`);
+      return body;
+    }
+    const response = await fetch(source.url!, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs), redirect: 'follow' });
+    if (response.status !== 200) throw new Error(`HTTP status ${response.status}`);
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > this.options.maxSourceBytes) throw new Error(`body is larger than ${this.options.maxSourceBytes} bytes`);
+    const body = Buffer.from(await response.arrayBuffer());
+    if (body.length > this.options.maxSourceBytes) throw new Error(`body is larger than ${this.options.maxSourceBytes} bytes`);
+    return body;
+  }
+
+  /** Reloads one source; on any failure keeps the previous set and records the error. */
+  async refresh(index: number): Promise<BlocklistSourceState> {
+    const source = this.options.sources[index];
+    const state = this.states[index];
+    if (!source || !state) throw new Error(`no blocklist source #${index}`);
+    const started = this.options.now();
+    state.lastAttemptAt = started;
+    try {
+      const body = await this.readSource(source);
+      const builder = new CompactDomainSetBuilder(Math.max(1024, Math.floor(body.length / 24)));
+      const stats = parseBlocklist(body, source.format, this.options.hasher, builder);
+      if (stats.entries === 0) throw new Error(`no ${source.format} entries in ${body.length} bytes (${stats.invalid} invalid lines)`);
+      this.sets[index] = builder.build();
+      Object.assign(state, {
+        entries: this.sets[index]!.size,
+        loadedAt: this.options.now(),
+        loadMs: this.options.now() - started,
+        stats,
+        lastError: null,
+        bytes: this.sets[index]!.byteLength,
+      });
+      this.options.onChange?.();
+    } catch (error) {
+      state.lastError = (error as Error).message;
+    }
+    return { ...state };
+  }
+
+  async refreshAll(): Promise<BlocklistSourceState[]> {
+    const results: BlocklistSourceState[] = [];
+    // One at a time: parsing is CPU-bound, so parallel loads only raise peak memory.
+    for (let i = 0; i < this.options.sources.length; i++) results.push(await this.refresh(i));
+    return results;
+  }
+
+  blockDomain(name: string, reason: string): DynamicBlock {
+    const normalised = normaliseDomainName(name);
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) {
+      throw new InputError('dns block reason must be 1-500 characters', 'dns_invalid_reason');
+    }
+    const block = { name: normalised, reason, addedAt: this.options.now() };
+    this.dynamic.set(normalised, block);
+    this.dynamicSet = buildNameSet(this.dynamic.keys(), this.options.hasher);
+    this.options.onChange?.();
+    return block;
+  }
+
+  unblockDomain(name: string): boolean {
+    const normalised = normaliseDomainName(name);
+    const removed = this.dynamic.delete(normalised);
+    if (removed) {
+      this.dynamicSet = buildNameSet(this.dynamic.keys(), this.options.hasher);
+      this.options.onChange?.();
+    }
+    return removed;
+  }
+
+  /** The dynamic block covering `name` (itself or its closest listed parent). */
+  dynamicBlockFor(name: string): DynamicBlock | undefined {
+    let candidate = name;
+    for (;;) {
+      const block = this.dynamic.get(candidate);
+      if (block) return block;
+      const dot = candidate.indexOf('.');
+      if (dot < 0) return undefined;
+      candidate = candidate.slice(dot + 1);
+    }
+  }
+
+  listDynamic(): DynamicBlock[] {
+    return [...this.dynamic.values()].map((block) => ({ ...block }));
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Composition of the DNS gateway from its validated config section: lists, cache, upstreams, client
+ * policies, query handler, and the UDP/TCP listeners. Nothing is opened until `start()`.
+ */
+import net from 'node:net';
+import type { Registry } from 'prom-client';
+import type { DnsConfig } from '../config/sections/dns.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { cryptoRandom, type Random } from '../lib/random.js';
+import { BlocklistStore, buildNameSet, type BlocklistSourceState, type DynamicBlock } from './blocklist-store.js';
+import { ClientPolicyTable, type ClientPolicy } from './client-policies.js';
+import { DomainHasher } from './domain-hash.js';
+import { createDohHandler, type DohRequest, type DohResponse, type DohTokenResolver } from './doh-handler.js';
+import { DnsMetrics, type DnsMetricsSnapshot } from './gateway-metrics.js';
+import { QueryHandler } from './query-handler.js';
+import { ResponseCache, type CacheLimits } from './response-cache.js';
+import { createTcpServer } from './tcp-server.js';
+import { createUdpServer } from './udp-server.js';
+import { UpstreamForwarder, type UpstreamAddress } from './upstream-forwarder.js';
+import type { ClassifyHook, QueryLogEntry } from './verdict.js';
+import { EDE_BLOCKED, EDE_FILTERED } from './wire-response.js';
+
+export interface DnsLogger {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+export interface DnsGatewayOptions {
+  config: DnsConfig;
+  classify?: ClassifyHook;
+  clock?: Clock;
+  random?: Random;
+  onQuery?: (entry: QueryLogEntry) => void;
+  logger?: DnsLogger;
+  resolveDohToken?: DohTokenResolver;
+  /** prom-client registry for `gatehouse_dns_*` metrics. */
+  registry?: Registry;
+  /** Path the HTTP server mounts DoH on; `<path>/<token>` is per-user DoH. */
+  dohPath?: string;
+}
+
+export interface DnsListState {
+  sources: BlocklistSourceState[];
+  dynamic: DynamicBlock[];
+  allowlist: number;
+  cacheEntries: number;
+  metrics: DnsMetricsSnapshot;
+}
+
+export interface DnsGateway {
+  start(): Promise<{ udpPort: number | null; tcpPort: number | null }>;
+  stop(): Promise<void>;
+  handleDohRequest(request: DohRequest): Promise<DohResponse>;
+  blockDomain(name: string, reason: string): DynamicBlock;
+  unblockDomain(name: string): boolean;
+  /** Reloads every blocklist now (also runs on each source's schedule once started). */
+  refreshBlocklists(): Promise<BlocklistSourceState[]>;
+  listState(): DnsListState;
+  readonly metrics: DnsMetrics;
+}
+
+const silentLogger: DnsLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export function parseUpstream(value: string): UpstreamAddress {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
+  if (!match || net.isIP(match[1]!) === 0) throw new Error(`upstream "${value}" is not ip:port`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+  const logger = options.logger ?? silentLogger;
+  const hasher = new DomainHasher(random.bytes(8));
+  const metrics = new DnsMetrics();
+  let handler: QueryHandler | undefined;
+
+  const store = new BlocklistStore({
+    sources: config.blocklists.map((list) => ({
+      name: list.name,
+      ...(list.path !== undefined ? { path: list.path } : {}),
+      ...(list.url !== undefined ? { url: list.url } : {}),
+      format: list.format,
+      refreshIntervalS: list.refresh_interval_s,
+      infoCode: list.ede === 'filtered' ? EDE_FILTERED : EDE_BLOCKED,
+    })),
+    allowlist: config.allowlist,
+    hasher,
+    now: () => clock.now(),
+    maxSourceBytes: config.blocklist_max_bytes,
+    fetchTimeoutMs: config.blocklist_fetch_timeout_ms,
+    onChange: () => handler?.clearVerdicts(),
+  });
+
+  const allLists = config.blocklists.map((_, i) => i);
+  const defaultPolicy: ClientPolicy = {
+    name: 'default', mode: config.default_mode, blocklists: allLists, allowlist: buildNameSet([], hasher),
+    blockResponse: config.block_response, classify: true,
+  };
+  const policies = new ClientPolicyTable(
+    config.policies.map((policy) => ({
+      networks: policy.networks,
+      policy: {
+        name: policy.name,
+        mode: policy.mode,
+        blocklists: policy.blocklists ? policy.blocklists.map((name) => store.indexOf(name)) : allLists,
+        allowlist: buildNameSet(policy.allowlist, hasher),
+        blockResponse: policy.block_response ?? config.block_response,
+        classify: policy.classify,
+      },
+    })),
+    defaultPolicy,
+  );
+
+  const cacheLimits: CacheLimits = {
+    minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s,
+    negativeMaxTtlS: config.cache.negative_max_ttl_s, maxEntries: config.cache.max_entries,
+  };
+  const cache = new ResponseCache(cacheLimits);
+  const forwarder = new UpstreamForwarder({
+    upstreams: config.upstreams.map(parseUpstream),
+    timeoutMs: config.upstream_timeout_ms,
+    retries: config.upstream_retries,
+    sockets: config.upstream_sockets,
+    random,
+    now: () => performance.now(),
+    onAttemptFailed: (upstream, why) => {
+      metrics.upstreamFailures++;
+      logger.warn({ upstream, why }, 'dns upstream attempt failed');
+    },
+  });
+  const blockPage: { ipv4?: Buffer; ipv6?: Buffer } = {};
+  if (config.block_page.ipv4) blockPage.ipv4 = Buffer.from(config.block_page.ipv4.split('.').map(Number));
+  if (config.block_page.ipv6) blockPage.ipv6 = ipv6Bytes(config.block_page.ipv6);
+
+  handler = new QueryHandler({
+    store, policies, cache, cacheLimits, forwarder, hasher, metrics, clock,
+    monotonicMs: () => performance.now(),
+    maxUdpPayload: config.max_udp_payload,
+    blockTtlS: config.block_ttl_s,
+    blockPage,
+    ...(options.classify ? { classify: options.classify } : {}),
+    classifyBudgetMs: config.classify_budget_ms,
+    onClassifyTimeout: config.on_classify_timeout,
+    verdictCacheTtlMs: config.verdict_cache_ttl_s * 1000,
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+    onHookError: (where, error) => logger.error({ where, err: error }, 'dns hook failed'),
+  });
+  const queryHandler = handler;
+  if (options.registry) metrics.register(options.registry, () => cache.size);
+
+  const onError = (error: unknown) => logger.error({ err: error }, 'dns query failed');
+  const udp = config.listen.udp ? createUdpServer({ address: config.listen.address, port: config.listen.port, handler: queryHandler, onError }) : undefined;
+  const tcp = config.listen.tcp
+    ? createTcpServer({
+        address: config.listen.address, port: config.listen.port, handler: queryHandler,
+        idleTimeoutMs: config.tcp_idle_timeout_ms, maxConnections: config.tcp_max_connections, onError,
+      })
+    : undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  return {
+    metrics,
+    async start() {
+      const states = await store.refreshAll();
+      for (const state of states) {
+        if (state.lastError) logger.warn({ list: state.name, error: state.lastError }, 'dns blocklist not loaded');
+        else logger.info({ list: state.name, entries: state.entries, loadMs: state.loadMs }, 'dns blocklist loaded');
+      }
+      store.sources.forEach((source, index) => {
+        if (source.refreshIntervalS <= 0) return;
+        const timer = setInterval(() => void store.refresh(index), source.refreshIntervalS * 1000);
+        timer.unref();
+        timers.push(timer);
+      });
+      await forwarder.start();
+      const udpPort = udp ? await udp.start() : null;
+      // With port 0 the TCP listener takes the UDP port, so one number serves both (as dig expects).
+      const tcpPort = tcp ? await tcp.start(config.listen.port === 0 && udpPort !== null ? udpPort : config.listen.port).catch(() => tcp.start(0)) : null;
+      return { udpPort, tcpPort };
+    },
+    async stop() {
+      for (const timer of timers) clearInterval(timer);
+      timers.length = 0;
+      await Promise.all([udp?.stop(), tcp?.stop()]);
+      forwarder.stop();
+    },
+    handleDohRequest: createDohHandler({
+      handler: queryHandler,
+      ...(options.resolveDohToken ? { resolveToken: options.resolveDohToken } : {}),
+      policyNamed: (name) => policies.named(name),
+      pathPrefix: options.dohPath ?? '/dns-query',
+    }),
+    blockDomain: (name, reason) => store.blockDomain(name, reason),
+    unblockDomain: (name) => store.unblockDomain(name),
+    refreshBlocklists: () => store.refreshAll(),
+    listState: () => ({
+      sources: store.states.map((state) => ({ ...state })),
+      dynamic: store.listDynamic(),
+      allowlist: store.allowlist.size,
+      cacheEntries: cache.size,
+      metrics: metrics.snapshot(),
+    }),
+  };
+}
+
+function ipv6Bytes(input: string): Buffer {
+  // A trailing dotted quad (::ffff:192.0.2.1) becomes its two 16-bit groups.
+  const address = input.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
+    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`);
+  const [head = '', tail] = address.split('::') as [string, string | undefined];
+  const parse = (part: string) => (part === '' ? [] : part.split(':'));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  const out = Buffer.alloc(16);
+  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  return out;
+}

@@ -1,0 +1,284 @@
+/**
+ * One DNS query from bytes in to bytes out, shared by the UDP, TCP and DoH front ends:
+ * parse -> client policy -> dynamic blocks -> allowlist -> blocklists -> verdict hook -> cache ->
+ * upstream. Blocked names, cache hits and errors are answered synchronously (no Promise on the hot
+ * path); only the verdict hook's slow path and cache misses return a Promise.
+ * Longer than most files because the pipeline reads best in one place.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { BlocklistStore } from './blocklist-store.js';
+import type { ClientPolicy, ClientPolicyTable } from './client-policies.js';
+import { MAX_LABELS, type DomainHasher } from './domain-hash.js';
+import type { DnsMetrics } from './gateway-metrics.js';
+import { renderCachedReply, toCacheEntry, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
+import type { UpstreamForwarder } from './upstream-forwarder.js';
+import type { ClassifyHook, ClientContext, QueryLogEntry, QueryOutcome, Verdict } from './verdict.js';
+import { typeName } from './verdict.js';
+import {
+  CLASS_IN, RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
+  TYPE_A, TYPE_AAAA, isParseFailure, parseQuery, type ParsedQuery,
+} from './wire-query.js';
+import { EDE_BLOCKED, buildAddressReply, buildEmptyReply, encodeOptRecord, type ExtendedError, type ReplyBase } from './wire-response.js';
+
+export interface QueryContext {
+  address: string;
+  protocol: 'udp' | 'tcp' | 'doh';
+  user?: string;
+  /** Forces a policy (per-user DoH); otherwise chosen from the address. */
+  policy?: ClientPolicy;
+}
+
+export interface QueryHandlerOptions {
+  store: BlocklistStore;
+  policies: ClientPolicyTable;
+  cache: ResponseCache;
+  cacheLimits: CacheLimits;
+  forwarder: UpstreamForwarder;
+  hasher: DomainHasher;
+  metrics: DnsMetrics;
+  clock: Clock;
+  /** Monotonic milliseconds for latency figures. */
+  monotonicMs: () => number;
+  maxUdpPayload: number;
+  blockTtlS: number;
+  blockPage: { ipv4?: Buffer; ipv6?: Buffer };
+  classify?: ClassifyHook;
+  classifyBudgetMs: number;
+  onClassifyTimeout: 'allow' | 'block';
+  verdictCacheTtlMs: number;
+  onQuery?: (entry: QueryLogEntry) => void;
+  onHookError?: (where: string, error: unknown) => void;
+}
+
+type Reply = Buffer | null;
+
+interface BlockDecision {
+  kind: string;
+  ede: ExtendedError;
+}
+
+const VERDICT_MEMO_LIMIT = 50_000;
+const TCP_LIMIT = 65535;
+
+export class QueryHandler {
+  private readonly scratch = Buffer.alloc(256);
+  private readonly suffixes = new Uint32Array(2 * MAX_LABELS);
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly verdictMemo = new Map<string, { verdict: Verdict; expiresAt: number }>();
+  private readonly plainOpt: Buffer;
+  private readonly plainOptDo: Buffer;
+
+  constructor(private readonly o: QueryHandlerOptions) {
+    this.plainOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload });
+    this.plainOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true });
+  }
+
+  /** Forgets hook verdicts (lists or dynamic blocks changed). */
+  clearVerdicts(): void {
+    this.verdictMemo.clear();
+  }
+
+  handle(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
+    const started = this.o.monotonicMs();
+    const metrics = this.o.metrics;
+    metrics.queries[ctx.protocol]++;
+    const parsed = parseQuery(msg, this.scratch);
+    if (isParseFailure(parsed)) {
+      if (parsed.failure === 'drop') {
+        metrics.dropped++;
+        return null;
+      }
+      metrics.formerr++;
+      const base: ReplyBase = { query: msg, id: parsed.id, flags: parsed.flags };
+      if (parsed.questionEnd !== undefined && parsed.failure !== 'notimp') base.questionEnd = parsed.questionEnd;
+      if (parsed.failure === 'badvers') {
+        base.opt = encodeOptRecord({ udpPayload: this.o.maxUdpPayload, extendedRcode: RCODE_BADVERS });
+        return buildEmptyReply(base, RCODE_BADVERS);
+      }
+      return buildEmptyReply(base, parsed.failure === 'notimp' ? RCODE_NOTIMP : RCODE_FORMERR);
+    }
+
+    const policy = ctx.policy ?? this.o.policies.forAddress(ctx.address);
+    if (policy.mode === 'refuse' || parsed.qclass !== CLASS_IN) {
+      metrics.refused++;
+      this.log(ctx, policy, parsed, 'refused', policy.mode === 'refuse' ? 'policy_refuse' : 'class_not_in', false, RCODE_REFUSED, started);
+      return buildEmptyReply(this.base(msg, parsed), RCODE_REFUSED);
+    }
+    if (policy.mode === 'passthrough') return this.resolve(msg, parsed, ctx, policy, 'allow', 'passthrough', started);
+
+    const store = this.o.store;
+    const count = this.o.hasher.hashSuffixes(this.scratch, parsed.nameLength, this.suffixes);
+    // Dynamic blocks come first: an incident block must not be undone by a broad allowlist entry.
+    if (store.dynamicSet.match(this.suffixes, count) >= 0) {
+      const block = store.dynamicBlockFor(parsed.name);
+      const reason = block ? block.reason : 'blocked by an operator';
+      return this.block(msg, parsed, ctx, policy, { kind: 'dynamic', ede: { infoCode: EDE_BLOCKED, text: reason } }, started);
+    }
+    if (store.allowlist.match(this.suffixes, count) >= 0 || policy.allowlist.match(this.suffixes, count) >= 0) {
+      return this.resolve(msg, parsed, ctx, policy, 'allow', 'allowlist', started);
+    }
+    const lists = policy.blocklists;
+    for (let i = 0; i < lists.length; i++) {
+      const index = lists[i]!;
+      if (store.sets[index]!.match(this.suffixes, count) >= 0) {
+        const source = store.sources[index]!;
+        return this.block(msg, parsed, ctx, policy, { kind: `blocklist:${source.name}`, ede: { infoCode: source.infoCode, text: `on blocklist ${source.name}` } }, started);
+      }
+    }
+    if (!policy.classify || this.o.classify === undefined) return this.resolve(msg, parsed, ctx, policy, 'allow', '', started);
+
+    const client: ClientContext = { address: ctx.address, protocol: ctx.protocol, policy: policy.name };
+    if (ctx.user !== undefined) client.user = ctx.user;
+    const verdict = this.classify(parsed.name, client);
+    if (verdict instanceof Promise) {
+      return verdict.then((settled) => this.afterVerdict(msg, parsed, ctx, policy, settled, started));
+    }
+    return this.afterVerdict(msg, parsed, ctx, policy, verdict, started);
+  }
+
+  private afterVerdict(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, verdict: Verdict, started: number): Reply | Promise<Reply> {
+    const code = verdict.reasons?.[0]?.code ?? '';
+    if (verdict.action === 'block') {
+      const text = verdict.humanReason ?? (verdict.reasons ?? []).map((r) => r.code).join(', ');
+      return this.block(msg, parsed, ctx, policy, { kind: `classify:${code || 'block'}`, ede: { infoCode: verdict.infoCode ?? EDE_BLOCKED, text: text || 'blocked by policy' } }, started);
+    }
+    return this.resolve(msg, parsed, ctx, policy, verdict.action, code ? `classify:${code}` : '', started);
+  }
+
+  private classify(name: string, client: ClientContext): Verdict | Promise<Verdict> {
+    const key = `${client.policy}\0${client.user ?? ''}\0${name}`;
+    const now = this.o.clock.now();
+    const memo = this.verdictMemo.get(key);
+    if (memo && memo.expiresAt > now) return memo.verdict;
+    const remember = (verdict: Verdict) => {
+      if (this.o.verdictCacheTtlMs <= 0) return;
+      if (this.verdictMemo.size >= VERDICT_MEMO_LIMIT) this.verdictMemo.clear();
+      this.verdictMemo.set(key, { verdict, expiresAt: now + this.o.verdictCacheTtlMs });
+    };
+    // A hook that throws cannot be evaluated: fail closed (ARCHITECTURE.md, Decisions).
+    const failed = (error: unknown): Verdict => {
+      this.o.onHookError?.('classify', error);
+      return { action: 'block', reasons: [{ code: 'classify_error' }], humanReason: 'the domain check failed' };
+    };
+    let result: Verdict | Promise<Verdict>;
+    try {
+      result = this.o.classify!(name, client);
+    } catch (error) {
+      return failed(error);
+    }
+    if (!(result instanceof Promise)) {
+      remember(result);
+      return result;
+    }
+    return new Promise<Verdict>((resolve) => {
+      const timer = setTimeout(() => {
+        resolve(this.o.onClassifyTimeout === 'allow'
+          ? { action: 'allow', reasons: [{ code: 'classify_timeout' }] }
+          : { action: 'block', reasons: [{ code: 'classify_timeout' }], humanReason: 'the domain check did not finish in time' });
+      }, this.o.classifyBudgetMs);
+      result.then(
+        (verdict) => { clearTimeout(timer); remember(verdict); resolve(verdict); },
+        (error) => { clearTimeout(timer); resolve(failed(error)); },
+      );
+    });
+  }
+
+  private base(msg: Buffer, parsed: ParsedQuery, opt?: Buffer): ReplyBase {
+    const base: ReplyBase = { query: msg, id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd };
+    const chosen = opt ?? (parsed.edns ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined);
+    if (chosen) base.opt = chosen;
+    return base;
+  }
+
+  private block(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, decision: BlockDecision, started: number): Reply {
+    this.o.metrics.countBlock(decision.kind);
+    // RFC 8914 §3: EDE rides in the OPT record, so only clients that sent EDNS get it.
+    const opt = parsed.edns ? encodeOptRecord({ udpPayload: this.o.maxUdpPayload, dnssecOk: parsed.dnssecOk, ede: decision.ede }) : undefined;
+    const base = this.base(msg, parsed, opt) as ReplyBase & { questionEnd: number };
+    let reply: Buffer;
+    let rcode = 0;
+    if (policy.blockResponse === 'block_page') {
+      const address = parsed.qtype === TYPE_A ? this.o.blockPage.ipv4 : parsed.qtype === TYPE_AAAA ? this.o.blockPage.ipv6 : undefined;
+      // Other types (HTTPS, MX...) get NODATA so the client falls back to A/AAAA and the block page.
+      reply = address ? buildAddressReply(base, parsed.qtype, address, this.o.blockTtlS) : buildEmptyReply(base, 0);
+    } else {
+      rcode = RCODE_NXDOMAIN;
+      reply = buildEmptyReply(base, RCODE_NXDOMAIN);
+    }
+    this.log(ctx, policy, parsed, 'block', decision.kind, false, rcode, started);
+    return this.fit(reply, msg, parsed, ctx, opt);
+  }
+
+  private resolve(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, started: number): Reply | Promise<Reply> {
+    const key = parsed.dnssecOk ? `${parsed.name}/${parsed.qtype}/do` : `${parsed.name}/${parsed.qtype}`;
+    const now = this.o.clock.now();
+    const entry = this.o.cache.get(key, now);
+    if (entry !== undefined && entry.questionEnd === parsed.questionEnd) {
+      this.o.metrics.cacheHits++;
+      return this.answer(entry, msg, parsed, ctx, policy, outcome, reason, true, now, started);
+    }
+    this.o.metrics.cacheMisses++;
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      pending = this.fetch(key, parsed);
+      this.inflight.set(key, pending);
+      const forget = () => this.inflight.delete(key);
+      pending.then(forget, forget);
+    }
+    return pending.then(
+      (fetched) => this.answer(fetched, msg, parsed, ctx, policy, outcome, reason, false, this.o.clock.now(), started),
+      () => {
+        this.o.metrics.servfail++;
+        this.log(ctx, policy, parsed, 'error', 'servfail', false, RCODE_SERVFAIL, started);
+        return buildEmptyReply(this.base(msg, parsed), RCODE_SERVFAIL);
+      },
+    );
+  }
+
+  private async fetch(key: string, parsed: ParsedQuery): Promise<CacheEntry> {
+    const { answer, latencyMs } = await this.o.forwarder.forward(parsed.name, parsed.qtype, parsed.qclass, parsed.dnssecOk);
+    this.o.metrics.observeUpstream(latencyMs);
+    const now = this.o.clock.now();
+    const entry = toCacheEntry(answer, this.o.cacheLimits, now);
+    if (entry) {
+      this.o.cache.set(key, entry);
+      return entry;
+    }
+    // Not cacheable (e.g. negative without SOA, RFC 2308 §5): served once with its own TTLs.
+    return {
+      template: answer.template, questionEnd: answer.questionEnd, ttlOffsets: Uint16Array.from(answer.ttlOffsets),
+      ttls: Uint32Array.from(answer.ttls), storedAt: now, expiresAt: now, rcode: answer.rcode, ttlS: 0,
+    };
+  }
+
+  private answer(entry: CacheEntry, msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, cached: boolean, now: number, started: number): Reply {
+    const opt = parsed.edns ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
+    const reply = renderCachedReply(entry, msg, parsed.id, parsed.flags, now, opt);
+    this.log(ctx, policy, parsed, outcome, reason, cached, entry.rcode, started);
+    return this.fit(reply, msg, parsed, ctx, opt);
+  }
+
+  /** RFC 6891 §7 / RFC 1035 §4.2.1: a UDP reply larger than the client accepts is replaced by TC=1. */
+  private fit(reply: Buffer, msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, opt: Buffer | undefined): Buffer {
+    const limit = ctx.protocol === 'udp' ? (parsed.edns ? Math.min(parsed.udpSize, this.o.maxUdpPayload) : 512) : TCP_LIMIT;
+    if (reply.length <= limit) return reply;
+    const base: ReplyBase = { query: msg, id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd };
+    if (opt) base.opt = opt.length > 11 ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : opt;
+    return buildEmptyReply(base, reply[3]! & 0x0f, true);
+  }
+
+  private log(ctx: QueryContext, policy: ClientPolicy, parsed: ParsedQuery, verdict: QueryOutcome, reason: string, cached: boolean, rcode: number, started: number): void {
+    const onQuery = this.o.onQuery;
+    if (onQuery === undefined) return;
+    const entry: QueryLogEntry = {
+      client: ctx.address, protocol: ctx.protocol, policy: policy.name, name: parsed.name, type: typeName(parsed.qtype),
+      verdict, reason, latencyMs: this.o.monotonicMs() - started, cached, rcode,
+    };
+    if (ctx.user !== undefined) entry.user = ctx.user;
+    try {
+      onQuery(entry);
+    } catch (error) {
+      this.o.onHookError?.('onQuery', error);
+    }
+  }
+}

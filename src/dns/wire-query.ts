@@ -1,0 +1,137 @@
+/**
+ * Hand-written parser for incoming DNS queries (RFC 1035 §4.1). The hot path avoids a general decoder:
+ * it reads the header, the single question and the OPT record (RFC 6891 §6.1), copies the name into a
+ * caller-owned scratch buffer in lower-case dotted form, and rejects anything else. Every read is
+ * bounds-checked, so truncated, oversized or looping packets become a parse failure, never an exception.
+ */
+
+export const TYPE_A = 1;
+export const TYPE_SOA = 6;
+export const TYPE_AAAA = 28;
+export const TYPE_OPT = 41;
+export const CLASS_IN = 1;
+
+export const RCODE_NOERROR = 0;
+export const RCODE_FORMERR = 1;
+export const RCODE_SERVFAIL = 2;
+export const RCODE_NXDOMAIN = 3;
+export const RCODE_NOTIMP = 4;
+export const RCODE_REFUSED = 5;
+/** RFC 6891 §6.1.3: extended RCODE 16, carried as 1 in the OPT upper bits. */
+export const RCODE_BADVERS = 16;
+
+export interface ParsedQuery {
+  id: number;
+  flags: number;
+  qtype: number;
+  qclass: number;
+  /** Offset just past the question section in the original message. */
+  questionEnd: number;
+  /** Lower-case dotted name without trailing dot ('' for the root), also left in the scratch buffer. */
+  name: string;
+  nameLength: number;
+  edns: boolean;
+  /** Requestor's UDP payload size (RFC 6891 §6.2.3), 512 without EDNS. */
+  udpSize: number;
+  dnssecOk: boolean;
+}
+
+/** Why a message is not a query we answer: `drop` = no reply at all (too short to hold an ID, or a response). */
+export interface QueryParseFailure {
+  failure: 'drop' | 'formerr' | 'notimp' | 'badvers';
+  id: number;
+  flags: number;
+  /** Set when the question was readable, so the error reply can echo it. */
+  questionEnd?: number;
+  edns?: boolean;
+}
+
+export function isParseFailure(value: ParsedQuery | QueryParseFailure): value is QueryParseFailure {
+  return (value as QueryParseFailure).failure !== undefined;
+}
+
+/** Skips a possibly compressed name; -1 if it runs past `end` or uses a reserved label type. */
+export function skipName(msg: Uint8Array, offset: number, end: number): number {
+  let pos = offset;
+  let wire = 0;
+  while (pos < end) {
+    const length = msg[pos]!;
+    if (length === 0) return pos + 1;
+    if ((length & 0xc0) === 0xc0) return pos + 2 <= end ? pos + 2 : -1;
+    if ((length & 0xc0) !== 0) return -1;
+    wire += length + 1;
+    if (wire > 255) return -1;
+    pos += length + 1;
+  }
+  return -1;
+}
+
+function readU16(msg: Uint8Array, offset: number): number {
+  return (msg[offset]! << 8) | msg[offset + 1]!;
+}
+
+export function parseQuery(msg: Uint8Array, scratch: Buffer): ParsedQuery | QueryParseFailure {
+  const length = msg.length;
+  if (length < 12) return { failure: 'drop', id: 0, flags: 0 };
+  const id = readU16(msg, 0);
+  const flags = readU16(msg, 2);
+  // A response sent to us is never answered: answering would let two resolvers loop.
+  if (flags & 0x8000) return { failure: 'drop', id, flags };
+  if (((flags >> 11) & 0x0f) !== 0) return { failure: 'notimp', id, flags };
+  const qdcount = readU16(msg, 4);
+  const ancount = readU16(msg, 6);
+  const nscount = readU16(msg, 8);
+  const arcount = readU16(msg, 10);
+  if (qdcount !== 1 || ancount !== 0 || nscount !== 0) return { failure: 'formerr', id, flags };
+
+  // Question name: a query's only name cannot be compressed (there is nothing before it to point to).
+  let pos = 12;
+  let nameLength = 0;
+  let wire = 0;
+  for (;;) {
+    if (pos >= length) return { failure: 'formerr', id, flags };
+    const labelLength = msg[pos]!;
+    if (labelLength === 0) { pos++; break; }
+    if (labelLength > 63) return { failure: 'formerr', id, flags };
+    wire += labelLength + 1;
+    if (wire > 254 || pos + 1 + labelLength > length) return { failure: 'formerr', id, flags };
+    if (nameLength > 0) scratch[nameLength++] = 0x2e;
+    for (let i = pos + 1; i <= pos + labelLength; i++) {
+      const c = msg[i]!;
+      // A dot or a control byte inside a label would make the dotted form ambiguous in lists and logs.
+      if (c <= 0x20 || c >= 0x7f || c === 0x2e) return { failure: 'formerr', id, flags };
+      scratch[nameLength++] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+    }
+    pos += labelLength + 1;
+  }
+  if (pos + 4 > length) return { failure: 'formerr', id, flags };
+  const qtype = readU16(msg, pos);
+  const qclass = readU16(msg, pos + 2);
+  pos += 4;
+  const questionEnd = pos;
+
+  let edns = false;
+  let udpSize = 512;
+  let dnssecOk = false;
+  for (let r = 0; r < arcount; r++) {
+    const nameStart = pos;
+    pos = skipName(msg, pos, length);
+    if (pos < 0 || pos + 10 > length) return { failure: 'formerr', id, flags, questionEnd };
+    const type = readU16(msg, pos);
+    const rdlength = readU16(msg, pos + 8);
+    if (pos + 10 + rdlength > length) return { failure: 'formerr', id, flags, questionEnd };
+    if (type === TYPE_OPT) {
+      // RFC 6891 §6.1.1: one OPT, owner is the root.
+      if (edns || pos !== nameStart + 1 || msg[nameStart] !== 0) return { failure: 'formerr', id, flags, questionEnd };
+      edns = true;
+      udpSize = Math.max(512, readU16(msg, pos + 2));
+      const version = msg[pos + 5]!;
+      dnssecOk = (msg[pos + 6]! & 0x80) !== 0;
+      if (version !== 0) return { failure: 'badvers', id, flags, questionEnd, edns: true };
+    }
+    pos += 10 + rdlength;
+  }
+
+  const name = nameLength === 0 ? '' : scratch.toString('latin1', 0, nameLength);
+  return { id, flags, qtype, qclass, questionEnd, name, nameLength, edns, udpSize, dnssecOk };
+}
