@@ -84,7 +84,7 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
 
   function track<T>(promise: Promise<T>): Promise<T> {
     unsettled.add(promise);
-    void promise.finally(() => unsettled.delete(promise));
+    promise.finally(() => unsettled.delete(promise)).catch(() => undefined);
     return promise;
   }
 

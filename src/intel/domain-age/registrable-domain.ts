@@ -5,7 +5,8 @@ import { parse } from 'tldts';
 const MAX_NAME_LENGTH = 253;
 const LDH_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 // Service labels such as `_dmarc` (RFC 8552) appear in queries but never in a registrable domain.
-const QUERY_LABEL = /^(?:_?[a-z0-9-]{1,62}|[a-z0-9-]{63})$/;
+// One expression for the whole name (two labels or more): this runs on every DNS query.
+const QUERY_NAME = /^(?:(?:_?[a-z0-9-]{1,62}|[a-z0-9-]{63})\.)+(?:_?[a-z0-9-]{1,62}|[a-z0-9-]{63})$/;
 
 /**
  * Canonical A-label form of a queried name: lower case, no trailing dot, IDNs converted with UTS #46.
@@ -18,10 +19,7 @@ export function normalizeDomainName(name: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   const ascii = /^[\x00-\x7f]*$/.test(trimmed) ? trimmed.toLowerCase() : domainToASCII(trimmed);
   if (!ascii || ascii.length > MAX_NAME_LENGTH) return undefined;
-  const labels = ascii.split('.');
-  if (labels.length < 2) return undefined;
-  for (const label of labels) if (!QUERY_LABEL.test(label)) return undefined;
-  return ascii;
+  return QUERY_NAME.test(ascii) ? ascii : undefined;
 }
 
 /**
