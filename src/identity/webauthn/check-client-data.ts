@@ -21,7 +21,7 @@ export function decodeClientData(ceremony: WebauthnCeremony, clientDataJSON: Uin
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON is not an object');
   }
-  const { type, challenge, origin, crossOrigin, topOrigin } = value as Record<string, unknown>;
+  const { type, challenge, origin, crossOrigin, topOrigin, tokenBinding } = value as Record<string, unknown>;
   if (typeof type !== 'string' || typeof challenge !== 'string' || typeof origin !== 'string') {
     throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON lacks string type, challenge or origin');
   }
@@ -30,6 +30,10 @@ export function decodeClientData(ceremony: WebauthnCeremony, clientDataJSON: Uin
   }
   if (topOrigin !== undefined && typeof topOrigin !== 'string') {
     throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON.topOrigin is not a string');
+  }
+  // Token binding (dropped in WebAuthn L3) is still checked by the library: fail here with our code.
+  if (tokenBinding !== undefined && (typeof tokenBinding !== 'object' || tokenBinding === null || Array.isArray(tokenBinding))) {
+    throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON.tokenBinding is not an object');
   }
   return { type, challenge, origin, crossOrigin, topOrigin };
 }
