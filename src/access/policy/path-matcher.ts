@@ -2,7 +2,7 @@
  * Compiles a `path` selector's patterns once. Without glob characters a pattern is a prefix that
  * respects segment boundaries: `/admin` covers `/admin` and `/admin/x` but not `/administrator`
  * (a plain string prefix would quietly widen an allow). With globs the whole path must match:
- * `*` and `?` stay within one segment, `**` crosses segments.
+ * `*` and `?` stay within one segment, `**` crosses segments, and "**" followed by "/" also matches zero segments.
  */
 export type PathMatcher = (canonicalPath: string) => boolean;
 
@@ -30,7 +30,11 @@ function globToRegExpSource(glob: string): string {
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*') {
-      if (glob[i + 1] === '*') {
+      if (glob[i + 1] === '*' && glob[i + 2] === '/') {
+        // `/**/x` also covers `/x`: "**/" is zero or more whole segments.
+        out += '(?:.*/)?';
+        i += 2;
+      } else if (glob[i + 1] === '*') {
         out += '.*';
         i++;
       } else out += '[^/]*';

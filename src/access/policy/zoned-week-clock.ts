@@ -13,13 +13,21 @@ export type DayName = (typeof DAY_NAMES)[number];
 /** Returns `day * 1440 + minuteOfDay` (Monday = day 0) for `nowMs` in the zone. */
 export type WeekMinuteOf = (nowMs: number) => number;
 
+/** Answers are remembered: building a formatter costs about a millisecond, and zone names only come from config. */
+const zoneValidity = new Map<string, boolean>();
+
 export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let valid = zoneValidity.get(zone);
+  if (valid === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      valid = true;
+    } catch {
+      valid = false;
+    }
+    if (zoneValidity.size < 1000) zoneValidity.set(zone, valid);
   }
+  return valid;
 }
 
 function weekMinuteOfZone(zone: string): WeekMinuteOf {

@@ -83,8 +83,8 @@ export const selectorSchema = z
       group: nonEmptyList(z.string().min(1), 'group').optional().describe('Matches when the user is in any of these groups (exact names).'),
       ip: nonEmptyList(cidr, 'ip').optional().describe('Matches when the client address is in any of these IPv4/IPv6 CIDRs.'),
       auth_method: z
-        .union([authMethod, nonEmptyList(authMethod, 'auth_method')])
-        .transform((v) => (Array.isArray(v) ? v : [v]))
+        // A single method may be written without brackets: `auth_method: phishing_resistant`.
+        .preprocess((v) => (typeof v === 'string' ? [v] : v), nonEmptyList(authMethod, 'auth_method'))
         .optional()
         .describe('Matches when the session AMR holds any of these; phishing_resistant means hwk or swk.'),
       auth_age: z

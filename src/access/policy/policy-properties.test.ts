@@ -1,0 +1,190 @@
+import fc from 'fast-check';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { accessSchema, appsSchema } from '../../config/sections/apps.js';
+import { type AccessRequest, type PolicyEngine, compilePolicyEngine, reasonCode } from './index.js';
+
+/**
+ * Properties over random configs and requests drawn from small value pools, so selectors match
+ * often enough for every outcome to occur. Configs go through the real schema first.
+ */
+
+const NOW = Date.UTC(2026, 0, 7, 10, 0);
+const sub = <T>(values: readonly T[]) => fc.subarray([...values], { minLength: 1 });
+
+const networkSelector = fc.oneof(
+  fc.constant({ everyone: true }),
+  sub(['10.0.0.0/8', '192.0.2.0/24', '2001:db8::/32', '::ffff:203.0.113.0/120']).map((ip) => ({ ip })),
+  sub(['GET', 'POST', 'DELETE']).map((method) => ({ method })),
+  sub(['/admin', '/api/*', '/', '/**/*.php']).map((path) => ({ path })),
+  fc.record({ days: sub(['mon', 'wed', 'sat']), hours: sub(['00:00-12:00', '09:00-17:00']), time_zone: fc.constantFrom('UTC', 'Europe/Paris', 'Asia/Tokyo') }).map((time) => ({ time })),
+);
+const identitySelectorNoAge = fc.oneof(
+  sub(['alice@acme.test', 'bob@acme.test']).map((email) => ({ email })),
+  sub(['acme.test', 'evil.test']).map((email_domain) => ({ email_domain })),
+  sub(['eng', 'ops', 'contractors']).map((group) => ({ group })),
+  sub(['phishing_resistant', 'hwk', 'swk', 'otp', 'pwd']).map((auth_method) => ({ auth_method })),
+);
+const anySelector = fc.oneof(networkSelector, identitySelectorNoAge, fc.constantFrom(5, 60).map((auth_age) => ({ auth_age })));
+const noAgeSelector = fc.oneof(networkSelector, identitySelectorNoAge);
+
+const policyArb = fc.oneof(
+  fc.record({
+    action: fc.constantFrom('allow', 'block'),
+    include: fc.array(anySelector, { minLength: 1, maxLength: 3 }),
+    require: fc.array(anySelector, { maxLength: 2 }),
+    exclude: fc.array(noAgeSelector, { maxLength: 2 }),
+  }),
+  fc.record({
+    action: fc.constant('bypass'),
+    include: fc.array(networkSelector, { minLength: 1, maxLength: 2 }),
+    require: fc.array(networkSelector, { maxLength: 2 }),
+    exclude: fc.array(networkSelector, { maxLength: 1 }),
+  }),
+);
+type RawPolicy = { action: string; include: unknown[]; require: unknown[]; exclude: unknown[]; name?: string };
+const policiesArb = fc.array(policyArb, { minLength: 1, maxLength: 6 }) as fc.Arbitrary<RawPolicy[]>;
+
+const identityArb = fc.record({
+  userId: fc.constant('u1'),
+  email: fc.constantFrom('alice@acme.test', 'Bob@ACME.test', 'eve@evil.test'),
+  groups: sub(['eng', 'ops', 'contractors', 'sales']),
+  amr: sub(['hwk', 'swk', 'otp', 'pwd']),
+  phishingResistantAt: fc.option(fc.integer({ min: 0, max: 120 }).map((m) => NOW - m * 60_000), { nil: undefined }),
+});
+const requestArb: fc.Arbitrary<AccessRequest> = fc.record({
+  ip: fc.constantFrom('10.1.2.3', '::ffff:10.9.9.9', '192.0.2.5', '2001:db8::5', '203.0.113.7', '198.51.100.1'),
+  method: fc.constantFrom('GET', 'post', 'DELETE'),
+  path: fc.constantFrom('/', '/admin/x', '/api/v1', '/a/b.php', '/public/../admin'),
+  now: fc.integer({ min: 0, max: 7 * 24 * 60 }).map((m) => NOW + m * 60_000),
+  identity: fc.option(identityArb, { nil: undefined }),
+});
+
+function named(policies: RawPolicy[]): RawPolicy[] {
+  return policies.map((p, i) => ({ ...p, name: p.name ?? `p${i}` }));
+}
+
+function engineOf(policies: RawPolicy[]): PolicyEngine {
+  const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
+    apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: named(policies) }],
+  });
+  return compilePolicyEngine(config);
+}
+
+const RUNS = { numRuns: 200 };
+
+describe('policy engine properties', () => {
+  it('evaluation is deterministic, across repeats, engines and interleaved requests', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, requestArb, (policies, request, other) => {
+        const a = engineOf(policies);
+        const b = engineOf(policies);
+        const first = a.decide('app', request);
+        a.decide('app', other);
+        expect(a.decide('app', request)).toEqual(first);
+        expect(b.decide('app', request)).toEqual(first);
+      }),
+      RUNS,
+    );
+  });
+
+  it('exclude always wins: a policy whose exclude matches never decides', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, fc.boolean(), (raw, request, byAddress) => {
+        const policies = named(raw);
+        const decision = engineOf(policies).decide('app', request);
+        const index = policies.findIndex((p) => p.name === decision.policy);
+        fc.pre(index >= 0);
+        const ip = request.ip.startsWith('::ffff:') ? request.ip.slice(7) : request.ip;
+        const matching = byAddress ? { ip: [ip] } : { everyone: true };
+        policies[index] = { ...policies[index]!, exclude: [...policies[index]!.exclude, matching] };
+        expect(engineOf(policies).decide('app', request).policy).not.toBe(decision.policy);
+      }),
+      RUNS,
+    );
+  });
+
+  it('no matching policy means deny', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, (raw, request) => {
+        const excludedAll = raw.map((p) => ({ ...p, exclude: [...p.exclude, { everyone: true }] }));
+        const decision = engineOf(excludedAll).decide('app', request);
+        expect(decision).toMatchObject({ allow: false, outcome: 'deny', action: 'block' });
+        expect(reasonCode(decision.reasons[0]!)).toBe('no_policy_matched');
+      }),
+      RUNS,
+    );
+  });
+
+  it('a block before an allow wins', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, fc.nat(), (raw, request, at) => {
+        const policies = named(raw);
+        const decision = engineOf(policies).decide('app', request);
+        fc.pre(decision.outcome === 'allow');
+        const index = policies.findIndex((p) => p.name === decision.policy);
+        const block = { ...policies[index]!, action: 'block', name: 'inserted-block' };
+        const position = at % (index + 1);
+        policies.splice(position, 0, block);
+        // Not necessarily 'deny': an earlier allow waiting on a stale key proof may still offer step_up.
+        const after = engineOf(policies).decide('app', request);
+        expect(after.allow).toBe(false);
+        expect(['deny', 'step_up']).toContain(after.outcome);
+      }),
+      RUNS,
+    );
+  });
+
+  it('only allow and bypass outcomes let a request through, and allow always has a user', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, (policies, request) => {
+        const d = engineOf(policies).decide('app', request);
+        expect(d.allow).toBe(d.outcome === 'allow' || d.outcome === 'bypass');
+        if (d.outcome === 'allow') expect(request.identity).toBeDefined();
+        if (d.outcome === 'sign_in') expect(request.identity).toBeUndefined();
+        if (d.outcome === 'step_up') expect(request.identity).toBeDefined();
+      }),
+      RUNS,
+    );
+  });
+
+  it('step_up is sound: touching the key again (a fresh proof now) gets the request allowed', () => {
+    // Biased so step-ups are common: a stale proof and an allow with auth_age somewhere.
+    const stepUpPolicy = fc.record({
+      action: fc.constant('allow'),
+      include: fc.array(anySelector, { minLength: 1, maxLength: 2 }),
+      require: fc.array(anySelector, { maxLength: 1 }).map((r) => [...r, { auth_age: 5 }]),
+      exclude: fc.array(noAgeSelector, { maxLength: 1 }),
+    });
+    const policies = fc.tuple(policiesArb, stepUpPolicy, fc.nat()).map(([list, extra, at]) => {
+      const copy = [...list];
+      copy.splice(at % (copy.length + 1), 0, extra);
+      return copy;
+    });
+    const staleRequest = fc.tuple(requestArb, identityArb).map(([r, identity]) => ({ ...r, identity: { ...identity, phishingResistantAt: r.now - 30 * 60_000 } }));
+    fc.assert(
+      fc.property(policies, staleRequest, (policies, request) => {
+        const engine = engineOf(policies);
+        const d = engine.decide('app', request);
+        fc.pre(d.outcome === 'step_up');
+        const fresh = { ...request, identity: { ...request.identity!, phishingResistantAt: request.now } };
+        expect(engine.decide('app', fresh)).toMatchObject({ outcome: 'allow', policy: d.policy });
+      }),
+      RUNS,
+    );
+  });
+
+  it('deny is not step_up-able: a deny stays a non-allow after a fresh proof unless a step_up was offered', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, (policies, request) => {
+        fc.pre(request.identity !== undefined);
+        const engine = engineOf(policies);
+        const d = engine.decide('app', request);
+        fc.pre(d.outcome === 'deny');
+        const fresh = { ...request, identity: { ...request.identity!, phishingResistantAt: request.now } };
+        expect(engine.decide('app', fresh).outcome).toBe('deny');
+      }),
+      RUNS,
+    );
+  });
+});
