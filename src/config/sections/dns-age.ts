@@ -77,6 +77,14 @@ export const dnsAgeSchema = z.strictObject({
   lookalike_action: verdictAction
     .default('block')
     .describe('Action for a brand lookalike that is not known to be young. A young lookalike is always blocked.'),
+  young_lookalike_min_score: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.6)
+    .describe(
+      'Lookalike score (0..1) from which a YOUNG domain counts as a young lookalike and is blocked, even below the lookalike threshold (e.g. `acme.de` for `acme.com` scores 0.6: allowed when old, blocked when registered last week).',
+    ),
   cache_ttl_hours: z
     .number()
     .positive()

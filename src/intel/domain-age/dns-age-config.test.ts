@@ -21,6 +21,7 @@ describe('dns_age config section', () => {
       young_action: 'warn',
       lookalike_action: 'block',
       negative_cache_ttl_minutes: 5,
+      young_lookalike_min_score: 0.6,
       rdap_overrides: {},
       nrd_feeds: { sources: [], refresh_hours: 6 },
       first_seen: { use_as_age: true },

@@ -3,6 +3,8 @@ import { dnsAgeSchema } from '../../config/sections/dns-age.js';
 import { ManualClock } from '../../lib/clock.js';
 import { createDomainAgeService, createNrdIndex, loadRdapBootstrapFile, registrableDomainOf, type NrdIndex } from '../domain-age/index.js';
 import { startRdapFixture, type RdapFixture } from '../domain-age/test-support/rdap-fixture-server.js';
+import { dnsProtectSchema } from '../../config/sections/dns-protect.js';
+import { createLookalikeDetector } from '../lookalike/index.js';
 import { createDomainClassifier } from './domain-classifier.js';
 import type { LookalikeChecker } from './domain-verdict.js';
 
@@ -168,5 +170,43 @@ describe('classifySync for the DNS hot path', () => {
     const { clock, classifier } = setup({}, { lookalike: throwing });
     fixture.set('throwing-young.com', { kind: 'registered', registeredAt: clock.now() - MINUTE });
     expect(await classifier.classify('throwing-young.com')).toMatchObject({ action: 'warn' });
+  });
+});
+
+describe('with the real lookalike detector (src/intel/lookalike)', () => {
+  const detector = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme'], domains: ['acme.com'] }));
+
+  function realSetup(config: Record<string, unknown> = {}) {
+    const base = fixture.baseUrl;
+    return setup({ ...config, rdap_overrides: { com: base, net: base, de: base, uk: base } }, { lookalike: detector });
+  }
+
+  it('blocks the 2022 pattern: an IdP lookalike registered 40 minutes ago', async () => {
+    const { clock, classifier } = realSetup();
+    fixture.set('acme-okta.net', { kind: 'registered', registeredAt: clock.now() - 40 * MINUTE });
+    expect(await classifier.classify('acme-okta.net')).toMatchObject({
+      action: 'block',
+      humanReason: 'looks like acme; registered 40 minutes ago',
+    });
+  });
+
+  it('blocks a young ccTLD swap below the lookalike threshold, allows an old one', async () => {
+    const { clock, classifier } = realSetup();
+    fixture.set('acme.de', { kind: 'registered', registeredAt: clock.now() - 6 * DAY });
+    fixture.set('acme.co.uk', { kind: 'registered', registeredAt: Date.UTC(2003, 0, 1) });
+    const young = await classifier.classify('acme.de');
+    expect(young).toMatchObject({ action: 'block', humanReason: 'looks like acme; registered 6 days ago', lookalike: { score: 0.6 } });
+    expect(young.reasons.map((reason) => reason.code)).toContain('young_lookalike');
+    const old = await classifier.classify('www.acme.co.uk');
+    expect(old).toMatchObject({ action: 'allow', humanReason: 'registered 23 years ago' });
+    expect(old.lookalike).toBeUndefined();
+    // Raising the bar above 0.6 turns the young swap back into an ordinary young domain (warn).
+    expect(await realSetup({ young_lookalike_min_score: 0.7 }).classifier.classify('acme.de')).toMatchObject({ action: 'warn' });
+  });
+
+  it('never flags the protected domain itself, however young the registry says it is', async () => {
+    const { clock, classifier } = realSetup({ young_action: 'allow' });
+    fixture.set('acme.com', { kind: 'registered', registeredAt: clock.now() - DAY });
+    expect(await classifier.classify('sso.acme.com')).toMatchObject({ action: 'allow' });
   });
 });

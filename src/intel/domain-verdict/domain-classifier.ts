@@ -49,19 +49,23 @@ export function createDomainClassifier(options: DomainClassifierOptions): Domain
    * (default warn). Every rule can only make the verdict stricter.
    */
   function combine(name: string, lexical: LookalikeResult | undefined, facts: DomainAgeFacts | undefined): DomainVerdict {
-    const isLookalike = lexical?.lookalike === true;
     const assessment: AgeAssessment | undefined = facts ? assessDomainAge(facts, config, clock.now()) : undefined;
+    const young = assessment?.state === 'young';
+    // Below the detector's threshold a resemblance (a ccTLD swap such as acme.de) is common for
+    // real brand sites; on a domain registered days ago it is the 2022 pattern.
+    const resembles =
+      lexical !== undefined && (lexical.lookalike || (young && lexical.score > 0 && lexical.score >= config.young_lookalike_min_score));
     const actions: VerdictAction[] = [];
     const reasons: VerdictReason[] = [];
-    if (isLookalike && lexical) {
-      actions.push(config.lookalike_action);
+    if (resembles) {
+      if (lexical.lookalike) actions.push(config.lookalike_action);
       reasons.push({ code: 'lookalike', detail: `resembles ${lexical.brand ?? 'a protected brand'} (score ${lexical.score.toFixed(2)})` });
       reasons.push(...lexical.reasons.map(({ code, detail }) => ({ code, detail })));
     }
     if (assessment) {
       actions.push(assessment.action);
       reasons.push(...assessment.reasons);
-      if (isLookalike && assessment.state === 'young') {
+      if (resembles && young) {
         actions.push('block');
         reasons.push({ code: 'young_lookalike', detail: 'a brand lookalike registered recently' });
       }
@@ -72,11 +76,11 @@ export function createDomainClassifier(options: DomainClassifierOptions): Domain
       action: strictestAction(actions),
       age: assessment ? { state: assessment.state, ...(assessment.basis ? { basis: assessment.basis } : {}) } : { state: 'not_checked' },
       reasons,
-      humanReason: humanReasonFor(lexical, assessment),
+      humanReason: humanReasonFor(resembles ? lexical : undefined, assessment),
     };
     if (assessment?.ageMs !== undefined) verdict.ageDays = Math.round((assessment.ageMs / DAY) * 10_000) / 10_000;
     if (assessment?.registeredAt !== undefined) verdict.registeredAt = new Date(assessment.registeredAt).toISOString();
-    if (isLookalike && lexical) {
+    if (resembles) {
       verdict.lookalike = {
         score: lexical.score,
         ...(lexical.brand !== undefined ? { brand: lexical.brand } : {}),

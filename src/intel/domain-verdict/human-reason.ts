@@ -3,11 +3,11 @@ import type { LookalikeResult } from './domain-verdict.js';
 
 /**
  * The sentence a person reads on the block or warning page. Plain words, no codes: the codes are in
- * `reasons` for logs and admins.
+ * `reasons` for logs and admins. `resemblance` is the lookalike result when it counted in the verdict.
  */
-export function humanReasonFor(lookalike: LookalikeResult | undefined, age: AgeAssessment | undefined): string {
+export function humanReasonFor(resemblance: LookalikeResult | undefined, age: AgeAssessment | undefined): string {
   const parts: string[] = [];
-  if (lookalike?.lookalike) parts.push(`looks like ${lookalike.brand ?? 'a protected brand'}`);
+  if (resemblance) parts.push(`looks like ${resemblance.brand ?? 'a protected brand'}`);
   if (age) {
     switch (age.state) {
       case 'young':
