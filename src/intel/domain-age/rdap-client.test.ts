@@ -1,4 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveCommand } from '../../../test/peers.js';
 import { ManualClock } from '../../lib/clock.js';
 import { createRdapClient, type RdapClientOptions } from './rdap-client.js';
 import { startRdapFixture, type RdapFixture } from './test-support/rdap-fixture-server.js';
@@ -102,6 +110,11 @@ describe('RDAP client against a local RDAP server', () => {
     expect(await client({ maxRedirects: 0 }).lookupDomain('moved.test')).toMatchObject({ status: 'error', code: 'rdap_too_many_redirects' });
   });
 
+  it('refuses a redirect to a non-http scheme', async () => {
+    fixture.set('to-file.test', { kind: 'redirect_to', location: 'file:///etc/passwd' });
+    expect(await client().lookupDomain('to-file.test')).toMatchObject({ status: 'error', code: 'rdap_bad_redirect' });
+  });
+
   it('refuses oversize bodies, declared or not', async () => {
     fixture.set('huge-declared.test', { kind: 'oversize', bytes: 1024 * 1024, declareLength: true });
     fixture.set('huge-chunked.test', { kind: 'oversize', bytes: 1024 * 1024, declareLength: false });
@@ -126,5 +139,54 @@ describe('RDAP client against a local RDAP server', () => {
     const before = fixture.totalRequests;
     expect(await client().lookupDomain('example.nordap')).toEqual({ status: 'no_server', domain: 'example.nordap' });
     expect(fixture.totalRequests).toBe(before);
+  });
+});
+
+describe.runIf(haveCommand('openssl'))('RDAP over https', () => {
+  let dir: string;
+  let server: ReturnType<typeof createHttpsServer>;
+  let agent: Agent;
+  let httpsBase: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-rdap-tls-'));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+    const certPem = readFileSync(cert);
+    server = createHttpsServer({ key: readFileSync(key), cert: certPem }, (request, response) => {
+      const name = (request.url ?? '').split('/').pop() ?? '';
+      if (name === 'downgrade.test') {
+        // Same fixture over plain http: an on-path attacker could answer that one.
+        response.writeHead(302, { location: `${fixture.baseUrl}domain/young.test` }).end();
+      } else if (request.url === '/rdap/domain/tls-moved.test') {
+        response.writeHead(301, { location: '/moved/domain/tls-moved.test' }).end();
+      } else {
+        response.writeHead(200, { 'content-type': 'application/rdap+json' });
+        response.end(JSON.stringify({ objectClassName: 'domain', ldhName: name, events: [{ eventAction: 'registration', eventDate: '2024-02-29T10:00:00Z' }] }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    httpsBase = `https://127.0.0.1:${(server.address() as AddressInfo).port}/rdap/`;
+    agent = new Agent({ connect: { ca: certPem } });
+  });
+  afterAll(async () => {
+    await agent?.close();
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tlsClient = () => client({ baseUrlFor: () => httpsBase, dispatcher: agent });
+
+  it('follows a redirect that stays on https', async () => {
+    const registeredAt = Date.UTC(2024, 1, 29, 10);
+    expect(await tlsClient().lookupDomain('tls-plain.test')).toMatchObject({ status: 'registered', registeredAt });
+    expect(await tlsClient().lookupDomain('tls-moved.test')).toMatchObject({ status: 'registered', registeredAt });
+  });
+
+  it('refuses an https -> http downgrade redirect with rdap_bad_redirect', async () => {
+    expect(await tlsClient().lookupDomain('downgrade.test')).toMatchObject({ status: 'error', code: 'rdap_bad_redirect' });
   });
 });

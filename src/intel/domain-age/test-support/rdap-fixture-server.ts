@@ -13,6 +13,8 @@ export type FixtureBehaviour =
   | { kind: 'oversize'; bytes: number; declareLength: boolean }
   /** 302 to `/final/domain/<name>`, which answers `then`. */
   | { kind: 'redirect'; then: FixtureBehaviour }
+  /** 302 to an arbitrary Location. */
+  | { kind: 'redirect_to'; location: string }
   /** 302 to itself, forever. */
   | { kind: 'redirect_loop' }
   | { kind: 'raw'; contentType: string; body: string };
@@ -101,6 +103,10 @@ export async function startRdapFixture(): Promise<RdapFixture> {
       }
       case 'redirect':
         response.writeHead(302, { location: `/final/domain/${name}` });
+        response.end();
+        return;
+      case 'redirect_to':
+        response.writeHead(302, { location: behaviour.location });
         response.end();
         return;
       case 'redirect_loop':
