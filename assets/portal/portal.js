@@ -1,0 +1,77 @@
+// Gatehouse portal: the only script on the pages, and only for the WebAuthn browser calls.
+// The server decides everything; this file moves options and responses between it and the key.
+(function () {
+  'use strict';
+  var lib = window.SimpleWebAuthnBrowser;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+
+  function show(id, text) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    el.textContent = text;
+    el.classList.remove('hidden');
+  }
+
+  async function post(url, body) {
+    var res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(body),
+    });
+    var data = {};
+    try { data = await res.json(); } catch (e) { /* non-JSON error page */ }
+    if (!res.ok) throw new Error(data.message || 'Something went wrong. Try again.');
+    return data;
+  }
+
+  function friendly(err) {
+    if (err && err.name === 'NotAllowedError') return 'The request was cancelled or timed out. Try again and touch your key when it blinks.';
+    if (err && err.name === 'InvalidStateError') return 'This security key is already registered.';
+    if (err && err.name === 'SecurityError') return 'This page is not allowed to use your security key. Check the address bar.';
+    return (err && err.message) || 'Something went wrong. Try again.';
+  }
+
+  function wire(buttonId, run) {
+    var button = document.getElementById(buttonId);
+    if (!button) return;
+    button.addEventListener('click', async function (event) {
+      event.preventDefault();
+      button.disabled = true;
+      document.getElementById('error') && document.getElementById('error').classList.add('hidden');
+      try {
+        await run(button);
+      } catch (err) {
+        show('error', friendly(err));
+        button.disabled = false;
+      }
+    });
+  }
+
+  var root = document.body.dataset;
+
+  wire('sign-in-key', async function () {
+    var emailField = document.getElementById('email');
+    var email = emailField && emailField.value.trim() ? emailField.value.trim() : undefined;
+    var start = await post('/api/sign-in/options', { email: email, stepUp: root.stepUp === '1' });
+    var response = await lib.startAuthentication({ optionsJSON: start.options });
+    var done = await post('/api/sign-in/verify', { challengeId: start.challengeId, response: response, returnTo: root.returnTo || '', stepUp: root.stepUp === '1' });
+    window.location.assign(done.redirect);
+  });
+
+  wire('enroll-key', async function () {
+    var name = (document.getElementById('key-name') || {}).value || 'Security key';
+    var start = await post('/api/enroll/options', { token: root.invite });
+    var response = await lib.startRegistration({ optionsJSON: start.options });
+    var done = await post('/api/enroll/verify', { challengeId: start.challengeId, token: root.invite, response: response, name: name });
+    window.location.assign(done.redirect);
+  });
+
+  wire('add-key', async function () {
+    var name = (document.getElementById('key-name') || {}).value || 'Security key';
+    var start = await post('/api/account/keys/options', {});
+    var response = await lib.startRegistration({ optionsJSON: start.options });
+    var done = await post('/api/account/keys/verify', { challengeId: start.challengeId, response: response, name: name });
+    window.location.assign(done.redirect);
+  });
+})();

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { fail } from './output.js';
+import { registerServerCommands } from './server-commands.js';
+import { registerSessionCommands } from './session-commands.js';
+import { registerUserCommands } from './user-commands.js';
+
+const program = new Command('gatehouse')
+  .description('Gatehouse: phishing-resistant sign-in, access proxy, DNS gateway and incident response in one process')
+  .option('-c, --config <file>', 'configuration file (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServerCommands(program);
+registerUserCommands(program);
+registerSessionCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  fail(error);
+}

@@ -1,0 +1,33 @@
+import { isGatehouseError } from '../lib/errors.js';
+import { ConfigError } from '../config/index.js';
+
+/** Writes data as JSON (`--json`) or as human text. */
+export function emit(json: boolean | undefined, data: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+}
+
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((row) => columns.map((column) => String(row[column] ?? '')));
+  const widths = columns.map((column, index) => Math.max(column.length, ...cells.map((row) => row[index]!.length)));
+  const line = (values: string[]) => values.map((value, index) => value.padEnd(widths[index]!)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+export function isoTime(ms: number | undefined): string {
+  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Exit codes: 1 for a refused operation or runtime failure, 2 for bad usage or configuration. */
+export function fail(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`gatehouse: ${error.message}\n`);
+    process.exit(2);
+  }
+  if (isGatehouseError(error)) {
+    process.stderr.write(`gatehouse: ${error.publicMessage}${error.detail && error.detail !== error.publicMessage ? ` (${error.detail})` : ''} [${error.code}]\n`);
+    process.exit(error.status === 400 ? 2 : 1);
+  }
+  process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

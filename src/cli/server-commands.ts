@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfigFile } from '../config/index.js';
+import { startGatehouse } from '../main.js';
+import { writeDemo } from './demo-config.js';
+import { emit } from './output.js';
+import { configPathOf, loadSnapshot } from './open-config.js';
+import type { GatehouseCore } from '../core.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be 1-65535, got "${value}"`);
+  return port;
+}
+
+/** While no admin has a key, every start prints a fresh one-time link for the first admin. */
+async function firstAdminLink(core: GatehouseCore): Promise<string | undefined> {
+  const adminGroup = core.snapshot().config.identity.admin_groups[0] ?? 'admins';
+  const admins = await core.identity.users.list({ group: adminGroup });
+  for (const admin of admins) if ((await core.identity.credentials.countForUser(admin.id)) > 0) return undefined;
+  const email = admins[0]?.email ?? `admin@${core.snapshot().config.webauthn.rp_id}`;
+  const existing = admins[0] ?? (await core.identity.users.findByEmail(email));
+  if (existing) await core.identity.ctx.invites.revokeForUser(existing.id);
+  const invite = await core.identity.invite({ email, name: 'Administrator', groups: [adminGroup], actor: 'system:first-start' });
+  return invite.url;
+}
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('init')
+    .option('--dir <dir>', 'folder for gatehouse.yaml and data/', '.')
+    .option('--host <domain>', 'demo domain (the portal is sso.<domain>)', 'gatehouse.localhost')
+    .option('--port <port>', 'listener port', parsePort, 8080)
+    .option('--self-signed', 'listen with HTTPS using a new self-signed certificate')
+    .option('--force', 'overwrite an existing gatehouse.yaml')
+    .description('Write a demo configuration and the data folder')
+    .action((options: { dir: string; host: string; port: number; selfSigned?: boolean; force?: boolean }) => {
+      const result = writeDemo({ dir: resolve(options.dir), host: options.host, port: options.port, selfSigned: Boolean(options.selfSigned), force: Boolean(options.force) });
+      process.stdout.write(result.created ? `wrote ${result.configPath}\n` : `${result.configPath} exists; kept it (use --force to overwrite)\n`);
+    });
+
+  program
+    .command('serve')
+    .option('--demo', 'write a demo configuration first if none exists (npm start)')
+    .description('Run Gatehouse: portal, access proxy, DNS gateway')
+    .action(async (options: { demo?: boolean }) => {
+      const path = configPathOf(program.opts().config);
+      if (options.demo) writeDemo({ dir: resolve(path, '..'), host: 'gatehouse.localhost', port: 8080, selfSigned: false, force: false });
+      const running = await startGatehouse({ snapshot: loadSnapshot(path), watch: true });
+      const link = await firstAdminLink(running.core);
+      const lines = [
+        '',
+        `Gatehouse is running. Portal: ${running.portalUrl}/`,
+        `Database: ${running.core.store.description}    Config: ${path} (reloads on change or SIGHUP)`,
+      ];
+      if (link) lines.push('', 'First administrator: open this one-time link in Chromium or Firefox and register a security key or passkey:', `  ${link}`);
+      process.stderr.write(`${lines.join('\n')}\n\n`);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`${signal}: shutting down\n`);
+        await running.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+    });
+
+  const config = program.command('config').description('Configuration');
+  config
+    .command('check')
+    .argument('[file]', 'config file (default: --config or ./gatehouse.yaml)')
+    .option('--json', 'print JSON')
+    .description('Validate a configuration file; names every problem with its path')
+    .action((file: string | undefined, options: { json?: boolean }) => {
+      const snapshot = loadConfigFile(file ?? configPathOf(program.opts().config));
+      emit(options.json, { valid: true, path: snapshot.path }, () => `${snapshot.path}: valid`);
+    });
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { InputError } from '../lib/errors.js';
+import { emit, isoTime, table } from './output.js';
+import { withCore } from './open-config.js';
+
+export function registerSessionCommands(program: Command): void {
+  const sessions = program.command('sessions').description('Portal sessions');
+
+  sessions
+    .command('list')
+    .option('--user <user>', 'only this user (email or id)')
+    .option('--json', 'print JSON')
+    .description('List active sessions')
+    .action(async (options: { user?: string; json?: boolean }) => {
+      const rows = await withCore(program.opts().config, async (core) => {
+        const list = options.user
+          ? await core.identity.sessions.listForUser((await core.identity.users.require(options.user)).id)
+          : await core.identity.sessions.listActive();
+        const emails = new Map((await core.identity.users.list()).map((u) => [u.id, u.email]));
+        return list.map((s) => ({
+          handle: s.handle,
+          user: emails.get(s.userId) ?? s.userId,
+          amr: s.amr.join(' '),
+          ip: s.ip,
+          createdAt: isoTime(s.createdAt),
+          lastSeenAt: isoTime(s.lastSeenAt),
+          phishingResistantAt: isoTime(s.phishingResistantAt),
+        }));
+      });
+      emit(options.json, rows, () => table(rows, ['handle', 'user', 'amr', 'ip', 'createdAt', 'lastSeenAt']));
+    });
+
+  sessions
+    .command('revoke')
+    .argument('[handle]', 'one session (the handle from `sessions list`)')
+    .option('--user <user>', "every session of this user (email or id)")
+    .option('--all', 'every session of every user')
+    .option('--reason <text>', 'recorded in the audit log', 'revoked from the CLI')
+    .option('--json', 'print JSON')
+    .description('Revoke sessions: refused on the next request on every instance')
+    .action(async (handle: string | undefined, options: { user?: string; all?: boolean; reason: string; json?: boolean }) => {
+      const chosen = [handle !== undefined, options.user !== undefined, options.all === true].filter(Boolean).length;
+      if (chosen !== 1) throw new InputError('give exactly one of: a session handle, --user USER, --all', 'usage');
+      const revoked = await withCore(program.opts().config, async (core) => {
+        const input = { actor: 'cli', reason: options.reason };
+        if (options.all) return core.identity.revokeAllSessions(input);
+        if (options.user) return core.identity.revokeUserSessions((await core.identity.users.require(options.user)).id, input);
+        return core.identity.revokeSessionByHandle(handle!, input);
+      });
+      emit(options.json, { revoked }, () => `${revoked} session(s) revoked`);
+    });
+}

@@ -1,0 +1,85 @@
+import { createAuditLog, type AuditLog } from './audit/index.js';
+import type { ConfigSnapshot, GatehouseConfig } from './config/index.js';
+import { IdentityService, webauthnSettingsFromConfig, type IdentitySettings } from './identity/index.js';
+import type { Clock } from './lib/clock.js';
+import type { Random } from './lib/random.js';
+import { loadServerSecret, openStore, type Store } from './store/index.js';
+
+/**
+ * The parts every entry point needs (server, CLI, benchmarks): config snapshot, store, audit log and
+ * the identity service. Built explicitly here; nothing connects at import time.
+ */
+export interface GatehouseCore {
+  snapshot(): ConfigSnapshot;
+  setSnapshot(next: ConfigSnapshot): void;
+  store: Store;
+  audit: AuditLog;
+  identity: IdentityService;
+  clock: Clock;
+  random: Random;
+  close(): Promise<void>;
+}
+
+/** The portal's external URL: `server.public_url`, else built from the host and the first listener. */
+export function portalUrlOf(config: GatehouseConfig): string {
+  if (config.server.public_url) return config.server.public_url.replace(/\/$/, '');
+  const { https: tls, http: plain, portal_host: host } = config.server;
+  if (tls) return `https://${host}${tls.port === 443 ? '' : `:${tls.port}`}`;
+  return `http://${host}${plain && plain.port !== 80 ? `:${plain.port}` : ''}`;
+}
+
+export function identitySettingsOf(config: GatehouseConfig): IdentitySettings {
+  return {
+    webauthn: webauthnSettingsFromConfig(config.webauthn),
+    inviteTtlMs: config.identity.invite_ttl_hours * 3_600_000,
+    legacy: {
+      password: config.identity.legacy.password,
+      totp: config.identity.legacy.totp,
+      allowDowngrade: config.identity.legacy.allow_downgrade,
+    },
+    portalUrl: portalUrlOf(config),
+  };
+}
+
+export function sessionTimeoutsOf(config: GatehouseConfig) {
+  return { idleMs: config.sessions.idle_timeout_minutes * 60_000, absoluteMs: config.sessions.absolute_timeout_hours * 3_600_000 };
+}
+
+export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; random: Random }): Promise<GatehouseCore> {
+  let snapshot = initial;
+  let settings = identitySettingsOf(initial.config);
+  const { config } = initial;
+  const store = await openStore({ url: config.database.url, baseDir: initial.baseDir, poolSize: config.database.pool_size });
+  try {
+    const audit = createAuditLog({ db: store.db, clock: deps.clock });
+    const serverSecret = await loadServerSecret(store.db, deps.random);
+    const identity = new IdentityService({
+      store,
+      clock: deps.clock,
+      random: deps.random,
+      audit,
+      serverSecret,
+      settings: () => settings,
+      timeouts: sessionTimeoutsOf(config),
+    });
+    return {
+      snapshot: () => snapshot,
+      setSnapshot(next) {
+        // Build everything derived first: a failure leaves the old snapshot in force.
+        const nextSettings = identitySettingsOf(next.config);
+        identity.sessions.setTimeouts(sessionTimeoutsOf(next.config));
+        settings = nextSettings;
+        snapshot = next;
+      },
+      store,
+      audit,
+      identity,
+      clock: deps.clock,
+      random: deps.random,
+      close: () => store.close(),
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

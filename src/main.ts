@@ -1,0 +1,146 @@
+import type http from 'node:http';
+import type pino from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
+import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
+import type { Clock } from './lib/clock.js';
+import { systemClock } from './lib/clock.js';
+import { cryptoRandom, type Random } from './lib/random.js';
+import { RateLimiter } from './lib/rate-limiter.js';
+import { createPortalMetrics, registerPortal, type PortalSettings } from './portal/index.js';
+import { buildHttpApp, type HostRouter } from './server/build-http-app.js';
+import { normaliseAddress } from './server/client-address.js';
+import { createLogger } from './server/create-logger.js';
+import { startListeners, type Listeners } from './server/listeners.js';
+import { pruneChangeFeed, tailChangeFeed, type ChangeFeedTail } from './store/index.js';
+
+export interface StartOptions {
+  snapshot: ConfigSnapshot;
+  clock?: Clock;
+  random?: Random;
+  /** Where logs go (tests pass a sink); default stdout. */
+  logDestination?: pino.DestinationStream;
+  /** Watch the config file and SIGHUP (serve does; tests may not). */
+  watch?: boolean;
+}
+
+export interface RunningGatehouse {
+  core: GatehouseCore;
+  portalUrl: string;
+  httpPort: number | undefined;
+  httpsPort: number | undefined;
+  registry: Registry;
+  feed: ChangeFeedTail;
+  config: ConfigWatcher | undefined;
+  /** For tests: requests in-process without a socket. */
+  inject: import('fastify').FastifyInstance['inject'];
+  close(): Promise<void>;
+}
+
+/** The composition root (ARCHITECTURE.md): builds every capability, wires them, starts listening. */
+export async function startGatehouse(options: StartOptions): Promise<RunningGatehouse> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+  const logger = createLogger(options.snapshot.config.logging.level, options.logDestination);
+  const core = await openCore(options.snapshot, { clock, random });
+  const cleanups: (() => Promise<void> | void)[] = [() => core.close()];
+  try {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const metrics = createPortalMetrics(registry, () => core.identity.sessions.countActive());
+
+    const portalSettings = (): PortalSettings => {
+      const { config } = core.snapshot();
+      const publicUrl = portalUrlOf(config);
+      return {
+        organisation: config.portal.organisation,
+        publicUrl,
+        allowedOrigins: [...new Set([new URL(publicUrl).origin, ...config.webauthn.origins])],
+        cookieName: config.sessions.cookie_name,
+        absoluteMs: config.sessions.absolute_timeout_hours * 3_600_000,
+        legacyPassword: config.identity.legacy.password,
+        signInRatePerMinute: config.portal.sign_in_rate_per_minute,
+      };
+    };
+
+    const router: { current?: HostRouter } = {};
+    const { app, handler } = buildHttpApp({
+      logger,
+      bodyLimit: options.snapshot.config.server.body_limit_bytes,
+      trustProxy: options.snapshot.config.server.trust_proxy,
+      registry,
+      metrics,
+      organisation: () => core.snapshot().config.portal.organisation,
+      ready: async () => {
+        await core.store.db.selectFrom('settings').select('key').limit(1).execute();
+      },
+      router,
+    });
+    registerPortal(app, {
+      identity: core.identity,
+      clock,
+      random,
+      metrics,
+      rateLimiter: new RateLimiter(clock, 60_000),
+      settings: portalSettings,
+      isAllowedReturnTo: (url) => url.origin === new URL(portalSettings().publicUrl).origin,
+      requestContext: (request) => ({
+        ip: normaliseAddress(request.ip),
+        userAgent: String(request.headers['user-agent'] ?? '').slice(0, 300),
+      }),
+    });
+    await app.ready();
+    cleanups.push(() => app.close());
+
+    const feed = await tailChangeFeed({
+      store: core.store,
+      pollMs: options.snapshot.config.database.feed_poll_ms,
+      clock,
+      onChange: (change) => core.identity.sessions.applyChange(change),
+      onError: (error) => logger.warn({ err: error }, 'change feed read failed; retrying'),
+    });
+    cleanups.push(() => feed.stop());
+    cleanups.push(core.identity.sessions.startTouchFlusher());
+
+    const housekeeping = setInterval(() => {
+      void core.identity.ctx.challenges.pruneExpired().catch(() => {});
+      void pruneChangeFeed(core.store.db, clock.now() - 24 * 3_600_000).catch(() => {});
+    }, 60_000);
+    housekeeping.unref();
+    cleanups.push(() => clearInterval(housekeeping));
+
+    const listeners: Listeners = await startListeners(options.snapshot.config.server, options.snapshot.baseDir, app.server as http.Server, handler);
+    cleanups.push(() => listeners.close());
+
+    let config: ConfigWatcher | undefined;
+    if (options.watch) {
+      config = watchConfig({
+        initial: options.snapshot,
+        sighup: true,
+        onReload: (next, _previous, reason) => {
+          core.setSnapshot(next);
+          logger.info({ reason, path: next.path }, 'configuration reloaded');
+        },
+        onRejected: (error, reason) => logger.error({ reason, problems: String((error as Error).message) }, 'configuration refused; the previous one stays in force'),
+      });
+      cleanups.push(() => config?.close());
+    }
+
+    return {
+      core,
+      portalUrl: portalUrlOf(options.snapshot.config),
+      httpPort: listeners.httpPort,
+      httpsPort: listeners.httpsPort,
+      registry,
+      feed,
+      config,
+      inject: app.inject.bind(app),
+      async close() {
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionView } from '../identity/index.js';
+import { GatehouseError } from '../lib/errors.js';
+import { checkCsrf, csrfTokenFor } from './csrf.js';
+import { currentSession } from './current-session.js';
+import { accountPage } from './pages.js';
+import { isTls, type PortalDeps } from './portal-deps.js';
+
+const NOTICES: Record<string, string> = {
+  enrolled: 'Your security key is registered. You are signed in.',
+  added: 'The new key is registered.',
+  renamed: 'Key renamed.',
+  removed: 'Key removed.',
+  ended: 'That session has ended.',
+};
+
+const keyVerifyBody = {
+  type: 'object',
+  required: ['challengeId', 'response'],
+  properties: { challengeId: { type: 'string', maxLength: 64 }, response: { type: 'object' }, name: { type: 'string', maxLength: 200 } },
+  additionalProperties: false,
+} as const;
+
+async function requireSession(deps: PortalDeps, request: FastifyRequest): Promise<SessionView> {
+  const session = await currentSession(deps, request);
+  if (!session) throw new GatehouseError('session_required', { status: 401, publicMessage: 'Your session has ended. Sign in again.' });
+  return session;
+}
+
+function field(request: FastifyRequest, name: string): string {
+  const value = (request.body as Record<string, unknown> | undefined)?.[name];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200) {
+    throw new GatehouseError('invalid_input', { status: 400, publicMessage: `The form field "${name}" is missing or too long.` });
+  }
+  return value;
+}
+
+export function registerAccountRoutes(app: FastifyInstance, deps: PortalDeps): void {
+  const back = (reply: FastifyReply, notice: string) => reply.redirect(`/account?${notice}=1`, 303);
+
+  app.get('/account', async (request, reply) => {
+    const session = await currentSession(deps, request);
+    if (!session) return reply.redirect('/sign-in?return_to=%2Faccount', 303);
+    const [keys, sessions] = await Promise.all([
+      deps.identity.credentials.listForUser(session.userId),
+      deps.identity.sessions.listForUser(session.userId),
+    ]);
+    const query = request.query as Record<string, string | undefined>;
+    const notice = Object.keys(NOTICES).find((key) => query[key] === '1');
+    const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
+    return reply.type('text/html; charset=utf-8').send(
+      accountPage(
+        { organisation: deps.settings().organisation, csrfToken },
+        { email: session.email, name: session.name, keys, sessions, currentHash: session.idHash, ...(notice ? { notice: NOTICES[notice] } : {}) },
+      ),
+    );
+  });
+
+  app.post('/api/account/keys/options', async (request) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    return deps.identity.startAddKey(await requireSession(deps, request));
+  });
+
+  app.post('/api/account/keys/verify', { schema: { body: keyVerifyBody } }, async (request) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    const session = await requireSession(deps, request);
+    const body = request.body as { challengeId: string; response: unknown; name?: string };
+    await deps.identity.finishRegistration({ challengeId: body.challengeId, response: body.response, keyName: body.name ?? 'Security key', session }, deps.requestContext(request));
+    return { redirect: '/account?added=1' };
+  });
+
+  app.post('/account/keys/rename', async (request, reply) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    const session = await requireSession(deps, request);
+    await deps.identity.renameKey(session.userId, field(request, 'id'), field(request, 'name'), `user:${session.userId}`);
+    return back(reply, 'renamed');
+  });
+
+  app.post('/account/keys/remove', async (request, reply) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    const session = await requireSession(deps, request);
+    await deps.identity.removeKey(session.userId, field(request, 'id'), { byAdmin: false, actor: `user:${session.userId}`, ip: deps.requestContext(request).ip });
+    return back(reply, 'removed');
+  });
+
+  app.post('/account/sessions/end', async (request, reply) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    const session = await requireSession(deps, request);
+    const handle = field(request, 'handle');
+    const target = (await deps.identity.sessions.listForUser(session.userId)).find((s) => s.handle === handle);
+    if (!target) throw new GatehouseError('session_not_found', { status: 404, publicMessage: 'That session was not found.' });
+    await deps.identity.revokeSession(target.idHash, { actor: `user:${session.userId}`, reason: 'ended by user', userId: session.userId });
+    if (target.idHash === session.idHash) return reply.redirect('/sign-in', 303);
+    return back(reply, 'ended');
+  });
+
+  app.post('/account/sign-out-everywhere', async (request, reply) => {
+    const settings = deps.settings();
+    checkCsrf(request, settings.allowedOrigins);
+    const session = await requireSession(deps, request);
+    await deps.identity.revokeUserSessions(session.userId, { actor: `user:${session.userId}`, reason: 'signed out everywhere' });
+    reply.clearCookie(settings.cookieName, { path: '/' });
+    return reply.redirect('/sign-in', 303);
+  });
+}

@@ -1,0 +1,7 @@
+export { registerPortal } from './register-portal.js';
+export type { PortalDeps, PortalSettings } from './portal-deps.js';
+export { createPortalMetrics, type PortalMetrics } from './portal-metrics.js';
+export { messagePage, type PageContext } from './pages.js';
+export { html, layout, escapeHtml, type SafeHtml } from './html.js';
+export { setSecurityHeaders } from './security-headers.js';
+export { csrfTokenFor, checkCsrf } from './csrf.js';

@@ -1,0 +1,54 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import type { IdentityService, RequestContext, SessionView } from '../identity/index.js';
+import type { PortalMetrics } from './portal-metrics.js';
+import type { RateLimiter } from '../lib/rate-limiter.js';
+
+/** What the portal reads from the current config snapshot (re-read on every request: hot reload). */
+export interface PortalSettings {
+  organisation: string;
+  publicUrl: string;
+  /** Origins a state-changing request may come from (the portal's own). */
+  allowedOrigins: readonly string[];
+  cookieName: string;
+  absoluteMs: number;
+  legacyPassword: boolean;
+  signInRatePerMinute: number;
+}
+
+export interface PortalDeps {
+  identity: IdentityService;
+  clock: Clock;
+  random: Random;
+  metrics: PortalMetrics;
+  rateLimiter: RateLimiter;
+  settings: () => PortalSettings;
+  /** Whether an absolute `return_to` URL may be followed (configured app hosts; issue 3). */
+  isAllowedReturnTo: (url: URL) => boolean;
+  /** Builds the request context (client address from the trusted proxy chain). */
+  requestContext: (request: FastifyRequest) => RequestContext;
+}
+
+export interface PortalRequestState {
+  session: SessionView | undefined;
+}
+
+export function isTls(request: FastifyRequest): boolean {
+  return request.protocol === 'https';
+}
+
+export function sessionCookieOptions(request: FastifyRequest, settings: PortalSettings) {
+  // Host-only (no Domain attribute): an app host or a sibling subdomain never receives the portal cookie.
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: isTls(request) || settings.publicUrl.startsWith('https:'),
+    maxAge: Math.floor(settings.absoluteMs / 1000),
+  };
+}
+
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, settings: PortalSettings, token: string): void {
+  reply.setCookie(settings.cookieName, token, sessionCookieOptions(request, settings));
+}

@@ -1,0 +1,27 @@
+import type { FastifyReply } from 'fastify';
+
+/**
+ * Pages carry no inline script or style, so the CSP can forbid both; framing is refused (clickjacking
+ * of the "touch your key" step), and nothing is cached (pages show sessions and CSRF tokens).
+ */
+export const PORTAL_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+export function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
+  reply.header('content-security-policy', PORTAL_CSP);
+  reply.header('x-frame-options', 'DENY');
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'same-origin');
+  reply.header('cross-origin-opener-policy', 'same-origin');
+  reply.header('permissions-policy', 'publickey-credentials-get=(self), publickey-credentials-create=(self)');
+  if (tls) reply.header('strict-transport-security', 'max-age=31536000');
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+}

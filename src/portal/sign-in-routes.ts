@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { GatehouseError, isGatehouseError } from '../lib/errors.js';
+import { checkCsrf, csrfTokenFor } from './csrf.js';
+import { signInPage } from './pages.js';
+import { isTls, setSessionCookie, type PortalDeps } from './portal-deps.js';
+import { currentSession } from './current-session.js';
+import { safeReturnTo } from './return-to.js';
+
+const optionsBody = {
+  type: 'object',
+  properties: { email: { type: 'string', maxLength: 254 }, stepUp: { type: 'boolean' } },
+  additionalProperties: false,
+} as const;
+
+const verifyBody = {
+  type: 'object',
+  required: ['challengeId', 'response'],
+  properties: {
+    challengeId: { type: 'string', maxLength: 64 },
+    response: { type: 'object' },
+    returnTo: { type: 'string', maxLength: 2048 },
+    stepUp: { type: 'boolean' },
+  },
+  additionalProperties: false,
+} as const;
+
+function limit(deps: PortalDeps, request: FastifyRequest, method: string): void {
+  const { ip } = deps.requestContext(request);
+  if (!deps.rateLimiter.take(`sign-in:${ip}`, deps.settings().signInRatePerMinute)) {
+    deps.metrics.signIns.inc({ method, result: 'rate_limited' });
+    throw new GatehouseError('rate_limited', { status: 429, publicMessage: 'Too many attempts. Wait a minute and try again.', detail: `sign-in rate limit for ${ip}` });
+  }
+}
+
+export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): void {
+  app.get('/sign-in', async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>;
+    const returnTo = safeReturnTo(query.return_to, deps.isAllowedReturnTo);
+    const stepUp = query.step_up === '1';
+    const session = await currentSession(deps, request);
+    if (session && !stepUp) return reply.redirect(returnTo, 303);
+    const settings = deps.settings();
+    const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(signInPage({ organisation: settings.organisation, csrfToken }, { returnTo, legacy: settings.legacyPassword, stepUp: stepUp && Boolean(session) }));
+  });
+
+  app.post('/api/sign-in/options', { schema: { body: optionsBody } }, async (request) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    limit(deps, request, 'webauthn');
+    const body = request.body as { email?: string; stepUp?: boolean };
+    const session = body.stepUp ? await currentSession(deps, request) : undefined;
+    if (body.stepUp && !session) throw new GatehouseError('session_required', { status: 401, publicMessage: 'Sign in first.' });
+    return deps.identity.startSignIn(session ? { stepUpFor: session } : { email: body.email || undefined });
+  });
+
+  app.post('/api/sign-in/verify', { schema: { body: verifyBody } }, async (request, reply) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    limit(deps, request, 'webauthn');
+    const body = request.body as { challengeId: string; response: unknown; returnTo?: string; stepUp?: boolean };
+    const returnTo = safeReturnTo(body.returnTo, deps.isAllowedReturnTo);
+    const stepUpFor = body.stepUp ? await currentSession(deps, request) : undefined;
+    try {
+      const result = await deps.identity.finishSignIn(
+        { challengeId: body.challengeId, response: body.response, ...(stepUpFor ? { stepUpFor } : {}) },
+        deps.requestContext(request),
+      );
+      if ('token' in result) setSessionCookie(request, reply, deps.settings(), result.token);
+      deps.metrics.signIns.inc({ method: 'webauthn', result: 'success' });
+      return { redirect: returnTo };
+    } catch (error) {
+      deps.metrics.signIns.inc({ method: 'webauthn', result: isGatehouseError(error) ? error.code : 'internal_error' });
+      throw error;
+    }
+  });
+
+  app.post('/sign-in/password', async (request, reply) => {
+    const settings = deps.settings();
+    checkCsrf(request, settings.allowedOrigins);
+    limit(deps, request, 'password');
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const returnTo = safeReturnTo(body.return_to, deps.isAllowedReturnTo);
+    try {
+      const result = await deps.identity.legacySignIn({ email: body.email, password: body.password, code: body.code }, deps.requestContext(request));
+      setSessionCookie(request, reply, settings, result.token);
+      deps.metrics.signIns.inc({ method: 'password', result: 'success' });
+      return reply.redirect(returnTo, 303);
+    } catch (error) {
+      if (!isGatehouseError(error)) throw error;
+      deps.metrics.signIns.inc({ method: 'password', result: error.code });
+      const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
+      return reply
+        .code(error.status)
+        .type('text/html; charset=utf-8')
+        .send(signInPage({ organisation: settings.organisation, csrfToken }, { returnTo, legacy: settings.legacyPassword, stepUp: false, message: error.publicMessage }));
+    }
+  });
+
+  app.post('/sign-out', async (request, reply) => {
+    const settings = deps.settings();
+    checkCsrf(request, settings.allowedOrigins);
+    const session = await currentSession(deps, request);
+    if (session) await deps.identity.revokeSession(session.idHash, { actor: `user:${session.userId}`, reason: 'signed out', userId: session.userId });
+    reply.clearCookie(settings.cookieName, { path: '/' });
+    return reply.redirect('/sign-in', 303);
+  });
+}

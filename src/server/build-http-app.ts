@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { isGatehouseError } from '../lib/errors.js';
+import { messagePage, setSecurityHeaders } from '../portal/index.js';
+import type { PortalMetrics } from '../portal/index.js';
+
+/** Requests for hosts other than the portal's are claimed by the access proxy before fastify runs. */
+export type HostRouter = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  bodyLimit: number;
+  trustProxy: string[];
+  registry: Registry;
+  metrics: PortalMetrics;
+  organisation: () => string;
+  ready: () => Promise<void>;
+  /** Set later by the access proxy; undefined: everything goes to fastify. */
+  router: { current?: HostRouter };
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, message: 'This content type is not accepted here.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, message: 'The request body is empty.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, message: 'The request body is not valid JSON.' },
+};
+
+function wantsJson(url: string, accept: string | undefined): boolean {
+  return url.startsWith('/api/') || url.startsWith('/admin/api/') || (accept ?? '').includes('application/json');
+}
+
+/**
+ * The fastify instance serving the portal, admin API, health and metrics. Its node server dispatches
+ * to the host router first (app hosts go straight to the proxy handler, off fastify's path).
+ */
+export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; handler: http.RequestListener } {
+  let fastifyHandler: http.RequestListener | undefined;
+  const handler: http.RequestListener = (req, res) => {
+    if (options.router.current?.(req, res)) return;
+    fastifyHandler!(req, res);
+  };
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy.length > 0 ? options.trustProxy : false,
+    genReqId: () => randomUUID().slice(0, 13),
+    serverFactory: (fastifyListener) => {
+      fastifyHandler = fastifyListener;
+      return http.createServer(handler);
+    },
+  });
+  app.register(cookie);
+  app.register(formbody, { bodyLimit: options.bodyLimit });
+
+  app.addHook('onResponse', async (request, reply) => {
+    options.metrics.requestDuration.observe({ kind: 'portal', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let status = 500;
+    let message = 'Something went wrong on our side. Try again in a moment.';
+    if (isGatehouseError(error)) {
+      status = error.status;
+      message = error.publicMessage;
+      request.log.info({ code: error.code, detail: error.detail }, 'request refused');
+    } else if (error.validation) {
+      status = 400;
+      message = `The request is not valid: ${error.message}`;
+    } else if (error.code && CLIENT_ERRORS[error.code]) {
+      ({ status, message } = CLIENT_ERRORS[error.code]!);
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      status = error.statusCode;
+      message = 'The request could not be understood.';
+    } else {
+      request.log.error({ err: error }, 'unhandled error');
+    }
+    reply.code(status);
+    setSecurityHeaders(reply, request.protocol === 'https');
+    if (wantsJson(request.url, request.headers.accept)) return reply.send({ message, requestId: request.id });
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(messagePage({ organisation: options.organisation(), csrfToken: '' }, { title: status >= 500 ? 'Something went wrong' : 'That did not work', message, requestId: request.id }));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404);
+    if (wantsJson(request.url, request.headers.accept)) return reply.send({ message: 'Not found.', requestId: request.id });
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(messagePage({ organisation: options.organisation(), csrfToken: '' }, { title: 'Page not found', message: 'There is nothing at this address.', action: { href: '/account', label: 'Go to your account' } }));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await options.ready();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'not ready' });
+    }
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+  return { app: app as unknown as FastifyInstance, handler };
+}
