@@ -1,0 +1,10 @@
+import { createLookalikeDetector } from '../src/intel/lookalike/index.js';
+import { loadDomainList, loadProtectFixture, PHISHING_DEV_FILE, POPULAR_FILE } from '../test/fixtures/lookalike/datasets.js';
+const det = createLookalikeDetector(loadProtectFixture());
+const dev=loadDomainList(PHISHING_DEV_FILE), pop=loadDomainList(POPULAR_FILE);
+const miss=dev.filter(d=>!det.check(d).lookalike);
+console.log('recall', ((dev.length-miss.length)/dev.length*100).toFixed(1), 'misses', miss.length); console.log(miss.join(' '));
+const fps=pop.map(d=>det.check(d)).filter(v=>v.lookalike);
+console.log('FP', fps.length);
+for (const v of fps) console.log(v.name, v.score, v.brand, v.reasons.map(r=>r.code).join(','));
+for (const d of process.argv.slice(2)) console.log(JSON.stringify(det.check(d)));

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * `dns.protect`: the brands and real domains the DNS gateway defends against lookalike registrations
+ * (the 2022 SMS campaign sent staff to `cloudflare-okta.com`, registered 40 minutes earlier: only a
+ * lexical check can catch a name on first sight).
+ */
+
+/**
+ * Lure words phishing kits pair with a brand: identity providers, IT help, HR and shift-work portals
+ * (the group's SMS lures were "your schedule changed", "your VPN expires"), remote access.
+ */
+export const DEFAULT_PROTECT_KEYWORDS: readonly string[] = [
+  // identity provider and sign-in
+  'sso', 'okta', 'onelogin', 'adfs', 'idp', 'saml', 'auth', 'login', 'logon', 'signin', 'signon', 'mfa',
+  'otp', 'verify', 'verification', 'password', 'reset', 'revoke', 'unlock', 'account', 'accounts', 'id',
+  'uid', 'sts', 'secure', 'security', 'identity', 'session',
+  // IT help and ticketing
+  'help', 'helpdesk', 'servicedesk', 'servicenow', 'support', 'ticket', 'tickets', 'desk', 'it',
+  'admin', 'setup', 'incident', 'incidents', 'office',
+  // workforce portals
+  'hr', 'workday', 'payroll', 'paystub', 'benefits', 'schedule', 'schedules', 'shift', 'shifts',
+  'timesheet', 'hour', 'hours', 'emp', 'emps', 'employee', 'employees', 'staff', 'agent', 'agents',
+  'work', 'workspace', 'portal', 'intranet', 'internal', 'corp', 'corporate', 'team', 'your', 'info',
+  'plus', 'global',
+  // remote access and environments
+  'vpn', 'citrix', 'remote', 'access', 'gateway', 'connect', 'dashboard', 'dev', 'prod',
+  // regions used to look official
+  'usa', 'us', 'eu', 'uk', 'emea',
+];
+
+/**
+ * Words brands use for their own hosts (`shopifycdn.com`, `yahooinc.com`): they count next to a brand
+ * only as a separate hyphen token (`bestbuy-cdn.com` was a phishing host of the group). Words that
+ * only machines read (`dns`, `edge`, `static`) are left out: they lure nobody.
+ */
+export const DEFAULT_INFRASTRUCTURE_KEYWORDS: readonly string[] = [
+  'cdn', 'api', 'app', 'apps', 'cloud', 'online', 'web', 'mail', 'webmail', 'email', 'inc', 'my',
+];
+
+/** Sign-in and IT-help words specific enough that `<anything>-<word>` is flagged without a brand. */
+export const DEFAULT_LURE_SUFFIXES: readonly string[] = [
+  'sso', 'okta', 'onelogin', 'adfs', 'saml', 'idp', 'helpdesk', 'servicedesk',
+];
+
+const brandName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'a brand is letters, digits and inner hyphens (an LDH label)');
+
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(
+    /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
+    'a domain is dot-separated LDH labels in ASCII (write IDNs as xn--)',
+  );
+
+const keyword = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9]{2,32}$/, 'a keyword is 2-32 letters or digits');
+
+export const dnsProtectSchema = z.strictObject({
+  brands: z
+    .array(brandName)
+    .default([])
+    .describe(
+      'Brand names to defend, as written in domains (`acme`, `t-mobile`, `acmebank`). Hyphens are ignored when matching. Short names (under `min_typo_length`) are only matched as whole tokens or beside a keyword.',
+    ),
+  domains: z
+    .array(domainName)
+    .default([])
+    .describe(
+      'The organisation\'s real registrable domains (`acme.com`). They and their subdomains are never flagged; their first label also counts as a brand for typo and TLD-swap checks.',
+    ),
+  keywords: z
+    .array(keyword)
+    .default([...DEFAULT_PROTECT_KEYWORDS])
+    .describe('Lure words that make a brand compound suspicious, hyphenated or not (`acme-sso`, `oktaacme`, `acmehr`). Replaces the default list when set.'),
+  infrastructure_keywords: z
+    .array(keyword)
+    .default([...DEFAULT_INFRASTRUCTURE_KEYWORDS])
+    .describe('Words brands use for their own hosts; they count next to a brand only as a separate hyphen token (`acme-cdn`, not `acmecdn`). Replaces the default list when set.'),
+  lure_suffixes: z
+    .array(keyword)
+    .default([...DEFAULT_LURE_SUFFIXES])
+    .describe(
+      'Sign-in words so specific that `<anything>-<word>` is flagged even without a known brand (the 2022-2025 campaigns registered `<target>-okta.com`, `<target>-sso.com`). Empty list disables the rule.',
+    ),
+  threshold: z.number().min(0).max(1).default(0.7).describe('Score (0..1) from which a name is a lookalike.'),
+  min_typo_length: z
+    .number()
+    .int()
+    .min(3)
+    .max(63)
+    .default(5)
+    .describe('Shortest brand, in characters, checked for one-edit typos and for look-alike characters inside longer labels. Shorter brands only match as whole labels, whole tokens or beside keywords.'),
+  country_tld_swap_score: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.6)
+    .describe('Score (0..1) of a protected label under a country-code suffix (`acme.de`, `acme.co.uk` for `acme.com`): brands register their name in the countries they serve, so by default this alone is not a lookalike (the newly-registered-domain check decides). Vanity ccTLDs (`.co`, `.io`, `.cx`...) score as generic TLDs (0.9).'),
+});
+
+export type DnsProtectConfig = z.infer<typeof dnsProtectSchema>;

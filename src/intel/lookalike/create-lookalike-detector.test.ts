@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { dnsProtectSchema } from '../../config/sections/dns-protect.js';
+import { createLookalikeDetector, type LookalikeVerdict } from './index.js';
+
+const detector = createLookalikeDetector(
+  dnsProtectSchema.parse({ brands: ['acme', 'acmebank', 'contoso'], domains: ['acme.com', 'acmebank.com', 'contoso.com'] }),
+);
+
+const codes = (verdict: LookalikeVerdict) => verdict.reasons.map((r) => r.code);
+
+function expectLookalike(name: string, code: string, brand?: string): void {
+  const verdict = detector.check(name);
+  expect(verdict.lookalike, `${name}: ${JSON.stringify(verdict)}`).toBe(true);
+  expect(codes(verdict)).toContain(code);
+  if (brand !== undefined) expect(verdict.brand).toBe(brand);
+  expect(verdict.score).toBeGreaterThanOrEqual(0.7);
+  expect(verdict.score).toBeLessThanOrEqual(1);
+}
+
+describe('brand + keyword compounds', () => {
+  it.each(['acme-okta.com', 'acmesso.net', 'okta-acme.co', 'acme-sso-login.com', 'acmehr.com', 'vpn-acme.org'])('%s', (name) =>
+    expectLookalike(name, 'brand_keyword_compound', 'acme'),
+  );
+  it('brand beside infrastructure words counts only with a hyphen', () => {
+    expectLookalike('acmebank-cdn.com', 'brand_keyword_compound', 'acmebank');
+    expect(detector.check('acmebankcdn.com').lookalike).toBe(false);
+  });
+});
+
+describe('typos of a brand or protected domain', () => {
+  it.each([
+    ['contoo.com', 'typo_omission'],
+    ['conntoso.com', 'typo_repetition'],
+    ['cnotoso.com', 'typo_transposition'],
+    ['xontoso-login.com', 'typo_replacement'],
+    ['contosoo-hr.com', 'typo_repetition'],
+    ['contaso-vpn.com', 'typo_vowel_swap'],
+    ['cgntoso-sso.com', 'typo_bitsquat'],
+    ['contpso-okta.com', 'typo_replacement'],
+    ['acmeb-ank.com', 'typo_hyphenation'],
+  ])('%s → %s', (name, code) => expectLookalike(name, code));
+  it('a vowel dropped or an edit at the edge of the brand alone is below the threshold (ordinary words arise so)', () => {
+    for (const name of ['contso.com', 'acmebanks.com']) {
+      const verdict = detector.check(name);
+      expect(verdict.lookalike).toBe(false);
+      expect(verdict.reasons[0]?.code).toMatch(/^typo_/);
+    }
+  });
+  it('an insertion inside a long brand, alone', () => expectLookalike('acmebsank.com', 'typo_insertion', 'acmebank'));
+});
+
+describe('homoglyphs and confusables', () => {
+  it.each(['acrne.com', 'acrnebank.com', 'acrne-sso.com'])('ASCII look-alikes: %s', (name) => expectLookalike(name, 'homoglyph'));
+  it.each(['c0ntoso.com', 'contos0.net', 'conto5o-sso.com', 'acmebamk.com'])('flags %s', (name) => {
+    expect(detector.check(name).lookalike).toBe(true);
+  });
+  it('i/l/1, rn/m, vv/w, 0/o', () => {
+    const lookalikes = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['walmart', 'linkedin'], domains: [] }));
+    for (const name of ['vvalmart.com', 'walrnart.com', 'llnkedln.com', 'l1nked1n.com', 'wa1mart.com']) {
+      const verdict = lookalikes.check(name);
+      expect(verdict.lookalike, name).toBe(true);
+      expect(codes(verdict)).toContain('homoglyph');
+    }
+  });
+  it('Cyrillic letters, as Unicode and as punycode', () => {
+    const cyrillic = 'аcme.com'; // U+0430
+    const ascii = new URL(`http://${cyrillic}`).hostname;
+    expect(ascii.startsWith('xn--')).toBe(true);
+    for (const name of [cyrillic, ascii]) {
+      const verdict = detector.check(name);
+      expect(verdict.lookalike).toBe(true);
+      expect(codes(verdict)).toContain('confusable_unicode');
+      expect(verdict.name).toBe(cyrillic);
+    }
+  });
+  it('Latin letters with diacritics and full-width forms', () => {
+    expect(codes(detector.check('contosó.com'))).toContain('confusable_unicode');
+    expect(detector.check('ａｃｍｅ-sso.com').lookalike).toBe(true);
+  });
+});
+
+describe('brand in a subdomain of another registrable domain', () => {
+  it('protected domain spelled out in front of another domain', () => expectLookalike('acme.com.login-portal.net', 'brand_in_subdomain', 'acme'));
+  it('brand compound as a subdomain label', () => expectLookalike('acme-sso.evil.io', 'brand_in_subdomain', 'acme'));
+  it('bare brand in front of a lure domain', () => expectLookalike('acme.login-portal.net', 'brand_in_subdomain'));
+  it('bare brand as a SaaS tenant name is not enough', () => {
+    const verdict = detector.check('acme.zendesk.com');
+    expect(verdict.lookalike).toBe(false);
+    expect(codes(verdict)).toContain('brand_in_subdomain');
+  });
+  it('private suffixes are their own registrable domains', () => expectLookalike('acme-sso.github.io', 'brand_keyword_compound'));
+});
+
+describe('TLD swaps', () => {
+  it.each(['acme.co', 'acme.net', 'acme.io', 'acme.xyz'])('%s', (name) => expectLookalike(name, 'tld_swap', 'acme'));
+  it('a keyword compound under another suffix', () => expectLookalike('acme-corp.net', 'brand_keyword_compound', 'acme'));
+  it('a country-code suffix is suspicious but below the default threshold', () => {
+    const verdict = detector.check('acme.de');
+    expect(verdict.lookalike).toBe(false);
+    expect(codes(verdict)).toContain('tld_swap');
+    expect(verdict.score).toBeGreaterThan(0.5);
+  });
+});
+
+describe('lure suffix without a known brand', () => {
+  it.each(['globex-okta.com', 'initech-sso.com', 'initechokta.com', 'hooli-helpdesk.com', 'costsso.com'])('%s', (name) =>
+    expectLookalike(name, 'lure_keyword_suffix'),
+  );
+  it.each(['nespresso.com', 'acesso.gov.br', 'askmehelpdesk.com', 'tldp.org', 'sso-fh.com'])('not %s', (name) => {
+    expect(detector.check(name).lookalike).toBe(false);
+  });
+});
+
+describe('negatives', () => {
+  it.each(['acme.com', 'www.acme.com', 'sso.acme.com', 'login.acmebank.com', 'ACME.COM.', 'contoso.com'])('protected: %s', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike).toBe(false);
+    expect(codes(verdict)).toEqual(['protected_domain']);
+  });
+  it.each([
+    'google.com',
+    'wikipedia.org',
+    'pacmed.com',
+    'academy.com',
+    'macmedia.net',
+    'acmetools.com',
+    'acmetonia.com',
+  ])('ordinary name: %s', (name) => {
+    expect(detector.check(name).lookalike, JSON.stringify(detector.check(name))).toBe(false);
+  });
+  it('a short brand inside ordinary words is not matched', () => {
+    const short = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['att', 'box'], domains: ['att.com', 'box.com'] }));
+    for (const name of ['attention.com', 'matter.com', 'battery.net', 'foxit.com', 'inbox.com', 'idea.int']) {
+      expect(short.check(name).lookalike, name).toBe(false);
+    }
+    for (const name of ['att-sso.com', 'attvpn.com', 'ssoatt.com', 'att-help.net', 'boxsso.com', 'att.net']) {
+      expect(short.check(name).lookalike, name).toBe(true);
+    }
+  });
+  it('a brand next to another word that is a real word is not a typo', () => {
+    const goggle = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['goggle'], domains: ['goggle.com'] }));
+    expect(goggle.check('google.com').score).toBeLessThan(0.7);
+  });
+  it('IP addresses and bare suffixes are not lookalikes', () => {
+    for (const name of ['192.0.2.1', 'com', 'co.uk']) expect(detector.check(name)).toMatchObject({ lookalike: false, reasons: [] });
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    ['', 'the name is empty'],
+    ['a..b.com', 'empty label'],
+    [`${'a'.repeat(64)}.com`, 'longer than 63'],
+    [`${'a.'.repeat(130)}com`, 'longer than 253'],
+    ['acme com', 'not allowed'],
+    ['xn--zz.com', 'punycode'],
+    ['a'.repeat(5000), 'longer than 253'],
+  ])('%j gives invalid_name', (name, problem) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike).toBe(false);
+    expect(verdict.score).toBe(0);
+    expect(verdict.reasons[0]?.code).toBe('invalid_name');
+    expect(verdict.reasons[0]?.detail).toContain(problem);
+  });
+  it('a non-string gives invalid_name', () => {
+    expect(detector.check(42 as unknown as string).reasons[0]?.code).toBe('invalid_name');
+  });
+  it('an invalid configuration is refused at start-up with invalid_config', () => {
+    expect(() => createLookalikeDetector({ brands: ['ac me'] } as never)).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => createLookalikeDetector({ brands: [], domains: [], unknown: 1 } as never)).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+  });
+});
