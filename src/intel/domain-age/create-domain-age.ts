@@ -34,7 +34,7 @@ export interface DomainAge {
   nrdRefresher: NrdFeedRefresher;
   /** Starts the periodic bootstrap and feed refreshes (the composition root calls this). */
   start(): void;
-  /** Stops the timers and waits for lookups in flight. */
+  /** Stops the timers and waits for refreshes and lookups in flight. */
   stop(): Promise<void>;
 }
 
@@ -86,9 +86,7 @@ export function createDomainAge(options: DomainAgeOptions): DomainAge {
       nrdRefresher.start();
     },
     async stop() {
-      bootstrap.stop();
-      nrdRefresher.stop();
-      await service.idle();
+      await Promise.all([bootstrap.stop(), nrdRefresher.stop(), service.idle()]);
     },
   };
 }

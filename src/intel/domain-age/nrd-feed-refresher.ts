@@ -20,7 +20,8 @@ export interface NrdFeedRefresher {
   refreshAll(): Promise<DomainFeedLoad[]>;
   /** Periodic refresh; nothing runs until this is called (no import-time side effects). */
   start(): void;
-  stop(): void;
+  /** Stops the timer and waits for a refresh in progress. */
+  stop(): Promise<void>;
 }
 
 export function createNrdFeedRefresher(options: NrdFeedRefresherOptions): NrdFeedRefresher {
@@ -37,7 +38,11 @@ export function createNrdFeedRefresher(options: NrdFeedRefresherOptions): NrdFee
         ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       });
       if (result.ok) options.index.replaceFeed(source, result.domains, options.clock.now());
-      options.onResult?.(result);
+      try {
+        options.onResult?.(result);
+      } catch {
+        // A failing log hook must not stop the other feeds or reject a timer refresh.
+      }
       results.push(result);
     }
     return results;
@@ -58,9 +63,10 @@ export function createNrdFeedRefresher(options: NrdFeedRefresherOptions): NrdFee
       timer = setInterval(() => void refreshAll(), options.refreshHours * 3_600_000);
       timer.unref();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await running;
     },
   };
 }

@@ -25,7 +25,8 @@ export interface RdapBootstrapSource {
   current(): RdapBootstrap;
   refresh(): Promise<BootstrapRefreshResult>;
   start(): void;
-  stop(): void;
+  /** Stops the timer and waits for a refresh in progress. */
+  stop(): Promise<void>;
 }
 
 /** IANA's file is ~100 KB; anything near this is not a bootstrap file. */
@@ -85,10 +86,21 @@ export function createRdapBootstrapSource(options: RdapBootstrapSourceOptions): 
     return { ok: true, publication: next.publication, entryCount: next.entryCount };
   }
 
-  const reportingRefresh = async (): Promise<BootstrapRefreshResult> => {
-    const result = await refresh();
-    options.onResult?.(result);
-    return result;
+  let running: Promise<BootstrapRefreshResult> | undefined;
+  const reportingRefresh = (): Promise<BootstrapRefreshResult> => {
+    running ??= refresh()
+      .then((result) => {
+        try {
+          options.onResult?.(result);
+        } catch {
+          // A failing log hook must not turn into an unhandled rejection of a timer refresh.
+        }
+        return result;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
   };
 
   return {
@@ -100,9 +112,10 @@ export function createRdapBootstrapSource(options: RdapBootstrapSourceOptions): 
       timer = setInterval(() => void reportingRefresh(), options.refreshHours * 3_600_000);
       timer.unref();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await running;
     },
   };
 }
