@@ -66,7 +66,13 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
   const cache = options.cache ?? createMemoryAgeCache(config.max_cache_entries);
   const firstSeenStore = options.firstSeen ?? createMemoryFirstSeenStore({ clock, maxEntries: config.first_seen.max_entries });
   const nrd = options.nrd ?? createNrdIndex();
-  const storeError = (error: unknown, operation: string) => options.onStoreError?.(error, operation);
+  const storeError = (error: unknown, operation: string) => {
+    try {
+      options.onStoreError?.(error, operation);
+    } catch {
+      // Reporting is best effort; the query goes on.
+    }
+  };
   const overrides = new Map(
     Object.entries(config.rdap_overrides).map(([suffix, url]) => [suffix.toLowerCase().replace(/^\.|\.$/g, ''), url.endsWith('/') ? url : `${url}/`]),
   );
@@ -145,7 +151,11 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
       // lookupDomain turns every expected failure into a value; this is the unexpected rest.
       outcome = { status: 'error', domain, code: 'rdap_network', detail: (error as Error).message };
     }
-    options.onLookup?.(outcome);
+    try {
+      options.onLookup?.(outcome);
+    } catch {
+      // A failing log hook must not fail the DNS query.
+    }
     remember(outcome);
     return outcome.status === 'registered'
       ? { status: 'registered', registeredAt: outcome.registeredAt }
