@@ -1,0 +1,67 @@
+/**
+ * Writes docs/configuration.md from the config schema: every key with its type, default and the
+ * description written next to it in src/config/sections/*.ts (documented once, in code).
+ * `npm run docs:config` regenerates it; a test fails when the committed file is stale.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { gatehouseConfigSchema } from '../src/config/schema.js';
+
+type Json = Record<string, unknown>;
+
+function typeOf(schema: Json): string {
+  if (Array.isArray(schema.enum)) return (schema.enum as unknown[]).map((v) => JSON.stringify(v)).join(' \\| ');
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  if (Array.isArray(schema.anyOf)) return (schema.anyOf as Json[]).map(typeOf).join(' \\| ');
+  if (schema.type === 'array') return `list of ${typeOf((schema.items as Json) ?? {})}`;
+  if (schema.type === 'integer') {
+    const range = schema.minimum !== undefined && schema.maximum !== undefined ? ` ${schema.minimum}–${schema.maximum}` : '';
+    return `integer${range}`;
+  }
+  if (typeof schema.type === 'string') return schema.type;
+  return 'value';
+}
+
+function rows(schema: Json, path: string, out: string[]): void {
+  const properties = (schema.properties ?? {}) as Record<string, Json>;
+  const required = new Set((schema.required as string[] | undefined) ?? []);
+  for (const [key, child] of Object.entries(properties)) {
+    const here = path ? `${path}.${key}` : key;
+    const fallback = child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : required.has(key) ? '**required**' : '—';
+    const description = String(child.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    const isObject = child.type === 'object' && child.properties;
+    const items = child.type === 'array' ? (child.items as Json | undefined) : undefined;
+    out.push(`| \`${here}\` | ${isObject ? 'section' : typeOf(child)} | ${isObject && child.default !== undefined ? 'see below' : fallback} | ${description} |`);
+    if (isObject) rows(child, here, out);
+    if (items?.type === 'object' && items.properties) rows(items, `${here}[]`, out);
+  }
+}
+
+export function configurationMarkdown(): string {
+  const schema = z.toJSONSchema(gatehouseConfigSchema, { io: 'input', unrepresentable: 'any' }) as Json;
+  const out = [
+    '# Configuration reference',
+    '',
+    'Gatehouse reads one YAML file (`gatehouse.yaml`, or `--config FILE`, or `$GATEHOUSE_CONFIG`). Unknown keys',
+    'and bad values are refused with the path of each problem (`gatehouse config check FILE`). The file is',
+    'reloaded when it changes and on SIGHUP; a file that does not validate is refused and the running',
+    'configuration stays in force.',
+    '',
+    'Secrets stay out of the file: any string value written as `${env:NAME}` is replaced by that environment',
+    'variable (for example `url: ${env:GATEHOUSE_DATABASE_URL}`).',
+    '',
+    'Generated from the schema in `src/config/` by `npm run docs:config`; do not edit by hand.',
+    '',
+    '| key | type | default | meaning |',
+    '|---|---|---|---|',
+  ];
+  rows(schema, '', out);
+  return `${out.join('\n')}\n`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const target = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
+  writeFileSync(target, configurationMarkdown());
+  process.stdout.write(`wrote ${target}\n`);
+}

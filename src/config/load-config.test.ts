@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { watchConfig } from './config-watcher.js';
+import { ConfigError, loadConfigFile, parseConfig } from './load-config.js';
+
+const base = `server:
+  portal_host: sso.acme.localhost
+  http: { port: 8080 }
+webauthn:
+  rp_id: acme.localhost
+  origins: ["http://sso.acme.localhost:8080"]
+`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseConfig(text, 'gatehouse.yaml', env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config validation', () => {
+  it('accepts the minimal config and fills documented defaults', () => {
+    const config = parseConfig(base, 'gatehouse.yaml');
+    expect(config.database.url).toBe('sqlite:./data/gatehouse.db');
+    expect(config.sessions.idle_timeout_minutes).toBe(480);
+    expect(config.identity.legacy).toEqual({ password: false, totp: false, allow_downgrade: false });
+    expect(config.webauthn.user_verification).toBe('preferred');
+  });
+
+  it('names the path of an unknown key', () => {
+    expect(problems(base.replace('origins:', 'orgins:'))).toMatch(/^webauthn: .*"orgins"/m);
+    expect(problems(`${base}sesions: {}\n`)).toMatch(/^\(root\): .*"sesions"/m);
+  });
+
+  it('names the path of a bad value', () => {
+    expect(problems(base.replace('port: 8080', 'port: 80800'))).toMatch(/^server\.http\.port: /m);
+    expect(problems(base.replace('"http://sso.acme.localhost:8080"', '"http://sso.acme.test"'))).toMatch(/^webauthn\.origins\[0\]: .*https/m);
+    expect(problems(`${base}identity:\n  legacy: { password: yes-please }\n`)).toMatch(/^identity\.legacy\.password: /m);
+  });
+
+  it('refuses an origin outside the RP ID and a public-suffix RP ID', () => {
+    expect(problems(base.replace('rp_id: acme.localhost', 'rp_id: other.localhost'))).toMatch(/webauthn\.origins\[0\]: .*not within rp_id/);
+    expect(problems(base.replace('rp_id: acme.localhost', 'rp_id: co.uk').replace('http://sso.acme.localhost:8080', 'https://sso.acme.co.uk'))).toMatch(/public suffix/);
+  });
+
+  it('reports YAML syntax errors and a non-mapping document', () => {
+    expect(problems('server: [unclosed')).toMatch(/^YAML: /m);
+    expect(problems('- just\n- a list\n')).toMatch(/expected a mapping/);
+  });
+
+  it('takes secrets from the environment and names a missing variable without its value', () => {
+    const text = base.replace('url: sqlite', 'url: sqlite').concat('database:\n  url: ${env:GH_DB_URL}\n');
+    expect(parseConfig(text, 'g.yaml', { GH_DB_URL: 'postgres://gh:s3cret@db/gh' }).database.url).toBe('postgres://gh:s3cret@db/gh');
+    expect(problems(text, {})).toBe('database.url: environment variable GH_DB_URL is not set');
+  });
+
+  it('freezes the snapshot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    writeFileSync(join(dir, 'gatehouse.yaml'), base);
+    const snapshot = loadConfigFile(join(dir, 'gatehouse.yaml'));
+    expect(Object.isFrozen(snapshot.config.webauthn.origins)).toBe(true);
+    expect(() => {
+      (snapshot.config.server as { portal_host: string }).portal_host = 'evil';
+    }).toThrow();
+  });
+});
+
+describe('hot reload', () => {
+  it('swaps in a valid file, refuses an invalid one and keeps the old snapshot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-reload-'));
+    const path = join(dir, 'gatehouse.yaml');
+    writeFileSync(path, base);
+    const applied: string[] = [];
+    const rejected: string[] = [];
+    const watcher = watchConfig({
+      initial: loadConfigFile(path),
+      onReload: (next) => applied.push(next.config.portal.organisation),
+      onRejected: (error) => rejected.push(String((error as Error).message)),
+      debounceMs: 20,
+    });
+    try {
+      writeFileSync(path, `${base}portal: { organisation: Acme }\n`);
+      await expect.poll(() => applied, { timeout: 5000 }).toEqual(['Acme']);
+      writeFileSync(path, `${base}portal: { organisation: 5 }\n`);
+      await expect.poll(() => rejected.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(rejected.at(-1)).toMatch(/portal\.organisation/);
+      expect(watcher.current().config.portal.organisation).toBe('Acme');
+      expect(watcher.reload('SIGHUP')).toBe(false);
+      writeFileSync(path, `${base}portal: { organisation: Acme Corp }\n`);
+      expect(watcher.reload('SIGHUP')).toBe(true);
+      expect(watcher.current().config.portal.organisation).toBe('Acme Corp');
+    } finally {
+      watcher.close();
+    }
+  });
+});
