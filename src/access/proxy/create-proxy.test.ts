@@ -232,3 +232,59 @@ describe('createProxy: upstream failures', () => {
     expect(() => createProxy({ apps: [], trustedProxies: ['10.0.0.0/33'] })).toThrow(/trusted_proxies\[0\]/);
   });
 });
+
+describe('createProxy: exchanges cut short', () => {
+  it('answers 502 (not a reset) to a request with a body when the upstream is down', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await closeServer(probe);
+    const front = await startFront({ apps: [{ name: 'down', upstream: `http://127.0.0.1:${port}` }] }, 'down');
+    cleanups.push(() => front.close());
+    const response = await rawRequest(front.port, 'POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+    expect(response.status).toBe(502);
+  });
+
+  it('aborts the upstream exchange when the client goes away mid-download', async () => {
+    let upstreamClosed: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    const endless = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024);
+      const timer = setInterval(() => res.write(chunk), 5);
+      res.on('close', () => {
+        clearInterval(timer);
+        upstreamClosed();
+      });
+    });
+    const port = await listen(endless);
+    cleanups.push(() => closeServer(endless));
+    const front = await startFront({ apps: [{ name: 'stream', upstream: `http://127.0.0.1:${port}` }] }, 'stream');
+    cleanups.push(() => front.close());
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: front.port, path: '/', agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      setTimeout(() => reject(new Error('no data')), 5000);
+    });
+    // Resolves only if the upstream saw its response closed: no leaked upstream stream.
+    await closed;
+  });
+
+  it('relays the final response after a 103 Early Hints and serves HEAD without a body', async () => {
+    const { front } = await setup({
+      respond: (req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+        res.end(req.method === 'HEAD' ? undefined : 'final');
+      },
+    });
+    expect((await get(front.port, '/')).body).toBe('final');
+    const head = await rawRequest(front.port, 'HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(head.status).toBe(200);
+    expect(head.text.endsWith('\r\n\r\n')).toBe(true);
+  });
+});

@@ -3,6 +3,17 @@ import type { Dispatcher } from 'undici';
 import { filterUpstreamResponseHeaders } from './upstream-response-headers.js';
 
 /** What the handler reports back to the proxy when the exchange fails before or during the response. */
+const HANDLER = Symbol('gatehouse.forwardHandler');
+type HandledResponse = ServerResponse & { [HANDLER]?: ForwardHandler };
+
+function onClientClose(this: HandledResponse): void {
+  this[HANDLER]?.clientClosed();
+}
+
+function onClientDrain(this: HandledResponse): void {
+  this[HANDLER]?.clientDrained();
+}
+
 export interface ForwardFailureSink {
   upstreamFailed(res: ServerResponse, error: unknown, app: string, requestId: string | undefined): void;
 }
@@ -24,19 +35,22 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly app: string,
     private readonly requestId: string | undefined,
   ) {
-    res.once('close', this.onClientClose);
+    // Module-level listeners that find the handler on the response: no closure allocated per request.
+    (res as HandledResponse)[HANDLER] = this;
+    // `on`, not `once`: the response object dies with this exchange, and `once` allocates a wrapper.
+    res.on('close', onClientClose);
   }
 
   /** The client went away: stop the upstream exchange instead of reading a body nobody will receive. */
-  private readonly onClientClose = (): void => {
+  clientClosed(): void {
     if (this.finished) return;
     this.finished = true;
     this.abortUpstream?.(new Error('client closed the connection'));
-  };
+  }
 
-  private readonly onClientDrain = (): void => {
+  clientDrained(): void {
     this.resumeUpstream?.();
-  };
+  }
 
   onConnect(abort: (reason?: Error) => void): void {
     if (this.finished) abort(new Error('client closed the connection'));
@@ -60,7 +74,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.finished) return true;
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onClientDrain);
+    this.res.once('drain', onClientDrain);
     return false;
   }
 

@@ -93,14 +93,18 @@ describe('identity assertion', () => {
 
   it('reuses the cached token per (session, app) until shortly before expiry', async () => {
     const { clock, issuer } = await setup();
+    expect(issuer.cachedAssertionFor(alice, 'wiki')).toBeUndefined();
     const first = await issuer.assertionFor(alice, 'wiki');
     clock.advance(49_000);
     expect(await issuer.assertionFor(alice, 'wiki')).toBe(first);
+    expect(issuer.cachedAssertionFor({ ...alice, groups: [...alice.groups] }, 'wiki')).toBe(first);
+    expect(issuer.cachedAssertionFor({ ...alice, amr: ['pwd'] }, 'wiki')).toBeUndefined();
     expect(await issuer.assertionFor(alice, 'payroll')).not.toBe(first);
     expect(await issuer.assertionFor({ ...alice, sessionId: 'session-2' }, 'wiki')).not.toBe(first);
     expect(issuer.cacheSize).toBe(3);
     // 10 s before exp the token is replaced, so an upstream never receives one about to lapse.
     clock.advance(1_000);
+    expect(issuer.cachedAssertionFor(alice, 'wiki')).toBeUndefined();
     const renewed = await issuer.assertionFor(alice, 'wiki');
     expect(renewed).not.toBe(first);
     expect(await issuer.assertionFor(alice, 'wiki')).toBe(renewed);

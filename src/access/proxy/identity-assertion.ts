@@ -35,6 +35,8 @@ export interface IdentityAssertionIssuerOptions {
 export interface IdentityAssertionIssuer {
   /** The JWT for this identity and app: from the cache when still fresh, otherwise signed now. */
   assertionFor(identity: AssertedIdentity, app: string): Promise<string>;
+  /** The cached JWT if still fresh, synchronously (the hot path's fast case); undefined means call assertionFor. */
+  cachedAssertionFor(identity: AssertedIdentity, app: string): string | undefined;
   /** Drops every cached token of a session (revocation, logout, group change). */
   forgetSession(sessionId: string): void;
   readonly cacheSize: number;
@@ -43,9 +45,23 @@ export interface IdentityAssertionIssuer {
 interface CacheEntry {
   token: string;
   kid: string;
-  /** The claims the token carries, serialized: a change in groups or AMR must never be served stale. */
-  claimsKey: string;
+  /** The identity the token was signed for: a change in groups or AMR must never be served stale. */
+  signedFor: AssertedIdentity;
   refreshAt: number;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameClaims(a: AssertedIdentity, b: AssertedIdentity): boolean {
+  return (
+    a === b ||
+    (a.subject === b.subject && a.email === b.email && a.authTime === b.authTime && sameList(a.groups, b.groups) && sameList(a.amr, b.amr))
+  );
 }
 
 export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOptions): IdentityAssertionIssuer {
@@ -65,7 +81,7 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
   // Concurrent first requests of one session share one signature instead of signing N times.
   const inFlight = new Map<string, Promise<string>>();
 
-  async function sign(identity: AssertedIdentity, app: string, key: string, claimsKey: string): Promise<string> {
+  async function sign(identity: AssertedIdentity, app: string, key: string): Promise<string> {
     const signingKey = keyRing.signingKey();
     const iat = Math.floor(clock.now() / 1000);
     const exp = iat + ttlSeconds;
@@ -87,30 +103,40 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
       if (oldest !== undefined) cache.delete(oldest);
     }
     cache.delete(key);
-    cache.set(key, { token, kid: signingKey.kid, claimsKey, refreshAt: (exp - refreshBeforeSeconds) * 1000 });
+    const signedFor: AssertedIdentity = { ...identity, groups: [...identity.groups], amr: [...identity.amr] };
+    cache.set(key, { token, kid: signingKey.kid, signedFor, refreshAt: (exp - refreshBeforeSeconds) * 1000 });
     return token;
+  }
+
+  function fresh(identity: AssertedIdentity, key: string): string | undefined {
+    const entry = cache.get(key);
+    if (
+      entry !== undefined &&
+      clock.now() < entry.refreshAt &&
+      sameClaims(entry.signedFor, identity) &&
+      // A rotation or revocation changes the signing key: re-sign rather than keep serving the old kid.
+      entry.kid === keyRing.signingKey().kid
+    ) {
+      return entry.token;
+    }
+    return undefined;
   }
 
   return {
     assertionFor(identity, app) {
       const key = `${identity.sessionId}\u0000${app}`;
-      const claimsKey = JSON.stringify([identity.subject, identity.email, identity.groups, identity.amr, identity.authTime]);
-      const entry = cache.get(key);
-      if (
-        entry !== undefined &&
-        clock.now() < entry.refreshAt &&
-        entry.claimsKey === claimsKey &&
-        // A rotation or revocation changes the signing key: re-sign rather than keep serving the old kid.
-        entry.kid === keyRing.signingKey().kid
-      ) {
-        return Promise.resolve(entry.token);
-      }
-      const flightKey = `${key}\u0000${claimsKey}`;
+      const token = fresh(identity, key);
+      if (token !== undefined) return Promise.resolve(token);
+      // Concurrent misses share one signature only when they ask for the same claims.
+      const flightKey = `${key}\u0000${JSON.stringify([identity.subject, identity.email, identity.groups, identity.amr, identity.authTime])}`;
       const pending = inFlight.get(flightKey);
       if (pending) return pending;
-      const signing = sign(identity, app, key, claimsKey).finally(() => inFlight.delete(flightKey));
+      const signing = sign(identity, app, key).finally(() => inFlight.delete(flightKey));
       inFlight.set(flightKey, signing);
       return signing;
+    },
+    cachedAssertionFor(identity, app) {
+      return fresh(identity, `${identity.sessionId}\u0000${app}`);
     },
     forgetSession(sessionId) {
       const prefix = `${sessionId}\u0000`;

@@ -23,6 +23,14 @@ const DROPPED_REQUEST_FIELDS = new Set([
   'http2-settings',
 ]);
 
+/**
+ * First letters (lower-cased) of every field name this module acts on: connection, cookie, keep-alive,
+ * te, trailer, transfer-encoding, upgrade, host, http2-settings, expect, gatehouse-*, proxy-*,
+ * x-forwarded-*, x-real-ip, forwarded. Other fields pass without being lower-cased (hot path).
+ */
+const ACTED_ON_FIRST_LETTER = new Uint8Array(128);
+for (const letter of 'ckthuegpxf') ACTED_ON_FIRST_LETTER[letter.charCodeAt(0)] = 1;
+
 /** Connection options may not remove the fields that frame the message or route it. */
 const PROTECTED_FROM_CONNECTION = new Set(['content-length', 'host']);
 
@@ -56,6 +64,10 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (ACTED_ON_FIRST_LETTER[(name.charCodeAt(0) | 0x20) & 0x7f] === 0) {
+      out.push(name, value);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (DROPPED_REQUEST_FIELDS.has(lower)) {
       if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;

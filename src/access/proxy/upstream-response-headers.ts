@@ -21,10 +21,14 @@ export function filterUpstreamResponseHeaders(raw: readonly (Buffer | string)[])
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i]!);
     const value = latin1(raw[i + 1]!);
-    const lower = name.toLowerCase();
-    if (DROPPED_RESPONSE_FIELDS.has(lower)) {
-      if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
-      continue;
+    // Every dropped name is 2, 7, 10, 16, 17 or 18 characters long: others skip the lower-casing.
+    const length = name.length;
+    if (length === 2 || length === 7 || length === 10 || length === 16 || length === 17 || length === 18) {
+      const lower = name.toLowerCase();
+      if (DROPPED_RESPONSE_FIELDS.has(lower)) {
+        if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+        continue;
+      }
     }
     out.push(name, value);
   }

@@ -1,0 +1,43 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.js';
+import type { EcJwk, SigningKeyRecord, SigningKeyStore } from './signing-key-store.js';
+
+/**
+ * The signing key ring's storage in the shared database, so every instance signs with and publishes
+ * the same keys. Private keys stay in this table; only public JWKs leave it (the JWKS).
+ */
+export function createDatabaseSigningKeyStore(db: Kysely<Database>): SigningKeyStore {
+  return {
+    async load() {
+      const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at').execute();
+      return rows.map(
+        (row): SigningKeyRecord => ({
+          kid: row.kid,
+          alg: 'ES256',
+          privateJwk: JSON.parse(row.private_jwk) as EcJwk,
+          createdAt: Number(row.created_at),
+          activatesAt: Number(row.activates_at),
+        }),
+      );
+    },
+    async save(record) {
+      const { d: _private, ...publicJwk } = record.privateJwk as EcJwk & { d?: string };
+      await db
+        .insertInto('signing_keys')
+        .values({
+          kid: record.kid,
+          alg: record.alg,
+          private_jwk: JSON.stringify(record.privateJwk),
+          public_jwk: JSON.stringify(publicJwk),
+          created_at: record.createdAt,
+          activates_at: record.activatesAt,
+          retires_at: null,
+        })
+        .onConflict((oc) => oc.column('kid').doNothing())
+        .execute();
+    },
+    async remove(kid) {
+      await db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
+    },
+  };
+}
