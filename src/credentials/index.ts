@@ -1,5 +1,6 @@
 export {
   createSigningKeyRing,
+  JWKS_CACHE_CONTROL,
   type ActiveSigningKey,
   type JsonWebKeySet,
   type PublicSigningJwk,

@@ -19,6 +19,13 @@ export interface JsonWebKeySet {
   keys: PublicSigningJwk[];
 }
 
+/**
+ * Cache-Control for the JWKS document (`/.well-known/jwks.json`, served from `ring.jwks()`). Verifiers
+ * refetch within 5 minutes, well inside the default 15-minute `publishLeadMs`, so every verifier knows
+ * a new key before its first token; jose's remote JWKS also refetches on an unknown kid.
+ */
+export const JWKS_CACHE_CONTROL = 'public, max-age=300';
+
 export interface ActiveSigningKey {
   kid: string;
   alg: 'ES256';

@@ -288,3 +288,20 @@ describe('createProxy: exchanges cut short', () => {
     expect(head.text.endsWith('\r\n\r\n')).toBe(true);
   });
 });
+
+describe('createProxy: reload', () => {
+  it('setApps swaps upstreams atomically; an app removed from config is no longer served', async () => {
+    const first = await startRecordingUpstream((_req, res) => res.end('first'));
+    const second = await startRecordingUpstream((_req, res) => res.end('second'));
+    cleanups.push(() => closeServer(first.server), () => closeServer(second.server));
+    const front = await startFront({ apps: [{ name: 'wiki', upstream: first.url }] }, 'wiki');
+    cleanups.push(() => front.close());
+    expect((await get(front.port, '/')).body).toBe('first');
+    await front.proxy.setApps([{ name: 'wiki', upstream: second.url }]);
+    expect((await get(front.port, '/')).body).toBe('second');
+    await front.proxy.setApps([{ name: 'other', upstream: second.url }]);
+    expect((await get(front.port, '/')).status).toBe(404);
+    // A bad reload is refused and the running snapshot stays.
+    await expect(front.proxy.setApps([{ name: 'other', upstream: 'not a url' }])).rejects.toThrow(/apps\[0\]\.upstream/);
+  });
+});

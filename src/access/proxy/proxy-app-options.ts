@@ -3,6 +3,8 @@ import { z } from 'zod';
 const upstreamUrl = z
   .url({ protocol: /^https?$/ })
   .refine((value) => {
+    // Runs even when the URL check above failed: must not throw on garbage.
+    if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
   }, 'upstream must be an http(s) origin, optionally with a path prefix, without query, fragment or credentials');
