@@ -41,3 +41,12 @@ export async function auditMark(fixture: GatehouseFixture): Promise<number> {
   const [latest] = await fixture.gatehouse.core.audit.list({ limit: 1 });
   return latest?.seq ?? 0;
 }
+
+/** An admin invites `email`; the user opens the link in `page`, registers the key and is signed in. */
+export async function enrolInBrowser(fixture: GatehouseFixture, page: Page, email: string, keyName: string): Promise<{ userId: string }> {
+  const invite = await fixture.gatehouse.core.identity.invite({ email, groups: ['staff'], actor: 'test' });
+  await page.goto(invite.url);
+  await page.locator('#key-name').fill(keyName);
+  await clickAndLand(page, '#enroll-key', /\/account\?enrolled=1$/);
+  return { userId: invite.user.id };
+}

@@ -21,6 +21,19 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS], timeout: 60_000 });
 }
 
+// Page-side source (the tests compile without DOM types, so it is a string, not a function).
+const RECORD_CREDENTIAL_ERRORS = `(() => {
+  const log = [];
+  Object.defineProperty(window, '__credentialErrors', { value: log });
+  for (const method of ['create', 'get']) {
+    const original = navigator.credentials[method].bind(navigator.credentials);
+    navigator.credentials[method] = (options) => original(options).catch((error) => {
+      log.push({ name: error && error.name, message: error && error.message });
+      throw error;
+    });
+  }
+})();`;
+
 /** A credential as CDP reports it: ids, handle and key are standard base64, the key PKCS#8 DER. */
 export interface VirtualCredential {
   credentialId: string;
@@ -98,6 +111,20 @@ export class KeyedPage {
   /** Copies a credential into an authenticator (the same hardware key plugged into another computer). */
   async importCredential(authenticatorId: string, credential: VirtualCredential): Promise<void> {
     await this.cdp.send('WebAuthn.addCredential', { authenticatorId, credential });
+  }
+
+  /**
+   * Records every rejection of navigator.credentials.create/get in the page as `{ name, message }`,
+   * so a test can assert the DOMException the browser raised (the page itself shows only friendly
+   * text). Installed before any page script runs; it observes and rethrows, changing nothing.
+   */
+  async recordCredentialErrors(): Promise<void> {
+    await this.context.addInitScript({ content: RECORD_CREDENTIAL_ERRORS });
+  }
+
+  /** What `recordCredentialErrors` saw on the current page, oldest first. */
+  credentialErrors(): Promise<{ name: string; message: string }[]> {
+    return this.page.evaluate('[...(window.__credentialErrors ?? [])]') as Promise<{ name: string; message: string }[]>;
   }
 
   /** The value of a cookie this tab holds for `url`, if any. */

@@ -135,7 +135,11 @@ export async function startPhishingRelay(options: RelayOptions): Promise<Phishin
       const text = rawBody.toString('utf8');
       const fields = parseFields(contentType, text);
       if (fields) loot.bodies.push({ method: req.method ?? 'GET', path, fields });
-      body = Buffer.from(toPortal(text), 'utf8');
+      // Form values are percent-encoded: rewrite them decoded, as a kit parsing the form would.
+      const rewritten = contentType.startsWith('application/x-www-form-urlencoded')
+        ? new URLSearchParams([...new URLSearchParams(text)].map(([name, value]): [string, string] => [name, toPortal(value)])).toString()
+        : toPortal(text);
+      body = Buffer.from(rewritten, 'utf8');
     }
 
     const headers: http.OutgoingHttpHeaders = {};
