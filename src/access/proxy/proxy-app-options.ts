@@ -24,7 +24,7 @@ export const proxyAppConfigSchema = z
       .min(1)
       .max(3_600_000)
       .default(30_000)
-      .describe('From sending the request to receiving the upstream response headers (ms); exceeded -> 504 page.'),
+      .describe('Longest wait for the upstream response headers (ms), counted from the last request byte sent (upload progress restarts it); exceeded -> 504 page.'),
     idle_timeout_ms: z
       .number()
       .int()
