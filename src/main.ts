@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { buildAccess, type AccessLayer } from './access/build-access.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import type { Clock } from './lib/clock.js';
@@ -11,6 +12,7 @@ import { createPortalMetrics, registerPortal, type PortalSettings } from './port
 import { buildHttpApp, type HostRouter } from './server/build-http-app.js';
 import { normaliseAddress } from './server/client-address.js';
 import { createLogger } from './server/create-logger.js';
+import { refuseUnknownHost } from './server/refuse-unknown-host.js';
 import { startListeners, type Listeners } from './server/listeners.js';
 import { pruneChangeFeed, tailChangeFeed, type ChangeFeedTail } from './store/index.js';
 
@@ -67,7 +69,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     const { app, handler } = buildHttpApp({
       logger,
       bodyLimit: options.snapshot.config.server.body_limit_bytes,
-      trustProxy: options.snapshot.config.server.trust_proxy,
+      trustProxy: [...options.snapshot.config.access.trusted_proxies],
       registry,
       metrics,
       organisation: () => core.snapshot().config.portal.organisation,
@@ -76,6 +78,24 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       },
       router,
     });
+    const access: AccessLayer = await buildAccess({
+      config: options.snapshot.config,
+      store: core.store,
+      sessions: core.identity.sessions,
+      audit: core.audit,
+      clock,
+      random,
+      logger,
+      registry,
+      portalUrl: () => portalUrlOf(core.snapshot().config),
+    });
+    cleanups.push(() => access.close());
+    router.current = (req, res) => access.gateway.handle(req, res) || refuseUnknownHost(req, res, () => portalUrlOf(core.snapshot().config));
+    app.server.on('upgrade', (req, socket, head) => {
+      if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
+    });
+    app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
+
     registerPortal(app, {
       identity: core.identity,
       clock,
@@ -83,7 +103,11 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       metrics,
       rateLimiter: new RateLimiter(clock, 60_000),
       settings: portalSettings,
-      isAllowedReturnTo: (url) => url.origin === new URL(portalSettings().publicUrl).origin,
+      isAllowedReturnTo: (url) => url.origin === new URL(portalSettings().publicUrl).origin || access.isAppUrl(url),
+      handshake: {
+        appHost: (name) => access.engine().app(name)?.host,
+        issueCode: (session, name) => access.appSessions.issueCode(session, name),
+      },
       requestContext: (request) => ({
         ip: normaliseAddress(request.ip),
         userAgent: String(request.headers['user-agent'] ?? '').slice(0, 300),
@@ -96,7 +120,10 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       store: core.store,
       pollMs: options.snapshot.config.database.feed_poll_ms,
       clock,
-      onChange: (change) => core.identity.sessions.applyChange(change),
+      onChange: (change) => {
+        core.identity.sessions.applyChange(change);
+        access.applyChange(change);
+      },
       onError: (error) => logger.warn({ err: error }, 'change feed read failed; retrying'),
     });
     cleanups.push(() => feed.stop());
@@ -117,7 +144,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       config = watchConfig({
         initial: options.snapshot,
         sighup: true,
-        onReload: (next, _previous, reason) => {
+        onReload: async (next, _previous, reason) => {
+          await access.reload(next.config);
           core.setSnapshot(next);
           logger.info({ reason, path: next.path }, 'configuration reloaded');
         },

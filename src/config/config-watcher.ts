@@ -4,14 +4,15 @@ import { loadConfigFile, type ConfigSnapshot } from './load-config.js';
 
 export interface ConfigWatcher {
   current(): ConfigSnapshot;
-  /** Re-reads the file now; returns whether the new snapshot was taken. */
-  reload(reason: string): boolean;
+  /** Re-reads the file now; resolves to whether the new snapshot was taken. */
+  reload(reason: string): Promise<boolean>;
   close(): void;
 }
 
 export interface ConfigWatcherOptions {
   initial: ConfigSnapshot;
-  onReload: (next: ConfigSnapshot, previous: ConfigSnapshot, reason: string) => void;
+  /** Applies a snapshot everywhere; throwing (or rejecting) refuses it and the previous one is re-applied. */
+  onReload: (next: ConfigSnapshot, previous: ConfigSnapshot, reason: string) => void | Promise<void>;
   onRejected: (error: unknown, reason: string) => void;
   /** Listen for SIGHUP (the serve command does; tests usually do not). */
   sighup?: boolean;
@@ -27,7 +28,15 @@ export function watchConfig(options: ConfigWatcherOptions): ConfigWatcher {
   let snapshot = options.initial;
   let timer: NodeJS.Timeout | undefined;
 
-  const reload = (reason: string): boolean => {
+  // Reloads run one at a time, in order: a slow apply cannot interleave with the next one.
+  let queue: Promise<unknown> = Promise.resolve();
+  const reload = (reason: string): Promise<boolean> => {
+    const run = queue.then(() => reloadNow(reason));
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const reloadNow = async (reason: string): Promise<boolean> => {
     let next: ConfigSnapshot;
     try {
       next = loadConfigFile(snapshot.path);
@@ -38,13 +47,13 @@ export function watchConfig(options: ConfigWatcherOptions): ConfigWatcher {
     const previous = snapshot;
     snapshot = next;
     try {
-      onReload(next, previous, reason);
+      await onReload(next, previous, reason);
     } catch (error) {
       // A capability could not apply the new snapshot: go back to the old one everywhere.
       snapshot = previous;
       onRejected(error, reason);
       try {
-        onReload(previous, next, `rollback after ${reason}`);
+        await onReload(previous, next, `rollback after ${reason}`);
       } catch {
         /* the previous snapshot was applied before; nothing more to do */
       }
@@ -59,13 +68,13 @@ export function watchConfig(options: ConfigWatcherOptions): ConfigWatcher {
     watcher = watch(dirname(snapshot.path), (_event, name) => {
       if (name !== null && name.toString() !== basename(snapshot.path)) return;
       clearTimeout(timer);
-      timer = setTimeout(() => reload('file changed'), debounceMs);
+      timer = setTimeout(() => void reload('file changed'), debounceMs);
     });
     watcher.on('error', (error) => onRejected(error, 'watch'));
   } catch (error) {
     onRejected(error, 'watch');
   }
-  const onSighup = () => reload('SIGHUP');
+  const onSighup = () => void reload('SIGHUP');
   if (options.sighup) process.on('SIGHUP', onSighup);
 
   return {

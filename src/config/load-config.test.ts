@@ -79,7 +79,9 @@ describe('hot reload', () => {
     const rejected: string[] = [];
     const watcher = watchConfig({
       initial: loadConfigFile(path),
-      onReload: (next) => applied.push(next.config.portal.organisation),
+      onReload: (next) => {
+        applied.push(next.config.portal.organisation);
+      },
       onRejected: (error) => rejected.push(String((error as Error).message)),
       debounceMs: 20,
     });
@@ -90,9 +92,9 @@ describe('hot reload', () => {
       await expect.poll(() => rejected.length, { timeout: 5000 }).toBeGreaterThan(0);
       expect(rejected.at(-1)).toMatch(/portal\.organisation/);
       expect(watcher.current().config.portal.organisation).toBe('Acme');
-      expect(watcher.reload('SIGHUP')).toBe(false);
+      expect(await watcher.reload('SIGHUP')).toBe(false);
       writeFileSync(path, `${base}portal: { organisation: Acme Corp }\n`);
-      expect(watcher.reload('SIGHUP')).toBe(true);
+      expect(await watcher.reload('SIGHUP')).toBe(true);
       expect(watcher.current().config.portal.organisation).toBe('Acme Corp');
     } finally {
       watcher.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessSchema, appsSchema } from './sections/apps.js';
 import { databaseSchema } from './sections/database.js';
 import { identitySchema, loggingSchema, portalSchema, sessionsSchema } from './sections/identity.js';
 import { serverSchema } from './sections/server.js';
@@ -15,6 +16,8 @@ export const gatehouseConfigSchema = z.strictObject({
   identity: identitySchema.default(identitySchema.parse({})).describe('Users, invites and legacy factors.'),
   sessions: sessionsSchema.default(sessionsSchema.parse({})).describe('Portal sessions.'),
   portal: portalSchema.default(portalSchema.parse({})).describe('The sign-in portal.'),
+  access: accessSchema,
+  apps: appsSchema.default([]),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
 });
 

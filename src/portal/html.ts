@@ -40,6 +40,8 @@ export interface LayoutOptions {
   signedInAs?: string;
   wide?: boolean;
   scripts?: boolean;
+  /** Where /assets lives: '' on the portal itself, the portal origin on pages an app host serves. */
+  assetBase?: string;
 }
 
 export function layout(options: LayoutOptions, body: SafeHtml): string {
@@ -58,7 +60,7 @@ export function layout(options: LayoutOptions, body: SafeHtml): string {
 <meta name="csrf-token" content="${options.csrfToken ?? ''}">
 <meta name="referrer" content="same-origin">
 <title>${options.title} · ${options.organisation}</title>
-<link rel="stylesheet" href="/assets/portal.css"></head>
+<link rel="stylesheet" href="${options.assetBase ?? ''}/assets/portal.css"></head>
 <body${new SafeHtml(data)}>
 <header class="top"><div class="mark" aria-hidden="true">G</div><div class="org">${options.organisation}</div>${nav}</header>
 <main><div class="card${options.wide ? ' wide' : ''}">${body}</div></main>

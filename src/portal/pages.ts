@@ -91,12 +91,12 @@ export function accountPage(
 
 export function messagePage(
   ctx: PageContext,
-  options: { title: string; message: string; requestId?: string; action?: { href: string; label: string }; status?: 'error' | 'ok' | 'warn' },
+  options: { title: string; message: string; requestId?: string; action?: { href: string; label: string }; status?: 'error' | 'ok' | 'warn'; assetBase?: string },
 ): string {
   const body = html`
     <h1>${options.title}</h1>
     <div class="notice ${options.status ?? 'error'}" role="alert">${options.message}</div>
     ${options.action ? html`<a class="button" href="${options.action.href}">${options.action.label}</a>` : ''}
     ${options.requestId ? html`<p class="muted" style="margin-top:18px">Reference for your IT team: <code>${options.requestId}</code></p>` : ''}`;
-  return layout({ title: options.title, organisation: ctx.organisation, csrfToken: ctx.csrfToken }, body);
+  return layout({ title: options.title, organisation: ctx.organisation, csrfToken: ctx.csrfToken, ...(options.assetBase ? { assetBase: options.assetBase } : {}) }, body);
 }

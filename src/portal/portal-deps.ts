@@ -26,6 +26,11 @@ export interface PortalDeps {
   settings: () => PortalSettings;
   /** Whether an absolute `return_to` URL may be followed (configured app hosts; issue 3). */
   isAllowedReturnTo: (url: URL) => boolean;
+  /** The app handshake (access proxy); absent when no app is configured. */
+  handshake?: {
+    appHost(appName: string): string | undefined;
+    issueCode(session: SessionView, appName: string): Promise<string>;
+  };
   /** Builds the request context (client address from the trusted proxy chain). */
   requestContext: (request: FastifyRequest) => RequestContext;
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerEnrollRoutes } from './enroll-routes.js';
+import { registerHandshakeRoutes } from './handshake-routes.js';
 import { isTls, type PortalDeps } from './portal-deps.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
@@ -39,4 +40,5 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   registerSignInRoutes(app, deps);
   registerEnrollRoutes(app, deps);
   registerAccountRoutes(app, deps);
+  registerHandshakeRoutes(app, deps);
 }

@@ -23,10 +23,6 @@ export const serverSchema = z
       })
       .optional()
       .describe('HTTPS listener.'),
-    trust_proxy: z
-      .array(z.string())
-      .default([])
-      .describe('CIDRs of reverse proxies whose X-Forwarded-For is believed for the client address.'),
     body_limit_bytes: z.number().int().positive().default(65_536).describe('Largest request body the portal accepts, in bytes.'),
   })
   .refine((s) => s.http || s.https, { message: 'at least one of server.http or server.https is required' });

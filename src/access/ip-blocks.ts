@@ -1,0 +1,78 @@
+import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../lib/clock.js';
+import { InputError } from '../lib/errors.js';
+import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+import { compileIpMatcher, parseCidr } from './policy/index.js';
+
+export const IP_FEED = { changed: 'ip_blocks.changed' } as const;
+
+/**
+ * Addresses blocked at run time (incident response, `gatehouse ip block`), applied before any app
+ * policy on every instance: the block is written with a feed row and each instance recompiles its
+ * matcher when the row arrives. Hot path: `isBlocked` reads the compiled matcher only.
+ */
+export class IpBlocks {
+  private matcher: (ip: string) => boolean = () => false;
+  private entries: { cidr: string; reason: string; expiresAt: number | undefined }[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly audit: AuditLog,
+  ) {}
+
+  isBlocked = (ip: string): boolean => this.matcher(ip);
+
+  async load(): Promise<void> {
+    const now = this.clock.now();
+    const rows = await this.store.db.selectFrom('ip_blocks').selectAll().execute();
+    this.entries = rows
+      .filter((row) => row.expires_at === null || Number(row.expires_at) > now)
+      .map((row) => ({ cidr: row.cidr, reason: row.reason, expiresAt: row.expires_at === null ? undefined : Number(row.expires_at) }));
+    const compiled = compileIpMatcher(this.entries.map((e) => e.cidr));
+    this.matcher = (ip) => compiled(ip);
+  }
+
+  list() {
+    return [...this.entries];
+  }
+
+  async block(cidr: string, input: { reason: string; actor: string; expiresAt?: number }, db: Kysely<Database> = this.store.db): Promise<void> {
+    const canonical = canonicalCidr(cidr);
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('ip_blocks')
+        .values({ cidr: canonical, reason: input.reason, created_at: this.clock.now(), created_by: input.actor, expires_at: input.expiresAt ?? null })
+        .onConflict((oc) => oc.column('cidr').doUpdateSet({ reason: input.reason, expires_at: input.expiresAt ?? null }))
+        .execute();
+      await publishChange(trx, this.store, this.clock, IP_FEED.changed, { cidr: canonical });
+      await this.audit.record({ type: 'ip.blocked', outcome: 'success', actor: input.actor, detail: { cidr: canonical, reason: input.reason } }, trx);
+    });
+    await this.load();
+  }
+
+  async unblock(cidr: string, actor: string): Promise<boolean> {
+    const canonical = canonicalCidr(cidr);
+    const removed = await this.store.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('ip_blocks').where('cidr', '=', canonical).executeTakeFirst();
+      await publishChange(trx, this.store, this.clock, IP_FEED.changed, { cidr: canonical });
+      await this.audit.record({ type: 'ip.unblocked', outcome: 'success', actor, detail: { cidr: canonical } }, trx);
+      return Number(result.numDeletedRows) > 0;
+    });
+    await this.load();
+    return removed;
+  }
+
+  applyChange(change: Change): void {
+    if (change.kind === IP_FEED.changed) void this.load().catch(() => {});
+  }
+}
+
+function canonicalCidr(text: string): string {
+  const trimmed = String(text).trim();
+  const value = trimmed.includes('/') ? trimmed : `${trimmed}/${trimmed.includes(':') ? 128 : 32}`;
+  const parsed = parseCidr(value);
+  if (typeof parsed === 'string') throw new InputError(`${parsed.slice(0, 120)}: give an IP address or CIDR range`, 'invalid_cidr');
+  return value.toLowerCase();
+}
