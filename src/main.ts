@@ -34,6 +34,7 @@ export interface RunningGatehouse {
   registry: Registry;
   feed: ChangeFeedTail;
   config: ConfigWatcher | undefined;
+  access: AccessLayer;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
   close(): Promise<void>;
@@ -162,6 +163,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       registry,
       feed,
       config,
+      access,
       inject: app.inject.bind(app),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();
