@@ -5,7 +5,7 @@
  * Baselines measured in the same run: the same server's password sign-in (argon2id, what a password IdP
  * such as Keycloak spends its time on) and the bare signature verification ceiling on one core.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { systemClock } from '../src/lib/clock.js';
 import { cryptoRandom } from '../src/lib/random.js';
 import { havePostgres, POSTGRES_TEST_URL } from '../test/peers.js';
 import { fixtureConfigYaml, freePort, freshPostgresDatabase } from '../test/support/gatehouse-fixture.js';
+import { spawnGatehouse } from '../test/support/serve-process.js';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -74,11 +75,7 @@ async function startServer(engine: 'sqlite' | 'postgres'): Promise<{ client: Cli
   const databaseUrl = engine === 'postgres' ? await freshPostgresDatabase(POSTGRES_TEST_URL, 'gatehouse_bench') : `sqlite:${join(dir, 'bench.db')}`;
   const configPath = join(dir, 'gatehouse.yaml');
   writeFileSync(configPath, fixtureConfigYaml({ dir, port, databaseUrl, legacy: { password: true, totp: false } }).replace('level: info', 'level: warn'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/login/serve.ts'), configPath], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => String(chunk).includes('READY') && resolve());
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  const { child } = await spawnGatehouse(configPath);
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY });
   const host = `sso.acme.localhost:${port}`;
   const origin = `http://sso.acme.localhost:${port}`;

@@ -1,4 +1,4 @@
-/** Runs one Gatehouse for the login benchmark in its own process (as production would). */
+/** Entry point of a Gatehouse child process for tests and benchmarks: prints READY <port>. */
 import { loadConfigFile } from '../../src/config/index.js';
 import { startGatehouse } from '../../src/main.js';
 import { Writable } from 'node:stream';
