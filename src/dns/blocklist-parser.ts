@@ -37,13 +37,14 @@ const isBlank = (c: number) => c === SPACE || c === TAB || c === CR;
 
 /**
  * Checks bytes [start, end) as a domain name; returns its end without a trailing dot, -1 if invalid,
- * or -2 if it is an IPv4 literal (digits and dots only), which lists use as the hosts-file address.
+ * or -2 if it is a dotted-quad IPv4 literal, which lists use as the hosts-file address.
  */
 function validateName(bytes: Uint8Array, start: number, end: number): number {
   if (end > start && bytes[end - 1] === DOT) end--;
   const length = end - start;
   if (length <= 0 || length > 253) return -1;
   let labelLength = 0;
+  let labels = 1;
   let onlyDigitsAndDots = true;
   for (let i = start; i < end; i++) {
     const c = bytes[i]!;
@@ -52,13 +53,14 @@ function validateName(bytes: Uint8Array, start: number, end: number): number {
     if (kind === 3) {
       if (labelLength === 0) return -1;
       labelLength = 0;
+      labels++;
     } else {
       if (++labelLength > 63) return -1;
       if (c < 0x30 || c > 0x39) onlyDigitsAndDots = false;
     }
   }
   if (labelLength === 0) return -1;
-  return onlyDigitsAndDots ? -2 : end;
+  return onlyDigitsAndDots && labels === 4 ? -2 : end;
 }
 
 function hasDot(bytes: Uint8Array, start: number, end: number): boolean {
@@ -75,15 +77,25 @@ function isLocalHostsName(bytes: Uint8Array, start: number, end: number): boolea
     LOCALHOST_LOCALDOMAIN, Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)) === 0;
 }
 
+export function emptyParseStats(): BlocklistParseStats {
+  return { lines: 0, entries: 0, invalid: 0, ignored: 0 };
+}
+
+/**
+ * Parses the lines of `body` into `into`. With `final` false (a chunk of a stream) it stops before an
+ * unterminated last line and returns its offset, for the caller to carry into the next chunk.
+ */
 export function parseBlocklist(
   body: Uint8Array,
   format: BlocklistFormat,
   hasher: DomainHasher,
   into: CompactDomainSetBuilder,
-): BlocklistParseStats {
-  const stats: BlocklistParseStats = { lines: 0, entries: 0, invalid: 0, ignored: 0 };
+  stats: BlocklistParseStats = emptyParseStats(),
+  options: { final?: boolean; atStart?: boolean } = {},
+): { stats: BlocklistParseStats; consumed: number } {
+  const { final = true, atStart = true } = options;
   const n = body.length;
-  let pos = n >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  let pos = atStart && n >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   const add = (start: number, end: number, subdomainsOnly: boolean) => {
     hasher.hashName(body, start, end, subdomainsOnly);
     into.add(hasher.hi, hasher.lo);
@@ -93,6 +105,7 @@ export function parseBlocklist(
   while (pos < n) {
     let eol = pos;
     while (eol < n && body[eol] !== NL) eol++;
+    if (eol === n && !final) break;
     let i = pos;
     pos = eol + 1;
     while (i < eol && isBlank(body[i]!)) i++;
@@ -165,7 +178,7 @@ export function parseBlocklist(
       while (start < end && isBlank(body[start]!)) start++;
     }
   }
-  return stats;
+  return { stats, consumed: Math.min(pos, n) };
 }
 
 function isIpv6Literal(bytes: Uint8Array, start: number, end: number): boolean {

@@ -4,12 +4,15 @@
  * and swaps it in; when a source cannot be read or yields no names, the last good copy stays
  * (fail closed: a broken mirror must not silently unblock everything).
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { InputError } from '../lib/errors.js';
-import { parseBlocklist, type BlocklistFormat, type BlocklistParseStats } from './blocklist-parser.js';
+import { emptyParseStats, parseBlocklist, type BlocklistFormat, type BlocklistParseStats } from './blocklist-parser.js';
 import { CompactDomainSet, CompactDomainSetBuilder } from './compact-domain-set.js';
 import type { DomainHasher } from './domain-hash.js';
 import { normaliseDomainName } from './domain-name.js';
+
+const CHUNK_BYTES = 1 << 20;
+const MAX_LINE_BYTES = 64 * 1024;
 
 export interface BlocklistSourceConfig {
   name: string;
@@ -51,7 +54,7 @@ export interface BlocklistStoreOptions {
 
 /** Builds a set from plain names, as the allowlist and dynamic blocks are (`*.name` = subdomains only). */
 export function buildNameSet(names: Iterable<string>, hasher: DomainHasher): CompactDomainSet {
-  const builder = new CompactDomainSetBuilder(16);
+  const builder = new CompactDomainSetBuilder(64);
   for (const raw of names) {
     const wildcard = raw.startsWith('*.');
     const bytes = Buffer.from(normaliseDomainName(wildcard ? raw.slice(2) : raw), 'latin1');
@@ -93,19 +96,60 @@ export class BlocklistStore {
     return this.options.sources.findIndex((source) => source.name === name);
   }
 
-  private async readSource(source: BlocklistSourceConfig): Promise<Buffer> {
+  /**
+   * Streams a source through the parser in 1 MiB pieces: the whole body (tens of MB for a large list)
+   * is never held in memory, which keeps the resident size after a load close to the set itself.
+   */
+  private async loadSource(source: BlocklistSourceConfig): Promise<{ set: CompactDomainSet; stats: BlocklistParseStats; bytes: number }> {
+    const builder = new CompactDomainSetBuilder();
+    const stats = emptyParseStats();
+    const limit = this.options.maxSourceBytes;
+    // One working buffer: the unparsed tail of a piece moves to its front and the next read fills the rest.
+    const work = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
+    let carried = 0;
+    let total = 0;
+    const parse = (filled: number, final: boolean) => {
+      const { consumed } = parseBlocklist(work.subarray(0, filled), source.format, this.options.hasher, builder, stats, { final, atStart: total === filled });
+      carried = filled - consumed;
+      if (carried > MAX_LINE_BYTES) {
+        // A line longer than any name can be is dropped rather than buffered.
+        stats.invalid++;
+        carried = 0;
+      } else if (carried > 0) {
+        work.copyWithin(0, consumed, filled);
+      }
+    };
+    const account = (bytes: number) => {
+      total += bytes;
+      if (total > limit) throw new Error(`source is larger than ${limit} bytes`);
+    };
     if (source.path !== undefined) {
-      const body = await readFile(source.path);
-      if (body.length > this.options.maxSourceBytes) throw new Error(`file is larger than ${this.options.maxSourceBytes} bytes`);
-      return body;
+      const file = await open(source.path, 'r');
+      try {
+        for (;;) {
+          const { bytesRead } = await file.read(work, carried, CHUNK_BYTES, null);
+          if (bytesRead === 0) break;
+          account(bytesRead);
+          parse(carried + bytesRead, false);
+        }
+      } finally {
+        await file.close();
+      }
+    } else {
+      const response = await fetch(source.url!, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs), redirect: 'follow' });
+      if (response.status !== 200 || !response.body) throw new Error(`HTTP status ${response.status}`);
+      for await (const piece of response.body) {
+        account(piece.length);
+        for (let offset = 0; offset < piece.length; ) {
+          const take = Math.min(CHUNK_BYTES, piece.length - offset);
+          work.set(piece.subarray(offset, offset + take), carried);
+          offset += take;
+          parse(carried + take, false);
+        }
+      }
     }
-    const response = await fetch(source.url!, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs), redirect: 'follow' });
-    if (response.status !== 200) throw new Error(`HTTP status ${response.status}`);
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > this.options.maxSourceBytes) throw new Error(`body is larger than ${this.options.maxSourceBytes} bytes`);
-    const body = Buffer.from(await response.arrayBuffer());
-    if (body.length > this.options.maxSourceBytes) throw new Error(`body is larger than ${this.options.maxSourceBytes} bytes`);
-    return body;
+    parse(carried, true);
+    return { set: builder.build(), stats, bytes: total };
   }
 
   /** Reloads one source; on any failure keeps the previous set and records the error. */
@@ -116,11 +160,9 @@ export class BlocklistStore {
     const started = this.options.now();
     state.lastAttemptAt = started;
     try {
-      const body = await this.readSource(source);
-      const builder = new CompactDomainSetBuilder(Math.max(1024, Math.floor(body.length / 24)));
-      const stats = parseBlocklist(body, source.format, this.options.hasher, builder);
-      if (stats.entries === 0) throw new Error(`no ${source.format} entries in ${body.length} bytes (${stats.invalid} invalid lines)`);
-      this.sets[index] = builder.build();
+      const { set, stats, bytes } = await this.loadSource(source);
+      if (stats.entries === 0) throw new Error(`no ${source.format} entries in ${bytes} bytes (${stats.invalid} invalid lines)`);
+      this.sets[index] = set;
       Object.assign(state, {
         entries: this.sets[index]!.size,
         loadedAt: this.options.now(),

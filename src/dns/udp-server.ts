@@ -12,7 +12,13 @@ export function createUdpServer(options: { address: string; port: number; handle
   const { address, port, handler, onError } = options;
   const socket = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   const send = (reply: Buffer | null, rport: number, raddress: string) => {
-    if (reply) socket.send(reply, rport, raddress);
+    if (!reply) return;
+    try {
+      socket.send(reply, rport, raddress);
+    } catch (error) {
+      // The socket closed while an upstream answer was pending (stop()); the reply has nowhere to go.
+      onError(error);
+    }
   };
   socket.on('message', (msg, rinfo) => {
     try {

@@ -55,6 +55,16 @@ function readQuestionName(msg: Uint8Array, offset: number): { name: string; end:
   }
 }
 
+/**
+ * Cached templates live for minutes: copied outside Node's shared 8 KiB allocation pool, or each one
+ * would pin a whole pool slab (10,000 entries could hold 80 MB).
+ */
+function ownCopy(msg: Uint8Array, length: number): Buffer {
+  const copy = Buffer.allocUnsafeSlow(length);
+  copy.set(msg.subarray(0, length));
+  return copy;
+}
+
 export interface ExpectedQuestion {
   id: number;
   name: string;
@@ -124,14 +134,14 @@ export function readUpstreamAnswer(msg: Uint8Array, expected: ExpectedQuestion):
 
   let template: Buffer;
   if (optStart < 0) {
-    template = Buffer.from(msg.subarray(0, pos));
+    template = ownCopy(msg, pos);
   } else if (optEnd === pos) {
-    template = Buffer.from(msg.subarray(0, optStart));
+    template = ownCopy(msg, optStart);
     template.writeUInt16BE(counts[2] - 1, 10);
   } else {
     // OPT in the middle of the additional section: cutting it would shift later compression targets,
     // so drop the whole additional section (optional data for a stub resolver).
-    template = Buffer.from(msg.subarray(0, additionalStart));
+    template = ownCopy(msg, additionalStart);
     template.writeUInt16BE(0, 10);
     while (ttlOffsets.length > 0 && ttlOffsets[ttlOffsets.length - 1]! >= additionalStart) {
       ttlOffsets.pop();
