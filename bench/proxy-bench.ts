@@ -27,6 +27,7 @@ const SECONDS = Number(process.argv[2] ?? 10);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const WARMUP = Number(process.argv[4] ?? 3);
 const CONNECTIONS = 50;
+const OURS = 'gatehouse (10 policies + JWT + forward)';
 const THREADS = 2;
 const here = dirname(fileURLToPath(import.meta.url));
 const started: ChildProcess[] = [];
@@ -240,7 +241,7 @@ try {
   const forwardOnly = await startNodeProcess('proxy/gatehouse-proxy.ts', [origin, 'forward-only']);
   targets.push({ name: 'gatehouse proxy.forward only', port: forwardOnly.port, pid: forwardOnly.child.pid, rounds: [] });
   const ours = await startNodeProcess('proxy/gatehouse-proxy.ts', [origin, 'full']);
-  targets.push({ name: 'gatehouse (10 policies + JWT + forward)', port: ours.port, pid: ours.child.pid, rounds: [] });
+  targets.push({ name: OURS, port: ours.port, pid: ours.child.pid, rounds: [] });
 
   process.stderr.write(`upstream on ${origin}; ${ROUNDS} rounds x ${SECONDS} s per target (+${WARMUP} s warm-up), ${CONNECTIONS} connections\n`);
   for (const target of targets) wrk(target.port, WARMUP);
@@ -267,7 +268,7 @@ try {
 }
 
 const nginxResult = results.find((r) => r.name.startsWith('nginx'))!;
-const oursResult = results.find((r) => r.name.startsWith('gatehouse'))!;
+const oursResult = results.find((r) => r.name === OURS)!;
 const nodeProxies = results.filter((r) => !r.name.startsWith('nginx') && !r.name.startsWith('gatehouse') && !r.name.startsWith('direct'));
 const forwardOnlyResult = results.find((r) => r.name === 'gatehouse proxy.forward only')!;
 const checks = {
