@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerAccessCommands } from './access-commands.js';
 import { fail } from './output.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
@@ -14,6 +15,7 @@ const program = new Command('gatehouse')
 registerServerCommands(program);
 registerUserCommands(program);
 registerSessionCommands(program);
+registerAccessCommands(program);
 
 try {
   await program.parseAsync(process.argv);

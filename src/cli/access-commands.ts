@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { IpBlocks } from '../access/ip-blocks.js';
+import { compilePolicyEngine, explainDecision } from '../access/policy/index.js';
+import { InputError } from '../lib/errors.js';
+import { emit, isoTime, table } from './output.js';
+import { loadSnapshot, withCore } from './open-config.js';
+
+const AMR_VALUES = new Set(['hwk', 'swk', 'pwd', 'otp', 'mfa']);
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerAccessCommands(program: Command): void {
+  const apps = program.command('apps').description('Apps behind the access proxy');
+  apps
+    .command('list')
+    .option('--json', 'print JSON')
+    .description('List the configured apps and their policies')
+    .action((options: { json?: boolean }) => {
+      const { config } = loadSnapshot(program.opts().config);
+      const rows = config.apps.map((app) => ({
+        name: app.name,
+        host: app.host,
+        upstream: app.upstream,
+        policies: app.policies.map((p, i) => `${p.name ?? `policies[${i}]`}:${p.action}`).join(' '),
+      }));
+      emit(options.json, rows, () => table(rows, ['name', 'host', 'upstream', 'policies']));
+    });
+
+  program
+    .command('policy')
+    .description('Access policies')
+    .command('test')
+    .requiredOption('--app <app>', 'app name')
+    .option('--user <email>', 'a user in the database (groups come from it); omit for an anonymous request')
+    .option('--ip <ip>', 'client address', '127.0.0.1')
+    .option('--amr <value>', 'session AMR value (repeatable): hwk swk pwd otp mfa', collect, [])
+    .option('--auth-age <minutes>', 'minutes since the last security-key proof', (v) => Number(v))
+    .option('--method <method>', 'HTTP method', 'GET')
+    .option('--path <path>', 'request path', '/')
+    .option('--json', 'print JSON')
+    .description('Print the decision and its reasons for a request, without making one')
+    .action(async (options: { app: string; user?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
+      for (const value of options.amr) if (!AMR_VALUES.has(value)) throw new InputError(`--amr ${value}: expected one of ${[...AMR_VALUES].join(', ')}`, 'usage');
+      if (options.authAge !== undefined && !(options.authAge >= 0)) throw new InputError('--auth-age must be a number of minutes', 'usage');
+      const result = await withCore(program.opts().config, async (core) => {
+        const { config } = core.snapshot();
+        const engine = compilePolicyEngine({ apps: config.apps, access: config.access });
+        if (!engine.app(options.app)) throw new InputError(`no app named "${options.app}" (see \`gatehouse apps list\`)`, 'usage');
+        const now = core.clock.now();
+        const amr = options.amr.length > 0 ? options.amr : ['hwk', 'mfa'];
+        const user = options.user ? await core.identity.users.require(options.user) : undefined;
+        const phishingResistant = amr.includes('hwk') || amr.includes('swk');
+        const identity = user
+          ? {
+              userId: user.id,
+              email: user.email,
+              groups: user.groups,
+              amr,
+              ...(phishingResistant ? { phishingResistantAt: now - (options.authAge ?? 0) * 60_000 } : {}),
+            }
+          : undefined;
+        const decision = engine.decide(options.app, { ip: options.ip, method: options.method.toUpperCase(), path: options.path, now, ...(identity ? { identity } : {}) });
+        return { app: options.app, user: user?.email ?? null, amr: user ? amr : [], ...decision, explanation: explainDecision(decision) };
+      });
+      emit(options.json, result, () =>
+        [`${result.outcome.toUpperCase()}${result.policy ? ` by policy ${result.policy}` : ''}: ${result.explanation}`, ...result.reasons.map((r) => `  - ${r}`)].join('\n'),
+      );
+    });
+
+  const ip = program.command('ip').description('Addresses blocked at every app and the portal');
+  ip.command('list')
+    .option('--json', 'print JSON')
+    .description('List blocked addresses')
+    .action(async (options: { json?: boolean }) => {
+      const rows = await withCore(program.opts().config, async (core) => {
+        const blocks = new IpBlocks(core.store, core.clock, core.audit);
+        await blocks.load();
+        return blocks.list().map((b) => ({ ...b, expiresAt: isoTime(b.expiresAt) }));
+      });
+      emit(options.json, rows, () => table(rows, ['cidr', 'reason', 'expiresAt']));
+    });
+  ip.command('block')
+    .argument('<cidr>', 'address or CIDR range')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--hours <n>', 'lift the block after this many hours', (v) => Number(v))
+    .description('Block an address on every instance, at once')
+    .action(async (cidr: string, options: { reason: string; hours?: number }) => {
+      await withCore(program.opts().config, async (core) => {
+        const blocks = new IpBlocks(core.store, core.clock, core.audit);
+        await blocks.block(cidr, { reason: options.reason, actor: 'cli', ...(options.hours ? { expiresAt: core.clock.now() + options.hours * 3_600_000 } : {}) });
+      });
+      process.stdout.write(`blocked ${cidr}\n`);
+    });
+  ip.command('unblock')
+    .argument('<cidr>')
+    .description('Lift a block')
+    .action(async (cidr: string) => {
+      const removed = await withCore(program.opts().config, (core) => new IpBlocks(core.store, core.clock, core.audit).unblock(cidr, 'cli'));
+      process.stdout.write(removed ? `unblocked ${cidr}\n` : `${cidr} was not blocked\n`);
+    });
+}
