@@ -6,6 +6,7 @@ import { type AccessRequest, type Decision, decisionOf } from './decision.js';
 import { EvalContext } from './eval-context.js';
 import { type IpScratch, formatIp, parseIpInto } from './ip-address.js';
 import { normalizeRequestPath } from './normalize-path.js';
+import { ProgramTables, runPolicy } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
@@ -57,31 +58,49 @@ function canonicalIpText(raw: string, ip: IpScratch): string {
   return ip.kind === 4 && raw.indexOf(':') < 0 ? raw : formatIp(ip);
 }
 
-function evaluatePolicies(appName: string, policies: readonly CompiledPolicy[], ctx: EvalContext): Decision {
-  let decided: CompiledPolicy | undefined;
-  let pending: CompiledPolicy | undefined;
-  for (let i = 0; i < policies.length; i++) {
-    const p = policies[i]!;
-    const r = p.match(ctx);
+/**
+ * Per-app data lives in parallel arrays indexed by app: the hot path reads two integers and the
+ * snapshot-wide program (all apps back to back in one Int32Array, see policy-program.ts); the
+ * compiled policy objects are only touched once a policy decides or a deny is explained.
+ */
+interface AppTable {
+  readonly names: readonly string[];
+  readonly first: Int32Array;
+  readonly count: Int32Array;
+  readonly policies: readonly (readonly CompiledPolicy[])[];
+}
+
+function evaluatePolicies(k: number, apps: AppTable, ctx: EvalContext, tables: ProgramTables): Decision {
+  const first = apps.first[k]!;
+  const count = apps.count[k]!;
+  const code = tables.code;
+  const starts = tables.starts;
+  let decidedAt = -1;
+  let pendingAt = -1;
+  for (let i = 0; i < count; i++) {
+    const r = runPolicy(code, starts[first + i]!, ctx, tables);
     if (r === YES) {
-      decided = p;
+      decidedAt = i;
       break;
     }
     if (r === PENDING) {
-      if (ctx.identity === undefined) return p.signInDecision;
-      pending ??= p;
+      if (ctx.identity === undefined) return apps.policies[k]![i]!.signInDecision;
+      if (pendingAt < 0) pendingAt = i;
     }
   }
+  const policies = apps.policies[k]!;
+  const decided = decidedAt >= 0 ? policies[decidedAt]! : undefined;
   if (decided !== undefined && decided.action !== 'block') return decided.matchedDecision;
   // With an identity, PENDING only comes from a stale auth_age: the first pending policy is exactly
   // the one that would decide after a fresh key touch, so step-up is offered only if it allows.
+  const pending = pendingAt >= 0 ? policies[pendingAt]! : undefined;
   if (pending !== undefined && pending.action === 'allow') {
     const reasons: string[] = [];
     pending.explainStepUp(ctx, reasons);
     return decisionOf('step_up', 'allow', pending.id, reasons);
   }
   if (decided !== undefined) return decided.matchedDecision;
-  const reasons = [`no_policy_matched: none of ${policies.length} policies of app "${appName}" matched`];
+  const reasons = [`no_policy_matched: none of ${count} policies of app "${apps.names[k]}" matched`];
   for (const p of policies) if (p.action === 'allow') p.explainMiss(ctx, reasons);
   if (reasons.length > MAX_REASONS) {
     const more = reasons.length - (MAX_REASONS - 1);
@@ -95,12 +114,21 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
   const { apps: appConfigs, access, isIpBlocked } = options;
   const blocked = compileCidrSet(access.blocked_ips);
   const clocks = new ZonedWeekClocks();
-  const shared = new EvalContext();
+  const tables = new ProgramTables(clocks);
+  const apps: AppTable = {
+    names: appConfigs.map((c) => c.name),
+    first: Int32Array.from(appConfigs.map((c) => tables.emitApp(c.policies))),
+    count: Int32Array.from(appConfigs.map((c) => c.policies.length)),
+    policies: appConfigs.map((c) => c.policies.map((p, i) => compilePolicy(p, i, clocks))),
+  };
+  tables.seal();
+  const shared = new EvalContext(tables.groupWords);
   let sharedBusy = false;
 
-  function run(appName: string, policies: readonly CompiledPolicy[] | undefined, request: AccessRequest): Decision {
+  /** `k` is the app index, or -1 for an unknown app (then `unknown` names what was asked for). */
+  function run(k: number, unknown: string, request: AccessRequest): Decision {
     // Re-entry (an isIpBlocked that itself decides) gets its own context instead of corrupting ours.
-    const ctx = sharedBusy ? new EvalContext() : shared;
+    const ctx = sharedBusy ? new EvalContext(tables.groupWords) : shared;
     const owns = ctx === shared;
     if (owns) sharedBusy = true;
     try {
@@ -115,13 +143,13 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
       if (isIpBlocked !== undefined && isIpBlocked(canonicalIpText(rawIp, ctx.ip))) {
         return decisionOf('deny', 'block', undefined, [`ip_blocked: ${formatIp(ctx.ip)} in the runtime block list`]);
       }
-      if (policies === undefined) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${appName}`]);
+      if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${unknown}`]);
       const path = normalizeRequestPath(String(request.path), true);
       if (path === null) {
         return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} is not a canonicalisable origin-form path`]);
       }
       ctx.path = path;
-      return evaluatePolicies(appName, policies, ctx);
+      return evaluatePolicies(k, apps, ctx, tables);
     } catch (error) {
       // ARCHITECTURE.md "fail closed": a policy that cannot be evaluated denies.
       return decisionOf('deny', 'block', undefined, [`evaluation_error: ${error instanceof Error ? error.message : String(error)}`]);
@@ -132,13 +160,12 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
 
   const byName = new Map<string, CompiledApp>();
   const byHost = new Map<string, CompiledApp>();
-  const compiled: CompiledApp[] = appConfigs.map((config) => {
-    const policies = config.policies.map((p, i) => compilePolicy(p, i, clocks));
+  const compiled: CompiledApp[] = appConfigs.map((config, k) => {
     const app: CompiledApp = Object.freeze({
       name: config.name,
       host: hostKey(config.host),
       upstream: config.upstream,
-      decide: (request: AccessRequest) => run(config.name, policies, request),
+      decide: (request: AccessRequest) => run(k, '', request),
     });
     // Programmer misuse: the schema refuses duplicates, so a clash here is a bypassed schema.
     if (byName.has(app.name) || byHost.has(app.host)) throw new Error(`compilePolicyEngine: duplicate app ${app.name} / ${app.host}`);
@@ -153,11 +180,11 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     appForHost: (host: string) => byHost.get(hostKey(host)),
     decide: (appName: string, request: AccessRequest) => {
       const app = byName.get(appName);
-      return app === undefined ? run(`named ${quoted(appName)}`, undefined, request) : app.decide(request);
+      return app === undefined ? run(-1, `named ${quoted(appName)}`, request) : app.decide(request);
     },
     decideForHost: (host: string, request: AccessRequest) => {
       const app = byHost.get(hostKey(host));
-      return app === undefined ? run(`for host ${quoted(hostKey(host))}`, undefined, request) : app.decide(request);
+      return app === undefined ? run(-1, `for host ${quoted(hostKey(host))}`, request) : app.decide(request);
     },
   });
 }

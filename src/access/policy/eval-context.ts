@@ -26,6 +26,16 @@ export class EvalContext {
   private domainLower: string | undefined;
   private amr = -1;
   private methodUpper: string | undefined;
+  /** Interned ids (policy-program.ts); -2 = not computed yet, -1 = not in any policy. */
+  private emailIdValue = -2;
+  private domainIdValue = -2;
+  private methodIdValue = -2;
+  private groupMaskReady = false;
+  private readonly groupBits: Uint32Array;
+
+  constructor(groupWords = 0) {
+    this.groupBits = new Uint32Array(groupWords);
+  }
 
   reset(request: AccessRequest): void {
     this.request = request;
@@ -35,6 +45,40 @@ export class EvalContext {
     this.domainLower = undefined;
     this.amr = -1;
     this.methodUpper = undefined;
+    this.emailIdValue = -2;
+    this.domainIdValue = -2;
+    this.methodIdValue = -2;
+    this.groupMaskReady = false;
+  }
+
+  emailId(ids: ReadonlyMap<string, number>): number {
+    if (this.emailIdValue === -2) this.emailIdValue = ids.get(this.email()) ?? -1;
+    return this.emailIdValue;
+  }
+
+  domainId(ids: ReadonlyMap<string, number>): number {
+    if (this.domainIdValue === -2) this.domainIdValue = ids.get(this.emailDomain()) ?? -1;
+    return this.domainIdValue;
+  }
+
+  methodId(ids: ReadonlyMap<string, number>): number {
+    if (this.methodIdValue === -2) this.methodIdValue = ids.get(this.method()) ?? -1;
+    return this.methodIdValue;
+  }
+
+  /** The user's groups as a bitset over the group names the snapshot's policies mention. */
+  groupMask(ids: ReadonlyMap<string, number>): Uint32Array {
+    if (!this.groupMaskReady) {
+      const bits = this.groupBits;
+      bits.fill(0);
+      const groups = this.identity?.groups ?? [];
+      for (let i = 0; i < groups.length; i++) {
+        const id = ids.get(groups[i]!);
+        if (id !== undefined) bits[id >>> 5] = (bits[id >>> 5]! | (1 << (id & 31))) >>> 0;
+      }
+      this.groupMaskReady = true;
+    }
+    return this.groupBits;
   }
 
   email(): string {

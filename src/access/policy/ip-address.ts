@@ -144,8 +144,11 @@ export function parseIpInto(text: string, out: IpScratch): boolean {
 export function formatIp(ip: IpScratch): string {
   if (ip.kind === 4) return `${ip.v4 >>> 24}.${(ip.v4 >>> 16) & 255}.${(ip.v4 >>> 8) & 255}.${ip.v4 & 255}`;
   if (ip.kind !== 6) return '';
-  const g: number[] = [];
-  for (let w = 0; w < 4; w++) g.push(ip.v6[w]! >>> 16, ip.v6[w]! & 0xffff);
+  const g = formatScratch;
+  for (let w = 0; w < 4; w++) {
+    g[2 * w] = ip.v6[w]! >>> 16;
+    g[2 * w + 1] = ip.v6[w]! & 0xffff;
+  }
   // RFC 5952 §4.2.3: compress the longest run of two or more zero groups, the first on a tie.
   let best = -1;
   let bestLen = 1;
@@ -155,10 +158,20 @@ export function formatIp(ip: IpScratch): string {
     if (j - i > bestLen) [best, bestLen] = [i, j - i];
     i = j === i ? i + 1 : j;
   }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += g[i]!.toString(16);
+  }
+  return out;
 }
+
+const formatScratch = new Uint16Array(8);
 
 /**
  * Parses `addr/prefix` (or a bare address, meaning one host). Host bits must be zero: `10.0.0.1/8`

@@ -1,0 +1,260 @@
+import type { PolicyConfig, SelectorConfig, TimeWindowConfig } from '../../config/sections/apps.js';
+import { type CidrSet, compileCidrSet } from './cidr-set.js';
+import { NO, PENDING, type Tri, YES } from './compile-selector.js';
+import { AMR_BITS, type EvalContext, PHISHING_RESISTANT_BITS } from './eval-context.js';
+import { type PathMatcher, compilePathMatcher } from './path-matcher.js';
+import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week-clock.js';
+
+/**
+ * The hot-path form of a snapshot's policies: every app's policies flattened into one Int32Array
+ * of fixed-width instructions, with strings interned to numbers once per snapshot. Evaluating a
+ * policy is then a loop over integers and one switch: no closure calls, no string hashing per
+ * selector, and the memory one decision touches is a few contiguous cache lines, which is what
+ * matters with thousands of apps whose policies cannot all stay in cache.
+ *
+ * Layout per policy: [nInclude, nRequire, nExclude, needsIdentity, then 3 ints per selector:
+ * opcode, a, b]. The closure form in compile-selector.ts states the same semantics readably and
+ * produces the audit detail; policy-properties.test.ts checks that both always agree.
+ */
+
+const OP_EVERYONE = 1;
+const OP_EMAIL = 2; // a,b: offset and count of sorted email ids in idPool
+const OP_DOMAIN = 3; // a,b: sorted domain ids in idPool
+const OP_GROUP = 4; // a,b: offset and count of (word, mask) pairs in groupPool
+const OP_IP = 5; // a: index into cidrSets
+const OP_AUTH_METHOD = 6; // a: AMR bit mask
+const OP_AUTH_AGE = 7; // a: maximum age in minutes
+const OP_TIME = 8; // a: index into timeWindows
+const OP_METHOD = 9; // a,b: sorted method ids in idPool
+const OP_PATH = 10; // a: index into pathMatchers
+
+export const HEADER = 4;
+export const WIDTH = 3;
+
+interface TimeWindow {
+  readonly open: Uint8Array;
+  readonly weekMinuteOf: WeekMinuteOf;
+}
+
+function intern(map: Map<string, number>, key: string): number {
+  let id = map.get(key);
+  if (id === undefined) {
+    id = map.size;
+    map.set(key, id);
+  }
+  return id;
+}
+
+/** Interning tables and operand pools shared by every app of one snapshot. */
+export class ProgramTables {
+  readonly emailIds = new Map<string, number>();
+  readonly domainIds = new Map<string, number>();
+  readonly groupIds = new Map<string, number>();
+  readonly methodIds = new Map<string, number>();
+  readonly cidrSets: CidrSet[] = [];
+  readonly timeWindows: TimeWindow[] = [];
+  readonly pathMatchers: PathMatcher[] = [];
+  /** Identical operands (the same office CIDRs or group list in many apps) are stored once, so they stay in cache. */
+  private readonly operandByKey = new Map<string, number>();
+  private readonly timeByKey = new Map<string, number>();
+  private readonly ids: number[] = [];
+  private readonly groups: number[] = [];
+  private readonly program: number[] = [];
+  private readonly policyStarts: number[] = [];
+  idPool = new Int32Array(0);
+  groupPool = new Int32Array(0);
+  /** Every app's policies, back to back. */
+  code = new Int32Array(0);
+  /** Offset in `code` of each policy; an app's policies are consecutive entries. */
+  starts = new Int32Array(0);
+
+  constructor(private readonly clocks: ZonedWeekClocks) {}
+
+  private shared(key: string, make: () => number): number {
+    let index = this.operandByKey.get(key);
+    if (index === undefined) {
+      index = make();
+      this.operandByKey.set(key, index);
+    }
+    return index;
+  }
+
+  private idList(kind: string, map: Map<string, number>, values: readonly string[]): [number, number] {
+    const sorted = [...new Set(values.map((v) => intern(map, v)))].sort((x, y) => x - y);
+    const offset = this.shared(`${kind}:${sorted.join(',')}`, () => {
+      const at = this.ids.length;
+      this.ids.push(...sorted);
+      return at;
+    });
+    return [offset, sorted.length];
+  }
+
+  private timeWindow(window: TimeWindowConfig): number {
+    const key = JSON.stringify([window.days, window.hours, window.time_zone]);
+    let index = this.timeByKey.get(key);
+    if (index !== undefined) return index;
+    // Bitset over the 7 * 1440 minutes of a week, shared by identical windows.
+    const open = new Uint8Array(7 * 1440);
+    for (const day of window.days) {
+      const d = DAY_NAMES.indexOf(day);
+      for (const range of window.hours) {
+        const [from, to] = range.split('-').map((hm) => (hm === '24:00' ? 1440 : Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3)))) as [number, number];
+        open.fill(1, d * 1440 + from, d * 1440 + to);
+      }
+    }
+    index = this.timeWindows.push({ open, weekMinuteOf: this.clocks.for(window.time_zone) }) - 1;
+    this.timeByKey.set(key, index);
+    return index;
+  }
+
+  /** Appends one selector's 3-int instruction. */
+  emit(selector: SelectorConfig, out: number[]): void {
+    if (selector.everyone) out.push(OP_EVERYONE, 0, 0);
+    else if (selector.email) out.push(OP_EMAIL, ...this.idList('email', this.emailIds, selector.email));
+    else if (selector.email_domain) out.push(OP_DOMAIN, ...this.idList('domain', this.domainIds, selector.email_domain));
+    else if (selector.group) {
+      const masks = new Map<number, number>();
+      for (const g of selector.group) {
+        const id = intern(this.groupIds, g);
+        masks.set(id >>> 5, ((masks.get(id >>> 5) ?? 0) | (1 << (id & 31))) >>> 0);
+      }
+      const pairs = [...masks].sort((x, y) => x[0] - y[0]).flat();
+      const offset = this.shared(`group:${pairs.join(',')}`, () => {
+        const at = this.groups.length;
+        for (const v of pairs) this.groups.push(v | 0);
+        return at;
+      });
+      out.push(OP_GROUP, offset, masks.size);
+    } else if (selector.ip) {
+      const ip = selector.ip;
+      out.push(OP_IP, this.shared(`ip:${JSON.stringify([...ip].sort())}`, () => this.cidrSets.push(compileCidrSet(ip)) - 1), 0);
+    }
+    else if (selector.auth_method) {
+      let mask = 0;
+      for (const m of selector.auth_method) mask |= m === 'phishing_resistant' ? PHISHING_RESISTANT_BITS : (AMR_BITS.get(m) ?? 0);
+      out.push(OP_AUTH_METHOD, mask, 0);
+    } else if (selector.auth_age !== undefined) out.push(OP_AUTH_AGE, selector.auth_age, 0);
+    else if (selector.time) out.push(OP_TIME, this.timeWindow(selector.time), 0);
+    else if (selector.method) out.push(OP_METHOD, ...this.idList('method', this.methodIds, selector.method));
+    else if (selector.path) {
+      const path = selector.path;
+      out.push(OP_PATH, this.shared(`path:${JSON.stringify(path)}`, () => this.pathMatchers.push(compilePathMatcher(path)) - 1), 0);
+    }
+    else throw new Error(`policy program: no known selector in ${JSON.stringify(Object.keys(selector))}`);
+  }
+
+  /** Appends an app's policies; returns the index of its first policy in `starts`. */
+  emitApp(policies: readonly PolicyConfig[]): number {
+    const first = this.policyStarts.length;
+    for (const p of policies) this.policyStarts.push(this.emitPolicy(p, this.program));
+    return first;
+  }
+
+  private emitPolicy(policy: PolicyConfig, out: number[]): number {
+    const start = out.length;
+    out.push(policy.include.length, policy.require.length, policy.exclude.length, policy.action === 'allow' ? 1 : 0);
+    for (const s of policy.include) this.emit(s, out);
+    for (const s of policy.require) this.emit(s, out);
+    for (const s of policy.exclude) this.emit(s, out);
+    return start;
+  }
+
+  /** Freezes the pools once every app has been emitted. */
+  seal(): void {
+    this.idPool = Int32Array.from(this.ids);
+    this.groupPool = Int32Array.from(this.groups);
+    this.code = Int32Array.from(this.program);
+    this.starts = Int32Array.from(this.policyStarts);
+  }
+
+  get groupWords(): number {
+    return Math.ceil(this.groupIds.size / 32);
+  }
+}
+
+function inIdList(pool: Int32Array, offset: number, count: number, id: number): boolean {
+  if (id < 0) return false;
+  let lo = offset;
+  let hi = offset + count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = pool[mid]!;
+    if (v === id) return true;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: ProgramTables): Tri {
+  switch (op) {
+    case OP_EVERYONE:
+      return YES;
+    case OP_EMAIL:
+      if (ctx.identity === undefined) return PENDING;
+      return inIdList(t.idPool, a, b, ctx.emailId(t.emailIds)) ? YES : NO;
+    case OP_DOMAIN:
+      if (ctx.identity === undefined) return PENDING;
+      return inIdList(t.idPool, a, b, ctx.domainId(t.domainIds)) ? YES : NO;
+    case OP_GROUP: {
+      if (ctx.identity === undefined) return PENDING;
+      const mask = ctx.groupMask(t.groupIds);
+      const pool = t.groupPool;
+      for (let i = a, end = a + 2 * b; i < end; i += 2) if ((mask[pool[i]!]! & pool[i + 1]!) !== 0) return YES;
+      return NO;
+    }
+    case OP_IP:
+      return t.cidrSets[a]!.has(ctx.ip) ? YES : NO;
+    case OP_AUTH_METHOD:
+      if (ctx.identity === undefined) return PENDING;
+      return (ctx.amrBits() & a) !== 0 ? YES : NO;
+    case OP_AUTH_AGE: {
+      const at = ctx.identity?.phishingResistantAt;
+      // A proof time in the future (clock skew between instances) counts as fresh.
+      return at !== undefined && Number.isFinite(at) && ctx.request.now - at <= a * 60_000 ? YES : PENDING;
+    }
+    case OP_TIME: {
+      const w = t.timeWindows[a]!;
+      const m = w.weekMinuteOf(ctx.request.now);
+      return m >= 0 && w.open[m] === 1 ? YES : NO;
+    }
+    case OP_METHOD:
+      return inIdList(t.idPool, a, b, ctx.methodId(t.methodIds)) ? YES : NO;
+    case OP_PATH:
+      return t.pathMatchers[a]!(ctx.path) ? YES : NO;
+    default:
+      throw new Error(`policy program: bad opcode ${op}`);
+  }
+}
+
+/** Three-valued match of the policy starting at `pc` (see compile-selector.ts for the logic). */
+export function runPolicy(code: Int32Array, pc: number, ctx: EvalContext, t: ProgramTables): Tri {
+  const nInclude = code[pc]!;
+  const nRequire = code[pc + 1]!;
+  const nExclude = code[pc + 2]!;
+  let p = pc + HEADER;
+  let result: Tri = NO;
+  for (let i = 0; i < nInclude; i++, p += WIDTH) {
+    const r = runSelector(code[p]!, code[p + 1]!, code[p + 2]!, ctx, t);
+    if (r === YES) {
+      result = YES;
+      break;
+    }
+    if (r === PENDING) result = PENDING;
+  }
+  if (result === NO) return NO;
+  p = pc + HEADER + nInclude * WIDTH;
+  for (let i = 0; i < nRequire; i++, p += WIDTH) {
+    const r = runSelector(code[p]!, code[p + 1]!, code[p + 2]!, ctx, t);
+    if (r === NO) return NO;
+    if (r === PENDING) result = PENDING;
+  }
+  for (let i = 0; i < nExclude; i++, p += WIDTH) {
+    const r = runSelector(code[p]!, code[p + 1]!, code[p + 2]!, ctx, t);
+    if (r === YES) return NO;
+    if (r === PENDING) result = PENDING;
+  }
+  // An allow always needs a user: anonymous access is what `bypass` is for, and says so.
+  if (code[pc + 3] === 1 && ctx.identity === undefined) return PENDING;
+  return result;
+}
