@@ -16,7 +16,6 @@ const QUERY_NAME = /^(?:(?:_?[a-z0-9-]{1,62}|[a-z0-9-]{63})\.)+(?:_?[a-z0-9-]{1,
 export function normalizeDomainName(name: string): string | undefined {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH + 1) return undefined;
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
-  // eslint-disable-next-line no-control-regex
   const ascii = /^[\x00-\x7f]*$/.test(trimmed) ? trimmed.toLowerCase() : domainToASCII(trimmed);
   if (!ascii || ascii.length > MAX_NAME_LENGTH) return undefined;
   return QUERY_NAME.test(ascii) ? ascii : undefined;

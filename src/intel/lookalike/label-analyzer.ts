@@ -1,6 +1,6 @@
 import { CharTrie } from './char-trie.js';
 import { SkeletonBuffer, skeletonOf } from './confusable-skeleton.js';
-import { DIGITS_ONLY, INFRASTRUCTURE, KeywordSegmenter, LURE, UNREACHABLE } from './keyword-segmenter.js';
+import { INFRASTRUCTURE, KeywordSegmenter, LURE, UNREACHABLE } from './keyword-segmenter.js';
 import type { LookalikeReason, LookalikeReasonCode } from './lookalike-verdict.js';
 import { type TypoVariant, typoVariants } from './typo-variants.js';
 
