@@ -234,6 +234,6 @@ describe('apps by name and host', () => {
     const many = Array.from({ length: 30 }, (_, i) => ({ action: 'allow', include: [{ group: [`g${i}`] }] }));
     const d = engineWith(many).decide('wiki', req());
     expect(d.reasons).toHaveLength(16);
-    expect(d.reasons[15]).toBe('reasons_truncated: 16 more');
+    expect(d.reasons[15]).toBe('reasons_truncated: 15 more allow policies not explained');
   });
 });

@@ -101,11 +101,17 @@ function evaluatePolicies(k: number, apps: AppTable, ctx: EvalContext, tables: P
   }
   if (decided !== undefined) return decided.matchedDecision;
   const reasons = [`no_policy_matched: none of ${count} policies of app "${apps.names[k]}" matched`];
-  for (const p of policies) if (p.action === 'allow') p.explainMiss(ctx, reasons);
-  if (reasons.length > MAX_REASONS) {
-    const more = reasons.length - (MAX_REASONS - 1);
-    reasons.length = MAX_REASONS - 1;
-    reasons.push(`reasons_truncated: ${more} more`);
+  let unexplained = 0;
+  for (const p of policies) {
+    if (p.action !== 'allow') continue;
+    // Stop describing once the cap is reached: a deny flood must cost little, in CPU and in log.
+    if (reasons.length >= MAX_REASONS) unexplained++;
+    else p.explainMiss(ctx, reasons);
+  }
+  const cut = reasons.length > MAX_REASONS;
+  if (cut) reasons.length = MAX_REASONS;
+  if (unexplained > 0 || cut) {
+    reasons[MAX_REASONS - 1] = `reasons_truncated: ${unexplained} more allow policies not explained`;
   }
   return decisionOf('deny', 'block', undefined, reasons);
 }

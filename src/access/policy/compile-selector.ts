@@ -35,29 +35,18 @@ function minuteText(m: number): string {
 
 function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<CompiledSelector, 'kind'> {
   const weekMinuteOf = clocks.for(window.time_zone);
-  // Bitset over the 7 * 1440 minutes of a week: one array read per request.
-  const open = new Uint8Array(7 * 1440);
-  const ranges = window.hours.map((h) => {
-    const [from, to] = h.split('-') as [string, string];
-    const [fh, fm] = from.split(':').map(Number) as [number, number];
-    const [th, tm] = to.split(':').map(Number) as [number, number];
-    return [fh * 60 + fm, th * 60 + tm] as const;
-  });
-  for (const day of window.days) {
-    const d = DAY_NAMES.indexOf(day);
-    for (const [from, to] of ranges) open.fill(1, d * 1440 + from, d * 1440 + to);
-  }
+  // The hot path uses a shared week bitset (policy-program.ts); this slow-path form keeps no
+  // 10 KB bitset per selector and states the rule directly.
+  const days = new Set(window.days.map((d) => DAY_NAMES.indexOf(d)));
+  const ranges = window.hours.map((h) => h.split('-').map((hm) => (hm === '24:00' ? 1440 : Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3)))) as [number, number]);
+  const inside = (m: number) => m >= 0 && days.has(Math.floor(m / 1440)) && ranges.some(([from, to]) => m % 1440 >= from && m % 1440 < to);
   const configured = `${window.days.join(',')} ${window.hours.join(',')} ${window.time_zone}`;
   return {
-    test: (ctx) => {
-      const m = weekMinuteOf(ctx.request.now);
-      return m >= 0 && open[m] === 1 ? YES : NO;
-    },
+    test: (ctx) => (inside(weekMinuteOf(ctx.request.now)) ? YES : NO),
     describe: (ctx) => {
       const m = weekMinuteOf(ctx.request.now);
       if (m < 0) return `local time unreadable in ${window.time_zone}`;
-      const where = open[m] === 1 ? 'inside' : 'outside';
-      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)} ${where} ${configured}`;
+      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)} ${inside(m) ? 'inside' : 'outside'} ${configured}`;
     },
   };
 }

@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { accessSchema, appsSchema } from '../../config/sections/apps.js';
+import { compilePolicy } from './compile-policy.js';
+import { EvalContext } from './eval-context.js';
 import { type AccessRequest, type PolicyEngine, compilePolicyEngine, reasonCode } from './index.js';
+import { parseIpInto } from './ip-address.js';
+import { normalizeRequestPath } from './normalize-path.js';
+import { ProgramTables, runPolicy } from './policy-program.js';
+import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 /**
  * Properties over random configs and requests drawn from small value pools, so selectors match
@@ -183,6 +189,29 @@ describe('policy engine properties', () => {
         fc.pre(d.outcome === 'deny');
         const fresh = { ...request, identity: { ...request.identity!, phishingResistantAt: request.now } };
         expect(engine.decide('app', fresh).outcome).toBe('deny');
+      }),
+      RUNS,
+    );
+  });
+
+  it('the flat program and the readable closure form agree on every policy (three-valued)', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, (raw, request) => {
+        const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
+          apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw }],
+        });
+        const policies = config.apps[0]!.policies;
+        const clocks = new ZonedWeekClocks();
+        const tables = new ProgramTables(clocks);
+        const first = tables.emitApp(policies);
+        tables.seal();
+        const ctx = new EvalContext(tables.groupWords);
+        ctx.reset(request);
+        expect(parseIpInto(request.ip, ctx.ip)).toBe(true);
+        ctx.path = normalizeRequestPath(request.path, true)!;
+        policies.forEach((policy, i) => {
+          expect(runPolicy(tables.code, tables.starts[first + i]!, ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
+        });
       }),
       RUNS,
     );
