@@ -60,6 +60,13 @@ describe('compilePathMatcher', () => {
     expect(matches(path)).toBe(expected);
   });
 
+  it('repeated globstars collapse (no nested backtracking on client-chosen paths)', () => {
+    const m = compilePathMatcher(['/**/**/**/*.php']);
+    expect(m('/x.php')).toBe(true);
+    expect(m('/a/b/c/x.php')).toBe(true);
+    expect(m(`/${'a/'.repeat(5000)}x.phq`)).toBe(false);
+  });
+
   it('a regex metacharacter in a pattern is literal', () => {
     const m = compilePathMatcher(['/a.b/*']);
     expect(m('/a.b/x')).toBe(true);

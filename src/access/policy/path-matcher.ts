@@ -25,7 +25,10 @@ export function pathPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-function globToRegExpSource(glob: string): string {
+function globToRegExpSource(pattern: string): string {
+  // Repeated "**/" would nest `(?:.*/)?` groups whose backtracking grows with each one, on a path
+  // the client chooses; one is equivalent, so keep one.
+  const glob = pattern.replace(/(?:\*\*\/){2,}/g, '**/');
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
