@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
 import type { Database } from '../store/index.js';
+import { appendAuditEvent, type UnchainedEvent } from './append-audit-event.js';
+import { canonicalJson } from './canonical-json.js';
 
 export interface AuditEvent {
   type: string;
@@ -27,23 +29,28 @@ export interface AuditLog {
   list(filter?: { type?: string; userId?: string; since?: number; limit?: number }): Promise<StoredAuditEvent[]>;
 }
 
-/** The append-only audit table. Events are never updated or deleted by the application. */
+/**
+ * The append-only, hash-chained audit table. Events are never updated by the application; only
+ * retention (prune-audit-log.ts) deletes them, leaving a signed checkpoint.
+ */
 export function createAuditLog({ db, clock }: { db: Kysely<Database>; clock: Clock }): AuditLog {
   return {
     async record(event, target = db) {
-      await target
-        .insertInto('audit_events')
-        .values({
-          at: clock.now(),
-          type: event.type,
-          outcome: event.outcome,
-          code: event.code ?? null,
-          user_id: event.userId ?? null,
-          actor: event.actor ?? null,
-          ip: event.ip ?? null,
-          detail: JSON.stringify(event.detail ?? {}),
-        })
-        .execute();
+      const row: UnchainedEvent = {
+        at: clock.now(),
+        type: event.type,
+        outcome: event.outcome,
+        code: event.code ?? null,
+        user_id: event.userId ?? null,
+        actor: event.actor ?? null,
+        ip: event.ip ?? null,
+        // Stored canonical, so the text read back is byte for byte what the hash covered.
+        detail: canonicalJson(event.detail ?? {}),
+      };
+      // Inside the caller's transaction the event commits or rolls back with its state change (and the
+      // head stays locked until then); alone it gets a transaction of its own.
+      if (target.isTransaction) await appendAuditEvent(target, row);
+      else await target.transaction().execute((trx) => appendAuditEvent(trx, row));
     },
     async list(filter = {}) {
       let query = db.selectFrom('audit_events').selectAll().orderBy('seq', 'desc').limit(filter.limit ?? 100);

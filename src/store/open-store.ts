@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from
 import pg from 'pg';
 import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/001-initial.js';
+import { auditChainMigration } from './migrations/002-audit-chain.js';
 import type { Database } from './schema.js';
 
 export interface Store {
@@ -25,7 +26,7 @@ export interface OpenStoreOptions {
 }
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
-  return { '001-initial': initialMigration(dialect) };
+  return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect) };
 }
 
 // PostgreSQL returns int8 as a string (it may exceed 2^53). Our int8 columns are millisecond

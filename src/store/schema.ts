@@ -98,6 +98,27 @@ export interface AuditEventsTable {
   ip: string | null;
   /** JSON object with the event's details. Never a secret. */
   detail: string;
+  /** Hash chain (src/audit/event-hash.ts): the previous event's hash, and SHA-256(prev_hash || canonical form). */
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row (id 1): the last appended event. Locked by every append so the chain stays linear. */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+/** Signed anchor left by retention: the last deleted event, so verification starts from it. */
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  at: number;
+  created_at: number;
+  /** Ed25519 public key (SPKI DER, base64url) that made the signature. */
+  public_key: string;
+  signature: string;
 }
 
 export interface ChangeFeedTable {
@@ -170,4 +191,6 @@ export interface Database {
   signing_keys: SigningKeysTable;
   app_codes: AppCodesTable;
   app_sessions: AppSessionsTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }
