@@ -163,17 +163,31 @@ async function main() {
         protect: { brands: ['acme', 'gatehouse'], domains: ['acme.com'] },
       },
     }));
-    const start = performance.now();
-    const gateway = spawn(process.execPath, [bundle, join(dir, 'gateway.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(gateway);
-    const info = await new Promise<{ loadMs: number; startMs: number; entries: number; lookalike: boolean }>((resolve, reject) => {
-      let out = '';
-      gateway.stdout!.on('data', (chunk) => {
-        out += chunk;
-        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+    interface GatewayInfo { loadMs: number; startMs: number; startCpuMs: number; entries: number; lookalike: boolean }
+    const spawnGateway = async (configFile: string) => {
+      const child = spawn(process.execPath, [bundle, configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      const info = await new Promise<GatewayInfo>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk) => {
+          out += chunk;
+          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+        });
+        child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
       });
-      gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    });
+      return { child, info };
+    };
+    // The same process with no list: what the runtime and modules cost before any name is loaded.
+    writeFileSync(join(dir, 'gateway-empty.json'), JSON.stringify({
+      dns: { enabled: true, listen: { address: '127.0.0.1', port: GATEWAY_PORT }, upstreams: [`127.0.0.1:${upstream.port}`], protect: { brands: ['acme'], domains: ['acme.com'] } },
+    }));
+    const empty = await spawnGateway(join(dir, 'gateway-empty.json'));
+    await waitForAnswer(GATEWAY_PORT, 'warm.bench.test', performance.now());
+    const emptyRssMb = rssMb(empty.child.pid!);
+    await stop(empty.child);
+
+    const start = performance.now();
+    const { child: gateway, info } = await spawnGateway(join(dir, 'gateway.json'));
     const gatewayReady = await waitForAnswer(GATEWAY_PORT, names[0]!, start);
     runs.Gatehouse = await runAll(gateway.pid!, GATEWAY_PORT, gatewayReady, info);
     await stop(gateway);
@@ -190,7 +204,9 @@ async function main() {
     rows.push(['RSS after load MB', ...names3.map((n) => runs[n]!.rssLoadedMb.toFixed(1)), '']);
     rows.push(['RSS after runs MB', ...names3.map((n) => runs[n]!.rssAfterMb.toFixed(1)), `${(g.rssAfterMb / base.rssAfterMb).toFixed(2)}x; vs A-only ${(g.rssAfterMb / runs['dnsmasq (A only)']!.rssAfterMb).toFixed(2)}x (target <= 1x)`]);
     rows.push(['spawn to first answer ms', ...names3.map((n) => runs[n]!.readyMs.toFixed(0)), '']);
-    rows.push(['list load ms (in process)', ...names3.map((n) => (n === 'Gatehouse' ? String(info.loadMs) : '-')), 'target < 1000']);
+    rows.push(['RSS with no list MB', ...names3.map((n) => (n === 'Gatehouse' ? emptyRssMb.toFixed(1) : '-')), `list costs ${(g.rssLoadedMb - emptyRssMb).toFixed(1)} MB`]);
+    rows.push(['list load wall ms (in process)', ...names3.map((n) => (n === 'Gatehouse' ? String(info.loadMs) : '-')), 'target < 1000']);
+    rows.push(['start CPU ms (load included)', ...names3.map((n) => (n === 'Gatehouse' ? String(info.startCpuMs) : '-')), '']);
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
     for (const n of names3) console.log(`${n} rcodes (mixed): ${runs[n]!.perf.mixed!.rcodes}`);
@@ -203,6 +219,7 @@ async function main() {
         blocked: 'the blocked half only', allowed: 'the allowed half only (answered from cache after warm-up)',
       },
       runs,
+      gatehouseRssWithNoListMb: emptyRssMb,
       ratios: {
         qps: Object.fromEntries(Object.keys(mixes).map((m) => [m, g.perf[m]!.qps / base.perf[m]!.qps])),
         rssVsDnsmasqAAndAAAA: g.rssAfterMb / base.rssAfterMb,

@@ -8,6 +8,7 @@ import { createDnsGateway, type Verdict } from '../../src/dns/index.js';
 import { createLookalikeDetector } from '../../src/intel/lookalike/index.js';
 
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { dns: unknown };
 const config = dnsConfigSchema.parse(input.dns);
 const detector = config.protect ? createLookalikeDetector(config.protect) : undefined;
@@ -30,6 +31,8 @@ const state = gateway.listState();
 process.stdout.write(`${JSON.stringify({
   ...ports,
   startMs: Math.round(performance.now() - started),
+  // CPU time is what the load costs; wall time also counts waiting for a core on a busy machine.
+  startCpuMs: Math.round((process.cpuUsage(cpuAtStart).user + process.cpuUsage(cpuAtStart).system) / 1000),
   loadMs: state.sources.reduce((sum, s) => sum + (s.loadMs ?? 0), 0),
   entries: state.sources.reduce((sum, s) => sum + s.entries, 0),
   lookalike: detector !== undefined,

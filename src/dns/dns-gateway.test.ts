@@ -82,6 +82,18 @@ describe.runIf(ok)('DNS gateway with dig over UDP and TCP', () => {
     expect(log.filter((e) => e.protocol === 'tcp').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('prefetches a name asked for in the last tenth of its TTL', async () => {
+    const count = () => upstream.queries.filter((q) => q.name === 'prefetch.example.test').length;
+    expect(digAnswers(await dig(port, ['prefetch.example.test']))[0]?.ttl).toBe(300);
+    expect(count()).toBe(1);
+    clock.advance(275_000);
+    expect(digAnswers(await dig(port, ['prefetch.example.test']))[0]?.ttl).toBe(25);
+    await expect.poll(count).toBe(2);
+    clock.advance(10_000);
+    expect(digAnswers(await dig(port, ['prefetch.example.test']))[0]?.ttl).toBe(290);
+    expect(count()).toBe(2);
+  });
+
   it('clamps TTLs to the configured minimum and maximum', async () => {
     expect(digAnswers(await dig(port, ['short.example.test']))[0]?.ttl).toBe(60);
     expect(digAnswers(await dig(port, ['long.example.test']))[0]?.ttl).toBe(3600);

@@ -129,7 +129,9 @@ export class QueryHandler {
 
     const client: ClientContext = { address: ctx.address, protocol: ctx.protocol, policy: policy.name };
     if (ctx.user !== undefined) client.user = ctx.user;
-    const verdict = this.classify(parsed.name, client);
+    // The low bits of the name's hash spread memo expiries, so names first seen together are not all
+    // re-checked in the same instant.
+    const verdict = this.classify(parsed.name, client, (this.suffixes[2 * count - 1]! & 0xff) / 1024);
     if (verdict instanceof Promise) {
       return verdict.then((settled) => this.afterVerdict(msg, parsed, ctx, policy, settled, started));
     }
@@ -145,7 +147,7 @@ export class QueryHandler {
     return this.resolve(msg, parsed, ctx, policy, verdict.action, code ? `classify:${code}` : '', started);
   }
 
-  private classify(name: string, client: ClientContext): Verdict | Promise<Verdict> {
+  private classify(name: string, client: ClientContext, jitter: number): Verdict | Promise<Verdict> {
     const key = `${client.policy}\0${client.user ?? ''}\0${name}`;
     const now = this.o.clock.now();
     const memo = this.verdictMemo.get(key);
@@ -153,7 +155,7 @@ export class QueryHandler {
     const remember = (verdict: Verdict) => {
       if (this.o.verdictCacheTtlMs <= 0) return;
       if (this.verdictMemo.size >= VERDICT_MEMO_LIMIT) this.verdictMemo.clear();
-      this.verdictMemo.set(key, { verdict, expiresAt: now + this.o.verdictCacheTtlMs });
+      this.verdictMemo.set(key, { verdict, expiresAt: now + this.o.verdictCacheTtlMs * (1 - jitter) });
     };
     // A hook that throws cannot be evaluated: fail closed (ARCHITECTURE.md, Decisions).
     const failed = (error: unknown): Verdict => {
@@ -215,16 +217,13 @@ export class QueryHandler {
     const entry = this.o.cache.get(key, now);
     if (entry !== undefined && entry.questionEnd === parsed.questionEnd) {
       this.o.metrics.cacheHits++;
+      // Prefetch (as unbound's `prefetch`): a name still asked for in the last tenth of its TTL is
+      // refreshed in the background, so popular names never expire and stall a burst of clients.
+      if ((entry.expiresAt - now) * 10 < entry.ttlS * 1000 && !this.inflight.has(key)) this.startFetch(key, parsed).catch(() => undefined);
       return this.answer(entry, msg, parsed, ctx, policy, outcome, reason, true, now, started);
     }
     this.o.metrics.cacheMisses++;
-    let pending = this.inflight.get(key);
-    if (pending === undefined) {
-      pending = this.fetch(key, parsed);
-      this.inflight.set(key, pending);
-      const forget = () => this.inflight.delete(key);
-      pending.then(forget, forget);
-    }
+    const pending = this.inflight.get(key) ?? this.startFetch(key, parsed);
     return pending.then(
       (fetched) => this.answer(fetched, msg, parsed, ctx, policy, outcome, reason, false, this.o.clock.now(), started),
       () => {
@@ -233,6 +232,15 @@ export class QueryHandler {
         return buildEmptyReply(this.base(msg, parsed), RCODE_SERVFAIL);
       },
     );
+  }
+
+  /** One upstream query per key at a time: concurrent misses for the same name share it. */
+  private startFetch(key: string, parsed: ParsedQuery): Promise<CacheEntry> {
+    const pending = this.fetch(key, parsed);
+    this.inflight.set(key, pending);
+    const forget = () => this.inflight.delete(key);
+    pending.then(forget, forget);
+    return pending;
   }
 
   private async fetch(key: string, parsed: ParsedQuery): Promise<CacheEntry> {
