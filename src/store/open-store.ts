@@ -7,6 +7,7 @@ import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/001-initial.js';
 import { auditChainMigration } from './migrations/002-audit-chain.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -78,7 +79,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     throw new Error(`database.url must start with sqlite: or postgres:// (got "${url.split(':')[0]}:...")`);
   }

@@ -1,4 +1,4 @@
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { webauthnError, WebauthnErrorCode, type WebauthnCeremony } from './webauthn-errors.js';
 
@@ -139,17 +139,3 @@ export function toLibraryRegistrationJSON(parsed: ParsedRegistrationResponse, at
   };
 }
 
-export function toLibraryAuthenticationJSON(parsed: ParsedAuthenticationResponse): AuthenticationResponseJSON {
-  return {
-    id: parsed.credentialId,
-    rawId: parsed.credentialId,
-    type: 'public-key',
-    clientExtensionResults: {},
-    response: {
-      clientDataJSON: b64(parsed.clientDataJSON),
-      authenticatorData: b64(parsed.authenticatorData),
-      signature: b64(parsed.signature),
-      ...(parsed.userHandle ? { userHandle: b64(parsed.userHandle) } : {}),
-    },
-  };
-}
