@@ -3,7 +3,7 @@
  * CPU nanoseconds per decision for the compiled engine against a naive interpreter of the same config
  * objects measured in the same run (and checked to give the same outcomes).
  *
- *   npx tsx bench/policy-bench.ts [requests=200000] [rounds=5] [apps=1000]
+ *   npx tsx bench/policy-bench.ts [requests=200000] [rounds=7] [apps=1000]
  */
 import { z } from 'zod';
 import { accessSchema, appsSchema, type AppConfig, type PolicyConfig, type SelectorConfig } from '../src/config/sections/apps.js';
@@ -11,7 +11,7 @@ import { type AccessRequest, compilePolicyEngine, normalizeRequestPath } from '.
 import { type IpScratch, newIpScratch, parseCidr, parseIpInto } from '../src/access/policy/ip-address.js';
 
 const REQUESTS = Number(process.argv[2] ?? 200_000);
-const ROUNDS = Number(process.argv[3] ?? 5);
+const ROUNDS = Number(process.argv[3] ?? 7);
 const APPS = Number(process.argv[4] ?? 1000);
 const NOW = Date.UTC(2026, 0, 7, 9, 0);
 
@@ -252,25 +252,50 @@ for (const w of work) {
   if (naiveDecide(w.app, w.request) !== d.outcome) mismatches++;
 }
 
-function measure(label: string, n: number, body: (i: number) => number): { label: string; ns: number; rate: number } {
-  let sink = 0;
-  for (let i = 0; i < Math.min(n, 20_000); i++) sink += body(i); // warm-up
-  const samples: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    // CPU time of this process, not wall time: the machine is shared, and a busy neighbour
-    // would otherwise show up as a slower engine.
-    const t0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) sink += body(i);
-    const used = process.cpuUsage(t0);
-    samples.push(((used.user + used.system) * 1000) / n);
-  }
-  if (sink === -1) console.log('');
-  samples.sort((a, b) => a - b);
-  const ns = samples[Math.floor(samples.length / 2)]!;
-  return { label, ns, rate: 1e9 / ns };
+interface Row {
+  label: string;
+  /** Median over rounds of process CPU time per decision (robust to neighbours stealing the core). */
+  ns: number;
+  /** Least-disturbed round, CPU and wall clock. */
+  bestCpu: number;
+  bestWall: number;
 }
 
-const rows = [
+function measure(label: string, n: number, body: (i: number) => number): Row {
+  let sink = 0;
+  for (let i = 0; i < Math.min(n, 20_000); i++) sink += body(i); // warm-up
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // CPU time of this process, not only wall time: the machine is shared, and a busy neighbour
+    // would otherwise show up as a slower engine.
+    const c0 = process.cpuUsage();
+    const w0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) sink += body(i);
+    wall.push(Number(process.hrtime.bigint() - w0) / n);
+    const used = process.cpuUsage(c0);
+    cpu.push(((used.user + used.system) * 1000) / n);
+  }
+  if (sink === -1) console.log('');
+  const sorted = [...cpu].sort((a, b) => a - b);
+  return { label, ns: sorted[Math.floor(sorted.length / 2)]!, bestCpu: sorted[0]!, bestWall: Math.min(...wall) };
+}
+
+/** Machine reference: 30 closure calls with a Set lookup each, so figures can be compared across machines. */
+function referenceRow(): Row {
+  const sets = Array.from({ length: 30 }, (_, i) => new Set([`a${i}`, `b${i}`, 'c']));
+  const tests = sets.map((set) => (key: string) => (set.has(key) ? 1 : 0));
+  const keys = Array.from({ length: 1000 }, (_, i) => (i % 3 ? 'c' : `zz${i}`));
+  const row = measure('reference: 30 closure calls + Set.has', REQUESTS, (i) => {
+    let hits = 0;
+    const key = keys[i % 1000]!;
+    for (let j = 0; j < 30; j++) hits += tests[j]!(key);
+    return hits;
+  });
+  return row;
+}
+
+const rows: Row[] = [
   measure('compiled, uniform apps: app.decide', REQUESTS, (i) => (compiledApps[i]!.decide(work[i]!.request).allow ? 1 : 0)),
   measure('compiled, uniform apps: engine.decide(name)', REQUESTS, (i) => (engine.decide(work[i]!.app, work[i]!.request).allow ? 1 : 0)),
   measure('naive: interpret config objects', Math.min(REQUESTS, 50_000), (i) => (naiveDecide(work[i]!.app, work[i]!.request) === 'allow' ? 1 : 0)),
@@ -287,10 +312,15 @@ const policiesTotal = config.apps.reduce((n, a) => n + a.policies.length, 0);
 console.log(`policy engine: ${APPS} apps, ${policiesTotal} policies, ${REQUESTS} requests, median of ${ROUNDS} rounds (node ${process.version})`);
 console.log(`compile: ${compileMs.toFixed(1)} ms; outcomes: ${JSON.stringify(outcomes)}; naive vs compiled outcome mismatches: ${mismatches}`);
 console.log('');
-console.log(`| ${'variant'.padEnd(48)} | ${'CPU ns/dec.'.padStart(11)} | ${'decisions/s'.padStart(12)} |`);
-console.log(`| ${'-'.repeat(48)} | ${'-'.repeat(11)}: | ${'-'.repeat(12)}: |`.replace(/: \|/g, ':|'));
-for (const r of rows) console.log(`| ${r.label.padEnd(48)} | ${r.ns.toFixed(0).padStart(11)} | ${Math.round(r.rate).toLocaleString('en-US').padStart(12)} |`);
+rows.push(referenceRow());
+const cell = (x: number) => x.toFixed(0).padStart(9);
+console.log(`| ${'variant'.padEnd(48)} | CPU ns med | CPU ns best | wall ns best | decisions/s |`);
+console.log(`| ${'-'.repeat(48)} | ---------:| ----------:| -----------:| -----------:|`);
+for (const r of rows) {
+  console.log(`| ${r.label.padEnd(48)} | ${cell(r.ns)}  | ${cell(r.bestCpu)}   | ${cell(r.bestWall)}    | ${Math.round(1e9 / r.ns).toLocaleString('en-US').padStart(11)} |`);
+}
 const naive = rows[2]!.ns;
 console.log('');
-console.log(`speed-up over naive (uniform): ${(naive / rows[1]!.ns).toFixed(1)}x; target <= 1000 ns/decision: uniform ${rows[1]!.ns <= 1000 ? 'met' : 'NOT met'}, Zipf ${rows[3]!.ns <= 1000 ? 'met' : 'NOT met'}`);
+const verdict = (r: Row) => (r.ns <= 1000 ? 'met' : r.bestCpu <= 1000 ? 'met in the best round only' : 'NOT met');
+console.log(`speed-up over naive (uniform, median CPU): ${(naive / rows[1]!.ns).toFixed(1)}x; target <= 1000 ns/decision (median CPU): uniform ${verdict(rows[1]!)}, Zipf ${verdict(rows[3]!)}`);
 if (mismatches > 0) process.exitCode = 1;
