@@ -43,7 +43,7 @@ export function enrollPage(ctx: PageContext, options: { token: string; email: st
     <label for="key-name">Name this key</label>
     <input id="key-name" type="text" maxlength="60" value="My security key">
     <button id="enroll-key" class="block" type="button">Register my key</button>
-    <p class="muted" style="margin-top:16px">This link works once. If it has expired, ask your IT administrator for a new one.</p>`;
+    <p class="muted spaced">This link works once. If it has expired, ask your IT administrator for a new one.</p>`;
   return layout({ title: 'Set up your key', organisation: ctx.organisation, csrfToken: ctx.csrfToken, scripts: true, data: { invite: options.token } }, body);
 }
 
@@ -80,11 +80,11 @@ export function accountPage(
     <div id="error" class="notice error hidden" role="alert"></div>
     <h2>Security keys</h2>
     <table><thead><tr><th>Name</th><th>Type</th><th>Last used</th><th></th></tr></thead><tbody>${keys}</tbody></table>
-    <div class="row" style="margin-top:14px"><input id="key-name" type="text" maxlength="60" value="Backup key" aria-label="New key name" style="max-width:220px">
+    <div class="row spaced add-key"><input id="key-name" type="text" maxlength="60" value="Backup key" aria-label="New key name">
       <button id="add-key" class="secondary" type="button">Add a key</button></div>
     <h2>Where you are signed in</h2>
     <table><thead><tr><th>Browser</th><th>Address</th><th>Last active</th><th>Method</th><th></th></tr></thead><tbody>${sessions}</tbody></table>
-    <form method="post" action="/account/sign-out-everywhere" style="margin-top:16px"><input type="hidden" name="_csrf" value="${ctx.csrfToken}">
+    <form class="spaced" method="post" action="/account/sign-out-everywhere"><input type="hidden" name="_csrf" value="${ctx.csrfToken}">
       <button class="danger" type="submit">Sign out everywhere</button></form>`;
   return layout({ title: 'Account', organisation: ctx.organisation, csrfToken: ctx.csrfToken, scripts: true, signedInAs: options.email, wide: true }, body);
 }
@@ -97,6 +97,6 @@ export function messagePage(
     <h1>${options.title}</h1>
     <div class="notice ${options.status ?? 'error'}" role="alert">${options.message}</div>
     ${options.action ? html`<a class="button" href="${options.action.href}">${options.action.label}</a>` : ''}
-    ${options.requestId ? html`<p class="muted" style="margin-top:18px">Reference for your IT team: <code>${options.requestId}</code></p>` : ''}`;
+    ${options.requestId ? html`<p class="muted spaced">Reference for your IT team: <code>${options.requestId}</code></p>` : ''}`;
   return layout({ title: options.title, organisation: ctx.organisation, csrfToken: ctx.csrfToken, ...(options.assetBase ? { assetBase: options.assetBase } : {}) }, body);
 }

@@ -40,6 +40,7 @@ describe('portal pages', () => {
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).not.toMatch(/<script>(?!<\/script>)/); // no inline script
+    expect(res.body).not.toContain(' style='); // the CSP would drop inline styles
     const cookie = [res.headers['set-cookie']].flat().join(';');
     expect(cookie).toMatch(/gatehouse_csrf=.*HttpOnly.*SameSite=Strict/i);
   });
