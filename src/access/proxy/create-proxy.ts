@@ -12,9 +12,10 @@ import {
   type ErrorRenderer,
   type ProxyLogger,
 } from './proxy-error.js';
-import { originFormOf, rejectSmuggling } from './reject-smuggling.js';
+import { rejectSmuggling } from './reject-smuggling.js';
 import { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 import { buildUpstreamRequestHeaders } from './upstream-request-headers.js';
+import { upstreamTargetOf } from './upstream-target.js';
 import { rejectUpgrade, tunnelWebSocket, writeRawErrorResponse, type UpgradeTarget } from './websocket-upgrade.js';
 
 export interface CreateProxyOptions {
@@ -100,6 +101,11 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           logger?.warn({ code: refusal, app, requestId, peer: req.socket.remoteAddress }, 'request refused: ambiguous framing');
           return respondWithError(res, requestRefused(refusal), app, requestId, true);
         }
+        const path = upstreamTargetOf(req.url!);
+        if (path === null) {
+          logger?.warn({ code: 'invalid_request_target', app, requestId, peer: req.socket.remoteAddress }, 'request refused: path has no canonical form');
+          return respondWithError(res, requestRefused('invalid_request_target'), app, requestId, false);
+        }
         const headers = buildUpstreamRequestHeaders(req, {
           trustedProxies,
           upstreamHost: target.upstreamHost,
@@ -110,7 +116,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         const handler = new ForwardHandler(res, sink, app, requestId);
         target.pool.dispatch(
           {
-            path: target.pathPrefix + originFormOf(req.url!),
+            path: target.pathPrefix + path,
             method: req.method!,
             headers,
             // Streams in both directions: undici reads `req` with backpressure and re-frames it.
@@ -131,9 +137,11 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         const target = targets.get(app);
         if (target === undefined) return fail(requestRefused('unknown_app', `no app ${JSON.stringify(app)}`));
         const refusal = rejectUpgrade(req);
-        if (refusal !== null) {
-          logger?.warn({ code: refusal, app, requestId, peer: req.socket.remoteAddress }, 'upgrade refused');
-          return fail(requestRefused('invalid_upgrade', refusal));
+        const path = refusal === null ? upstreamTargetOf(req.url!) : null;
+        if (path === null) {
+          const reason = refusal ?? 'invalid_request_target';
+          logger?.warn({ code: reason, app, requestId, peer: req.socket.remoteAddress }, 'upgrade refused');
+          return fail(requestRefused('invalid_upgrade', reason));
         }
         const headers = buildUpstreamRequestHeaders(req, {
           trustedProxies,
@@ -143,7 +151,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           requestId,
           extra: ['connection', 'Upgrade', 'upgrade', 'websocket'],
         });
-        tunnelWebSocket(socket, head, target, req.url!, headers, {
+        tunnelWebSocket(socket, head, target, path, headers, {
           failed(cause) {
             const error = classifyUpstreamFailure(cause, app);
             logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream upgrade failed');

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatehouseError } from '../../lib/errors.js';
-import { originFormOf, rejectSmuggling } from './reject-smuggling.js';
+import { rejectSmuggling } from './reject-smuggling.js';
 
 /** What the upgrade path needs to know about the app's upstream. */
 export interface UpgradeTarget {
@@ -51,7 +51,8 @@ export function tunnelWebSocket(
   client: Duplex,
   head: Buffer,
   target: UpgradeTarget,
-  url: string,
+  /** Origin-form target, already canonical (see upstream-target). */
+  path: string,
   headers: string[],
   callbacks: UpgradeCallbacks,
 ): void {
@@ -60,7 +61,7 @@ export function tunnelWebSocket(
     host: target.url.hostname.replace(/^\[|\]$/g, ''),
     port: target.url.port || (secure ? 443 : 80),
     method: 'GET',
-    path: target.pathPrefix + originFormOf(url),
+    path: target.pathPrefix + path,
     headers,
     agent: false,
     setHost: false,
