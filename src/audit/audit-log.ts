@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
 import type { Database } from '../store/index.js';
 import { appendAuditEvent, type UnchainedEvent } from './append-audit-event.js';
+import { createAppendQueue } from './append-queue.js';
 import { canonicalJson } from './canonical-json.js';
 
 export interface AuditEvent {
@@ -34,6 +35,7 @@ export interface AuditLog {
  * retention (prune-audit-log.ts) deletes them, leaving a signed checkpoint.
  */
 export function createAuditLog({ db, clock }: { db: Kysely<Database>; clock: Clock }): AuditLog {
+  const queue = createAppendQueue(db);
   return {
     async record(event, target = db) {
       const row: UnchainedEvent = {
@@ -48,8 +50,9 @@ export function createAuditLog({ db, clock }: { db: Kysely<Database>; clock: Clo
         detail: canonicalJson(event.detail ?? {}),
       };
       // Inside the caller's transaction the event commits or rolls back with its state change (and the
-      // head stays locked until then); alone it gets a transaction of its own.
+      // head stays locked until then); alone it joins the next group commit.
       if (target.isTransaction) await appendAuditEvent(target, row);
+      else if (target === db) await queue.append(row);
       else await target.transaction().execute((trx) => appendAuditEvent(trx, row));
     },
     async list(filter = {}) {

@@ -18,6 +18,11 @@ export function toJsonValue(value: unknown): unknown {
   return text === undefined ? undefined : (JSON.parse(text) as unknown);
 }
 
+/** For a value already in the JSON data model (fresh from JSON.parse): skips the normalizing round trip. */
+export function canonicalJsonOfParsed(value: unknown): string {
+  return serialize(value);
+}
+
 function serialize(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(serialize).join(',')}]`;
