@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { fail } from './output.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
@@ -16,6 +17,7 @@ registerServerCommands(program);
 registerUserCommands(program);
 registerSessionCommands(program);
 registerAccessCommands(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);

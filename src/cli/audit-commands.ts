@@ -1,0 +1,129 @@
+import type { Command } from 'commander';
+import { pruneAuditLog, queryAudit, readAuditHead, verifyAuditChain, type AuditVerification } from '../audit/index.js';
+import { InputError } from '../lib/errors.js';
+import { emit, isoTime } from './output.js';
+import { withCore } from './open-config.js';
+
+const ANCHOR_NOTE =
+  'Verification proves the log is internally consistent. Someone able to write the database could rebuild the ' +
+  'whole chain: ship `gatehouse audit head` to another system regularly and check against it with --anchor SEQ:HASH.';
+
+/** ISO 8601 date or date-time (a bare date is midnight UTC); anything else is a usage error naming the flag. */
+function parseTime(flag: string, value: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new InputError(`${flag} ${JSON.stringify(value.slice(0, 40))}: expected an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z`, 'usage');
+  return ms;
+}
+
+function parseAnchor(value: string): { seq: number; hash: string } {
+  const match = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value.trim());
+  if (!match) throw new InputError('--anchor: expected SEQ:HASH as printed by `gatehouse audit head`', 'usage');
+  return { seq: Number(match[1]), hash: match[2]! };
+}
+
+function describeVerification(result: AuditVerification): string {
+  const from = result.start.from === 'genesis' ? 'the first event' : `the signed checkpoint at seq ${result.start.seq} (key ${result.start.keyFingerprint})`;
+  const rate = `${result.eventsPerSecond.toLocaleString('en-US')} events/s, ${(result.elapsedMs / 1000).toFixed(2)} s`;
+  if (!result.ok && result.problem) {
+    const { problem } = result;
+    return [
+      `audit log FAILED verification: first bad ${problem.kind === 'bad_checkpoint' ? 'checkpoint' : 'event'} is seq ${problem.seq} (${problem.kind.replace('_', ' ')})`,
+      problem.message,
+      `${result.events} event(s) from ${from} verified before it (${rate})`,
+    ].join('\n');
+  }
+  return [
+    `audit log verified: ${result.events} event(s) from ${from}; ${rate}`,
+    `head ${result.last.seq}:${result.last.hash}`,
+    ...(result.anchor === 'matched' ? ['anchor matched'] : result.anchor === 'pruned' ? ['anchor not checked: retention has deleted that event'] : []),
+    ANCHOR_NOTE,
+  ].join('\n');
+}
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('The tamper-evident audit log: verify, query, prune, head');
+
+  audit
+    .command('verify')
+    .option('--anchor <seq:hash>', 'a head exported earlier (`audit head`): the chain must still contain it')
+    .option('--checkpoint-key <fingerprint>', 'trust only checkpoints signed by this key (SHA256:..., from `audit head`)')
+    .option('--json', 'print JSON')
+    .description('Check every event hash and link; exit 1 naming the first changed, deleted or reordered event')
+    .action(async (options: { anchor?: string; checkpointKey?: string; json?: boolean }) => {
+      const anchor = options.anchor === undefined ? undefined : parseAnchor(options.anchor);
+      if (options.checkpointKey !== undefined && !/^SHA256:[0-9a-f]{64}$/.test(options.checkpointKey)) {
+        throw new InputError('--checkpoint-key: expected SHA256:<64 hex digits> as printed by `gatehouse audit head`', 'usage');
+      }
+      const result = await withCore(program.opts().config, (core) =>
+        verifyAuditChain(core.store.db, { ...(anchor ? { anchor } : {}), ...(options.checkpointKey ? { checkpointKeyFingerprint: options.checkpointKey } : {}) }),
+      );
+      emit(options.json, { ...result, note: ANCHOR_NOTE }, () => describeVerification(result));
+      if (!result.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('query')
+    .option('--type <type>', 'event type, e.g. sign_in, access.denied')
+    .option('--user <user>', 'user email or id')
+    .option('--ip <ip>', 'client address, exactly as recorded')
+    .option('--app <app>', 'app name (detail.app)')
+    .option('--since <iso>', 'events at or after this time')
+    .option('--until <iso>', 'events before this time')
+    .option('--limit <n>', 'at most this many events (default: all)')
+    .description('Print matching events as JSON lines, oldest first')
+    .action(async (options: { type?: string; user?: string; ip?: string; app?: string; since?: string; until?: string; limit?: string }) => {
+      const since = options.since === undefined ? undefined : parseTime('--since', options.since);
+      const until = options.until === undefined ? undefined : parseTime('--until', options.until);
+      const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
+      if (!(Number.isInteger(limit) || limit === Number.POSITIVE_INFINITY) || limit < 1) throw new InputError('--limit: expected a positive whole number', 'usage');
+      await withCore(program.opts().config, async (core) => {
+        let printed = 0;
+        let afterSeq = 0;
+        // Pages of 1000: memory stays flat however long the answer.
+        while (printed < limit) {
+          const page = await queryAudit(core.store.db, {
+            ...(options.type !== undefined ? { type: options.type } : {}),
+            ...(options.user !== undefined ? { user: options.user } : {}),
+            ...(options.ip !== undefined ? { ip: options.ip } : {}),
+            ...(options.app !== undefined ? { app: options.app } : {}),
+            ...(since !== undefined ? { since } : {}),
+            ...(until !== undefined ? { until } : {}),
+            afterSeq,
+            limit: Math.min(1000, limit - printed),
+          });
+          if (page.length === 0) break;
+          process.stdout.write(page.map((event) => `${JSON.stringify({ ...event, time: new Date(event.at).toISOString() })}\n`).join(''));
+          printed += page.length;
+          afterSeq = page.at(-1)!.seq;
+        }
+      });
+    });
+
+  audit
+    .command('prune')
+    .requiredOption('--before <iso>', 'delete events that happened before this time')
+    .option('--json', 'print JSON')
+    .description('Retention: delete old events, leaving a signed checkpoint so the rest stays verifiable')
+    .action(async (options: { before: string; json?: boolean }) => {
+      const before = parseTime('--before', options.before);
+      const result = await withCore(program.opts().config, (core) =>
+        pruneAuditLog({ db: core.store.db, clock: core.clock, random: core.random }, { before, actor: 'cli' }),
+      );
+      emit(options.json, result, () =>
+        result.checkpoint
+          ? `deleted ${result.deleted} event(s) through seq ${result.checkpoint.seq} (last at ${isoTime(result.checkpoint.at)}); checkpoint signed by ${result.checkpoint.keyFingerprint}`
+          : `nothing to delete: no event before ${isoTime(before)} that is not followed only by newer ones`,
+      );
+    });
+
+  audit
+    .command('head')
+    .option('--json', 'print JSON')
+    .description('Print SEQ:HASH of the newest event, to keep outside Gatehouse (use with `audit verify --anchor`)')
+    .action(async (options: { json?: boolean }) => {
+      const head = await withCore(program.opts().config, (core) => readAuditHead(core.store.db));
+      emit(options.json, { ...head, anchor: `${head.seq}:${head.hash}` }, () =>
+        [`${head.seq}:${head.hash}`, ...(head.checkpointKey ? [`checkpoint-key ${head.checkpointKey}`] : [])].join('\n'),
+      );
+    });
+}
