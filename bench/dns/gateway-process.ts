@@ -11,7 +11,15 @@ const started = performance.now();
 const cpuAtStart = process.cpuUsage();
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { dns: unknown };
 const config = dnsConfigSchema.parse(input.dns);
-const detector = config.protect ? createLookalikeDetector(config.protect) : undefined;
+// The lookalike detector is another engineer's module: if it cannot be built, run without the hook
+// and say so in the ready line rather than lose the whole benchmark.
+let lookalikeError: string | undefined;
+let detector: ReturnType<typeof createLookalikeDetector> | undefined;
+try {
+  detector = config.protect ? createLookalikeDetector(config.protect) : undefined;
+} catch (error) {
+  lookalikeError = (error as Error).message;
+}
 const allow: Verdict = { action: 'allow' };
 const gateway = createDnsGateway({
   config,
@@ -36,6 +44,7 @@ process.stdout.write(`${JSON.stringify({
   loadMs: state.sources.reduce((sum, s) => sum + (s.loadMs ?? 0), 0),
   entries: state.sources.reduce((sum, s) => sum + s.entries, 0),
   lookalike: detector !== undefined,
+  ...(lookalikeError ? { lookalikeError } : {}),
 })}\n`);
 process.on('SIGTERM', () => {
   void gateway.stop().then(() => process.exit(0));

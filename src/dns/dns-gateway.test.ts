@@ -94,6 +94,32 @@ describe.runIf(ok)('DNS gateway with dig over UDP and TCP', () => {
     expect(count()).toBe(2);
   });
 
+  it('answers pipelined TCP queries sent in one segment, then closes the idle connection (RFC 7766)', async () => {
+    const { connect } = await import('node:net');
+    const dnsPacket = (await import('dns-packet')).default;
+    const frame = (id: number, name: string) => {
+      const message = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A' }] });
+      const out = Buffer.alloc(2 + message.length);
+      out.writeUInt16BE(message.length, 0);
+      message.copy(out, 2);
+      return out;
+    };
+    const socket = connect({ host: '127.0.0.1', port });
+    const ids: number[] = [];
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        ids.push(buffered.readUInt16BE(2));
+        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
+      }
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(Buffer.concat([frame(101, 'www.example.test'), frame(102, 'ads.example.test'), frame(103, 'allowed.example.test')]));
+    await closed;
+    expect(ids.sort()).toEqual([101, 102, 103]);
+  });
+
   it('clamps TTLs to the configured minimum and maximum', async () => {
     expect(digAnswers(await dig(port, ['short.example.test']))[0]?.ttl).toBe(60);
     expect(digAnswers(await dig(port, ['long.example.test']))[0]?.ttl).toBe(3600);
