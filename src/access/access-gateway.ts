@@ -51,6 +51,9 @@ function identityOf(session: SessionView): AccessIdentity {
  */
 export function createAccessGateway(deps: AccessGatewayDeps) {
   const requestId = () => deps.random.uuid().slice(0, 13);
+  // Open WebSocket tunnels by portal session: a revoked session must not keep a live tunnel, so the
+  // change feed's revocations close them (authorisation is otherwise checked only at the upgrade).
+  const tunnels = new Map<Duplex, { sessionHash: string; userId: string }>();
 
   const page = (res: ServerResponse, status: number, id: string, title: string, message: string, action?: { href: string; label: string }) => {
     const { portalUrl, organisation } = deps.settings();
@@ -173,10 +176,31 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
         app.name,
       );
     }
+    if (session) {
+      tunnels.set(socket, { sessionHash: session.idHash, userId: session.userId });
+      socket.once('close', () => tunnels.delete(socket));
+    }
     deps.proxy.upgrade(req, socket, head, app.name, assertion ? { assertion } : {});
   }
 
+  /** Closes the tunnels of revoked sessions (called for every change-feed revocation). */
+  function closeTunnels(match: { sessionHashes?: readonly string[]; userId?: string; all?: boolean }): number {
+    let closed = 0;
+    for (const [socket, owner] of tunnels) {
+      if (match.all || owner.userId === match.userId || match.sessionHashes?.includes(owner.sessionHash)) {
+        socket.destroy();
+        tunnels.delete(socket);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
   return {
+    closeTunnels,
+    get openTunnels() {
+      return tunnels.size;
+    },
     /** Serves the request when its Host is an app's; returns false to let the portal handle it. */
     handle(req: IncomingMessage, res: ServerResponse): boolean {
       const app = req.headers.host ? deps.engine().appForHost(req.headers.host) : undefined;

@@ -111,9 +111,13 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     },
     applyChange(change) {
       ipBlocks.applyChange(change);
+      const idHashes = (change.payload.idHashes as string[] | undefined) ?? [];
       if (change.kind === 'session.revoked' || change.kind === 'session.updated') {
-        for (const idHash of (change.payload.idHashes as string[] | undefined) ?? []) assertions.forgetSession(idHash);
+        for (const idHash of idHashes) assertions.forgetSession(idHash);
       }
+      if (change.kind === 'session.revoked') gateway.closeTunnels({ sessionHashes: idHashes });
+      else if (change.kind === 'session.revoked_user' || change.kind === 'user.changed') gateway.closeTunnels({ userId: String(change.payload.userId) });
+      else if (change.kind === 'session.revoked_all') gateway.closeTunnels({ all: true });
     },
     isAppUrl: (url) => engine.appForHost(url.host) !== undefined,
     async close() {
