@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/001-initial.js';
 import { auditChainMigration } from './migrations/002-audit-chain.js';
+import { dnsMigration } from './migrations/003-dns.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -27,7 +28,7 @@ export interface OpenStoreOptions {
 }
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
-  return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect) };
+  return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect), '003-dns': dnsMigration(dialect) };
 }
 
 // PostgreSQL returns int8 as a string (it may exceed 2^53). Our int8 columns are millisecond

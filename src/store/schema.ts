@@ -175,7 +175,36 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface DnsQueriesTable {
+  id: Generated<number>;
+  at: number;
+  client: string;
+  user_id: string | null;
+  protocol: string;
+  name: string;
+  type: string;
+  verdict: string;
+  reason: string;
+  latency_ms: number;
+}
+
+export interface DomainRegistrationsTable {
+  /** Registrable domain. */
+  domain: string;
+  /** JSON of the domain-age record (registration date or lookup outcome). */
+  record: string;
+  expires_at: number;
+}
+
+export interface DomainFirstSeenTable {
+  domain: string;
+  first_seen_at: number;
+}
+
 export interface Database {
+  dns_queries: DnsQueriesTable;
+  domain_registrations: DomainRegistrationsTable;
+  domain_first_seen: DomainFirstSeenTable;
   settings: SettingsTable;
   users: UsersTable;
   group_members: GroupMembersTable;
