@@ -26,6 +26,7 @@ const ECHO_IN_PAGE = `new Promise((resolve, reject) => {
 /** Opens a socket from the page and leaves it open; `window.__socketClosed` settles when it closes. */
 const KEEP_SOCKET_OPEN = `new Promise((resolve, reject) => {
   const socket = new WebSocket('ws://' + location.host + '/ws');
+  window.__socket = socket;
   window.__socketClosed = new Promise((closed) => socket.addEventListener('close', () => closed(true)));
   socket.onopen = () => socket.send('still here');
   socket.onmessage = () => resolve(true);
@@ -132,15 +133,14 @@ describe.runIf(haveChromium())('WebSocket through the access proxy in Chromium (
     expect(denied).toMatchObject({ outcome: 'failure', code: 'sign_in' });
   });
 
-  // KNOWN GAP, reported: revocation reaches new requests and upgrades, but a WebSocket opened before
-  // it stays open (src/access/proxy/create-proxy.ts keeps `tunnels` only to close them at shutdown;
-  // nothing maps a tunnel to its session). An attacker holding an open tunnel keeps it through
-  // "kill sessions". Remove `.fails` when revocation closes the session's tunnels.
-  it.fails('closes a WebSocket that was open when its session was revoked', async () => {
+  // Revocation must reach tunnels already open, not only new upgrades: an attacker holding an
+  // open WebSocket (or an SSH tunnel over one) must lose it when the incident kills the session.
+  it('closes a WebSocket that was open when its session was revoked', async () => {
     const closed = await tab.page.evaluate(`Promise.race([
       window.__socketClosed,
-      new Promise((resolve) => setTimeout(() => resolve(false), 3000)),
+      new Promise((resolve) => setTimeout(() => resolve(false), 5000)),
     ])`);
     expect(closed).toBe(true);
+    expect(await tab.page.evaluate('window.__socket.readyState')).toBe(3); // CLOSED: nothing more can be sent
   });
 });
