@@ -3,7 +3,8 @@
  * upstream through Gatehouse) opens `ws://<app host>/ws`; the browser sends the host-only app cookie
  * on the upgrade, the policy allows it and the upstream echoes, with the identity JWT on the
  * handshake. Without the app cookie (or with a cookie of another app) the upgrade is refused before
- * any byte reaches the upstream.
+ * any byte reaches the upstream; after the session is revoked, new upgrades are refused and the
+ * socket that was already open is closed.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
