@@ -207,6 +207,26 @@ export class BlocklistStore {
     return removed;
   }
 
+  /**
+   * Replaces every dynamic block at once (a change feed that hands over the full current set). Names are
+   * all validated before anything changes, so a bad entry leaves the previous set in place.
+   */
+  replaceDynamicBlocks(blocks: readonly { name: string; reason: string }[]): void {
+    const next = new Map<string, DynamicBlock>();
+    const now = this.options.now();
+    for (const block of blocks) {
+      const name = normaliseDomainName(block.name);
+      if (typeof block.reason !== 'string' || block.reason.length === 0 || block.reason.length > 500) {
+        throw new InputError(`dns block reason for ${name} must be 1-500 characters`, 'dns_invalid_reason');
+      }
+      next.set(name, { name, reason: block.reason, addedAt: this.dynamic.get(name)?.addedAt ?? now });
+    }
+    this.dynamic.clear();
+    for (const [name, block] of next) this.dynamic.set(name, block);
+    this.dynamicSet = buildNameSet(this.dynamic.keys(), this.options.hasher);
+    this.options.onChange?.();
+  }
+
   /** The dynamic block covering `name` (itself or its closest listed parent). */
   dynamicBlockFor(name: string): DynamicBlock | undefined {
     let candidate = name;

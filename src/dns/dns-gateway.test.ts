@@ -198,6 +198,16 @@ describe.runIf(ok)('DNS gateway with dig over UDP and TCP', () => {
     expect(() => gateway.blockDomain('ok.test', '')).toThrow(expect.objectContaining({ code: 'dns_invalid_reason' }));
   });
 
+  it('replaces the whole dynamic set from a change feed, and keeps it when an entry is invalid', async () => {
+    gateway.replaceDynamicBlocks([{ name: 'short.example.test', reason: 'feed a' }, { name: 'long.example.test', reason: 'feed b' }]);
+    expect(digStatus(await dig(port, ['short.example.test']))).toBe('NXDOMAIN');
+    expect(() => gateway.replaceDynamicBlocks([{ name: 'ok.test', reason: 'x' }, { name: '-bad-.test', reason: 'y' }]))
+      .toThrow(expect.objectContaining({ code: 'dns_invalid_domain' }));
+    expect(gateway.listState().dynamic.map((b) => b.name).sort()).toEqual(['long.example.test', 'short.example.test']);
+    gateway.replaceDynamicBlocks([]);
+    expect(digStatus(await dig(port, ['short.example.test']))).toBe('NOERROR');
+  });
+
   it('blocks what the verdict hook blocks, with its reason', async () => {
     const out = await dig(port, ['acme-okta.test']);
     expect(digStatus(out)).toBe('NXDOMAIN');

@@ -54,6 +54,8 @@ export interface DnsGateway {
   handleDohRequest(request: DohRequest): Promise<DohResponse>;
   blockDomain(name: string, reason: string): DynamicBlock;
   unblockDomain(name: string): boolean;
+  /** Replaces all dynamic blocks with `blocks` (full-set change feed); throws InputError on a bad entry. */
+  replaceDynamicBlocks(blocks: readonly { name: string; reason: string }[]): void;
   /** Reloads every blocklist now (also runs on each source's schedule once started). */
   refreshBlocklists(): Promise<BlocklistSourceState[]>;
   listState(): DnsListState;
@@ -195,6 +197,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     }),
     blockDomain: (name, reason) => store.blockDomain(name, reason),
     unblockDomain: (name) => store.unblockDomain(name),
+    replaceDynamicBlocks: (blocks) => store.replaceDynamicBlocks(blocks),
     refreshBlocklists: () => store.refreshAll(),
     listState: () => ({
       sources: store.states.map((state) => ({ ...state })),
