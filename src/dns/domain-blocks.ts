@@ -1,0 +1,85 @@
+import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/index.js';
+import type { Clock } from '../lib/clock.js';
+import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+import { normaliseDomainName } from './domain-name.js';
+
+export const DNS_FEED = { blocksChanged: 'dns.blocks_changed', settingsChanged: 'dns.settings_changed' } as const;
+const STRICT_KEY = 'dns.strict_new_domains';
+
+export interface DomainBlock {
+  name: string;
+  reason: string;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+/**
+ * Domains blocked at run time (incident response, `gatehouse domain block`). Written with a feed row so
+ * every instance's DNS gateway applies the block on its next query; `onChange` hands each instance the
+ * full current set to apply.
+ */
+export class DomainBlocks {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async list(): Promise<DomainBlock[]> {
+    const rows = await this.store.db.selectFrom('domain_blocks').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, reason: r.reason, createdAt: Number(r.created_at), createdBy: r.created_by }));
+  }
+
+  /** Blocks names (and their subdomains); idempotent. Returns the names that were newly blocked. */
+  async block(names: readonly string[], input: { reason: string; actor: string }, db: Kysely<Database> = this.store.db): Promise<string[]> {
+    // Throws InputError (dns_invalid_domain) naming a bad entry before anything is written.
+    const normalised = names.map((raw) => normaliseDomainName(raw));
+    const run = async (trx: Kysely<Database>) => {
+      const added: string[] = [];
+      for (const name of new Set(normalised)) {
+        const inserted = await trx
+          .insertInto('domain_blocks')
+          .values({ name, reason: input.reason.slice(0, 500), created_at: this.clock.now(), created_by: input.actor })
+          .onConflict((oc) => oc.column('name').doNothing())
+          .returning('name')
+          .executeTakeFirst();
+        if (inserted) added.push(name);
+      }
+      await publishChange(trx, this.store, this.clock, DNS_FEED.blocksChanged, { added });
+      if (added.length > 0) await this.audit.record({ type: 'dns.domains_blocked', outcome: 'success', actor: input.actor, detail: { names: added, reason: input.reason } }, trx);
+      return added;
+    };
+    return db === this.store.db ? this.store.db.transaction().execute(run) : run(db);
+  }
+
+  async unblock(names: readonly string[], actor: string): Promise<number> {
+    const normalised = names.map((n) => normaliseDomainName(n));
+    return this.store.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('domain_blocks').where('name', 'in', normalised).executeTakeFirst();
+      await publishChange(trx, this.store, this.clock, DNS_FEED.blocksChanged, { removed: normalised });
+      await this.audit.record({ type: 'dns.domains_unblocked', outcome: 'success', actor, detail: { names: normalised } }, trx);
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  /** Strict new-domain isolation: names younger than the threshold are blocked rather than warned. */
+  async setStrictNewDomains(on: boolean, actor: string, db: Kysely<Database> = this.store.db): Promise<void> {
+    await db
+      .insertInto('settings')
+      .values({ key: STRICT_KEY, value: on ? 'on' : 'off' })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: on ? 'on' : 'off' }))
+      .execute();
+    await publishChange(db, this.store, this.clock, DNS_FEED.settingsChanged, { strictNewDomains: on });
+    await this.audit.record({ type: 'dns.strict_new_domains', outcome: 'success', actor, detail: { on } }, db);
+  }
+
+  async strictNewDomains(): Promise<boolean> {
+    const row = await this.store.db.selectFrom('settings').select('value').where('key', '=', STRICT_KEY).executeTakeFirst();
+    return row?.value === 'on';
+  }
+
+  static isRelevant(change: Change): boolean {
+    return change.kind === DNS_FEED.blocksChanged || change.kind === DNS_FEED.settingsChanged;
+  }
+}
