@@ -97,6 +97,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     });
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
+    // Capability wiring for the admin API and incident response (issue 5) goes here.
+
     registerPortal(app, {
       identity: core.identity,
       clock,
