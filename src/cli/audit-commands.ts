@@ -112,7 +112,7 @@ export function registerAuditCommands(program: Command): void {
       emit(options.json, result, () =>
         result.checkpoint
           ? `deleted ${result.deleted} event(s) through seq ${result.checkpoint.seq} (last at ${isoTime(result.checkpoint.at)}); checkpoint signed by ${result.checkpoint.keyFingerprint}`
-          : `nothing to delete: no event before ${isoTime(before)} that is not followed only by newer ones`,
+          : `nothing to delete: the oldest event is not older than ${isoTime(before)}`,
       );
     });
 
