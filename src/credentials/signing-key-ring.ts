@@ -46,7 +46,7 @@ export interface SigningKeyRingOptions {
 
 export interface SigningKeyRing {
   readonly maxTokenLifetimeMs: number;
-  /** Re-reads the store (another instance may have rotated). Keeps the current view if the store fails. */
+  /** Re-reads the store (another instance may have rotated). If the store fails it throws and the current keys stay in use. */
   refresh(): Promise<void>;
   /** Creates a first key, signing at once, when the store holds none (a fresh install has no verifiers yet). */
   ensureKey(): Promise<void>;
