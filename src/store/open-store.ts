@@ -7,6 +7,7 @@ import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/001-initial.js';
 import { auditChainMigration } from './migrations/002-audit-chain.js';
 import { dnsMigration } from './migrations/003-dns.js';
+import { incidentsMigration } from './migrations/004-incidents.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -28,7 +29,7 @@ export interface OpenStoreOptions {
 }
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
-  return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect), '003-dns': dnsMigration(dialect) };
+  return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect), '003-dns': dnsMigration(dialect), '004-incidents': incidentsMigration(dialect) };
 }
 
 // PostgreSQL returns int8 as a string (it may exceed 2^53). Our int8 columns are millisecond

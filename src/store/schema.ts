@@ -201,6 +201,71 @@ export interface DomainFirstSeenTable {
   first_seen_at: number;
 }
 
+/** Incident response (migration 004). JSON columns hold values written by src/incident only. */
+export interface IncidentsTable {
+  id: string;
+  title: string;
+  status: 'open' | 'closed';
+  /** Playbook progress: `incomplete` means a step failed or the run stopped; `incident resume` continues it. */
+  run_state: 'pending' | 'running' | 'complete' | 'incomplete';
+  indicators: string;
+  options: string;
+  declared_at: number;
+  declared_by: string;
+  closed_at: number | null;
+  closed_by: string | null;
+  close_note: string | null;
+  /** The runner holding the playbook (one at a time across processes) and until when. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** The exported STIX 2.1 bundle (JSON). */
+  stix: string | null;
+}
+
+export interface IncidentStepsTable {
+  incident_id: string;
+  name: string;
+  position: number;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  attempts: number;
+  started_at: number | null;
+  ended_at: number | null;
+  result: string | null;
+  error: string | null;
+}
+
+export interface IncidentUsersTable {
+  incident_id: string;
+  user_id: string;
+  /** JSON array of why the user is contained (`hunt:password-without-key`, `indicator:user`...). */
+  sources: string;
+  added_at: number;
+}
+
+export interface IncidentOutboxTable {
+  /** Unique per incident, channel and recipient: the outbox never holds a message twice. */
+  key: string;
+  incident_id: string;
+  channel: 'email' | 'webhook';
+  kind: string;
+  recipient: string;
+  payload: string;
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  created_at: number;
+  claimed_at: number | null;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+export interface IncidentAlertsTable {
+  key: string;
+  first_at: number;
+  last_at: number;
+  count: number;
+  incident_id: string | null;
+}
+
 export interface Database {
   dns_queries: DnsQueriesTable;
   domain_registrations: DomainRegistrationsTable;
@@ -222,4 +287,9 @@ export interface Database {
   app_sessions: AppSessionsTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  incidents: IncidentsTable;
+  incident_steps: IncidentStepsTable;
+  incident_users: IncidentUsersTable;
+  incident_outbox: IncidentOutboxTable;
+  incident_alerts: IncidentAlertsTable;
 }
