@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const incidentSmtpSchema = z.strictObject({
+  host: z.string().min(1).describe('SMTP server host name or address.'),
+  port: z.number().int().min(1).max(65535).default(587).describe('SMTP port (587 submission with STARTTLS, 465 implicit TLS, 25 relay).'),
+  secure: z.boolean().default(false).describe('Implicit TLS from the first byte (port 465). With false, STARTTLS is used when the server offers it.'),
+  user: z.string().min(1).optional().describe('SMTP user name, when the server wants authentication.'),
+  password: z.string().min(1).optional().describe('SMTP password; write `${env:NAME}` to keep it out of the file.'),
+  from: z.string().min(3).describe('Sender of incident mail, e.g. `"Acme Security" <security@acme.com>`.'),
+  pool_size: z.number().int().min(1).max(50).default(5).describe('Parallel SMTP connections while warning everyone.'),
+});
+
+/** `incident:` section: how the one-command playbook notifies, hunts and alerts (issue 5). */
+export const incidentSchema = z.strictObject({
+  webhook_url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Chat webhook (Slack-compatible JSON `{ text, blocks }`) for incident warnings and alerts; write `${env:NAME}` to keep the secret URL out of the file.'),
+  webhook_timeout_ms: z.number().int().min(100).max(60_000).default(5000).describe('How long one webhook delivery may take, in ms.'),
+  smtp: incidentSmtpSchema.optional().describe('Mail server for warnings and fresh enrollment links. Without it, email steps are recorded as skipped.'),
+  notify_all_users: z.boolean().default(true).describe('Warn every active user by email; with false only the contained users are written to.'),
+  strict_new_domains_on_incident: z
+    .boolean()
+    .default(true)
+    .describe('Turn on strict new-domain isolation in the DNS gateway when an incident names indicator domains.'),
+  hunt_window_hours: z.number().positive().max(24 * 90).default(24).describe('How far back the playbook hunts for password-without-key sign-ins, in hours.'),
+  auto_declare_on_lookalike: z
+    .boolean()
+    .default(false)
+    .describe('Declare an incident by itself when a DNS query names a lookalike of a protected brand (the alert is raised either way).'),
+  alert_cooldown_minutes: z
+    .number()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(60)
+    .describe('One alert per lookalike domain (and per admin-group addition) in this many minutes, across every instance.'),
+  admin_watch_interval_ms: z.number().int().min(100).max(3_600_000).default(5000).describe('How often each instance looks for new admin-group members to alert on, in ms.'),
+});
+
+export type IncidentConfig = z.infer<typeof incidentSchema>;
+export type IncidentSmtpConfig = z.infer<typeof incidentSmtpSchema>;
