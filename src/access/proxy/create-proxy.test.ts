@@ -111,6 +111,18 @@ describe('createProxy: request headers towards the upstream', () => {
     await get(front.port, '/', { Cookie: 'gatehouse_session=secret-session-id' });
     expect(upstream.seen[1]!.headers.cookie).toBeUndefined();
   });
+
+  it('never lets the app set the Gatehouse session cookie (session fixation through a parent Domain)', async () => {
+    const { front } = await setup({
+      strippedCookies: ['gatehouse_session'],
+      respond: (_req, res) => {
+        res.setHeader('set-cookie', ['gatehouse_session=attacker; Domain=example.com; Path=/', 'theme=dark']);
+        res.end('ok');
+      },
+    });
+    const response = await get(front.port, '/');
+    expect(response.headers['set-cookie']).toEqual(['theme=dark']);
+  });
 });
 
 describe('createProxy: X-Forwarded-*', () => {

@@ -113,7 +113,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           assertion,
           requestId,
         });
-        const handler = new ForwardHandler(res, sink, app, requestId);
+        const handler = new ForwardHandler(res, sink, app, requestId, strippedCookies);
         target.pool.dispatch(
           {
             path: target.pathPrefix + path,

@@ -34,6 +34,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly sink: ForwardFailureSink,
     private readonly app: string,
     private readonly requestId: string | undefined,
+    private readonly protectedCookies: ReadonlySet<string> | null = null,
   ) {
     // Module-level listeners that find the handler on the response: no closure allocated per request.
     (res as HandledResponse)[HANDLER] = this;
@@ -62,7 +63,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.finished) return true;
     this.resumeUpstream = resume;
     try {
-      this.res.writeHead(statusCode, filterUpstreamResponseHeaders(rawHeaders));
+      this.res.writeHead(statusCode, filterUpstreamResponseHeaders(rawHeaders, this.protectedCookies));
     } catch (error) {
       // Node refuses a field it cannot serialize (invalid characters): a 502, never a half-written head.
       this.abortUpstream?.(Object.assign(new Error(`invalid upstream response header: ${(error as Error).message}`), { code: 'UND_ERR_INFO' }));

@@ -15,7 +15,7 @@ const DROPPED_RESPONSE_FIELDS = new Set([
  * fields (Node re-frames the body for the client: its own Connection and Transfer-Encoding). Undici
  * hands raw header bytes; field values are Latin-1 on the wire (RFC 9110 §5.5).
  */
-export function filterUpstreamResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
+export function filterUpstreamResponseHeaders(raw: readonly (Buffer | string)[], protectedCookies: ReadonlySet<string> | null = null): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -29,6 +29,9 @@ export function filterUpstreamResponseHeaders(raw: readonly (Buffer | string)[])
         if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
         continue;
       }
+      // An app must not set Gatehouse's own session cookies (with a parent Domain it could fixate the
+      // portal session of everyone who visits it).
+      if (protectedCookies !== null && lower === 'set-cookie' && protectedCookies.has(value.slice(0, value.indexOf('=')).trim())) continue;
     }
     out.push(name, value);
   }
