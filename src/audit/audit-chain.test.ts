@@ -192,6 +192,9 @@ for (const engine of engines) {
       expect((await verifyAuditChain(db())).ok).toBe(true);
       expect((await verifyAuditChain(db(), { checkpointKeyFingerprint: 'SHA256:' + '0'.repeat(64) })).problem).toMatchObject({ kind: 'bad_checkpoint', message: expect.stringContaining('not by the trusted key') });
 
+      await db().updateTable('settings').set({ value: 'not-a-key' }).where('key', '=', 'audit_checkpoint_key').execute();
+      expect((await verifyAuditChain(db())).problem).toMatchObject({ kind: 'bad_checkpoint', message: expect.stringContaining('unreadable') });
+
       await db().deleteFrom('audit_checkpoints').execute();
       expect((await verifyAuditChain(db())).problem).toMatchObject({ kind: 'deleted', seq: 4, message: expect.stringContaining('events 1..3 are missing') });
     });

@@ -67,10 +67,17 @@ async function latestCheckpointSeq(db: Kysely<Database>): Promise<number> {
 async function verifyOnce(db: Kysely<Database>, options: VerifyAuditOptions): Promise<Outcome> {
   const pageSize = options.pageSize ?? 5000;
   const checkpoints = await listCheckpoints(db);
-  const trusted = options.checkpointKeyFingerprint ?? (await readCheckpointKey(db))?.fingerprint;
   const base: Outcome = { ok: true, events: 0, start: { from: 'genesis' }, last: { seq: 0, hash: GENESIS_HASH } };
   const fail = (kind: AuditProblemKind, seq: number, message: string, events = 0): Outcome => ({ ...base, ok: false, events, problem: { kind, seq, message } });
 
+  let trusted = options.checkpointKeyFingerprint;
+  if (!trusted && checkpoints.length > 0) {
+    try {
+      trusted = (await readCheckpointKey(db))?.fingerprint;
+    } catch (error) {
+      return fail('bad_checkpoint', checkpoints[0]!.seq, `the checkpoint key in settings is unreadable: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   for (const cp of checkpoints) {
     const fingerprint = checkpointKeyFingerprint(cp.publicKey);
     if (!checkpointSignatureValid(cp)) return fail('bad_checkpoint', cp.seq, `checkpoint at seq ${cp.seq}: the Ed25519 signature does not verify`);
