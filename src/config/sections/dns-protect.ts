@@ -21,10 +21,18 @@ export const DEFAULT_PROTECT_KEYWORDS: readonly string[] = [
   // workforce portals
   'hr', 'workday', 'payroll', 'paystub', 'benefits', 'schedule', 'schedules', 'shift', 'shifts',
   'timesheet', 'hour', 'hours', 'emp', 'emps', 'employee', 'employees', 'staff', 'agent', 'agents',
-  'work', 'workspace', 'portal', 'intranet', 'internal', 'corp', 'corporate', 'team', 'your', 'info',
-  'plus', 'global',
+  'work', 'workspace', 'portal', 'intranet', 'internal', 'corp', 'corporate',
   // remote access and environments
-  'vpn', 'citrix', 'remote', 'access', 'gateway', 'connect', 'dashboard', 'dev', 'prod',
+  'vpn', 'citrix', 'remote', 'access', 'gateway', 'dashboard', 'dev', 'prod',
+];
+
+/**
+ * Generic words that make a name look official (`bbtplus`, `yourbbt`, `athene-usa`, `eu-apple`) but
+ * also make ordinary business names when glued to a word (`foxplus`, `orangeglobal`): they count
+ * beside a brand as separate hyphen tokens, and glued only to a short initialism (`bbt`, `uscc`).
+ */
+export const DEFAULT_PROTECT_GENERIC_KEYWORDS: readonly string[] = [
+  'your', 'info', 'plus', 'global', 'team', 'connect',
   // regions used to look official
   'usa', 'us', 'eu', 'uk', 'emea',
 ];
@@ -38,9 +46,11 @@ export const DEFAULT_INFRASTRUCTURE_KEYWORDS: readonly string[] = [
   'cdn', 'api', 'app', 'apps', 'cloud', 'online', 'web', 'mail', 'webmail', 'email', 'inc', 'my',
 ];
 
-/** Sign-in and IT-help words specific enough that `<anything>-<word>` is flagged without a brand. */
+/** Sign-in and IT-help words specific enough that `<anything>-<word>` (or `<word>-<anything>`) is flagged without a brand. */
 export const DEFAULT_LURE_SUFFIXES: readonly string[] = [
-  'sso', 'okta', 'onelogin', 'adfs', 'saml', 'idp', 'helpdesk', 'servicedesk',
+  'sso', 'okta', 'onelogin', 'adfs', 'saml', 'idp', 'helpdesk', 'servicedesk', 'login', 'signin', 'logon',
+  // IT vendors whose portals are imitated for any customer (`<target>-servicenow.com`)
+  'servicenow', 'citrix',
 ];
 
 const brandName = z
@@ -82,6 +92,12 @@ export const dnsProtectSchema = z.strictObject({
     .array(keyword)
     .default([...DEFAULT_PROTECT_KEYWORDS])
     .describe('Lure words that make a brand compound suspicious, hyphenated or not (`acme-sso`, `oktaacme`, `acmehr`). Replaces the default list when set.'),
+  generic_keywords: z
+    .array(keyword)
+    .default([...DEFAULT_PROTECT_GENERIC_KEYWORDS])
+    .describe(
+      'Generic lure words (`plus`, `info`, `usa`): they count beside a brand as hyphen tokens (`acme-usa`), and glued only to a short initialism (`bbtplus`), since glued to a word they make ordinary names (`foxplus`). Replaces the default list when set.',
+    ),
   infrastructure_keywords: z
     .array(keyword)
     .default([...DEFAULT_INFRASTRUCTURE_KEYWORDS])
@@ -90,7 +106,16 @@ export const dnsProtectSchema = z.strictObject({
     .array(keyword)
     .default([...DEFAULT_LURE_SUFFIXES])
     .describe(
-      'Sign-in words so specific that `<anything>-<word>` is flagged even without a known brand (the 2022-2025 campaigns registered `<target>-okta.com`, `<target>-sso.com`). Empty list disables the rule.',
+      'Sign-in words so specific that `<anything>-<word>` or `<word>-<anything>` is flagged even without a known brand (the 2022-2025 campaigns registered `<target>-okta.com`, `<target>-sso.com`, `sso-<target>.com`). Empty list disables the rule.',
+    ),
+  cache_entries: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(16_384)
+    .describe(
+      'Verdicts kept per detector (least recently used dropped first), by queried name and by registrable domain: DNS names repeat, so a repeat costs a map lookup. 0 disables the cache. About 0.5 KB per entry.',
     ),
   threshold: z.number().min(0).max(1).default(0.7).describe('Score (0..1) from which a name is a lookalike.'),
   min_typo_length: z

@@ -51,7 +51,7 @@ function toAsciiLike(char: string): string {
  * characters came from in the input, and where the input had a hyphen (token boundary).
  */
 export class SkeletonBuffer {
-  compact = '';
+  private compactText: string | undefined = '';
   /** `source[k]`: index in the input label of the character that produced `compact[k]`. */
   readonly source: Int16Array;
   /** `boundary[k] === 1`: a hyphen (or the label edge) separates `compact[k - 1]` from `compact[k]`. */
@@ -62,6 +62,8 @@ export class SkeletonBuffer {
   nonAscii = false;
   /** Length of `compact`. */
   length = 0;
+  /** `compact` as character codes. */
+  readonly codes: Uint16Array;
   private readonly stage: Uint16Array;
   private readonly stageSource: Int16Array;
   private readonly stageBoundary: Uint8Array;
@@ -70,6 +72,7 @@ export class SkeletonBuffer {
     this.source = new Int16Array(capacity + 1);
     this.boundary = new Uint8Array(capacity + 1);
     this.digit = new Uint8Array(capacity + 1);
+    this.codes = new Uint16Array(capacity);
     this.stage = new Uint16Array(capacity);
     this.stageSource = new Int16Array(capacity);
     this.stageBoundary = new Uint8Array(capacity + 1);
@@ -81,48 +84,56 @@ export class SkeletonBuffer {
    */
   fill(label: string): boolean {
     this.nonAscii = false;
-    this.stageBoundary.fill(0);
     // Pass 1: every character to its ASCII-like form; hyphens become boundaries.
     let staged = 0;
     let index = 0;
-    for (const char of label) {
+    this.stageBoundary[0] = 0;
+    while (index < label.length) {
       const sourceIndex = index;
-      index += char.length;
-      if (char === '-' || char === '_') {
+      let code = label.charCodeAt(index);
+      if (code === 0x2d || code === 0x5f) {
         this.stageBoundary[staged] = 1;
+        index++;
         continue;
       }
-      let mapped = char;
-      if (char.charCodeAt(0) >= 0x80) {
-        this.nonAscii = true;
-        mapped = toAsciiLike(char);
-      }
-      for (let k = 0; k < mapped.length; k++) {
+      if (code < 0x80) {
+        index++;
         if (staged >= this.capacity) return false;
-        let code = mapped.charCodeAt(k);
         if (code === 0x69 || code === 0x31) code = 0x6c; // i, 1 -> l
         else if (code === 0x30) code = 0x6f; // 0 -> o
         this.stage[staged] = code;
         this.stageSource[staged] = sourceIndex;
-        staged++;
+        this.stageBoundary[++staged] = 0;
+        continue;
+      }
+      this.nonAscii = true;
+      const char = String.fromCodePoint(label.codePointAt(index) ?? 0);
+      index += char.length;
+      const mapped = toAsciiLike(char);
+      for (let k = 0; k < mapped.length; k++) {
+        if (staged >= this.capacity) return false;
+        let mappedCode = mapped.charCodeAt(k);
+        if (mappedCode === 0x69 || mappedCode === 0x31) mappedCode = 0x6c;
+        else if (mappedCode === 0x30) mappedCode = 0x6f;
+        this.stage[staged] = mappedCode;
+        this.stageSource[staged] = sourceIndex;
+        this.stageBoundary[++staged] = 0;
       }
     }
     // Pass 2: two-letter look-alikes to their one-letter prototype.
-    this.boundary.fill(0);
-    let compact = '';
     let out = 0;
     for (let k = 0; k < staged; k++) {
       const c = this.stage[k] ?? 0;
       const next = k + 1 < staged && this.stageBoundary[k + 1] === 0 ? (this.stage[k + 1] ?? 0) : 0;
-      let mapped: number = c;
+      let mapped = c;
       let consumed = 1;
       if (c === 0x72 && next === 0x6e) [mapped, consumed] = [0x6d, 2]; // rn -> m
       else if (c === 0x76 && next === 0x76) [mapped, consumed] = [0x77, 2]; // vv -> w
-      if (this.stageBoundary[k] === 1) this.boundary[out] = 1;
+      this.boundary[out] = this.stageBoundary[k] ?? 0;
       const sourceCode = label.charCodeAt(this.stageSource[k] ?? 0);
       this.digit[out] = consumed === 1 && sourceCode >= 0x30 && sourceCode <= 0x39 ? 1 : 0;
       this.source[out] = this.stageSource[k] ?? 0;
-      compact += String.fromCharCode(mapped);
+      this.codes[out] = mapped;
       out++;
       k += consumed - 1;
     }
@@ -130,14 +141,37 @@ export class SkeletonBuffer {
     this.boundary[out] = 1;
     this.source[out] = index;
     this.length = out;
-    this.compact = compact;
+    this.compactText = undefined;
+    return true;
+  }
+
+  /** The skeleton as a string (built on first use: the matchers read `codes`). */
+  get compact(): string {
+    this.compactText ??= String.fromCharCode.apply(null, this.codes.subarray(0, this.length) as unknown as number[]);
+    return this.compactText;
+  }
+
+  /** Whether the skeleton starts with `word` (a skeleton). */
+  startsWith(word: string): boolean {
+    if (word.length > this.length) return false;
+    for (let k = 0; k < word.length; k++) if (this.codes[k] !== word.charCodeAt(k)) return false;
+    return true;
+  }
+
+  /** Whether the skeleton ends with `word` (a skeleton). */
+  endsWith(word: string): boolean {
+    const at = this.length - word.length;
+    if (at < 0) return false;
+    for (let k = 0; k < word.length; k++) if (this.codes[at + k] !== word.charCodeAt(k)) return false;
     return true;
   }
 }
 
-/** The skeleton of a string with hyphens removed (construction-time helper; allocates). */
+let sharedBuffer: SkeletonBuffer | undefined;
+
+/** The skeleton of a string with hyphens removed (construction-time helper; reuses one buffer). */
 export function skeletonOf(text: string): string {
-  const buffer = new SkeletonBuffer(Math.max(16, text.length * 2));
-  if (!buffer.fill(text.toLowerCase())) throw new Error(`text too long for a skeleton: ${text.length}`);
-  return buffer.compact;
+  sharedBuffer ??= new SkeletonBuffer(512);
+  if (!sharedBuffer.fill(text.toLowerCase())) throw new Error(`text too long for a skeleton: ${text.length}`);
+  return sharedBuffer.compact;
 }

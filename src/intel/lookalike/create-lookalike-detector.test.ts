@@ -170,3 +170,82 @@ describe('bad input', () => {
     expect(() => createLookalikeDetector({ brands: [], domains: [], unknown: 1 } as never)).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });
 });
+
+describe('generic words, initialisms and brands as lure words', () => {
+  const lookalikes = createLookalikeDetector(
+    dnsProtectSchema.parse({ brands: ['acme', 'bbt', 'vz', 'salesforce', 'livechat', 'apple', 'square', 'microsoft', 'persona'], domains: [] }),
+  );
+  it.each(['acme-usa.com', 'emea-acme.com', 'bbtplus.com', 'yourbbt.net', 'livechat-salesforce.com', 'com-acme-postcv.online', 'www-acme.net'])(
+    'flags %s',
+    (name) => expect(lookalikes.check(name).lookalike, JSON.stringify(lookalikes.check(name))).toBe(true),
+  );
+  it.each(['acmeplus.com', 'eu-acme.com', 'vzconnect.com', 'apple-square.com', 'microsoftpersonalcontent.com', 'acme-accounting.com'])('not %s', (name) => {
+    expect(lookalikes.check(name).lookalike, JSON.stringify(lookalikes.check(name))).toBe(false);
+  });
+});
+
+describe('lure suffixes and the -esso ending', () => {
+  it.each(['activesso.com', 'icaresso.com', 'stargatesso.net', 'initech-login.com', 'globex-signin.net'])('flags %s', (name) =>
+    expectLookalike(name, 'lure_keyword_suffix'),
+  );
+  it.each(['acesso.com.br', 'espresso.it', 'progresso.com', 'processo.net', 'avesso.com.br', 'adesso.de', 'congresso.it'])(
+    'not the Romance word %s',
+    (name) => expect(detector.check(name).lookalike).toBe(false),
+  );
+});
+
+describe('typo refinements', () => {
+  const long = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['qualfon', 'grayscale', 'athene', 'evolution'], domains: [] }));
+  it('a typo of a long brand with look-alike letters (`i` for `l`) is two edits made to pass for it', () => {
+    const verdict = long.check('quaifone.net');
+    expect(verdict.lookalike).toBe(true);
+    expect(codes(verdict)).toEqual(expect.arrayContaining(['typo_insertion', 'homoglyph']));
+    expect(long.check('qualfone.net').lookalike).toBe(false);
+  });
+  it('an inner typo of a 9+ letter brand as a hyphen token', () => {
+    expect(long.check('gryscale-x9q.com').lookalike).toBe(true);
+    expect(long.check('athena-x9q.com').lookalike).toBe(false);
+  });
+  it('a hyphen after one leading letter is the e-/i- naming habit, not a split brand', () => {
+    expect(long.check('e-volution.ai').lookalike).toBe(false);
+    const split = long.check('evolu-tion.com');
+    expect(split.lookalike).toBe(true);
+    expect(codes(split)).toContain('typo_hyphenation');
+  });
+});
+
+describe('cached verdicts', () => {
+  it('a repeat returns the same frozen verdict, which no caller can change', () => {
+    const first = detector.check('acme-okta.com');
+    expect(detector.check('acme-okta.com')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first.reasons)).toBe(true);
+    expect(() => {
+      (first as { lookalike: boolean }).lookalike = false;
+    }).toThrow(TypeError);
+    expect(() => (first.reasons as LookalikeVerdict['reasons'][number][]).pop()).toThrow(TypeError);
+    expect(detector.check('acme-okta.com').lookalike).toBe(true);
+  });
+  it('names under a cached registrable domain are judged on their own labels', () => {
+    const fresh = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme'], domains: ['acme.com'] }));
+    expect(fresh.check('www.portal-access.net').lookalike).toBe(false);
+    expect(fresh.check('acme.portal-access.net').lookalike).toBe(true);
+    expect(fresh.check('x.acme.portal-access.net').reasons.map((r) => r.code)).toContain('brand_in_subdomain');
+  });
+  it('without a cache the verdicts are the same values', () => {
+    const uncached = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme'], domains: ['acme.com'], cache_entries: 0 }));
+    const a = uncached.check('acme-sso.net');
+    const b = uncached.check('acme-sso.net');
+    expect(a).not.toBe(b);
+    expect(a).toEqual(b);
+    expect(a.lookalike).toBe(true);
+  });
+  it('refuses a negative cache size and a bad generic keyword with invalid_config', () => {
+    expect(() => createLookalikeDetector({ brands: [], domains: [], cache_entries: -1 } as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_config' }),
+    );
+    expect(() => createLookalikeDetector({ brands: [], domains: [], generic_keywords: ['no spaces'] } as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_config' }),
+    );
+  });
+});

@@ -1,32 +1,41 @@
-import { parse } from 'tldts';
+import { getPublicSuffix } from 'tldts';
 import { z } from 'zod';
 import { type DnsProtectConfig, dnsProtectSchema } from '../../config/sections/dns-protect.js';
 import { InputError } from '../../lib/errors.js';
-import { type BrandEntry, LabelAnalyzer, type LabelFinding } from './label-analyzer.js';
+import { brandEntries } from './brand-entries.js';
+import { LabelAnalyzer, type LabelFinding } from './label-analyzer.js';
 import type { LookalikeDetector, LookalikeReason, LookalikeVerdict } from './lookalike-verdict.js';
 import { normalizeQueryName } from './normalize-query-name.js';
+import { RecentCache } from './recent-cache.js';
+import { subdomainFinding } from './subdomain-finding.js';
 
-/** Private suffixes (github.io, zapto.org...) count: `acme-sso.github.io` is its own registrable domain. */
-const TLD_OPTIONS = { allowPrivateDomains: true, extractHostname: false, detectIp: true } as const;
+/**
+ * Private suffixes (github.io, zapto.org...) count: `acme-sso.github.io` is its own registrable domain.
+ * The name is already validated and IP addresses are recognised before, so tldts is asked for the
+ * suffix lookup alone (its cheapest call).
+ */
+const SUFFIX_OPTIONS = { allowPrivateDomains: true, extractHostname: false, detectIp: false, validateHostname: false } as const;
 
 /** Subdomain labels examined, nearest the registrable domain first (phishing links rarely nest deeper). */
 const MAX_SUBDOMAIN_LABELS = 8;
 
-const SUBDOMAIN_SCORE = {
-  /** `acme.com.login-portal.net`: a protected domain spelled out in front of another domain. */
-  protectedDomainSpelledOut: 0.9,
-  /** `acme.login-portal.net`: the bare brand in front of a domain made of lure words. */
-  bareBrandBeforeLure: 0.8,
-  /** `acme.zendesk.com`: how SaaS tenants are named, so weak evidence on its own. */
-  bareBrand: 0.5,
-  /** A compound, typo or look-alike label in a subdomain scores this much below the same label registered. */
-  penalty: 0.05,
-} as const;
+/** Longer inputs are answered but not cached (a valid name has at most 253 characters; IDNs a few more). */
+const MAX_CACHED_INPUT = 512;
+
+const NO_REASONS: readonly LookalikeReason[] = Object.freeze([]);
+
+/** What the registrable label says, shared by every name under the same registrable domain. */
+interface RegistrableAnalysis {
+  readonly finding: LabelFinding | undefined;
+  /** The label is made of lure words (`login-portal`): a bare brand in front of it is suspicious. */
+  readonly isLure: boolean;
+}
 
 /**
  * Builds the brand-lookalike detector for the DNS hot path (ARCHITECTURE.md: dns policy reads an
  * in-memory snapshot). Everything costly — brand tries, typo variant sets, keyword tries — is built
- * here once; `check` does a suffix lookup, one skeleton per label and array-indexed matching.
+ * here once; `check` does a suffix lookup and one skeleton and trie walk per label, and remembers
+ * recent answers (by name, by registrable domain, by subdomain label) in bounded caches.
  *
  * Throws an InputError at start-up when the configuration does not validate (programmer misuse).
  */
@@ -37,15 +46,20 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
   }
   const config = parsed.data;
   const protectedDomains = new Set(config.domains);
-  const brands = brandEntries(config);
-  const analyzer = new LabelAnalyzer(brands, {
+  const analyzer = new LabelAnalyzer(brandEntries(config), {
     keywords: config.keywords,
+    genericKeywords: config.generic_keywords,
     infrastructureKeywords: config.infrastructure_keywords,
     lureSuffixes: config.lure_suffixes,
     minTypoLength: config.min_typo_length,
     countryTldSwapScore: config.country_tld_swap_score,
   });
   const threshold = config.threshold;
+  // DNS names repeat: whole verdicts by queried name; the registrable label's analysis by registrable
+  // domain (`<hash>.cdn.example` queries share it); subdomain labels (`www`, `api`) by label.
+  const verdicts = new RecentCache<string, LookalikeVerdict>(config.cache_entries);
+  const registrables = new RecentCache<string, RegistrableAnalysis>(config.cache_entries);
+  const subdomainLabels = new RecentCache<string, LabelFinding | null>(config.cache_entries);
 
   function isProtected(ascii: string): boolean {
     if (protectedDomains.has(ascii)) return true;
@@ -56,6 +70,17 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
   }
 
   function check(input: string): LookalikeVerdict {
+    const cacheable = typeof input === 'string' && input.length <= MAX_CACHED_INPUT;
+    if (cacheable) {
+      const known = verdicts.get(input);
+      if (known !== undefined) return known;
+    }
+    const result = Object.freeze(evaluate(input));
+    if (cacheable) verdicts.set(input, result);
+    return result;
+  }
+
+  function evaluate(input: string): LookalikeVerdict {
     const normalized = normalizeQueryName(input);
     if (!normalized.ok) {
       return verdict(normalized.name, 0, undefined, [{ code: 'invalid_name', detail: normalized.problem }]);
@@ -64,98 +89,78 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
     if (isProtected(ascii)) {
       return verdict(unicode, 0, undefined, [{ code: 'protected_domain', detail: `${ascii} is a protected domain` }]);
     }
-    const domain = parse(ascii, TLD_OPTIONS);
-    if (domain.isIp === true || domain.domain === null || domain.publicSuffix === null) return verdict(unicode, 0, undefined, []);
+    // RFC 3696 §2: a top-level label is never all-numeric, so such a name is an IPv4 address.
+    const suffix = isNumeric(ascii, ascii.lastIndexOf('.') + 1) ? null : getPublicSuffix(ascii, SUFFIX_OPTIONS);
+    if (suffix === null || suffix.length >= ascii.length) return verdict(unicode, 0, undefined, NO_REASONS);
 
-    const labels = unicode.split('.');
-    const suffixLabels = countLabels(domain.publicSuffix);
-    const registrableIndex = labels.length - suffixLabels - 1;
-    const suffix = labels.slice(registrableIndex + 1).join('.');
-    const findings: LabelFinding[] = [];
-    const registrable = analyzer.analyze(labels[registrableIndex] ?? '', suffix);
-    const registrableIsLure = analyzer.lastWasAllKeywords || registrable?.reasons.some((r) => r.code === 'lure_keyword_suffix') === true;
-    if (registrable !== undefined) findings.push(registrable);
-
-    const lowest = Math.max(0, registrableIndex - MAX_SUBDOMAIN_LABELS);
-    for (let k = registrableIndex - 1; k >= lowest; k--) {
-      const label = labels[k] ?? '';
-      const finding = analyzer.analyze(label, undefined);
-      if (finding === undefined) continue;
-      findings.push(subdomainFinding(finding, label, labels, k, registrableIsLure));
+    // The same number of labels in both forms: locate the registrable label by counting dots.
+    const suffixDot = nthDotFromEnd(unicode, countLabels(suffix));
+    const labelStart = unicode.lastIndexOf('.', suffixDot - 1) + 1;
+    const registrableKey = ascii.slice(nthDotFromEnd(ascii, countLabels(suffix) + 1) + 1);
+    let registrable = registrables.get(registrableKey);
+    if (registrable === undefined) {
+      const finding = analyzer.analyze(unicode.slice(labelStart, suffixDot), unicode.slice(suffixDot + 1));
+      const isLure = analyzer.lastWasAllKeywords || finding?.reasons.some((r) => r.code === 'lure_keyword_suffix') === true;
+      registrable = { finding: finding === undefined ? undefined : freezeFinding(finding), isLure };
+      registrables.set(registrableKey, registrable);
     }
-    if (findings.length === 0) return verdict(unicode, 0, undefined, []);
+
+    const findings: LabelFinding[] = registrable.finding === undefined ? [] : [registrable.finding];
+    let end = labelStart - 1;
+    for (let k = 0; k < MAX_SUBDOMAIN_LABELS && end > 0; k++) {
+      const start = unicode.lastIndexOf('.', end - 1) + 1;
+      const label = unicode.slice(start, end);
+      let finding = subdomainLabels.get(label);
+      if (finding === undefined) {
+        const analyzed = analyzer.analyze(label, undefined);
+        finding = analyzed === undefined ? null : freezeFinding(analyzed);
+        subdomainLabels.set(label, finding);
+      }
+      if (finding !== null) findings.push(subdomainFinding(finding, label, unicode, end, registrable.isLure));
+      end = start - 1;
+    }
+    if (findings.length === 0) return verdict(unicode, 0, undefined, NO_REASONS);
+    if (findings.length === 1) {
+      const only = findings[0] as LabelFinding;
+      return verdict(unicode, only.score, only.brand?.name, only.reasons);
+    }
     findings.sort((a, b) => b.score - a.score);
     const best = findings[0] as LabelFinding;
-    const reasons = findings.flatMap((f) => f.reasons);
-    return verdict(unicode, best.score, best.brand?.name, reasons);
+    return verdict(unicode, best.score, best.brand?.name, findings.flatMap((f) => f.reasons));
   }
 
-  function verdict(name: string, score: number, brand: string | undefined, reasons: LookalikeReason[]): LookalikeVerdict {
+  function verdict(name: string, score: number, brand: string | undefined, reasons: readonly LookalikeReason[]): LookalikeVerdict {
     const rounded = Math.round(score * 1000) / 1000;
-    const base = { name, lookalike: rounded >= threshold && rounded > 0, score: rounded, reasons };
+    const frozenReasons = Object.isFrozen(reasons) ? reasons : Object.freeze(reasons.map((r) => Object.freeze(r)));
+    const base = { name, lookalike: rounded >= threshold && rounded > 0, score: rounded, reasons: frozenReasons };
     return brand === undefined ? base : { ...base, brand };
   }
 
   return { check };
 }
 
-function subdomainFinding(
-  finding: LabelFinding,
-  label: string,
-  labels: readonly string[],
-  index: number,
-  registrableIsLure: boolean,
-): LabelFinding {
-  const brand = finding.brand;
-  let score: number;
-  let detail: string;
-  const spelledOut = brand?.protectedSuffixes.find((s) => labels.slice(index + 1, index + 1 + countLabels(s)).join('.') === s);
-  if (finding.whole && spelledOut !== undefined && brand !== undefined) {
-    score = SUBDOMAIN_SCORE.protectedDomainSpelledOut;
-    detail = `the protected domain ${brand.key}.${spelledOut} is spelled out in front of another domain`;
-  } else if (finding.whole && brand !== undefined && finding.reasons.every((r) => r.code === 'brand_exact' || r.code === 'tld_swap')) {
-    score = registrableIsLure ? SUBDOMAIN_SCORE.bareBrandBeforeLure : SUBDOMAIN_SCORE.bareBrand;
-    detail = `subdomain label "${label}" is the brand "${brand.name}"${registrableIsLure ? ' in front of a lure domain' : ''}`;
-  } else {
-    score = finding.score - SUBDOMAIN_SCORE.penalty;
-    detail = `subdomain label "${label}" imitates ${brand === undefined ? 'a sign-in page' : `the brand "${brand.name}"`}`;
+/** Findings are cached and shared between verdicts: frozen so that no caller can change another's. */
+function freezeFinding(finding: LabelFinding): LabelFinding {
+  return Object.freeze({ ...finding, reasons: Object.freeze(finding.reasons.map((r) => Object.freeze(r))) });
+}
+
+function isNumeric(text: string, from: number): boolean {
+  for (let k = from; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c < 0x30 || c > 0x39) return false;
   }
-  const reasons: LookalikeReason[] = [
-    { code: 'brand_in_subdomain', detail },
-    ...finding.reasons.filter((r) => r.code !== 'brand_exact' && r.code !== 'tld_swap'),
-  ];
-  return { score, brand, reasons, whole: false };
+  return from < text.length;
+}
+
+/** Index of the `n`th dot from the end of `name` (n >= 1), or -1 when it has fewer dots. */
+function nthDotFromEnd(name: string, n: number): number {
+  let at = name.length;
+  for (let k = 0; k < n && at >= 0; k++) at = name.lastIndexOf('.', at - 1);
+  return at;
 }
 
 function countLabels(name: string): number {
   let count = 1;
   for (let k = name.indexOf('.'); k >= 0; k = name.indexOf('.', k + 1)) count++;
   return count;
-}
-
-/** Configured brands first (their spelling is shown), then the first label of each protected domain. */
-function brandEntries(config: DnsProtectConfig): BrandEntry[] {
-  const suffixesByKey = new Map<string, string[]>();
-  const labelByKey = new Map<string, string>();
-  for (const domain of config.domains) {
-    const parsed = parse(domain, TLD_OPTIONS);
-    if (parsed.domainWithoutSuffix === null || parsed.publicSuffix === null) {
-      throw new InputError(`dns.protect.domains: "${domain}" has no registrable part under a public suffix`, 'invalid_config');
-    }
-    const key = parsed.domainWithoutSuffix.replace(/-/g, '');
-    labelByKey.set(key, labelByKey.get(key) ?? parsed.domainWithoutSuffix);
-    suffixesByKey.set(key, [...(suffixesByKey.get(key) ?? []), parsed.publicSuffix]);
-  }
-  // `outlook.com` is a real domain to keep unflagged, but its label is a lure word, not a brand.
-  const keywords = new Set([...config.keywords, ...config.infrastructure_keywords]);
-  const entries = new Map<string, BrandEntry>();
-  const add = (name: string, compounds: boolean): void => {
-    const key = name.replace(/-/g, '');
-    if (!entries.has(key)) entries.set(key, { name, key, protectedSuffixes: suffixesByKey.get(key) ?? [], compounds });
-  };
-  config.brands.forEach((brand) => add(brand, true));
-  labelByKey.forEach((label, key) => {
-    if (!keywords.has(key)) add(label, key.length >= config.min_typo_length);
-  });
-  return [...entries.values()];
 }

@@ -6,18 +6,23 @@ import {
   PHISHING_DEV_FILE,
   POPULAR_FILE,
 } from '../../../test/fixtures/lookalike/datasets.js';
+import { benignNames } from '../../../test/fixtures/lookalike/benign-names.js';
+import { brandHalf, configForHalf } from '../../../test/fixtures/lookalike/brand-split.js';
 import { createLookalikeDetector } from './index.js';
 
 /**
  * Recall on the group's 2023-2025 phishing domains and false positives on the 50k most popular
  * domains, with the one fixture configuration (test/fixtures/lookalike/protect.yaml).
  *
- * The assignment's targets are recall >= 95 % and at most 10 false positives. Measured now: 91.2 %
- * (352/386) and 14. The floors below hold what is reached, so that a regression fails; see the report
- * (and `npx tsx bench/lookalike-eval.ts`) for the names missed and flagged.
+ * The targets are recall >= 95 % and at most 10 false positives. Measured now: 92.7 % (358/386) and
+ * 10: the false-positive target is met, the recall target is not (the 28 misses are names with no
+ * brand in them, or a brand beside an unknown word, which popular domains of the brands themselves
+ * also are: `apple-mapkit.com`). The bounds hold what is reached, so that a regression fails; see
+ * `npx tsx bench/lookalike-eval.ts` for the names missed and flagged.
  */
-const RECALL_FLOOR = 0.91;
-const MAX_FALSE_POSITIVES = 14;
+const MAX_MISSES = 28;
+const RECALL_FLOOR = (386 - MAX_MISSES) / 386;
+const MAX_FALSE_POSITIVES = 10;
 
 const present = datasetsPresent();
 if (!present && process.env.GATEHOUSE_REQUIRE_PEERS === '1') throw new Error(`lookalike datasets missing: ${PHISHING_DEV_FILE}`);
@@ -26,12 +31,13 @@ if (!present) process.stderr.write(`\n[SKIPPED] lookalike dataset test: ${PHISHI
 describe.runIf(present)('lookalike detector on the shared datasets', () => {
   const detector = createLookalikeDetector(loadProtectFixture());
 
-  it(`flags at least ${RECALL_FLOOR * 100} % of the dev phishing set`, () => {
+  it(`flags at least ${(RECALL_FLOOR * 100).toFixed(1)} % of the dev phishing set`, () => {
     const phishing = loadDomainList(PHISHING_DEV_FILE);
     expect(phishing.length).toBe(386);
     const misses = phishing.filter((name) => !detector.check(name).lookalike);
     const recall = (phishing.length - misses.length) / phishing.length;
     expect(recall, `missed: ${misses.join(' ')}`).toBeGreaterThanOrEqual(RECALL_FLOOR);
+    expect(misses.length).toBeLessThanOrEqual(MAX_MISSES);
   });
 
   it(`flags at most ${MAX_FALSE_POSITIVES} of the 50k popular domains`, () => {
@@ -47,6 +53,28 @@ describe.runIf(present)('lookalike detector on the shared datasets', () => {
       expect(verdict.score).toBeGreaterThanOrEqual(0);
       expect(verdict.score).toBeLessThanOrEqual(1);
       if (verdict.lookalike) expect(verdict.reasons.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('held out by brand: lure words alone catch 40 % or more of the names of brands the detector was not told about', () => {
+    const config = loadProtectFixture();
+    const phishing = loadDomainList(PHISHING_DEV_FILE);
+    for (const which of [0, 1] as const) {
+      const partial = createLookalikeDetector(configForHalf(config, which));
+      const other = phishing.filter((name) => {
+        const brand = detector.check(name).brand;
+        return brand !== undefined && brandHalf(brand) !== which;
+      });
+      const caught = other.filter((name) => partial.check(name).lookalike).length;
+      // Measured: 45 % and 72 % (the halves differ: one holds most `<brand>-okta` names).
+      expect(caught / other.length).toBeGreaterThanOrEqual(0.4);
+    }
+  });
+
+  it('flags at most 1 % of generated legitimate names of any shape (small businesses, personal sites)', () => {
+    for (const [template, names] of benignNames(4000)) {
+      const flagged = names.filter((name) => detector.check(name).lookalike);
+      expect(flagged.length / names.length, `${template}: ${flagged.slice(0, 20).join(' ')}`).toBeLessThanOrEqual(0.01);
     }
   });
 });

@@ -1,5 +1,16 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** No uppercase and no non-ASCII character: the usual query name, which needs no copy. */
+function isLowerAscii(text: string): boolean {
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if ((c >= 0x41 && c <= 0x5a) || c >= 0x80) return false;
+  }
+  return true;
+}
+
 /** RFC 1035 §2.3.4: 253 octets in presentation form (255 on the wire), 63 per label. */
 const MAX_NAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
@@ -18,11 +29,11 @@ export function normalizeQueryName(input: unknown): NormalizedName {
   if (input.length > MAX_NAME_LENGTH * 4) {
     return { ok: false, name: input.slice(0, 64), problem: `the name is longer than ${MAX_NAME_LENGTH} characters` };
   }
-  let name = input.toLowerCase();
+  let name = isLowerAscii(input) ? input : input.toLowerCase();
   if (name.endsWith('.')) name = name.slice(0, -1);
   if (name.length === 0) return { ok: false, name, problem: 'the name is empty' };
   let ascii = name;
-  if (/[^\x00-\x7f]/.test(name)) {
+  if (NON_ASCII.test(name)) {
     ascii = domainToASCII(name);
     if (ascii === '') return { ok: false, name, problem: 'the name is not a valid internationalised domain name' };
   }
