@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditLog } from '../audit/index.js';
 import type { GatehouseConfig } from '../config/index.js';
-import { createDatabaseSigningKeyStore } from '../credentials/database-signing-key-store.js';
-import { createSigningKeyRing, type JsonWebKeySet } from '../credentials/index.js';
+import { createDatabaseSigningKeyStore, createSigningKeyRing, type JsonWebKeySet } from '../credentials/index.js';
 import type { SessionManager } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
@@ -40,7 +39,15 @@ export interface BuildAccessOptions {
 }
 
 function proxyAppsOf(config: GatehouseConfig) {
-  return config.apps.map((app) => ({ name: app.name, upstream: app.upstream }));
+  return config.apps.map((app) => ({
+    name: app.name,
+    upstream: app.upstream,
+    connectTimeoutMs: app.connect_timeout_ms,
+    responseTimeoutMs: app.response_timeout_ms,
+    idleTimeoutMs: app.idle_timeout_ms,
+    preserveHost: app.preserve_host,
+    maxConnections: app.max_connections,
+  }));
 }
 
 /** The access capability, assembled for the composition root: policies, proxy, key ring, handshake. */
@@ -53,7 +60,14 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   let engine = compile(config);
   let trustedProxies: TrustedProxies = createTrustedProxies(config.access.trusted_proxies);
 
-  const keyRing = createSigningKeyRing({ store: createDatabaseSigningKeyStore(store.db), clock, random });
+  // A superseded key stays published while tokens it signed may be alive: the longest configured
+  // lifetime plus a minute of clock skew (the ring refuses a shorter window at start-up).
+  const keyRing = createSigningKeyRing({
+    store: createDatabaseSigningKeyStore(store.db),
+    clock,
+    random,
+    maxTokenLifetimeMs: Math.max(5 * 60_000, (config.access.jwt_ttl_seconds + 60) * 1000),
+  });
   await keyRing.refresh();
   await keyRing.ensureKey();
   const maintenance = setInterval(() => void keyRing.maintain().catch((error: unknown) => logger.warn({ err: error }, 'signing key upkeep failed')), 10 * 60_000);

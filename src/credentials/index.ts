@@ -13,3 +13,4 @@ export {
   type SigningKeyRecord,
   type SigningKeyStore,
 } from './signing-key-store.js';
+export { createDatabaseSigningKeyStore } from './database-signing-key-store.js';

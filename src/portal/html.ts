@@ -40,6 +40,8 @@ export interface LayoutOptions {
   signedInAs?: string;
   wide?: boolean;
   scripts?: boolean;
+  /** Navigate here at once (a continuation page that is not the result of a form submission). */
+  refreshTo?: string;
   /** Where /assets lives: '' on the portal itself, the portal origin on pages an app host serves. */
   assetBase?: string;
 }
@@ -60,7 +62,8 @@ export function layout(options: LayoutOptions, body: SafeHtml): string {
 <meta name="csrf-token" content="${options.csrfToken ?? ''}">
 <meta name="referrer" content="same-origin">
 <title>${options.title} · ${options.organisation}</title>
-<link rel="stylesheet" href="${options.assetBase ?? ''}/assets/portal.css"></head>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${options.assetBase ?? ''}/assets/portal.css">${options.refreshTo ? new SafeHtml(`<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">`) : ''}</head>
 <body${new SafeHtml(data)}>
 <header class="top"><div class="mark" aria-hidden="true">G</div><div class="org">${options.organisation}</div>${nav}</header>
 <main><div class="card${options.wide ? ' wide' : ''}">${body}</div></main>

@@ -100,3 +100,16 @@ export function messagePage(
     ${options.requestId ? html`<p class="muted spaced">Reference for your IT team: <code>${options.requestId}</code></p>` : ''}`;
   return layout({ title: options.title, organisation: ctx.organisation, csrfToken: ctx.csrfToken, ...(options.assetBase ? { assetBase: options.assetBase } : {}) }, body);
 }
+
+/**
+ * After a password sign-in that must continue to an app: CSP form-action 'self' applies to every redirect
+ * that follows a form submission, so a 303 chain ending on an app host is blocked by the browser. This
+ * page starts a fresh navigation (meta refresh, plus a link) instead.
+ */
+export function continuePage(ctx: PageContext, target: string): string {
+  const body = html`
+    <h1>Signed in</h1>
+    <p>Taking you back to where you were going.</p>
+    <a class="button" href="${target}">Continue</a>`;
+  return layout({ title: 'Signed in', organisation: ctx.organisation, csrfToken: ctx.csrfToken, refreshTo: target }, body);
+}

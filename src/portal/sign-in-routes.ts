@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { checkCsrf, csrfTokenFor } from './csrf.js';
-import { signInPage } from './pages.js';
+import { continuePage, signInPage } from './pages.js';
 import { isTls, setSessionCookie, type PortalDeps } from './portal-deps.js';
 import { currentSession } from './current-session.js';
 import { safeReturnTo } from './return-to.js';
@@ -85,7 +85,11 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
       const result = await deps.identity.legacySignIn({ email: body.email, password: body.password, code: body.code }, deps.requestContext(request));
       setSessionCookie(request, reply, settings, result.token);
       deps.metrics.signIns.inc({ method: 'password', result: 'success' });
-      return reply.redirect(returnTo, 303);
+      // A plain portal path can be a redirect; anything that goes on to an app host (directly or via
+      // /handshake) needs a fresh navigation, or form-action 'self' stops it at the app host.
+      if (returnTo.startsWith('/') && !returnTo.startsWith('/handshake')) return reply.redirect(returnTo, 303);
+      const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
+      return reply.type('text/html; charset=utf-8').send(continuePage({ organisation: settings.organisation, csrfToken }, returnTo));
     } catch (error) {
       if (!isGatehouseError(error)) throw error;
       deps.metrics.signIns.inc({ method: 'password', result: error.code });

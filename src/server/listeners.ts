@@ -35,10 +35,12 @@ export async function startListeners(
   const servers: (http.Server | https.Server)[] = [];
   let httpPort: number | undefined;
   let httpsPort: number | undefined;
-  // Slowloris and idle-socket limits (node defaults are generous).
+  // Slowloris limits: the request head must arrive within 15 s and a socket silent for 2 minutes is
+  // closed. No whole-request limit: uploads to apps may stream for as long as data keeps flowing.
   const tune = (server: http.Server) => {
     server.headersTimeout = 15_000;
-    server.requestTimeout = 60_000;
+    server.requestTimeout = 0;
+    server.timeout = 120_000;
     server.keepAliveTimeout = 10_000;
   };
   if (config.http) {

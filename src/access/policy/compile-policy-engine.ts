@@ -10,7 +10,8 @@ import { ProgramTables, runPolicy } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
-  readonly apps: readonly AppConfig[];
+  /** The routing and policy part of each app (proxy timeouts are not the engine's business). */
+  readonly apps: readonly Pick<AppConfig, 'name' | 'host' | 'upstream' | 'policies'>[];
   readonly access: { readonly blocked_ips: readonly string[] };
   /**
    * Runtime block set maintained elsewhere (incident response, database change feed). It receives

@@ -177,6 +177,11 @@ export const appSchema = z
       })
       .describe('Base URL of the app behind the proxy, http or https, e.g. http://127.0.0.1:8080.'),
     policies: nonEmptyList(policySchema, 'policies').describe('Ordered: the first policy that matches decides; none matching denies.'),
+    connect_timeout_ms: z.number().int().min(1).max(120_000).default(5_000).describe('Connect timeout to the upstream, in ms; exceeded: 504 page.'),
+    response_timeout_ms: z.number().int().min(1).max(3_600_000).default(30_000).describe('From sending the request to the upstream response headers, in ms; exceeded: 504 page.'),
+    idle_timeout_ms: z.number().int().min(0).max(3_600_000).default(300_000).describe('Longest silence inside an upstream response body, in ms (0: no limit).'),
+    preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
+    max_connections: z.number().int().min(1).max(10_000).default(256).describe('Keep-alive connections to this upstream at most; further requests queue.'),
   })
   .superRefine((app, ctx) => {
     const seen = new Map<string, number>();
