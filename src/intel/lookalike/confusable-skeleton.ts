@@ -151,6 +151,20 @@ export class SkeletonBuffer {
     return this.compactText;
   }
 
+  /** Whether the input characters behind compact[i, j) of `label`, hyphens aside, differ from `text`. */
+  sourceDiffers(text: string, i: number, j: number, label: string): boolean {
+    const start = this.source[i] ?? 0;
+    const end = this.source[j] ?? label.length;
+    let k = 0;
+    for (let p = start; p < end; p++) {
+      const c = label.charCodeAt(p);
+      if (c === 0x2d || c === 0x5f) continue;
+      if (c !== text.charCodeAt(k)) return true;
+      k++;
+    }
+    return k !== text.length;
+  }
+
   /** Whether the skeleton starts with `word` (a skeleton). */
   startsWith(word: string): boolean {
     if (word.length > this.length) return false;

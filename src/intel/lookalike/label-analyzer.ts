@@ -2,7 +2,10 @@ import { CharTrie } from './char-trie.js';
 import { SkeletonBuffer, skeletonOf } from './confusable-skeleton.js';
 import { INFRASTRUCTURE, KeywordSegmenter, LURE, UNREACHABLE, VIEW, type View, WORD } from './keyword-segmenter.js';
 import type { LookalikeReason, LookalikeReasonCode } from './lookalike-verdict.js';
-import { type TypoVariant, typoVariants } from './typo-variants.js';
+import { LureSuffixMatcher } from './lure-suffix.js';
+import { SCORE } from './lookalike-scores.js';
+import { TypoMatcher } from './typo-matcher.js';
+import { wordFlags } from './word-flags.js';
 
 /** A brand to defend: a configured brand or the first label of a protected domain. */
 export interface BrandEntry {
@@ -56,53 +59,6 @@ export interface LabelFinding {
 }
 
 /**
- * Scores, in one place so that the policy can be read and reviewed. A brand with lure words around it
- * is the 2022-2025 campaign pattern (`<target>-okta.com`, `<target>sso.com`) and scores highest. A
- * brand beside unknown words, or one edit away from a brand, is weaker evidence the shorter the brand
- * is: short brands occur inside ordinary words (`att` in `attention`) and one edit turns them into
- * other words (`marsh` → `mars`); brands also name their own hosts `<brand>cdn`, `<brand>-dns`.
- */
-const SCORE = {
-  exact: 0.9,
-  exactLookalikeCharacters: 0.95,
-  lureCompound: 0.9,
-  infrastructureCompound: (length: number) => (length >= 5 ? 0.75 : 0.6),
-  numberCompound: (length: number) => (length >= 5 ? 0.75 : 0.45),
-  tokenBesideLure: 0.85,
-  token: (length: number) => (length >= 5 ? 0.6 : 0.45),
-  besideLure: (length: number) => (length >= 5 ? 0.65 : 0.45),
-  embedded: 0.4,
-  lookalikeCharactersBonus: 0.1,
-  /** A bit flip or vowel swap of a short brand, or an edit of its first or last letter, beside a lure
-   * word is how ordinary words arise (`keeper`+`security`, `finance`, `print`+`emps`). */
-  typoWithLure: (length: number, variant: TypoVariant) =>
-    (variant.edge ? variant.fatFinger && length >= 7 : variant.fatFinger || length >= 7) ? 0.9 : 0.65,
-  /** Alone, or with digits or infrastructure tokens: strong only for a long brand and a fat-finger edit. */
-  typoAlone: (length: number, variant: TypoVariant) =>
-    !variant.edge && (length >= 9 || (length >= 7 && variant.fatFinger)) ? 0.75 : 0.6,
-  /** A typo as a hyphen token beside unknown words: only a long brand's inner edit is still telling
-   * (`gryscale-ox0d`), since such a variant of a 9+ letter brand is rarely a word of its own. */
-  typoToken: (length: number, variant: TypoVariant) => (!variant.edge && length >= 9 ? 0.7 : 0.55),
-  lureSuffix: 0.75,
-} as const;
-
-interface TypoEntry {
-  readonly brand: number;
-  readonly variant: TypoVariant;
-  /** The variants as typed that share this skeleton: input that differs from all used look-alike characters. */
-  readonly texts: string[];
-}
-
-/**
- * Hyphen tokens that spell a domain inside a label (`com-acme-login.net`, `www-acme.co`): the dot of
- * `acme.com` replaced by a hyphen, a long-standing phishing-kit trick.
- */
-const DOMAIN_SPELLING_TOKENS = ['com', 'www'];
-
-/** Shortest brand that counts as a lure word beside another brand. */
-const BRAND_AS_LURE_LENGTH = 7;
-
-/**
  * 3+ characters with no vowel or with three consonants in a row (`bbt`, `pnc`, `uscc`): an initialism,
  * which cannot be read as a word and which ordinary words rarely contain (unlike `fox` or `vz`).
  */
@@ -117,12 +73,8 @@ export class LabelAnalyzer {
   private readonly brandTrie = new CharTrie<number>();
   /** Segmenter view per brand (long, initialism, short). */
   private readonly brandViews: readonly View[];
-  private readonly typos = new Map<string, TypoEntry>();
-  /** Hashes of every typo skeleton: most substrings are rejected without building a string. */
-  private readonly typoFilter = new HashFilter(21);
-  private readonly lureSkeletons: readonly string[];
-  private readonly gluedSuffixes = new Set(GLUED_SUFFIXES.map(skeletonOf));
-  private readonly maxTypoLength: number;
+  private readonly typos: TypoMatcher;
+  private readonly lureSuffixes: LureSuffixMatcher;
 
   constructor(
     private readonly brands: readonly BrandEntry[],
@@ -132,29 +84,17 @@ export class LabelAnalyzer {
     this.brandViews = brands.map((b) =>
       b.key.length >= options.minTypoLength ? VIEW.long : isInitialism(b.key) ? VIEW.initialism : VIEW.short,
     );
-    this.lureSkeletons = options.lureSuffixes.map(skeletonOf);
+    this.lureSuffixes = new LureSuffixMatcher(options.lureSuffixes);
     brands.forEach((brand, index) => this.brandTrie.add(skeletonOf(brand.key), index));
-    let maxTypoLength = 0;
-    brands.forEach((brand, index) => {
-      if (brand.key.length < options.minTypoLength) return;
-      const anyCharacter = brand.key.length >= 7;
-      for (const [text, variant] of typoVariants(brand.key, { anyCharacter })) {
-        const skeleton = skeletonOf(text);
-        // A variant that is another brand or a keyword would make that name a "typo" of this brand.
-        if (this.brandTrie.get(skeleton) !== undefined || this.segmenter.flagsOf(skeleton) !== 0) continue;
-        // Two edits can share a skeleton (`tmobie`: `l` dropped, or `i` dropped then `i`→`l`): keep the likelier.
-        const known = this.typos.get(skeleton);
-        if (known === undefined || (!known.variant.fatFinger && variant.fatFinger)) {
-          this.typos.set(skeleton, { brand: index, variant, texts: [...(known?.texts ?? []), text] });
-        } else known.texts.push(text);
-        this.typoFilter.add(skeletonHash(skeleton));
-        maxTypoLength = Math.max(maxTypoLength, skeleton.length);
-      }
-    });
-    this.maxTypoLength = maxTypoLength;
+    // A variant that is another brand or a keyword would make that name a "typo" of this brand.
+    this.typos = new TypoMatcher(
+      brands,
+      options.minTypoLength,
+      (skeleton) => this.brandTrie.get(skeleton) !== undefined || this.segmenter.flagsOf(skeleton) !== 0,
+    );
   }
 
-  /** Number of precomputed typo variants (reported by the benchmark). */
+  /** Number of precomputed typo variants. */
   get typoVariantCount(): number {
     return this.typos.size;
   }
@@ -194,10 +134,10 @@ export class LabelAnalyzer {
     }
     let finding = bestBrand >= 0 ? this.occurrenceFinding(bestBrand, bestStart, bestEnd, n, bestCode, best, label, suffix) : undefined;
 
-    const typo = this.findTypo(n, label);
+    const typo = this.typos.find(buffer, this.segmenter, label);
     if (typo !== undefined && typo.score > (finding?.score ?? 0)) finding = typo;
 
-    const lure = this.lureSuffix(n, label);
+    const lure = this.lureSuffixes.find(buffer, this.lastWasAllKeywords, label);
     if (lure !== undefined && finding === undefined) finding = lure;
     else if (lure !== undefined && finding !== undefined) {
       finding = { ...finding, score: Math.max(finding.score, lure.score), reasons: [...finding.reasons, ...lure.reasons] };
@@ -273,28 +213,7 @@ export class LabelAnalyzer {
 
   /** Whether the input characters behind compact[i, j) differ from the brand (look-alike letters). */
   private rawDiffers(brand: BrandEntry, i: number, j: number, label: string): boolean {
-    return this.rawDiffersFrom(brand.key, i, j, label);
-  }
-
-  /** Whether the input behind compact[p, s) is none of `texts` and its look-alikes are letters, not digits. */
-  private usesLookalikeLetters(texts: readonly string[], p: number, s: number, label: string): boolean {
-    for (let k = p; k < s; k++) if (this.buffer.digit[k] === 1) return false;
-    for (const text of texts) if (!this.rawDiffersFrom(text, p, s, label)) return false;
-    return true;
-  }
-
-  /** Whether the input characters behind compact[i, j), hyphens aside, differ from `text`. */
-  private rawDiffersFrom(text: string, i: number, j: number, label: string): boolean {
-    const start = this.buffer.source[i] ?? 0;
-    const end = this.buffer.source[j] ?? label.length;
-    let k = 0;
-    for (let p = start; p < end; p++) {
-      const c = label.charCodeAt(p);
-      if (c === 0x2d || c === 0x5f) continue;
-      if (c !== text.charCodeAt(k)) return true;
-      k++;
-    }
-    return k !== text.length;
+    return this.buffer.sourceDiffers(brand.key, i, j, label);
   }
 
   private hyphenated(i: number, j: number): boolean {
@@ -338,157 +257,6 @@ export class LabelAnalyzer {
     }
     return { score, brand, reasons, whole };
   }
-
-  /** One-edit typos of a brand, alone or between lure words / digits, or as a whole hyphen token. */
-  private findTypo(n: number, label: string): LabelFinding | undefined {
-    if (this.typos.size === 0) return undefined;
-    const forward = this.segmenter.forward(VIEW.long);
-    const backward = this.segmenter.backward(VIEW.long);
-    const { boundary, codes } = this.buffer;
-    let best: LabelFinding | undefined;
-    let bestStart = -1;
-    for (let p = 0; p < n; p++) {
-      const leftAffix = forward[p] !== UNREACHABLE;
-      if (!leftAffix && boundary[p] !== 1) continue;
-      let hash = 0;
-      const limit = Math.min(n, p + this.maxTypoLength);
-      for (let s = p + 1; s <= limit; s++) {
-        hash = (Math.imul(hash, 31) + (codes[s - 1] ?? 0)) | 0;
-        const rightAffix = backward[s] !== UNREACHABLE;
-        if (s - p < 2 || (!rightAffix && boundary[s] !== 1) || !this.typoFilter.has(hash)) continue;
-        const entry = this.typos.get(this.buffer.compact.slice(p, s));
-        if (entry === undefined) continue;
-        const brand = this.brands[entry.brand] as BrandEntry;
-        const { variant } = entry;
-        const length = brand.key.length;
-        const withLure = forward[p] === LURE || backward[s] === LURE || this.segmenter.hasLureOutside(VIEW.long, p, s);
-        // A typo and look-alike letters (`quaifone`: `qualfon` + `e`, with `i` for `l`) are two edits made to
-        // pass for the brand; only for long brands, where a second edit rarely lands on a real name.
-        const lookalike = length >= 7 && this.usesLookalikeLetters(entry.texts, p, s, label);
-        const base = withLure
-          ? SCORE.typoWithLure(length, variant)
-          : leftAffix && rightAffix
-            ? SCORE.typoAlone(length, variant)
-            : SCORE.typoToken(length, variant);
-        const score = Math.min(1, base + (lookalike ? SCORE.lookalikeCharactersBonus : 0));
-        // Ties go to the earliest start, then to the longest variant.
-        if (best !== undefined && (best.score > score || (best.score === score && bestStart !== p))) continue;
-        bestStart = p;
-        const what = variant.typo.slice(5).replace('_', ' ');
-        const reasons: LookalikeReason[] = [{ code: variant.typo, detail: `"${label}" is one ${what} away from "${brand.key}"` }];
-        if (withLure) reasons.push({ code: 'brand_keyword_compound', detail: `the typo of "${brand.name}" is combined with lure words` });
-        if (lookalike) {
-          const unicode = this.buffer.nonAscii;
-          reasons.push({
-            code: unicode ? 'confusable_unicode' : 'homoglyph',
-            detail: `"${label}" also uses ${unicode ? 'non-ASCII' : 'ASCII'} look-alike characters`,
-          });
-        }
-        best = { score, brand, reasons, whole: p === 0 && s === n };
-      }
-    }
-    return best;
-  }
-
-  /**
-   * `<anything>-okta`, `<anything>sso`, `sso-<anything>`: a lure suffix as the last hyphen token, or as
-   * the first one before 3+ more letters (`sso-att`, not `sso-fh`), or glued at the end when that cannot
-   * be an ordinary word ending (`sso` after a consonant: Romance words end in `-esso`, `-osso`,
-   * `-asso`), or a label made only of lure words that includes one.
-   */
-  private lureSuffix(n: number, label: string): LabelFinding | undefined {
-    const buffer = this.buffer;
-    for (const word of this.lureSkeletons) {
-      const at = n - word.length;
-      const suffix = at > 0 && buffer.endsWith(word);
-      if (suffix) {
-        if (buffer.boundary[at] !== 1 && !this.lastWasAllKeywords && !this.gluedSuffixes.has(word) && !(word === 'sso' && ssoIsSeparate(buffer.codes, at))) {
-          continue;
-        }
-      } else if (!(at >= 3 && buffer.boundary[word.length] === 1 && buffer.startsWith(word))) {
-        if (!(this.lastWasAllKeywords && n > word.length && buffer.compact.includes(word))) continue;
-      }
-      const detail = `"${label}" pairs the sign-in word "${word}" with another word`;
-      return { score: SCORE.lureSuffix, brand: undefined, reasons: [{ code: 'lure_keyword_suffix', detail }], whole: false };
-    }
-    return undefined;
-  }
-}
-
-/** The hash `findTypo` computes incrementally over a substring of the skeleton. */
-function skeletonHash(skeleton: string): number {
-  let hash = 0;
-  for (let k = 0; k < skeleton.length; k++) hash = (Math.imul(hash, 31) + skeleton.charCodeAt(k)) | 0;
-  return hash;
-}
-
-/** A one-hash Bloom filter over 32-bit hashes: `has` may say yes wrongly, never no wrongly. */
-class HashFilter {
-  private readonly bits: Uint32Array;
-  private readonly mask: number;
-
-  constructor(log2Bits: number) {
-    this.bits = new Uint32Array(1 << (log2Bits - 5));
-    this.mask = (1 << log2Bits) - 1;
-  }
-
-  add(hash: number): void {
-    const bit = (hash ^ (hash >>> 15)) & this.mask;
-    this.bits[bit >>> 5] = (this.bits[bit >>> 5] ?? 0) | (1 << (bit & 31));
-  }
-
-  has(hash: number): boolean {
-    const bit = (hash ^ (hash >>> 15)) & this.mask;
-    return ((this.bits[bit >>> 5] ?? 0) & (1 << (bit & 31))) !== 0;
-  }
-}
-
-/** Identity-provider names that end no ordinary word, so `acmeokta` reads as `acme`+`okta`. */
-const GLUED_SUFFIXES = ['okta', 'onelogin', 'adfs', 'saml'];
-
-/**
- * `costsso`, `hubsso` read as `cost`+`sso`; `acesso`, `nespresso`, `progresso`, `stesso` do not
- * (Romance words end in `-esso` after `c`, `d`, `m`, `n`, `s`, or after `pr`/`gr`/`st`). English
- * compounds end their first word in a silent `e` after a vowel and `r`, `t` or `v` (`icare`+`sso`,
- * `stargate`+`sso`, `active`+`sso`): that reading is kept for a first word of 5+ letters (the skeleton
- * writes `i` as `l`, so `l` stands for a vowel too). `askmehelpdesk` is an ordinary compound: help-desk
- * words only count after a hyphen.
- */
-function ssoIsSeparate(codes: Uint16Array, at: number): boolean {
-  const before = codes[at - 1] ?? 0;
-  if (before === 0x65 && at >= 5) {
-    const consonant = codes[at - 2] ?? 0;
-    return (consonant === 0x72 || consonant === 0x74 || consonant === 0x76) && isVowelLike(codes[at - 3] ?? 0);
-  }
-  return !isVowelLike(before) && before !== 0x73;
-}
-
-/** a, e, o, u, y, and `l` (the skeleton of `i`). */
-function isVowelLike(code: number): boolean {
-  return code === 0x61 || code === 0x65 || code === 0x6f || code === 0x75 || code === 0x6c || code === 0x79;
-}
-
-/** WORD flags of every keyword, infrastructure word, long brand and domain-spelling token (skeletons). */
-function wordFlags(brands: readonly BrandEntry[], options: LabelAnalyzerOptions): Map<string, number> {
-  const flags = new Map<string, number>();
-  const shortWithVowel = (word: string): number => (word.length <= 2 && /[aeiouy]/.test(word) ? WORD.shortWithVowel : 0);
-  for (const word of options.keywords) flags.set(skeletonOf(word), WORD.lure | shortWithVowel(word));
-  for (const word of options.genericKeywords) {
-    const skeleton = skeletonOf(word);
-    if (!flags.has(skeleton)) flags.set(skeleton, WORD.lure | WORD.generic | shortWithVowel(word));
-  }
-  // Glued or not, a lure word reading wins over the token-only readings below.
-  const tokenOnly = (word: string, strength: number): void => {
-    const skeleton = skeletonOf(word);
-    if (!flags.has(skeleton)) flags.set(skeleton, WORD.tokenOnly | strength);
-  };
-  options.infrastructureKeywords.forEach((word) => tokenOnly(word, 0));
-  // Brands of 7+ letters count as lure words beside other brands (`pennkey-upenn`, `livechat-salesforce`:
-  // a vendor's name beside its customer's), as tokens only: glued, `microsoft`+`personal` would make
-  // `persona` a brand beside a lure; shorter brands are too often ordinary words (`apple-square`).
-  brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH).forEach((b) => tokenOnly(b.key, WORD.lure));
-  DOMAIN_SPELLING_TOKENS.forEach((word) => tokenOnly(word, WORD.lure));
-  return flags;
 }
 
 function describe(code: LookalikeReasonCode): string {

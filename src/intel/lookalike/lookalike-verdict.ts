@@ -4,7 +4,7 @@ import type { TypoClass } from './typo-variants.js';
  * Stable reason codes: logs, block pages, STIX exports and tests branch on these, never on `detail`.
  */
 export type LookalikeReasonCode =
-  /** Brand next to lure words: `acme-okta.com`, `acmesso.net`, `okta-acme.co`. */
+  /** Brand next to lure words: `acme-okta.com`, `acmesso.net`, `okta-acme.co`, `com-acme-x.online`. */
   | 'brand_keyword_compound'
   /** Brand next to digits only: `acme360.com`, `2-acme.com`. */
   | 'brand_number_compound'
@@ -26,7 +26,7 @@ export type LookalikeReasonCode =
   | 'confusable_unicode'
   /** Brand (or a protected domain) in the subdomain part of another registrable domain. */
   | 'brand_in_subdomain'
-  /** `<anything>-okta.com`, `<anything>-sso.com`: sign-in lure word without a known brand. */
+  /** `<anything>-okta.com`, `<anything>-sso.com`, `sso-<anything>.com`: sign-in lure word without a known brand. */
   | 'lure_keyword_suffix'
   /** The name is a protected domain or a subdomain of one (informational, never a lookalike). */
   | 'protected_domain'
