@@ -94,13 +94,8 @@ export class TypoMatcher {
         const what = variant.typo.slice(5).replace('_', ' ');
         const reasons: LookalikeReason[] = [{ code: variant.typo, detail: `"${label}" is one ${what} away from "${brand.key}"` }];
         if (withLure) reasons.push({ code: 'brand_keyword_compound', detail: `the typo of "${brand.name}" is combined with lure words` });
-        if (lookalike) {
-          const unicode = buffer.nonAscii;
-          reasons.push({
-            code: unicode ? 'confusable_unicode' : 'homoglyph',
-            detail: `"${label}" also uses ${unicode ? 'non-ASCII' : 'ASCII'} look-alike characters`,
-          });
-        }
+        if (buffer.nonAscii) reasons.push({ code: 'confusable_unicode', detail: `"${label}" has non-ASCII look-alike characters` });
+        else if (lookalike) reasons.push({ code: 'homoglyph', detail: `"${label}" also uses ASCII look-alike characters` });
         best = { score, brand, reasons, whole: p === 0 && s === n };
       }
     }
