@@ -2,6 +2,8 @@ import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildAccess, type AccessLayer } from './access/build-access.js';
+import { buildDns, type DnsLayer } from './dns/build-dns.js';
+import { buildDomainIntel } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import type { Clock } from './lib/clock.js';
@@ -12,7 +14,8 @@ import { createPortalMetrics, registerPortal, type PortalSettings } from './port
 import { buildHttpApp, type HostRouter } from './server/build-http-app.js';
 import { normaliseAddress } from './server/client-address.js';
 import { createLogger } from './server/create-logger.js';
-import { refuseUnknownHost } from './server/refuse-unknown-host.js';
+import { handleUnknownHost } from './server/handle-unknown-host.js';
+import { registerDoh } from './server/register-doh.js';
 import { startListeners, type Listeners } from './server/listeners.js';
 import { pruneChangeFeed, tailChangeFeed, type ChangeFeedTail } from './store/index.js';
 
@@ -35,6 +38,7 @@ export interface RunningGatehouse {
   feed: ChangeFeedTail;
   config: ConfigWatcher | undefined;
   access: AccessLayer;
+  dns: DnsLayer;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
   close(): Promise<void>;
@@ -91,7 +95,26 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       portalUrl: () => portalUrlOf(core.snapshot().config),
     });
     cleanups.push(() => access.close());
-    router.current = (req, res) => access.gateway.handle(req, res) || refuseUnknownHost(req, res, () => portalUrlOf(core.snapshot().config));
+    const dns: DnsLayer = await buildDns({
+      config: options.snapshot.config.dns,
+      intel: buildDomainIntel({ dns: options.snapshot.config.dns, store: core.store, clock, logger }),
+      store: core.store,
+      audit: core.audit,
+      clock,
+      random,
+      logger,
+      registry,
+    });
+    cleanups.push(() => dns.stop());
+    registerDoh(app, dns, options.snapshot.config.dns);
+
+    router.current = (req, res) =>
+      access.gateway.handle(req, res) ||
+      handleUnknownHost(req, res, {
+        portalUrl: () => portalUrlOf(core.snapshot().config),
+        organisation: () => core.snapshot().config.portal.organisation,
+        ...(dns.gateway ? { explain: dns.gateway.explain } : {}),
+      });
     app.server.on('upgrade', (req, socket, head) => {
       if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
     });
@@ -126,6 +149,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       onChange: (change) => {
         core.identity.sessions.applyChange(change);
         access.applyChange(change);
+        dns.applyChange(change);
       },
       onError: (error) => logger.warn({ err: error }, 'change feed read failed; retrying'),
     });
@@ -166,6 +190,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       feed,
       config,
       access,
+      dns,
       inject: app.inject.bind(app),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();

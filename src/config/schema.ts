@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { accessSchema, appsSchema } from './sections/apps.js';
 import { databaseSchema } from './sections/database.js';
+import { dnsConfigSchema } from './sections/dns.js';
 import { identitySchema, loggingSchema, portalSchema, sessionsSchema } from './sections/identity.js';
 import { incidentSchema } from './sections/incident.js';
 import { serverSchema } from './sections/server.js';
@@ -19,6 +20,7 @@ export const gatehouseConfigSchema = z.strictObject({
   portal: portalSchema.default(portalSchema.parse({})).describe('The sign-in portal.'),
   access: accessSchema,
   apps: appsSchema.default([]),
+  dns: dnsConfigSchema.prefault({}),
   incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
 });

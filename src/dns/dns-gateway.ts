@@ -19,6 +19,7 @@ import { createUdpServer } from './udp-server.js';
 import { UpstreamForwarder, type UpstreamAddress } from './upstream-forwarder.js';
 import type { ClassifyHook, QueryLogEntry } from './verdict.js';
 import { EDE_BLOCKED, EDE_FILTERED } from './wire-response.js';
+import { explainName, type NameExplanation } from './explain-name.js';
 
 export interface DnsLogger {
   info(object: object, message?: string): void;
@@ -59,6 +60,8 @@ export interface DnsGateway {
   /** Reloads every blocklist now (also runs on each source's schedule once started). */
   refreshBlocklists(): Promise<BlocklistSourceState[]>;
   listState(): DnsListState;
+  /** The decision for a name under the default client policy, for the block page and the CLI. */
+  explain(name: string): Promise<NameExplanation>;
   readonly metrics: DnsMetrics;
 }
 
@@ -199,6 +202,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     unblockDomain: (name) => store.unblockDomain(name),
     replaceDynamicBlocks: (blocks) => store.replaceDynamicBlocks(blocks),
     refreshBlocklists: () => store.refreshAll(),
+    explain: (name) => explainName(name, { store, hasher, policy: defaultPolicy, classify: options.classify }),
     listState: () => ({
       sources: store.states.map((state) => ({ ...state })),
       dynamic: store.listDynamic(),

@@ -196,6 +196,12 @@ export interface DomainRegistrationsTable {
   expires_at: number;
 }
 
+export interface DohTokensTable {
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+}
+
 export interface DomainFirstSeenTable {
   domain: string;
   first_seen_at: number;
@@ -270,6 +276,7 @@ export interface Database {
   dns_queries: DnsQueriesTable;
   domain_registrations: DomainRegistrationsTable;
   domain_first_seen: DomainFirstSeenTable;
+  doh_tokens: DohTokensTable;
   settings: SettingsTable;
   users: UsersTable;
   group_members: GroupMembersTable;

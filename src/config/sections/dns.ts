@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { z } from 'zod';
+import { dnsAgeSchema } from './dns-age.js';
 import { dnsProtectSchema } from './dns-protect.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -113,6 +114,17 @@ export const dnsConfigSchema = z
       .describe('Mode for clients that match no policy (refuse keeps the resolver from being open).'),
     policies: z.array(dnsClientPolicySchema).default([]).describe('Per-client-network policies, first match wins.'),
     protect: dnsProtectSchema.optional().describe('Brand lookalike detection (see dns-protect); off when absent.'),
+    age: dnsAgeSchema.prefault({}).describe('Domain age at query time: RDAP registration dates, newly-registered-domain feeds, first-seen table.'),
+    query_log: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Write every query (client, user, name, type, verdict, reason, latency) to the store.'),
+        retention_days: z.number().int().min(1).max(3650).default(30).describe('Days query log rows are kept, in days.'),
+        flush_interval_ms: z.number().int().min(50).max(60_000).default(1000).describe('How often buffered rows are written, in ms.'),
+        max_buffer: z.number().int().min(100).max(1_000_000).default(50_000).describe('Rows buffered at most; beyond that the oldest unwritten rows are dropped and counted.'),
+      })
+      .prefault({})
+      .describe('Query log, written in batches off the query path.'),
+    doh_path: z.string().regex(/^\/[a-z0-9/_-]*$/).default('/dns-query').describe('Path of DNS over HTTPS (RFC 8484) on the portal listeners; `<path>/<token>` is a personal URL.'),
   })
   .superRefine((config, ctx) => {
     if (config.enabled && config.upstreams.length === 0) {

@@ -3,7 +3,7 @@ import type { Dialect } from '../dialect.js';
 
 /**
  * DNS gateway state (issue 4): the query log (written in batches, pruned by retention), registration
- * dates learnt from RDAP (shared cache across instances), and the first-seen table.
+ * dates learnt from RDAP (shared cache across instances), the first-seen table and personal DoH tokens.
  */
 export function dnsMigration(dialect: Dialect) {
   const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
@@ -30,6 +30,14 @@ export function dnsMigration(dialect: Dialect) {
         .addColumn('domain', 'text', (c) => c.primaryKey())
         .addColumn('record', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      // Personal DoH URLs (RFC 8484 on a per-user path): only the token's hash is stored.
+      await db.schema
+        .createTable('doh_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
 
       await db.schema

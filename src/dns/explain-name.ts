@@ -1,0 +1,49 @@
+import type { BlocklistStore } from './blocklist-store.js';
+import type { ClientPolicy } from './client-policies.js';
+import type { DomainHasher } from './domain-hash.js';
+import { normaliseDomainName } from './domain-name.js';
+import type { ClassifyHook } from './verdict.js';
+
+export interface NameExplanation {
+  name: string;
+  action: 'allow' | 'warn' | 'block';
+  /** `dynamic`, `allowlist`, `blocklist:<name>`, `classify:<code>` or `` (nothing matched). */
+  kind: string;
+  /** Plain words for a person, e.g. "looks like acme.com; registered 37 minutes ago". */
+  humanReason: string;
+}
+
+const MAX_LABELS = 128;
+
+/**
+ * The decision the resolver makes for a name, without a packet: the block page uses it to tell a person
+ * which name was blocked and why (issue 4 §5). Same order as the query path: dynamic blocks, allowlist,
+ * the policy's lists, then the verdict hook.
+ */
+export async function explainName(
+  raw: string,
+  deps: { store: BlocklistStore; hasher: DomainHasher; policy: ClientPolicy; classify: ClassifyHook | undefined },
+): Promise<NameExplanation> {
+  const name = normaliseDomainName(raw);
+  const bytes = Buffer.from(name, 'latin1');
+  const suffixes = new Uint32Array(2 * MAX_LABELS);
+  const count = deps.hasher.hashSuffixes(bytes, bytes.length, suffixes);
+  const { store, policy } = deps;
+  if (store.dynamicSet.match(suffixes, count) >= 0) {
+    const block = store.dynamicBlockFor(name);
+    return { name, action: 'block', kind: 'dynamic', humanReason: block?.reason ? `blocked by your security team: ${block.reason}` : 'blocked by your security team' };
+  }
+  if (store.allowlist.match(suffixes, count) >= 0 || policy.allowlist.match(suffixes, count) >= 0) {
+    return { name, action: 'allow', kind: 'allowlist', humanReason: 'on the allowlist' };
+  }
+  for (const index of policy.blocklists) {
+    if (store.sets[index]!.match(suffixes, count) >= 0) {
+      const source = store.sources[index]!;
+      return { name, action: 'block', kind: `blocklist:${source.name}`, humanReason: `listed as dangerous (${source.name})` };
+    }
+  }
+  if (!policy.classify || !deps.classify) return { name, action: 'allow', kind: '', humanReason: 'not on any list' };
+  const verdict = await deps.classify(name, { address: '', protocol: 'doh', policy: policy.name });
+  const code = verdict.reasons?.[0]?.code ?? '';
+  return { name, action: verdict.action, kind: code ? `classify:${code}` : '', humanReason: verdict.humanReason ?? (verdict.action === 'allow' ? 'not on any list' : 'blocked by policy') };
+}

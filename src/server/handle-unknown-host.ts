@@ -1,0 +1,61 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { blockPage } from '../dns/block-page.js';
+import type { NameExplanation } from '../dns/explain-name.js';
+
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+export interface UnknownHostOptions {
+  portalUrl: () => string;
+  organisation: () => string;
+  /** The DNS gateway's decision for a name (absent when the gateway is off). */
+  explain?: (name: string) => Promise<NameExplanation>;
+}
+
+function hostnameOf(req: IncomingMessage): string {
+  const host = (req.headers.host ?? '').toLowerCase().replace(/\.$/, '');
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
+}
+
+/**
+ * Requests for a Host that is neither the portal nor an app (issue 3: unknown Host headers never reach
+ * the portal's cookies and pages). A name the DNS gateway blocks gets the block page instead (issue 4
+ * §5: the resolver answered with this listener's address). Probes are served on any host. Returns
+ * false to let fastify serve the portal and the probes.
+ */
+export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, options: UnknownHostOptions): boolean {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (PROBES.has(path)) return false;
+  const portal = new URL(options.portalUrl());
+  const hostname = hostnameOf(req);
+  if (hostname === portal.hostname) return false;
+  const refuse = () => {
+    const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown address</title></head><body><h1>There is nothing at this address</h1><p>Sign in at <a href="${portal.origin}/">${portal.origin}</a>.</p></body></html>`;
+    res.writeHead(hostname === '' ? 400 : 421, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'content-security-policy': "default-src 'none'",
+      'cache-control': 'no-store',
+    });
+    res.end(body);
+  };
+  if (!options.explain || hostname === '' || hostname.startsWith('[') || /^[\d.]+$/.test(hostname)) {
+    refuse();
+    return true;
+  }
+  options
+    .explain(hostname)
+    .then((explanation) => {
+      if (explanation.action === 'allow') return refuse();
+      const body = blockPage({ explanation, organisation: options.organisation(), portalOrigin: portal.origin });
+      res.writeHead(403, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'content-security-policy': `default-src 'none'; style-src ${portal.origin}; img-src data:`,
+        'cache-control': 'no-store',
+        'x-frame-options': 'DENY',
+      });
+      res.end(body);
+    })
+    .catch(refuse);
+  return true;
+}

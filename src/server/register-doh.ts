@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { DnsConfig } from '../config/sections/dns.js';
+import type { DnsLayer } from '../dns/build-dns.js';
+
+const DNS_MESSAGE = 'application/dns-message';
+
+/**
+ * DNS over HTTPS (RFC 8484) on the portal listeners: `GET <path>?dns=<base64url>` and `POST <path>` with
+ * an application/dns-message body; `<path>/<token>` is a personal URL (queries logged with the user).
+ */
+export function registerDoh(app: FastifyInstance, dns: DnsLayer, config: DnsConfig): void {
+  const gateway = dns.gateway;
+  if (!gateway) return;
+  // RFC 8484 §6: a DNS message is at most 65535 octets.
+  app.addContentTypeParser(DNS_MESSAGE, { parseAs: 'buffer', bodyLimit: 65_535 }, (_request, body, done) => done(null, body));
+  const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const params = request.params as { token?: string };
+    const response = await gateway.handleDohRequest({
+      method: request.method,
+      path: request.url.split('?')[0] ?? config.doh_path,
+      ...(params.token ? { token: params.token } : {}),
+      query: request.query as Record<string, string>,
+      body: Buffer.isBuffer(request.body) ? request.body : null,
+      headers: request.headers,
+      remoteAddress: request.ip,
+    });
+    return reply.code(response.status).headers(response.headers).send(Buffer.from(response.body));
+  };
+  for (const url of [config.doh_path, `${config.doh_path}/:token`]) {
+    app.get(url, handler);
+    app.post(url, handler);
+  }
+}
