@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
+import { registerDnsCommands } from './dns-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { fail } from './output.js';
 import { registerServerCommands } from './server-commands.js';
@@ -17,6 +18,7 @@ registerServerCommands(program);
 registerUserCommands(program);
 registerSessionCommands(program);
 registerAccessCommands(program);
+registerDnsCommands(program);
 registerAuditCommands(program);
 
 try {

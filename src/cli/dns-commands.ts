@@ -1,0 +1,119 @@
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { portalUrlOf } from '../core.js';
+import { DohTokens } from '../dns/doh-tokens.js';
+import { DomainBlocks } from '../dns/domain-blocks.js';
+import { buildDomainIntel } from '../intel/index.js';
+import { systemClock } from '../lib/clock.js';
+import { InputError } from '../lib/errors.js';
+import { cryptoRandom } from '../lib/random.js';
+import { emit, isoTime, table } from './output.js';
+import { loadSnapshot, withCore } from './open-config.js';
+
+async function namesFrom(args: string[]): Promise<string[]> {
+  if (args.length > 0) return args;
+  if (process.stdin.isTTY) throw new InputError('give names as arguments or one per line on standard input', 'usage');
+  const names: string[] = [];
+  for await (const line of createInterface({ input: process.stdin })) {
+    const name = line.trim();
+    if (name && !name.startsWith('#')) names.push(name);
+  }
+  return names;
+}
+
+export function registerDnsCommands(program: Command): void {
+  const domain = program.command('domain').description('Domain verdicts and runtime blocks');
+
+  domain
+    .command('check')
+    .argument('[names...]', 'names to check (default: one per line on standard input)')
+    .option('--offline', 'lexical checks only: no registration-date look-ups')
+    .option('--json', 'print JSON lines')
+    .description("Check names against the config's dns.protect brands and the domain-age rules")
+    .action(async (args: string[], options: { offline?: boolean; json?: boolean }) => {
+      const { config } = loadSnapshot(program.opts().config);
+      const names = await namesFrom(args);
+      // Age look-ups are cached per process here: the CLI does not need the shared store for a check.
+      const intel = buildDomainIntel({ dns: config.dns, clock: systemClock, offline: Boolean(options.offline) });
+      let flagged = 0;
+      try {
+        for (const name of names) {
+          let line: string;
+          try {
+            const verdict = await intel.classifier.classify(name);
+            if (verdict.action !== 'allow') flagged++;
+            line = options.json
+              ? JSON.stringify(verdict)
+              : `${verdict.action.toUpperCase().padEnd(5)} ${verdict.name}  ${verdict.humanReason}${verdict.reasons.length ? `  [${verdict.reasons.map((r) => r.code).join(', ')}]` : ''}`;
+          } catch (error) {
+            line = options.json ? JSON.stringify({ name, error: (error as Error).message }) : `ERROR ${name}  ${(error as Error).message}`;
+          }
+          process.stdout.write(`${line}\n`);
+        }
+      } finally {
+        await intel.stop();
+      }
+      if (!options.json) process.stderr.write(`${names.length} checked, ${flagged} flagged\n`);
+    });
+
+  domain
+    .command('block')
+    .argument('<names...>')
+    .requiredOption('--reason <text>', 'why (shown on the block page and kept in the audit log)')
+    .description('Block names and their subdomains on every instance, at once')
+    .action(async (names: string[], options: { reason: string }) => {
+      const added = await withCore(program.opts().config, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
+      process.stdout.write(`blocked ${added.length} new name(s)\n`);
+    });
+
+  domain
+    .command('unblock')
+    .argument('<names...>')
+    .description('Lift runtime blocks')
+    .action(async (names: string[]) => {
+      const removed = await withCore(program.opts().config, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
+      process.stdout.write(`unblocked ${removed} name(s)\n`);
+    });
+
+  const dns = program.command('dns').description('The DNS gateway');
+  dns
+    .command('lists')
+    .option('--json', 'print JSON')
+    .description("Each blocklist source and the runtime blocks, as configured and stored")
+    .action(async (options: { json?: boolean }) => {
+      const data = await withCore(program.opts().config, async (core) => {
+        const { config } = core.snapshot();
+        const blocks = await new DomainBlocks(core.store, core.clock, core.audit).list();
+        return {
+          enabled: config.dns.enabled,
+          sources: config.dns.blocklists.map((l) => ({ name: l.name, source: l.path ?? l.url, format: l.format, refreshSeconds: l.refresh_interval_s })),
+          runtimeBlocks: blocks.map((b) => ({ name: b.name, reason: b.reason, since: isoTime(b.createdAt), by: b.createdBy ?? '' })),
+          allowlist: config.dns.allowlist.length,
+        };
+      });
+      emit(options.json, data, () =>
+        [
+          `DNS gateway ${data.enabled ? 'enabled' : 'disabled'}; allowlist entries: ${data.allowlist}`,
+          '',
+          'blocklist sources (entry counts and load state: /metrics gatehouse_dns_*):',
+          table(data.sources, ['name', 'format', 'source', 'refreshSeconds']),
+          '',
+          'runtime blocks:',
+          table(data.runtimeBlocks, ['name', 'reason', 'since', 'by']),
+        ].join('\n'),
+      );
+    });
+  dns
+    .command('token')
+    .argument('<user>', 'email or id')
+    .description('Print a personal DNS-over-HTTPS URL for a user (queries through it are logged with the user)')
+    .action(async (who: string) => {
+      const url = await withCore(program.opts().config, async (core) => {
+        const user = await core.identity.users.require(who);
+        const token = await new DohTokens(core.store, core.clock, cryptoRandom).issue(user.id);
+        const { config } = core.snapshot();
+        return `${portalUrlOf(config)}${config.dns.doh_path}/${token}`;
+      });
+      process.stdout.write(`${url}\n`);
+    });
+}
