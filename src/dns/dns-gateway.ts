@@ -80,6 +80,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
   const logger = options.logger ?? silentLogger;
   const hasher = new DomainHasher(random.bytes(8));
   const metrics = new DnsMetrics();
+  // eslint-disable-next-line prefer-const -- assigned below, after the store whose callback reads it
   let handler: QueryHandler | undefined;
 
   const store = new BlocklistStore({

@@ -61,6 +61,7 @@ export class DnsMetrics {
 
   /** Registers `gatehouse_dns_*` metrics on `registry`; call once per registry. */
   register(registry: Registry, cacheSize: () => number): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` to the metric inside collect()
     const metrics = this;
     new Counter({
       name: 'gatehouse_dns_queries_total', help: 'DNS queries received, by transport.', labelNames: ['protocol'], registers: [registry],
