@@ -1,0 +1,224 @@
+import { portalUrlOf, type GatehouseCore } from '../core.js';
+import { DomainBlocks } from '../dns/domain-blocks.js';
+import { GatehouseError, InputError } from '../lib/errors.js';
+import { claimAlert, linkAlertToIncident } from './alerts/alert-claims.js';
+import { watchAdminGroups, type AdminAddition } from './alerts/admin-group-watcher.js';
+import { LookalikeAlertGate, lookalikeFinding, type LookalikeFinding, type LookalikeQuery } from './alerts/lookalike-alerts.js';
+import { parseDuration } from './duration.js';
+import type { HuntResult } from './hunts/hunt-result.js';
+import { runHunt } from './hunts/run-hunt.js';
+import { IncidentRepository } from './incident-repository.js';
+import type { DeclareInput, IncidentRecord, IncidentView } from './incident-types.js';
+import { parseIndicators } from './indicators.js';
+import { createItemDeliverer } from './notify/deliver-item.js';
+import { createEmailSender, type EmailSender } from './notify/email-sender.js';
+import { Outbox } from './notify/outbox.js';
+import { defang } from './notify/warning-message.js';
+import { createWebhookSender, type WebhookMessage, type WebhookSender } from './notify/webhook-sender.js';
+import { planIncident, type IncidentPlan } from './plan-incident.js';
+import { huntContextOf, type IncidentLogger, type IpBlocker, type PlaybookDeps, type PlaybookHooks } from './playbook-context.js';
+import { runPlaybook, type PlaybookRun } from './run-playbook.js';
+
+export interface IncidentResponseOptions {
+  core: Pick<GatehouseCore, 'store' | 'audit' | 'identity' | 'clock' | 'random' | 'snapshot'>;
+  /** The live instance's block list (applied at once here, on the others through the feed). */
+  ipBlocks: IpBlocker;
+  domainBlocks?: DomainBlocks;
+  logger?: IncidentLogger;
+  hooks?: PlaybookHooks;
+}
+
+export interface IncidentResponse {
+  declare(input: DeclareInput, options: { actor: string; dryRun?: boolean }): Promise<{ incident: IncidentView; run: PlaybookRun } | IncidentPlan>;
+  resume(id: string, options: { actor: string; takeover?: boolean }): Promise<{ incident: IncidentView; run: PlaybookRun }>;
+  list(filter?: { status?: 'open' | 'closed' }): Promise<IncidentRecord[]>;
+  show(id: string): Promise<IncidentView>;
+  close(id: string, options: { actor: string; note?: string }): Promise<IncidentView>;
+  hunt(name: string, params: unknown): Promise<HuntResult>;
+  /** For the DNS gateway's query hook: never throws, never waits on the database. */
+  onLookalikeQuery(query: LookalikeQuery): void;
+  /** Starts the admin-group watcher (server only). */
+  startWatchers(): () => Promise<void>;
+  /** Closes the SMTP pool. */
+  dispose(): Promise<void>;
+}
+
+const silent: IncidentLogger = { info: () => {}, warn: () => {}, error: () => {} };
+const TITLE = /^[^\u0000-\u001f\u007f]{1,200}$/;
+
+/** The incident capability: declaration, the playbook, hunts and alerts, for the CLI and the admin API. */
+export function createIncidentResponse(options: IncidentResponseOptions): IncidentResponse {
+  const { core } = options;
+  const logger = options.logger ?? silent;
+  const repository = new IncidentRepository(core.store.db, core.clock);
+  const outbox = new Outbox(core.store.db, core.clock);
+  const domainBlocks = options.domainBlocks ?? new DomainBlocks(core.store, core.clock, core.audit);
+  const settings = () => {
+    const { config } = core.snapshot();
+    return { incident: config.incident, adminGroups: config.identity.admin_groups, organisation: config.portal.organisation, portalUrl: portalUrlOf(config) };
+  };
+
+  // Senders follow the config snapshot (hot reload): rebuilt when their settings change.
+  let email: { signature: string; sender: EmailSender } | undefined;
+  let webhook: { signature: string; sender: WebhookSender } | undefined;
+  const senders = () => {
+    const { incident } = settings();
+    const smtpSignature = JSON.stringify(incident.smtp ?? null);
+    if (email?.signature !== smtpSignature) {
+      email?.sender.close();
+      email = incident.smtp ? { signature: smtpSignature, sender: createEmailSender(incident.smtp) } : undefined;
+    }
+    const hookSignature = `${incident.webhook_url ?? ''} ${incident.webhook_timeout_ms}`;
+    if (webhook?.signature !== hookSignature) webhook = incident.webhook_url ? { signature: hookSignature, sender: createWebhookSender(incident.webhook_url, incident.webhook_timeout_ms) } : undefined;
+    return { email: email?.sender, webhook: webhook?.sender };
+  };
+
+  const deps: PlaybookDeps = {
+    store: core.store,
+    audit: core.audit,
+    identity: core.identity,
+    clock: core.clock,
+    random: core.random,
+    ipBlocks: options.ipBlocks,
+    domainBlocks,
+    repository,
+    outbox,
+    settings,
+    senders,
+    logger,
+    hooks: options.hooks ?? {},
+    deliver: async () => {},
+  };
+  deps.deliver = createItemDeliverer(deps, async (incidentId) => {
+    const incident = await repository.get(incidentId);
+    const { organisation, portalUrl } = settings();
+    return { incidentId, title: incident.title, organisation, portalUrl, indicators: incident.indicators };
+  });
+
+  const show = async (id: string): Promise<IncidentView> => {
+    const record = await repository.get(id);
+    const [steps, users, counts, stix] = await Promise.all([repository.steps(id), repository.users(id), outbox.counts(id), repository.stix(id)]);
+    return { ...record, timeline: [...steps.values()], users, outbox: counts, stix };
+  };
+
+  const buildRecord = async (input: DeclareInput, actor: string): Promise<IncidentRecord> => {
+    const title = typeof input.title === 'string' ? input.title.trim() : '';
+    if (!TITLE.test(title)) throw new InputError('--title is required: 1 to 200 characters, no control characters', 'incident_invalid_title');
+    const indicators = parseIndicators(input);
+    for (const email of indicators.users) await core.identity.users.require(email);
+    const { incident } = settings();
+    return {
+      id: `inc-${core.random.uuid()}`,
+      title,
+      status: 'open',
+      runState: 'pending',
+      indicators,
+      options: {
+        allSessions: input.allSessions === true,
+        huntWindowMs: input.since ? parseDuration(input.since) : incident.hunt_window_hours * 3_600_000,
+        strictNewDomains: incident.strict_new_domains_on_incident,
+      },
+      declaredAt: core.clock.now(),
+      declaredBy: actor,
+      closedAt: undefined,
+      closedBy: undefined,
+      closeNote: undefined,
+    };
+  };
+
+  const declare: IncidentResponse['declare'] = async (input, { actor, dryRun }) => {
+    const record = await buildRecord(input, actor);
+    if (dryRun) return planIncident(deps, record);
+    await core.store.db.transaction().execute(async (trx) => {
+      await repository.create(record, trx);
+      await core.audit.record({ type: 'incident.declared', outcome: 'success', actor, detail: { incident: record.id, title: record.title, indicators: record.indicators, options: record.options } }, trx);
+    });
+    const run = await runPlaybook(deps, record.id);
+    return { incident: await show(record.id), run };
+  };
+
+  const alert = async (message: WebhookMessage, key: string) => {
+    const { webhook: send } = senders();
+    if (!send) {
+      logger.warn({ alert: message.text }, 'alert raised but no incident.webhook_url is configured');
+      return;
+    }
+    await send(message, { idempotencyKey: key });
+  };
+
+  const gate = new LookalikeAlertGate(core.clock);
+  const raiseLookalikeAlert = async (finding: LookalikeFinding) => {
+    const { incident } = settings();
+    const key = `lookalike:${finding.domain}`;
+    if (!(await claimAlert(core.store.db, core.clock, key, incident.alert_cooldown_minutes * 60_000))) return;
+    await core.audit.record({ type: 'incident.alert', outcome: 'info', code: 'lookalike_query', ip: finding.client, detail: { ...finding } });
+    let declared: string | undefined;
+    if (incident.auto_declare_on_lookalike && (await claimAlert(core.store.db, core.clock, 'auto-declare:lookalike', incident.alert_cooldown_minutes * 60_000))) {
+      const users = finding.user?.includes('@') ? [finding.user] : [];
+      const result = await declare({ title: `Lookalike of ${finding.brand ?? 'a protected brand'} queried: ${finding.domain}`, domains: [finding.domain], users }, { actor: 'system:lookalike-alert' });
+      if ('incident' in result) {
+        declared = result.incident.id;
+        await linkAlertToIncident(core.store.db, key, declared);
+      }
+    }
+    await alert(
+      {
+        text: `:warning: DNS query for a lookalike of ${finding.brand ?? 'a protected brand'}: ${defang(finding.name)} from ${finding.client}${finding.user ? ` (${finding.user})` : ''}, answered ${finding.action}.${declared ? ` Incident ${declared} declared automatically.` : ''}`,
+      },
+      key,
+    );
+  };
+
+  const raiseAdminAlert = async (addition: AdminAddition) => {
+    await core.audit.record({ type: 'incident.alert', outcome: 'info', code: 'admin_group_added', userId: addition.userId, detail: { group: addition.group, actor: addition.actor ?? null } });
+    await alert({ text: `:warning: ${addition.email} was added to the admin group "${addition.group}"${addition.actor ? ` by ${addition.actor}` : ''} at ${new Date(addition.addedAt).toISOString()}. If nobody expected this, declare an incident.` }, `admin-added:${addition.userId}:${addition.group}:${addition.addedAt}`);
+  };
+
+  return {
+    declare,
+    async resume(id: string, { actor, takeover }: { actor: string; takeover?: boolean }) {
+      const record = await repository.get(id);
+      if (record.status === 'closed') throw new GatehouseError('incident_closed', { status: 409, publicMessage: `Incident ${id} is closed.` });
+      await core.audit.record({ type: 'incident.resumed', outcome: 'success', actor, detail: { incident: id, takeover: Boolean(takeover) } });
+      const run = await runPlaybook(deps, id, { takeover: takeover ?? false });
+      return { incident: await show(id), run };
+    },
+    list: (filter?: { status?: 'open' | 'closed' }) => repository.list(filter),
+    show,
+    async close(id: string, { actor, note }: { actor: string; note?: string }) {
+      await repository.get(id);
+      const closed = await core.store.db.transaction().execute(async (trx) => {
+        const changed = await repository.close(id, { actor, ...(note ? { note } : {}) }, trx);
+        if (changed) await core.audit.record({ type: 'incident.closed', outcome: 'success', actor, detail: { incident: id, note: note ?? null } }, trx);
+        return changed;
+      });
+      if (!closed) throw new GatehouseError('incident_closed', { status: 409, publicMessage: `Incident ${id} is already closed.` });
+      return show(id);
+    },
+    hunt: (name: string, params: unknown) => runHunt(huntContextOf(deps), name, params, settings().incident.hunt_window_hours * 3_600_000),
+    onLookalikeQuery(query: LookalikeQuery) {
+      try {
+        const finding = lookalikeFinding(query);
+        if (!finding || !gate.admit(finding.domain, settings().incident.alert_cooldown_minutes * 60_000)) return;
+        void raiseLookalikeAlert(finding).catch((error: unknown) => logger.error({ err: String(error), domain: finding.domain }, 'lookalike alert failed'));
+      } catch (error) {
+        logger.error({ err: String(error) }, 'lookalike alert failed');
+      }
+    },
+    startWatchers() {
+      const watcher = watchAdminGroups({
+        db: core.store.db,
+        clock: core.clock,
+        intervalMs: settings().incident.admin_watch_interval_ms,
+        adminGroups: () => settings().adminGroups,
+        onAddition: raiseAdminAlert,
+        onError: (error) => logger.warn({ err: String(error) }, 'admin-group watch failed; retrying'),
+      });
+      return () => watcher.stop();
+    },
+    async dispose() {
+      email?.sender.close();
+      email = undefined;
+    },
+  };
+}

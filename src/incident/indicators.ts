@@ -1,0 +1,69 @@
+import net from 'node:net';
+import { parseCidr } from '../access/policy/index.js';
+import { normaliseDomainName } from '../dns/index.js';
+import { normaliseEmail } from '../identity/index.js';
+import { InputError } from '../lib/errors.js';
+
+/** What an incident names: the attacker's infrastructure and the people known to be affected. */
+export interface Indicators {
+  /** Lower-case domain names (their subdomains are covered too). */
+  domains: string[];
+  /** Addresses or CIDR ranges, canonical text (`203.0.113.7/32`). */
+  ips: string[];
+  /** Absolute http(s) URLs of the phishing pages. */
+  urls: string[];
+  /** Emails of users known to be affected. */
+  users: string[];
+}
+
+const MAX_PER_KIND = 1000;
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function checkCount(kind: string, values: readonly unknown[]): void {
+  if (values.length > MAX_PER_KIND) throw new InputError(`at most ${MAX_PER_KIND} ${kind} per incident`, 'incident_invalid_indicator');
+}
+
+/** `203.0.113.7` becomes `203.0.113.7/32`; host bits set in a range are refused (likely a typo). */
+export function canonicalCidr(raw: string): string {
+  const text = String(raw).trim().toLowerCase();
+  const parsed = parseCidr(text);
+  if (typeof parsed === 'string') throw new InputError(`--ip ${parsed.slice(0, 120)}`, 'incident_invalid_indicator');
+  return text.includes('/') ? text : `${text}/${net.isIPv6(text) ? 128 : 32}`;
+}
+
+export function canonicalUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(String(raw).trim());
+  } catch {
+    throw new InputError(`--url "${String(raw).slice(0, 120)}" is not an absolute URL`, 'incident_invalid_indicator');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`--url "${url.href.slice(0, 120)}" must be http or https`, 'incident_invalid_indicator');
+  if (url.username || url.password) throw new InputError('--url must not carry credentials', 'incident_invalid_indicator');
+  return url.href;
+}
+
+/**
+ * Checks and canonicalises every indicator before anything is written; an error names the bad entry.
+ * The host of each URL is added to the domains (a phishing URL's host is the lookalike to block).
+ */
+export function parseIndicators(input: { domains?: readonly string[]; ips?: readonly string[]; urls?: readonly string[]; users?: readonly string[] }): Indicators {
+  const raw = { domains: input.domains ?? [], ips: input.ips ?? [], urls: input.urls ?? [], users: input.users ?? [] };
+  for (const [kind, values] of Object.entries(raw)) checkCount(kind, values);
+  const urls = unique(raw.urls.map(canonicalUrl));
+  const hostDomains = urls.map((u) => new URL(u).hostname).filter((host) => net.isIP(host.replace(/^\[|\]$/g, '')) === 0);
+  const hostIps = urls.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, '')).filter((host) => net.isIP(host) !== 0);
+  return {
+    domains: unique([...raw.domains, ...hostDomains].map((d) => normaliseDomainName(d))),
+    ips: unique([...raw.ips, ...hostIps].map(canonicalCidr)),
+    urls,
+    users: unique(raw.users.map((e) => normaliseEmail(e))),
+  };
+}
+
+export function isEmpty(indicators: Indicators): boolean {
+  return indicators.domains.length + indicators.ips.length + indicators.urls.length + indicators.users.length === 0;
+}

@@ -1,0 +1,10 @@
+import type { IncidentOptions, StepName } from '../incident-types.js';
+import type { StepContext } from '../playbook-context.js';
+
+/** One containment step: idempotent, so a resumed run may repeat the part that crashed. */
+export interface PlaybookStep {
+  name: StepName;
+  /** Steps whose failure leaves this one pending (run again on resume). */
+  dependsOn(options: IncidentOptions): StepName[];
+  run(ctx: StepContext): Promise<Record<string, unknown>>;
+}

@@ -1,0 +1,47 @@
+import { SESSION_FEED } from '../../identity/index.js';
+import { publishChange } from '../../store/index.js';
+import type { PlaybookStep } from './playbook-step.js';
+
+const CHUNK = 500;
+
+/**
+ * Kills sessions: everyone's with --all-sessions (one UPDATE, one feed row), otherwise the contained
+ * users'. All in one transaction: the feed rows commit with the revocations and every instance
+ * evicts its cache when NOTIFY wakes it. Revoking a revoked session is a no-op: idempotent.
+ */
+export const revokeSessionsStep: PlaybookStep = {
+  name: 'revoke_sessions',
+  dependsOn: (options) => (options.allSessions ? [] : ['hunt']),
+  async run({ deps, incident, actor, reason }) {
+    const { sessions } = deps.identity;
+    if (incident.options.allSessions) {
+      const revoked = await deps.store.db.transaction().execute(async (trx) => {
+        const count = await sessions.revokeAll(reason, trx);
+        await deps.audit.record({ type: 'session.revoked', outcome: 'success', actor, detail: { sessions: count, reason, scope: 'all', incident: incident.id } }, trx);
+        return count;
+      });
+      return { scope: 'all', revoked };
+    }
+    const users = await deps.repository.users(incident.id);
+    let revoked = 0;
+    for (let i = 0; i < users.length; i += CHUNK) {
+      const ids = users.slice(i, i + CHUNK).map((u) => u.userId);
+      revoked += await deps.store.db.transaction().execute(async (trx) => {
+        const now = deps.clock.now();
+        const result = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: now, revoked_reason: reason })
+          .where('user_id', 'in', ids)
+          .where('revoked_at', 'is', null)
+          .returning('id_hash')
+          .execute();
+        // The session manager's own feed kind, one row for the batch: every instance evicts these.
+        if (result.length > 0) await publishChange(trx, deps.store, deps.clock, SESSION_FEED.revoked, { idHashes: result.map((r) => r.id_hash) });
+        await deps.audit.record({ type: 'session.revoked', outcome: 'success', actor, detail: { sessions: result.length, users: ids.length, reason, scope: 'incident', incident: incident.id } }, trx);
+        sessions.applyChange({ id: 0, at: now, kind: SESSION_FEED.revoked, payload: { idHashes: result.map((r) => r.id_hash) } });
+        return result.length;
+      });
+    }
+    return { scope: 'contained users', users: users.length, revoked };
+  },
+};
