@@ -4,8 +4,8 @@ import type { Clock } from '../../lib/clock.js';
 /** What the DNS gateway's query hook hands over; structural, so the gateway's verdict fits as is. */
 export interface LookalikeQuery {
   name: string;
-  /** Client address. */
-  client: string;
+  /** Client address, or the DNS gateway's client context (address and per-user DoH user). */
+  client: string | { address: string; user?: string | undefined };
   /** User the query is attributed to (per-user DoH), if any. */
   user?: string | undefined;
   verdict: {
@@ -33,13 +33,15 @@ export function lookalikeFinding(query: LookalikeQuery): LookalikeFinding | unde
   const flagged = lookalike !== undefined || (query.verdict?.reasons ?? []).some((r) => r.code === 'lookalike');
   if (!flagged || typeof query.name !== 'string') return undefined;
   const name = query.name.toLowerCase().replace(/\.$/, '').slice(0, 253);
+  const client = typeof query.client === 'object' && query.client !== null ? query.client : { address: String(query.client ?? '') };
+  const user = query.user ?? (client as { user?: string }).user;
   return {
     domain: getDomain(name, { allowPrivateDomains: true }) ?? name,
     name,
     brand: lookalike?.brand,
     score: lookalike?.score,
-    client: String(query.client ?? '').slice(0, 64),
-    user: query.user === undefined ? undefined : String(query.user).slice(0, 254),
+    client: String(client.address).slice(0, 64),
+    user: user === undefined ? undefined : String(user).slice(0, 254),
     action: String(query.verdict.action),
   };
 }

@@ -1,0 +1,44 @@
+import type { FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit/index.js';
+import type { SessionView } from '../identity/index.js';
+import { GatehouseError } from '../lib/errors.js';
+
+const DENIED = 'You are not allowed to do this.';
+
+export interface AdminAuthSettings {
+  cookieName: string;
+  adminGroups: readonly string[];
+}
+
+/**
+ * The admin API's gate: a live portal session, of a member of `identity.admin_groups`, whose session
+ * was established (or stepped up) with a security key or passkey (AMR hwk/swk). A password+TOTP
+ * session, which a relay can steal (2022), never reaches incident or hunt controls. One public
+ * message; the code and reason go to the audit log.
+ */
+export async function requireAdmin(
+  request: FastifyRequest,
+  deps: { validate(token: string | undefined): Promise<SessionView | undefined>; audit: AuditLog; settings: () => AdminAuthSettings; clientIp: (request: FastifyRequest) => string },
+): Promise<SessionView> {
+  const settings = deps.settings();
+  const session = await deps.validate(request.cookies[settings.cookieName]);
+  let error: GatehouseError | undefined;
+  if (!session) {
+    error = new GatehouseError('admin_session_required', { status: 401, publicMessage: 'Sign in first.', detail: 'no valid portal session' });
+  } else if (!session.groups.some((g) => settings.adminGroups.includes(g))) {
+    error = new GatehouseError('admin_forbidden', { status: 403, publicMessage: DENIED, detail: `${session.email} is not in ${settings.adminGroups.join(', ')}` });
+  } else if (!(session.amr.includes('hwk') || session.amr.includes('swk')) || session.phishingResistantAt === undefined) {
+    error = new GatehouseError('admin_phishing_resistant_required', {
+      status: 403,
+      publicMessage: 'Sign in with your security key to use the admin API.',
+      detail: `session amr ${session.amr.join(' ')} has no security-key proof`,
+    });
+  }
+  if (error) {
+    await deps.audit
+      .record({ type: 'admin.denied', outcome: 'failure', code: error.code, userId: session?.userId, ip: deps.clientIp(request), detail: { reason: error.detail, route: `${request.method} ${request.routeOptions.url ?? request.url}` } })
+      .catch(() => {});
+    throw error;
+  }
+  return session!;
+}
