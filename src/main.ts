@@ -2,10 +2,12 @@ import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildAccess, type AccessLayer } from './access/build-access.js';
+import { refuseBlockedClients, registerAdminApi } from './admin/index.js';
 import { buildDns, type DnsLayer } from './dns/build-dns.js';
 import { buildDomainIntel } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
+import { createIncidentResponse } from './incident/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
@@ -121,6 +123,17 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
     // Capability wiring for the admin API and incident response (issue 5) goes here.
+    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger });
+    cleanups.push(incidents.startWatchers(), () => incidents.dispose());
+    refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip));
+    registerAdminApi(app, {
+      incidents,
+      audit: core.audit,
+      random,
+      validateSession: (token) => core.identity.sessions.validate(token),
+      clientIp: (request) => normaliseAddress(request.ip),
+      settings: () => ({ cookieName: portalSettings().cookieName, adminGroups: core.snapshot().config.identity.admin_groups, allowedOrigins: portalSettings().allowedOrigins }),
+    });
 
     registerPortal(app, {
       identity: core.identity,
