@@ -67,6 +67,9 @@ export class IdentityService {
     const existing = await this.ctx.users.findByEmail(input.email);
     const user = existing ?? (await this.ctx.users.add({ email: input.email, name: input.name, groups: input.groups }));
     if (existing && input.groups?.length) await this.ctx.users.addToGroups(existing.id, input.groups);
+    const added = existing ? (input.groups ?? []).filter((g) => !existing.groups.includes(g)) : (input.groups ?? []);
+    // Group changes are audited: the new-admins hunt and the admin-group alert read them (2023 lesson).
+    if (added.length > 0) await this.ctx.audit.record({ type: 'user.group_added', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: [...new Set(added)].sort() } });
     const { token, invite } = await this.ctx.invites.create(user.id, this.ctx.settings().inviteTtlMs, input.actor);
     await this.ctx.audit.record({
       type: 'invite.created',
