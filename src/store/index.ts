@@ -1,4 +1,4 @@
-export { openStore, type Store, type OpenStoreOptions } from './open-store.js';
+export { openStore, migrationNames, type Store, type OpenStoreOptions } from './open-store.js';
 export { publishChange, tailChangeFeed, pruneChangeFeed, FEED_CHANNEL, type Change, type ChangeFeedTail } from './change-feed.js';
 export type { Database } from './schema.js';
 export type { Dialect } from './dialect.js';

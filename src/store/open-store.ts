@@ -28,6 +28,11 @@ export interface OpenStoreOptions {
   poolSize?: number;
 }
 
+/** Names of every migration, in the order they apply (the same on both engines). */
+export function migrationNames(): string[] {
+  return Object.keys(migrationsFor('sqlite')).sort();
+}
+
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect), '003-dns': dnsMigration(dialect), '004-incidents': incidentsMigration(dialect) };
 }
