@@ -56,8 +56,11 @@ export function parseIndicators(input: { domains?: readonly string[]; ips?: read
   const urls = unique(raw.urls.map(canonicalUrl));
   const hostDomains = urls.map((u) => new URL(u).hostname).filter((host) => net.isIP(host.replace(/^\[|\]$/g, '')) === 0);
   const hostIps = urls.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, '')).filter((host) => net.isIP(host) !== 0);
+  // A URL's host only (never its registrable domain: phishing pages live on shared hosting too);
+  // names under another listed domain are already covered by its block.
+  const domains = unique([...raw.domains, ...hostDomains].map((d) => normaliseDomainName(d)));
   return {
-    domains: unique([...raw.domains, ...hostDomains].map((d) => normaliseDomainName(d))),
+    domains: domains.filter((d) => !domains.some((other) => d !== other && d.endsWith(`.${other}`))),
     ips: unique([...raw.ips, ...hostIps].map(canonicalCidr)),
     urls,
     users: unique(raw.users.map((e) => normaliseEmail(e))),

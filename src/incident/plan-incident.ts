@@ -45,7 +45,7 @@ export async function planIncident(deps: PlaybookDeps, incident: IncidentRecord)
       { step: 'hunt', would: `contain ${users.length} user(s): ${found.hunts.map((h) => `${h.hunt} ${h.users}`).join(', ')}` },
       { step: 'revoke_sessions', would: `revoke ${sessionCount} session(s) (${incident.options.allSessions ? 'everyone' : 'contained users'})` },
       { step: 'force_reenrollment', would: `disable passwords/TOTP of ${users.length} user(s); email ${users.filter((u) => !u.hasKey).length} new enrollment link(s)${config.smtp ? '' : ' (no SMTP: by hand)'}` },
-      { step: 'notify', would: `${config.webhook_url ? 'post to the webhook; ' : ''}${config.smtp ? `email ${config.notify_all_users ? activeUsers : users.length} user(s)` : 'no email (no incident.smtp)'}` },
+      { step: 'notify', would: `${config.webhook_url ? 'post to the webhook; ' : 'post nothing (no incident.webhook_url); '}${config.smtp ? `email ${config.notify_all_users ? activeUsers : users.length} user(s)` : 'send no email (no incident.smtp)'}` },
       { step: 'export_stix', would: `export ${domains.length + ips.length + incident.indicators.urls.length} indicator(s) as STIX 2.1` },
     ],
     users,

@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { IpBlocks } from '../access/ip-blocks.js';
+import type { GatehouseCore } from '../core.js';
+import { createIncidentResponse, timelineText, type IncidentResponse, type IncidentView } from '../incident/index.js';
+import { InputError } from '../lib/errors.js';
+import { emit, isoTime, table } from './output.js';
+import { withCore } from './open-config.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const stderrLogger = {
+  info: () => {},
+  warn: (object: Record<string, unknown>, message: string) => process.stderr.write(`gatehouse: ${message} ${JSON.stringify(object)}\n`),
+  error: (object: Record<string, unknown>, message: string) => process.stderr.write(`gatehouse: ${message} ${JSON.stringify(object)}\n`),
+};
+
+/** The incident service for one CLI command: blocks are written with feed rows, so every running instance applies them. */
+export async function withIncidents<T>(configFlag: string | undefined, run: (incidents: IncidentResponse, core: GatehouseCore) => Promise<T>): Promise<T> {
+  return withCore(configFlag, async (core) => {
+    const ipBlocks = new IpBlocks(core.store, core.clock, core.audit);
+    await ipBlocks.load();
+    const incidents = createIncidentResponse({ core, ipBlocks, logger: stderrLogger });
+    try {
+      return await run(incidents, core);
+    } finally {
+      await incidents.dispose();
+    }
+  });
+}
+
+function exitCodeFor(view: IncidentView): void {
+  // A playbook that could not finish is a refused operation (exit 1): scripts must notice.
+  if (view.runState === 'incomplete') process.exitCode = 1;
+}
+
+export function registerIncidentCommands(program: Command): void {
+  const incident = program.command('incident').description('Incident response: one command contains a phishing attack');
+
+  incident
+    .command('declare')
+    .requiredOption('--title <text>', 'what happened, in a few words')
+    .option('--domain <name>', 'lookalike / phishing domain (repeatable); blocked with its subdomains', collect, [])
+    .option('--ip <address>', 'attacker address or CIDR (repeatable); blocked at every app and the portal', collect, [])
+    .option('--url <url>', 'phishing URL (repeatable); its host is blocked too', collect, [])
+    .option('--user <email>', 'user known to be affected (repeatable)', collect, [])
+    .option('--all-sessions', "revoke every user's sessions, not only the affected users'")
+    .option('--since <duration>', 'hunt window such as 24h or 7d (default incident.hunt_window_hours)')
+    .option('--dry-run', 'print what would happen and change nothing')
+    .option('--json', 'print JSON')
+    .description('Declare an incident and run the containment playbook')
+    .action(async (options: { title: string; domain: string[]; ip: string[]; url: string[]; user: string[]; allSessions?: boolean; since?: string; dryRun?: boolean; json?: boolean }) => {
+      const result = await withIncidents(program.opts().config, (incidents) =>
+        incidents.declare(
+          { title: options.title, domains: options.domain, ips: options.ip, urls: options.url, users: options.user, allSessions: options.allSessions === true, ...(options.since ? { since: options.since } : {}) },
+          { actor: 'cli', dryRun: options.dryRun === true },
+        ),
+      );
+      if ('dryRun' in result) {
+        emit(options.json, result, () =>
+          [`DRY RUN (nothing changed): ${result.title}`, ...result.steps.map((s) => `  ${s.step.padEnd(19)} would ${s.would}`), '', 'users:', ...result.users.map((u) => `  ${u.email}  ${u.sources.join(', ')}${u.hasKey ? '' : '  (no key: new enrollment link)'}`), '', 'warning email:', result.warning.subject, result.warning.text].join('\n'),
+        );
+        return;
+      }
+      emit(options.json, result.incident, () => timelineText(result.incident));
+      exitCodeFor(result.incident);
+    });
+
+  incident
+    .command('resume')
+    .argument('<id>', 'incident id')
+    .option('--takeover', 'take the playbook over from a process that died (its lease is still held)')
+    .option('--json', 'print JSON')
+    .description('Run the steps of an incident playbook that are not done yet (after a crash or a failed step)')
+    .action(async (id: string, options: { takeover?: boolean; json?: boolean }) => {
+      const result = await withIncidents(program.opts().config, (incidents) => incidents.resume(id, { actor: 'cli', takeover: options.takeover === true }));
+      emit(options.json, result.incident, () => timelineText(result.incident));
+      exitCodeFor(result.incident);
+    });
+
+  incident
+    .command('list')
+    .option('--status <status>', 'open or closed')
+    .option('--json', 'print JSON')
+    .description('List incidents, newest first')
+    .action(async (options: { status?: string; json?: boolean }) => {
+      if (options.status !== undefined && options.status !== 'open' && options.status !== 'closed') throw new InputError('--status must be open or closed', 'usage');
+      const status = options.status as 'open' | 'closed' | undefined;
+      const rows = await withIncidents(program.opts().config, (incidents) => incidents.list(status ? { status } : {}));
+      emit(options.json, rows, () =>
+        table(
+          rows.map((r) => ({ id: r.id, declared: isoTime(r.declaredAt), status: r.status, playbook: r.runState, title: r.title })),
+          ['id', 'declared', 'status', 'playbook', 'title'],
+        ),
+      );
+    });
+
+  incident
+    .command('show')
+    .argument('<id>', 'incident id')
+    .option('--json', 'print JSON (timeline, users, notifications, STIX bundle)')
+    .option('--stix', 'print only the STIX 2.1 bundle (JSON)')
+    .description('Show an incident and its timeline')
+    .action(async (id: string, options: { json?: boolean; stix?: boolean }) => {
+      const view = await withIncidents(program.opts().config, (incidents) => incidents.show(id));
+      if (options.stix) {
+        process.stdout.write(`${JSON.stringify(view.stix ?? null, null, 2)}\n`);
+        return;
+      }
+      emit(options.json, view, () => timelineText(view));
+    });
+
+  incident
+    .command('close')
+    .argument('<id>', 'incident id')
+    .option('--note <text>', 'closing note (recorded in the audit log)')
+    .option('--json', 'print JSON')
+    .description('Close an incident (blocks stay in place: lift them with `ip unblock` / `domain unblock`)')
+    .action(async (id: string, options: { note?: string; json?: boolean }) => {
+      const view = await withIncidents(program.opts().config, (incidents) => incidents.close(id, { actor: 'cli', ...(options.note ? { note: options.note } : {}) }));
+      emit(options.json, view, () => `incident ${view.id} closed`);
+    });
+}
