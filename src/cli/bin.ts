@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
 import { registerDnsCommands } from './dns-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerHuntCommands } from './hunt-commands.js';
+import { registerIncidentCommands } from './incident-commands.js';
 import { fail } from './output.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
@@ -20,6 +22,8 @@ registerSessionCommands(program);
 registerAccessCommands(program);
 registerDnsCommands(program);
 registerAuditCommands(program);
+registerIncidentCommands(program);
+registerHuntCommands(program);
 
 try {
   await program.parseAsync(process.argv);
