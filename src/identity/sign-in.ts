@@ -54,6 +54,19 @@ export async function startSignIn(ctx: IdentityContext, input: { email?: string 
   return { challengeId: stored.id, options };
 }
 
+/**
+ * Issues the session, then records the sign-in through the audit log's group commit and only then
+ * returns the token. The audit append serialises on the hash chain's head: inside the session's
+ * transaction it held that lock across every commit and capped sign-ins on PostgreSQL. If the process
+ * dies between the two commits, the session exists without its event, but its token never reached
+ * anyone (the reply is sent after the audit commit), so no usable session is unaudited.
+ */
+async function issueAudited(ctx: IdentityContext, input: Parameters<IdentityContext['sessions']['issue']>[0], detail: Record<string, unknown>): Promise<SignInResult> {
+  const issued = await ctx.sessions.issue(input);
+  await ctx.audit.record({ type: 'sign_in', outcome: 'success', userId: input.userId, ip: input.ip, detail });
+  return issued;
+}
+
 export interface SignInResult {
   token: string;
   session: SessionView;
@@ -97,7 +110,8 @@ export async function finishSignIn(
       // with a stale counter is what a cloned key produces.
       throw new GatehouseError(WebauthnErrorCode.counterRegression, { status: 401, publicMessage: FAILED, detail: 'counter changed concurrently' });
     }
-    const user = await ctx.users.require(credential.userId);
+    // Status only: the session view (email, groups) is loaded when the session is issued.
+    const user = await ctx.store.db.selectFrom('users').select(['id', 'email', 'status']).where('id', '=', credential.userId).executeTakeFirstOrThrow();
     if (user.status !== 'active') throw new GatehouseError('user_disabled', { status: 403, publicMessage: FAILED, detail: `${user.email} is disabled` });
     const amr: Amr[] = verified.userVerified ? [credential.authenticatorClass, 'mfa'] : [credential.authenticatorClass];
     const detail = { method: 'webauthn', credential: credential.id, class: credential.authenticatorClass, userVerified: verified.userVerified, userAgent: request.userAgent };
@@ -109,11 +123,7 @@ export async function finishSignIn(
       if (!session) throw new GatehouseError('session_ended', { status: 401, publicMessage: FAILED, detail: 'session ended during step-up' });
       return { session };
     }
-    return await ctx.store.db.transaction().execute(async (trx) => {
-      const issued = await ctx.sessions.issue({ userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent }, trx);
-      await ctx.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, ip: request.ip, detail }, trx);
-      return issued;
-    });
+    return await issueAudited(ctx, { userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent }, detail);
   } catch (error) {
     const extra: Record<string, unknown> = { method: 'webauthn' };
     if (credentialId) extra.credential = credentialId;
@@ -163,14 +173,11 @@ export async function legacySignIn(
       });
     }
     if (user.status !== 'active') throw new GatehouseError('user_disabled', { status: 403, publicMessage: FAILED, detail: `${user.email} is disabled` });
-    return await ctx.store.db.transaction().execute(async (trx) => {
-      const issued = await ctx.sessions.issue({ userId: user.id, amr, phishingResistant: false, ip: request.ip, userAgent: request.userAgent }, trx);
-      await ctx.audit.record(
-        { type: 'sign_in', outcome: 'success', userId: user.id, ip: request.ip, detail: { method: amr.includes('otp') ? 'password+totp' : 'password', amr, userAgent: request.userAgent } },
-        trx,
-      );
-      return issued;
-    });
+    return await issueAudited(
+      ctx,
+      { userId: user.id, amr, phishingResistant: false, ip: request.ip, userAgent: request.userAgent },
+      { method: amr.includes('otp') ? 'password+totp' : 'password', amr, userAgent: request.userAgent },
+    );
   } catch (error) {
     await auditFailure(ctx, 'sign_in', error, request, userId, { method: 'password' });
     throw error;
