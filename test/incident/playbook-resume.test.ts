@@ -1,0 +1,127 @@
+/**
+ * A playbook killed midway resumes with no duplicated effect (issue 5). A child process declares the
+ * incident and SIGKILLs itself inside the playbook: once in the middle of the notifications, once right
+ * after the revocation step. The resumed run (takeover of the dead runner's lease) skips what is done
+ * and delivers only what was not sent: each email and the webhook arrive exactly once, each block and
+ * re-enrollment is recorded once.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatehouseCore } from '../../src/core.js';
+import { createIncidentResponse, type IncidentResponse } from '../../src/incident/index.js';
+import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
+import { startMailSink, type MailSink } from './mail-sink.js';
+import { relayFullSignIn, relayReplayedCode, withLegacyFactors } from './relay-victims.js';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
+
+const CHILD = new URL('./crash-child.ts', import.meta.url).pathname;
+
+function runChild(configPath: string, mode: string, arg: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, configPath, mode, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
+    child.on('exit', (code, signal) => resolve({ code, signal, out }));
+  });
+}
+
+async function countAudit(core: GatehouseCore, type: string, incidentId: string): Promise<number> {
+  const rows = await core.store.db.selectFrom('audit_events').select(['detail', 'actor']).where('type', '=', type).execute();
+  return rows.filter((r) => r.actor === `incident:${incidentId}` || r.detail.includes(incidentId)).length;
+}
+
+describe('a playbook killed midway resumes without repeating an effect', () => {
+  let fx: GatehouseFixture;
+  let mail: MailSink;
+  let hooks: WebhookReceiver;
+  let incidents: IncidentResponse;
+
+  beforeAll(async () => {
+    mail = await startMailSink();
+    hooks = await startWebhookReceiver();
+    // One SMTP connection: the kill lands between deliveries, never with another one in flight.
+    fx = await startFixture({
+      legacy: { password: true, totp: true },
+      extraYaml: `incident:
+  webhook_url: ${hooks.url}
+  smtp: { host: 127.0.0.1, port: ${mail.port}, from: "security@acme.test", pool_size: 1 }
+`,
+    });
+    const core = fx.gatehouse.core;
+    for (const email of ['dana@acme.test', 'erin@acme.test', 'frank@acme.test', 'grace@acme.test']) await core.identity.users.add({ email });
+    await relayFullSignIn(core, await withLegacyFactors(core, 'alice@acme.test'));
+    await relayReplayedCode(core, await withLegacyFactors(core, 'bob@acme.test'));
+    incidents = createIncidentResponse({ core, ipBlocks: fx.gatehouse.access.ipBlocks });
+  });
+  afterAll(async () => {
+    await incidents?.dispose();
+    await fx?.close();
+    await mail?.close();
+    await hooks?.close();
+  });
+
+  const deliveriesOf = (incidentId: string) => ({
+    mails: mail.messages.filter((m) => m.idempotencyKey.startsWith(`${incidentId}:`)),
+    hooks: hooks.received.filter((h) => h.idempotencyKey?.startsWith(`${incidentId}:`)),
+  });
+
+  it('killed in the middle of the notifications: the resumed run sends only what was not sent', async () => {
+    const child = await runChild(fx.configPath, 'deliveries', '4');
+    expect(child.signal).toBe('SIGKILL');
+    expect(child.out).not.toContain('FINISHED');
+    const [crashed] = await incidents.list();
+    const id = crashed!.id;
+    expect(crashed!.runState).toBe('running');
+    expect(deliveriesOf(id).mails).toHaveLength(4); // 2 enrollment links, then 2 of the warnings
+
+    // The dead runner still holds the lease: a plain resume is refused, a takeover continues.
+    await expect(incidents.resume(id, { actor: 'test' })).rejects.toMatchObject({ code: 'incident_busy' });
+    const { incident, run } = await incidents.resume(id, { actor: 'test', takeover: true });
+    expect(run.state).toBe('complete');
+    expect(run.skipped).toEqual(['block_domains', 'block_ips', 'hunt', 'revoke_sessions', 'force_reenrollment']);
+    expect(run.ran).toEqual(['notify', 'export_stix']);
+    expect(incident.timeline.find((t) => t.step === 'notify')!.attempts).toBe(2);
+
+    const { mails, hooks: posted } = deliveriesOf(id);
+    const perKey = new Map<string, number>();
+    for (const m of mails) perKey.set(m.idempotencyKey, (perKey.get(m.idempotencyKey) ?? 0) + 1);
+    expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+    expect(mails.filter((m) => m.subject.includes('Phishing attack')).map((m) => m.to[0]).sort()).toEqual([
+      'alice@acme.test', 'bob@acme.test', 'dana@acme.test', 'erin@acme.test', 'frank@acme.test', 'grace@acme.test',
+    ]);
+    expect(mails.filter((m) => m.subject.includes('Register a security key')).map((m) => m.to[0]).sort()).toEqual(['alice@acme.test', 'bob@acme.test']);
+    expect(posted).toHaveLength(1);
+    expect(incident.outbox).toEqual({ sent: 9 });
+    const core = fx.gatehouse.core;
+    expect(await countAudit(core, 'ip.blocked', id)).toBe(1);
+    expect(await countAudit(core, 'dns.domains_blocked', id)).toBe(1);
+    expect(await countAudit(core, 'user.reenroll_required', id)).toBe(1);
+    expect(await countAudit(core, 'invite.created', id)).toBe(2);
+
+    // Resuming a finished playbook repeats nothing.
+    const again = await incidents.resume(id, { actor: 'test' });
+    expect(again.run.ran).toEqual([]);
+    expect(deliveriesOf(id).mails).toHaveLength(mails.length);
+  });
+
+  it('killed right after revoking sessions: the resumed run starts at re-enrollment', async () => {
+    const child = await runChild(fx.configPath, 'step', 'revoke_sessions');
+    expect(child.signal).toBe('SIGKILL');
+    const [crashed] = await incidents.list();
+    const id = crashed!.id;
+    const before = await incidents.show(id);
+    expect(before.timeline.map((t) => t.status)).toEqual(['done', 'done', 'done', 'done', 'pending', 'pending', 'pending']);
+    expect(deliveriesOf(id).mails).toHaveLength(0);
+
+    const { incident, run } = await incidents.resume(id, { actor: 'test', takeover: true });
+    expect(run.ran).toEqual(['force_reenrollment', 'notify', 'export_stix']);
+    expect(incident.timeline.every((t) => t.status === 'done' && t.attempts === 1)).toBe(true);
+    // Its blocks were already in place (first incident): recorded as such, not re-applied.
+    expect(incident.timeline[0]!.result).toMatchObject({ blocked: [], alreadyBlocked: ['acme-okta.com'] });
+    expect(await countAudit(fx.gatehouse.core, 'session.revoked', id)).toBe(1);
+    const { mails, hooks: posted } = deliveriesOf(id);
+    expect(new Set(mails.map((m) => m.idempotencyKey)).size).toBe(mails.length);
+    expect(mails).toHaveLength(6 + 2);
+    expect(posted).toHaveLength(1);
+  });
+});
