@@ -6,8 +6,8 @@
  * such as Keycloak spends its time on) and the bare signature verification ceiling on one core.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { loadConfigFile } from '../src/config/index.js';
@@ -48,7 +48,24 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function runLoop(name: string, once: () => Promise<void>): Promise<{ name: string; perSecond: number; p50: number; p99: number; errors: number }> {
+/** CPU seconds (user + system) a process has used, from /proc (Linux): the server's own cost. */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+interface Row {
+  name: string;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  serverCpuMs?: number;
+}
+
+async function runLoop(name: string, once: () => Promise<void>, serverPid?: number): Promise<Row> {
+  const cpuBefore = cpuSecondsOf(serverPid);
   const latencies: number[] = [];
   let errors = 0;
   const end = Date.now() + DURATION_MS;
@@ -66,7 +83,9 @@ async function runLoop(name: string, once: () => Promise<void>): Promise<{ name:
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { name, perSecond: latencies.length / (DURATION_MS / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  const row: Row = { name, perSecond: latencies.length / (DURATION_MS / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  if (serverPid !== undefined && latencies.length > 0) row.serverCpuMs = ((cpuSecondsOf(serverPid) - cpuBefore) * 1000) / latencies.length;
+  return row;
 }
 
 async function startServer(engine: 'sqlite' | 'postgres'): Promise<{ client: Client; child: ChildProcess; dir: string; configPath: string; port: number }> {
@@ -114,7 +133,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
     } finally {
       idle.unshift(key);
     }
-  });
+  }, server.child.pid);
   async function signInOnce(key: SoftwareAuthenticator) {
     const start = await call(client, '/api/sign-in/options', {});
     if (start.status !== 200) throw new Error('options');
@@ -136,7 +155,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
         const email = legacyUsers[nextPw++ % legacyUsers.length]!;
         const res = await call(client, '/sign-in/password', `email=${encodeURIComponent(email)}&password=correct+horse+battery+staple`, 'application/x-www-form-urlencoded');
         if (res.status !== 303) throw new Error(`password ${res.status}`);
-      })
+      }, server.child.pid)
     : undefined;
   const sessions = await core.identity.sessions.countActive();
   await core.close();
@@ -147,7 +166,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
   return { results: [webauthn, ...(password ? [password] : [])], sessions };
 }
 
-async function verifyCeiling() {
+async function verifyCeiling(): Promise<Row> {
   const key = new SoftwareAuthenticator();
   const origin = 'https://sso.acme.localhost';
   const challenge = new Uint8Array(32);
@@ -164,15 +183,18 @@ async function verifyCeiling() {
   return { name: 'verifyAuthentication alone, 1 core — ceiling', perSecond: responses.length / seconds, p50: 0, p99: 0, errors: 0 };
 }
 
-const rows = [];
+const rows: Row[] = [];
 const sqlite = await benchEngine('sqlite');
 rows.push(...sqlite.results);
 if (await havePostgres()) rows.push(...(await benchEngine('postgres')).results);
 rows.push(await verifyCeiling());
 
-console.log(`\nLogin benchmark: ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s per row, ${USERS} users, 2-core machine\n`);
-console.log('| what | per second | p50 ms | p99 ms | errors |');
-console.log('|---|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.p50 ? r.p50.toFixed(1) : '-'} | ${r.p99 ? r.p99.toFixed(1) : '-'} | ${r.errors} |`);
+console.log(`\nLogin benchmark: ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s per row, ${USERS} users; client, server and database share this machine's ${cpus().length} cores\n`);
+console.log('| what | per second | p50 ms | p99 ms | errors | server CPU ms each | per server core-second |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  const cpu = r.serverCpuMs ? `${r.serverCpuMs.toFixed(2)} | ${(1000 / r.serverCpuMs).toFixed(0)}` : '- | -';
+  console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.p50 ? r.p50.toFixed(1) : '-'} | ${r.p99 ? r.p99.toFixed(1) : '-'} | ${r.errors} | ${cpu} |`);
+}
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/login.json'), JSON.stringify({ measuredAt: new Date().toISOString(), concurrency: CONCURRENCY, seconds: DURATION_MS / 1000, rows }, null, 2));
