@@ -35,20 +35,9 @@ export async function runPlaybook(deps: PlaybookDeps, incidentId: string, option
     const ctx: StepContext = { deps, incident, actor: `incident:${incident.id}`, reason: `incident ${incident.id}: ${incident.title}`.slice(0, 300) };
     const steps = await deps.repository.steps(incidentId);
     const notDone = new Set<StepName>();
-    for (const step of PLAYBOOK) {
-      const state = steps.get(step.name);
-      if (state?.status === 'done') {
-        run.skipped.push(step.name);
-        continue;
-      }
-      const blockedBy = step.dependsOn(incident.options).filter((d) => notDone.has(d));
-      if (blockedBy.length > 0) {
-        notDone.add(step.name);
-        await deps.repository.markStepEnded(incidentId, step.name, { status: 'pending', error: `waiting for ${blockedBy.join(', ')}` });
-        continue;
-      }
+    const execute = async (step: (typeof PLAYBOOK)[number]): Promise<void> => {
       await deps.repository.claimLease(incidentId, owner, LEASE_MS, false);
-      await deps.repository.markStepRunning(incidentId, step.name, (state?.attempts ?? 0) + 1);
+      await deps.repository.markStepRunning(incidentId, step.name, (steps.get(step.name)?.attempts ?? 0) + 1);
       try {
         const result = await step.run(ctx);
         await deps.repository.markStepEnded(incidentId, step.name, { status: 'done', result });
@@ -61,7 +50,36 @@ export async function runPlaybook(deps: PlaybookDeps, incidentId: string, option
         run.failed.push({ step: step.name, error: message });
         deps.logger.error({ incident: incidentId, step: step.name, err: message }, 'incident playbook step failed');
       }
-      await deps.hooks.afterStep?.(step.name);
+    };
+    // A step that depends on nothing and takes long (revoking everyone's sessions) starts at once,
+    // beside the others; the timeline records its real start and end.
+    const early = new Map<StepName, Promise<void>>();
+    for (const step of PLAYBOOK) {
+      if (steps.get(step.name)?.status !== 'done' && step.startsEarly?.(incident.options)) early.set(step.name, execute(step));
+    }
+    try {
+      for (const step of PLAYBOOK) {
+        if (steps.get(step.name)?.status === 'done') {
+          run.skipped.push(step.name);
+          continue;
+        }
+        const started = early.get(step.name);
+        if (started) {
+          await started;
+          await deps.hooks.afterStep?.(step.name);
+          continue;
+        }
+        const blockedBy = step.dependsOn(incident.options).filter((d) => notDone.has(d));
+        if (blockedBy.length > 0) {
+          notDone.add(step.name);
+          await deps.repository.markStepEnded(incidentId, step.name, { status: 'pending', error: `waiting for ${blockedBy.join(', ')}` });
+          continue;
+        }
+        await execute(step);
+        await deps.hooks.afterStep?.(step.name);
+      }
+    } finally {
+      await Promise.allSettled(early.values());
     }
     run.state = notDone.size === 0 ? 'complete' : 'incomplete';
     await deps.audit.record({

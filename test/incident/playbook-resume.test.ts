@@ -124,4 +124,20 @@ describe('a playbook killed midway resumes without repeating an effect', () => {
     expect(mails).toHaveLength(6 + 2);
     expect(posted).toHaveLength(1);
   });
+
+  it('a dead webhook fails only the notify step; containment is done and resume delivers once', async () => {
+    hooks.status = 500;
+    const declared = await incidents.declare({ title: 'webhook down', users: ['dana@acme.test'] }, { actor: 'test' });
+    if (!('incident' in declared)) throw new Error('dry run');
+    const id = declared.incident.id;
+    expect(declared.run.state).toBe('incomplete');
+    expect(declared.run.failed.map((f) => f.step)).toEqual(['notify']);
+    expect(declared.incident.timeline.find((t) => t.step === 'revoke_sessions')!.status).toBe('done');
+    expect(declared.incident.timeline.find((t) => t.step === 'notify')!.error).toContain('HTTP 500');
+    hooks.status = 200;
+    const resumed = await incidents.resume(id, { actor: 'test' });
+    expect(resumed.run.state).toBe('complete');
+    expect(deliveriesOf(id).hooks).toHaveLength(1);
+    expect(new Set(deliveriesOf(id).mails.map((m) => m.idempotencyKey)).size).toBe(deliveriesOf(id).mails.length);
+  });
 });

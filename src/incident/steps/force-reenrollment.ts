@@ -26,12 +26,21 @@ export const forceReenrollmentStep: PlaybookStep = {
       );
       await deps.store.db.transaction().execute(async (trx) => {
         for (const user of chunk) {
-          await deps.identity.sessions.revokeUser(user.userId, reason, trx);
           await deps.identity.legacy.disable(user.userId, trx);
           await deps.identity.users.setReenrollRequired(user.userId, true, trx);
-          await publishChange(trx, deps.store, deps.clock, SESSION_FEED.userChanged, { userId: user.userId });
         }
-        await deps.audit.record({ type: 'user.reenroll_required', outcome: 'success', actor, detail: { users: ids, reason, incident: incident.id } }, trx);
+        // Sessions issued to these users up to now (a relay may have signed in between the steps).
+        // With --all-sessions the revoke step holds every older row; only newer ones are left here,
+        // so this statement never waits on that large UPDATE's row locks.
+        let query = trx.updateTable('sessions').set({ revoked_at: deps.clock.now(), revoked_reason: reason }).where('user_id', 'in', ids).where('revoked_at', 'is', null);
+        if (incident.options.allSessions) query = query.where('created_at', '>=', incident.declaredAt);
+        const revoked = await query.returning('id_hash').execute();
+        if (revoked.length > 0) {
+          const idHashes = revoked.map((r) => r.id_hash);
+          await publishChange(trx, deps.store, deps.clock, SESSION_FEED.revoked, { idHashes });
+          deps.identity.sessions.applyChange({ id: 0, at: deps.clock.now(), kind: SESSION_FEED.revoked, payload: { idHashes } });
+        }
+        await deps.audit.record({ type: 'user.reenroll_required', outcome: 'success', actor, detail: { users: ids, sessionsRevoked: revoked.length, reason, incident: incident.id } }, trx);
       });
       for (const user of chunk) if (!keyed.has(user.userId)) withoutKey.push({ userId: user.userId, email: user.email });
     }

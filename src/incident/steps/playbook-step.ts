@@ -6,5 +6,7 @@ export interface PlaybookStep {
   name: StepName;
   /** Steps whose failure leaves this one pending (run again on resume). */
   dependsOn(options: IncidentOptions): StepName[];
+  /** Starts with the first step, beside the others (it depends on nothing and takes long). */
+  startsEarly?(options: IncidentOptions): boolean;
   run(ctx: StepContext): Promise<Record<string, unknown>>;
 }

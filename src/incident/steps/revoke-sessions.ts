@@ -12,6 +12,8 @@ const CHUNK = 500;
 export const revokeSessionsStep: PlaybookStep = {
   name: 'revoke_sessions',
   dependsOn: (options) => (options.allSessions ? [] : ['hunt']),
+  // Everyone's sessions: one large UPDATE that needs no hunt result, so it runs beside the others.
+  startsEarly: (options) => options.allSessions,
   async run({ deps, incident, actor, reason }) {
     const { sessions } = deps.identity;
     if (incident.options.allSessions) {
