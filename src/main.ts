@@ -3,7 +3,7 @@ import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildAccess, type AccessLayer } from './access/build-access.js';
 import { refuseBlockedClients, registerAdminApi } from './admin/index.js';
-import { buildDns, type DnsLayer } from './dns/build-dns.js';
+import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/build-dns.js';
 import { buildDomainIntel } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
@@ -97,7 +97,11 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       portalUrl: () => portalUrlOf(core.snapshot().config),
     });
     cleanups.push(() => access.close());
+    // Incident response is built after the DNS layer it blocks names in; the lookalike alert reaches it
+    // through this late binding.
+    let onLookalike: ((sighting: LookalikeSighting) => void) | undefined;
     const dns: DnsLayer = await buildDns({
+      onLookalike: (sighting) => onLookalike?.(sighting),
       config: options.snapshot.config.dns,
       intel: buildDomainIntel({ dns: options.snapshot.config.dns, store: core.store, clock, logger }),
       store: core.store,
@@ -125,6 +129,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     // Capability wiring for the admin API and incident response (issue 5) goes here.
     const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
+    onLookalike = (sighting) => incidents.onLookalikeQuery(sighting);
     refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip));
     registerAdminApi(app, {
       incidents,

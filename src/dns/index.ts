@@ -5,3 +5,5 @@ export type { ClassifyHook, ClientContext, QueryLogEntry, QueryOutcome, Verdict,
 export type { BlocklistSourceState, DynamicBlock } from './blocklist-store.js';
 export type { DnsMetricsSnapshot } from './gateway-metrics.js';
 export { normaliseDomainName } from './domain-name.js';
+export { DomainBlocks, DNS_FEED, type DomainBlock } from './domain-blocks.js';
+export { buildDns, type DnsLayer, type LookalikeSighting } from './build-dns.js';

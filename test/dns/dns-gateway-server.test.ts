@@ -4,6 +4,8 @@
  * the block page over HTTP; DoH with a personal URL; the query log.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
@@ -23,6 +25,8 @@ describe.runIf(haveDig)('DNS gateway in a running Gatehouse', () => {
   let fx: GatehouseFixture;
   let dnsPort: number;
   let dir: string;
+  let hooks: http.Server;
+  const alerts: string[] = [];
 
   beforeAll(async () => {
     upstream = await startUpstreamFixture({ records: { 'intranet.example.com': [{ type: 'A', data: '198.51.100.7', ttl: 300 }] } });
@@ -32,6 +36,15 @@ describe.runIf(haveDig)('DNS gateway in a running Gatehouse', () => {
     rdap.set('brand-new-shop.com', { kind: 'registered', registeredAt: now - 2 * 86_400_000 });
     rdap.set('example.com', { kind: 'registered', registeredAt: now - 20 * 365 * 86_400_000 });
     rdap.set('kit-host.net', { kind: 'registered', registeredAt: now - 9 * 365 * 86_400_000 });
+    hooks = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        alerts.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
     dnsPort = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-dns-'));
     const listPath = join(dir, 'malware.hosts');
@@ -54,6 +67,8 @@ describe.runIf(haveDig)('DNS gateway in a running Gatehouse', () => {
     rdap_overrides: { com: "${rdap.baseUrl}", net: "${rdap.baseUrl}" }
     young_days: 30
     young_action: block
+incident:
+  webhook_url: http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook
 `,
     });
   });
@@ -62,6 +77,7 @@ describe.runIf(haveDig)('DNS gateway in a running Gatehouse', () => {
     await upstream?.close();
     await rdap?.close();
     rmSync(dir, { recursive: true, force: true });
+    await new Promise((r) => hooks?.close(r));
   });
 
   it('forwards ordinary names to the upstream', async () => {
@@ -75,6 +91,12 @@ describe.runIf(haveDig)('DNS gateway in a running Gatehouse', () => {
     expect(digAnswers(out).map((a) => a.data)).toEqual(['127.0.0.1']);
     expect(out).toMatch(/EDE: 15 \(Blocked\)/);
     expect(out).toMatch(/acme/);
+  });
+
+  it('a query for a lookalike of the protected brand raises an alert on the webhook (issue 5 §4)', async () => {
+    await dig(dnsPort, ['acme-helpdesk.com', 'A']);
+    // Alerts name the domain defanged (acme-helpdesk[.]com) so a chat client does not make it a link.
+    await expect.poll(() => alerts.find((a) => a.includes('acme-helpdesk[.]com')), { timeout: 10_000 }).toBeDefined();
   });
 
   it('blocks a young domain and lists from files; allows an old domain', async () => {
