@@ -62,6 +62,7 @@ export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; ra
       settings: () => settings,
       timeouts: sessionTimeoutsOf(config),
     });
+    await identity.sessions.loadRevocationCutoff();
     return {
       snapshot: () => snapshot,
       setSnapshot(next) {

@@ -48,6 +48,7 @@ export const SESSION_FEED = {
 // Write-behind for last_seen: touching the row on every request would make the hot path wait on the
 // database. Idle expiry is rechecked against the database before a session is refused for idleness.
 const TOUCH_EVERY_MS = 60_000;
+const REVOKED_BEFORE_KEY = 'sessions.revoked_before';
 
 /**
  * Sessions (lucia's design): a 256-bit random id in the cookie, only its SHA-256 stored. Validation reads
@@ -57,6 +58,8 @@ const TOUCH_EVERY_MS = 60_000;
 export class SessionManager {
   private readonly cache = new Map<string, SessionView>();
   private readonly dirtyTouches = new Map<string, number>();
+  /** Sessions created at or before this time (ms) are refused: "sign everyone out" (incident response). */
+  private revokedBefore = 0;
 
   constructor(
     private readonly store: Store,
@@ -108,7 +111,7 @@ export class SessionManager {
     const now = this.clock.now();
     let session: SessionView | undefined = this.cache.get(idHash) ?? (await this.load(idHash));
     if (!session) return undefined;
-    if (now >= session.expiresAt) return this.forget(idHash);
+    if (now >= session.expiresAt || session.createdAt < this.revokedBefore) return this.forget(idHash);
     if (now - session.lastSeenAt >= this.timeouts.idleMs) {
       // Another instance may have seen it more recently: confirm with the database.
       session = await this.load(idHash);
@@ -225,15 +228,38 @@ export class SessionManager {
     return Number(result.numUpdatedRows);
   }
 
+  /**
+   * Ends every session. The cut-off time is committed first, with its feed row, in a tiny transaction:
+   * every instance refuses older sessions as soon as the row arrives, instead of after the bulk update
+   * of every session row (over a second for 50,000 sessions on PostgreSQL), which follows.
+   */
   async revokeAll(reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
+    const cutoff = this.clock.now();
+    const commitCutoff = async (trx: Kysely<Database>) => {
+      await trx
+        .insertInto('settings')
+        .values({ key: REVOKED_BEFORE_KEY, value: String(cutoff) })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(cutoff) }))
+        .execute();
+      await publishChange(trx, this.store, this.clock, SESSION_FEED.revokedAll, { before: cutoff });
+    };
+    if (db === this.store.db) await db.transaction().execute(commitCutoff);
+    else await commitCutoff(db);
+    this.revokedBefore = Math.max(this.revokedBefore, cutoff);
+    this.cache.clear();
     const result = await db
       .updateTable('sessions')
-      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+      .set({ revoked_at: cutoff, revoked_reason: reason })
       .where('revoked_at', 'is', null)
+      .where('created_at', '<=', cutoff)
       .executeTakeFirst();
-    await publishChange(db, this.store, this.clock, SESSION_FEED.revokedAll, {});
-    this.cache.clear();
     return Number(result.numUpdatedRows);
+  }
+
+  /** Reads the last revoke-everything cut-off (at start: sessions from before it are refused). */
+  async loadRevocationCutoff(): Promise<void> {
+    const row = await this.store.db.selectFrom('settings').select('value').where('key', '=', REVOKED_BEFORE_KEY).executeTakeFirst();
+    if (row) this.revokedBefore = Math.max(this.revokedBefore, Number(row.value));
   }
 
   async listForUser(userId: string, options: { includeEnded?: boolean } = {}): Promise<SessionRow[]> {
@@ -280,6 +306,7 @@ export class SessionManager {
         this.evictUser(String(change.payload.userId));
         break;
       case SESSION_FEED.revokedAll:
+        if (typeof change.payload.before === 'number') this.revokedBefore = Math.max(this.revokedBefore, change.payload.before);
         this.cache.clear();
         break;
       default:

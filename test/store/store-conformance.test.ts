@@ -120,6 +120,30 @@ for (const engine of engines) {
       }
     });
 
+    it('revoking every session reaches the other instance through the cut-off, and survives a restart', async () => {
+      const users = createUserDirectory({ db: a.db, clock: systemClock, random: cryptoRandom });
+      const user = await users.add({ email: `all-${engine.name}@acme.test` });
+      const onA = new SessionManager(a, systemClock, cryptoRandom, timeouts);
+      const onB = new SessionManager(b, systemClock, cryptoRandom, timeouts);
+      const tail = await tailChangeFeed({ store: b, pollMs: 25, clock: systemClock, onChange: (c) => onB.applyChange(c) });
+      try {
+        const { token } = await onA.issue({ userId: user.id, amr: ['hwk'], phishingResistant: true, ip: '192.0.2.1', userAgent: 't' });
+        expect(await onB.validate(token)).toBeDefined();
+        await new Promise((r) => setTimeout(r, 2)); // the cut-off is strictly after the session's creation
+        await onA.revokeAll('incident');
+        await tail.pollNow();
+        expect(await onB.validate(token)).toBeUndefined();
+        const restarted = new SessionManager(b, systemClock, cryptoRandom, timeouts);
+        await restarted.loadRevocationCutoff();
+        expect(await restarted.validate(token)).toBeUndefined();
+        await new Promise((r) => setTimeout(r, 2));
+        const fresh = await onA.issue({ userId: user.id, amr: ['hwk'], phishingResistant: true, ip: '192.0.2.1', userAgent: 't' });
+        expect(await restarted.validate(fresh.token)).toBeDefined();
+      } finally {
+        await tail.stop();
+      }
+    });
+
     it('consumes a challenge exactly once under concurrency', async () => {
       const challenges = new ChallengeStore(a.db, systemClock, cryptoRandom);
       const other = new ChallengeStore(second(engine.name).db, systemClock, cryptoRandom);
