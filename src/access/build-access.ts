@@ -11,7 +11,7 @@ import { createAccessGateway, type AccessGateway } from './access-gateway.js';
 import { AppSessions } from './app-sessions.js';
 import { IpBlocks } from './ip-blocks.js';
 import { compilePolicyEngine, type PolicyEngine } from './policy/index.js';
-import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, type TrustedProxies } from './proxy/index.js';
+import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
 
 export interface AccessLayer {
   gateway: AccessGateway;
@@ -39,15 +39,7 @@ export interface BuildAccessOptions {
 }
 
 function proxyAppsOf(config: GatehouseConfig) {
-  return config.apps.map((app) => ({
-    name: app.name,
-    upstream: app.upstream,
-    connectTimeoutMs: app.connect_timeout_ms,
-    responseTimeoutMs: app.response_timeout_ms,
-    idleTimeoutMs: app.idle_timeout_ms,
-    preserveHost: app.preserve_host,
-    maxConnections: app.max_connections,
-  }));
+  return config.apps.map(proxyAppOptionsOf);
 }
 
 /** The access capability, assembled for the composition root: policies, proxy, key ring, handshake. */

@@ -7,7 +7,7 @@ export {
   type IdentityAssertionIssuerOptions,
 } from './identity-assertion.js';
 export { buildForwardedHeaders, forwardedHeadersOf, type ForwardedHeaders, type ReceivedForwarded } from './forwarded-headers.js';
-export { proxyAppConfigSchema, resolveProxyApps, type ProxyAppOptions } from './proxy-app-options.js';
+export { proxyAppConfigSchema, proxyAppOptionsOf, resolveProxyApps, type ProxyAppOptions } from './proxy-app-options.js';
 export { renderPlainErrorPage, type ErrorRenderer, type ProxyLogger } from './proxy-error.js';
 export { originFormOf, rejectSmuggling, type SmugglingReason } from './reject-smuggling.js';
 export { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';

@@ -35,17 +35,28 @@ export const proxyAppConfigSchema = z
     preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
     max_connections: z.number().int().min(1).max(10_000).default(256).describe('Most keep-alive connections to this upstream (count); further requests queue.'),
   })
-  .transform(
-    (app): ProxyAppOptions => ({
-      name: app.name,
-      upstream: app.upstream,
-      connectTimeoutMs: app.connect_timeout_ms,
-      responseTimeoutMs: app.response_timeout_ms,
-      idleTimeoutMs: app.idle_timeout_ms,
-      preserveHost: app.preserve_host,
-      maxConnections: app.max_connections,
-    }),
-  );
+  .transform((app) => proxyAppOptionsOf(app));
+
+/** The snake_case app fields of the config file (apps[] carries the same ones) as `createProxy` takes them. */
+export function proxyAppOptionsOf(app: {
+  name: string;
+  upstream: string;
+  connect_timeout_ms: number;
+  response_timeout_ms: number;
+  idle_timeout_ms: number;
+  preserve_host: boolean;
+  max_connections: number;
+}): ProxyAppOptions {
+  return {
+    name: app.name,
+    upstream: app.upstream,
+    connectTimeoutMs: app.connect_timeout_ms,
+    responseTimeoutMs: app.response_timeout_ms,
+    idleTimeoutMs: app.idle_timeout_ms,
+    preserveHost: app.preserve_host,
+    maxConnections: app.max_connections,
+  };
+}
 
 /** An app as `createProxy` takes it (the composition root passes the parsed config). */
 export interface ProxyAppOptions {
