@@ -65,16 +65,23 @@ for (let i = 0; i < USERS; i += 1000) {
   await db.insertInto('users').values(rows).execute();
   userIds.push(...rows.map((r) => r.id));
 }
-const sampleTokens: string[] = [];
-for (let i = 0; i < SESSIONS; i += 2000) {
-  const rows = Array.from({ length: Math.min(2000, SESSIONS - i) }, (_, k) => {
-    const n = i + k;
-    const token = randomToken(cryptoRandom, 32);
-    if (n % Math.floor(SESSIONS / SAMPLE) === 0 && sampleTokens.length < SAMPLE) sampleTokens.push(token);
-    return { id_hash: hashSecret(token), user_id: userIds[n % USERS]!, amr: '["hwk","mfa"]', phishing_resistant_at: now, ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, user_agent: 'bench', created_at: now, last_seen_at: now, expires_at: now + 86_400_000, revoked_at: null, revoked_reason: null };
-  });
-  await db.insertInto('sessions').values(rows).execute();
+// Sessions are seeded as live rows with known cookies for a sample; created "now" so a later seed is
+// newer than an earlier revoke-everything cut-off.
+async function seedSessions(): Promise<string[]> {
+  const created = core.clock.now();
+  const tokens: string[] = [];
+  for (let i = 0; i < SESSIONS; i += 2000) {
+    const rows = Array.from({ length: Math.min(2000, SESSIONS - i) }, (_, k) => {
+      const n = i + k;
+      const token = randomToken(cryptoRandom, 32);
+      if (n % Math.floor(SESSIONS / SAMPLE) === 0 && tokens.length < SAMPLE) tokens.push(token);
+      return { id_hash: hashSecret(token), user_id: userIds[n % USERS]!, amr: '["hwk","mfa"]', phishing_resistant_at: created, ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, user_agent: 'bench', created_at: created, last_seen_at: created, expires_at: created + 86_400_000, revoked_at: null, revoked_reason: null };
+    });
+    await db.insertInto('sessions').values(rows).execute();
+  }
+  return tokens;
 }
+let sampleTokens = await seedSessions();
 for (let v = 0; v < VICTIMS; v++) {
   await core.audit.record({ type: 'sign_in', outcome: 'failure', code: 'bad_totp', userId: userIds[v * 37]!, ip: RELAY_IP, detail: { method: 'password', reason: 'password correct, TOTP code wrong or replayed' } });
 }
@@ -122,7 +129,9 @@ const containedMs = Math.max(...seen.map(([, ms]) => ms), reenrolledAt);
 const revoked = Number(declared.incident.timeline.find((t) => t.step === 'revoke_sessions')!.result?.revoked ?? 0);
 
 // --- baseline: the same revocations, one user at a time ---
-await db.updateTable('sessions').set({ revoked_at: null, revoked_reason: null }).execute();
+await db.deleteFrom('sessions').execute();
+await new Promise((r) => setTimeout(r, 5));
+sampleTokens = await seedSessions();
 if (!(await sessionsAcceptedOnB())) throw new Error('sample sessions not valid on B before the baseline');
 const baseStart = performance.now();
 const baseWatch = watch('sessions refused on B (64 sampled)', sessionsRefusedOnB, baseStart, 600_000);

@@ -17,11 +17,10 @@ export const revokeSessionsStep: PlaybookStep = {
   async run({ deps, incident, actor, reason }) {
     const { sessions } = deps.identity;
     if (incident.options.allSessions) {
-      const revoked = await deps.store.db.transaction().execute(async (trx) => {
-        const count = await sessions.revokeAll(reason, trx);
-        await deps.audit.record({ type: 'session.revoked', outcome: 'success', actor, detail: { sessions: count, reason, scope: 'all', incident: incident.id } }, trx);
-        return count;
-      });
+      // Not inside one transaction: revokeAll commits its cut-off (which every instance enforces at once)
+      // before the bulk row update, and a caller's transaction would hold the cut-off back until the end.
+      const revoked = await sessions.revokeAll(reason);
+      await deps.audit.record({ type: 'session.revoked', outcome: 'success', actor, detail: { sessions: revoked, reason, scope: 'all', incident: incident.id } });
       return { scope: 'all', revoked };
     }
     const users = await deps.repository.users(incident.id);
