@@ -55,7 +55,9 @@ export async function runPlaybook(deps: PlaybookDeps, incidentId: string, option
     // beside the others; the timeline records its real start and end.
     const early = new Map<StepName, Promise<void>>();
     for (const step of PLAYBOOK) {
-      if (steps.get(step.name)?.status !== 'done' && step.startsEarly?.(incident.options)) early.set(step.name, execute(step));
+      if (steps.get(step.name)?.status !== 'done' && step.startsEarly?.(incident.options)) {
+        early.set(step.name, execute(step).then(() => deps.hooks.afterStep?.(step.name)));
+      }
     }
     try {
       for (const step of PLAYBOOK) {
@@ -63,12 +65,9 @@ export async function runPlaybook(deps: PlaybookDeps, incidentId: string, option
           run.skipped.push(step.name);
           continue;
         }
-        const started = early.get(step.name);
-        if (started) {
-          await started;
-          await deps.hooks.afterStep?.(step.name);
-          continue;
-        }
+        // An early step runs on beside the rest: the steps after it in the list (re-enrolment,
+        // warnings) must not wait for the large revocation to finish.
+        if (early.has(step.name)) continue;
         const blockedBy = step.dependsOn(incident.options).filter((d) => notDone.has(d));
         if (blockedBy.length > 0) {
           notDone.add(step.name);
