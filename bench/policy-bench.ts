@@ -9,24 +9,14 @@ import { z } from 'zod';
 import { accessSchema, appsSchema, type AppConfig, type PolicyConfig, type SelectorConfig } from '../src/config/sections/apps.js';
 import { type AccessRequest, compilePolicyEngine, normalizeRequestPath } from '../src/access/policy/index.js';
 import { type IpScratch, newIpScratch, parseCidr, parseIpInto } from '../src/access/policy/ip-address.js';
+import { seededPrng } from '../test/support/seeded-prng.js';
 
 const REQUESTS = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 7);
 const APPS = Number(process.argv[4] ?? 1000);
 const NOW = Date.UTC(2026, 0, 7, 9, 0);
 
-/** Seeded PRNG (mulberry32) so every run benchmarks the same config and requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(20260107);
+const rand = seededPrng(20260107);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const some = <T>(xs: readonly T[], n: number): T[] => Array.from({ length: n }, () => pick(xs)).filter((x, i, a) => a.indexOf(x) === i);
 

@@ -2,17 +2,8 @@
  * Deterministic synthetic blocklist for the DNS benchmark: names shaped like real ad/tracker/phishing
  * entries (sub-labels, hyphenated words, digits, a spread of TLDs and public suffixes).
  */
+import { seededPrng } from '../../test/support/seeded-prng.js';
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'ad ads adserver analytics banner beacon cdn click clicks collect count counter data delivery edge ' +
@@ -24,7 +15,7 @@ const TLDS = ['com', 'net', 'org', 'io', 'info', 'xyz', 'top', 'ru', 'de', 'co.u
 const PREFIXES = ['', '', '', 'www.', 'ads.', 'cdn.', 'track.', 'static.', 'api.', 'm.', 'img.', 'pixel.'];
 
 export function generateBlocklist(count: number, seed = 42): string[] {
-  const random = mulberry32(seed);
+  const random = seededPrng(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const names = new Set<string>();
   while (names.size < count) {
@@ -38,6 +29,6 @@ export function generateBlocklist(count: number, seed = 42): string[] {
 }
 
 export function pickRandom<T>(list: readonly T[], count: number, seed: number): T[] {
-  const random = mulberry32(seed);
+  const random = seededPrng(seed);
   return Array.from({ length: count }, () => list[Math.floor(random() * list.length)]!);
 }
