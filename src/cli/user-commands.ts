@@ -22,12 +22,7 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Create a user (without an enrollment link)')
     .action(async (email: string, options: Common & { name?: string; group: string[] }) => {
-      const created = await withCore(program.opts().config, (core) =>
-        core.identity.users.add({ email, name: options.name, groups: options.group }).then(async (u) => {
-          await core.audit.record({ type: 'user.created', outcome: 'success', userId: u.id, actor: 'cli', detail: { groups: u.groups } });
-          return u;
-        }),
-      );
+      const created = await withCore(program.opts().config, (core) => core.identity.addUser({ email, name: options.name, groups: options.group, actor: 'cli' }));
       emit(options.json, created, () => `created ${created.email} (${created.id})`);
     });
 

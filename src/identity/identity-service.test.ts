@@ -220,6 +220,12 @@ describe('identity service (SQLite)', () => {
     });
   });
 
+  it('adding a user to groups is audited (the new-admins hunt and the admin-group alert read it)', async () => {
+    const user = await fx.core.identity.addUser({ email: 'root@acme.test', groups: ['admins'], actor: 'cli' });
+    const [event] = await fx.core.audit.list({ type: 'user.group_added' });
+    expect(event).toMatchObject({ userId: user.id, actor: 'cli', detail: { groups: ['admins'] } });
+  });
+
   it('keys: rename, refuse removing the last one, admin may remove it', async () => {
     const { user } = await enrol('tom@acme.test');
     const [key] = await fx.core.identity.credentials.listForUser(user.id);

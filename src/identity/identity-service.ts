@@ -83,6 +83,14 @@ export class IdentityService {
     return { user: (await this.ctx.users.get(user.id)) ?? user, url: url.toString(), expiresAt: invite.expiresAt };
   }
 
+  /** Creates a user; group memberships are audited like every other group change. */
+  async addUser(input: { email: string; name?: string; groups?: string[]; actor: string }): Promise<User> {
+    const user = await this.ctx.users.add({ email: input.email, name: input.name, groups: input.groups });
+    await this.ctx.audit.record({ type: 'user.created', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: user.groups } });
+    if (user.groups.length > 0) await this.ctx.audit.record({ type: 'user.group_added', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: user.groups } });
+    return user;
+  }
+
   startEnrollment(token: string, request: RequestContext) {
     return startEnrollment(this.ctx, token, request);
   }
