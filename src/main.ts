@@ -99,9 +99,9 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     cleanups.push(() => access.close());
     // Incident response is built after the DNS layer it blocks names in; the lookalike alert reaches it
     // through this late binding.
-    let onLookalike: ((sighting: LookalikeSighting) => void) | undefined;
+    const lookalikeAlert: { notify?: (sighting: LookalikeSighting) => void } = {};
     const dns: DnsLayer = await buildDns({
-      onLookalike: (sighting) => onLookalike?.(sighting),
+      onLookalike: (sighting) => lookalikeAlert.notify?.(sighting),
       config: options.snapshot.config.dns,
       intel: buildDomainIntel({ dns: options.snapshot.config.dns, store: core.store, clock, logger }),
       store: core.store,
@@ -129,7 +129,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     // Capability wiring for the admin API and incident response (issue 5) goes here.
     const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
-    onLookalike = (sighting) => incidents.onLookalikeQuery(sighting);
+    lookalikeAlert.notify = (sighting) => incidents.onLookalikeQuery(sighting);
     refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip));
     registerAdminApi(app, {
       incidents,
