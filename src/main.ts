@@ -94,7 +94,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       random,
       logger,
       registry,
-      portalUrl: () => portalUrlOf(core.snapshot().config),
+      portalUrlOf,
     });
     cleanups.push(() => access.close());
     // Incident response is built after the DNS layer it blocks names in; the lookalike alert reaches it

@@ -35,7 +35,8 @@ export interface BuildAccessOptions {
   random: Random;
   logger: Logger;
   registry: Registry;
-  portalUrl: () => string;
+  /** The portal's external URL for a config (the composition root knows how it is derived). */
+  portalUrlOf: (config: GatehouseConfig) => string;
 }
 
 function proxyAppsOf(config: GatehouseConfig) {
@@ -45,7 +46,7 @@ function proxyAppsOf(config: GatehouseConfig) {
 /** The access capability, assembled for the composition root: policies, proxy, key ring, handshake. */
 export async function buildAccess(options: BuildAccessOptions): Promise<AccessLayer> {
   const { store, clock, random, audit, logger } = options;
-  let config = options.config;
+  const config = options.config;
   const ipBlocks = new IpBlocks(store, clock, audit);
   await ipBlocks.load();
   const compile = (next: GatehouseConfig) => compilePolicyEngine({ apps: next.apps, access: next.access, isIpBlocked: ipBlocks.isBlocked });
@@ -65,7 +66,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   const maintenance = setInterval(() => void keyRing.maintain().catch((error: unknown) => logger.warn({ err: error }, 'signing key upkeep failed')), 10 * 60_000);
   maintenance.unref();
 
-  const assertions = createIdentityAssertionIssuer({ keyRing, clock, issuer: new URL(options.portalUrl()).origin, ttlSeconds: config.access.jwt_ttl_seconds });
+  const assertions = createIdentityAssertionIssuer({ keyRing, clock, issuer: new URL(options.portalUrlOf(config)).origin, ttlSeconds: config.access.jwt_ttl_seconds });
   const proxy = createProxy({
     apps: proxyAppsOf(config),
     trustedProxies: config.access.trusted_proxies,
@@ -73,6 +74,14 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     strippedCookies: [...new Set([config.access.session_cookie_name, config.sessions.cookie_name, 'gatehouse_csrf'])],
     logger,
   });
+  // Derived once per config snapshot, not on every proxied request.
+  const gatewaySettingsOf = (next: GatehouseConfig) => ({
+    portalUrl: options.portalUrlOf(next),
+    organisation: next.portal.organisation,
+    cookieName: next.access.session_cookie_name,
+    cookieMaxAgeSeconds: Math.floor(next.sessions.absolute_timeout_hours * 3600),
+  });
+  let gatewaySettings = gatewaySettingsOf(config);
   const appSessions = new AppSessions(store, options.sessions, clock, random);
   const requests = new Counter({
     name: 'gatehouse_access_requests_total',
@@ -91,12 +100,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     appSessions,
     trustedProxies: () => trustedProxies,
     requests,
-    settings: () => ({
-      portalUrl: options.portalUrl(),
-      organisation: config.portal.organisation,
-      cookieName: config.access.session_cookie_name,
-      cookieMaxAgeSeconds: Math.floor(config.sessions.absolute_timeout_hours * 3600),
-    }),
+    settings: () => gatewaySettings,
   });
   const housekeeping = setInterval(() => void appSessions.pruneCodes().catch(() => {}), 60_000);
   housekeeping.unref();
@@ -113,7 +117,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       await proxy.setApps(proxyAppsOf(next));
       engine = nextEngine;
       trustedProxies = nextTrusted;
-      config = next;
+      gatewaySettings = gatewaySettingsOf(next);
     },
     applyChange(change) {
       ipBlocks.applyChange(change);
