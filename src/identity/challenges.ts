@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
 import { randomToken, type Random } from '../lib/random.js';
@@ -17,14 +17,14 @@ const FAILED = 'Sign-in failed. Try again.';
 /**
  * WebAuthn challenges live in the database so that the options and the verification may be served by
  * different instances. A challenge is consumed by deleting it: a replayed response finds nothing
- * (WebAuthn L3 §13.4.3: challenges must be single use and time-limited).
+ * (WebAuthn L3 §13.4.3: challenges must be single use and time-limited). On PostgreSQL the table is
+ * UNLOGGED (migration 005): a challenge is not worth a WAL flush.
  */
 export class ChallengeStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly postgres = false,
   ) {}
 
   async create(
@@ -40,7 +40,7 @@ export class ChallengeStore {
       userId: input.userId ?? null,
       inviteHash: input.inviteHash ?? null,
     };
-    await this.ephemeral((db) => db
+    await this.db
       .insertInto('webauthn_challenges')
       .values({
         id: stored.id,
@@ -51,7 +51,7 @@ export class ChallengeStore {
         created_at: now,
         expires_at: now + ttlMs,
       })
-      .execute());
+      .execute();
     return stored;
   }
 
@@ -60,7 +60,7 @@ export class ChallengeStore {
     if (typeof id !== 'string' || id.length > 64) {
       throw new GatehouseError('webauthn_challenge_unknown', { status: 400, publicMessage: FAILED, detail: 'missing or malformed challenge id' });
     }
-    const row = await this.ephemeral((db) => db.deleteFrom('webauthn_challenges').where('id', '=', id).returningAll().executeTakeFirst());
+    const row = await this.db.deleteFrom('webauthn_challenges').where('id', '=', id).returningAll().executeTakeFirst();
     if (!row || row.purpose !== purpose) {
       throw new GatehouseError('webauthn_challenge_unknown', {
         status: 400,
@@ -72,19 +72,6 @@ export class ChallengeStore {
       throw new GatehouseError('webauthn_challenge_expired', { status: 400, publicMessage: FAILED, detail: 'challenge expired' });
     }
     return { id: row.id, challenge: row.challenge, purpose: row.purpose, userId: row.user_id, inviteHash: row.invite_hash };
-  }
-
-  /**
-   * A challenge lives for minutes and losing one in a crash only means pressing the button again, so on
-   * PostgreSQL its writes skip the WAL flush at commit (synchronous_commit off for that transaction:
-   * still atomic and consistent, just not waited for). Two of a sign-in's fsyncs, gone.
-   */
-  private ephemeral<T>(run: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-    if (!this.postgres) return run(this.db);
-    return this.db.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
-      return run(trx);
-    });
   }
 
   async pruneExpired(): Promise<void> {

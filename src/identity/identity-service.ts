@@ -45,7 +45,7 @@ export class IdentityService {
       credentials: new CredentialRegistry(db, clock),
       sessions: new SessionManager(store, clock, random, options.timeouts),
       legacy: new LegacyFactors(db, clock),
-      challenges: new ChallengeStore(db, clock, random, store.dialect === 'postgres'),
+      challenges: new ChallengeStore(db, clock, random),
     };
   }
 

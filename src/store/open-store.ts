@@ -8,6 +8,7 @@ import { initialMigration } from './migrations/001-initial.js';
 import { auditChainMigration } from './migrations/002-audit-chain.js';
 import { dnsMigration } from './migrations/003-dns.js';
 import { incidentsMigration } from './migrations/004-incidents.js';
+import { unloggedChallengesMigration } from './migrations/005-unlogged-challenges.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -34,7 +35,13 @@ export function migrationNames(): string[] {
 }
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
-  return { '001-initial': initialMigration(dialect), '002-audit-chain': auditChainMigration(dialect), '003-dns': dnsMigration(dialect), '004-incidents': incidentsMigration(dialect) };
+  return {
+    '001-initial': initialMigration(dialect),
+    '002-audit-chain': auditChainMigration(dialect),
+    '003-dns': dnsMigration(dialect),
+    '004-incidents': incidentsMigration(dialect),
+    '005-unlogged-challenges': unloggedChallengesMigration(dialect),
+  };
 }
 
 // PostgreSQL returns int8 as a string (it may exceed 2^53). Our int8 columns are millisecond
