@@ -33,6 +33,13 @@ function toCredential(row: Database['credentials']): StoredCredential {
   };
 }
 
+/** What sign-in needs of the user a credential belongs to. */
+export interface CredentialOwner {
+  email: string;
+  name: string;
+  status: string;
+}
+
 export function checkKeyName(raw: unknown): string {
   const name = typeof raw === 'string' ? raw.trim() : '';
   if (name.length < 1 || name.length > 60 || /[\u0000-\u001f\u007f]/.test(name)) {
@@ -56,6 +63,22 @@ export class CredentialRegistry {
   async find(id: string): Promise<StoredCredential | undefined> {
     const row = await this.db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toCredential(row) : undefined;
+  }
+
+  /**
+   * The credential and its owner's account in one query: the sign-in hot path needs both, and on
+   * PostgreSQL every round trip costs more CPU than the signature check itself.
+   */
+  async findWithOwner(id: string): Promise<{ credential: StoredCredential; owner: CredentialOwner } | undefined> {
+    const row = await this.db
+      .selectFrom('credentials')
+      .innerJoin('users', 'users.id', 'credentials.user_id')
+      .selectAll('credentials')
+      .select(['users.email as owner_email', 'users.name as owner_name', 'users.status as owner_status'])
+      .where('credentials.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return { credential: toCredential(row), owner: { email: row.owner_email, name: row.owner_name, status: row.owner_status } };
   }
 
   async countForUser(userId: string, db: Kysely<Database> = this.db): Promise<number> {

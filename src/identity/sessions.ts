@@ -72,30 +72,59 @@ export class SessionManager {
     this.timeouts = timeouts;
   }
 
-  /** Creates a session; returns the secret id for the cookie (never stored) and the view. */
-  async issue(input: IssueSessionInput, db: Kysely<Database> = this.store.db): Promise<{ token: string; session: SessionView }> {
+  /**
+   * Creates a session; returns the secret id for the cookie (never stored) and the view. A caller that
+   * has just read the (active) user passes `owner`, and the view is built from what was inserted plus
+   * the user's groups, without reading the row back.
+   */
+  async issue(
+    input: IssueSessionInput,
+    db: Kysely<Database> = this.store.db,
+    owner?: { email: string; name: string },
+  ): Promise<{ token: string; session: SessionView }> {
     const token = randomToken(this.random, 32);
     const idHash = hashSecret(token);
     const now = this.clock.now();
-    await db
-      .insertInto('sessions')
-      .values({
-        id_hash: idHash,
-        user_id: input.userId,
-        amr: JSON.stringify(input.amr),
-        phishing_resistant_at: input.phishingResistant ? now : null,
-        ip: input.ip.slice(0, 64),
-        user_agent: input.userAgent.slice(0, 300),
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now + this.timeouts.absoluteMs,
-        revoked_at: null,
-        revoked_reason: null,
-      })
-      .execute();
-    const session = await this.load(idHash, db);
-    if (!session) throw new Error('session vanished right after insert');
+    const row = {
+      id_hash: idHash,
+      user_id: input.userId,
+      amr: JSON.stringify(input.amr),
+      phishing_resistant_at: input.phishingResistant ? now : null,
+      ip: input.ip.slice(0, 64),
+      user_agent: input.userAgent.slice(0, 300),
+      created_at: now,
+      last_seen_at: now,
+      expires_at: now + this.timeouts.absoluteMs,
+      revoked_at: null,
+      revoked_reason: null,
+    };
+    await db.insertInto('sessions').values(row).execute();
+    if (!owner) {
+      const session = await this.load(idHash, db);
+      if (!session) throw new Error('session vanished right after insert');
+      return { token, session };
+    }
+    const session: SessionView = {
+      idHash,
+      userId: input.userId,
+      email: owner.email,
+      name: owner.name,
+      groups: await this.groupsOf(input.userId, db),
+      amr: [...input.amr],
+      phishingResistantAt: row.phishing_resistant_at ?? undefined,
+      ip: row.ip,
+      userAgent: row.user_agent,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: row.expires_at,
+    };
+    this.cache.set(idHash, session);
     return { token, session };
+  }
+
+  private async groupsOf(userId: string, db: Kysely<Database>): Promise<string[]> {
+    const rows = await db.selectFrom('group_members').select('group_name').where('user_id', '=', userId).execute();
+    return rows.map((g) => g.group_name).sort();
   }
 
   /**
@@ -154,13 +183,12 @@ export class SessionManager {
       this.cache.delete(idHash);
       return undefined;
     }
-    const groups = await db.selectFrom('group_members').select('group_name').where('user_id', '=', row.user_id).execute();
     const view: SessionView = {
       idHash,
       userId: row.user_id,
       email: row.email,
       name: row.name,
-      groups: groups.map((g) => g.group_name).sort(),
+      groups: await this.groupsOf(row.user_id, db),
       amr: JSON.parse(row.amr) as Amr[],
       phishingResistantAt: row.phishing_resistant_at === null ? undefined : Number(row.phishing_resistant_at),
       ip: row.ip,

@@ -61,8 +61,13 @@ export async function startSignIn(ctx: IdentityContext, input: { email?: string 
  * dies between the two commits, the session exists without its event, but its token never reached
  * anyone (the reply is sent after the audit commit), so no usable session is unaudited.
  */
-async function issueAudited(ctx: IdentityContext, input: Parameters<IdentityContext['sessions']['issue']>[0], detail: Record<string, unknown>): Promise<SignInResult> {
-  const issued = await ctx.sessions.issue(input);
+async function issueAudited(
+  ctx: IdentityContext,
+  input: Parameters<IdentityContext['sessions']['issue']>[0],
+  detail: Record<string, unknown>,
+  owner?: { email: string; name: string },
+): Promise<SignInResult> {
+  const issued = await ctx.sessions.issue(input, undefined, owner);
   await ctx.audit.record({ type: 'sign_in', outcome: 'success', userId: input.userId, ip: input.ip, detail });
   return issued;
 }
@@ -88,10 +93,11 @@ export async function finishSignIn(
     const challenge = await ctx.challenges.consume(input.challengeId, 'authenticate');
     const claimed = readAssertionCredentialId(input.response);
     credentialId = claimed.credentialId;
-    const credential = await ctx.credentials.find(claimed.credentialId);
-    if (!credential) {
+    const found = await ctx.credentials.findWithOwner(claimed.credentialId);
+    if (!found) {
       throw new GatehouseError(WebauthnErrorCode.unknownCredential, { status: 401, publicMessage: FAILED, detail: `no credential ${claimed.credentialId}` });
     }
+    const { credential, owner } = found;
     userId = credential.userId;
     if (challenge.userId && challenge.userId !== credential.userId) {
       throw new GatehouseError(WebauthnErrorCode.unknownCredential, { status: 401, publicMessage: FAILED, detail: 'credential belongs to another user than the challenge' });
@@ -110,8 +116,7 @@ export async function finishSignIn(
       // with a stale counter is what a cloned key produces.
       throw new GatehouseError(WebauthnErrorCode.counterRegression, { status: 401, publicMessage: FAILED, detail: 'counter changed concurrently' });
     }
-    // Status only: the session view (email, groups) is loaded when the session is issued.
-    const user = await ctx.store.db.selectFrom('users').select(['id', 'email', 'status']).where('id', '=', credential.userId).executeTakeFirstOrThrow();
+    const user = { id: credential.userId, ...owner };
     if (user.status !== 'active') throw new GatehouseError('user_disabled', { status: 403, publicMessage: FAILED, detail: `${user.email} is disabled` });
     const amr: Amr[] = verified.userVerified ? [credential.authenticatorClass, 'mfa'] : [credential.authenticatorClass];
     const detail = { method: 'webauthn', credential: credential.id, class: credential.authenticatorClass, userVerified: verified.userVerified, userAgent: request.userAgent };
@@ -123,7 +128,7 @@ export async function finishSignIn(
       if (!session) throw new GatehouseError('session_ended', { status: 401, publicMessage: FAILED, detail: 'session ended during step-up' });
       return { session };
     }
-    return await issueAudited(ctx, { userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent }, detail);
+    return await issueAudited(ctx, { userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent }, detail, owner);
   } catch (error) {
     const extra: Record<string, unknown> = { method: 'webauthn' };
     if (credentialId) extra.credential = credentialId;
@@ -177,6 +182,7 @@ export async function legacySignIn(
       ctx,
       { userId: user.id, amr, phishingResistant: false, ip: request.ip, userAgent: request.userAgent },
       { method: amr.includes('otp') ? 'password+totp' : 'password', amr, userAgent: request.userAgent },
+      user,
     );
   } catch (error) {
     await auditFailure(ctx, 'sign_in', error, request, userId, { method: 'password' });
