@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChallengeStore } from '../../src/identity/challenges.js';
 import { SessionManager } from '../../src/identity/index.js';
@@ -152,6 +153,13 @@ for (const engine of engines) {
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect(isGatehouseError(rejected.reason) && rejected.reason.code).toBe('webauthn_challenge_unknown');
+    });
+
+    if (engine.name === 'postgres') it('keeps challenges in an unlogged table and every other table logged', async () => {
+      // Migration 005: challenges skip the WAL; nothing that must survive a crash may.
+      const rows = await sql<{ relname: string; relpersistence: string }>`select relname, relpersistence from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace`.execute(a.db);
+      const unlogged = rows.rows.filter((r) => r.relpersistence === 'u').map((r) => r.relname);
+      expect(unlogged).toEqual(['webauthn_challenges']);
     });
 
     it('uses an invite once even when two requests race', async () => {
