@@ -10,6 +10,7 @@ import { dnsMigration } from './migrations/003-dns.js';
 import { incidentsMigration } from './migrations/004-incidents.js';
 import { unloggedChallengesMigration } from './migrations/005-unlogged-challenges.js';
 import type { Database } from './schema.js';
+import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
 
 export interface Store {
@@ -80,6 +81,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     // An idle client that loses its connection emits 'error' on the pool; without a listener it
     // would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});
+    nameStatementsOnConnect(pool);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';

@@ -162,6 +162,22 @@ for (const engine of engines) {
       expect(unlogged).toEqual(['webauthn_challenges']);
     });
 
+    if (engine.name === 'postgres') it('prepares each distinct query once per connection and reuses it', async () => {
+      const single = await openStore({ url, poolSize: 1 });
+      try {
+        for (let i = 0; i < 3; i++) await single.db.selectFrom('users').select('id').where('email', '=', `nobody${i}@acme.test`).execute();
+        const prepared = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(single.db);
+        const named = prepared.rows.filter((r) => r.name.startsWith('gh_') && r.statement.includes('"email" = $1'));
+        expect(named).toHaveLength(1);
+        // Transaction control is never named (one connection, so the BEGIN ran on it too).
+        await single.db.transaction().execute(async (trx) => trx.selectFrom('users').select('id').execute());
+        const after = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(single.db);
+        expect(after.rows.some((r) => /^\s*begin/i.test(r.statement))).toBe(false);
+      } finally {
+        await single.close();
+      }
+    });
+
     it('uses an invite once even when two requests race', async () => {
       const users = createUserDirectory({ db: a.db, clock: systemClock, random: cryptoRandom });
       const user = await users.add({ email: `race-${engine.name}@acme.test` });
