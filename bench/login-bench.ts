@@ -6,7 +6,7 @@
  * such as Keycloak spends its time on) and the bare signature verification ceiling on one core.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -55,6 +55,21 @@ function cpuSecondsOf(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
+/** CPU seconds of every local PostgreSQL process (backends, WAL writer, ...): the database's share. */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuSecondsOf(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
 interface Row {
   name: string;
   perSecond: number;
@@ -62,10 +77,12 @@ interface Row {
   p99: number;
   errors: number;
   serverCpuMs?: number;
+  databaseCpuMs?: number;
 }
 
-async function runLoop(name: string, once: () => Promise<void>, serverPid?: number): Promise<Row> {
+async function runLoop(name: string, once: () => Promise<void>, serverPid?: number, postgres = false): Promise<Row> {
   const cpuBefore = cpuSecondsOf(serverPid);
+  const databaseCpuBefore = postgres ? postgresCpuSeconds() : 0;
   const latencies: number[] = [];
   let errors = 0;
   const end = Date.now() + DURATION_MS;
@@ -85,6 +102,7 @@ async function runLoop(name: string, once: () => Promise<void>, serverPid?: numb
   latencies.sort((a, b) => a - b);
   const row: Row = { name, perSecond: latencies.length / (DURATION_MS / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
   if (serverPid !== undefined && latencies.length > 0) row.serverCpuMs = ((cpuSecondsOf(serverPid) - cpuBefore) * 1000) / latencies.length;
+  if (postgres && latencies.length > 0) row.databaseCpuMs = ((postgresCpuSeconds() - databaseCpuBefore) * 1000) / latencies.length;
   return row;
 }
 
@@ -133,7 +151,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
     } finally {
       idle.unshift(key);
     }
-  }, server.child.pid);
+  }, server.child.pid, engine === 'postgres');
   async function signInOnce(key: SoftwareAuthenticator) {
     const start = await call(client, '/api/sign-in/options', {});
     if (start.status !== 200) throw new Error('options');
@@ -190,11 +208,12 @@ if (await havePostgres()) rows.push(...(await benchEngine('postgres')).results);
 rows.push(await verifyCeiling());
 
 console.log(`\nLogin benchmark: ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s per row, ${USERS} users; client, server and database share this machine's ${cpus().length} cores\n`);
-console.log('| what | per second | p50 ms | p99 ms | errors | server CPU ms each | per server core-second |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log('| what | per second | p50 ms | p99 ms | errors | server CPU ms each | per server core-second | PostgreSQL CPU ms each |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const cpu = r.serverCpuMs ? `${r.serverCpuMs.toFixed(2)} | ${(1000 / r.serverCpuMs).toFixed(0)}` : '- | -';
-  console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.p50 ? r.p50.toFixed(1) : '-'} | ${r.p99 ? r.p99.toFixed(1) : '-'} | ${r.errors} | ${cpu} |`);
+  const database = r.databaseCpuMs === undefined ? '-' : r.databaseCpuMs.toFixed(2);
+  console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.p50 ? r.p50.toFixed(1) : '-'} | ${r.p99 ? r.p99.toFixed(1) : '-'} | ${r.errors} | ${cpu} | ${database} |`);
 }
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/login.json'), JSON.stringify({ measuredAt: new Date().toISOString(), concurrency: CONCURRENCY, seconds: DURATION_MS / 1000, rows }, null, 2));
