@@ -1,3 +1,4 @@
+import { isAbbreviationToken } from './abbreviation-token.js';
 import { CharTrie } from './char-trie.js';
 import { SkeletonBuffer, skeletonOf } from './confusable-skeleton.js';
 import { INFRASTRUCTURE, KeywordSegmenter, LURE, UNREACHABLE, VIEW, type View, WORD } from './keyword-segmenter.js';
@@ -178,6 +179,7 @@ export class LabelAnalyzer {
       else [score, this.scoredCode] = [SCORE.numberCompound(length), 'brand_number_compound'];
     } else if (token) {
       if (this.segmenter.hasLureOutside(view, i, j)) [score, this.scoredCode] = [SCORE.tokenBesideLure, 'brand_keyword_compound'];
+      else if (view === VIEW.long && this.besideAbbreviation(i, j, n, label)) [score, this.scoredCode] = [SCORE.tokenBesideAbbreviation, 'brand_abbreviation'];
       else [score, this.scoredCode] = [SCORE.token(length), 'brand_token'];
     } else if (lookalike) {
       // Look-alike letters half inside another word (`globalcloud` → `icloud`) are coincidence.
@@ -190,6 +192,14 @@ export class LabelAnalyzer {
       [score, this.scoredCode] = [SCORE.embedded, 'brand_embedded'];
     }
     return Math.min(1, score + (lookalike ? SCORE.lookalikeCharactersBonus : 0));
+  }
+
+  /** Whether the label is two hyphen tokens, the brand at compact[i, j) and an abbreviation (`cts-acme`). */
+  private besideAbbreviation(i: number, j: number, n: number, label: string): boolean {
+    const boundary = this.buffer.boundary;
+    const [start, end] = i === 0 ? [j, n] : j === n ? [0, i] : [0, 0];
+    for (let k = start + 1; k < end; k++) if (boundary[k] === 1) return false;
+    return end > start && isAbbreviationToken(this.buffer, start, end, label);
   }
 
   /** Whether compact[j, end of its token) is one infrastructure word glued to what precedes it. */
@@ -267,6 +277,8 @@ function describe(code: LookalikeReasonCode): string {
       return 'with digits';
     case 'brand_token':
       return 'as a hyphen-separated token';
+    case 'brand_abbreviation':
+      return 'beside an abbreviation';
     default:
       return 'inside a longer word';
   }

@@ -8,6 +8,14 @@ import type { BrandEntry, LabelAnalyzerOptions } from './label-analyzer.js';
  */
 const DOMAIN_SPELLING_TOKENS = ['com', 'www'];
 
+/**
+ * Abbreviations of the workplace systems and offices that staff are sent to: a contact centre's case
+ * or content management system (`acme-cms`), CRM, ERP, HR systems (HCM, HRIS, employee self-service),
+ * the security officer (`acme-cso`, `acme-ciso`), and the shortened "link" of SMS lures (`acme-lnk`).
+ * Hyphen tokens only: glued, they sit inside ordinary words (`also`, `press`, `blnk`).
+ */
+const WORKPLACE_ABBREVIATIONS = ['cms', 'crm', 'erp', 'hcm', 'hris', 'ess', 'cso', 'ciso', 'lnk'];
+
 /** Shortest brand that counts as a lure word beside another brand. */
 const BRAND_AS_LURE_LENGTH = 7;
 
@@ -31,5 +39,6 @@ export function wordFlags(brands: readonly BrandEntry[], options: LabelAnalyzerO
   // `persona` a brand beside a lure; shorter brands are too often ordinary words (`apple-square`).
   brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH).forEach((b) => tokenOnly(b.key, WORD.lure));
   DOMAIN_SPELLING_TOKENS.forEach((word) => tokenOnly(word, WORD.lure));
+  WORKPLACE_ABBREVIATIONS.forEach((word) => tokenOnly(word, WORD.lure));
   return flags;
 }
