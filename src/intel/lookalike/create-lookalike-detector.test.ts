@@ -249,3 +249,24 @@ describe('cached verdicts', () => {
     );
   });
 });
+
+describe('abbreviations beside a brand', () => {
+  it.each(['contoso-cms.com', 'crm-contoso.net', 'acme-cso.com', 'contoso-ciso.com'])('a workplace-system abbreviation is a lure token: %s', (name) =>
+    expectLookalike(name, 'brand_keyword_compound'),
+  );
+  it.each(['cts-contoso.com', 'contoso-lnk.com', 'contoso-xqz.net'])('a three-consonant initialism beside a 5+ letter brand: %s', (name) =>
+    expectLookalike(name, 'brand_abbreviation', 'contoso'),
+  );
+  it.each([
+    'contoso-dns.com', // the brand's own machine host
+    'contoso-ink.com', // a word (its skeleton is `lnk`: the letters as typed are read)
+    'contosocms.com', // glued, the abbreviation is inside ordinary words
+    'acme-cts.com', // a short brand needs a lure word
+    'cts-contoso-games.com', // more than the two tokens
+    'contoso-sky.com', // `y` is a vowel
+  ])('not %s', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
+    expect(codes(verdict)).not.toContain('brand_abbreviation');
+  });
+});

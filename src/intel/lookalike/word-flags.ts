@@ -11,10 +11,11 @@ const DOMAIN_SPELLING_TOKENS = ['com', 'www'];
 /**
  * Abbreviations of the workplace systems and offices that staff are sent to: a contact centre's case
  * or content management system (`acme-cms`), CRM, ERP, HR systems (HCM, HRIS, employee self-service),
- * the security officer (`acme-cso`, `acme-ciso`), and the shortened "link" of SMS lures (`acme-lnk`).
- * Hyphen tokens only: glued, they sit inside ordinary words (`also`, `press`, `blnk`).
+ * and the security officer (`acme-cso`, `acme-ciso`). Hyphen tokens only: glued, they sit inside
+ * ordinary words (`also`, `press`). (`lnk` is left to the abbreviation rule, which reads the letters
+ * as typed: its skeleton is also that of `ink`.)
  */
-const WORKPLACE_ABBREVIATIONS = ['cms', 'crm', 'erp', 'hcm', 'hris', 'ess', 'cso', 'ciso', 'lnk'];
+const WORKPLACE_ABBREVIATIONS = ['cms', 'crm', 'erp', 'hcm', 'hris', 'ess', 'cso', 'ciso'];
 
 /** Shortest brand that counts as a lure word beside another brand. */
 const BRAND_AS_LURE_LENGTH = 7;
