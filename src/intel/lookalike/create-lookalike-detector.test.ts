@@ -270,3 +270,11 @@ describe('abbreviations beside a brand', () => {
     expect(codes(verdict)).not.toContain('brand_abbreviation');
   });
 });
+
+describe('a connector between a lure word and a brand', () => {
+  it.each(['workatcontoso.com', 'helpatacme.com', 'acmeatwork.net'])('%s', (name) => expectLookalike(name, 'brand_keyword_compound'));
+  it.each(['atacme.com', 'contosoat.com', 'greatcontoso.com', 'loginat.com', 'chatacme.com'])('not %s', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
+  });
+});

@@ -23,6 +23,8 @@ export const WORD = {
   shortWithVowel: 4,
   /** Generic words (`plus`, `info`, `global`): glued, they make ordinary business names. */
   generic: 8,
+  /** Joins two readings (`work`+`at`+`acme`): carries the words before it, never starts or ends one. */
+  connector: 16,
 } as const;
 
 /**
@@ -155,7 +157,7 @@ export class KeywordSegmenter {
       for (let m = 0; m < (this.matchCount[p] ?? 0); m++) {
         const wordEnd = this.matchEnd[p * MAX_MATCHES + m] ?? 0;
         const flags = this.matchFlags[p * MAX_MATCHES + m] ?? 0;
-        if (wordEnd > end || !this.allowed(view, p, wordEnd, flags)) continue;
+        if (wordEnd > end || (flags & WORD.connector) !== 0 || !this.allowed(view, p, wordEnd, flags)) continue;
         const reading = (flags & WORD.lure) !== 0 ? LURE : Math.max(here, INFRASTRUCTURE);
         if ((reach[wordEnd] ?? 0) < reading) reach[wordEnd] = reading;
       }
@@ -186,6 +188,10 @@ export class KeywordSegmenter {
       for (let m = 0; m < (this.matchCount[p] ?? 0); m++) {
         const end = this.matchEnd[p * MAX_MATCHES + m] ?? 0;
         const flags = this.matchFlags[p * MAX_MATCHES + m] ?? 0;
+        if ((flags & WORD.connector) !== 0) {
+          if (here >= INFRASTRUCTURE && end < n && (forward[end] ?? 0) < here) forward[end] = here;
+          continue;
+        }
         if (!this.allowed(view, p, end, flags)) continue;
         const reading = (flags & WORD.lure) !== 0 ? LURE : Math.max(here, INFRASTRUCTURE);
         if ((forward[end] ?? 0) < reading) forward[end] = reading;
@@ -199,6 +205,10 @@ export class KeywordSegmenter {
         const end = this.matchEnd[s * MAX_MATCHES + m] ?? 0;
         const flags = this.matchFlags[s * MAX_MATCHES + m] ?? 0;
         const after = backward[end] ?? UNREACHABLE;
+        if ((flags & WORD.connector) !== 0) {
+          if (s > 0 && after >= INFRASTRUCTURE) best = Math.max(best, after);
+          continue;
+        }
         if (after === UNREACHABLE || !this.allowed(view, s, end, flags)) continue;
         best = (flags & WORD.lure) !== 0 ? LURE : Math.max(best, after, INFRASTRUCTURE);
       }

@@ -17,6 +17,12 @@ const DOMAIN_SPELLING_TOKENS = ['com', 'www'];
  */
 const WORKPLACE_ABBREVIATIONS = ['cms', 'crm', 'erp', 'hcm', 'hris', 'ess', 'cso', 'ciso'];
 
+/**
+ * Words that join a lure word to a brand, glued: `workatacme`, `acmeatwork` (a career or staff portal
+ * name). They never count alone, so `atacme` and `acmeat` stay what they were.
+ */
+const CONNECTORS = ['at'];
+
 /** Shortest brand that counts as a lure word beside another brand. */
 const BRAND_AS_LURE_LENGTH = 7;
 
@@ -41,5 +47,6 @@ export function wordFlags(brands: readonly BrandEntry[], options: LabelAnalyzerO
   brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH).forEach((b) => tokenOnly(b.key, WORD.lure));
   DOMAIN_SPELLING_TOKENS.forEach((word) => tokenOnly(word, WORD.lure));
   WORKPLACE_ABBREVIATIONS.forEach((word) => tokenOnly(word, WORD.lure));
+  for (const word of CONNECTORS) if (!flags.has(word)) flags.set(word, WORD.connector);
   return flags;
 }
