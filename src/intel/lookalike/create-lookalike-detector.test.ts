@@ -278,3 +278,16 @@ describe('a connector between a lure word and a brand', () => {
     expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
   });
 });
+
+describe('an IT vendor that is both a brand and a lure keyword', () => {
+  const vendors = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['workday', 'contoso'], domains: ['workday.com'] }));
+  it.each(['zorb-workday.com', 'workday-zorb.net'])('<target>-<vendor> as hyphen tokens: %s', (name) => {
+    const verdict = vendors.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(verdict.brand).toBe('workday');
+    expect(codes(verdict)).toContain('brand_keyword_compound');
+  });
+  it.each(['myworkdayjobs.com', 'workdaysuv.com', 'contoso-zorb.com'])('not the vendor\'s own glued hosts, nor another brand beside a word: %s', (name) => {
+    expect(vendors.check(name).lookalike, JSON.stringify(vendors.check(name))).toBe(false);
+  });
+});

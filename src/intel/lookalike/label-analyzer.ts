@@ -76,6 +76,8 @@ export class LabelAnalyzer {
   private readonly brandViews: readonly View[];
   private readonly typos: TypoMatcher;
   private readonly lureSuffixes: LureSuffixMatcher;
+  /** Per brand: it is also a lure keyword, i.e. an IT vendor whose portal staff sign in to (`workday`). */
+  private readonly vendors: readonly boolean[];
 
   constructor(
     private readonly brands: readonly BrandEntry[],
@@ -86,6 +88,8 @@ export class LabelAnalyzer {
       b.key.length >= options.minTypoLength ? VIEW.long : isInitialism(b.key) ? VIEW.initialism : VIEW.short,
     );
     this.lureSuffixes = new LureSuffixMatcher(options.lureSuffixes);
+    const keywords = new Set(options.keywords);
+    this.vendors = brands.map((b) => keywords.has(b.key));
     brands.forEach((brand, index) => this.brandTrie.add(skeletonOf(brand.key), index));
     // A variant that is another brand or a keyword would make that name a "typo" of this brand.
     this.typos = new TypoMatcher(
@@ -179,6 +183,7 @@ export class LabelAnalyzer {
       else [score, this.scoredCode] = [SCORE.numberCompound(length), 'brand_number_compound'];
     } else if (token) {
       if (this.segmenter.hasLureOutside(view, i, j)) [score, this.scoredCode] = [SCORE.tokenBesideLure, 'brand_keyword_compound'];
+      else if (this.vendors[brandIndex] === true) [score, this.scoredCode] = [SCORE.vendorToken, 'brand_keyword_compound'];
       else if (view === VIEW.long && this.besideAbbreviation(i, j, n, label)) [score, this.scoredCode] = [SCORE.tokenBesideAbbreviation, 'brand_abbreviation'];
       else [score, this.scoredCode] = [SCORE.token(length), 'brand_token'];
     } else if (lookalike) {

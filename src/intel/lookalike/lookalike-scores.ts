@@ -15,6 +15,9 @@ export const SCORE = {
   numberCompound: (length: number) => (length >= 5 ? 0.75 : 0.45),
   tokenBesideLure: 0.85,
   token: (length: number) => (length >= 5 ? 0.6 : 0.45),
+  /** A brand that is also a lure keyword (an IT vendor: `workday`) as a hyphen token beside any word:
+   * `<target>-<vendor>` is the lure-suffix pattern; the vendors' own hosts are glued (`myworkdayjobs`). */
+  vendorToken: 0.75,
   /** A brand of 5+ letters as one of two hyphen tokens beside a three-consonant abbreviation (`cts-acme`). */
   tokenBesideAbbreviation: 0.75,
   besideLure: (length: number) => (length >= 5 ? 0.65 : 0.45),
