@@ -291,3 +291,15 @@ describe('an IT vendor that is both a brand and a lure keyword', () => {
     expect(vendors.check(name).lookalike, JSON.stringify(vendors.check(name))).toBe(false);
   });
 });
+
+describe('the corporate name under another suffix', () => {
+  it.each(['contosoinc.net', 'acmebankllc.org', 'acmeinc.co'])('%s', (name) => expectLookalike(name, 'tld_swap'));
+  it.each([
+    'contosoinc.com', // the corporation's own site, under its own suffix
+    'contosocdn.net', // machine hosts are spread over many suffixes (`microsoftonline.cn`)
+    'contosoincubator.net',
+  ])('not %s', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
+  });
+});

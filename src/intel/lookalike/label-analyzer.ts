@@ -67,6 +67,12 @@ function isInitialism(key: string): boolean {
   return key.length >= 3 && (!/[aeiouy]/.test(key) || /[^aeiouy0-9]{3}/.test(key));
 }
 
+/**
+ * Words that name the company itself (`yahooinc.com`, `gapinc.com`): a corporation's site lives under
+ * its own suffix, unlike the machine hosts that brands spread over many (`microsoftonline.cn`).
+ */
+const LEGAL_ENTITY_WORDS = new Set(['inc', 'llc', 'ltd', 'plc'].map(skeletonOf));
+
 /** Matches one DNS label against every brand; built once per configuration, reused per query. */
 export class LabelAnalyzer {
   private readonly buffer = new SkeletonBuffer(256);
@@ -114,6 +120,7 @@ export class LabelAnalyzer {
   analyze(label: string, suffix: string | undefined): LabelFinding | undefined {
     const buffer = this.buffer;
     this.lastWasAllKeywords = false;
+    this.suffix = suffix;
     if (!buffer.fill(label) || buffer.length === 0) return undefined;
     const n = buffer.length;
     this.segmenter.segment(buffer);
@@ -149,6 +156,9 @@ export class LabelAnalyzer {
     }
     return finding;
   }
+
+  /** Public suffix of the label being analysed (undefined for subdomain labels). */
+  private suffix: string | undefined;
 
   /** Reason code of the last `scoreOccurrence` (a field, so that scoring allocates nothing). */
   private scoredCode: LookalikeReasonCode = 'brand_embedded';
@@ -193,10 +203,23 @@ export class LabelAnalyzer {
       // `servicenow-infosysapps`: the brand's own host style (`<brand>apps`) behind a lure token.
       const hostStyle = left === LURE ? this.gluedInfrastructureAfter(j) : this.gluedInfrastructureBefore(i);
       [score, this.scoredCode] = [hostStyle ? SCORE.tokenBesideLure : SCORE.besideLure(length), 'brand_keyword_compound'];
+    } else if (i === 0 && this.corporateNameElsewhere(brand, j, n)) {
+      [score, this.scoredCode] = [SCORE.corporateNameElsewhere, 'tld_swap'];
     } else {
       [score, this.scoredCode] = [SCORE.embedded, 'brand_embedded'];
     }
     return Math.min(1, score + (lookalike ? SCORE.lookalikeCharactersBonus : 0));
+  }
+
+  /**
+   * `acmeinc.net` for `acme.com`: the brand glued to a legal-entity word, the name of its corporate
+   * site, under a suffix where the brand has no domain.
+   */
+  private corporateNameElsewhere(brand: BrandEntry, j: number, n: number): boolean {
+    const suffix = this.suffix;
+    if (suffix === undefined || brand.protectedSuffixes.length === 0 || brand.protectedSuffixes.includes(suffix)) return false;
+    for (let k = j; k < n; k++) if (this.buffer.boundary[k] === 1) return false;
+    return LEGAL_ENTITY_WORDS.has(this.buffer.compact.slice(j, n));
   }
 
   /** Whether the label is two hyphen tokens, the brand at compact[i, j) and an abbreviation (`cts-acme`). */
@@ -284,6 +307,8 @@ function describe(code: LookalikeReasonCode): string {
       return 'as a hyphen-separated token';
     case 'brand_abbreviation':
       return 'beside an abbreviation';
+    case 'tld_swap':
+      return 'as its corporate name, under a suffix where the brand has no domain';
     default:
       return 'inside a longer word';
   }

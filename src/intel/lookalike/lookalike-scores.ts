@@ -18,6 +18,8 @@ export const SCORE = {
   /** A brand that is also a lure keyword (an IT vendor: `workday`) as a hyphen token beside any word:
    * `<target>-<vendor>` is the lure-suffix pattern; the vendors' own hosts are glued (`myworkdayjobs`). */
   vendorToken: 0.75,
+  /** The brand's corporate name (`acmeinc`) under a suffix where the brand has no domain. */
+  corporateNameElsewhere: 0.75,
   /** A brand of 5+ letters as one of two hyphen tokens beside a three-consonant abbreviation (`cts-acme`). */
   tokenBesideAbbreviation: 0.75,
   besideLure: (length: number) => (length >= 5 ? 0.65 : 0.45),
