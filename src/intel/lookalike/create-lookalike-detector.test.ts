@@ -303,3 +303,19 @@ describe('the corporate name under another suffix', () => {
     expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
   });
 });
+
+describe('lure words as a free name under a shared suffix', () => {
+  it.each(['tickets.zapto.org', 'helpdesk.duckdns.org', 'www.support-tickets.herokuapp.com'])('%s', (name) =>
+    expectLookalike(name, 'lure_on_shared_suffix'),
+  );
+  it.each([
+    'tickets.com', // a registered name: the age check weighs it
+    'support.co.uk',
+    'myblog.github.io', // no lure word
+    'webmail.ddns.net', // machine words only
+  ])('not %s', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
+    expect(codes(verdict)).not.toContain('lure_on_shared_suffix');
+  });
+});

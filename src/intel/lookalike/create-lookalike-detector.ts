@@ -7,6 +7,7 @@ import { LabelAnalyzer, type LabelFinding } from './label-analyzer.js';
 import type { LookalikeDetector, LookalikeReason, LookalikeVerdict } from './lookalike-verdict.js';
 import { normalizeQueryName } from './normalize-query-name.js';
 import { RecentCache } from './recent-cache.js';
+import { sharedSuffixLure } from './shared-suffix-lure.js';
 import { subdomainFinding } from './subdomain-finding.js';
 
 /**
@@ -99,7 +100,9 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
     const registrableKey = ascii.slice(nthDotFromEnd(ascii, countLabels(suffix) + 1) + 1);
     let registrable = registrables.get(registrableKey);
     if (registrable === undefined) {
-      const finding = analyzer.analyze(unicode.slice(labelStart, suffixDot), unicode.slice(suffixDot + 1));
+      const label = unicode.slice(labelStart, suffixDot);
+      let finding = analyzer.analyze(label, unicode.slice(suffixDot + 1));
+      if (finding === undefined && analyzer.lastWasAllKeywords) finding = sharedSuffixLure(ascii, suffix, label);
       const isLure = analyzer.lastWasAllKeywords || finding?.reasons.some((r) => r.code === 'lure_keyword_suffix') === true;
       registrable = { finding: finding === undefined ? undefined : freezeFinding(finding), isLure };
       registrables.set(registrableKey, registrable);

@@ -31,6 +31,8 @@ export type LookalikeReasonCode =
   | 'brand_in_subdomain'
   /** `<anything>-okta.com`, `<anything>-sso.com`, `sso-<anything>.com`: sign-in lure word without a known brand. */
   | 'lure_keyword_suffix'
+  /** Only lure words as a free name under a shared suffix (dynamic DNS, free hosting): `tickets.zapto.org`. */
+  | 'lure_on_shared_suffix'
   /** The name is a protected domain or a subdomain of one (informational, never a lookalike). */
   | 'protected_domain'
   /** The input is not a valid DNS name (informational, never a lookalike). */
