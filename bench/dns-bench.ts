@@ -3,7 +3,13 @@
  * same local upstream fixture. Measures dnsperf QPS (bounded run), RSS after load and after the run
  * (/proc/PID/status VmRSS), and list load time. Prints a table and writes bench/results/dns.json.
  *
- *   npx tsx bench/dns-bench.ts [--names 1000000] [--seconds 10]
+ *   npx tsx bench/dns-bench.ts [--names 1000000] [--seconds 10] [--servers dnsmasq,dnsmasq-a,gatehouse]
+ *                              [--mixes mixed,blocked,allowed] [--node-flags '--max-semi-space-size=2']
+ *
+ * Besides QPS it reports each server's CPU time per answered query (utime + stime of the server
+ * process from /proc/PID/stat, all threads): on a shared 2-core machine dnsperf and other work compete
+ * for the cores, so CPU per query is the steadier figure. A run with --servers or --mixes narrowed is
+ * for profiling: it prints the table but does not overwrite bench/results/dns.json.
  *
  * The gateway runs as plain `node` on an esbuild bundle of bench/dns/gateway-process.ts (what a
  * compiled deployment runs), not under tsx, so its RSS has no loader overhead in it.
@@ -33,6 +39,18 @@ const NAMES = arg('names', 1_000_000);
 const nodeFlagsArg = process.argv.indexOf('--node-flags');
 const NODE_FLAGS = (nodeFlagsArg > 0 ? process.argv[nodeFlagsArg + 1]! : '--max-semi-space-size=2').split(' ').filter(Boolean);
 const SECONDS = arg('seconds', 10);
+const listArg = (name: string, all: readonly string[]) => {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return [...all];
+  const chosen = process.argv[i + 1]!.split(',');
+  for (const c of chosen) if (!all.includes(c)) throw new Error(`--${name}: unknown "${c}" (one of ${all.join(', ')})`);
+  return chosen;
+};
+const ALL_SERVERS = ['dnsmasq', 'dnsmasq-a', 'gatehouse'] as const;
+const ALL_MIXES = ['mixed', 'blocked', 'allowed'] as const;
+const SERVERS = listArg('servers', ALL_SERVERS);
+const MIXES = listArg('mixes', ALL_MIXES);
+const FULL_RUN = SERVERS.length === ALL_SERVERS.length && MIXES.length === ALL_MIXES.length;
 
 /** A port free for both UDP and TCP on 127.0.0.1 (dig and dnsperf use one number for both). */
 async function freePort(): Promise<number> {
@@ -48,6 +66,17 @@ async function freePort(): Promise<number> {
     await new Promise<void>((resolve) => socket.close(() => resolve()));
     if (free) return port;
   }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on (sysconf(_SC_CLK_TCK), proc(5)). */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of every thread of `pid`, in microseconds (fields 14-15 of /proc/PID/stat). */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
 function rssMb(pid: number): number {
@@ -74,7 +103,7 @@ async function waitForAnswer(port: number, name: string, since: number, timeoutM
   }
 }
 
-interface PerfResult { qps: number; lost: number; sent: number; avgLatencyMs: number; rcodes: string }
+interface PerfResult { qps: number; lost: number; sent: number; avgLatencyMs: number; rcodes: string; cpuUsPerQuery?: number }
 
 function dnsperf(port: number, file: string, seconds: number): Promise<PerfResult> {
   return new Promise((resolve, reject) => {
@@ -118,24 +147,27 @@ async function main() {
       ...blocked.slice(40_000).map((n) => `cdn.${n} A`),
     ];
     const allowedQueries = Array.from({ length: 50_000 }, (_, i) => `host${i % 5000}.allowed-${i % 50}.bench.test ${i % 5 === 0 ? 'AAAA' : 'A'}`);
-    const mixes: Record<string, string> = {
-      mixed: join(dir, 'mixed.txt'),
-      blocked: join(dir, 'blocked.txt'),
-      allowed: join(dir, 'allowed.txt'),
+    const mixes: Record<string, string> = Object.fromEntries(MIXES.map((mix) => [mix, join(dir, `${mix}.txt`)]));
+    const mixQueries: Record<string, () => string[]> = {
+      mixed: () => pickRandom([...blockedQueries, ...allowedQueries], 100_000, 11),
+      blocked: () => pickRandom(blockedQueries, 50_000, 12),
+      allowed: () => pickRandom(allowedQueries, 50_000, 13),
     };
-    writeFileSync(mixes.mixed!, pickRandom([...blockedQueries, ...allowedQueries], 100_000, 11).join('\n') + '\n');
-    writeFileSync(mixes.blocked!, pickRandom(blockedQueries, 50_000, 12).join('\n') + '\n');
-    writeFileSync(mixes.allowed!, pickRandom(allowedQueries, 50_000, 13).join('\n') + '\n');
+    for (const [mix, file] of Object.entries(mixes)) writeFileSync(file, mixQueries[mix]!().join('\n') + '\n');
     writeFileSync(join(dir, 'dnsmasq-a.conf'), names.map((n) => `address=/${n}/0.0.0.0`).join('\n') + '\n');
     console.log(`generated ${NAMES} names and the query files in ${Math.round(performance.now() - t)} ms (${dir})`);
 
+    interface GatewayInfo { loadMs: number; startMs: number; startCpuMs: number; entries: number; lookalike: boolean; lookalikeError?: string }
     interface ServerRun { readyMs: number; rssLoadedMb: number; rssAfterMb: number; perf: Record<string, PerfResult>; extra?: object }
     const runAll = async (pid: number, port: number, readyMs: number, extra?: object): Promise<ServerRun> => {
       const rssLoadedMb = rssMb(pid);
       const perf: Record<string, PerfResult> = {};
       for (const [mix, file] of Object.entries(mixes)) {
         await dnsperf(port, file, 2); // warm the cache
-        perf[mix] = await dnsperf(port, file, SECONDS);
+        const cpuBefore = cpuUs(pid);
+        const result = await dnsperf(port, file, SECONDS);
+        result.cpuUsPerQuery = (cpuUs(pid) - cpuBefore) / Math.max(1, result.sent - result.lost);
+        perf[mix] = result;
       }
       return { readyMs, rssLoadedMb, rssAfterMb: rssMb(pid), perf, ...(extra ? { extra } : {}) };
     };
@@ -153,73 +185,93 @@ async function main() {
     const runs: Record<string, ServerRun> = {};
     // PITFALLS: with only `address=/name/0.0.0.0`, AAAA for a listed name is REFUSED; the `::` lines make
     // dnsmasq answer like the gateway does, at about twice the memory. Both are measured.
-    runs['dnsmasq (A+AAAA)'] = await runDnsmasq(join(dir, 'dnsmasq.conf'));
-    runs['dnsmasq (A only)'] = await runDnsmasq(join(dir, 'dnsmasq-a.conf'));
+    if (SERVERS.includes('dnsmasq')) runs['dnsmasq (A+AAAA)'] = await runDnsmasq(join(dir, 'dnsmasq.conf'));
+    if (SERVERS.includes('dnsmasq-a')) runs['dnsmasq (A only)'] = await runDnsmasq(join(dir, 'dnsmasq-a.conf'));
 
     // Gatehouse gateway, bundled and run with plain node
-    const bundle = join(root, 'node_modules/.cache/gatehouse-bench/gateway-process.mjs');
-    mkdirSync(dirname(bundle), { recursive: true });
-    await build({ entryPoints: [join(root, 'bench/dns/gateway-process.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: bundle, logLevel: 'error' });
-    writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
-      dns: {
-        enabled: true, listen: { address: '127.0.0.1', port: GATEWAY_PORT },
-        upstreams: [`127.0.0.1:${upstream.port}`],
-        blocklists: [{ name: 'bench', path: join(dir, 'blocklist.hosts'), format: 'hosts', refresh_interval_s: 0 }],
-        block_response: 'block_page', block_page: { ipv4: '0.0.0.0', ipv6: '::' },
-        cache: { max_entries: 10_000 },
-        protect: { brands: ['acme', 'gatehouse'], domains: ['acme.com'] },
-      },
-    }));
-    interface GatewayInfo { loadMs: number; startMs: number; startCpuMs: number; entries: number; lookalike: boolean; lookalikeError?: string }
-    const spawnGateway = async (configFile: string) => {
-      const child = spawn(process.execPath, [...NODE_FLAGS, bundle, configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
-      const info = await new Promise<GatewayInfo>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (chunk) => {
-          out += chunk;
-          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+    let info: GatewayInfo | undefined;
+    let emptyRssMb = NaN;
+    if (SERVERS.includes('gatehouse')) {
+      const bundle = join(root, 'node_modules/.cache/gatehouse-bench/gateway-process.mjs');
+      mkdirSync(dirname(bundle), { recursive: true });
+      await build({ entryPoints: [join(root, 'bench/dns/gateway-process.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: bundle, logLevel: 'error' });
+      writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
+        dns: {
+          enabled: true, listen: { address: '127.0.0.1', port: GATEWAY_PORT },
+          upstreams: [`127.0.0.1:${upstream.port}`],
+          blocklists: [{ name: 'bench', path: join(dir, 'blocklist.hosts'), format: 'hosts', refresh_interval_s: 0 }],
+          block_response: 'block_page', block_page: { ipv4: '0.0.0.0', ipv6: '::' },
+          cache: { max_entries: 10_000 },
+          protect: { brands: ['acme', 'gatehouse'], domains: ['acme.com'] },
+        },
+      }));
+      const spawnGateway = async (configFile: string) => {
+        const child = spawn(process.execPath, [...NODE_FLAGS, bundle, configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+        children.push(child);
+        const ready = await new Promise<GatewayInfo>((resolve, reject) => {
+          let out = '';
+          child.stdout!.on('data', (chunk) => {
+            out += chunk;
+            if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+          });
+          child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
         });
-        child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-      });
-      return { child, info };
-    };
-    // The same process with no list: what the runtime and modules cost before any name is loaded.
-    writeFileSync(join(dir, 'gateway-empty.json'), JSON.stringify({
-      dns: { enabled: true, listen: { address: '127.0.0.1', port: GATEWAY_PORT }, upstreams: [`127.0.0.1:${upstream.port}`], protect: { brands: ['acme'], domains: ['acme.com'] } },
-    }));
-    const empty = await spawnGateway(join(dir, 'gateway-empty.json'));
-    await waitForAnswer(GATEWAY_PORT, 'warm.bench.test', performance.now());
-    const emptyRssMb = rssMb(empty.child.pid!);
-    await stop(empty.child);
+        return { child, info: ready };
+      };
+      // The same process with no list: what the runtime and modules cost before any name is loaded.
+      writeFileSync(join(dir, 'gateway-empty.json'), JSON.stringify({
+        dns: { enabled: true, listen: { address: '127.0.0.1', port: GATEWAY_PORT }, upstreams: [`127.0.0.1:${upstream.port}`], protect: { brands: ['acme'], domains: ['acme.com'] } },
+      }));
+      const empty = await spawnGateway(join(dir, 'gateway-empty.json'));
+      await waitForAnswer(GATEWAY_PORT, 'warm.bench.test', performance.now());
+      emptyRssMb = rssMb(empty.child.pid!);
+      await stop(empty.child);
 
-    const start = performance.now();
-    const { child: gateway, info } = await spawnGateway(join(dir, 'gateway.json'));
-    const gatewayReady = await waitForAnswer(GATEWAY_PORT, names[0]!, start);
-    runs.Gatehouse = await runAll(gateway.pid!, GATEWAY_PORT, gatewayReady, info);
-    await stop(gateway);
-
-    const names3 = Object.keys(runs);
-    const g = runs.Gatehouse!;
-    const base = runs['dnsmasq (A+AAAA)']!;
-    const rows: string[][] = [['', ...names3, 'Gatehouse / dnsmasq (A+AAAA)']];
-    for (const mix of Object.keys(mixes)) {
-      rows.push([`QPS ${mix}`, ...names3.map((n) => runs[n]!.perf[mix]!.qps.toFixed(0)), `${(g.perf[mix]!.qps / base.perf[mix]!.qps).toFixed(2)}x (target >= 0.6x)`]);
-      rows.push([`  avg latency ms`, ...names3.map((n) => runs[n]!.perf[mix]!.avgLatencyMs.toFixed(2)), '']);
-      rows.push([`  lost`, ...names3.map((n) => String(runs[n]!.perf[mix]!.lost)), '']);
+      const start = performance.now();
+      const spawned = await spawnGateway(join(dir, 'gateway.json'));
+      info = spawned.info;
+      const gatewayReady = await waitForAnswer(GATEWAY_PORT, names[0]!, start);
+      runs.Gatehouse = await runAll(spawned.child.pid!, GATEWAY_PORT, gatewayReady, info);
+      await stop(spawned.child);
     }
-    rows.push(['RSS after load MB', ...names3.map((n) => runs[n]!.rssLoadedMb.toFixed(1)), '']);
-    rows.push(['RSS after runs MB', ...names3.map((n) => runs[n]!.rssAfterMb.toFixed(1)), `${(g.rssAfterMb / base.rssAfterMb).toFixed(2)}x; vs A-only ${(g.rssAfterMb / runs['dnsmasq (A only)']!.rssAfterMb).toFixed(2)}x (target <= 1x)`]);
-    rows.push(['spawn to first answer ms', ...names3.map((n) => runs[n]!.readyMs.toFixed(0)), '']);
-    rows.push(['RSS with no list MB', ...names3.map((n) => (n === 'Gatehouse' ? emptyRssMb.toFixed(1) : '-')), `list costs ${(g.rssLoadedMb - emptyRssMb).toFixed(1)} MB`]);
-    rows.push(['list load wall ms (in process)', ...names3.map((n) => (n === 'Gatehouse' ? String(info.loadMs) : '-')), 'target < 1000']);
-    rows.push(['start CPU ms (load included)', ...names3.map((n) => (n === 'Gatehouse' ? String(info.startCpuMs) : '-')), '']);
+
+    const servers = Object.keys(runs);
+    const g = runs.Gatehouse;
+    const base = runs['dnsmasq (A+AAAA)'];
+    const aOnly = runs['dnsmasq (A only)'];
+    const ratio = (value: (run: ServerRun) => number, suffix: string) => (g && base ? `${(value(g) / value(base)).toFixed(2)}x${suffix}` : '');
+    const rows: string[][] = [['', ...servers, 'Gatehouse / dnsmasq (A+AAAA)']];
+    for (const mix of Object.keys(mixes)) {
+      const perf = (run: ServerRun) => run.perf[mix]!;
+      rows.push([`QPS ${mix}`, ...servers.map((n) => perf(runs[n]!).qps.toFixed(0)), ratio((r) => perf(r).qps, ' (target >= 0.6x)')]);
+      rows.push([`  CPU us/query`, ...servers.map((n) => perf(runs[n]!).cpuUsPerQuery!.toFixed(2)), ratio((r) => perf(r).cpuUsPerQuery!, '')]);
+      rows.push([`  avg latency ms`, ...servers.map((n) => perf(runs[n]!).avgLatencyMs.toFixed(2)), '']);
+      rows.push([`  lost`, ...servers.map((n) => String(perf(runs[n]!).lost)), '']);
+    }
+    rows.push(['RSS after load MB', ...servers.map((n) => runs[n]!.rssLoadedMb.toFixed(1)), '']);
+    rows.push(['RSS after runs MB', ...servers.map((n) => runs[n]!.rssAfterMb.toFixed(1)),
+      ratio((r) => r.rssAfterMb, g && aOnly ? `; vs A-only ${(g.rssAfterMb / aOnly.rssAfterMb).toFixed(2)}x (target <= 1x)` : ' (target <= 1x)')]);
+    rows.push(['spawn to first answer ms', ...servers.map((n) => runs[n]!.readyMs.toFixed(0)), '']);
+    if (g && info) {
+      const loaded = info;
+      rows.push(['RSS with no list MB', ...servers.map((n) => (n === 'Gatehouse' ? emptyRssMb.toFixed(1) : '-')), `list costs ${(g.rssLoadedMb - emptyRssMb).toFixed(1)} MB`]);
+      rows.push(['list load wall ms (in process)', ...servers.map((n) => (n === 'Gatehouse' ? String(loaded.loadMs) : '-')), 'target < 1000']);
+      rows.push(['start CPU ms (load included)', ...servers.map((n) => (n === 'Gatehouse' ? String(loaded.startCpuMs) : '-')), '']);
+    }
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
-    for (const n of names3) console.log(`${n} rcodes (mixed): ${runs[n]!.perf.mixed!.rcodes}`);
-    console.log(`Gatehouse node flags: ${NODE_FLAGS.join(' ') || '(none)'}`);
-    console.log(`lookalike hook: ${info.lookalike ? 'on' : `off (${info.lookalikeError ?? 'not configured'})`}; machine load average: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+    const firstMix = Object.keys(mixes)[0]!;
+    for (const n of servers) console.log(`${n} rcodes (${firstMix}): ${runs[n]!.perf[firstMix]!.rcodes}`);
+    if (info) {
+      console.log(`Gatehouse node flags: ${NODE_FLAGS.join(' ') || '(none)'}`);
+      console.log(`lookalike hook: ${info.lookalike ? 'on' : `off (${info.lookalikeError ?? 'not configured'})`}`);
+    }
+    console.log(`machine load average: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 
+    if (!FULL_RUN || !g || !base || !aOnly) {
+      console.log('partial run (--servers / --mixes): bench/results/dns.json left as it was');
+      return;
+    }
     const results = {
       date: new Date().toISOString(), names: NAMES, seconds: SECONDS, gatehouseNodeFlags: NODE_FLAGS, loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
       mixes: {
@@ -230,8 +282,9 @@ async function main() {
       gatehouseRssWithNoListMb: emptyRssMb,
       ratios: {
         qps: Object.fromEntries(Object.keys(mixes).map((m) => [m, g.perf[m]!.qps / base.perf[m]!.qps])),
+        cpuPerQuery: Object.fromEntries(Object.keys(mixes).map((m) => [m, g.perf[m]!.cpuUsPerQuery! / base.perf[m]!.cpuUsPerQuery!])),
         rssVsDnsmasqAAndAAAA: g.rssAfterMb / base.rssAfterMb,
-        rssVsDnsmasqAOnly: g.rssAfterMb / runs['dnsmasq (A only)']!.rssAfterMb,
+        rssVsDnsmasqAOnly: g.rssAfterMb / aOnly.rssAfterMb,
       },
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
