@@ -28,11 +28,36 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
   const entries = new Map<string, BrandEntry>();
   const add = (name: string, compounds: boolean): void => {
     const key = name.replace(/-/g, '');
-    if (!entries.has(key)) entries.set(key, { name, key, protectedSuffixes: suffixesByKey.get(key) ?? [], compounds });
+    if (!entries.has(key)) entries.set(key, { name, key, protectedSuffixes: suffixesByKey.get(key) ?? [], compounds, partial: false });
   };
   config.brands.forEach((brand) => add(brand, true));
   labelByKey.forEach((label, key) => {
     if (!keywords.has(key)) add(label, key.length >= config.min_typo_length);
   });
+  const brands = [...entries.values()];
+  for (const brand of brands) {
+    const part = distinctivePart(brand.key, config.min_typo_length);
+    if (part !== undefined && !entries.has(part) && !keywords.has(part)) {
+      entries.set(part, { name: brand.name, key: part, protectedSuffixes: [], compounds: true, partial: true });
+    }
+  }
   return [...entries.values()];
+}
+
+/** Words that state a company's reach in its name (US Cellular, Altice USA, Sutherland Global). */
+const SCOPE_WORDS = ['usa', 'us', 'uk', 'eu', 'emea', 'global', 'international'];
+
+/**
+ * `uscellular` → `cellular`, `alticeusa` → `altice`: a brand made of a scope word and a distinctive
+ * part, which phishing names use alone (`cellularhr.com`). The part must be long enough to be matched
+ * inside labels at all. Other generic words are not split off: `infocision` is not `cision`, another
+ * company.
+ */
+function distinctivePart(key: string, minLength: number): string | undefined {
+  for (const word of SCOPE_WORDS) {
+    if (key.length - word.length < minLength) continue;
+    if (key.startsWith(word)) return key.slice(word.length);
+    if (key.endsWith(word)) return key.slice(0, key.length - word.length);
+  }
+  return undefined;
 }

@@ -319,3 +319,28 @@ describe('lure words as a free name under a shared suffix', () => {
     expect(codes(verdict)).not.toContain('lure_on_shared_suffix');
   });
 });
+
+describe('the distinctive part of a brand named with its scope (US, Global)', () => {
+  const scoped = createLookalikeDetector(
+    dnsProtectSchema.parse({ brands: ['usfabrikam', 'northwindglobal', 'infotailspin'], domains: ['usfabrikam.com'] }),
+  );
+  it.each([
+    ['fabrikamhr.com', 'usfabrikam'],
+    ['portal-fabrikam.net', 'usfabrikam'],
+    ['fabrlkam-hr.net', 'usfabrikam'],
+    ['northwind-helpdesk.com', 'northwindglobal'],
+  ])('%s', (name, brand) => {
+    const verdict = scoped.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(verdict.brand).toBe(brand);
+    expect(codes(verdict)).toContain('brand_keyword_compound');
+  });
+  it.each([
+    'fabrikam.com', // the part alone is an ordinary name
+    'fabrikam-games.com', // beside an unknown word
+    'fabrkam-hr.net', // no typos of a part (look-alike letters still count)
+    'tailspin-hr.com', // `info` is not a scope word: `infocision` is not `cision`
+  ])('not %s', (name) => {
+    expect(scoped.check(name).lookalike, JSON.stringify(scoped.check(name))).toBe(false);
+  });
+});

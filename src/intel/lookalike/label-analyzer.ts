@@ -19,6 +19,9 @@ export interface BrandEntry {
   /** Matched inside longer labels too; false for short labels taken from protected domains
    * (`box.com` → `box`), which only match as a whole label (TLD swap). */
   readonly compounds: boolean;
+  /** The distinctive part of a brand made with a generic word (`cellular` of `uscellular`, named by
+   * the brand): an ordinary word more often than not, so it counts only beside lure words. */
+  readonly partial: boolean;
 }
 
 export interface LabelAnalyzerOptions {
@@ -175,6 +178,7 @@ export class LabelAnalyzer {
     // brand split to evade matching (a brand spelled with that hyphen, `t-mobile`, is not split).
     if (i === 0 && j > 1 && boundary[1] === 1 && brand.name.charCodeAt(1) !== 0x2d) return 0;
     const whole = i === 0 && j === n;
+    if (whole && brand.partial) return 0;
     if (whole) {
       this.scoredCode = 'brand_exact';
       return lookalike ? SCORE.exactLookalikeCharacters : SCORE.exact;
@@ -185,6 +189,11 @@ export class LabelAnalyzer {
     const lureAround = left !== UNREACHABLE && right !== UNREACHABLE && Math.max(left, right) === LURE;
     // `o2` in `021`, `cgi` in `cg1`: look-alike letters of a short brand inside a longer word are noise.
     if (!brand.compounds || (lookalike && short && !token && !lureAround)) return 0;
+    if (brand.partial) {
+      this.scoredCode = 'brand_keyword_compound';
+      const besideLure = lureAround || (token && this.segmenter.hasLureOutside(view, i, j));
+      return besideLure ? Math.min(1, SCORE.partBesideLure + (lookalike ? SCORE.lookalikeCharactersBonus : 0)) : 0;
+    }
     let score: number;
     if (left !== UNREACHABLE && right !== UNREACHABLE) {
       const strongest = Math.max(left, right);
@@ -280,6 +289,8 @@ export class LabelAnalyzer {
       reasons.push({ code: 'tld_swap', detail: `"${label}.${suffix}" reuses the label of ${real} under another suffix` });
     } else if (whole) {
       reasons.push({ code: 'brand_exact', detail: `label "${label}" is the brand "${brand.name}"` });
+    } else if (brand.partial) {
+      reasons.push({ code, detail: `label "${label}" contains "${brand.key}", the distinctive part of the brand "${brand.name}" (${describe(code)})` });
     } else {
       reasons.push({ code, detail: `label "${label}" contains the brand "${brand.name}" (${describe(code)})` });
     }

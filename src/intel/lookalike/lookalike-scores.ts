@@ -36,6 +36,8 @@ export const SCORE = {
    * (`gryscale-ox0d`), since such a variant of a 9+ letter brand is rarely a word of its own. */
   typoToken: (length: number, variant: TypoVariant) => (!variant.edge && length >= 9 ? 0.7 : 0.55),
   lureSuffix: 0.75,
+  /** The distinctive part of a brand made with a generic word, beside lure words (`cellularhr`). */
+  partBesideLure: 0.75,
   /** A label of lure words only under a shared (dynamic DNS, free hosting) suffix: `tickets.zapto.org`. */
   lureOnSharedSuffix: 0.75,
 } as const;

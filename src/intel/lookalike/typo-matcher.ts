@@ -30,7 +30,7 @@ export class TypoMatcher {
   ) {
     let maxTypoLength = 0;
     brands.forEach((brand, index) => {
-      if (brand.key.length < minTypoLength) return;
+      if (brand.key.length < minTypoLength || brand.partial) return;
       const anyCharacter = brand.key.length >= 7;
       for (const [text, variant] of typoVariants(brand.key, { anyCharacter })) {
         const skeleton = skeletonOf(text);

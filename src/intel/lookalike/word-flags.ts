@@ -44,7 +44,7 @@ export function wordFlags(brands: readonly BrandEntry[], options: LabelAnalyzerO
   // Brands of 7+ letters count as lure words beside other brands (`pennkey-upenn`, `livechat-salesforce`:
   // a vendor's name beside its customer's), as tokens only: glued, `microsoft`+`personal` would make
   // `persona` a brand beside a lure; shorter brands are too often ordinary words (`apple-square`).
-  brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH).forEach((b) => tokenOnly(b.key, WORD.lure));
+  brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH && !b.partial).forEach((b) => tokenOnly(b.key, WORD.lure));
   DOMAIN_SPELLING_TOKENS.forEach((word) => tokenOnly(word, WORD.lure));
   WORKPLACE_ABBREVIATIONS.forEach((word) => tokenOnly(word, WORD.lure));
   for (const word of CONNECTORS) if (!flags.has(word)) flags.set(word, WORD.connector);
