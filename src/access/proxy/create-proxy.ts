@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Pool } from 'undici';
 import type { GatehouseError } from '../../lib/errors.js';
 import { ForwardHandler, type ForwardFailureSink } from './forward-handler.js';
 import { resolveProxyApps, type ProxyAppOptions, type ResolvedProxyApp } from './proxy-app-options.js';
@@ -15,6 +14,7 @@ import {
 import { rejectSmuggling } from './reject-smuggling.js';
 import { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 import { buildUpstreamRequestHeaders } from './upstream-request-headers.js';
+import { UpstreamPool } from './upstream-pool.js';
 import { upstreamTargetOf } from './upstream-target.js';
 import { rejectUpgrade, tunnelWebSocket, writeRawErrorResponse, type UpgradeTarget } from './websocket-upgrade.js';
 
@@ -46,7 +46,7 @@ export interface AccessProxy {
 }
 
 interface AppTarget extends UpgradeTarget {
-  pool: Pool;
+  pool: UpstreamPool;
   upstreamHost: string | undefined;
   fingerprint: string;
 }
@@ -119,7 +119,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
             path: target.pathPrefix + path,
             method: req.method!,
             headers,
-            // Streams in both directions: undici reads `req` with backpressure and re-frames it.
+            // Streams in both directions: the pool reads `req` with backpressure and re-frames it.
             body: hasRequestBody(req) ? req : null,
           },
           handler,
@@ -211,12 +211,11 @@ function buildTargets(apps: ResolvedProxyApp[], previous: Map<string, AppTarget>
       responseTimeoutMs: app.responseTimeoutMs,
       upstreamHost: app.preserveHost ? undefined : url.host,
       fingerprint,
-      pool: new Pool(url.origin, {
+      pool: new UpstreamPool(url, {
         connections: app.maxConnections,
-        pipelining: 1,
-        connectTimeout: app.connectTimeoutMs,
-        headersTimeout: app.responseTimeoutMs,
-        bodyTimeout: app.idleTimeoutMs,
+        connectTimeoutMs: app.connectTimeoutMs,
+        headersTimeoutMs: app.responseTimeoutMs,
+        bodyTimeoutMs: app.idleTimeoutMs,
       }),
     });
   }

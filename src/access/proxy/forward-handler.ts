@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { UpstreamFailure } from './upstream-failure.js';
+import type { UpstreamResponseHandler } from './upstream-pool.js';
 import { filterUpstreamResponseHeaders } from './upstream-response-headers.js';
 
 /** What the handler reports back to the proxy when the exchange fails before or during the response. */
@@ -19,12 +20,12 @@ export interface ForwardFailureSink {
 }
 
 /**
- * Undici's raw dispatch handler (the callbacks its HTTP/1.1 client calls natively, so no header
- * parsing or wrapper objects): response bytes go straight to the client's socket. Backpressure runs
+ * The upstream pool's callbacks for one proxied request: response bytes go straight to the client's
+ * socket. Backpressure runs
  * both ways: when the client's socket buffer is full the upstream socket is paused until `drain`, so
  * a 1 GB download through a slow client holds only socket buffers in memory.
  */
-export class ForwardHandler implements Dispatcher.DispatchHandler {
+export class ForwardHandler implements UpstreamResponseHandler {
   private abortUpstream: ((reason?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private finished = false;
@@ -58,15 +59,15 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     else this.abortUpstream = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    // 1xx interim responses (103 Early Hints) are not relayed; the final response follows.
-    if (statusCode < 200 || this.finished) return true;
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean {
+    // 1xx interim responses (103 Early Hints) never get here: the pool skips them.
+    if (this.finished) return true;
     this.resumeUpstream = resume;
     try {
       this.res.writeHead(statusCode, filterUpstreamResponseHeaders(rawHeaders, this.protectedCookies));
     } catch (error) {
       // Node refuses a field it cannot serialize (invalid characters): a 502, never a half-written head.
-      this.abortUpstream?.(Object.assign(new Error(`invalid upstream response header: ${(error as Error).message}`), { code: 'UND_ERR_INFO' }));
+      this.abortUpstream?.(new UpstreamFailure('UPSTREAM_INVALID_RESPONSE', `invalid upstream response header: ${(error as Error).message}`));
       return false;
     }
     return true;
@@ -89,10 +90,5 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.finished = true;
     this.sink.upstreamFailed(this.res, error, this.app, this.requestId);
-  }
-
-  onUpgrade(): void {
-    // Upgrades go through the upgrade path, never through the pool.
-    this.onError(Object.assign(new Error('unexpected upgrade from upstream'), { code: 'UND_ERR_INFO' }));
   }
 }

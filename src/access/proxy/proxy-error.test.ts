@@ -1,15 +1,16 @@
-import { errors as undiciErrors } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { classifyUpstreamFailure, renderPlainErrorPage, upstreamUnreachable } from './proxy-error.js';
+import { UpstreamFailure } from './upstream-failure.js';
 
 describe('classifyUpstreamFailure', () => {
   const cases: [string, unknown, number, string][] = [
     ['connection refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 502, 'upstream_unreachable'],
-    ['connect timeout', new undiciErrors.ConnectTimeoutError(), 504, 'upstream_timeout'],
-    ['headers timeout', new undiciErrors.HeadersTimeoutError(), 504, 'upstream_timeout'],
-    ['body timeout', new undiciErrors.BodyTimeoutError(), 504, 'upstream_timeout'],
-    ['socket closed', new undiciErrors.SocketError('other side closed'), 502, 'upstream_unreachable'],
-    ['unparseable response', Object.assign(new Error('Expected HTTP/'), { name: 'HTTPParserError' }), 502, 'upstream_invalid_response'],
+    ['connect timeout', new UpstreamFailure('UPSTREAM_CONNECT_TIMEOUT', 'connect timeout'), 504, 'upstream_timeout'],
+    ['headers timeout', new UpstreamFailure('UPSTREAM_RESPONSE_TIMEOUT', 'response head timeout'), 504, 'upstream_timeout'],
+    ['body timeout', new UpstreamFailure('UPSTREAM_BODY_TIMEOUT', 'response body timeout'), 504, 'upstream_timeout'],
+    ['socket closed', new UpstreamFailure('UPSTREAM_CLOSED', 'the upstream closed the connection'), 502, 'upstream_unreachable'],
+    ['connection reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 502, 'upstream_unreachable'],
+    ['unparseable response', new UpstreamFailure('UPSTREAM_INVALID_RESPONSE', 'malformed status line'), 502, 'upstream_invalid_response'],
     ['not even an error', 'boom', 502, 'upstream_unreachable'],
   ];
   for (const [name, error, status, code] of cases) {

@@ -44,21 +44,20 @@ export function requestRefused(reason: SmugglingReason | 'invalid_upgrade' | 'un
   });
 }
 
-const CONNECT_TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
-const RESPONSE_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-const INVALID_RESPONSE_CODES = new Set(['HPE_INVALID_CONSTANT', 'UND_ERR_INFO', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+// The upstream pool's and the WebSocket path's codes (upstream-failure.ts), and the socket's own.
+const CONNECT_TIMEOUT_CODES = new Set(['UPSTREAM_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const RESPONSE_TIMEOUT_CODES = new Set(['UPSTREAM_RESPONSE_TIMEOUT', 'UPSTREAM_BODY_TIMEOUT']);
+const INVALID_RESPONSE_CODES = new Set(['UPSTREAM_INVALID_RESPONSE']);
 
-/** Maps an undici / socket failure to the page the client sees: timeouts are 504, the rest 502. */
+/** Maps an upstream / socket failure to the page the client sees: timeouts are 504, the rest 502. */
 export function classifyUpstreamFailure(error: unknown, app: string): GatehouseError {
   const code = (error as { code?: unknown } | null)?.code;
-  // undici reports an unparseable response as HTTPParserError, sometimes without a code.
-  if ((error as Error | null)?.name === 'HTTPParserError') return upstreamInvalidResponse(`app ${app}: ${(error as Error).message}`, error);
   const message = error instanceof Error ? error.message : String(error);
   const detail = `app ${app}: ${typeof code === 'string' ? `${code} ` : ''}${message}`;
   if (typeof code === 'string') {
     if (CONNECT_TIMEOUT_CODES.has(code)) return upstreamTimeout(`connect timeout, ${detail}`, error);
     if (RESPONSE_TIMEOUT_CODES.has(code)) return upstreamTimeout(`response timeout, ${detail}`, error);
-    if (code.startsWith('HPE_') || INVALID_RESPONSE_CODES.has(code)) return upstreamInvalidResponse(detail, error);
+    if (INVALID_RESPONSE_CODES.has(code)) return upstreamInvalidResponse(detail, error);
   }
   return upstreamUnreachable(detail, error);
 }

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatehouseError } from '../../lib/errors.js';
 import { rejectSmuggling } from './reject-smuggling.js';
+import { UpstreamFailure } from './upstream-failure.js';
 
 /** What the upgrade path needs to know about the app's upstream. */
 export interface UpgradeTarget {
@@ -74,11 +75,11 @@ export function tunnelWebSocket(
     request.destroy();
     callbacks.failed(error);
   };
-  let timer = setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), target.connectTimeoutMs);
+  let timer = setTimeout(() => fail(new UpstreamFailure('UPSTREAM_CONNECT_TIMEOUT', 'connect timeout')), target.connectTimeoutMs);
   request.once('socket', (socket: Socket) => {
     const connected = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => fail(Object.assign(new Error('no handshake answer'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), target.responseTimeoutMs);
+      timer = setTimeout(() => fail(new UpstreamFailure('UPSTREAM_RESPONSE_TIMEOUT', 'no handshake answer')), target.responseTimeoutMs);
     };
     if (socket.connecting) socket.once(secure ? 'secureConnect' : 'connect', connected);
     else connected();
@@ -116,7 +117,7 @@ export function tunnelWebSocket(
     clearTimeout(timer);
     if (response.headers.upgrade?.trim().toLowerCase() !== 'websocket') {
       upstream.destroy();
-      callbacks.failed(Object.assign(new Error('upstream switched to a protocol other than websocket'), { code: 'UND_ERR_INFO' }));
+      callbacks.failed(new UpstreamFailure('UPSTREAM_INVALID_RESPONSE', 'upstream switched to a protocol other than websocket'));
       return;
     }
     const lines = ['HTTP/1.1 101 Switching Protocols', 'connection: Upgrade', 'upgrade: websocket'];
