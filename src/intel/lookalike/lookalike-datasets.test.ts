@@ -14,13 +14,14 @@ import { createLookalikeDetector } from './index.js';
  * Recall on the group's 2023-2025 phishing domains and false positives on the 50k most popular
  * domains, with the one fixture configuration (test/fixtures/lookalike/protect.yaml).
  *
- * The targets are recall >= 95 % and at most 10 false positives. Measured now: 92.7 % (358/386) and
- * 10: the false-positive target is met, the recall target is not (the 28 misses are names with no
- * brand in them, or a brand beside an unknown word, which popular domains of the brands themselves
- * also are: `apple-mapkit.com`). The bounds hold what is reached, so that a regression fails; see
+ * The targets are recall >= 95 % and at most 10 false positives. Measured now: 95.1 % (367/386) and
+ * 10. The 19 misses are names with no brand in them (`preventphishing.net`, `my-tsl.com`), a brand
+ * beside an ordinary word, which popular domains of the brands themselves also are (`sykes-factor`
+ * as `apple-mapkit.com`), one typo that also makes ordinary names, and a subdomain of a protected
+ * domain. The bounds hold what is reached, so that a regression fails; see
  * `npx tsx bench/lookalike-eval.ts` for the names missed and flagged.
  */
-const MAX_MISSES = 28;
+const MAX_MISSES = 19;
 const RECALL_FLOOR = (386 - MAX_MISSES) / 386;
 const MAX_FALSE_POSITIVES = 10;
 
