@@ -177,6 +177,16 @@ describe('global rules run before any app', () => {
     expect(asked).toEqual(['198.51.100.7', '2001:db8::7', '198.51.100.8']);
   });
 
+  it.each(['::ffff:198.51.100.7', '::FFFF:198.51.100.7', '::ffff:c633:6407', '0:0:0:0:0:ffff:198.51.100.7', '::ffff:198.51.100.7%eth0', '198.51.100.7'])(
+    'every spelling of a mapped IPv4 address reaches the runtime block set as dotted IPv4: %s',
+    (ip) => {
+      const asked: string[] = [];
+      const d = engineWith(allowAll, {}, (canonical) => asked.push(canonical) > 0 && canonical === '198.51.100.7').decide('wiki', anonymous({ ip }));
+      expect(asked).toEqual(['198.51.100.7']);
+      expect(d.reasons).toEqual(['ip_blocked: 198.51.100.7 in the runtime block list']);
+    },
+  );
+
   it('a blocked address is denied even for an unknown app', () => {
     const d = engineWith(allowAll, { blocked_ips: ['203.0.113.0/24'] }).decideForHost('nope.acme.test', anonymous({ ip: '203.0.113.1' }));
     expect(reasonCode(d.reasons[0]!)).toBe('ip_blocked');

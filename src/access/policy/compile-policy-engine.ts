@@ -6,7 +6,7 @@ import { type AccessRequest, type Decision, decisionOf } from './decision.js';
 import { EvalContext } from './eval-context.js';
 import { type IpScratch, formatIp, parseIpInto } from './ip-address.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { ProgramTables, runPolicy } from './policy-program.js';
+import { APP_HEADER, ProgramTables, nextPolicy, runPolicy } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
@@ -54,56 +54,36 @@ export function hostKey(host: string): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
+/** What `isIpBlocked` receives; allocates only for forms that are not canonical already. */
 function canonicalIpText(raw: string, ip: IpScratch): string {
-  // Dotted IPv4 that parsed strictly (no leading zeros) is already canonical: no allocation.
-  return ip.kind === 4 && raw.indexOf(':') < 0 ? raw : formatIp(ip);
+  if (ip.kind === 4) {
+    // Dotted IPv4 that parsed strictly (no leading zeros) is already canonical.
+    if (raw.indexOf(':') < 0) return raw;
+    // The usual dual-stack form: the strictly parsed dotted tail after "::ffff:" is the answer.
+    if (raw.startsWith('::ffff:') && raw.indexOf('.') > 0 && raw.indexOf('%') < 0) return raw.slice(7);
+  }
+  return formatIp(ip);
 }
 
 /**
- * Per-app data lives in parallel arrays indexed by app: the hot path reads two integers and the
- * snapshot-wide program (all apps back to back in one Int32Array, see policy-program.ts); the
- * compiled policy objects are only touched once a policy decides or a deny is explained.
+ * The hot path reads one integer per app (its offset in the snapshot-wide program, see
+ * policy-program.ts) and then consecutive program memory; the compiled policy objects and their
+ * prebuilt decisions sit in flat arrays by snapshot-wide policy index, touched once a policy decides.
  */
-interface AppTable {
+interface Snapshot {
+  readonly tables: ProgramTables;
   readonly names: readonly string[];
-  readonly first: Int32Array;
-  readonly count: Int32Array;
-  readonly policies: readonly (readonly CompiledPolicy[])[];
+  readonly offsets: Int32Array;
+  readonly policies: readonly CompiledPolicy[];
+  readonly matchedDecisions: readonly Decision[];
+  readonly signInDecisions: readonly Decision[];
 }
 
-function evaluatePolicies(k: number, apps: AppTable, ctx: EvalContext, tables: ProgramTables): Decision {
-  const first = apps.first[k]!;
-  const count = apps.count[k]!;
-  const code = tables.code;
-  const starts = tables.starts;
-  let decidedAt = -1;
-  let pendingAt = -1;
-  for (let i = 0; i < count; i++) {
-    const r = runPolicy(code, starts[first + i]!, ctx, tables);
-    if (r === YES) {
-      decidedAt = i;
-      break;
-    }
-    if (r === PENDING) {
-      if (ctx.identity === undefined) return apps.policies[k]![i]!.signInDecision;
-      if (pendingAt < 0) pendingAt = i;
-    }
-  }
-  const policies = apps.policies[k]!;
-  const decided = decidedAt >= 0 ? policies[decidedAt]! : undefined;
-  if (decided !== undefined && decided.action !== 'block') return decided.matchedDecision;
-  // With an identity, PENDING only comes from a stale auth_age: the first pending policy is exactly
-  // the one that would decide after a fresh key touch, so step-up is offered only if it allows.
-  const pending = pendingAt >= 0 ? policies[pendingAt]! : undefined;
-  if (pending !== undefined && pending.action === 'allow') {
-    const reasons: string[] = [];
-    pending.explainStepUp(ctx, reasons);
-    return decisionOf('step_up', 'allow', pending.id, reasons);
-  }
-  if (decided !== undefined) return decided.matchedDecision;
-  const reasons = [`no_policy_matched: none of ${count} policies of app "${apps.names[k]}" matched`];
+function explainNoMatch(k: number, base: number, count: number, snapshot: Snapshot, ctx: EvalContext): Decision {
+  const reasons = [`no_policy_matched: none of ${count} policies of app "${snapshot.names[k]}" matched`];
   let unexplained = 0;
-  for (const p of policies) {
+  for (let i = 0; i < count; i++) {
+    const p = snapshot.policies[base + i]!;
     if (p.action !== 'allow') continue;
     // Stop describing once the cap is reached: a deny flood must cost little, in CPU and in log.
     if (reasons.length >= MAX_REASONS) unexplained++;
@@ -117,18 +97,57 @@ function evaluatePolicies(k: number, apps: AppTable, ctx: EvalContext, tables: P
   return decisionOf('deny', 'block', undefined, reasons);
 }
 
+function evaluatePolicies(k: number, snapshot: Snapshot, ctx: EvalContext): Decision {
+  const tables = snapshot.tables;
+  const code = tables.code;
+  const offset = snapshot.offsets[k]!;
+  const count = code[offset]!;
+  const base = code[offset + 1]!;
+  let pc = offset + APP_HEADER;
+  let decidedAt = -1;
+  let pendingAt = -1;
+  for (let i = 0; i < count; i++) {
+    const r = runPolicy(code, pc, ctx, tables);
+    if (r === YES) {
+      decidedAt = base + i;
+      break;
+    }
+    if (r === PENDING) {
+      if (ctx.identity === undefined) return snapshot.signInDecisions[base + i]!;
+      if (pendingAt < 0) pendingAt = base + i;
+    }
+    pc = nextPolicy(code, pc);
+  }
+  const decided = decidedAt >= 0 ? snapshot.policies[decidedAt]! : undefined;
+  if (decided !== undefined && decided.action !== 'block') return snapshot.matchedDecisions[decidedAt]!;
+  // With an identity, PENDING only comes from a stale auth_age: the first pending policy is exactly
+  // the one that would decide after a fresh key touch, so step-up is offered only if it allows.
+  const pending = pendingAt >= 0 ? snapshot.policies[pendingAt]! : undefined;
+  if (pending !== undefined && pending.action === 'allow') {
+    const reasons: string[] = [];
+    pending.explainStepUp(ctx, reasons);
+    return decisionOf('step_up', 'allow', pending.id, reasons);
+  }
+  if (decided !== undefined) return snapshot.matchedDecisions[decidedAt]!;
+  return explainNoMatch(k, base, count, snapshot, ctx);
+}
+
 export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   const { apps: appConfigs, access, isIpBlocked } = options;
   const blocked = compileCidrSet(access.blocked_ips);
   const clocks = new ZonedWeekClocks();
   const tables = new ProgramTables(clocks);
-  const apps: AppTable = {
-    names: appConfigs.map((c) => c.name),
-    first: Int32Array.from(appConfigs.map((c) => tables.emitApp(c.policies))),
-    count: Int32Array.from(appConfigs.map((c) => c.policies.length)),
-    policies: appConfigs.map((c) => c.policies.map((p, i) => compilePolicy(p, i, clocks))),
-  };
+  const offsets = Int32Array.from(appConfigs.map((c) => tables.emitApp(c.policies)));
   tables.seal();
+  const policies = appConfigs.flatMap((c) => c.policies.map((p, i) => compilePolicy(p, i, clocks)));
+  const snapshot: Snapshot = {
+    tables,
+    names: appConfigs.map((c) => c.name),
+    offsets,
+    policies,
+    matchedDecisions: policies.map((p) => p.matchedDecision),
+    signInDecisions: policies.map((p) => p.signInDecision),
+  };
   const shared = new EvalContext(tables.groupWords);
   let sharedBusy = false;
 
@@ -145,10 +164,11 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
         return decisionOf('deny', 'block', undefined, [`ip_invalid: client address ${quoted(rawIp)} is not IPv4 or IPv6`]);
       }
       if (blocked.size > 0 && blocked.has(ctx.ip)) {
-        return decisionOf('deny', 'block', undefined, [`ip_blocked: ${formatIp(ctx.ip)} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`]);
+        return decisionOf('deny', 'block', undefined, [`ip_blocked: ${canonicalIpText(rawIp, ctx.ip)} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`]);
       }
-      if (isIpBlocked !== undefined && isIpBlocked(canonicalIpText(rawIp, ctx.ip))) {
-        return decisionOf('deny', 'block', undefined, [`ip_blocked: ${formatIp(ctx.ip)} in the runtime block list`]);
+      if (isIpBlocked !== undefined) {
+        const canonical = canonicalIpText(rawIp, ctx.ip);
+        if (isIpBlocked(canonical)) return decisionOf('deny', 'block', undefined, [`ip_blocked: ${canonical} in the runtime block list`]);
       }
       if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${unknown}`]);
       const path = normalizeRequestPath(String(request.path), true);
@@ -156,7 +176,7 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
         return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} is not a canonicalisable origin-form path`]);
       }
       ctx.path = path;
-      return evaluatePolicies(k, apps, ctx, tables);
+      return evaluatePolicies(k, snapshot, ctx);
     } catch (error) {
       // ARCHITECTURE.md "fail closed": a policy that cannot be evaluated denies.
       return decisionOf('deny', 'block', undefined, [`evaluation_error: ${error instanceof Error ? error.message : String(error)}`]);

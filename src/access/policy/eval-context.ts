@@ -11,6 +11,36 @@ export const AMR_BITS = new Map<string, number>([
 /** RFC 8176 §2: hwk (hardware key) and swk (software key, e.g. a passkey) are proof-of-possession. */
 export const PHISHING_RESISTANT_BITS = 1 | 2;
 
+/** AMR_BITS as string comparisons: a session carries one or two values, a Map lookup each is dearer. */
+function amrBit(value: string): number {
+  switch (value) {
+    case 'hwk':
+      return 1;
+    case 'swk':
+      return 2;
+    case 'otp':
+      return 4;
+    case 'pwd':
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Where the request's identity strings are looked up. Implemented by the snapshot's program
+ * tables (policy-program.ts), which keep the answers per distinct string.
+ */
+export interface IdentityInterning {
+  /** Interned id of the lower-cased email, -1 when no policy lists it. */
+  emailIdOf(email: string): number;
+  /** Interned id of the lower-cased domain after the last "@", -1 when no policy lists it. */
+  domainIdOf(email: string): number;
+  /** Interned id of the upper-cased method, -1 when no policy lists it. */
+  methodIdOf(method: string): number;
+  readonly groupIds: ReadonlyMap<string, number>;
+}
+
 /**
  * Per-decision facts derived once from the request and shared by every selector (lower-cased
  * email, AMR bits, parsed address, canonical path). One context is reused by an engine across
@@ -22,6 +52,8 @@ export class EvalContext {
   readonly ip: IpScratch = newIpScratch();
   /** Canonical path with `;parameters` stripped; set by the engine before policies run. */
   path = '';
+  /** Request time, read once: every time-based selector of the decision sees the same instant. */
+  now = 0;
   private emailLower: string | undefined;
   private domainLower: string | undefined;
   private amr = -1;
@@ -40,6 +72,7 @@ export class EvalContext {
   reset(request: AccessRequest): void {
     this.request = request;
     this.identity = request.identity;
+    this.now = request.now;
     this.path = '';
     this.emailLower = undefined;
     this.domainLower = undefined;
@@ -51,18 +84,18 @@ export class EvalContext {
     this.groupMaskReady = false;
   }
 
-  emailId(ids: ReadonlyMap<string, number>): number {
-    if (this.emailIdValue === -2) this.emailIdValue = ids.get(this.email()) ?? -1;
+  emailId(ids: IdentityInterning): number {
+    if (this.emailIdValue === -2) this.emailIdValue = ids.emailIdOf(String(this.identity?.email ?? ''));
     return this.emailIdValue;
   }
 
-  domainId(ids: ReadonlyMap<string, number>): number {
-    if (this.domainIdValue === -2) this.domainIdValue = ids.get(this.emailDomain()) ?? -1;
+  domainId(ids: IdentityInterning): number {
+    if (this.domainIdValue === -2) this.domainIdValue = ids.domainIdOf(String(this.identity?.email ?? ''));
     return this.domainIdValue;
   }
 
-  methodId(ids: ReadonlyMap<string, number>): number {
-    if (this.methodIdValue === -2) this.methodIdValue = ids.get(this.method()) ?? -1;
+  methodId(ids: IdentityInterning): number {
+    if (this.methodIdValue === -2) this.methodIdValue = ids.methodIdOf(String(this.request.method));
     return this.methodIdValue;
   }
 
@@ -87,12 +120,7 @@ export class EvalContext {
   }
 
   emailDomain(): string {
-    if (this.domainLower === undefined) {
-      const email = this.email();
-      const at = email.lastIndexOf('@');
-      // No "@" means no domain: an empty string is in no configured list.
-      this.domainLower = at < 0 ? '' : email.slice(at + 1);
-    }
+    if (this.domainLower === undefined) this.domainLower = emailDomainOf(this.email());
     return this.domainLower;
   }
 
@@ -100,7 +128,7 @@ export class EvalContext {
     if (this.amr < 0) {
       let bits = 0;
       const amr = this.identity?.amr ?? [];
-      for (let i = 0; i < amr.length; i++) bits |= AMR_BITS.get(amr[i]!) ?? 0;
+      for (let i = 0; i < amr.length; i++) bits |= amrBit(amr[i]!);
       this.amr = bits;
     }
     return this.amr;
@@ -110,4 +138,10 @@ export class EvalContext {
     if (this.methodUpper === undefined) this.methodUpper = String(this.request.method).toUpperCase();
     return this.methodUpper;
   }
+}
+
+/** The domain after the last "@" of a lower-cased email; no "@" means no domain, and "" is in no list. */
+export function emailDomainOf(emailLower: string): string {
+  const at = emailLower.lastIndexOf('@');
+  return at < 0 ? '' : emailLower.slice(at + 1);
 }

@@ -1,7 +1,7 @@
 import type { PolicyConfig, SelectorConfig, TimeWindowConfig } from '../../config/sections/apps.js';
 import { type CidrSet, compileCidrSet } from './cidr-set.js';
 import { NO, PENDING, type Tri, YES } from './compile-selector.js';
-import { AMR_BITS, type EvalContext, PHISHING_RESISTANT_BITS } from './eval-context.js';
+import { AMR_BITS, type EvalContext, type IdentityInterning, PHISHING_RESISTANT_BITS, emailDomainOf } from './eval-context.js';
 import { type PathMatcher, compilePathMatcher } from './path-matcher.js';
 import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week-clock.js';
 
@@ -12,9 +12,11 @@ import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week
  * selector, and the memory one decision touches is a few contiguous cache lines, which is what
  * matters with thousands of apps whose policies cannot all stay in cache.
  *
- * Layout per policy: [nInclude, nRequire, nExclude, needsIdentity, then 3 ints per selector:
- * opcode, a, b]. The closure form in compile-selector.ts states the same semantics readably and
- * produces the audit detail; policy-properties.test.ts checks that both always agree.
+ * Layout per app: [policyCount, index of its first policy in the snapshot, then its policies];
+ * per policy: [nInclude, nRequire, nExclude, needsIdentity, then 3 ints per selector: opcode, a,
+ * b]. An app's decision reads its policies front to back from one offset, so the memory it
+ * touches is consecutive. The closure form in compile-selector.ts states the same semantics
+ * readably and produces the audit detail; policy-properties.test.ts checks that both always agree.
  */
 
 const OP_EVERYONE = 1;
@@ -30,6 +32,19 @@ const OP_PATH = 10; // a: index into pathMatchers
 
 export const HEADER = 4;
 export const WIDTH = 3;
+export const APP_HEADER = 2;
+
+/**
+ * Distinct identity strings remembered per snapshot. Emails come from sessions, so this bounds
+ * memory, not an attacker; methods are client-chosen tokens, so few are kept.
+ */
+const MAX_CACHED_EMAILS = 65_536;
+const MAX_CACHED_METHODS = 64;
+
+interface EmailIds {
+  readonly email: number;
+  readonly domain: number;
+}
 
 interface TimeWindow {
   readonly open: Uint8Array;
@@ -46,7 +61,7 @@ function intern(map: Map<string, number>, key: string): number {
 }
 
 /** Interning tables and operand pools shared by every app of one snapshot. */
-export class ProgramTables {
+export class ProgramTables implements IdentityInterning {
   readonly emailIds = new Map<string, number>();
   readonly domainIds = new Map<string, number>();
   readonly groupIds = new Map<string, number>();
@@ -65,8 +80,11 @@ export class ProgramTables {
   groupPool = new Int32Array(0);
   /** Every app's policies, back to back. */
   code = new Int32Array(0);
-  /** Offset in `code` of each policy; an app's policies are consecutive entries. */
+  /** Offset in `code` of each policy, by snapshot-wide policy index (tests and tools; the hot path walks). */
   starts = new Int32Array(0);
+  /** Raw email text -> ids of its lower-cased form and domain: a returning user costs one lookup, no lower-casing. */
+  private readonly idsByEmail = new Map<string, EmailIds>();
+  private readonly methodIdByRaw = new Map<string, number>();
 
   constructor(private readonly clocks: ZonedWeekClocks) {}
 
@@ -143,11 +161,15 @@ export class ProgramTables {
     else throw new Error(`policy program: no known selector in ${JSON.stringify(Object.keys(selector))}`);
   }
 
-  /** Appends an app's policies; returns the index of its first policy in `starts`. */
+  /**
+   * Appends an app's policies; returns the app's offset in `code`. Its policies get the
+   * snapshot-wide indexes `code[offset + 1]` onwards (the index into `starts`).
+   */
   emitApp(policies: readonly PolicyConfig[]): number {
-    const first = this.policyStarts.length;
+    const offset = this.program.length;
+    this.program.push(policies.length, this.policyStarts.length);
     for (const p of policies) this.policyStarts.push(this.emitPolicy(p, this.program));
-    return first;
+    return offset;
   }
 
   private emitPolicy(policy: PolicyConfig, out: number[]): number {
@@ -159,12 +181,48 @@ export class ProgramTables {
     return start;
   }
 
+  /** Offset in `code` of policy `i` of the app emitted at `appOffset`. */
+  policyStart(appOffset: number, i: number): number {
+    return this.starts[this.program[appOffset + 1]! + i]!;
+  }
+
   /** Freezes the pools once every app has been emitted. */
   seal(): void {
     this.idPool = Int32Array.from(this.ids);
     this.groupPool = Int32Array.from(this.groups);
     this.code = Int32Array.from(this.program);
     this.starts = Int32Array.from(this.policyStarts);
+    // Answers given before the last emit may miss ids interned since.
+    this.idsByEmail.clear();
+    this.methodIdByRaw.clear();
+  }
+
+  private idsOfEmail(email: string): EmailIds {
+    let ids = this.idsByEmail.get(email);
+    if (ids === undefined) {
+      const lower = email.toLowerCase();
+      ids = { email: this.emailIds.get(lower) ?? -1, domain: this.domainIds.get(emailDomainOf(lower)) ?? -1 };
+      if (this.idsByEmail.size >= MAX_CACHED_EMAILS) this.idsByEmail.clear();
+      this.idsByEmail.set(email, ids);
+    }
+    return ids;
+  }
+
+  emailIdOf(email: string): number {
+    return this.idsOfEmail(email).email;
+  }
+
+  domainIdOf(email: string): number {
+    return this.idsOfEmail(email).domain;
+  }
+
+  methodIdOf(method: string): number {
+    let id = this.methodIdByRaw.get(method);
+    if (id === undefined) {
+      id = this.methodIds.get(method.toUpperCase()) ?? -1;
+      if (this.methodIdByRaw.size < MAX_CACHED_METHODS) this.methodIdByRaw.set(method, id);
+    }
+    return id;
   }
 
   get groupWords(): number {
@@ -192,10 +250,10 @@ function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: Prog
       return YES;
     case OP_EMAIL:
       if (ctx.identity === undefined) return PENDING;
-      return inIdList(t.idPool, a, b, ctx.emailId(t.emailIds)) ? YES : NO;
+      return inIdList(t.idPool, a, b, ctx.emailId(t)) ? YES : NO;
     case OP_DOMAIN:
       if (ctx.identity === undefined) return PENDING;
-      return inIdList(t.idPool, a, b, ctx.domainId(t.domainIds)) ? YES : NO;
+      return inIdList(t.idPool, a, b, ctx.domainId(t)) ? YES : NO;
     case OP_GROUP: {
       if (ctx.identity === undefined) return PENDING;
       const mask = ctx.groupMask(t.groupIds);
@@ -211,15 +269,15 @@ function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: Prog
     case OP_AUTH_AGE: {
       const at = ctx.identity?.phishingResistantAt;
       // A proof time in the future (clock skew between instances) counts as fresh.
-      return at !== undefined && Number.isFinite(at) && ctx.request.now - at <= a * 60_000 ? YES : PENDING;
+      return at !== undefined && Number.isFinite(at) && ctx.now - at <= a * 60_000 ? YES : PENDING;
     }
     case OP_TIME: {
       const w = t.timeWindows[a]!;
-      const m = w.weekMinuteOf(ctx.request.now);
+      const m = w.weekMinuteOf(ctx.now);
       return m >= 0 && w.open[m] === 1 ? YES : NO;
     }
     case OP_METHOD:
-      return inIdList(t.idPool, a, b, ctx.methodId(t.methodIds)) ? YES : NO;
+      return inIdList(t.idPool, a, b, ctx.methodId(t)) ? YES : NO;
     case OP_PATH:
       return t.pathMatchers[a]!(ctx.path) ? YES : NO;
     default:
@@ -257,4 +315,9 @@ export function runPolicy(code: Int32Array, pc: number, ctx: EvalContext, t: Pro
   // An allow always needs a user: anonymous access is what `bypass` is for, and says so.
   if (code[pc + 3] === 1 && ctx.identity === undefined) return PENDING;
   return result;
+}
+
+/** Offset of the policy after the one at `pc`. */
+export function nextPolicy(code: Int32Array, pc: number): number {
+  return pc + HEADER + WIDTH * (code[pc]! + code[pc + 1]! + code[pc + 2]!);
 }

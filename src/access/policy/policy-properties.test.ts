@@ -203,14 +203,14 @@ describe('policy engine properties', () => {
         const policies = config.apps[0]!.policies;
         const clocks = new ZonedWeekClocks();
         const tables = new ProgramTables(clocks);
-        const first = tables.emitApp(policies);
+        const app = tables.emitApp(policies);
         tables.seal();
         const ctx = new EvalContext(tables.groupWords);
         ctx.reset(request);
         expect(parseIpInto(request.ip, ctx.ip)).toBe(true);
         ctx.path = normalizeRequestPath(request.path, true)!;
         policies.forEach((policy, i) => {
-          expect(runPolicy(tables.code, tables.starts[first + i]!, ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
+          expect(runPolicy(tables.code, tables.policyStart(app, i), ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
         });
       }),
       RUNS,
