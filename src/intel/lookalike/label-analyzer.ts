@@ -75,6 +75,7 @@ function isInitialism(key: string): boolean {
  * its own suffix, unlike the machine hosts that brands spread over many (`microsoftonline.cn`).
  */
 const LEGAL_ENTITY_WORDS = new Set(['inc', 'llc', 'ltd', 'plc'].map(skeletonOf));
+const LEGAL_ENTITY_MAX_LENGTH = Math.max(...[...LEGAL_ENTITY_WORDS].map((w) => w.length));
 
 /** Matches one DNS label against every brand; built once per configuration, reused per query. */
 export class LabelAnalyzer {
@@ -226,7 +227,8 @@ export class LabelAnalyzer {
    */
   private corporateNameElsewhere(brand: BrandEntry, j: number, n: number): boolean {
     const suffix = this.suffix;
-    if (suffix === undefined || brand.protectedSuffixes.length === 0 || brand.protectedSuffixes.includes(suffix)) return false;
+    if (n - j > LEGAL_ENTITY_MAX_LENGTH || suffix === undefined || brand.protectedSuffixes.length === 0) return false;
+    if (brand.protectedSuffixes.includes(suffix)) return false;
     for (let k = j; k < n; k++) if (this.buffer.boundary[k] === 1) return false;
     return LEGAL_ENTITY_WORDS.has(this.buffer.compact.slice(j, n));
   }
