@@ -17,7 +17,8 @@ export type LookalikeReasonCode =
   | 'brand_embedded'
   /** The label is exactly the brand, under a suffix that is not one of the protected domains. */
   | 'brand_exact'
-  /** A protected domain's label under another public suffix: `acme.co` for `acme.com`. */
+  /** A protected domain's label under another public suffix: `acme.co` for `acme.com`; or the brand's
+   * corporate name there: `acmeinc.net`. */
   | 'tld_swap'
   /** One-edit typos of a brand or protected domain label. */
   | TypoClass
