@@ -46,6 +46,8 @@ export interface DnsListState {
   dynamic: DynamicBlock[];
   allowlist: number;
   cacheEntries: number;
+  /** Questions answered without re-running the pipeline (hot-answers.ts). */
+  hotAnswers: number;
   metrics: DnsMetricsSnapshot;
 }
 
@@ -209,6 +211,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
       dynamic: store.listDynamic(),
       allowlist: store.allowlist.size,
       cacheEntries: cache.size,
+      hotAnswers: queryHandler.hotAnswers,
       metrics: metrics.snapshot(),
     }),
   };

@@ -2,7 +2,8 @@
  * One DNS query from bytes in to bytes out, shared by the UDP, TCP and DoH front ends:
  * parse -> client policy -> dynamic blocks -> allowlist -> blocklists -> verdict hook -> cache ->
  * upstream. Blocked names, cache hits and errors are answered synchronously (no Promise on the hot
- * path); only the verdict hook's slow path and cache misses return a Promise.
+ * path); only the verdict hook's slow path and cache misses return a Promise. A question answered
+ * before is served from the hot-answer table (hot-answers.ts) without running the pipeline again.
  * Longer than most files because the pipeline reads best in one place.
  */
 import type { Clock } from '../lib/clock.js';
@@ -10,13 +11,14 @@ import type { BlocklistStore } from './blocklist-store.js';
 import type { ClientPolicy, ClientPolicyTable } from './client-policies.js';
 import { MAX_LABELS, type DomainHasher } from './domain-hash.js';
 import type { DnsMetrics } from './gateway-metrics.js';
-import { renderCachedReply, toCacheEntry, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
+import { HotAnswerTable, type HotAnswer } from './hot-answers.js';
+import { newCacheEntry, renderCachedReply, toCacheEntry, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
 import type { UpstreamForwarder } from './upstream-forwarder.js';
 import type { ClassifyHook, ClientContext, QueryLogEntry, QueryOutcome, Verdict } from './verdict.js';
 import { typeName } from './verdict.js';
 import {
   CLASS_IN, RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
-  TYPE_A, TYPE_AAAA, isParseFailure, parseQuery, type ParsedQuery,
+  TYPE_A, TYPE_AAAA, emptyParsedQuery, readQuery, type ParsedQuery,
 } from './wire-query.js';
 import { EDE_BLOCKED, buildAddressReply, buildEmptyReply, encodeOptRecord, type ExtendedError, type ReplyBase } from './wire-response.js';
 
@@ -57,6 +59,12 @@ interface BlockDecision {
   ede: ExtendedError;
 }
 
+/** A hook verdict and until when it may be reused (0: not to be reused, e.g. a timeout). */
+interface VerdictMemo {
+  verdict: Verdict;
+  expiresAt: number;
+}
+
 const VERDICT_MEMO_LIMIT = 50_000;
 const TCP_LIMIT = 65535;
 
@@ -64,47 +72,70 @@ export class QueryHandler {
   private readonly scratch = Buffer.alloc(256);
   private readonly suffixes = new Uint32Array(2 * MAX_LABELS);
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
-  private readonly verdictMemo = new Map<string, { verdict: Verdict; expiresAt: number }>();
+  private readonly verdictMemo = new Map<string, VerdictMemo>();
+  private readonly hot: HotAnswerTable;
+  /** Filled in place for each query; copied (with its name) only when the query leaves the hot path. */
+  private readonly current = emptyParsedQuery();
   private readonly plainOpt: Buffer;
   private readonly plainOptDo: Buffer;
 
   constructor(private readonly o: QueryHandlerOptions) {
     this.plainOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload });
     this.plainOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true });
+    this.hot = new HotAnswerTable(o.cacheLimits.maxEntries, o.hasher);
   }
 
-  /** Forgets hook verdicts (lists or dynamic blocks changed). */
+  /** Forgets hook verdicts and the decisions built on them (lists or dynamic blocks changed). */
   clearVerdicts(): void {
     this.verdictMemo.clear();
+    this.hot.clear();
+  }
+
+  /** Questions answerable from the hot-answer table (for tests and metrics). */
+  get hotAnswers(): number {
+    return this.hot.size;
   }
 
   handle(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
     const started = this.o.monotonicMs();
     const metrics = this.o.metrics;
     metrics.queries[ctx.protocol]++;
-    const parsed = parseQuery(msg, this.scratch);
-    if (isParseFailure(parsed)) {
-      if (parsed.failure === 'drop') {
+    const query = this.current;
+    const failure = readQuery(msg, this.scratch, query);
+    if (failure !== null) {
+      if (failure.failure === 'drop') {
         metrics.dropped++;
         return null;
       }
       metrics.formerr++;
-      const base: ReplyBase = { query: msg, id: parsed.id, flags: parsed.flags };
-      if (parsed.questionEnd !== undefined && parsed.failure !== 'notimp') base.questionEnd = parsed.questionEnd;
-      if (parsed.failure === 'badvers') {
+      const base: ReplyBase = { query: msg, id: failure.id, flags: failure.flags };
+      if (failure.questionEnd !== undefined && failure.failure !== 'notimp') base.questionEnd = failure.questionEnd;
+      if (failure.failure === 'badvers') {
         base.opt = encodeOptRecord({ udpPayload: this.o.maxUdpPayload, extendedRcode: RCODE_BADVERS });
         return buildEmptyReply(base, RCODE_BADVERS);
       }
-      return buildEmptyReply(base, parsed.failure === 'notimp' ? RCODE_NOTIMP : RCODE_FORMERR);
+      return buildEmptyReply(base, failure.failure === 'notimp' ? RCODE_NOTIMP : RCODE_FORMERR);
     }
 
     const policy = ctx.policy ?? this.o.policies.forAddress(ctx.address);
+    if (policy.mode !== 'refuse' && query.qclass === CLASS_IN && ctx.user === undefined) {
+      const now = this.o.clock.now();
+      const hot = this.hot.find(policy, this.scratch, query.nameLength, query.qtype, query.dnssecOk, now);
+      if (hot !== undefined) return this.answerHot(hot, msg, query, ctx, policy, now, started);
+    }
+
+    // Leaving the hot path: the query may wait on the hook or the upstream, so it gets its own copy.
+    const parsed: ParsedQuery = {
+      id: query.id, flags: query.flags, qtype: query.qtype, qclass: query.qclass, questionEnd: query.questionEnd,
+      name: query.nameLength === 0 ? '' : this.scratch.toString('latin1', 0, query.nameLength), nameLength: query.nameLength,
+      edns: query.edns, udpSize: query.udpSize, dnssecOk: query.dnssecOk,
+    };
     if (policy.mode === 'refuse' || parsed.qclass !== CLASS_IN) {
       metrics.refused++;
       this.log(ctx, policy, parsed, 'refused', policy.mode === 'refuse' ? 'policy_refuse' : 'class_not_in', false, RCODE_REFUSED, started);
       return buildEmptyReply(this.base(msg, parsed), RCODE_REFUSED);
     }
-    if (policy.mode === 'passthrough') return this.resolve(msg, parsed, ctx, policy, 'allow', 'passthrough', started);
+    if (policy.mode === 'passthrough') return this.resolve(msg, parsed, ctx, policy, 'allow', 'passthrough', started, Infinity);
 
     const store = this.o.store;
     const count = this.o.hasher.hashSuffixes(this.scratch, parsed.nameLength, this.suffixes);
@@ -115,7 +146,7 @@ export class QueryHandler {
       return this.block(msg, parsed, ctx, policy, { kind: 'dynamic', ede: { infoCode: EDE_BLOCKED, text: reason } }, started);
     }
     if (store.allowlist.match(this.suffixes, count) >= 0 || policy.allowlist.match(this.suffixes, count) >= 0) {
-      return this.resolve(msg, parsed, ctx, policy, 'allow', 'allowlist', started);
+      return this.resolve(msg, parsed, ctx, policy, 'allow', 'allowlist', started, Infinity);
     }
     const lists = policy.blocklists;
     for (let i = 0; i < lists.length; i++) {
@@ -125,7 +156,7 @@ export class QueryHandler {
         return this.block(msg, parsed, ctx, policy, { kind: `blocklist:${source.name}`, ede: { infoCode: source.infoCode, text: `on blocklist ${source.name}` } }, started);
       }
     }
-    if (!policy.classify || this.o.classify === undefined) return this.resolve(msg, parsed, ctx, policy, 'allow', '', started);
+    if (!policy.classify || this.o.classify === undefined) return this.resolve(msg, parsed, ctx, policy, 'allow', '', started, Infinity);
 
     const client: ClientContext = { address: ctx.address, protocol: ctx.protocol, policy: policy.name };
     if (ctx.user !== undefined) client.user = ctx.user;
@@ -138,29 +169,32 @@ export class QueryHandler {
     return this.afterVerdict(msg, parsed, ctx, policy, verdict, started);
   }
 
-  private afterVerdict(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, verdict: Verdict, started: number): Reply | Promise<Reply> {
+  private afterVerdict(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, memo: VerdictMemo, started: number): Reply | Promise<Reply> {
+    const verdict = memo.verdict;
     const code = verdict.reasons?.[0]?.code ?? '';
     if (verdict.action === 'block') {
       const text = verdict.humanReason ?? (verdict.reasons ?? []).map((r) => r.code).join(', ');
       return this.block(msg, parsed, ctx, policy, { kind: `classify:${code || 'block'}`, ede: { infoCode: verdict.infoCode ?? EDE_BLOCKED, text: text || 'blocked by policy' } }, started);
     }
-    return this.resolve(msg, parsed, ctx, policy, verdict.action, code ? `classify:${code}` : '', started);
+    return this.resolve(msg, parsed, ctx, policy, verdict.action, code ? `classify:${code}` : '', started, memo.expiresAt);
   }
 
-  private classify(name: string, client: ClientContext, jitter: number): Verdict | Promise<Verdict> {
+  private classify(name: string, client: ClientContext, jitter: number): VerdictMemo | Promise<VerdictMemo> {
     const key = `${client.policy}\0${client.user ?? ''}\0${name}`;
     const now = this.o.clock.now();
     const memo = this.verdictMemo.get(key);
-    if (memo && memo.expiresAt > now) return memo.verdict;
-    const remember = (verdict: Verdict) => {
-      if (this.o.verdictCacheTtlMs <= 0) return;
+    if (memo && memo.expiresAt > now) return memo;
+    const remember = (verdict: Verdict): VerdictMemo => {
+      if (this.o.verdictCacheTtlMs <= 0) return { verdict, expiresAt: 0 };
       if (this.verdictMemo.size >= VERDICT_MEMO_LIMIT) this.verdictMemo.clear();
-      this.verdictMemo.set(key, { verdict, expiresAt: now + this.o.verdictCacheTtlMs * (1 - jitter) });
+      const fresh = { verdict, expiresAt: now + this.o.verdictCacheTtlMs * (1 - jitter) };
+      this.verdictMemo.set(key, fresh);
+      return fresh;
     };
     // A hook that throws cannot be evaluated: fail closed (ARCHITECTURE.md, Decisions).
-    const failed = (error: unknown): Verdict => {
+    const failed = (error: unknown): VerdictMemo => {
       this.o.onHookError?.('classify', error);
-      return { action: 'block', reasons: [{ code: 'classify_error' }], humanReason: 'the domain check failed' };
+      return { verdict: { action: 'block', reasons: [{ code: 'classify_error' }], humanReason: 'the domain check failed' }, expiresAt: 0 };
     };
     let result: Verdict | Promise<Verdict>;
     try {
@@ -168,18 +202,18 @@ export class QueryHandler {
     } catch (error) {
       return failed(error);
     }
-    if (!(result instanceof Promise)) {
-      remember(result);
-      return result;
-    }
-    return new Promise<Verdict>((resolve) => {
+    if (!(result instanceof Promise)) return remember(result);
+    return new Promise<VerdictMemo>((resolve) => {
       const timer = setTimeout(() => {
-        resolve(this.o.onClassifyTimeout === 'allow'
-          ? { action: 'allow', reasons: [{ code: 'classify_timeout' }] }
-          : { action: 'block', reasons: [{ code: 'classify_timeout' }], humanReason: 'the domain check did not finish in time' });
+        resolve({
+          verdict: this.o.onClassifyTimeout === 'allow'
+            ? { action: 'allow', reasons: [{ code: 'classify_timeout' }] }
+            : { action: 'block', reasons: [{ code: 'classify_timeout' }], humanReason: 'the domain check did not finish in time' },
+          expiresAt: 0,
+        });
       }, this.o.classifyBudgetMs);
       result.then(
-        (verdict) => { clearTimeout(timer); remember(verdict); resolve(verdict); },
+        (verdict) => { clearTimeout(timer); resolve(remember(verdict)); },
         (error) => { clearTimeout(timer); resolve(failed(error)); },
       );
     });
@@ -211,7 +245,8 @@ export class QueryHandler {
     return this.fit(reply, msg, parsed, ctx, opt);
   }
 
-  private resolve(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, started: number): Reply | Promise<Reply> {
+  /** `reuseUntil`: until when the decision to resolve may be reused without the pipeline (hot answers). */
+  private resolve(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, started: number, reuseUntil: number): Reply | Promise<Reply> {
     const key = parsed.dnssecOk ? `${parsed.name}/${parsed.qtype}/do` : `${parsed.name}/${parsed.qtype}`;
     const now = this.o.clock.now();
     const entry = this.o.cache.get(key, now);
@@ -220,12 +255,12 @@ export class QueryHandler {
       // Prefetch (as unbound's `prefetch`): a name still asked for in the last tenth of its TTL is
       // refreshed in the background, so popular names never expire and stall a burst of clients.
       if ((entry.expiresAt - now) * 10 < entry.ttlS * 1000 && !this.inflight.has(key)) this.startFetch(key, parsed).catch(() => undefined);
-      return this.answer(entry, msg, parsed, ctx, policy, outcome, reason, true, now, started);
+      return this.answer(entry, msg, parsed, ctx, policy, outcome, reason, true, now, started, reuseUntil);
     }
     this.o.metrics.cacheMisses++;
     const pending = this.inflight.get(key) ?? this.startFetch(key, parsed);
     return pending.then(
-      (fetched) => this.answer(fetched, msg, parsed, ctx, policy, outcome, reason, false, this.o.clock.now(), started),
+      (fetched) => this.answer(fetched, msg, parsed, ctx, policy, outcome, reason, false, this.o.clock.now(), started, reuseUntil),
       () => {
         this.o.metrics.servfail++;
         this.log(ctx, policy, parsed, 'error', 'servfail', false, RCODE_SERVFAIL, started);
@@ -253,17 +288,31 @@ export class QueryHandler {
       return entry;
     }
     // Not cacheable (e.g. negative without SOA, RFC 2308 §5): served once with its own TTLs.
-    return {
-      template: answer.template, questionEnd: answer.questionEnd, ttlOffsets: Uint16Array.from(answer.ttlOffsets),
-      ttls: Uint32Array.from(answer.ttls), storedAt: now, expiresAt: now, rcode: answer.rcode, ttlS: 0,
-    };
+    return newCacheEntry(answer, Uint32Array.from(answer.ttls), now, 0);
   }
 
-  private answer(entry: CacheEntry, msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, cached: boolean, now: number, started: number): Reply {
+  private answer(entry: CacheEntry, msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, cached: boolean, now: number, started: number, reuseUntil: number): Reply {
     const opt = parsed.edns ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
     const reply = renderCachedReply(entry, msg, parsed.id, parsed.flags, now, opt);
     this.log(ctx, policy, parsed, outcome, reason, cached, entry.rcode, started);
+    // Not for per-user DoH (its verdicts are the user's) nor answers the cache would not keep (ttlS 0).
+    // Fresh until the verdict memo expires or the prefetch window opens, whichever comes first.
+    const freshUntil = Math.min(reuseUntil, entry.expiresAt - entry.ttlS * 100);
+    if (ctx.user === undefined && entry.ttlS > 0 && now < freshUntil) {
+      this.hot.remember(policy, {
+        name: parsed.name, qtype: parsed.qtype, dnssecOk: parsed.dnssecOk, typeName: typeName(parsed.qtype),
+        outcome, reason, entry, freshUntil,
+      });
+    }
     return this.fit(reply, msg, parsed, ctx, opt);
+  }
+
+  private answerHot(hot: HotAnswer, msg: Buffer, query: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, now: number, started: number): Reply {
+    this.o.metrics.cacheHits++;
+    const opt = query.edns ? (query.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
+    const reply = renderCachedReply(hot.entry, msg, query.id, query.flags, now, opt);
+    this.record(ctx, policy.name, hot.name, hot.typeName, hot.outcome, hot.reason, true, hot.entry.rcode, started);
+    return this.fit(reply, msg, query, ctx, opt);
   }
 
   /** RFC 6891 §7 / RFC 1035 §4.2.1: a UDP reply larger than the client accepts is replaced by TC=1. */
@@ -276,10 +325,15 @@ export class QueryHandler {
   }
 
   private log(ctx: QueryContext, policy: ClientPolicy, parsed: ParsedQuery, verdict: QueryOutcome, reason: string, cached: boolean, rcode: number, started: number): void {
+    if (this.o.onQuery === undefined) return;
+    this.record(ctx, policy.name, parsed.name, typeName(parsed.qtype), verdict, reason, cached, rcode, started);
+  }
+
+  private record(ctx: QueryContext, policy: string, name: string, type: string, verdict: QueryOutcome, reason: string, cached: boolean, rcode: number, started: number): void {
     const onQuery = this.o.onQuery;
     if (onQuery === undefined) return;
     const entry: QueryLogEntry = {
-      client: ctx.address, protocol: ctx.protocol, policy: policy.name, name: parsed.name, type: typeName(parsed.qtype),
+      client: ctx.address, protocol: ctx.protocol, policy, name, type,
       verdict, reason, latencyMs: this.o.monotonicMs() - started, cached, rcode,
     };
     if (ctx.user !== undefined) entry.user = ctx.user;

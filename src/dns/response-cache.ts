@@ -2,7 +2,8 @@
  * Cache of upstream answers in wire form. TTLs are clamped to the configured [min, max]; negative
  * answers (NXDOMAIN / NODATA) are kept for the SOA-derived TTL of RFC 2308 §5, capped separately;
  * answers that carry no TTL bound (negative without SOA, SERVFAIL) are not cached. A hit is served by
- * copying the template and rewriting ID, question case, TTLs (decremented by the entry's age) and OPT.
+ * copying the template and rewriting ID, flags, question case and OPT; the template's TTL fields are
+ * rewritten in place once per second of the entry's age, not on every hit.
  */
 import type { UpstreamAnswer } from './upstream-answer.js';
 import { responseFlags } from './wire-response.js';
@@ -15,6 +16,7 @@ export interface CacheLimits {
 }
 
 export interface CacheEntry {
+  /** The upstream reply without OPT; its TTL fields hold `ttls` minus `renderedAge` (see renderCachedReply). */
   template: Buffer;
   questionEnd: number;
   ttlOffsets: Uint16Array;
@@ -25,6 +27,23 @@ export interface CacheEntry {
   rcode: number;
   /** Seconds the entry lives, as first stored (DoH Cache-Control, RFC 8484 §5.1). */
   ttlS: number;
+  /** Age in whole seconds the template's TTL fields were last written for; -1 before the first reply. */
+  renderedAge: number;
+}
+
+/** An entry for `answer` with the given clamped TTLs, stored at `now` and living `lifetimeS` seconds. */
+export function newCacheEntry(answer: UpstreamAnswer, ttls: Uint32Array, now: number, lifetimeS: number): CacheEntry {
+  return {
+    template: answer.template,
+    questionEnd: answer.questionEnd,
+    ttlOffsets: Uint16Array.from(answer.ttlOffsets),
+    ttls,
+    storedAt: now,
+    expiresAt: now + lifetimeS * 1000,
+    rcode: answer.rcode,
+    ttlS: lifetimeS,
+    renderedAge: -1,
+  };
 }
 
 const clamp = (value: number, low: number, high: number) => Math.min(high, Math.max(low, value));
@@ -47,16 +66,7 @@ export function toCacheEntry(answer: UpstreamAnswer, limits: CacheLimits, now: n
     return null;
   }
   if (!Number.isFinite(lifetime) || lifetime <= 0) return null;
-  return {
-    template: answer.template,
-    questionEnd: answer.questionEnd,
-    ttlOffsets: Uint16Array.from(answer.ttlOffsets),
-    ttls: capped,
-    storedAt: now,
-    expiresAt: now + lifetime * 1000,
-    rcode: answer.rcode,
-    ttlS: lifetime,
-  };
+  return newCacheEntry(answer, capped, now, lifetime);
 }
 
 export class ResponseCache {
@@ -97,25 +107,39 @@ export class ResponseCache {
 
 /**
  * Writes a reply to `query` from a cached entry. `questionEnd` must match the entry's (same name, so
- * same length); the question bytes come from the query so the client's letter case is echoed.
+ * same length); the question bytes come from the query so the client's letter case is echoed (DNS 0x20
+ * resolvers compare it). TTLs are the clamped ones minus the entry's age (RFC 1035 §7.1: a cached
+ * record's TTL counts down), floored at 0.
  */
 export function renderCachedReply(entry: CacheEntry, query: Uint8Array, id: number, queryFlags: number, now: number, opt: Buffer | undefined): Buffer {
-  const templateLength = entry.template.length;
-  const out = Buffer.allocUnsafe(templateLength + (opt ? opt.length : 0));
-  entry.template.copy(out, 0, 0, templateLength);
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(responseFlags(queryFlags, entry.rcode), 2);
-  out.set(query.subarray(12, entry.questionEnd), 12);
-  const age = Math.floor((now - entry.storedAt) / 1000);
-  const offsets = entry.ttlOffsets;
-  const ttls = entry.ttls;
-  for (let i = 0; i < offsets.length; i++) {
-    const ttl = ttls[i]! - age;
-    out.writeUInt32BE(ttl > 0 ? ttl : 0, offsets[i]!);
+  const template = entry.template;
+  // A clock stepped back must not stretch a TTL past what the upstream gave.
+  const age = now > entry.storedAt ? Math.floor((now - entry.storedAt) / 1000) : 0;
+  if (age !== entry.renderedAge) {
+    // Every reply overwrites ID, flags and question, so only the TTLs need the template kept current.
+    const offsets = entry.ttlOffsets;
+    const ttls = entry.ttls;
+    for (let i = 0; i < offsets.length; i++) {
+      const ttl = ttls[i]! - age;
+      template.writeUInt32BE(ttl > 0 ? ttl : 0, offsets[i]!);
+    }
+    entry.renderedAge = age;
   }
+  const templateLength = template.length;
+  const out = Buffer.allocUnsafe(templateLength + (opt ? opt.length : 0));
+  out.set(template);
+  out[0] = id >>> 8;
+  out[1] = id & 0xff;
+  const flags = responseFlags(queryFlags, entry.rcode);
+  out[2] = flags >>> 8;
+  out[3] = flags & 0xff;
+  const questionEnd = entry.questionEnd;
+  for (let i = 12; i < questionEnd; i++) out[i] = query[i]!;
   if (opt) {
-    opt.copy(out, templateLength);
-    out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+    out.set(opt, templateLength);
+    const arcount = ((out[10]! << 8) | out[11]!) + 1;
+    out[10] = arcount >>> 8;
+    out[11] = arcount & 0xff;
   }
   return out;
 }

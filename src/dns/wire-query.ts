@@ -70,7 +70,25 @@ function readU16(msg: Uint8Array, offset: number): number {
   return (msg[offset]! << 8) | msg[offset + 1]!;
 }
 
+/** A ParsedQuery whose fields are filled in place by `readQuery`; `name` is left for the caller. */
+export function emptyParsedQuery(): ParsedQuery {
+  return { id: 0, flags: 0, qtype: 0, qclass: 0, questionEnd: 0, name: '', nameLength: 0, edns: false, udpSize: 512, dnssecOk: false };
+}
+
+/** Parses a query into a fresh object, with its name as a string. */
 export function parseQuery(msg: Uint8Array, scratch: Buffer): ParsedQuery | QueryParseFailure {
+  const out = emptyParsedQuery();
+  const failure = readQuery(msg, scratch, out);
+  if (failure) return failure;
+  if (out.nameLength > 0) out.name = scratch.toString('latin1', 0, out.nameLength);
+  return out;
+}
+
+/**
+ * Parses a query into `out` (reused by the caller, so the hot path allocates nothing) and returns
+ * null, or returns the failure. Every field but `name` is set; the name is in `scratch[0, nameLength)`.
+ */
+export function readQuery(msg: Uint8Array, scratch: Buffer, out: ParsedQuery): QueryParseFailure | null {
   const length = msg.length;
   if (length < 12) return { failure: 'drop', id: 0, flags: 0 };
   const id = readU16(msg, 0);
@@ -132,6 +150,15 @@ export function parseQuery(msg: Uint8Array, scratch: Buffer): ParsedQuery | Quer
     pos += 10 + rdlength;
   }
 
-  const name = nameLength === 0 ? '' : scratch.toString('latin1', 0, nameLength);
-  return { id, flags, qtype, qclass, questionEnd, name, nameLength, edns, udpSize, dnssecOk };
+  out.id = id;
+  out.flags = flags;
+  out.qtype = qtype;
+  out.qclass = qclass;
+  out.questionEnd = questionEnd;
+  out.name = '';
+  out.nameLength = nameLength;
+  out.edns = edns;
+  out.udpSize = udpSize;
+  out.dnssecOk = dnssecOk;
+  return null;
 }

@@ -1,0 +1,59 @@
+import dnsPacket from 'dns-packet';
+import { describe, expect, it } from 'vitest';
+import { readUpstreamAnswer } from './upstream-answer.js';
+import { renderCachedReply, toCacheEntry, type CacheEntry } from './response-cache.js';
+import { encodeOptRecord } from './wire-response.js';
+
+const limits = { minTtlS: 0, maxTtlS: 600, negativeMaxTtlS: 300, maxEntries: 10 };
+
+function entryFor(ttls: number[], now: number): CacheEntry {
+  const reply = dnsPacket.encode({
+    type: 'response', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'www.example.test', type: 'A' }],
+    answers: ttls.map((ttl, i) => ({ name: 'www.example.test', type: 'A' as const, ttl, data: `198.51.100.${i + 1}` })),
+  });
+  const answer = readUpstreamAnswer(reply, { id: 7, name: 'www.example.test', qtype: 1, qclass: 1 });
+  if (typeof answer === 'string') throw new Error(answer);
+  const entry = toCacheEntry(answer, limits, now);
+  if (!entry) throw new Error('not cacheable');
+  return entry;
+}
+
+const query = (id: number, name: string) => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A' }] });
+const ttlsOf = (reply: Buffer) => (dnsPacket.decode(reply).answers ?? []).map((a) => (a as { ttl?: number }).ttl);
+
+describe('renderCachedReply', () => {
+  it('clamps TTLs to the cap and counts each one down with the entry age, floored at 0', () => {
+    const entry = entryFor([900, 100], 1_000_000);
+    expect(entry.ttlS).toBe(100);
+    expect(ttlsOf(renderCachedReply(entry, query(1, 'www.example.test'), 1, 0x0100, 1_000_000, undefined))).toEqual([600, 100]);
+    expect(ttlsOf(renderCachedReply(entry, query(2, 'www.example.test'), 2, 0x0100, 1_000_999, undefined))).toEqual([600, 100]);
+    expect(ttlsOf(renderCachedReply(entry, query(3, 'www.example.test'), 3, 0x0100, 1_001_000, undefined))).toEqual([599, 99]);
+    expect(ttlsOf(renderCachedReply(entry, query(4, 'www.example.test'), 4, 0x0100, 1_150_000, undefined))).toEqual([450, 0]);
+  });
+
+  it('never stretches a TTL when the clock steps back', () => {
+    const entry = entryFor([300], 1_000_000);
+    renderCachedReply(entry, query(1, 'www.example.test'), 1, 0x0100, 1_010_000, undefined);
+    expect(ttlsOf(renderCachedReply(entry, query(2, 'www.example.test'), 2, 0x0100, 990_000, undefined))).toEqual([300]);
+  });
+
+  it('writes the ID, the query RD/CD bits and the question case of each query into its own buffer', () => {
+    const entry = entryFor([300], 0);
+    const upper = query(0xabcd, 'WWW.EXAMPLE.TEST');
+    const first = renderCachedReply(entry, upper, 0xabcd, 0x0110, 0, undefined);
+    const second = renderCachedReply(entry, query(0x1234, 'www.example.test'), 0x1234, 0x0000, 0, undefined);
+    expect(first.readUInt16BE(0)).toBe(0xabcd);
+    expect(first.readUInt16BE(2)).toBe(0x8190); // QR, RD, RA, CD
+    expect(first.subarray(12, 30).equals(upper.subarray(12, 30))).toBe(true);
+    expect(second.readUInt16BE(0)).toBe(0x1234);
+    expect(second.readUInt16BE(2)).toBe(0x8080);
+    expect(dnsPacket.decode(second).questions?.[0]?.name).toBe('www.example.test');
+  });
+
+  it('appends the OPT record and counts it in ARCOUNT', () => {
+    const entry = entryFor([300], 0);
+    const reply = renderCachedReply(entry, query(1, 'www.example.test'), 1, 0x0100, 0, encodeOptRecord({ udpPayload: 1232 }));
+    expect(reply.readUInt16BE(10)).toBe(1);
+    expect(dnsPacket.decode(reply).additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
+  });
+});
