@@ -20,7 +20,7 @@ export const SCORE = {
   vendorToken: 0.75,
   /** The brand's corporate name (`acmeinc`) under a suffix where the brand has no domain. */
   corporateNameElsewhere: 0.75,
-  /** A brand of 5+ letters as one of two hyphen tokens beside a three-consonant abbreviation (`cts-acme`). */
+  /** A long brand (`min_typo_length`+) as one of two hyphen tokens beside a three-consonant abbreviation (`cts-acme`). */
   tokenBesideAbbreviation: 0.75,
   besideLure: (length: number) => (length >= 5 ? 0.65 : 0.45),
   embedded: 0.4,
@@ -36,7 +36,7 @@ export const SCORE = {
    * (`gryscale-ox0d`), since such a variant of a 9+ letter brand is rarely a word of its own. */
   typoToken: (length: number, variant: TypoVariant) => (!variant.edge && length >= 9 ? 0.7 : 0.55),
   lureSuffix: 0.75,
-  /** The distinctive part of a brand made with a generic word, beside lure words (`cellularhr`). */
+  /** The distinctive part of a brand named with its scope, beside lure words (`cellularhr` for `uscellular`). */
   partBesideLure: 0.75,
   /** A label of lure words only under a shared (dynamic DNS, free hosting) suffix: `tickets.zapto.org`. */
   lureOnSharedSuffix: 0.75,

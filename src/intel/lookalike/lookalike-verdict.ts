@@ -10,8 +10,8 @@ export type LookalikeReasonCode =
   | 'brand_number_compound'
   /** Brand as a whole hyphen-separated token beside unknown words: `on-acme.com`. */
   | 'brand_token'
-  /** Brand (5+ letters) as one of two hyphen tokens, the other a three-consonant abbreviation that no
-   * word spells: `acme-cts.com`, `lnk-acme.com` (a department's or system's initials). */
+  /** A long brand as one of two hyphen tokens, the other a three-consonant abbreviation that no word
+   * spells: `contoso-cts.com`, `lnk-contoso.com` (a department's or system's initials). */
   | 'brand_abbreviation'
   /** A long brand inside a longer word: `myacmebankonline.com`. */
   | 'brand_embedded'
