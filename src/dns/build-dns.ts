@@ -86,7 +86,7 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
     registry: options.registry,
     dohPath: config.doh_path,
     resolveDohToken: dohTokens.resolve,
-    ...(config.query_log.enabled ? { onQuery: queryLog.record } : {}),
+    ...(config.query_log.enabled ? { queryLog } : {}),
     classify: (name, client) => {
       const sync = intel.classifier.classifySync(name);
       if (sync) return report(name, client, sync);

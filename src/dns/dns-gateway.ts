@@ -17,7 +17,7 @@ import { ResponseCache, type CacheLimits } from './response-cache.js';
 import { createTcpServer } from './tcp-server.js';
 import { createUdpServer } from './udp-server.js';
 import { UpstreamForwarder, type UpstreamAddress } from './upstream-forwarder.js';
-import type { ClassifyHook, QueryLogEntry } from './verdict.js';
+import type { ClassifyHook, QueryLogEntry, QueryLogSink } from './verdict.js';
 import { EDE_BLOCKED, EDE_FILTERED } from './wire-response.js';
 import { explainName, type NameExplanation } from './explain-name.js';
 
@@ -32,6 +32,9 @@ export interface DnsGatewayOptions {
   classify?: ClassifyHook;
   clock?: Clock;
   random?: Random;
+  /** The query log (every query, field by field). */
+  queryLog?: QueryLogSink;
+  /** Every query as an object, for tests. */
   onQuery?: (entry: QueryLogEntry) => void;
   logger?: DnsLogger;
   resolveDohToken?: DohTokenResolver;
@@ -153,6 +156,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     classifyBudgetMs: config.classify_budget_ms,
     onClassifyTimeout: config.on_classify_timeout,
     verdictCacheTtlMs: config.verdict_cache_ttl_s * 1000,
+    ...(options.queryLog ? { queryLog: options.queryLog } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     onHookError: (where, error) => logger.error({ where, err: error }, 'dns hook failed'),
   });

@@ -1,7 +1,7 @@
 /** Public surface of the DNS gateway capability. */
 export { createDnsGateway, type DnsGateway, type DnsGatewayOptions, type DnsListState, type DnsLogger } from './dns-gateway.js';
 export type { DohRequest, DohResponse, DohIdentity, DohTokenResolver } from './doh-handler.js';
-export type { ClassifyHook, ClientContext, QueryLogEntry, QueryOutcome, Verdict, VerdictAction } from './verdict.js';
+export type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOutcome, Verdict, VerdictAction } from './verdict.js';
 export type { BlocklistSourceState, DynamicBlock } from './blocklist-store.js';
 export type { DnsMetricsSnapshot } from './gateway-metrics.js';
 export { normaliseDomainName } from './domain-name.js';

@@ -14,7 +14,7 @@ import type { DnsMetrics } from './gateway-metrics.js';
 import { HotAnswerTable, type HotAnswer } from './hot-answers.js';
 import { newCacheEntry, renderCachedReply, toCacheEntry, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
 import type { UpstreamForwarder } from './upstream-forwarder.js';
-import type { ClassifyHook, ClientContext, QueryLogEntry, QueryOutcome, Verdict } from './verdict.js';
+import type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOutcome, Verdict } from './verdict.js';
 import { typeName } from './verdict.js';
 import {
   CLASS_IN, RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
@@ -48,6 +48,9 @@ export interface QueryHandlerOptions {
   classifyBudgetMs: number;
   onClassifyTimeout: 'allow' | 'block';
   verdictCacheTtlMs: number;
+  /** The query log; receives every query, answered or not. */
+  queryLog?: QueryLogSink;
+  /** Also receives every query, as an object (tests). */
   onQuery?: (entry: QueryLogEntry) => void;
   onHookError?: (where: string, error: unknown) => void;
 }
@@ -311,7 +314,7 @@ export class QueryHandler {
     this.o.metrics.cacheHits++;
     const opt = query.edns ? (query.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
     const reply = renderCachedReply(hot.entry, msg, query.id, query.flags, now, opt);
-    this.record(ctx, policy.name, hot.name, hot.typeName, hot.outcome, hot.reason, true, hot.entry.rcode, started);
+    this.record(ctx, policy.name, hot.name, hot.typeName, hot.outcome, hot.reason, true, hot.entry.rcode, started, now);
     return this.fit(reply, msg, query, ctx, opt);
   }
 
@@ -325,20 +328,21 @@ export class QueryHandler {
   }
 
   private log(ctx: QueryContext, policy: ClientPolicy, parsed: ParsedQuery, verdict: QueryOutcome, reason: string, cached: boolean, rcode: number, started: number): void {
-    if (this.o.onQuery === undefined) return;
-    this.record(ctx, policy.name, parsed.name, typeName(parsed.qtype), verdict, reason, cached, rcode, started);
+    if (this.o.queryLog === undefined && this.o.onQuery === undefined) return;
+    this.record(ctx, policy.name, parsed.name, typeName(parsed.qtype), verdict, reason, cached, rcode, started, this.o.clock.now());
   }
 
-  private record(ctx: QueryContext, policy: string, name: string, type: string, verdict: QueryOutcome, reason: string, cached: boolean, rcode: number, started: number): void {
-    const onQuery = this.o.onQuery;
-    if (onQuery === undefined) return;
-    const entry: QueryLogEntry = {
-      client: ctx.address, protocol: ctx.protocol, policy, name, type,
-      verdict, reason, latencyMs: this.o.monotonicMs() - started, cached, rcode,
-    };
-    if (ctx.user !== undefined) entry.user = ctx.user;
+  private record(ctx: QueryContext, policy: string, name: string, type: string, verdict: QueryOutcome, reason: string, cached: boolean, rcode: number, started: number, now: number): void {
+    const { queryLog, onQuery } = this.o;
+    if (queryLog === undefined && onQuery === undefined) return;
+    const latencyMs = this.o.monotonicMs() - started;
     try {
-      onQuery(entry);
+      queryLog?.add(now, latencyMs, ctx.address, ctx.user, ctx.protocol, name, type, verdict, reason);
+      if (onQuery !== undefined) {
+        const entry: QueryLogEntry = { client: ctx.address, protocol: ctx.protocol, policy, name, type, verdict, reason, latencyMs, cached, rcode };
+        if (ctx.user !== undefined) entry.user = ctx.user;
+        onQuery(entry);
+      }
     } catch (error) {
       this.o.onHookError?.('onQuery', error);
     }

@@ -34,7 +34,16 @@ export type ClassifyHook = (name: string, client: ClientContext) => Verdict | Pr
 
 export type QueryOutcome = 'allow' | 'warn' | 'block' | 'refused' | 'error';
 
-/** One query, as handed to the injected `onQuery` (the store writes these in batches). */
+/**
+ * Where the gateway writes its query log: one call per query with the fields as arguments, so that a
+ * query answered from the cache allocates nothing for its log entry (query-log-writer.ts keeps them in
+ * columns). `at` is epoch ms, `latencyMs` from the query's arrival to its reply.
+ */
+export interface QueryLogSink {
+  add(at: number, latencyMs: number, client: string, user: string | undefined, protocol: 'udp' | 'tcp' | 'doh', name: string, type: string, verdict: QueryOutcome, reason: string): void;
+}
+
+/** One query, as handed to the injected `onQuery` (tests, and any consumer that wants whole entries). */
 export interface QueryLogEntry {
   client: string;
   user?: string;
