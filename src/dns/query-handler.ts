@@ -60,6 +60,9 @@ type Reply = Buffer | null;
 interface BlockDecision {
   kind: string;
   ede: ExtendedError;
+  /** The OPT record carrying `ede`, without and with DO, encoded on first use (list decisions are reused). */
+  opt?: Buffer;
+  optDo?: Buffer;
 }
 
 /** A hook verdict and until when it may be reused (0: not to be reused, e.g. a timeout). */
@@ -81,11 +84,16 @@ export class QueryHandler {
   private readonly current = emptyParsedQuery();
   private readonly plainOpt: Buffer;
   private readonly plainOptDo: Buffer;
+  /** One decision per blocklist source (names are fixed for the handler's lifetime), indexed like `store.sources`. */
+  private readonly listBlocks: BlockDecision[];
 
   constructor(private readonly o: QueryHandlerOptions) {
     this.plainOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload });
     this.plainOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true });
     this.hot = new HotAnswerTable(o.cacheLimits.maxEntries, o.hasher);
+    this.listBlocks = o.store.sources.map((source) => ({
+      kind: `blocklist:${source.name}`, ede: { infoCode: source.infoCode, text: `on blocklist ${source.name}` },
+    }));
   }
 
   /** Forgets hook verdicts and the decisions built on them (lists or dynamic blocks changed). */
@@ -155,8 +163,7 @@ export class QueryHandler {
     for (let i = 0; i < lists.length; i++) {
       const index = lists[i]!;
       if (store.sets[index]!.match(this.suffixes, count) >= 0) {
-        const source = store.sources[index]!;
-        return this.block(msg, parsed, ctx, policy, { kind: `blocklist:${source.name}`, ede: { infoCode: source.infoCode, text: `on blocklist ${source.name}` } }, started);
+        return this.block(msg, parsed, ctx, policy, this.listBlocks[index]!, started);
       }
     }
     if (!policy.classify || this.o.classify === undefined) return this.resolve(msg, parsed, ctx, policy, 'allow', '', started, Infinity);
@@ -232,7 +239,9 @@ export class QueryHandler {
   private block(msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, decision: BlockDecision, started: number): Reply {
     this.o.metrics.countBlock(decision.kind);
     // RFC 8914 §3: EDE rides in the OPT record, so only clients that sent EDNS get it.
-    const opt = parsed.edns ? encodeOptRecord({ udpPayload: this.o.maxUdpPayload, dnssecOk: parsed.dnssecOk, ede: decision.ede }) : undefined;
+    let opt: Buffer | undefined;
+    if (parsed.edns && parsed.dnssecOk) opt = decision.optDo ??= encodeOptRecord({ udpPayload: this.o.maxUdpPayload, dnssecOk: true, ede: decision.ede });
+    else if (parsed.edns) opt = decision.opt ??= encodeOptRecord({ udpPayload: this.o.maxUdpPayload, ede: decision.ede });
     const base = this.base(msg, parsed, opt) as ReplyBase & { questionEnd: number };
     let reply: Buffer;
     let rcode = 0;
