@@ -49,6 +49,19 @@ describe('parseIpInto', () => {
     );
   });
 
+  it('compresses zero runs like the WHATWG URL parser (groups drawn mostly zero)', () => {
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.constant(1), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+        const text = groups.map((g) => g.toString(16)).join(':');
+        const ours = parse(text);
+        if (ours?.kind === 4) return;
+        expect(ours?.text).toBe(new URL(`http://[${text}]/`).hostname.slice(1, -1));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('round-trips every dotted IPv4 address', () => {
     fc.assert(
       fc.property(fc.ipV4(), (text) => {

@@ -120,13 +120,15 @@ export function parseIpInto(text: string, out: IpScratch): boolean {
   out.kind = 0;
   const len = text.length;
   if (len === 0 || len > 64) return false;
-  if (text.indexOf(':') < 0) {
-    const v4 = parseV4(text, 0, len);
-    if (v4 < 0) return false;
+  // Dotted IPv4 first, in one pass: it stops at the first character that is not a digit or a
+  // dot, so IPv6 text (which always has a ":") costs it a few characters.
+  const v4 = parseV4(text, 0, len);
+  if (v4 >= 0) {
     out.kind = 4;
     out.v4 = v4;
     return true;
   }
+  if (text.indexOf(':') < 0) return false;
   const zone = text.indexOf('%');
   if (!parseV6Groups(text, zone < 0 ? len : zone, groupsScratch)) return false;
   const g = groupsScratch;
@@ -140,9 +142,23 @@ export function parseIpInto(text: string, out: IpScratch): boolean {
   return true;
 }
 
+/** Decimal octets and hex bytes as text, built once: formatting runs for every IPv6 client. */
+const DECIMAL = Array.from({ length: 256 }, (_, i) => String(i));
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX_PADDED = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** One 16-bit group in lower-case hex without leading zeros (RFC 5952 §4.1, §4.3). */
+function hexGroup(g: number): string {
+  const high = g >>> 8;
+  return high === 0 ? HEX[g]! : HEX[high]! + HEX_PADDED[g & 255]!;
+}
+
 /** Canonical text of a parsed address: dotted IPv4 (also for mapped IPv6) or RFC 5952 IPv6. */
 export function formatIp(ip: IpScratch): string {
-  if (ip.kind === 4) return `${ip.v4 >>> 24}.${(ip.v4 >>> 16) & 255}.${(ip.v4 >>> 8) & 255}.${ip.v4 & 255}`;
+  if (ip.kind === 4) {
+    const v = ip.v4;
+    return `${DECIMAL[v >>> 24]}.${DECIMAL[(v >>> 16) & 255]}.${DECIMAL[(v >>> 8) & 255]}.${DECIMAL[v & 255]}`;
+  }
   if (ip.kind !== 6) return '';
   const g = formatScratch;
   for (let w = 0; w < 4; w++) {
@@ -155,7 +171,10 @@ export function formatIp(ip: IpScratch): string {
   for (let i = 0; i < 8; ) {
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j === i ? i + 1 : j;
   }
   let out = '';
@@ -165,8 +184,8 @@ export function formatIp(ip: IpScratch): string {
       i += bestLen - 1;
       continue;
     }
-    if (out !== '' && !out.endsWith(':')) out += ':';
-    out += g[i]!.toString(16);
+    if (i > 0 && i !== best + bestLen) out += ':';
+    out += hexGroup(g[i]!);
   }
   return out;
 }
