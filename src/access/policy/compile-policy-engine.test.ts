@@ -187,6 +187,44 @@ describe('global rules run before any app', () => {
     },
   );
 
+  it('the runtime block set gets the canonical text for every spelling, beyond the spellings kept for reuse', () => {
+    const asked: string[] = [];
+    const engine = engineWith(allowAll, {}, (ip) => asked.push(ip) < 0);
+    const expected: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 1; i < 6000; i += 3) {
+        engine.decide('wiki', anonymous({ ip: `2001:0DB8:0:0::${i.toString(16)}` }));
+        expected.push(`2001:db8::${i.toString(16)}`);
+      }
+    }
+    expect(asked).toEqual(expected);
+  });
+
+  it('an address unblocked at run time is served again at once, whatever was decided for it before', () => {
+    const blocked = new Set(['198.51.100.7']);
+    const engine = engineWith(allowAll, { blocked_ips: ['203.0.113.0/24'] }, (ip) => blocked.has(ip));
+    const first = engine.decide('wiki', anonymous({ ip: '198.51.100.7' }));
+    expect(first.reasons).toEqual(['ip_blocked: 198.51.100.7 in the runtime block list']);
+    expect(engine.decide('wiki', anonymous({ ip: '::ffff:198.51.100.7' }))).toBe(first);
+    blocked.delete('198.51.100.7');
+    expect(engine.decide('wiki', anonymous({ ip: '198.51.100.7' })).outcome).toBe('bypass');
+    blocked.add('198.51.100.7');
+    expect(engine.decide('wiki', anonymous({ ip: '198.51.100.7' })).outcome).toBe('deny');
+  });
+
+  it('each blocked address is named in its own reason, beyond the number of denials kept for reuse', () => {
+    const engine = engineWith(allowAll, { blocked_ips: ['10.0.0.0/8'] }, (ip) => ip.startsWith('198.51.'));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3000; i += 7) {
+        const a = `10.${i >> 8}.${i & 255}.1`;
+        const b = `198.51.${i >> 8}.${i & 255}`;
+        expect(engine.decide('wiki', anonymous({ ip: a })).reasons).toEqual([`ip_blocked: ${a} in access.blocked_ips 10.0.0.0/8`]);
+        expect(engine.decide('wiki', anonymous({ ip: b })).reasons).toEqual([`ip_blocked: ${b} in the runtime block list`]);
+      }
+    }
+    expect(Object.isFrozen(engine.decide('wiki', anonymous({ ip: '198.51.0.1' })).reasons)).toBe(true);
+  });
+
   it('a blocked address is denied even for an unknown app', () => {
     const d = engineWith(allowAll, { blocked_ips: ['203.0.113.0/24'] }).decideForHost('nope.acme.test', anonymous({ ip: '203.0.113.1' }));
     expect(reasonCode(d.reasons[0]!)).toBe('ip_blocked');

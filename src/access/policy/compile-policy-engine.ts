@@ -3,10 +3,10 @@ import { compileCidrSet } from './cidr-set.js';
 import { type CompiledPolicy, compilePolicy } from './compile-policy.js';
 import { PENDING, YES } from './compile-selector.js';
 import { type AccessRequest, type Decision, decisionOf } from './decision.js';
-import { EvalContext } from './eval-context.js';
+import { EvalContext, asText } from './eval-context.js';
 import { type IpScratch, formatIp, parseIpInto } from './ip-address.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { APP_HEADER, ProgramTables, nextPolicy, runPolicy } from './policy-program.js';
+import { ACTION_BLOCK, APP_HEADER, ProgramTables, nextPolicy, policyAction, runPolicy } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
@@ -39,6 +39,10 @@ export interface PolicyEngine {
 
 /** Audit lines beyond this are summarised: a deny flood must not turn into a log flood. */
 const MAX_REASONS = 16;
+/** Blocked addresses whose deny decision is kept for reuse; addresses are client-chosen, so bounded. */
+const MAX_REMEMBERED_DENIALS = 1024;
+/** Address spellings whose canonical text is kept; client-chosen, so bounded. */
+const MAX_REMEMBERED_SPELLINGS = 4096;
 
 /** Attacker-influenced text (X-Forwarded-For, paths) enters the audit log quoted and bounded. */
 function quoted(value: unknown): string {
@@ -104,12 +108,13 @@ function evaluatePolicies(k: number, snapshot: Snapshot, ctx: EvalContext): Deci
   const count = code[offset]!;
   const base = code[offset + 1]!;
   let pc = offset + APP_HEADER;
-  let decidedAt = -1;
+  let blockedBy = -1;
   let pendingAt = -1;
   for (let i = 0; i < count; i++) {
     const r = runPolicy(code, pc, ctx, tables);
     if (r === YES) {
-      decidedAt = base + i;
+      if (policyAction(code, pc) !== ACTION_BLOCK) return snapshot.matchedDecisions[base + i]!;
+      blockedBy = base + i;
       break;
     }
     if (r === PENDING) {
@@ -118,8 +123,6 @@ function evaluatePolicies(k: number, snapshot: Snapshot, ctx: EvalContext): Deci
     }
     pc = nextPolicy(code, pc);
   }
-  const decided = decidedAt >= 0 ? snapshot.policies[decidedAt]! : undefined;
-  if (decided !== undefined && decided.action !== 'block') return snapshot.matchedDecisions[decidedAt]!;
   // With an identity, PENDING only comes from a stale auth_age: the first pending policy is exactly
   // the one that would decide after a fresh key touch, so step-up is offered only if it allows.
   const pending = pendingAt >= 0 ? snapshot.policies[pendingAt]! : undefined;
@@ -128,7 +131,7 @@ function evaluatePolicies(k: number, snapshot: Snapshot, ctx: EvalContext): Deci
     pending.explainStepUp(ctx, reasons);
     return decisionOf('step_up', 'allow', pending.id, reasons);
   }
-  if (decided !== undefined) return snapshot.matchedDecisions[decidedAt]!;
+  if (blockedBy >= 0) return snapshot.matchedDecisions[blockedBy]!;
   return explainNoMatch(k, base, count, snapshot, ctx);
 }
 
@@ -150,6 +153,33 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
   };
   const shared = new EvalContext(tables.groupWords);
   let sharedBusy = false;
+  // Deny decisions for blocked addresses by canonical text. The block checks still run on every
+  // request; only the resulting value (a fixed function of the address) is reused, so a flood from
+  // blocked addresses, which is what an attack looks like, costs a lookup instead of building and
+  // freezing a decision each time.
+  // Canonical text of spellings that are not canonical already (IPv6, "::ffff:"), by spelling: a
+  // client keeps its address across requests, and formatting allocates on every call.
+  const canonicalBySpelling = new Map<string, string>();
+  function canonicalOf(raw: string, ip: IpScratch): string {
+    if (ip.kind === 4 && raw.indexOf(':') < 0) return raw;
+    let text = canonicalBySpelling.get(raw);
+    if (text === undefined) {
+      text = canonicalIpText(raw, ip);
+      if (canonicalBySpelling.size >= MAX_REMEMBERED_SPELLINGS) canonicalBySpelling.clear();
+      canonicalBySpelling.set(raw, text);
+    }
+    return text;
+  }
+  const configDenials = new Map<string, Decision>();
+  const runtimeDenials = new Map<string, Decision>();
+  function denial(remembered: Map<string, Decision>, canonical: string, reason: (canonical: string) => string): Decision {
+    let decision = remembered.get(canonical);
+    if (decision === undefined) {
+      decision = decisionOf('deny', 'block', undefined, [reason(canonical)]);
+      if (remembered.size < MAX_REMEMBERED_DENIALS) remembered.set(canonical, decision);
+    }
+    return decision;
+  }
 
   /** `k` is the app index, or -1 for an unknown app (then `unknown` names what was asked for). */
   function run(k: number, unknown: string, request: AccessRequest): Decision {
@@ -159,19 +189,19 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     if (owns) sharedBusy = true;
     try {
       ctx.reset(request);
-      const rawIp = String(request.ip);
+      const rawIp = asText(request.ip);
       if (!parseIpInto(rawIp, ctx.ip)) {
         return decisionOf('deny', 'block', undefined, [`ip_invalid: client address ${quoted(rawIp)} is not IPv4 or IPv6`]);
       }
       if (blocked.size > 0 && blocked.has(ctx.ip)) {
-        return decisionOf('deny', 'block', undefined, [`ip_blocked: ${canonicalIpText(rawIp, ctx.ip)} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`]);
+        return denial(configDenials, canonicalOf(rawIp, ctx.ip), (ip) => `ip_blocked: ${ip} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`);
       }
       if (isIpBlocked !== undefined) {
-        const canonical = canonicalIpText(rawIp, ctx.ip);
-        if (isIpBlocked(canonical)) return decisionOf('deny', 'block', undefined, [`ip_blocked: ${canonical} in the runtime block list`]);
+        const canonical = canonicalOf(rawIp, ctx.ip);
+        if (isIpBlocked(canonical)) return denial(runtimeDenials, canonical, (ip) => `ip_blocked: ${ip} in the runtime block list`);
       }
       if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${unknown}`]);
-      const path = normalizeRequestPath(String(request.path), true);
+      const path = normalizeRequestPath(asText(request.path), true);
       if (path === null) {
         return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} is not a canonicalisable origin-form path`]);
       }
@@ -185,8 +215,10 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     }
   }
 
-  const byName = new Map<string, CompiledApp>();
-  const byHost = new Map<string, CompiledApp>();
+  // Name and host map to the app index (kept inline in the map entry), so a decision by name
+  // goes straight to the program without touching the app object.
+  const byName = new Map<string, number>();
+  const byHost = new Map<string, number>();
   const compiled: CompiledApp[] = appConfigs.map((config, k) => {
     const app: CompiledApp = Object.freeze({
       name: config.name,
@@ -196,22 +228,24 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     });
     // Programmer misuse: the schema refuses duplicates, so a clash here is a bypassed schema.
     if (byName.has(app.name) || byHost.has(app.host)) throw new Error(`compilePolicyEngine: duplicate app ${app.name} / ${app.host}`);
-    byName.set(app.name, app);
-    byHost.set(app.host, app);
+    byName.set(app.name, k);
+    byHost.set(app.host, k);
     return app;
   });
+  const appAt = (k: number | undefined) => (k === undefined ? undefined : compiled[k]);
 
   return Object.freeze({
     apps: Object.freeze(compiled),
-    app: (name: string) => byName.get(name),
-    appForHost: (host: string) => byHost.get(hostKey(host)),
+    app: (name: string) => appAt(byName.get(name)),
+    appForHost: (host: string) => appAt(byHost.get(hostKey(host))),
     decide: (appName: string, request: AccessRequest) => {
-      const app = byName.get(appName);
-      return app === undefined ? run(-1, `named ${quoted(appName)}`, request) : app.decide(request);
+      const k = byName.get(appName);
+      return k === undefined ? run(-1, `named ${quoted(appName)}`, request) : run(k, '', request);
     },
     decideForHost: (host: string, request: AccessRequest) => {
-      const app = byHost.get(hostKey(host));
-      return app === undefined ? run(-1, `for host ${quoted(hostKey(host))}`, request) : app.decide(request);
+      const key = hostKey(host);
+      const k = byHost.get(key);
+      return k === undefined ? run(-1, `for host ${quoted(key)}`, request) : run(k, '', request);
     },
   });
 }

@@ -70,30 +70,41 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
   const matchedDecision = decisionOf(matchedOutcome, config.action, id, [`policy_matched: ${label} action ${config.action}`]);
   const signInDecision = decisionOf('sign_in', config.action, id, [`sign_in_required: ${label} (${config.action}) needs a signed-in user`]);
 
-  function line(code: string, list: ListName, i: number, ctx: EvalContext): string {
+  // Line heads ("not_matched: policies[2] \"p\" require[0] group: "), written on first use: only
+  // policies that ever explain a deny or step-up pay for them.
+  const missHeads: Record<ListName, (string | undefined)[]> = { include: [], require: [], exclude: [] };
+  const stepUpHeads: Record<ListName, (string | undefined)[]> = { include: [], require: [], exclude: [] };
+  function line(heads: Record<ListName, (string | undefined)[]>, code: string, list: ListName, i: number, ctx: EvalContext): string {
     const selector = lists[list][i]!;
-    return `${code}: ${label} ${list}[${i}] ${selector.kind}: ${selector.describe(ctx)}`;
+    let head = heads[list][i];
+    if (head === undefined) heads[list][i] = head = `${code}: ${label} ${list}[${i}] ${selector.kind}: `;
+    return head + selector.describe(ctx);
   }
 
   function explainMiss(ctx: EvalContext, out: string[]): void {
+    const { include, require, exclude } = lists;
+    let included = false;
+    for (let i = 0; i < include.length && !included; i++) included = include[i]!.test(ctx) === YES;
     // A policy whose include missed does not concern this request: its require list is noise.
-    if (!lists.include.some((s) => s.test(ctx) === YES)) {
-      lists.include.forEach((_, i) => out.push(line('not_matched', 'include', i, ctx)));
+    if (!included) {
+      for (let i = 0; i < include.length; i++) out.push(line(missHeads, 'not_matched', 'include', i, ctx));
       return;
     }
-    lists.require.forEach((s, i) => {
-      if (s.test(ctx) !== YES) out.push(line('not_matched', 'require', i, ctx));
-    });
-    lists.exclude.forEach((s, i) => {
-      if (s.test(ctx) !== NO) out.push(line('excluded', 'exclude', i, ctx));
-    });
+    for (let i = 0; i < require.length; i++) {
+      if (require[i]!.test(ctx) !== YES) out.push(line(missHeads, 'not_matched', 'require', i, ctx));
+    }
+    for (let i = 0; i < exclude.length; i++) {
+      if (exclude[i]!.test(ctx) !== NO) out.push(line(missHeads, 'excluded', 'exclude', i, ctx));
+    }
   }
 
   function explainStepUp(ctx: EvalContext, out: string[]): void {
     for (const list of ['include', 'require'] as const) {
-      lists[list].forEach((s, i) => {
-        if (s.kind === 'auth_age' && s.test(ctx) === PENDING) out.push(line('step_up_required', list, i, ctx));
-      });
+      const selectors = lists[list];
+      for (let i = 0; i < selectors.length; i++) {
+        const s = selectors[i]!;
+        if (s.kind === 'auth_age' && s.test(ctx) === PENDING) out.push(line(stepUpHeads, 'step_up_required', list, i, ctx));
+      }
     }
   }
 

@@ -20,7 +20,11 @@ export type SelectorKind = keyof SelectorConfig;
 export interface CompiledSelector {
   readonly kind: SelectorKind;
   readonly test: (ctx: EvalContext) => Tri;
-  /** Audit detail of what was compared (slow path only: allocates). */
+  /**
+   * Audit detail of what was compared (slow path: deny and step-up). The configured side is
+   * written once at compile time and the request side once per decision (EvalContext), so a
+   * deny with many miss lines costs a few string joins per line.
+   */
   readonly describe: (ctx: EvalContext) => string;
 }
 
@@ -29,8 +33,12 @@ function listText(items: readonly string[]): string {
   return `[${shown}${items.length > 5 ? `, … ${items.length - 5} more` : ''}]`;
 }
 
+/** "HH:MM" for each minute of a day, written on first use. */
+const MINUTE_TEXT: string[] = [];
 function minuteText(m: number): string {
-  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  let text = MINUTE_TEXT[m];
+  if (text === undefined) MINUTE_TEXT[m] = text = `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  return text;
 }
 
 function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<CompiledSelector, 'kind'> {
@@ -41,61 +49,77 @@ function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<Co
   const ranges = window.hours.map((h) => h.split('-').map((hm) => (hm === '24:00' ? 1440 : Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3)))) as [number, number]);
   const inside = (m: number) => m >= 0 && days.has(Math.floor(m / 1440)) && ranges.some(([from, to]) => m % 1440 >= from && m % 1440 < to);
   const configured = `${window.days.join(',')} ${window.hours.join(',')} ${window.time_zone}`;
+  const insideText = ` inside ${configured}`;
+  const outsideText = ` outside ${configured}`;
+  const unreadable = `local time unreadable in ${window.time_zone}`;
   return {
-    test: (ctx) => (inside(weekMinuteOf(ctx.request.now)) ? YES : NO),
+    test: (ctx) => (inside(weekMinuteOf(ctx.now)) ? YES : NO),
     describe: (ctx) => {
-      const m = weekMinuteOf(ctx.request.now);
-      if (m < 0) return `local time unreadable in ${window.time_zone}`;
-      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)} ${inside(m) ? 'inside' : 'outside'} ${configured}`;
+      const m = weekMinuteOf(ctx.now);
+      if (m < 0) return unreadable;
+      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)}${inside(m) ? insideText : outsideText}`;
     },
   };
 }
 
 const NO_USER = 'no signed-in user';
 
+/** " in [a, b]" / " not in [a, b]" (or other verbs) for a configured list, built once. */
+function verdicts(yes: string, no: string, items: readonly string[]): readonly [string, string] {
+  const configured = listText(items);
+  return [` ${yes} ${configured}`, ` ${no} ${configured}`];
+}
+
 function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<CompiledSelector, 'kind'> {
   if (selector.everyone) return { test: () => YES, describe: () => 'everyone' };
   if (selector.email) {
     const set = new Set(selector.email);
+    const [inText, notInText] = verdicts('in', 'not in', selector.email);
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.email()) ? YES : NO),
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()} ${set.has(ctx.email()) ? 'in' : 'not in'} ${listText(selector.email!)}`),
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()}${set.has(ctx.email()) ? inText : notInText}`),
     };
   }
   if (selector.email_domain) {
     const set = new Set(selector.email_domain);
+    const [inText, notInText] = verdicts('in', 'not in', selector.email_domain);
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.emailDomain()) ? YES : NO),
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'} ${set.has(ctx.emailDomain()) ? 'in' : 'not in'} ${listText(selector.email_domain!)}`),
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'}${set.has(ctx.emailDomain()) ? inText : notInText}`),
     };
   }
   if (selector.group) {
     const set = new Set(selector.group);
+    const [meetText, notInText] = verdicts('meet', 'not in', selector.group);
+    const test = (ctx: EvalContext): Tri => {
+      const identity = ctx.identity;
+      if (identity === undefined) return PENDING;
+      const groups = identity.groups;
+      for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
+      return NO;
+    };
     return {
-      test: (ctx) => {
-        const identity = ctx.identity;
-        if (identity === undefined) return PENDING;
-        const groups = identity.groups;
-        for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
-        return NO;
-      },
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `user groups ${listText(ctx.identity.groups)} ${ctx.identity.groups.some((g) => set.has(g)) ? 'meet' : 'not in'} ${listText(selector.group!)}`),
+      test,
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${test(ctx) === YES ? meetText : notInText}`),
     };
   }
   if (selector.ip) {
     const set = compileCidrSet(selector.ip);
+    const [inText, notInText] = verdicts('in', 'not in', selector.ip);
     return {
       test: (ctx) => (set.has(ctx.ip) ? YES : NO),
-      describe: (ctx) => `client ${formatIp(ctx.ip)} ${set.has(ctx.ip) ? 'in' : 'not in'} ${listText(selector.ip!)}`,
+      describe: (ctx) => `client ${(ctx.clientText ??= formatIp(ctx.ip))}${set.has(ctx.ip) ? inText : notInText}`,
     };
   }
   if (selector.auth_method) {
     let mask = 0;
     for (const m of selector.auth_method) mask |= m === 'phishing_resistant' ? PHISHING_RESISTANT_BITS : (AMR_BITS.get(m) ?? 0);
     const wanted = selector.auth_method.join('|');
+    const hasText = ` has ${wanted}`;
+    const lacksText = ` lacks ${wanted}`;
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : (ctx.amrBits() & mask) !== 0 ? YES : NO),
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `session amr [${[...ctx.identity.amr].join(',')}] ${(ctx.amrBits() & mask) !== 0 ? 'has' : 'lacks'} ${wanted}`),
+      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `session amr [${(ctx.amrText ??= [...ctx.identity.amr].join(','))}]${(ctx.amrBits() & mask) !== 0 ? hasText : lacksText}`),
     };
   }
   if (selector.auth_age !== undefined) {
@@ -104,29 +128,31 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
       test: (ctx) => {
         const at = ctx.identity?.phishingResistantAt;
         // A proof time in the future (clock skew between instances) counts as fresh.
-        return at !== undefined && Number.isFinite(at) && ctx.request.now - at <= maxMs ? YES : PENDING;
+        return at !== undefined && Number.isFinite(at) && ctx.now - at <= maxMs ? YES : PENDING;
       },
       describe: (ctx) => {
         if (ctx.identity === undefined) return NO_USER;
         const at = ctx.identity.phishingResistantAt;
         if (at === undefined || !Number.isFinite(at)) return `no phishing-resistant proof in this session, max ${selector.auth_age} min`;
-        return `last phishing-resistant proof ${Math.floor((ctx.request.now - at) / 60_000)} min ago, max ${selector.auth_age} min`;
+        return `last phishing-resistant proof ${Math.floor((ctx.now - at) / 60_000)} min ago, max ${selector.auth_age} min`;
       },
     };
   }
   if (selector.time) return compileTime(selector.time, clocks);
   if (selector.method) {
     const set = new Set(selector.method);
+    const [inText, notInText] = verdicts('in', 'not in', selector.method);
     return {
       test: (ctx) => (set.has(ctx.method()) ? YES : NO),
-      describe: (ctx) => `method ${ctx.method()} ${set.has(ctx.method()) ? 'in' : 'not in'} ${listText(selector.method!)}`,
+      describe: (ctx) => `method ${ctx.method()}${set.has(ctx.method()) ? inText : notInText}`,
     };
   }
   if (selector.path) {
     const matches = compilePathMatcher(selector.path);
+    const [coveredText, notCoveredText] = verdicts('covered by', 'not covered by', selector.path);
     return {
       test: (ctx) => (matches(ctx.path) ? YES : NO),
-      describe: (ctx) => `path ${ctx.path} ${matches(ctx.path) ? 'covered by' : 'not covered by'} ${listText(selector.path!)}`,
+      describe: (ctx) => `path ${ctx.path}${matches(ctx.path) ? coveredText : notCoveredText}`,
     };
   }
   // Programmer misuse: the schema guarantees exactly one known key.

@@ -64,15 +64,17 @@ export interface AccessRequest {
   readonly identity?: AccessIdentity;
 }
 
+/** Takes ownership of `reasons` (every caller builds a fresh array): it is frozen, not copied. */
 export function decisionOf(
   outcome: DecisionOutcome,
   action: PolicyAction,
   policy: string | undefined,
-  reasons: readonly string[],
+  reasons: string[],
 ): Decision {
   const allow = outcome === 'allow' || outcome === 'bypass';
+  const frozen: readonly string[] = Object.freeze(reasons);
   const decision: Decision = policy === undefined
-    ? { allow, action, outcome, reasons: Object.freeze([...reasons]) }
-    : { allow, action, policy, outcome, reasons: Object.freeze([...reasons]) };
+    ? { allow, action, outcome, reasons: frozen }
+    : { allow, action, policy, outcome, reasons: frozen };
   return Object.freeze(decision);
 }

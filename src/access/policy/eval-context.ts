@@ -11,6 +11,11 @@ export const AMR_BITS = new Map<string, number>([
 /** RFC 8176 §2: hwk (hardware key) and swk (software key, e.g. a passkey) are proof-of-possession. */
 export const PHISHING_RESISTANT_BITS = 1 | 2;
 
+/** The text of a request field: strings pass as they are, without a call into String(). */
+export function asText(value: unknown): string {
+  return typeof value === 'string' ? value : String(value);
+}
+
 /** AMR_BITS as string comparisons: a session carries one or two values, a Map lookup each is dearer. */
 function amrBit(value: string): number {
   switch (value) {
@@ -27,15 +32,21 @@ function amrBit(value: string): number {
   }
 }
 
+export interface EmailIds {
+  readonly email: number;
+  readonly domain: number;
+}
+
 /**
  * Where the request's identity strings are looked up. Implemented by the snapshot's program
  * tables (policy-program.ts), which keep the answers per distinct string.
  */
 export interface IdentityInterning {
-  /** Interned id of the lower-cased email, -1 when no policy lists it. */
-  emailIdOf(email: string): number;
-  /** Interned id of the lower-cased domain after the last "@", -1 when no policy lists it. */
-  domainIdOf(email: string): number;
+  /**
+   * Interned ids of the lower-cased email and of its domain (after the last "@"), -1 when no
+   * policy lists them.
+   */
+  idsOfEmail(email: string): EmailIds;
   /** Interned id of the upper-cased method, -1 when no policy lists it. */
   methodIdOf(method: string): number;
   readonly groupIds: ReadonlyMap<string, number>;
@@ -58,12 +69,15 @@ export class EvalContext {
   private domainLower: string | undefined;
   private amr = -1;
   private methodUpper: string | undefined;
-  /** Interned ids (policy-program.ts); -2 = not computed yet, -1 = not in any policy. */
-  private emailIdValue = -2;
-  private domainIdValue = -2;
+  /** Interned ids (policy-program.ts); undefined or -2 = not computed yet, -1 = not in any policy. */
+  private emailIds: EmailIds | undefined;
   private methodIdValue = -2;
   private groupMaskReady = false;
   private readonly groupBits: Uint32Array;
+  /** Request-side audit text, written by the first miss line that needs it (compile-selector.ts). */
+  groupsText: string | undefined;
+  amrText: string | undefined;
+  clientText: string | undefined;
 
   constructor(groupWords = 0) {
     this.groupBits = new Uint32Array(groupWords);
@@ -78,24 +92,24 @@ export class EvalContext {
     this.domainLower = undefined;
     this.amr = -1;
     this.methodUpper = undefined;
-    this.emailIdValue = -2;
-    this.domainIdValue = -2;
+    this.emailIds = undefined;
     this.methodIdValue = -2;
     this.groupMaskReady = false;
+    this.groupsText = undefined;
+    this.amrText = undefined;
+    this.clientText = undefined;
   }
 
   emailId(ids: IdentityInterning): number {
-    if (this.emailIdValue === -2) this.emailIdValue = ids.emailIdOf(String(this.identity?.email ?? ''));
-    return this.emailIdValue;
+    return (this.emailIds ??= ids.idsOfEmail(asText(this.identity?.email ?? ''))).email;
   }
 
   domainId(ids: IdentityInterning): number {
-    if (this.domainIdValue === -2) this.domainIdValue = ids.domainIdOf(String(this.identity?.email ?? ''));
-    return this.domainIdValue;
+    return (this.emailIds ??= ids.idsOfEmail(asText(this.identity?.email ?? ''))).domain;
   }
 
   methodId(ids: IdentityInterning): number {
-    if (this.methodIdValue === -2) this.methodIdValue = ids.methodIdOf(String(this.request.method));
+    if (this.methodIdValue === -2) this.methodIdValue = ids.methodIdOf(asText(this.request.method));
     return this.methodIdValue;
   }
 
@@ -103,7 +117,8 @@ export class EvalContext {
   groupMask(ids: ReadonlyMap<string, number>): Uint32Array {
     if (!this.groupMaskReady) {
       const bits = this.groupBits;
-      bits.fill(0);
+      // A loop, not fill(): the set is a word or two, and fill() is a call into the runtime.
+      for (let w = 0; w < bits.length; w++) bits[w] = 0;
       const groups = this.identity?.groups ?? [];
       for (let i = 0; i < groups.length; i++) {
         const id = ids.get(groups[i]!);
@@ -115,7 +130,7 @@ export class EvalContext {
   }
 
   email(): string {
-    if (this.emailLower === undefined) this.emailLower = String(this.identity?.email ?? '').toLowerCase();
+    if (this.emailLower === undefined) this.emailLower = asText(this.identity?.email ?? '').toLowerCase();
     return this.emailLower;
   }
 
@@ -135,7 +150,7 @@ export class EvalContext {
   }
 
   method(): string {
-    if (this.methodUpper === undefined) this.methodUpper = String(this.request.method).toUpperCase();
+    if (this.methodUpper === undefined) this.methodUpper = asText(this.request.method).toUpperCase();
     return this.methodUpper;
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { policySchema } from '../../config/sections/apps.js';
-import { ProgramTables } from './policy-program.js';
+import { ACTION_ALLOW, ACTION_BLOCK, ACTION_BYPASS, MAX_SELECTORS_PER_LIST, ProgramTables, nextPolicy } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 const policy = (raw: unknown) => policySchema.parse(raw);
@@ -22,29 +22,29 @@ describe('identity interning remembered per distinct string', () => {
 
   it('case does not matter, asked in any order and again', () => {
     for (let round = 0; round < 2; round++) {
-      expect(tables.emailIdOf('Alice@ACME.test')).toBe(alice);
-      expect(tables.emailIdOf('alice@acme.test')).toBe(alice);
-      expect(tables.domainIdOf('Alice@ACME.test')).toBe(acme);
-      expect(tables.domainIdOf('carol@Acme.Test')).toBe(acme);
+      expect(tables.idsOfEmail('Alice@ACME.test').email).toBe(alice);
+      expect(tables.idsOfEmail('alice@acme.test').email).toBe(alice);
+      expect(tables.idsOfEmail('Alice@ACME.test').domain).toBe(acme);
+      expect(tables.idsOfEmail('carol@Acme.Test').domain).toBe(acme);
       expect(tables.methodIdOf('get')).toBe(tables.methodIds.get('GET'));
       expect(tables.methodIdOf('GET')).toBe(tables.methodIds.get('GET'));
     }
   });
 
   it('the domain is what follows the last "@"; none, or one nobody lists, is -1', () => {
-    expect(tables.domainIdOf('acme.test@evil.test')).toBe(-1);
-    expect(tables.domainIdOf('acme.test')).toBe(-1);
-    expect(tables.domainIdOf('a@sub.acme.test')).toBe(-1);
-    expect(tables.emailIdOf('carol@acme.test')).toBe(-1);
+    expect(tables.idsOfEmail('acme.test@evil.test').domain).toBe(-1);
+    expect(tables.idsOfEmail('acme.test').domain).toBe(-1);
+    expect(tables.idsOfEmail('a@sub.acme.test').domain).toBe(-1);
+    expect(tables.idsOfEmail('carol@acme.test').email).toBe(-1);
     expect(tables.methodIdOf('DELETE')).toBe(-1);
   });
 
   it('stays right once its memory is full: many users, many client-chosen methods', () => {
     let wrong = 0;
-    for (let i = 0; i < 70_000; i++) if (tables.emailIdOf(`user${i}@Other.test`) !== -1 || tables.domainIdOf(`user${i}@Other.test`) !== -1) wrong++;
+    for (let i = 0; i < 70_000; i++) if (tables.idsOfEmail(`user${i}@Other.test`).email !== -1 || tables.idsOfEmail(`user${i}@Other.test`).domain !== -1) wrong++;
     expect(wrong).toBe(0);
-    expect(tables.emailIdOf('BOB@acme.test')).toBe(tables.emailIds.get('bob@acme.test'));
-    expect(tables.domainIdOf('x@CORP.test')).toBe(tables.domainIds.get('corp.test'));
+    expect(tables.idsOfEmail('BOB@acme.test').email).toBe(tables.emailIds.get('bob@acme.test'));
+    expect(tables.idsOfEmail('x@CORP.test').domain).toBe(tables.domainIds.get('corp.test'));
     for (let i = 0; i < 500; i++) if (tables.methodIdOf(`M${i}`) !== -1) wrong++;
     expect(wrong).toBe(0);
     expect(tables.methodIdOf('head')).toBe(tables.methodIds.get('HEAD'));
@@ -54,11 +54,11 @@ describe('identity interning remembered per distinct string', () => {
     const growing = new ProgramTables(new ZonedWeekClocks());
     growing.emitApp([policy({ action: 'allow', include: [{ email: ['alice@acme.test'] }] })]);
     growing.seal();
-    expect(growing.emailIdOf('Dave@acme.test')).toBe(-1);
+    expect(growing.idsOfEmail('Dave@acme.test').email).toBe(-1);
     expect(growing.methodIdOf('post')).toBe(-1);
     growing.emitApp([policy({ action: 'allow', include: [{ email: ['dave@acme.test'] }], require: [{ method: ['POST'] }] })]);
     growing.seal();
-    expect(growing.emailIdOf('Dave@acme.test')).toBe(growing.emailIds.get('dave@acme.test'));
+    expect(growing.idsOfEmail('Dave@acme.test').email).toBe(growing.emailIds.get('dave@acme.test'));
     expect(growing.methodIdOf('post')).toBe(growing.methodIds.get('POST'));
   });
 });
@@ -72,8 +72,16 @@ describe('program layout', () => {
     tables.seal();
     expect(tables.code[first]).toBe(1);
     expect(tables.code[second]).toBe(2);
-    // Header: include, require and exclude counts, then "needs identity" (allow).
-    expect(Array.from(tables.code.subarray(tables.policyStart(first, 0), tables.policyStart(first, 0) + 4))).toEqual([1, 0, 0, 1]);
-    expect(Array.from(tables.code.subarray(tables.policyStart(second, 1), tables.policyStart(second, 1) + 4))).toEqual([1, 1, 0, 0]);
+    // Header: include | require << 16, exclude | action << 16.
+    expect(Array.from(tables.code.subarray(tables.policyStart(first, 0), tables.policyStart(first, 0) + 2))).toEqual([1, ACTION_ALLOW << 16]);
+    expect(Array.from(tables.code.subarray(tables.policyStart(second, 0), tables.policyStart(second, 0) + 2))).toEqual([1, ACTION_BLOCK << 16]);
+    expect(Array.from(tables.code.subarray(tables.policyStart(second, 1), tables.policyStart(second, 1) + 2))).toEqual([1 | (1 << 16), ACTION_BYPASS << 16]);
+    expect(nextPolicy(tables.code, tables.policyStart(second, 0))).toBe(tables.policyStart(second, 1));
+  });
+
+  it('refuses a list too long for its header instead of truncating it', () => {
+    const tables = new ProgramTables(new ZonedWeekClocks());
+    const huge = policy({ action: 'allow', include: Array.from({ length: MAX_SELECTORS_PER_LIST + 1 }, () => ({ everyone: true })) });
+    expect(() => tables.emitApp([huge])).toThrow(/longer than 65535/);
   });
 });

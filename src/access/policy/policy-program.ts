@@ -1,7 +1,7 @@
 import type { PolicyConfig, SelectorConfig, TimeWindowConfig } from '../../config/sections/apps.js';
 import { type CidrSet, compileCidrSet } from './cidr-set.js';
 import { NO, PENDING, type Tri, YES } from './compile-selector.js';
-import { AMR_BITS, type EvalContext, type IdentityInterning, PHISHING_RESISTANT_BITS, emailDomainOf } from './eval-context.js';
+import { AMR_BITS, type EmailIds, type EvalContext, type IdentityInterning, PHISHING_RESISTANT_BITS, emailDomainOf } from './eval-context.js';
 import { type PathMatcher, compilePathMatcher } from './path-matcher.js';
 import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week-clock.js';
 
@@ -13,9 +13,9 @@ import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week
  * matters with thousands of apps whose policies cannot all stay in cache.
  *
  * Layout per app: [policyCount, index of its first policy in the snapshot, then its policies];
- * per policy: [nInclude, nRequire, nExclude, needsIdentity, then 3 ints per selector: opcode, a,
- * b]. An app's decision reads its policies front to back from one offset, so the memory it
- * touches is consecutive. The closure form in compile-selector.ts states the same semantics
+ * per policy: [nInclude | nRequire << 16, nExclude | action << 16, then 2 ints per selector:
+ * opcode | b << 4, a]. An app's decision reads its policies front to back from one offset, so
+ * the memory it touches is consecutive and small (a few cache lines for a typical app). The closure form in compile-selector.ts states the same semantics
  * readably and produces the audit detail; policy-properties.test.ts checks that both always agree.
  */
 
@@ -30,9 +30,25 @@ const OP_TIME = 8; // a: index into timeWindows
 const OP_METHOD = 9; // a,b: sorted method ids in idPool
 const OP_PATH = 10; // a: index into pathMatchers
 
-export const HEADER = 4;
-export const WIDTH = 3;
+export const HEADER = 2;
+export const WIDTH = 2;
 export const APP_HEADER = 2;
+/** Largest include, require or exclude list one policy header can count (16 bits). */
+export const MAX_SELECTORS_PER_LIST = 0xffff;
+/** Largest operand count (`b`) one instruction can hold (27 bits). */
+const MAX_OPERAND_COUNT = 0x7ffffff;
+
+export const ACTION_ALLOW = 0;
+export const ACTION_BLOCK = 1;
+export const ACTION_BYPASS = 2;
+const ACTION_CODES = { allow: ACTION_ALLOW, block: ACTION_BLOCK, bypass: ACTION_BYPASS } as const;
+
+/** Appends one instruction: opcode and count share a word, the operand offset takes the other. */
+function instruction(out: number[], op: number, a: number, b: number): void {
+  // Config beyond these sizes is refused at compile time rather than silently truncated.
+  if (b > MAX_OPERAND_COUNT) throw new Error(`policy program: a selector list of ${b} values is larger than ${MAX_OPERAND_COUNT}`);
+  out.push(op | (b << 4), a);
+}
 
 /**
  * Distinct identity strings remembered per snapshot. Emails come from sessions, so this bounds
@@ -41,10 +57,6 @@ export const APP_HEADER = 2;
 const MAX_CACHED_EMAILS = 65_536;
 const MAX_CACHED_METHODS = 64;
 
-interface EmailIds {
-  readonly email: number;
-  readonly domain: number;
-}
 
 interface TimeWindow {
   readonly open: Uint8Array;
@@ -127,9 +139,9 @@ export class ProgramTables implements IdentityInterning {
 
   /** Appends one selector's 3-int instruction. */
   emit(selector: SelectorConfig, out: number[]): void {
-    if (selector.everyone) out.push(OP_EVERYONE, 0, 0);
-    else if (selector.email) out.push(OP_EMAIL, ...this.idList('email', this.emailIds, selector.email));
-    else if (selector.email_domain) out.push(OP_DOMAIN, ...this.idList('domain', this.domainIds, selector.email_domain));
+    if (selector.everyone) instruction(out, OP_EVERYONE, 0, 0);
+    else if (selector.email) instruction(out, OP_EMAIL, ...this.idList('email', this.emailIds, selector.email));
+    else if (selector.email_domain) instruction(out, OP_DOMAIN, ...this.idList('domain', this.domainIds, selector.email_domain));
     else if (selector.group) {
       const masks = new Map<number, number>();
       for (const g of selector.group) {
@@ -142,21 +154,21 @@ export class ProgramTables implements IdentityInterning {
         for (const v of pairs) this.groups.push(v | 0);
         return at;
       });
-      out.push(OP_GROUP, offset, masks.size);
+      instruction(out, OP_GROUP, offset, masks.size);
     } else if (selector.ip) {
       const ip = selector.ip;
-      out.push(OP_IP, this.shared(`ip:${JSON.stringify([...ip].sort())}`, () => this.cidrSets.push(compileCidrSet(ip)) - 1), 0);
+      instruction(out, OP_IP, this.shared(`ip:${JSON.stringify([...ip].sort())}`, () => this.cidrSets.push(compileCidrSet(ip)) - 1), 0);
     }
     else if (selector.auth_method) {
       let mask = 0;
       for (const m of selector.auth_method) mask |= m === 'phishing_resistant' ? PHISHING_RESISTANT_BITS : (AMR_BITS.get(m) ?? 0);
-      out.push(OP_AUTH_METHOD, mask, 0);
-    } else if (selector.auth_age !== undefined) out.push(OP_AUTH_AGE, selector.auth_age, 0);
-    else if (selector.time) out.push(OP_TIME, this.timeWindow(selector.time), 0);
-    else if (selector.method) out.push(OP_METHOD, ...this.idList('method', this.methodIds, selector.method));
+      instruction(out, OP_AUTH_METHOD, mask, 0);
+    } else if (selector.auth_age !== undefined) instruction(out, OP_AUTH_AGE, selector.auth_age, 0);
+    else if (selector.time) instruction(out, OP_TIME, this.timeWindow(selector.time), 0);
+    else if (selector.method) instruction(out, OP_METHOD, ...this.idList('method', this.methodIds, selector.method));
     else if (selector.path) {
       const path = selector.path;
-      out.push(OP_PATH, this.shared(`path:${JSON.stringify(path)}`, () => this.pathMatchers.push(compilePathMatcher(path)) - 1), 0);
+      instruction(out, OP_PATH, this.shared(`path:${JSON.stringify(path)}`, () => this.pathMatchers.push(compilePathMatcher(path)) - 1), 0);
     }
     else throw new Error(`policy program: no known selector in ${JSON.stringify(Object.keys(selector))}`);
   }
@@ -174,7 +186,10 @@ export class ProgramTables implements IdentityInterning {
 
   private emitPolicy(policy: PolicyConfig, out: number[]): number {
     const start = out.length;
-    out.push(policy.include.length, policy.require.length, policy.exclude.length, policy.action === 'allow' ? 1 : 0);
+    for (const list of [policy.include, policy.require, policy.exclude]) {
+      if (list.length > MAX_SELECTORS_PER_LIST) throw new Error(`policy program: a policy list of ${list.length} selectors is longer than ${MAX_SELECTORS_PER_LIST}`);
+    }
+    out.push(policy.include.length | (policy.require.length << 16), policy.exclude.length | (ACTION_CODES[policy.action] << 16));
     for (const s of policy.include) this.emit(s, out);
     for (const s of policy.require) this.emit(s, out);
     for (const s of policy.exclude) this.emit(s, out);
@@ -197,7 +212,7 @@ export class ProgramTables implements IdentityInterning {
     this.methodIdByRaw.clear();
   }
 
-  private idsOfEmail(email: string): EmailIds {
+  idsOfEmail(email: string): EmailIds {
     let ids = this.idsByEmail.get(email);
     if (ids === undefined) {
       const lower = email.toLowerCase();
@@ -206,14 +221,6 @@ export class ProgramTables implements IdentityInterning {
       this.idsByEmail.set(email, ids);
     }
     return ids;
-  }
-
-  emailIdOf(email: string): number {
-    return this.idsOfEmail(email).email;
-  }
-
-  domainIdOf(email: string): number {
-    return this.idsOfEmail(email).domain;
   }
 
   methodIdOf(method: string): number {
@@ -287,13 +294,15 @@ function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: Prog
 
 /** Three-valued match of the policy starting at `pc` (see compile-selector.ts for the logic). */
 export function runPolicy(code: Int32Array, pc: number, ctx: EvalContext, t: ProgramTables): Tri {
-  const nInclude = code[pc]!;
-  const nRequire = code[pc + 1]!;
-  const nExclude = code[pc + 2]!;
+  const counts = code[pc]!;
+  const nInclude = counts & 0xffff;
+  const nRequire = counts >>> 16;
+  const nExclude = code[pc + 1]! & 0xffff;
   let p = pc + HEADER;
   let result: Tri = NO;
   for (let i = 0; i < nInclude; i++, p += WIDTH) {
-    const r = runSelector(code[p]!, code[p + 1]!, code[p + 2]!, ctx, t);
+    const op = code[p]!;
+    const r = runSelector(op & 15, code[p + 1]!, op >>> 4, ctx, t);
     if (r === YES) {
       result = YES;
       break;
@@ -303,21 +312,29 @@ export function runPolicy(code: Int32Array, pc: number, ctx: EvalContext, t: Pro
   if (result === NO) return NO;
   p = pc + HEADER + nInclude * WIDTH;
   for (let i = 0; i < nRequire; i++, p += WIDTH) {
-    const r = runSelector(code[p]!, code[p + 1]!, code[p + 2]!, ctx, t);
+    const op = code[p]!;
+    const r = runSelector(op & 15, code[p + 1]!, op >>> 4, ctx, t);
     if (r === NO) return NO;
     if (r === PENDING) result = PENDING;
   }
   for (let i = 0; i < nExclude; i++, p += WIDTH) {
-    const r = runSelector(code[p]!, code[p + 1]!, code[p + 2]!, ctx, t);
+    const op = code[p]!;
+    const r = runSelector(op & 15, code[p + 1]!, op >>> 4, ctx, t);
     if (r === YES) return NO;
     if (r === PENDING) result = PENDING;
   }
   // An allow always needs a user: anonymous access is what `bypass` is for, and says so.
-  if (code[pc + 3] === 1 && ctx.identity === undefined) return PENDING;
+  if (policyAction(code, pc) === ACTION_ALLOW && ctx.identity === undefined) return PENDING;
   return result;
+}
+
+/** ACTION_ALLOW, ACTION_BLOCK or ACTION_BYPASS of the policy at `pc`. */
+export function policyAction(code: Int32Array, pc: number): number {
+  return code[pc + 1]! >>> 16;
 }
 
 /** Offset of the policy after the one at `pc`. */
 export function nextPolicy(code: Int32Array, pc: number): number {
-  return pc + HEADER + WIDTH * (code[pc]! + code[pc + 1]! + code[pc + 2]!);
+  const counts = code[pc]!;
+  return pc + HEADER + WIDTH * ((counts & 0xffff) + (counts >>> 16) + (code[pc + 1]! & 0xffff));
 }
