@@ -153,10 +153,6 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
   };
   const shared = new EvalContext(tables.groupWords);
   let sharedBusy = false;
-  // Deny decisions for blocked addresses by canonical text. The block checks still run on every
-  // request; only the resulting value (a fixed function of the address) is reused, so a flood from
-  // blocked addresses, which is what an attack looks like, costs a lookup instead of building and
-  // freezing a decision each time.
   // Canonical text of spellings that are not canonical already (IPv6, "::ffff:"), by spelling: a
   // client keeps its address across requests, and formatting allocates on every call.
   const canonicalBySpelling = new Map<string, string>();
@@ -170,6 +166,10 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     }
     return text;
   }
+  // Deny decisions for blocked addresses by canonical text. The block checks still run on every
+  // request; only the resulting value (a fixed function of the address) is reused, so a flood from
+  // blocked addresses, which is what an attack looks like, costs a lookup instead of building and
+  // freezing a decision each time.
   const configDenials = new Map<string, Decision>();
   const runtimeDenials = new Map<string, Decision>();
   function denial(remembered: Map<string, Decision>, canonical: string, reason: (canonical: string) => string): Decision {
@@ -181,8 +181,12 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     return decision;
   }
 
-  /** `k` is the app index, or -1 for an unknown app (then `unknown` names what was asked for). */
-  function run(k: number, unknown: string, request: AccessRequest): Decision {
+  /**
+   * `k` is the app index, or -1 when the app is to be found by `key` in `keys` (name or host key).
+   * The lookup waits until the global rules have run: a blocked address needs no app, and the
+   * lookup's cache misses then overlap with reading the request instead of coming before it.
+   */
+  function run(k: number, keys: ReadonlyMap<string, number> | undefined, key: string, request: AccessRequest): Decision {
     // Re-entry (an isIpBlocked that itself decides) gets its own context instead of corrupting ours.
     const ctx = sharedBusy ? new EvalContext(tables.groupWords) : shared;
     const owns = ctx === shared;
@@ -200,7 +204,8 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
         const canonical = canonicalOf(rawIp, ctx.ip);
         if (isIpBlocked(canonical)) return denial(runtimeDenials, canonical, (ip) => `ip_blocked: ${ip} in the runtime block list`);
       }
-      if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${unknown}`]);
+      if (keys !== undefined) k = keys.get(key) ?? -1;
+      if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${keys === byHost ? 'for host' : 'named'} ${quoted(key)}`]);
       const path = normalizeRequestPath(asText(request.path), true);
       if (path === null) {
         return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} is not a canonicalisable origin-form path`]);
@@ -224,7 +229,7 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
       name: config.name,
       host: hostKey(config.host),
       upstream: config.upstream,
-      decide: (request: AccessRequest) => run(k, '', request),
+      decide: (request: AccessRequest) => run(k, undefined, '', request),
     });
     // Programmer misuse: the schema refuses duplicates, so a clash here is a bypassed schema.
     if (byName.has(app.name) || byHost.has(app.host)) throw new Error(`compilePolicyEngine: duplicate app ${app.name} / ${app.host}`);
@@ -238,14 +243,7 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     apps: Object.freeze(compiled),
     app: (name: string) => appAt(byName.get(name)),
     appForHost: (host: string) => appAt(byHost.get(hostKey(host))),
-    decide: (appName: string, request: AccessRequest) => {
-      const k = byName.get(appName);
-      return k === undefined ? run(-1, `named ${quoted(appName)}`, request) : run(k, '', request);
-    },
-    decideForHost: (host: string, request: AccessRequest) => {
-      const key = hostKey(host);
-      const k = byHost.get(key);
-      return k === undefined ? run(-1, `for host ${quoted(key)}`, request) : run(k, '', request);
-    },
+    decide: (appName: string, request: AccessRequest) => run(-1, byName, asText(appName), request),
+    decideForHost: (host: string, request: AccessRequest) => run(-1, byHost, hostKey(host), request),
   });
 }

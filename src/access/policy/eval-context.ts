@@ -11,6 +11,8 @@ export const AMR_BITS = new Map<string, number>([
 /** RFC 8176 §2: hwk (hardware key) and swk (software key, e.g. a passkey) are proof-of-possession. */
 export const PHISHING_RESISTANT_BITS = 1 | 2;
 
+const NO_GROUPS: readonly string[] = [];
+
 /** The text of a request field: strings pass as they are, without a call into String(). */
 export function asText(value: unknown): string {
   return typeof value === 'string' ? value : String(value);
@@ -60,6 +62,7 @@ export interface IdentityInterning {
 export class EvalContext {
   request!: AccessRequest;
   identity: AccessIdentity | undefined;
+  private groups: readonly string[] = NO_GROUPS;
   readonly ip: IpScratch = newIpScratch();
   /** Canonical path with `;parameters` stripped; set by the engine before policies run. */
   path = '';
@@ -85,7 +88,11 @@ export class EvalContext {
 
   reset(request: AccessRequest): void {
     this.request = request;
-    this.identity = request.identity;
+    const identity = request.identity;
+    this.identity = identity;
+    // Read the identity's lines now: their cache misses then overlap with parsing the address and
+    // path instead of stalling the first identity selector.
+    this.groups = identity?.groups ?? NO_GROUPS;
     this.now = request.now;
     this.path = '';
     this.emailLower = undefined;
@@ -119,7 +126,7 @@ export class EvalContext {
       const bits = this.groupBits;
       // A loop, not fill(): the set is a word or two, and fill() is a call into the runtime.
       for (let w = 0; w < bits.length; w++) bits[w] = 0;
-      const groups = this.identity?.groups ?? [];
+      const groups = this.groups;
       for (let i = 0; i < groups.length; i++) {
         const id = ids.get(groups[i]!);
         if (id !== undefined) bits[id >>> 5] = (bits[id >>> 5]! | (1 << (id & 31))) >>> 0;
