@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { policySchema } from '../../config/sections/apps.js';
 import { ACTION_ALLOW, ACTION_BLOCK, ACTION_BYPASS, MAX_SELECTORS_PER_LIST, ProgramTables, nextPolicy } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
+import { compilePolicyEngine } from './compile-policy-engine.js';
 
 const policy = (raw: unknown) => policySchema.parse(raw);
 const tablesWith = (...policies: unknown[]) => {
@@ -60,6 +61,29 @@ describe('identity interning remembered per distinct string', () => {
     growing.seal();
     expect(growing.idsOfEmail('Dave@acme.test').email).toBe(growing.emailIds.get('dave@acme.test'));
     expect(growing.methodIdOf('post')).toBe(growing.methodIds.get('POST'));
+  });
+});
+
+describe('id lists', () => {
+  it('past 65,536 distinct emails the pool widens and every id is still found', () => {
+    const emails = Array.from({ length: 70_000 }, (_, i) => `u${i}@acme.test`);
+    const tables = tablesWith({ action: 'allow', include: [{ email: emails }] }, { action: 'allow', include: [{ email: ['u69999@acme.test', 'u3@acme.test'] }] });
+    expect(tables.idPool).toBeInstanceOf(Int32Array);
+    expect(tables.idPool.length).toBe(70_002);
+    expect(tables.idsOfEmail('U69999@acme.test').email).toBe(69_999);
+    expect(Array.from(tables.idPool.subarray(70_000))).toEqual([3, 69_999]);
+    const engine = compilePolicyEngine({
+      apps: [{ name: 'big', host: 'big.acme.test', upstream: 'http://127.0.0.1:9', policies: [policy({ name: 'many', action: 'allow', include: [{ email: emails }] })] }],
+      access: { blocked_ips: [] },
+    });
+    const request = (email: string) => ({ ip: '10.0.0.1', method: 'GET', path: '/', now: 0, identity: { userId: 'u', email, groups: [], amr: ['hwk'] } });
+    expect(engine.decide('big', request('u69999@acme.test')).outcome).toBe('allow');
+    expect(engine.decide('big', request('u65536@acme.test')).outcome).toBe('allow');
+    expect(engine.decide('big', request('u70000@acme.test')).outcome).toBe('deny');
+  });
+
+  it('a pool of small ids is 16-bit', () => {
+    expect(tablesWith({ action: 'allow', include: [{ email: ['a@acme.test'] }] }).idPool).toBeInstanceOf(Uint16Array);
   });
 });
 

@@ -88,7 +88,8 @@ export class ProgramTables implements IdentityInterning {
   private readonly groups: number[] = [];
   private readonly program: number[] = [];
   private readonly policyStarts: number[] = [];
-  idPool = new Int32Array(0);
+  /** 16-bit when every id fits (it halves the pool, which the email lists make the largest part). */
+  idPool: Uint16Array | Int32Array = new Uint16Array(0);
   groupPool = new Int32Array(0);
   /** Every app's policies, back to back. */
   code = new Int32Array(0);
@@ -203,7 +204,7 @@ export class ProgramTables implements IdentityInterning {
 
   /** Freezes the pools once every app has been emitted. */
   seal(): void {
-    this.idPool = Int32Array.from(this.ids);
+    this.idPool = this.ids.every((id) => id <= 0xffff) ? Uint16Array.from(this.ids) : Int32Array.from(this.ids);
     this.groupPool = Int32Array.from(this.groups);
     this.code = Int32Array.from(this.program);
     this.starts = Int32Array.from(this.policyStarts);
@@ -237,7 +238,7 @@ export class ProgramTables implements IdentityInterning {
   }
 }
 
-function inIdList(pool: Int32Array, offset: number, count: number, id: number): boolean {
+function inIdList(pool: Uint16Array | Int32Array, offset: number, count: number, id: number): boolean {
   if (id < 0) return false;
   let lo = offset;
   let hi = offset + count - 1;
