@@ -45,7 +45,7 @@ export class ClientPolicyTable {
       }
       this.byName.set(policy.name, policy);
       return { policy, networks: list };
-    });
+    }).filter((_, i) => policies[i]!.networks.length > 0); // a policy without networks is reached only by name (per-user DoH)
     this.byName.set(defaultPolicy.name, defaultPolicy);
   }
 
@@ -54,6 +54,8 @@ export class ClientPolicyTable {
   }
 
   forAddress(rawAddress: string): ClientPolicy {
+    // No policy lists a network: every client gets the default, with no look-up on the query path.
+    if (this.compiled.length === 0) return this.defaultPolicy;
     const memo = this.memo.get(rawAddress);
     if (memo) return memo;
     const address = unmapAddress(rawAddress);
