@@ -6,7 +6,7 @@ import { type AccessRequest, type Decision, decisionOf } from './decision.js';
 import { EvalContext, asText } from './eval-context.js';
 import { type IpScratch, formatIp, parseIpInto } from './ip-address.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { ACTION_BLOCK, APP_HEADER, ProgramTables, nextPolicy, policyAction, runPolicy } from './policy-program.js';
+import { ACTION_ALLOW, ACTION_BLOCK, APP_HEADER, HEADER, ProgramTables, WIDTH, nextPolicy, policyAction, runPolicy, selectorResults } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
@@ -83,15 +83,30 @@ interface Snapshot {
   readonly signInDecisions: readonly Decision[];
 }
 
-function explainNoMatch(k: number, base: number, count: number, snapshot: Snapshot, ctx: EvalContext): Decision {
+/**
+ * Selector results of one policy while its misses are explained; grown for the longest policy.
+ * Shared safely: it is filled and read within one explanation, which calls no caller code.
+ */
+let resultsScratch = new Uint8Array(64);
+
+function explainNoMatch(k: number, snapshot: Snapshot, ctx: EvalContext): Decision {
+  const { code } = snapshot.tables;
+  const offset = snapshot.offsets[k]!;
+  const count = code[offset]!;
+  const base = code[offset + 1]!;
   const reasons = [`no_policy_matched: none of ${count} policies of app "${snapshot.names[k]}" matched`];
   let unexplained = 0;
-  for (let i = 0; i < count; i++) {
-    const p = snapshot.policies[base + i]!;
-    if (p.action !== 'allow') continue;
+  for (let i = 0, pc = offset + APP_HEADER; i < count; i++, pc = nextPolicy(code, pc)) {
+    if (policyAction(code, pc) !== ACTION_ALLOW) continue;
     // Stop describing once the cap is reached: a deny flood must cost little, in CPU and in log.
-    if (reasons.length >= MAX_REASONS) unexplained++;
-    else p.explainMiss(ctx, reasons);
+    if (reasons.length >= MAX_REASONS) {
+      unexplained++;
+      continue;
+    }
+    const selectors = (nextPolicy(code, pc) - pc - HEADER) / WIDTH;
+    if (resultsScratch.length < selectors) resultsScratch = new Uint8Array(selectors);
+    const included = selectorResults(code, pc, ctx, snapshot.tables, resultsScratch);
+    snapshot.policies[base + i]!.explainMiss(ctx, reasons, resultsScratch, included);
   }
   const cut = reasons.length > MAX_REASONS;
   if (cut) reasons.length = MAX_REASONS;
@@ -132,7 +147,7 @@ function evaluatePolicies(k: number, snapshot: Snapshot, ctx: EvalContext): Deci
     return decisionOf('step_up', 'allow', pending.id, reasons);
   }
   if (blockedBy >= 0) return snapshot.matchedDecisions[blockedBy]!;
-  return explainNoMatch(k, base, count, snapshot, ctx);
+  return explainNoMatch(k, snapshot, ctx);
 }
 
 export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine {

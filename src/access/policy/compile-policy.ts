@@ -17,8 +17,11 @@ export interface CompiledPolicy {
   /** Prebuilt, frozen: the hot path returns these without allocating. */
   readonly matchedDecision: Decision;
   readonly signInDecision: Decision;
-  /** Audit lines for why this policy did not match (slow path). */
-  explainMiss(ctx: EvalContext, out: string[]): void;
+  /**
+   * Audit lines for why this policy did not match (slow path), from the selector results the
+   * program computed (`selectorResults` in policy-program.ts, config order).
+   */
+  explainMiss(ctx: EvalContext, out: string[], results: ArrayLike<number>, included: boolean): void;
   /** Audit lines naming the stale `auth_age` selectors that a step-up would satisfy (slow path). */
   explainStepUp(ctx: EvalContext, out: string[]): void;
 }
@@ -74,27 +77,28 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
   // policies that ever explain a deny or step-up pay for them.
   const missHeads: Record<ListName, (string | undefined)[]> = { include: [], require: [], exclude: [] };
   const stepUpHeads: Record<ListName, (string | undefined)[]> = { include: [], require: [], exclude: [] };
-  function line(heads: Record<ListName, (string | undefined)[]>, code: string, list: ListName, i: number, ctx: EvalContext): string {
+  function line(heads: Record<ListName, (string | undefined)[]>, code: string, list: ListName, i: number, ctx: EvalContext, result: Tri): string {
     const selector = lists[list][i]!;
     let head = heads[list][i];
     if (head === undefined) heads[list][i] = head = `${code}: ${label} ${list}[${i}] ${selector.kind}: `;
-    return head + selector.describe(ctx);
+    return head + selector.describe(ctx, result);
   }
 
-  function explainMiss(ctx: EvalContext, out: string[]): void {
-    const { include, require, exclude } = lists;
-    let included = false;
-    for (let i = 0; i < include.length && !included; i++) included = include[i]!.test(ctx) === YES;
+  function explainMiss(ctx: EvalContext, out: string[], results: ArrayLike<number>, included: boolean): void {
+    const nInclude = lists.include.length;
+    const nRequire = lists.require.length;
     // A policy whose include missed does not concern this request: its require list is noise.
     if (!included) {
-      for (let i = 0; i < include.length; i++) out.push(line(missHeads, 'not_matched', 'include', i, ctx));
+      for (let i = 0; i < nInclude; i++) out.push(line(missHeads, 'not_matched', 'include', i, ctx, results[i] as Tri));
       return;
     }
-    for (let i = 0; i < require.length; i++) {
-      if (require[i]!.test(ctx) !== YES) out.push(line(missHeads, 'not_matched', 'require', i, ctx));
+    for (let i = 0; i < nRequire; i++) {
+      const r = results[nInclude + i] as Tri;
+      if (r !== YES) out.push(line(missHeads, 'not_matched', 'require', i, ctx, r));
     }
-    for (let i = 0; i < exclude.length; i++) {
-      if (exclude[i]!.test(ctx) !== NO) out.push(line(missHeads, 'excluded', 'exclude', i, ctx));
+    for (let i = 0; i < lists.exclude.length; i++) {
+      const r = results[nInclude + nRequire + i] as Tri;
+      if (r !== NO) out.push(line(missHeads, 'excluded', 'exclude', i, ctx, r));
     }
   }
 
@@ -103,7 +107,9 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
       const selectors = lists[list];
       for (let i = 0; i < selectors.length; i++) {
         const s = selectors[i]!;
-        if (s.kind === 'auth_age' && s.test(ctx) === PENDING) out.push(line(stepUpHeads, 'step_up_required', list, i, ctx));
+        if (s.kind !== 'auth_age') continue;
+        const r = s.test(ctx);
+        if (r === PENDING) out.push(line(stepUpHeads, 'step_up_required', list, i, ctx, r));
       }
     }
   }

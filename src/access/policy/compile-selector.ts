@@ -21,11 +21,12 @@ export interface CompiledSelector {
   readonly kind: SelectorKind;
   readonly test: (ctx: EvalContext) => Tri;
   /**
-   * Audit detail of what was compared (slow path: deny and step-up). The configured side is
-   * written once at compile time and the request side once per decision (EvalContext), so a
-   * deny with many miss lines costs a few string joins per line.
+   * Audit detail of what was compared (slow path: deny and step-up), given the selector's result
+   * for this request (`test`, or the program's equal answer). The configured side is written once
+   * at compile time and the request side once per decision (EvalContext), so a deny with many miss
+   * lines costs a few string joins per line.
    */
-  readonly describe: (ctx: EvalContext) => string;
+  readonly describe: (ctx: EvalContext, result: Tri) => string;
 }
 
 function listText(items: readonly string[]): string {
@@ -54,10 +55,10 @@ function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<Co
   const unreadable = `local time unreadable in ${window.time_zone}`;
   return {
     test: (ctx) => (inside(weekMinuteOf(ctx.now)) ? YES : NO),
-    describe: (ctx) => {
+    describe: (ctx, result) => {
       const m = weekMinuteOf(ctx.now);
       if (m < 0) return unreadable;
-      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)}${inside(m) ? insideText : outsideText}`;
+      return `local time ${DAY_NAMES[Math.floor(m / 1440)]} ${minuteText(m % 1440)}${result === YES ? insideText : outsideText}`;
     },
   };
 }
@@ -77,7 +78,7 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const [inText, notInText] = verdicts('in', 'not in', selector.email);
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.email()) ? YES : NO),
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()}${set.has(ctx.email()) ? inText : notInText}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()}${result === YES ? inText : notInText}`),
     };
   }
   if (selector.email_domain) {
@@ -85,22 +86,21 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const [inText, notInText] = verdicts('in', 'not in', selector.email_domain);
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.emailDomain()) ? YES : NO),
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'}${set.has(ctx.emailDomain()) ? inText : notInText}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'}${result === YES ? inText : notInText}`),
     };
   }
   if (selector.group) {
     const set = new Set(selector.group);
     const [meetText, notInText] = verdicts('meet', 'not in', selector.group);
-    const test = (ctx: EvalContext): Tri => {
-      const identity = ctx.identity;
-      if (identity === undefined) return PENDING;
-      const groups = identity.groups;
-      for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
-      return NO;
-    };
     return {
-      test,
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${test(ctx) === YES ? meetText : notInText}`),
+      test: (ctx) => {
+        const identity = ctx.identity;
+        if (identity === undefined) return PENDING;
+        const groups = identity.groups;
+        for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
+        return NO;
+      },
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${result === YES ? meetText : notInText}`),
     };
   }
   if (selector.ip) {
@@ -108,7 +108,7 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const [inText, notInText] = verdicts('in', 'not in', selector.ip);
     return {
       test: (ctx) => (set.has(ctx.ip) ? YES : NO),
-      describe: (ctx) => `client ${(ctx.clientText ??= formatIp(ctx.ip))}${set.has(ctx.ip) ? inText : notInText}`,
+      describe: (ctx, result) => `client ${(ctx.clientText ??= formatIp(ctx.ip))}${result === YES ? inText : notInText}`,
     };
   }
   if (selector.auth_method) {
@@ -119,7 +119,7 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const lacksText = ` lacks ${wanted}`;
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : (ctx.amrBits() & mask) !== 0 ? YES : NO),
-      describe: (ctx) => (ctx.identity === undefined ? NO_USER : `session amr [${(ctx.amrText ??= [...ctx.identity.amr].join(','))}]${(ctx.amrBits() & mask) !== 0 ? hasText : lacksText}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `session amr [${(ctx.amrText ??= [...ctx.identity.amr].join(','))}]${result === YES ? hasText : lacksText}`),
     };
   }
   if (selector.auth_age !== undefined) {
@@ -144,7 +144,7 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const [inText, notInText] = verdicts('in', 'not in', selector.method);
     return {
       test: (ctx) => (set.has(ctx.method()) ? YES : NO),
-      describe: (ctx) => `method ${ctx.method()}${set.has(ctx.method()) ? inText : notInText}`,
+      describe: (ctx, result) => `method ${ctx.method()}${result === YES ? inText : notInText}`,
     };
   }
   if (selector.path) {
@@ -152,7 +152,7 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const [coveredText, notCoveredText] = verdicts('covered by', 'not covered by', selector.path);
     return {
       test: (ctx) => (matches(ctx.path) ? YES : NO),
-      describe: (ctx) => `path ${ctx.path}${matches(ctx.path) ? coveredText : notCoveredText}`,
+      describe: (ctx, result) => `path ${ctx.path}${result === YES ? coveredText : notCoveredText}`,
     };
   }
   // Programmer misuse: the schema guarantees exactly one known key.

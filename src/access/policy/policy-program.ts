@@ -329,6 +329,31 @@ export function runPolicy(code: Int32Array, pc: number, ctx: EvalContext, t: Pro
   return result;
 }
 
+/**
+ * Each selector's result for the policy at `pc`, in config order (include, require, exclude), for
+ * the audit lines of a deny: include is read up to its first YES, and require and exclude only
+ * when one did, exactly the selectors the explanation describes. Returns whether include matched.
+ */
+export function selectorResults(code: Int32Array, pc: number, ctx: EvalContext, t: ProgramTables, out: Uint8Array): boolean {
+  const counts = code[pc]!;
+  const nInclude = counts & 0xffff;
+  const total = nInclude + (counts >>> 16) + (code[pc + 1]! & 0xffff);
+  let included = false;
+  let p = pc + HEADER;
+  for (let j = 0; j < nInclude && !included; j++, p += WIDTH) {
+    const op = code[p]!;
+    out[j] = runSelector(op & 15, code[p + 1]!, op >>> 4, ctx, t);
+    included = out[j] === YES;
+  }
+  if (!included) return false;
+  p = pc + HEADER + nInclude * WIDTH;
+  for (let j = nInclude; j < total; j++, p += WIDTH) {
+    const op = code[p]!;
+    out[j] = runSelector(op & 15, code[p + 1]!, op >>> 4, ctx, t);
+  }
+  return true;
+}
+
 /** ACTION_ALLOW, ACTION_BLOCK or ACTION_BYPASS of the policy at `pc`. */
 export function policyAction(code: Int32Array, pc: number): number {
   return code[pc + 1]! >>> 16;

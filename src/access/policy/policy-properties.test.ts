@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { accessSchema, appsSchema } from '../../config/sections/apps.js';
 import { compilePolicy } from './compile-policy.js';
+import { NO, YES, compileSelector } from './compile-selector.js';
 import { EvalContext } from './eval-context.js';
 import { type AccessRequest, type PolicyEngine, compilePolicyEngine, reasonCode } from './index.js';
 import { parseIpInto } from './ip-address.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { ProgramTables, runPolicy } from './policy-program.js';
+import { ProgramTables, runPolicy, selectorResults } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 /**
@@ -211,6 +212,51 @@ describe('policy engine properties', () => {
         ctx.path = normalizeRequestPath(request.path, true)!;
         policies.forEach((policy, i) => {
           expect(runPolicy(tables.code, tables.policyStart(app, i), ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
+        });
+      }),
+      RUNS,
+    );
+  });
+
+  it('per selector, the program and the closures agree, and so do the miss lines built from either', () => {
+    fc.assert(
+      fc.property(policiesArb, requestArb, (raw, request) => {
+        const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
+          apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw }],
+        });
+        const policies = config.apps[0]!.policies;
+        const clocks = new ZonedWeekClocks();
+        const tables = new ProgramTables(clocks);
+        const app = tables.emitApp(policies);
+        tables.seal();
+        const ctx = new EvalContext(tables.groupWords);
+        ctx.reset(request);
+        parseIpInto(request.ip, ctx.ip);
+        ctx.path = normalizeRequestPath(request.path, true)!;
+        policies.forEach((policy, i) => {
+          const selectors = [...policy.include, ...policy.require, ...policy.exclude].map((s) => compileSelector(s, clocks));
+          const results = new Uint8Array(selectors.length);
+          const included = selectorResults(tables.code, tables.policyStart(app, i), ctx, tables, results);
+          const tests = selectors.map((s) => s.test(ctx));
+          expect(included).toBe(tests.slice(0, policy.include.length).includes(YES));
+          // Include is read up to its first YES; require and exclude only after one.
+          const firstYes = tests.slice(0, policy.include.length).indexOf(YES);
+          const includeRead = firstYes < 0 ? policy.include.length : firstYes + 1;
+          expect(Array.from(results.subarray(0, includeRead))).toEqual(tests.slice(0, includeRead));
+          if (included) expect(Array.from(results.subarray(policy.include.length))).toEqual(tests.slice(policy.include.length));
+          // The lines a deny would carry, written the plain way from the closures.
+          const expected: string[] = [];
+          const label = `policies[${i}]`;
+          const head = (code: string, list: string, j: number, k: number) => `${code}: ${label} ${list}[${j}] ${selectors[k]!.kind}: ${selectors[k]!.describe(ctx, tests[k]!)}`;
+          if (!included) policy.include.forEach((_, j) => expected.push(head('not_matched', 'include', j, j)));
+          else {
+            policy.require.forEach((_, j) => tests[policy.include.length + j] !== YES && expected.push(head('not_matched', 'require', j, policy.include.length + j)));
+            const at = policy.include.length + policy.require.length;
+            policy.exclude.forEach((_, j) => tests[at + j] !== NO && expected.push(head('excluded', 'exclude', j, at + j)));
+          }
+          const lines: string[] = [];
+          compilePolicy(policy, i, clocks).explainMiss(ctx, lines, results, included);
+          expect(lines).toEqual(expected);
         });
       }),
       RUNS,
