@@ -3,7 +3,13 @@ import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dnsConfigSchema } from '../config/sections/dns.js';
 import { ManualClock } from '../lib/clock.js';
+import { buildNameSet } from './blocklist-store.js';
+import type { ClientPolicy } from './client-policies.js';
+import { DomainHasher } from './domain-hash.js';
+import { HotAnswer, HotAnswerTable } from './hot-answers.js';
 import { createDnsGateway, type ClientContext, type DnsGateway, type QueryLogEntry, type Verdict } from './index.js';
+import { newCacheEntry } from './response-cache.js';
+import { readUpstreamAnswer } from './upstream-answer.js';
 import { startUpstreamFixture, type UpstreamFixture } from './test-support/upstream-fixture.js';
 
 const TOKEN = 'alice-token-0123456789';
@@ -196,5 +202,52 @@ describe('hot answers: a repeat question is served without re-running the pipeli
     } finally {
       socket.close();
     }
+  });
+});
+
+describe('HotAnswerTable', () => {
+  const hasher = new DomainHasher(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+  const policy: ClientPolicy = { name: 'default', mode: 'filter', blocklists: [], allowlist: buildNameSet([], hasher), blockResponse: 'nxdomain', classify: true };
+  const other: ClientPolicy = { ...policy, name: 'other' };
+  const lowerName = (name: string) => Buffer.from(name.toLowerCase(), 'latin1');
+
+  function hotAnswerFor(name: string, freshUntil: number): HotAnswer {
+    const reply = dnsPacket.encode({ type: 'response', id: 1, questions: [{ name, type: 'A' }], answers: [{ name, type: 'A', ttl: 300, data: '198.51.100.1' }] });
+    const answer = readUpstreamAnswer(reply, { id: 1, name, qtype: 1, qclass: 1 });
+    if (typeof answer === 'string') throw new Error(answer);
+    return new HotAnswer(name, 1, false, 'A', 'allow', '', newCacheEntry(answer, Uint32Array.from(answer.ttls), 0, 300), freshUntil);
+  }
+  const find = (table: HotAnswerTable, forPolicy: ClientPolicy, scratchName: string, wireName: string, now = 0, type: 'A' | 'AAAA' = 'A') => {
+    const scratch = lowerName(scratchName);
+    const message = query(1, wireName, { type });
+    return table.find(forPolicy, scratch, scratch.length, message, message.length, type === 'A' ? 1 : 28, false, now);
+  };
+
+  it('finds a question in any letter case, for the policy that answered it, until freshUntil', () => {
+    const table = new HotAnswerTable(10, hasher);
+    const hot = hotAnswerFor('www.example.test', 5_000);
+    table.remember(policy, hot);
+    expect(find(table, policy, 'www.example.test', 'WWW.Example.TEST')).toBe(hot);
+    expect(find(table, other, 'www.example.test', 'www.example.test')).toBeUndefined();
+    expect(find(table, policy, 'www.example.test', 'www.example.test', 0, 'AAAA')).toBeUndefined();
+    expect(find(table, policy, 'www.example.test', 'www.example.test', 5_000)).toBeUndefined();
+  });
+
+  it('treats a slot whose question differs byte for byte as a miss (a hash collision must not answer another name)', () => {
+    const table = new HotAnswerTable(10, hasher);
+    table.remember(policy, hotAnswerFor('www.example.test', 5_000));
+    // Same hash input (the scratch name), different question on the wire: same length, one letter apart.
+    expect(find(table, policy, 'www.example.test', 'www.examplf.test')).toBeUndefined();
+    expect(find(table, policy, 'www.example.test', 'wwx.example.test')).toBeUndefined();
+  });
+
+  it('keeps at most maxEntries per policy, evicting the oldest', () => {
+    const table = new HotAnswerTable(2, hasher);
+    for (const name of ['a.example.test', 'b.example.test', 'c.example.test']) table.remember(policy, hotAnswerFor(name, 5_000));
+    expect(table.size).toBe(2);
+    expect(find(table, policy, 'a.example.test', 'a.example.test')).toBeUndefined();
+    expect(find(table, policy, 'c.example.test', 'c.example.test')).toBeDefined();
+    table.clear();
+    expect(table.size).toBe(0);
   });
 });

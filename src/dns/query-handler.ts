@@ -11,8 +11,8 @@ import type { BlocklistStore } from './blocklist-store.js';
 import type { ClientPolicy, ClientPolicyTable } from './client-policies.js';
 import { MAX_LABELS, type DomainHasher } from './domain-hash.js';
 import type { DnsMetrics } from './gateway-metrics.js';
-import { HotAnswerTable, type HotAnswer } from './hot-answers.js';
-import { newCacheEntry, renderCachedReply, toCacheEntry, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
+import { HotAnswer, HotAnswerTable } from './hot-answers.js';
+import { newCacheEntry, renderCachedReply, toCacheEntry, writeReply, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
 import type { UpstreamForwarder } from './upstream-forwarder.js';
 import type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOutcome, Verdict } from './verdict.js';
 import { typeName } from './verdict.js';
@@ -135,7 +135,7 @@ export class QueryHandler {
     const policy = ctx.policy ?? this.o.policies.forAddress(ctx.address);
     if (policy.mode !== 'refuse' && query.qclass === CLASS_IN && ctx.user === undefined) {
       const now = this.o.clock.now();
-      const hot = this.hot.find(policy, this.scratch, query.nameLength, query.qtype, query.dnssecOk, now);
+      const hot = this.hot.find(policy, this.scratch, query.nameLength, msg, query.questionEnd, query.qtype, query.dnssecOk, now);
       if (hot !== undefined) return this.answerHot(hot, msg, query, ctx, policy, now, started);
     }
 
@@ -315,10 +315,7 @@ export class QueryHandler {
     // Fresh until the verdict memo expires or the prefetch window opens, whichever comes first.
     const freshUntil = Math.min(reuseUntil, entry.expiresAt - entry.ttlS * 100);
     if (ctx.user === undefined && entry.ttlS > 0 && now < freshUntil) {
-      this.hot.remember(policy, {
-        name: parsed.name, qtype: parsed.qtype, dnssecOk: parsed.dnssecOk, typeName: typeName(parsed.qtype),
-        outcome, reason, entry, freshUntil,
-      });
+      this.hot.remember(policy, new HotAnswer(parsed.name, parsed.qtype, parsed.dnssecOk, typeName(parsed.qtype), outcome, reason, entry, freshUntil));
     }
     return this.fit(reply, msg, parsed, ctx, opt);
   }
@@ -326,8 +323,9 @@ export class QueryHandler {
   private answerHot(hot: HotAnswer, msg: Buffer, query: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, now: number, started: number): Reply {
     this.o.metrics.cacheHits++;
     const opt = query.edns ? (query.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
-    const reply = renderCachedReply(hot.entry, msg, query.id, query.flags, now, opt);
-    this.record(ctx, policy.name, hot.name, hot.typeName, hot.outcome, hot.reason, true, hot.entry.rcode, started, now);
+    hot.refreshTtls(now);
+    const reply = writeReply(hot.template, hot.questionEnd, hot.rcode, msg, query.id, query.flags, opt);
+    this.record(ctx, policy.name, hot.name, hot.typeName, hot.outcome, hot.reason, true, hot.rcode, started, now);
     return this.fit(reply, msg, query, ctx, opt);
   }
 

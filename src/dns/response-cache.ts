@@ -106,17 +106,16 @@ export class ResponseCache {
 }
 
 /**
- * Writes a reply to `query` from a cached entry. `questionEnd` must match the entry's (same name, so
- * same length); the question bytes come from the query so the client's letter case is echoed (DNS 0x20
- * resolvers compare it). TTLs are the clamped ones minus the entry's age (RFC 1035 §7.1: a cached
- * record's TTL counts down), floored at 0.
+ * Brings the template's TTL fields to the entry's age at `now`: the clamped TTLs minus the age in whole
+ * seconds (RFC 1035 §7.1: a cached record's TTL counts down), floored at 0. Writes only when the age
+ * changed. Returns the time at which they next change.
  */
-export function renderCachedReply(entry: CacheEntry, query: Uint8Array, id: number, queryFlags: number, now: number, opt: Buffer | undefined): Buffer {
-  const template = entry.template;
+export function refreshTemplateTtls(entry: CacheEntry, now: number): number {
   // A clock stepped back must not stretch a TTL past what the upstream gave.
   const age = now > entry.storedAt ? Math.floor((now - entry.storedAt) / 1000) : 0;
   if (age !== entry.renderedAge) {
     // Every reply overwrites ID, flags and question, so only the TTLs need the template kept current.
+    const template = entry.template;
     const offsets = entry.ttlOffsets;
     const ttls = entry.ttls;
     for (let i = 0; i < offsets.length; i++) {
@@ -125,15 +124,29 @@ export function renderCachedReply(entry: CacheEntry, query: Uint8Array, id: numb
     }
     entry.renderedAge = age;
   }
+  return entry.storedAt + (age + 1) * 1000;
+}
+
+/**
+ * Writes a reply to `query` from a cached entry. `questionEnd` must match the entry's (same name, so
+ * same length); the question bytes come from the query so the client's letter case is echoed (DNS 0x20
+ * resolvers compare it).
+ */
+export function renderCachedReply(entry: CacheEntry, query: Uint8Array, id: number, queryFlags: number, now: number, opt: Buffer | undefined): Buffer {
+  refreshTemplateTtls(entry, now);
+  return writeReply(entry.template, entry.questionEnd, entry.rcode, query, id, queryFlags, opt);
+}
+
+/** The template with the query's ID, RD/CD bits and question bytes, and `opt` appended (counted in ARCOUNT). */
+export function writeReply(template: Buffer, questionEnd: number, rcode: number, query: Uint8Array, id: number, queryFlags: number, opt: Buffer | undefined): Buffer {
   const templateLength = template.length;
   const out = Buffer.allocUnsafe(templateLength + (opt ? opt.length : 0));
   out.set(template);
   out[0] = id >>> 8;
   out[1] = id & 0xff;
-  const flags = responseFlags(queryFlags, entry.rcode);
+  const flags = responseFlags(queryFlags, rcode);
   out[2] = flags >>> 8;
   out[3] = flags & 0xff;
-  const questionEnd = entry.questionEnd;
   for (let i = 12; i < questionEnd; i++) out[i] = query[i]!;
   if (opt) {
     out.set(opt, templateLength);
