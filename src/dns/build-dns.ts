@@ -96,8 +96,10 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
 
   const loadBlocks = async () => {
     const blocks = await domainBlocks.list();
-    gateway?.replaceDynamicBlocks(blocks.map((b) => ({ name: b.name, reason: b.reason })));
+    // The setting first: replacing the blocks clears the remembered verdicts (and the hot answers built
+    // on them), so no query can be decided under the old setting after the clear and then kept.
     strictNewDomains = await domainBlocks.strictNewDomains();
+    gateway?.replaceDynamicBlocks(blocks.map((b) => ({ name: b.name, reason: b.reason })));
   };
   await loadBlocks();
   let started: { udpPort: number | null; tcpPort: number | null } = { udpPort: null, tcpPort: null };
