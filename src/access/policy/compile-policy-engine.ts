@@ -1,10 +1,10 @@
 import type { AppConfig } from '../../config/sections/apps.js';
 import { compileCidrSet } from './cidr-set.js';
+import { ClientAddresses } from './client-addresses.js';
 import { type CompiledPolicy, compilePolicy } from './compile-policy.js';
 import { PENDING, YES } from './compile-selector.js';
 import { type AccessRequest, type Decision, decisionOf } from './decision.js';
 import { EvalContext, asText } from './eval-context.js';
-import { type IpScratch, formatIp, parseIpInto } from './ip-address.js';
 import { normalizeRequestPath } from './normalize-path.js';
 import { ACTION_ALLOW, ACTION_BLOCK, APP_HEADER, HEADER, ProgramTables, WIDTH, nextPolicy, policyAction, runPolicy, selectorResults } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
@@ -41,8 +41,6 @@ export interface PolicyEngine {
 const MAX_REASONS = 16;
 /** Blocked addresses whose deny decision is kept for reuse; addresses are client-chosen, so bounded. */
 const MAX_REMEMBERED_DENIALS = 1024;
-/** Address spellings whose canonical text is kept; client-chosen, so bounded. */
-const MAX_REMEMBERED_SPELLINGS = 4096;
 
 /** Attacker-influenced text (X-Forwarded-For, paths) enters the audit log quoted and bounded. */
 function quoted(value: unknown): string {
@@ -56,17 +54,6 @@ export function hostKey(host: string): string {
   const colon = h.indexOf(':');
   if (colon >= 0) h = h.slice(0, colon);
   return h.endsWith('.') ? h.slice(0, -1) : h;
-}
-
-/** What `isIpBlocked` receives; allocates only for forms that are not canonical already. */
-function canonicalIpText(raw: string, ip: IpScratch): string {
-  if (ip.kind === 4) {
-    // Dotted IPv4 that parsed strictly (no leading zeros) is already canonical.
-    if (raw.indexOf(':') < 0) return raw;
-    // The usual dual-stack form: the strictly parsed dotted tail after "::ffff:" is the answer.
-    if (raw.startsWith('::ffff:') && raw.indexOf('.') > 0 && raw.indexOf('%') < 0) return raw.slice(7);
-  }
-  return formatIp(ip);
 }
 
 /**
@@ -168,19 +155,7 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
   };
   const shared = new EvalContext(tables.groupWords);
   let sharedBusy = false;
-  // Canonical text of spellings that are not canonical already (IPv6, "::ffff:"), by spelling: a
-  // client keeps its address across requests, and formatting allocates on every call.
-  const canonicalBySpelling = new Map<string, string>();
-  function canonicalOf(raw: string, ip: IpScratch): string {
-    if (ip.kind === 4 && raw.indexOf(':') < 0) return raw;
-    let text = canonicalBySpelling.get(raw);
-    if (text === undefined) {
-      text = canonicalIpText(raw, ip);
-      if (canonicalBySpelling.size >= MAX_REMEMBERED_SPELLINGS) canonicalBySpelling.clear();
-      canonicalBySpelling.set(raw, text);
-    }
-    return text;
-  }
+  const addresses = new ClientAddresses();
   // Deny decisions for blocked addresses by canonical text. The block checks still run on every
   // request; only the resulting value (a fixed function of the address) is reused, so a flood from
   // blocked addresses, which is what an attack looks like, costs a lookup instead of building and
@@ -209,15 +184,16 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     try {
       ctx.reset(request);
       const rawIp = asText(request.ip);
-      if (!parseIpInto(rawIp, ctx.ip)) {
+      const canonical = addresses.read(rawIp, ctx.ip);
+      if (canonical === undefined) {
         return decisionOf('deny', 'block', undefined, [`ip_invalid: client address ${quoted(rawIp)} is not IPv4 or IPv6`]);
       }
+      ctx.clientText = canonical;
       if (blocked.size > 0 && blocked.has(ctx.ip)) {
-        return denial(configDenials, canonicalOf(rawIp, ctx.ip), (ip) => `ip_blocked: ${ip} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`);
+        return denial(configDenials, canonical, (ip) => `ip_blocked: ${ip} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`);
       }
-      if (isIpBlocked !== undefined) {
-        const canonical = canonicalOf(rawIp, ctx.ip);
-        if (isIpBlocked(canonical)) return denial(runtimeDenials, canonical, (ip) => `ip_blocked: ${ip} in the runtime block list`);
+      if (isIpBlocked !== undefined && isIpBlocked(canonical)) {
+        return denial(runtimeDenials, canonical, (ip) => `ip_blocked: ${ip} in the runtime block list`);
       }
       if (keys !== undefined) k = keys.get(key) ?? -1;
       if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${keys === byHost ? 'for host' : 'named'} ${quoted(key)}`]);

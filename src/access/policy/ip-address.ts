@@ -112,6 +112,18 @@ function parseV6Groups(s: string, to: number, groups: Uint16Array): boolean {
 
 const groupsScratch = new Uint16Array(8);
 
+/** Parses plain dotted IPv4 only (the common case, no allocation); false for anything else. */
+export function parseDottedInto(text: string, out: IpScratch): boolean {
+  out.kind = 0;
+  const len = text.length;
+  if (len === 0 || len > 15) return false;
+  const v4 = parseV4(text, 0, len);
+  if (v4 < 0) return false;
+  out.kind = 4;
+  out.v4 = v4;
+  return true;
+}
+
 /**
  * Parses `text` into `out`. A `%zone` suffix (link-local scope from a socket) is ignored for
  * matching. Returns false, leaving `out.kind` 0, when the text is not an address.
