@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../config/sections/apps.js';
 import { compileCidrSet } from './cidr-set.js';
 import { ClientAddresses } from './client-addresses.js';
+import type { IpScratch } from './ip-address.js';
 import { type CompiledPolicy, compilePolicy } from './compile-policy.js';
 import { PENDING, YES } from './compile-selector.js';
 import { type AccessRequest, type Decision, decisionOf } from './decision.js';
@@ -162,10 +163,11 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
   // freezing a decision each time.
   const configDenials = new Map<string, Decision>();
   const runtimeDenials = new Map<string, Decision>();
-  function denial(remembered: Map<string, Decision>, canonical: string, reason: (canonical: string) => string): Decision {
+  function denial(remembered: Map<string, Decision>, canonical: string, ip: IpScratch): Decision {
     let decision = remembered.get(canonical);
     if (decision === undefined) {
-      decision = decisionOf('deny', 'block', undefined, [reason(canonical)]);
+      const where = remembered === configDenials ? `access.blocked_ips ${blocked.firstMatch(ip)}` : 'the runtime block list';
+      decision = decisionOf('deny', 'block', undefined, [`ip_blocked: ${canonical} in ${where}`]);
       if (remembered.size < MAX_REMEMBERED_DENIALS) remembered.set(canonical, decision);
     }
     return decision;
@@ -189,12 +191,9 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
         return decisionOf('deny', 'block', undefined, [`ip_invalid: client address ${quoted(rawIp)} is not IPv4 or IPv6`]);
       }
       ctx.clientText = canonical;
-      if (blocked.size > 0 && blocked.has(ctx.ip)) {
-        return denial(configDenials, canonical, (ip) => `ip_blocked: ${ip} in access.blocked_ips ${blocked.firstMatch(ctx.ip)}`);
-      }
-      if (isIpBlocked !== undefined && isIpBlocked(canonical)) {
-        return denial(runtimeDenials, canonical, (ip) => `ip_blocked: ${ip} in the runtime block list`);
-      }
+      // No closures in this function: one capturing `ctx` would cost a heap context per decision.
+      if (blocked.size > 0 && blocked.has(ctx.ip)) return denial(configDenials, canonical, ctx.ip);
+      if (isIpBlocked !== undefined && isIpBlocked(canonical)) return denial(runtimeDenials, canonical, ctx.ip);
       if (keys !== undefined) k = keys.get(key) ?? -1;
       if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${keys === byHost ? 'for host' : 'named'} ${quoted(key)}`]);
       const path = normalizeRequestPath(asText(request.path), true);
