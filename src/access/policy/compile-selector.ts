@@ -65,33 +65,42 @@ function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<Co
 
 const NO_USER = 'no signed-in user';
 
-/** " in [a, b]" / " not in [a, b]" (or other verbs) for a configured list, built once. */
-function verdicts(yes: string, no: string, items: readonly string[]): readonly [string, string] {
-  const configured = listText(items);
-  return [` ${yes} ${configured}`, ` ${no} ${configured}`];
+/**
+ * " in [a, b]" / " not in [a, b]" (or other verbs) for a configured list, written on first use
+ * and kept: only selectors that ever explain a deny pay for the text.
+ */
+function verdicts(yes: string, no: string, items: readonly string[]): (matched: boolean) => string {
+  let texts: readonly [string, string] | undefined;
+  return (matched) => {
+    if (texts === undefined) {
+      const configured = listText(items);
+      texts = [` ${yes} ${configured}`, ` ${no} ${configured}`];
+    }
+    return matched ? texts[0] : texts[1];
+  };
 }
 
 function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<CompiledSelector, 'kind'> {
   if (selector.everyone) return { test: () => YES, describe: () => 'everyone' };
   if (selector.email) {
     const set = new Set(selector.email);
-    const [inText, notInText] = verdicts('in', 'not in', selector.email);
+    const verdict = verdicts('in', 'not in', selector.email);
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.email()) ? YES : NO),
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()}${result === YES ? inText : notInText}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()}${verdict(result === YES)}`),
     };
   }
   if (selector.email_domain) {
     const set = new Set(selector.email_domain);
-    const [inText, notInText] = verdicts('in', 'not in', selector.email_domain);
+    const verdict = verdicts('in', 'not in', selector.email_domain);
     return {
       test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.emailDomain()) ? YES : NO),
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'}${result === YES ? inText : notInText}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'}${verdict(result === YES)}`),
     };
   }
   if (selector.group) {
     const set = new Set(selector.group);
-    const [meetText, notInText] = verdicts('meet', 'not in', selector.group);
+    const verdict = verdicts('meet', 'not in', selector.group);
     return {
       test: (ctx) => {
         const identity = ctx.identity;
@@ -100,15 +109,15 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
         for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
         return NO;
       },
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${result === YES ? meetText : notInText}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${verdict(result === YES)}`),
     };
   }
   if (selector.ip) {
     const set = compileCidrSet(selector.ip);
-    const [inText, notInText] = verdicts('in', 'not in', selector.ip);
+    const verdict = verdicts('in', 'not in', selector.ip);
     return {
       test: (ctx) => (set.has(ctx.ip) ? YES : NO),
-      describe: (ctx, result) => `client ${(ctx.clientText ??= formatIp(ctx.ip))}${result === YES ? inText : notInText}`,
+      describe: (ctx, result) => `client ${(ctx.clientText ??= formatIp(ctx.ip))}${verdict(result === YES)}`,
     };
   }
   if (selector.auth_method) {
@@ -141,18 +150,18 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
   if (selector.time) return compileTime(selector.time, clocks);
   if (selector.method) {
     const set = new Set(selector.method);
-    const [inText, notInText] = verdicts('in', 'not in', selector.method);
+    const verdict = verdicts('in', 'not in', selector.method);
     return {
       test: (ctx) => (set.has(ctx.method()) ? YES : NO),
-      describe: (ctx, result) => `method ${ctx.method()}${result === YES ? inText : notInText}`,
+      describe: (ctx, result) => `method ${ctx.method()}${verdict(result === YES)}`,
     };
   }
   if (selector.path) {
     const matches = compilePathMatcher(selector.path);
-    const [coveredText, notCoveredText] = verdicts('covered by', 'not covered by', selector.path);
+    const verdict = verdicts('covered by', 'not covered by', selector.path);
     return {
       test: (ctx) => (matches(ctx.path) ? YES : NO),
-      describe: (ctx, result) => `path ${ctx.path}${result === YES ? coveredText : notCoveredText}`,
+      describe: (ctx, result) => `path ${ctx.path}${verdict(result === YES)}`,
     };
   }
   // Programmer misuse: the schema guarantees exactly one known key.
