@@ -261,7 +261,11 @@ describe('apps by name and host', () => {
   });
 
   it('an unknown app or host is denied with app_unknown', () => {
-    expect(reasonCode(engine.decide('nope', req()).reasons[0]!)).toBe('app_unknown');
+    expect(engine.decide('nope', req()).reasons).toEqual(['app_unknown: no app named "nope"']);
+    // Only a string names an app: a caller passing something else gets no app, not a coerced match.
+    const numbered = compilePolicyEngine({ apps: [{ name: '5', host: 'five.test', upstream: 'http://127.0.0.1:1', policies: [] }], access: { blocked_ips: [] } });
+    expect(numbered.decide(5 as unknown as string, req()).reasons).toEqual(['app_unknown: no app named "5"']);
+    expect(reasonCode(numbered.decide('5', req()).reasons[0]!)).toBe('no_policy_matched');
     const d = engine.decideForHost('evil.test', req());
     expect(d.reasons).toEqual(['app_unknown: no app for host "evil.test"']);
   });

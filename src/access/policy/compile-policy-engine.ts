@@ -42,6 +42,7 @@ export interface PolicyEngine {
 const MAX_REASONS = 16;
 /** Blocked addresses whose deny decision is kept for reuse; addresses are client-chosen, so bounded. */
 const MAX_REMEMBERED_DENIALS = 1024;
+const NO_APPS: ReadonlyMap<string, number> = new Map();
 
 /** Attacker-influenced text (X-Forwarded-For, paths) enters the audit log quoted and bounded. */
 function quoted(value: unknown): string {
@@ -233,7 +234,10 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
     apps: Object.freeze(compiled),
     app: (name: string) => appAt(byName.get(name)),
     appForHost: (host: string) => appAt(byHost.get(hostKey(host))),
-    decide: (appName: string, request: AccessRequest) => run(-1, byName, asText(appName), request),
+    // The type check reads the name now, so its cache miss overlaps with reading the request; a
+    // name that is not a string names no app (and is still quoted in the reason).
+    decide: (appName: string, request: AccessRequest) =>
+      typeof appName === 'string' ? run(-1, byName, appName, request) : run(-1, NO_APPS, String(appName), request),
     decideForHost: (host: string, request: AccessRequest) => run(-1, byHost, hostKey(host), request),
   });
 }
