@@ -1,6 +1,7 @@
 /**
- * The access policy engine: config policies compiled once per snapshot into closures, evaluated
- * per request without parsing. Public surface of src/access/policy.
+ * The access policy engine: config policies compiled once per snapshot into a flat integer
+ * program (the hot path) and readable closures (the audit detail), evaluated per request without
+ * parsing. Public surface of src/access/policy.
  */
 export {
   compilePolicyEngine,

@@ -15,8 +15,11 @@ import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week
  * Layout per app: [policyCount, index of its first policy in the snapshot, then its policies];
  * per policy: [nInclude | nRequire << 16, nExclude | action << 16, then 2 ints per selector:
  * opcode | b << 4, a]. An app's decision reads its policies front to back from one offset, so
- * the memory it touches is consecutive and small (a few cache lines for a typical app). The closure form in compile-selector.ts states the same semantics
- * readably and produces the audit detail; policy-properties.test.ts checks that both always agree.
+ * the memory it touches is consecutive and small (a few cache lines for a typical app).
+ *
+ * The closure form in compile-selector.ts states the same semantics readably and writes the
+ * audit detail; policy-properties.test.ts checks that both always agree, per policy and per
+ * selector.
  */
 
 const OP_EVERYONE = 1;
