@@ -195,21 +195,27 @@ describe('policy engine properties', () => {
     );
   });
 
+  /** One app's policies emitted as a program, and an evaluation context loaded with `request`. */
+  function programFor(raw: unknown, request: Parameters<EvalContext['reset']>[0]) {
+    const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
+      apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw }],
+    });
+    const policies = config.apps[0]!.policies;
+    const clocks = new ZonedWeekClocks();
+    const tables = new ProgramTables(clocks);
+    const app = tables.emitApp(policies);
+    tables.seal();
+    const ctx = new EvalContext(tables.groupWords);
+    ctx.reset(request);
+    expect(parseIpInto(request.ip, ctx.ip)).toBe(true);
+    ctx.path = normalizeRequestPath(request.path, true)!;
+    return { policies, clocks, tables, app, ctx };
+  }
+
   it('the flat program and the readable closure form agree on every policy (three-valued)', () => {
     fc.assert(
       fc.property(policiesArb, requestArb, (raw, request) => {
-        const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
-          apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw }],
-        });
-        const policies = config.apps[0]!.policies;
-        const clocks = new ZonedWeekClocks();
-        const tables = new ProgramTables(clocks);
-        const app = tables.emitApp(policies);
-        tables.seal();
-        const ctx = new EvalContext(tables.groupWords);
-        ctx.reset(request);
-        expect(parseIpInto(request.ip, ctx.ip)).toBe(true);
-        ctx.path = normalizeRequestPath(request.path, true)!;
+        const { policies, clocks, tables, app, ctx } = programFor(raw, request);
         policies.forEach((policy, i) => {
           expect(runPolicy(tables.code, tables.policyStart(app, i), ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
         });
@@ -221,18 +227,7 @@ describe('policy engine properties', () => {
   it('per selector, the program and the closures agree, and so do the miss lines built from either', () => {
     fc.assert(
       fc.property(policiesArb, requestArb, (raw, request) => {
-        const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
-          apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw }],
-        });
-        const policies = config.apps[0]!.policies;
-        const clocks = new ZonedWeekClocks();
-        const tables = new ProgramTables(clocks);
-        const app = tables.emitApp(policies);
-        tables.seal();
-        const ctx = new EvalContext(tables.groupWords);
-        ctx.reset(request);
-        parseIpInto(request.ip, ctx.ip);
-        ctx.path = normalizeRequestPath(request.path, true)!;
+        const { policies, clocks, tables, app, ctx } = programFor(raw, request);
         policies.forEach((policy, i) => {
           const selectors = [...policy.include, ...policy.require, ...policy.exclude].map((s) => compileSelector(s, clocks));
           const results = new Uint8Array(selectors.length);
