@@ -74,7 +74,7 @@ export class ChunkedDecoder {
           if (this.state === State.Trailer) {
             // An empty line ends the trailer section and the message; trailer fields are dropped.
             if (line.length === 1) this.state = State.Done;
-            else if (line.includes('\r') && line.indexOf('\r') !== line.length - 1) throw invalidResponse('bare CR in a trailer field');
+            else if (line.indexOf('\r') !== line.length - 1) throw invalidResponse('bare CR in a trailer field');
             break;
           }
           this.startChunk(line.slice(0, -1));

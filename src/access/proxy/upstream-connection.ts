@@ -269,17 +269,14 @@ export class UpstreamConnection {
   fail(error: Error): void {
     const exchange = this.exchange;
     const answered = this.phase !== Phase.Head || this.head !== null || this.interim > 0;
-    this.exchange = null;
-    this.bodyCleanup?.();
-    this.destroy();
+    this.abandon();
     if (exchange !== null) {
-      exchange.connection = null;
       if (answered || (error instanceof UpstreamFailure && error.code !== 'UPSTREAM_CLOSED')) this.pool.fail(exchange, error);
       else this.pool.retryOrFail(exchange, this.served > 0, error);
     }
   }
 
-  /** The exchange was aborted from the client side: drop it without a callback and close. */
+  /** Drops the exchange without a callback (the client side aborted it, or `fail` reports it) and closes. */
   abandon(): void {
     if (this.exchange !== null) this.exchange.connection = null;
     this.exchange = null;
