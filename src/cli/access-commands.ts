@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { IpBlocks } from '../access/ip-blocks.js';
 import { compilePolicyEngine, explainDecision } from '../access/policy/index.js';
 import { InputError } from '../lib/errors.js';
@@ -11,21 +12,21 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function registerAccessCommands(program: Command): void {
+export function registerAccessCommands(program: Command, cli: CliContext): void {
   const apps = program.command('apps').description('Apps behind the access proxy');
   apps
     .command('list')
     .option('--json', 'print JSON')
     .description('List the configured apps and their policies')
     .action((options: { json?: boolean }) => {
-      const { config } = loadSnapshot(program.opts().config);
+      const { config } = loadSnapshot(cli);
       const rows = config.apps.map((app) => ({
         name: app.name,
         host: app.host,
         upstream: app.upstream,
         policies: app.policies.map((p, i) => `${p.name ?? `policies[${i}]`}:${p.action}`).join(' '),
       }));
-      emit(options.json, rows, () => table(rows, ['name', 'host', 'upstream', 'policies']));
+      emit(cli, options.json, rows, () => table(rows, ['name', 'host', 'upstream', 'policies']));
     });
 
   program
@@ -44,7 +45,7 @@ export function registerAccessCommands(program: Command): void {
     .action(async (options: { app: string; user?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
       for (const value of options.amr) if (!AMR_VALUES.has(value)) throw new InputError(`--amr ${value}: expected one of ${[...AMR_VALUES].join(', ')}`, 'usage');
       if (options.authAge !== undefined && !(options.authAge >= 0)) throw new InputError('--auth-age must be a number of minutes', 'usage');
-      const result = await withCore(program.opts().config, async (core) => {
+      const result = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
         const engine = compilePolicyEngine({ apps: config.apps, access: config.access });
         if (!engine.app(options.app)) throw new InputError(`no app named "${options.app}" (see \`gatehouse apps list\`)`, 'usage');
@@ -64,7 +65,7 @@ export function registerAccessCommands(program: Command): void {
         const decision = engine.decide(options.app, { ip: options.ip, method: options.method.toUpperCase(), path: options.path, now, ...(identity ? { identity } : {}) });
         return { app: options.app, user: user?.email ?? null, amr: user ? amr : [], ...decision, explanation: explainDecision(decision) };
       });
-      emit(options.json, result, () =>
+      emit(cli, options.json, result, () =>
         [`${result.outcome.toUpperCase()}${result.policy ? ` by policy ${result.policy}` : ''}: ${result.explanation}`, ...result.reasons.map((r) => `  - ${r}`)].join('\n'),
       );
     });
@@ -74,12 +75,12 @@ export function registerAccessCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('List blocked addresses')
     .action(async (options: { json?: boolean }) => {
-      const rows = await withCore(program.opts().config, async (core) => {
+      const rows = await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
         await blocks.load();
         return blocks.list().map((b) => ({ ...b, expiresAt: isoTime(b.expiresAt) }));
       });
-      emit(options.json, rows, () => table(rows, ['cidr', 'reason', 'expiresAt']));
+      emit(cli, options.json, rows, () => table(rows, ['cidr', 'reason', 'expiresAt']));
     });
   ip.command('block')
     .argument('<cidr>', 'address or CIDR range')
@@ -87,17 +88,17 @@ export function registerAccessCommands(program: Command): void {
     .option('--hours <n>', 'lift the block after this many hours', (v) => Number(v))
     .description('Block an address on every instance, at once')
     .action(async (cidr: string, options: { reason: string; hours?: number }) => {
-      await withCore(program.opts().config, async (core) => {
+      await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
         await blocks.block(cidr, { reason: options.reason, actor: 'cli', ...(options.hours ? { expiresAt: core.clock.now() + options.hours * 3_600_000 } : {}) });
       });
-      process.stdout.write(`blocked ${cidr}\n`);
+      cli.io.stdout.write(`blocked ${cidr}\n`);
     });
   ip.command('unblock')
     .argument('<cidr>')
     .description('Lift a block')
     .action(async (cidr: string) => {
-      const removed = await withCore(program.opts().config, (core) => new IpBlocks(core.store, core.clock, core.audit).unblock(cidr, 'cli'));
-      process.stdout.write(removed ? `unblocked ${cidr}\n` : `${cidr} was not blocked\n`);
+      const removed = await withCore(cli, (core) => new IpBlocks(core.store, core.clock, core.audit).unblock(cidr, 'cli'));
+      cli.io.stdout.write(removed ? `unblocked ${cidr}\n` : `${cidr} was not blocked\n`);
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { pruneAuditLog, queryAudit, readAuditHead, verifyAuditChain, type AuditVerification } from '../audit/index.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime } from './output.js';
@@ -40,7 +41,7 @@ function describeVerification(result: AuditVerification): string {
   ].join('\n');
 }
 
-export function registerAuditCommands(program: Command): void {
+export function registerAuditCommands(program: Command, cli: CliContext): void {
   const audit = program.command('audit').description('The tamper-evident audit log: verify, query, prune, head');
 
   audit
@@ -54,11 +55,11 @@ export function registerAuditCommands(program: Command): void {
       if (options.checkpointKey !== undefined && !/^SHA256:[0-9a-f]{64}$/.test(options.checkpointKey)) {
         throw new InputError('--checkpoint-key: expected SHA256:<64 hex digits> as printed by `gatehouse audit head`', 'usage');
       }
-      const result = await withCore(program.opts().config, (core) =>
+      const result = await withCore(cli, (core) =>
         verifyAuditChain(core.store.db, { ...(anchor ? { anchor } : {}), ...(options.checkpointKey ? { checkpointKeyFingerprint: options.checkpointKey } : {}) }),
       );
-      emit(options.json, { ...result, note: ANCHOR_NOTE }, () => describeVerification(result));
-      if (!result.ok) process.exitCode = 1;
+      emit(cli, options.json, { ...result, note: ANCHOR_NOTE }, () => describeVerification(result));
+      if (!result.ok) cli.setExitCode(1);
     });
 
   audit
@@ -76,7 +77,7 @@ export function registerAuditCommands(program: Command): void {
       const until = options.until === undefined ? undefined : parseTime('--until', options.until);
       const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
       if (!(Number.isInteger(limit) || limit === Number.POSITIVE_INFINITY) || limit < 1) throw new InputError('--limit: expected a positive whole number', 'usage');
-      await withCore(program.opts().config, async (core) => {
+      await withCore(cli, async (core) => {
         let printed = 0;
         let afterSeq = 0;
         // Pages of 1000: memory stays flat however long the answer.
@@ -92,7 +93,7 @@ export function registerAuditCommands(program: Command): void {
             limit: Math.min(1000, limit - printed),
           });
           if (page.length === 0) break;
-          process.stdout.write(page.map((event) => `${JSON.stringify({ ...event, time: new Date(event.at).toISOString() })}\n`).join(''));
+          cli.io.stdout.write(page.map((event) => `${JSON.stringify({ ...event, time: new Date(event.at).toISOString() })}\n`).join(''));
           printed += page.length;
           afterSeq = page.at(-1)!.seq;
         }
@@ -106,10 +107,10 @@ export function registerAuditCommands(program: Command): void {
     .description('Retention: delete old events, leaving a signed checkpoint so the rest stays verifiable')
     .action(async (options: { before: string; json?: boolean }) => {
       const before = parseTime('--before', options.before);
-      const result = await withCore(program.opts().config, (core) =>
+      const result = await withCore(cli, (core) =>
         pruneAuditLog({ db: core.store.db, clock: core.clock, random: core.random }, { before, actor: 'cli' }),
       );
-      emit(options.json, result, () =>
+      emit(cli, options.json, result, () =>
         result.checkpoint
           ? `deleted ${result.deleted} event(s) through seq ${result.checkpoint.seq} (last at ${isoTime(result.checkpoint.at)}); checkpoint signed by ${result.checkpoint.keyFingerprint}`
           : `nothing to delete: the oldest event is not older than ${isoTime(before)}`,
@@ -121,8 +122,8 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Print SEQ:HASH of the newest event, to keep outside Gatehouse (use with `audit verify --anchor`)')
     .action(async (options: { json?: boolean }) => {
-      const head = await withCore(program.opts().config, (core) => readAuditHead(core.store.db));
-      emit(options.json, { ...head, anchor: `${head.seq}:${head.hash}` }, () =>
+      const head = await withCore(cli, (core) => readAuditHead(core.store.db));
+      emit(cli, options.json, { ...head, anchor: `${head.seq}:${head.hash}` }, () =>
         [`${head.seq}:${head.hash}`, ...(head.checkpointKey ? [`checkpoint-key ${head.checkpointKey}`] : [])].join('\n'),
       );
     });

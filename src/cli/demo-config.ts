@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,24 +43,24 @@ identity:
 `;
 }
 
-export function writeDemo(options: DemoOptions & { force: boolean }): { configPath: string; created: boolean } {
+export async function writeDemo(options: DemoOptions & { force: boolean }): Promise<{ configPath: string; created: boolean }> {
   const configPath = join(options.dir, 'gatehouse.yaml');
   mkdirSync(join(options.dir, 'data'), { recursive: true });
   if (existsSync(configPath) && !options.force) return { configPath, created: false };
-  if (options.selfSigned) writeSelfSignedCertificate(join(options.dir, 'data', 'tls'), `sso.${options.host}`);
+  if (options.selfSigned) await writeSelfSignedCertificate(join(options.dir, 'data', 'tls'), `sso.${options.host}`);
   writeFileSync(configPath, demoConfigText(options), { mode: 0o640 });
   return { configPath, created: true };
 }
 
 /** A self-signed certificate for a demo (openssl from the OS; production uses a real certificate). */
-export function writeSelfSignedCertificate(dir: string, host: string): void {
+export async function writeSelfSignedCertificate(dir: string, host: string): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   try {
-    execFileSync(
+    await promisify(execFile)(
       'openssl',
       ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', `/CN=${host}`,
         '-addext', `subjectAltName=DNS:${host}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { stdio: 'pipe' },
+      { timeout: 30_000 },
     );
   } catch (error) {
     throw new Error(`could not create a self-signed certificate with openssl (is it installed?): ${(error as Error).message.split('\n')[0]}`);

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { portalUrlOf } from '../core.js';
 import { DohTokens } from '../dns/doh-tokens.js';
 import { DomainBlocks } from '../dns/domain-blocks.js';
@@ -10,18 +11,18 @@ import { cryptoRandom } from '../lib/random.js';
 import { emit, isoTime, table } from './output.js';
 import { loadSnapshot, withCore } from './open-config.js';
 
-async function namesFrom(args: string[]): Promise<string[]> {
+async function namesFrom(cli: CliContext, args: string[]): Promise<string[]> {
   if (args.length > 0) return args;
-  if (process.stdin.isTTY) throw new InputError('give names as arguments or one per line on standard input', 'usage');
+  if (cli.io.stdin.isTTY) throw new InputError('give names as arguments or one per line on standard input', 'usage');
   const names: string[] = [];
-  for await (const line of createInterface({ input: process.stdin })) {
+  for await (const line of createInterface({ input: cli.io.stdin })) {
     const name = line.trim();
     if (name && !name.startsWith('#')) names.push(name);
   }
   return names;
 }
 
-export function registerDnsCommands(program: Command): void {
+export function registerDnsCommands(program: Command, cli: CliContext): void {
   const domain = program.command('domain').description('Domain verdicts and runtime blocks');
 
   domain
@@ -31,8 +32,8 @@ export function registerDnsCommands(program: Command): void {
     .option('--json', 'print JSON lines')
     .description("Check names against the config's dns.protect brands and the domain-age rules")
     .action(async (args: string[], options: { offline?: boolean; json?: boolean }) => {
-      const { config } = loadSnapshot(program.opts().config);
-      const names = await namesFrom(args);
+      const { config } = loadSnapshot(cli);
+      const names = await namesFrom(cli, args);
       // Age look-ups are cached per process here: the CLI does not need the shared store for a check.
       const intel = buildDomainIntel({ dns: config.dns, clock: systemClock, offline: Boolean(options.offline) });
       let flagged = 0;
@@ -48,12 +49,12 @@ export function registerDnsCommands(program: Command): void {
           } catch (error) {
             line = options.json ? JSON.stringify({ name, error: (error as Error).message }) : `ERROR ${name}  ${(error as Error).message}`;
           }
-          process.stdout.write(`${line}\n`);
+          cli.io.stdout.write(`${line}\n`);
         }
       } finally {
         await intel.stop();
       }
-      if (!options.json) process.stderr.write(`${names.length} checked, ${flagged} flagged\n`);
+      if (!options.json) cli.io.stderr.write(`${names.length} checked, ${flagged} flagged\n`);
     });
 
   domain
@@ -62,8 +63,8 @@ export function registerDnsCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why (shown on the block page and kept in the audit log)')
     .description('Block names and their subdomains on every instance, at once')
     .action(async (names: string[], options: { reason: string }) => {
-      const added = await withCore(program.opts().config, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
-      process.stdout.write(`blocked ${added.length} new name(s)\n`);
+      const added = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
+      cli.io.stdout.write(`blocked ${added.length} new name(s)\n`);
     });
 
   domain
@@ -71,8 +72,8 @@ export function registerDnsCommands(program: Command): void {
     .argument('<names...>')
     .description('Lift runtime blocks')
     .action(async (names: string[]) => {
-      const removed = await withCore(program.opts().config, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
-      process.stdout.write(`unblocked ${removed} name(s)\n`);
+      const removed = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
+      cli.io.stdout.write(`unblocked ${removed} name(s)\n`);
     });
 
   const dns = program.command('dns').description('The DNS gateway');
@@ -81,7 +82,7 @@ export function registerDnsCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description("Each blocklist source and the runtime blocks, as configured and stored")
     .action(async (options: { json?: boolean }) => {
-      const data = await withCore(program.opts().config, async (core) => {
+      const data = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
         const blocks = await new DomainBlocks(core.store, core.clock, core.audit).list();
         return {
@@ -91,7 +92,7 @@ export function registerDnsCommands(program: Command): void {
           allowlist: config.dns.allowlist.length,
         };
       });
-      emit(options.json, data, () =>
+      emit(cli, options.json, data, () =>
         [
           `DNS gateway ${data.enabled ? 'enabled' : 'disabled'}; allowlist entries: ${data.allowlist}`,
           '',
@@ -108,12 +109,12 @@ export function registerDnsCommands(program: Command): void {
     .argument('<user>', 'email or id')
     .description('Print a personal DNS-over-HTTPS URL for a user (queries through it are logged with the user)')
     .action(async (who: string) => {
-      const url = await withCore(program.opts().config, async (core) => {
+      const url = await withCore(cli, async (core) => {
         const user = await core.identity.users.require(who);
         const token = await new DohTokens(core.store, core.clock, cryptoRandom).issue(user.id);
         const { config } = core.snapshot();
         return `${portalUrlOf(config)}${config.dns.doh_path}/${token}`;
       });
-      process.stdout.write(`${url}\n`);
+      cli.io.stdout.write(`${url}\n`);
     });
 }

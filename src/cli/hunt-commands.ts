@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import type { HuntResult } from '../incident/index.js';
 import { emit, isoTime, table } from './output.js';
 import { withIncidents } from './incident-commands.js';
@@ -19,11 +20,11 @@ function human(result: HuntResult): string {
 }
 
 
-export function registerHuntCommands(program: Command): void {
+export function registerHuntCommands(program: Command, cli: CliContext): void {
   const hunt = program.command('hunt').description('Hunts: who is affected (users, sessions and the evidence rows)');
   const run = async (name: string, params: Record<string, unknown>, json: boolean | undefined) => {
-    const result = await withIncidents(program.opts().config, (incidents) => incidents.hunt(name, params));
-    emit(json, result, () => human(result));
+    const result = await withIncidents(cli, (incidents) => incidents.hunt(name, params));
+    emit(cli, json, result, () => human(result));
   };
 
   hunt

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { IpBlocks } from '../access/ip-blocks.js';
 import type { GatehouseCore } from '../core.js';
 import { createIncidentResponse, timelineText, type IncidentResponse, type IncidentView } from '../incident/index.js';
@@ -10,18 +11,17 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const stderrLogger = {
-  info: () => {},
-  warn: (object: Record<string, unknown>, message: string) => process.stderr.write(`gatehouse: ${message} ${JSON.stringify(object)}\n`),
-  error: (object: Record<string, unknown>, message: string) => process.stderr.write(`gatehouse: ${message} ${JSON.stringify(object)}\n`),
-};
+function stderrLogger(cli: CliContext) {
+  const write = (object: Record<string, unknown>, message: string) => cli.io.stderr.write(`gatehouse: ${message} ${JSON.stringify(object)}\n`);
+  return { info: () => {}, warn: write, error: write };
+}
 
 /** The incident service for one CLI command: blocks are written with feed rows, so every running instance applies them. */
-export async function withIncidents<T>(configFlag: string | undefined, run: (incidents: IncidentResponse, core: GatehouseCore) => Promise<T>): Promise<T> {
-  return withCore(configFlag, async (core) => {
+export async function withIncidents<T>(cli: CliContext, run: (incidents: IncidentResponse, core: GatehouseCore) => Promise<T>): Promise<T> {
+  return withCore(cli, async (core) => {
     const ipBlocks = new IpBlocks(core.store, core.clock, core.audit);
     await ipBlocks.load();
-    const incidents = createIncidentResponse({ core, ipBlocks, logger: stderrLogger });
+    const incidents = createIncidentResponse({ core, ipBlocks, logger: stderrLogger(cli) });
     try {
       return await run(incidents, core);
     } finally {
@@ -30,12 +30,12 @@ export async function withIncidents<T>(configFlag: string | undefined, run: (inc
   });
 }
 
-function exitCodeFor(view: IncidentView): void {
+function exitCodeFor(cli: CliContext, view: IncidentView): void {
   // A playbook that could not finish is a refused operation (exit 1): scripts must notice.
-  if (view.runState === 'incomplete') process.exitCode = 1;
+  if (view.runState === 'incomplete') cli.setExitCode(1);
 }
 
-export function registerIncidentCommands(program: Command): void {
+export function registerIncidentCommands(program: Command, cli: CliContext): void {
   const incident = program.command('incident').description('Incident response: one command contains a phishing attack');
 
   incident
@@ -51,20 +51,20 @@ export function registerIncidentCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Declare an incident and run the containment playbook')
     .action(async (options: { title: string; domain: string[]; ip: string[]; url: string[]; user: string[]; allSessions?: boolean; since?: string; dryRun?: boolean; json?: boolean }) => {
-      const result = await withIncidents(program.opts().config, (incidents) =>
+      const result = await withIncidents(cli, (incidents) =>
         incidents.declare(
           { title: options.title, domains: options.domain, ips: options.ip, urls: options.url, users: options.user, allSessions: options.allSessions === true, ...(options.since ? { since: options.since } : {}) },
           { actor: 'cli', dryRun: options.dryRun === true },
         ),
       );
       if ('dryRun' in result) {
-        emit(options.json, result, () =>
+        emit(cli, options.json, result, () =>
           [`DRY RUN (nothing changed): ${result.title}`, ...result.steps.map((s) => `  ${s.step.padEnd(19)} would ${s.would}`), '', 'users:', ...result.users.map((u) => `  ${u.email}  ${u.sources.join(', ')}${u.hasKey ? '' : '  (no key: new enrollment link)'}`), '', 'warning email:', result.warning.subject, result.warning.text].join('\n'),
         );
         return;
       }
-      emit(options.json, result.incident, () => timelineText(result.incident));
-      exitCodeFor(result.incident);
+      emit(cli, options.json, result.incident, () => timelineText(result.incident));
+      exitCodeFor(cli, result.incident);
     });
 
   incident
@@ -74,9 +74,9 @@ export function registerIncidentCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Run the steps of an incident playbook that are not done yet (after a crash or a failed step)')
     .action(async (id: string, options: { takeover?: boolean; json?: boolean }) => {
-      const result = await withIncidents(program.opts().config, (incidents) => incidents.resume(id, { actor: 'cli', takeover: options.takeover === true }));
-      emit(options.json, result.incident, () => timelineText(result.incident));
-      exitCodeFor(result.incident);
+      const result = await withIncidents(cli, (incidents) => incidents.resume(id, { actor: 'cli', takeover: options.takeover === true }));
+      emit(cli, options.json, result.incident, () => timelineText(result.incident));
+      exitCodeFor(cli, result.incident);
     });
 
   incident
@@ -87,8 +87,8 @@ export function registerIncidentCommands(program: Command): void {
     .action(async (options: { status?: string; json?: boolean }) => {
       if (options.status !== undefined && options.status !== 'open' && options.status !== 'closed') throw new InputError('--status must be open or closed', 'usage');
       const status = options.status as 'open' | 'closed' | undefined;
-      const rows = await withIncidents(program.opts().config, (incidents) => incidents.list(status ? { status } : {}));
-      emit(options.json, rows, () =>
+      const rows = await withIncidents(cli, (incidents) => incidents.list(status ? { status } : {}));
+      emit(cli, options.json, rows, () =>
         table(
           rows.map((r) => ({ id: r.id, declared: isoTime(r.declaredAt), status: r.status, playbook: r.runState, title: r.title })),
           ['id', 'declared', 'status', 'playbook', 'title'],
@@ -103,12 +103,12 @@ export function registerIncidentCommands(program: Command): void {
     .option('--stix', 'print only the STIX 2.1 bundle (JSON)')
     .description('Show an incident and its timeline')
     .action(async (id: string, options: { json?: boolean; stix?: boolean }) => {
-      const view = await withIncidents(program.opts().config, (incidents) => incidents.show(id));
+      const view = await withIncidents(cli, (incidents) => incidents.show(id));
       if (options.stix) {
-        process.stdout.write(`${JSON.stringify(view.stix ?? null, null, 2)}\n`);
+        cli.io.stdout.write(`${JSON.stringify(view.stix ?? null, null, 2)}\n`);
         return;
       }
-      emit(options.json, view, () => timelineText(view));
+      emit(cli, options.json, view, () => timelineText(view));
     });
 
   incident
@@ -118,7 +118,7 @@ export function registerIncidentCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Close an incident (blocks stay in place: lift them with `ip unblock` / `domain unblock`)')
     .action(async (id: string, options: { note?: string; json?: boolean }) => {
-      const view = await withIncidents(program.opts().config, (incidents) => incidents.close(id, { actor: 'cli', ...(options.note ? { note: options.note } : {}) }));
-      emit(options.json, view, () => `incident ${view.id} closed`);
+      const view = await withIncidents(cli, (incidents) => incidents.close(id, { actor: 'cli', ...(options.note ? { note: options.note } : {}) }));
+      emit(cli, options.json, view, () => `incident ${view.id} closed`);
     });
 }

@@ -3,24 +3,27 @@ import { resolve } from 'node:path';
 import { loadConfigFile, type ConfigSnapshot } from '../config/index.js';
 import { openCore, type GatehouseCore } from '../core.js';
 import { systemClock } from '../lib/clock.js';
+import { InputError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
+import type { CliContext } from './cli-context.js';
 
-/** The config path: --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml. */
-export function configPathOf(flag: string | undefined): string {
-  return resolve(flag ?? process.env.GATEHOUSE_CONFIG ?? 'gatehouse.yaml');
+/** The config path: --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml (relative to the working folder). */
+export function configPathOf(cli: CliContext, file: string | undefined = cli.configFlag()): string {
+  return resolve(cli.io.cwd, file ?? cli.io.env.GATEHOUSE_CONFIG ?? 'gatehouse.yaml');
 }
 
-export function loadSnapshot(flag: string | undefined): ConfigSnapshot {
-  const path = configPathOf(flag);
+export function loadSnapshot(cli: CliContext, file?: string): ConfigSnapshot {
+  const path = configPathOf(cli, file);
   if (!existsSync(path)) {
-    throw new Error(`no configuration at ${path}: run \`gatehouse init\` or pass --config FILE`);
+    // A configuration problem, like an invalid file: exit 2, as for `config check`.
+    throw new InputError(`no configuration at ${path}: run \`gatehouse init\` or pass --config FILE`, 'config_missing');
   }
   return loadConfigFile(path);
 }
 
 /** Opens the store with the service layer for one CLI command, and closes it afterwards. */
-export async function withCore<T>(configFlag: string | undefined, run: (core: GatehouseCore) => Promise<T>): Promise<T> {
-  const core = await openCore(loadSnapshot(configFlag), { clock: systemClock, random: cryptoRandom });
+export async function withCore<T>(cli: CliContext, run: (core: GatehouseCore) => Promise<T>): Promise<T> {
+  const core = await openCore(loadSnapshot(cli), { clock: systemClock, random: cryptoRandom });
   try {
     return await run(core);
   } finally {

@@ -1,9 +1,10 @@
 import { isGatehouseError } from '../lib/errors.js';
 import { ConfigError } from '../config/index.js';
+import type { CliContext, TextSink } from './cli-context.js';
 
 /** Writes data as JSON (`--json`) or as human text. */
-export function emit(json: boolean | undefined, data: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+export function emit(cli: CliContext, json: boolean | undefined, data: unknown, human: () => string): void {
+  cli.io.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
 }
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -18,16 +19,19 @@ export function isoTime(ms: number | undefined): string {
   return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Exit codes: 1 for a refused operation or runtime failure, 2 for bad usage or configuration. */
-export function fail(error: unknown): never {
+/**
+ * Reports a failed command on stderr and returns its exit code: 2 for bad usage or configuration,
+ * 1 for a refused operation or a runtime failure.
+ */
+export function reportFailure(stderr: TextSink, error: unknown): number {
   if (error instanceof ConfigError) {
-    process.stderr.write(`gatehouse: ${error.message}\n`);
-    process.exit(2);
+    stderr.write(`gatehouse: ${error.message}\n`);
+    return 2;
   }
   if (isGatehouseError(error)) {
-    process.stderr.write(`gatehouse: ${error.publicMessage}${error.detail && error.detail !== error.publicMessage ? ` (${error.detail})` : ''} [${error.code}]\n`);
-    process.exit(error.status === 400 ? 2 : 1);
+    stderr.write(`gatehouse: ${error.publicMessage}${error.detail && error.detail !== error.publicMessage ? ` (${error.detail})` : ''} [${error.code}]\n`);
+    return error.status === 400 ? 2 : 1;
   }
-  process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 1;
 }

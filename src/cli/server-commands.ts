@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { loadConfigFile } from '../config/index.js';
 import { startGatehouse } from '../main.js';
 import { writeDemo } from './demo-config.js';
@@ -25,7 +26,7 @@ async function firstAdminLink(core: GatehouseCore): Promise<string | undefined> 
   return invite.url;
 }
 
-export function registerServerCommands(program: Command): void {
+export function registerServerCommands(program: Command, cli: CliContext): void {
   program
     .command('init')
     .option('--dir <dir>', 'folder for gatehouse.yaml and data/', '.')
@@ -34,9 +35,9 @@ export function registerServerCommands(program: Command): void {
     .option('--self-signed', 'listen with HTTPS using a new self-signed certificate')
     .option('--force', 'overwrite an existing gatehouse.yaml')
     .description('Write a demo configuration and the data folder')
-    .action((options: { dir: string; host: string; port: number; selfSigned?: boolean; force?: boolean }) => {
-      const result = writeDemo({ dir: resolve(options.dir), host: options.host, port: options.port, selfSigned: Boolean(options.selfSigned), force: Boolean(options.force) });
-      process.stdout.write(result.created ? `wrote ${result.configPath}\n` : `${result.configPath} exists; kept it (use --force to overwrite)\n`);
+    .action(async (options: { dir: string; host: string; port: number; selfSigned?: boolean; force?: boolean }) => {
+      const result = await writeDemo({ dir: resolve(cli.io.cwd, options.dir), host: options.host, port: options.port, selfSigned: Boolean(options.selfSigned), force: Boolean(options.force) });
+      cli.io.stdout.write(result.created ? `wrote ${result.configPath}\n` : `${result.configPath} exists; kept it (use --force to overwrite)\n`);
     });
 
   program
@@ -44,9 +45,9 @@ export function registerServerCommands(program: Command): void {
     .option('--demo', 'write a demo configuration first if none exists (npm start)')
     .description('Run Gatehouse: portal, access proxy, DNS gateway')
     .action(async (options: { demo?: boolean }) => {
-      const path = configPathOf(program.opts().config);
-      if (options.demo) writeDemo({ dir: resolve(path, '..'), host: 'gatehouse.localhost', port: 8080, selfSigned: false, force: false });
-      const running = await startGatehouse({ snapshot: loadSnapshot(path), watch: true });
+      const path = configPathOf(cli);
+      if (options.demo) await writeDemo({ dir: resolve(path, '..'), host: 'gatehouse.localhost', port: 8080, selfSigned: false, force: false });
+      const running = await startGatehouse({ snapshot: loadSnapshot(cli, path), watch: true });
       const link = await firstAdminLink(running.core);
       const lines = [
         '',
@@ -54,12 +55,12 @@ export function registerServerCommands(program: Command): void {
         `Database: ${running.core.store.description}    Config: ${path} (reloads on change or SIGHUP)`,
       ];
       if (link) lines.push('', 'First administrator: open this one-time link in Chromium or Firefox and register a security key or passkey:', `  ${link}`);
-      process.stderr.write(`${lines.join('\n')}\n\n`);
+      cli.io.stderr.write(`${lines.join('\n')}\n\n`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
-        process.stderr.write(`${signal}: shutting down\n`);
+        cli.io.stderr.write(`${signal}: shutting down\n`);
         await running.close();
         process.exit(0);
       };
@@ -74,7 +75,7 @@ export function registerServerCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Validate a configuration file; names every problem with its path')
     .action((file: string | undefined, options: { json?: boolean }) => {
-      const snapshot = loadConfigFile(file ?? configPathOf(program.opts().config));
-      emit(options.json, { valid: true, path: snapshot.path }, () => `${snapshot.path}: valid`);
+      const snapshot = loadConfigFile(configPathOf(cli, file));
+      emit(cli, options.json, { valid: true, path: snapshot.path }, () => `${snapshot.path}: valid`);
     });
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime, table } from './output.js';
 import { withCore } from './open-config.js';
 
-export function registerSessionCommands(program: Command): void {
+export function registerSessionCommands(program: Command, cli: CliContext): void {
   const sessions = program.command('sessions').description('Portal sessions');
 
   sessions
@@ -12,7 +13,7 @@ export function registerSessionCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('List active sessions')
     .action(async (options: { user?: string; json?: boolean }) => {
-      const rows = await withCore(program.opts().config, async (core) => {
+      const rows = await withCore(cli, async (core) => {
         const list = options.user
           ? await core.identity.sessions.listForUser((await core.identity.users.require(options.user)).id)
           : await core.identity.sessions.listActive();
@@ -27,7 +28,7 @@ export function registerSessionCommands(program: Command): void {
           phishingResistantAt: isoTime(s.phishingResistantAt),
         }));
       });
-      emit(options.json, rows, () => table(rows, ['handle', 'user', 'amr', 'ip', 'createdAt', 'lastSeenAt']));
+      emit(cli, options.json, rows, () => table(rows, ['handle', 'user', 'amr', 'ip', 'createdAt', 'lastSeenAt']));
     });
 
   sessions
@@ -41,12 +42,12 @@ export function registerSessionCommands(program: Command): void {
     .action(async (handle: string | undefined, options: { user?: string; all?: boolean; reason: string; json?: boolean }) => {
       const chosen = [handle !== undefined, options.user !== undefined, options.all === true].filter(Boolean).length;
       if (chosen !== 1) throw new InputError('give exactly one of: a session handle, --user USER, --all', 'usage');
-      const revoked = await withCore(program.opts().config, async (core) => {
+      const revoked = await withCore(cli, async (core) => {
         const input = { actor: 'cli', reason: options.reason };
         if (options.all) return core.identity.revokeAllSessions(input);
         if (options.user) return core.identity.revokeUserSessions((await core.identity.users.require(options.user)).id, input);
         return core.identity.revokeSessionByHandle(handle!, input);
       });
-      emit(options.json, { revoked }, () => `${revoked} session(s) revoked`);
+      emit(cli, options.json, { revoked }, () => `${revoked} session(s) revoked`);
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
 import { emit, isoTime, table } from './output.js';
 import { withCore } from './open-config.js';
 
@@ -11,7 +12,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function registerUserCommands(program: Command): void {
+export function registerUserCommands(program: Command, cli: CliContext): void {
   const user = program.command('user').description('Users, enrollment links and their keys');
 
   user
@@ -22,8 +23,8 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Create a user (without an enrollment link)')
     .action(async (email: string, options: Common & { name?: string; group: string[] }) => {
-      const created = await withCore(program.opts().config, (core) => core.identity.addUser({ email, name: options.name, groups: options.group, actor: 'cli' }));
-      emit(options.json, created, () => `created ${created.email} (${created.id})`);
+      const created = await withCore(cli, (core) => core.identity.addUser({ email, name: options.name, groups: options.group, actor: 'cli' }));
+      emit(cli, options.json, created, () => `created ${created.email} (${created.id})`);
     });
 
   user
@@ -34,10 +35,10 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Print a one-time enrollment link (creates the user if needed)')
     .action(async (email: string, options: Common & { name?: string; group: string[] }) => {
-      const invite = await withCore(program.opts().config, (core) =>
+      const invite = await withCore(cli, (core) =>
         core.identity.invite({ email, name: options.name, groups: options.group, actor: 'cli' }),
       );
-      emit(options.json, { email: invite.user.email, url: invite.url, expiresAt: isoTime(invite.expiresAt) }, () =>
+      emit(cli, options.json, { email: invite.user.email, url: invite.url, expiresAt: isoTime(invite.expiresAt) }, () =>
         `Enrollment link for ${invite.user.email} (single use, expires ${isoTime(invite.expiresAt)}):\n${invite.url}`,
       );
     });
@@ -48,11 +49,11 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('List users')
     .action(async (options: Common & { group?: string }) => {
-      const users = await withCore(program.opts().config, async (core) => {
+      const users = await withCore(cli, async (core) => {
         const list = await core.identity.users.list(options.group ? { group: options.group } : {});
         return Promise.all(list.map(async (u) => ({ ...u, keys: await core.identity.credentials.countForUser(u.id) })));
       });
-      emit(options.json, users, () =>
+      emit(cli, options.json, users, () =>
         table(users.map((u) => ({ email: u.email, name: u.name, status: u.status, groups: u.groups.join(','), keys: u.keys })), ['email', 'name', 'status', 'groups', 'keys']),
       );
     });
@@ -63,7 +64,7 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Show a user with keys and active sessions')
     .action(async (who: string, options: Common) => {
-      const data = await withCore(program.opts().config, async (core) => {
+      const data = await withCore(cli, async (core) => {
         const u = await core.identity.users.require(who);
         const keys = await core.identity.credentials.listForUser(u.id);
         const sessions = await core.identity.sessions.listForUser(u.id);
@@ -75,7 +76,7 @@ export function registerUserCommands(program: Command): void {
           sessions: sessions.map((s) => ({ handle: s.handle, amr: s.amr.join(' '), ip: s.ip, createdAt: isoTime(s.createdAt), lastSeenAt: isoTime(s.lastSeenAt) })),
         };
       });
-      emit(options.json, data, () =>
+      emit(cli, options.json, data, () =>
         [
           `${data.email}  ${data.name}  ${data.status}${data.reenrollRequired ? '  (re-enrollment required)' : ''}`,
           `groups: ${data.groups.join(', ') || '-'}   legacy: password=${data.legacy.password} totp=${data.legacy.totp}`,
@@ -96,13 +97,13 @@ export function registerUserCommands(program: Command): void {
       .option('--json', 'print JSON')
       .description(name === 'disable' ? 'Disable a user: every session ends at once, sign-in is refused' : 'Enable a disabled user')
       .action(async (who: string, options: Common) => {
-        const result = await withCore(program.opts().config, async (core) => {
+        const result = await withCore(cli, async (core) => {
           const u = await core.identity.users.require(who);
           await core.identity.setUserStatus(u.id, status, 'cli');
           const revoked = status === 'disabled' ? await core.identity.revokeUserSessions(u.id, { actor: 'cli', reason: 'user disabled' }) : 0;
           return { email: u.email, status, sessionsRevoked: revoked };
         });
-        emit(options.json, result, () => `${result.email}: ${result.status}${status === 'disabled' ? `, ${result.sessionsRevoked} session(s) revoked` : ''}`);
+        emit(cli, options.json, result, () => `${result.email}: ${result.status}${status === 'disabled' ? `, ${result.sessionsRevoked} session(s) revoked` : ''}`);
       });
   }
 
@@ -112,13 +113,13 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description("List a user's security keys")
     .action(async (who: string, options: Common) => {
-      const keys = await withCore(program.opts().config, async (core) => {
+      const keys = await withCore(cli, async (core) => {
         const u = await core.identity.users.require(who);
         return (await core.identity.credentials.listForUser(u.id)).map((k) => ({
           id: k.id, name: k.name, class: k.authenticatorClass, aaguid: k.aaguid, counter: k.counter, createdAt: isoTime(k.createdAt), lastUsedAt: isoTime(k.lastUsedAt),
         }));
       });
-      emit(options.json, keys, () => table(keys, ['id', 'name', 'class', 'aaguid', 'lastUsedAt']));
+      emit(cli, options.json, keys, () => table(keys, ['id', 'name', 'class', 'aaguid', 'lastUsedAt']));
     });
 
   user
@@ -128,11 +129,11 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'print JSON')
     .description('Remove a key (an admin may remove the last one; send a new invite afterwards)')
     .action(async (who: string, keyId: string, options: Common) => {
-      const result = await withCore(program.opts().config, async (core) => {
+      const result = await withCore(cli, async (core) => {
         const u = await core.identity.users.require(who);
         await core.identity.removeKey(u.id, keyId, { byAdmin: true, actor: 'cli' });
         return { email: u.email, removed: keyId, remaining: await core.identity.credentials.countForUser(u.id) };
       });
-      emit(options.json, result, () => `removed key ${result.removed} from ${result.email}; ${result.remaining} key(s) left`);
+      emit(cli, options.json, result, () => `removed key ${result.removed} from ${result.email}; ${result.remaining} key(s) left`);
     });
 }

@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import { registerAccessCommands } from './access-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import type { CliContext, CliIo } from './cli-context.js';
+import { registerDnsCommands } from './dns-commands.js';
+import { registerHuntCommands } from './hunt-commands.js';
+import { registerIncidentCommands } from './incident-commands.js';
+import { registerServerCommands } from './server-commands.js';
+import { registerSessionCommands } from './session-commands.js';
+import { registerUserCommands } from './user-commands.js';
+
+/** The whole command tree for one run, writing to `io` and never exiting the process itself. */
+export function createProgram(io: CliIo): { program: Command; exitCode: () => number } {
+  let exitCode = 0;
+  const program = new Command('gatehouse')
+    .description('Gatehouse: phishing-resistant sign-in, access proxy, DNS gateway and incident response in one process')
+    .option('-c, --config <file>', 'configuration file (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError()
+    .exitOverride();
+  const cli: CliContext = {
+    io,
+    configFlag: () => program.opts<{ config?: string }>().config,
+    setExitCode: (code) => {
+      exitCode = Math.max(exitCode, code);
+    },
+  };
+  registerServerCommands(program, cli);
+  registerUserCommands(program, cli);
+  registerSessionCommands(program, cli);
+  registerAccessCommands(program, cli);
+  registerDnsCommands(program, cli);
+  registerAuditCommands(program, cli);
+  registerIncidentCommands(program, cli);
+  registerHuntCommands(program, cli);
+  return { program, exitCode: () => exitCode };
+}
