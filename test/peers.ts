@@ -3,8 +3,8 @@
  * is skipped with a clear line on stderr, so `npm test` passes on a fresh machine; with
  * GATEHOUSE_REQUIRE_PEERS=1 (set by .ci/run) a missing peer fails the run instead.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import net from 'node:net';
 
 export const POSTGRES_TEST_URL = process.env.GATEHOUSE_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,13 +36,20 @@ export async function havePostgres(): Promise<boolean> {
   return report('PostgreSQL', `nothing answers at ${url.host}`);
 }
 
+/** Looks `name` up on PATH like a shell would, without starting one (no child process in a test worker). */
 export function findExecutable(name: string, candidates: string[] = []): string | undefined {
   for (const path of candidates) if (existsSync(path)) return path;
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not here: try the next folder
+    }
   }
+  return undefined;
 }
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { havePostgres, POSTGRES_TEST_URL } from '../../test/peers.js';
 import { freshPostgresDatabase } from '../../test/support/gatehouse-fixture.js';
+import { builtPath } from '../../test/support/paths.js';
 import { ManualClock } from '../lib/clock.js';
 import { isGatehouseError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
@@ -18,7 +19,7 @@ import { createAuditLog, GENESIS_HASH, hashAuditEvent, pruneAuditLog, queryAudit
 
 const pgAvailable = await havePostgres();
 const DAY = 86_400_000;
-const WORKER = new URL('../../test/audit/append-worker.ts', import.meta.url).pathname;
+const WORKER = builtPath('test/audit/append-worker.ts');
 
 const engines = [
   { name: 'sqlite', available: true, url: async () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-audit-')), 'audit.db')}` },
@@ -264,7 +265,7 @@ for (const engine of engines) {
       await writeEvents(1);
       const worker = (type: string) =>
         new Promise<number | null>((resolve) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, type, '200'], { stdio: ['ignore', 'ignore', 'inherit'] });
+          const child = spawn(process.execPath, [WORKER, url, type, '200'], { stdio: ['ignore', 'ignore', 'inherit'] });
           child.on('exit', resolve);
         });
       expect(await Promise.all([worker('p1'), worker('p2'), audit.record({ type: 'here', outcome: 'info' })])).toEqual([0, 0, undefined]);

@@ -9,16 +9,17 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatehouseCore } from '../../src/core.js';
 import { createIncidentResponse, type IncidentResponse } from '../../src/incident/index.js';
+import { builtPath } from '../support/paths.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { startMailSink, type MailSink } from './mail-sink.js';
 import { relayFullSignIn, relayReplayedCode, withLegacyFactors } from './relay-victims.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
-const CHILD = new URL('./crash-child.ts', import.meta.url).pathname;
+const CHILD = builtPath('test/incident/crash-child.ts');
 
 function runChild(configPath: string, mode: string, arg: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, configPath, mode, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CHILD, configPath, mode, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
     child.on('exit', (code, signal) => resolve({ code, signal, out }));

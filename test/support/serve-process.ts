@@ -1,8 +1,6 @@
 /** Runs Gatehouse in a child process (a second instance, or the server under benchmark). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
+import { builtPath, ROOT } from './paths.js';
 
 export interface GatehouseProcess {
   child: ChildProcess;
@@ -11,7 +9,7 @@ export interface GatehouseProcess {
 }
 
 export async function spawnGatehouse(configPath: string): Promise<GatehouseProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/serve-process-main.ts'), configPath], {
+  const child = spawn(process.execPath, [builtPath('test/support/serve-process-main.ts'), configPath], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: ROOT,
   });
