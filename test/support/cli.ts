@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import type { CliIo } from '../../src/cli/cli-context.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { BUILT_CLI, ROOT } from './paths.js';
+import { builtCli, ROOT } from './paths.js';
 
 export interface CliResult {
   code: number | null;
@@ -46,7 +46,7 @@ export async function runGatehouse(args: readonly string[], options: CliOptions 
 
 export function runGatehouseProcess(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUILT_CLI, ...argv(args, options)], {
+    const child = spawn(process.execPath, [builtCli(), ...argv(args, options)], {
       cwd: options.cwd ?? ROOT,
       env: { PATH: process.env.PATH, ...options.env },
       timeout: 60_000,
