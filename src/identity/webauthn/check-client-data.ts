@@ -21,7 +21,11 @@ export function decodeClientData(ceremony: WebauthnCeremony, clientDataJSON: Uin
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON is not an object');
   }
-  const { type, challenge, origin, crossOrigin, topOrigin, tokenBinding } = value as Record<string, unknown>;
+  // tokenBinding is not read at all: WebAuthn L3 §5.8.1 dropped the member and §7.1/§7.2 no longer
+  // check it, and older clients and U2F bridges sent it in every shape (objects with any status, the
+  // string "unused"). Ignoring it loses nothing: no browser binds tokens, and the signature still
+  // covers the bytes as sent.
+  const { type, challenge, origin, crossOrigin, topOrigin } = value as Record<string, unknown>;
   if (typeof type !== 'string' || typeof challenge !== 'string' || typeof origin !== 'string') {
     throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON lacks string type, challenge or origin');
   }
@@ -30,10 +34,6 @@ export function decodeClientData(ceremony: WebauthnCeremony, clientDataJSON: Uin
   }
   if (topOrigin !== undefined && typeof topOrigin !== 'string') {
     throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON.topOrigin is not a string');
-  }
-  // Token binding (dropped in WebAuthn L3) is still checked by the library: fail here with our code.
-  if (tokenBinding !== undefined && (typeof tokenBinding !== 'object' || tokenBinding === null || Array.isArray(tokenBinding))) {
-    throw webauthnError(ceremony, WebauthnErrorCode.malformed, 'clientDataJSON.tokenBinding is not an object');
   }
   return { type, challenge, origin, crossOrigin, topOrigin };
 }

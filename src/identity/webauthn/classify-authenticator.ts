@@ -13,9 +13,11 @@ export interface AuthenticatorClassification {
 }
 
 export interface ClassifyAuthenticatorInput {
-  /** Attestation format after verification ('none' when we did not evaluate the statement). */
+  /** attestationObject.fmt as sent, named in every reason. */
   readonly fmt: string;
-  /** x5c of a verified packed full attestation, leaf first. */
+  /** False for a format whose statement is ignored (not verified offline): it proves nothing. */
+  readonly statementVerified: boolean;
+  /** x5c of the verified statement, leaf first; undefined without a chain (none, self attestation). */
   readonly x5c: readonly Uint8Array[] | undefined;
   readonly aaguid: string;
   readonly backupEligible: boolean;
@@ -26,25 +28,53 @@ export interface ClassifyAuthenticatorInput {
 
 const MAX_CHAIN_LENGTH = 5;
 
+const swk = (reason: string): AuthenticatorClassification => ({ authenticatorClass: 'swk', model: undefined, reason });
+
 /**
- * Decides hwk vs swk. Called only after the attestation statement itself verified (the leaf key
- * signed authData || clientDataHash), so what is left is trust: does the chain reach the roots of
- * the one model that this AAGUID names? Roots are per model, so a chain from vendor A cannot vouch
- * for an AAGUID that the allowlist gives to vendor B.
+ * Decides hwk vs swk. A chain given here belongs to a statement that verified (its leaf signed over
+ * authData and clientDataHash), so what is left is trust: does it reach the roots of an allowlisted
+ * model? Every reason names the format the authenticator sent, for the audit log.
  */
 export function classifyAuthenticator(input: ClassifyAuthenticatorInput): AuthenticatorClassification {
-  const swk = (reason: string): AuthenticatorClassification => ({ authenticatorClass: 'swk', model: undefined, reason });
-  if (input.fmt !== 'packed' || !input.x5c || input.x5c.length === 0) {
-    return swk(`attestation "${input.fmt}" without a certificate chain proves no model`);
-  }
+  const { fmt, x5c } = input;
+  if (!input.statementVerified) return swk(`"${fmt}" attestation statement is not verified offline, so it proves no model`);
+  if (!x5c || x5c.length === 0) return swk(`"${fmt}" attestation without a certificate chain proves no model`);
+  if (fmt === 'packed') return classifyByAaguid(input, x5c);
+  if (fmt === 'fido-u2f') return classifyByChain(input, x5c);
+  return swk(`"${fmt}" attestation proves no model`);
+}
+
+/**
+ * packed: the AAGUID names the model, and the chain must reach the roots of that one model. Roots are
+ * per model, so a chain from vendor A cannot vouch for an AAGUID that the allowlist gives to vendor B.
+ */
+function classifyByAaguid(input: ClassifyAuthenticatorInput, x5c: readonly Uint8Array[]): AuthenticatorClassification {
   const model = input.trustedModels.find((candidate) => candidate.aaguid === input.aaguid);
-  if (!model) return swk(`aaguid ${input.aaguid} is not an allowlisted hardware model`);
+  if (!model) return swk(`"${input.fmt}" attestation: aaguid ${input.aaguid} is not an allowlisted hardware model`);
   // WebAuthn L3 §6.1.3: a backup-eligible credential may be synced off the device, so whatever the
   // attestation says about the model, the private key is not bound to that hardware.
   if (input.backupEligible) return swk(`credential of ${model.name} is backup eligible (may leave the device)`);
-  const problem = chainProblem(input.x5c, model.roots, input.now);
-  if (problem) return swk(`attestation chain does not reach a ${model.name} root: ${problem}`);
-  return { authenticatorClass: 'hwk', model: model.name, reason: `attestation chains to ${model.name}` };
+  const problem = chainProblem(x5c, model.roots, input.now);
+  if (problem) return swk(`"${input.fmt}" attestation chain does not reach a ${model.name} root: ${problem}`);
+  return { authenticatorClass: 'hwk', model: model.name, reason: `"${input.fmt}" attestation chains to ${model.name}` };
+}
+
+/**
+ * fido-u2f (§8.6): U2F has no AAGUID (the client writes zeros), so the attestation certificate alone
+ * says whose hardware made the key: the model is the allowlisted one whose roots it chains to. Models
+ * sharing a vendor root cannot be told apart this way; the first listed is recorded.
+ */
+function classifyByChain(input: ClassifyAuthenticatorInput, x5c: readonly Uint8Array[]): AuthenticatorClassification {
+  if (input.backupEligible) return swk(`"${input.fmt}" credential is backup eligible (may leave the device)`);
+  const problems = input.trustedModels.map((candidate) => ({ candidate, problem: chainProblem(x5c, candidate.roots, input.now) }));
+  const models = problems.filter(({ problem }) => problem === undefined).map(({ candidate }) => candidate);
+  const [model] = models;
+  if (!model) {
+    const why = problems.map(({ candidate, problem }) => `${candidate.name}: ${problem}`).join('; ');
+    return swk(`"${input.fmt}" attestation chain does not reach the root of any allowlisted model${why ? ` (${why})` : ''}`);
+  }
+  const shared = models.length > 1 ? ` (root shared by ${models.map((m) => m.name).join(', ')})` : '';
+  return { authenticatorClass: 'hwk', model: model.name, reason: `"${input.fmt}" attestation chains to ${model.name}${shared}` };
 }
 
 function validAt(cert: X509Certificate, now: number): boolean {

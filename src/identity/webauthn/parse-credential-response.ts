@@ -1,4 +1,3 @@
-import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { webauthnError, WebauthnErrorCode, type WebauthnCeremony } from './webauthn-errors.js';
 
@@ -121,21 +120,3 @@ export function parseAuthenticationResponse(body: unknown): ParsedAuthentication
     userHandle: parsed.response.userHandle,
   };
 }
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
-
-/** Rebuilds the library's input from checked bytes only (never from the raw body). */
-export function toLibraryRegistrationJSON(parsed: ParsedRegistrationResponse, attestationObject: Uint8Array): RegistrationResponseJSON {
-  return {
-    id: parsed.credentialId,
-    rawId: parsed.credentialId,
-    type: 'public-key',
-    clientExtensionResults: {},
-    response: {
-      clientDataJSON: b64(parsed.clientDataJSON),
-      attestationObject: b64(attestationObject),
-      transports: [...parsed.transports] as RegistrationResponseJSON['response']['transports'],
-    },
-  };
-}
-

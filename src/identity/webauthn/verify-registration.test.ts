@@ -17,6 +17,7 @@ import {
 import { SoftwareAuthenticator, type RegisterOptions } from './test-support/software-authenticator.js';
 import { createAttestationChain } from './test-support/test-certificate-authority.js';
 
+const ZERO_AAGUID = '00000000-0000-0000-0000-000000000000';
 const vendorChain = createAttestationChain({ aaguid: TEST_KEY_AAGUID_BYTES, intermediateCount: 1 });
 const policy: RegistrationPolicy = { userVerification: 'preferred', trustedModels: [trustedModel(vendorChain)] };
 
@@ -84,6 +85,7 @@ describe('verifyRegistration: accepted ceremonies', () => {
     const result = await verify(response, challenge);
     expect(result.authenticatorClass).toBe('swk');
     expect(result.attestationFormat).toBe('tpm');
+    expect(result.classificationReason).toBe('"tpm" attestation statement is not verified offline, so it proves no model');
   });
 
   it('gives swk to a backup-eligible credential even with an allowlisted chain', async () => {
@@ -104,6 +106,43 @@ describe('verifyRegistration: accepted ceremonies', () => {
       clock: new ManualClock(Date.UTC(2050, 5, 1)),
     });
     expect(result.authenticatorClass).toBe('swk');
+  });
+
+  it('registers fido-u2f attestation chained to an allowlisted model root as hwk (no AAGUID: matched by chain)', async () => {
+    const u2fChain = createAttestationChain({ vendor: 'U2F Vendor' });
+    const u2fModel = trustedModel(u2fChain, '04040404-0404-0404-0404-040404040404', 'U2F Key');
+    const { challenge, response } = ceremony({ attestation: { format: 'fido-u2f', chain: u2fChain } }, new SoftwareAuthenticator());
+    const result = await verify(response, challenge, { trustedModels: [trustedModel(vendorChain), u2fModel] });
+    expect(result).toMatchObject({ authenticatorClass: 'hwk', model: 'U2F Key', attestationFormat: 'fido-u2f', aaguid: ZERO_AAGUID });
+    expect(result.classificationReason).toContain('"fido-u2f" attestation chains to U2F Key');
+  });
+
+  it('registers fido-u2f attestation from a root no allowlisted model has as swk', async () => {
+    const strangerChain = createAttestationChain({ vendor: 'Unknown U2F Vendor' });
+    const { challenge, response } = ceremony({ attestation: { format: 'fido-u2f', chain: strangerChain } }, new SoftwareAuthenticator());
+    const result = await verify(response, challenge);
+    expect(result).toMatchObject({ authenticatorClass: 'swk', model: undefined, attestationFormat: 'fido-u2f' });
+    expect(result.classificationReason).toMatch(/"fido-u2f" attestation chain does not reach the root of any allowlisted model/);
+  });
+
+  it('names the format the authenticator sent in attestationFormat and in the reason', async () => {
+    const u2fChain = createAttestationChain({ vendor: 'U2F Vendor' });
+    const cases: { attestation: RegisterOptions['attestation']; fmt: string; authenticator?: SoftwareAuthenticator }[] = [
+      { attestation: { format: 'none' }, fmt: 'none' },
+      { attestation: { format: 'packed', chain: vendorChain }, fmt: 'packed' },
+      { attestation: { format: 'packed-self' }, fmt: 'packed' },
+      { attestation: { format: 'fido-u2f', chain: u2fChain }, fmt: 'fido-u2f', authenticator: new SoftwareAuthenticator() },
+      ...['tpm', 'android-key', 'android-safetynet', 'apple'].map((fmt) => ({
+        attestation: { format: 'raw' as const, fmt, attStmt: new Map<string, unknown>([['sig', new Uint8Array(8)]]) },
+        fmt,
+      })),
+    ];
+    for (const { attestation, fmt, authenticator } of cases) {
+      const { challenge, response } = ceremony({ attestation }, authenticator);
+      const result = await verify(response, challenge);
+      expect(result.attestationFormat, fmt).toBe(fmt);
+      expect(result.classificationReason, fmt).toContain(`"${fmt}"`);
+    }
   });
 
   it('accepts every configured origin and the body as a JSON string', async () => {

@@ -1,17 +1,12 @@
-import { SettingsService, verifyRegistrationResponse, type VerifiedRegistrationResponse } from '@simplewebauthn/server';
-import {
-  convertAAGUIDToString,
-  cose,
-  decodeAttestationObject,
-  decodeCredentialPublicKey,
-  isoCBOR,
-} from '@simplewebauthn/server/helpers';
+import { createHash } from 'node:crypto';
+import { convertAAGUIDToString, cose, decodeAttestationObject, decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import type { Clock } from '../../lib/clock.js';
 import { checkAuthenticatorData } from './check-authenticator-data.js';
 import { checkClientData } from './check-client-data.js';
 import { classifyAuthenticator, type AuthenticatorClass } from './classify-authenticator.js';
-import { parseRegistrationResponse, toLibraryRegistrationJSON, type Bytes } from './parse-credential-response.js';
+import { parseRegistrationResponse, type Bytes } from './parse-credential-response.js';
 import { SUPPORTED_ALGORITHM_IDS } from './supported-algorithms.js';
+import { VERIFIED_STATEMENT_FORMATS, verifyAttestationStatement } from './verify-attestation-statement.js';
 import { webauthnError, WebauthnErrorCode } from './webauthn-errors.js';
 import type { RelyingParty, TrustedAuthenticatorModel, UserVerification } from './webauthn-settings.js';
 
@@ -46,35 +41,18 @@ export interface VerifiedRegistration {
   readonly model: string | undefined;
   /** Why the class was chosen, for the audit log. */
   readonly classificationReason: string;
-  /** The format the authenticator sent, e.g. 'packed', 'none', 'tpm'. */
+  /** attestationObject.fmt as the authenticator sent it ('packed', 'fido-u2f', 'tpm', 'none'...), verified or ignored. */
   readonly attestationFormat: string;
 }
 
 /**
- * Formats whose statement we verify. The others (tpm, android-key, android-safetynet, apple) need
- * vendor roots and CRL downloads that this offline verifier does not do, and none of them can make a
- * credential hwk here; their statement is ignored, exactly as if the RP had asked for attestation
- * "none" (WebAuthn L3 §5.4.7), and the credential registers as swk.
+ * WebAuthn L3 §7.1: verify a registration ceremony and classify the authenticator. Every step is ours
+ * (the library's helpers parse CBOR and check signatures): its verifyRegistrationResponse refuses
+ * tokenBinding values that L3 ignores, and that member cannot be stripped first, since the statement
+ * signs the hash of clientDataJSON as sent; it also reads process-wide roots and metadata.
  */
-const EVALUATED_FORMATS: ReadonlySet<string> = new Set(['none', 'packed', 'fido-u2f']);
-
-/**
- * The library chains packed/fido-u2f certificates only to roots set in its global SettingsService and
- * then downloads CRLs named in those certificates. Trust is decided in classifyAuthenticator instead,
- * per model and offline; roots set here by anyone would turn on network fetches during sign-up.
- */
-function assertLibraryStaysOffline(): void {
-  for (const identifier of ['packed', 'fido-u2f'] as const) {
-    if (SettingsService.getRootCertificates({ identifier }).length > 0) {
-      throw new Error(`SettingsService has ${identifier} root certificates: WebAuthn verification must stay offline`);
-    }
-  }
-}
-
-/** WebAuthn L3 §7.1: verify a registration ceremony and classify the authenticator. */
 export async function verifyRegistration(input: VerifyRegistrationInput): Promise<VerifiedRegistration> {
   const { rp, policy } = input;
-  assertLibraryStaysOffline();
   const parsed = parseRegistrationResponse(input.response);
   const expectedChallenge = Buffer.from(input.expectedChallenge).toString('base64url');
   checkClientData('registration', parsed.clientDataJSON, { type: 'webauthn.create', challenge: expectedChallenge, origins: rp.origins });
@@ -97,8 +75,8 @@ export async function verifyRegistration(input: VerifyRegistrationInput): Promis
     rpId: rp.id,
     requireUserVerification: policy.userVerification === 'required',
   });
-  const { credentialID, credentialPublicKey, aaguid } = authenticatorData;
-  if (!authenticatorData.flags.at || !credentialID || !credentialPublicKey || !aaguid) {
+  const { credentialID, credentialPublicKey, aaguid, flags } = authenticatorData;
+  if (!flags.at || !credentialID || !credentialPublicKey || !aaguid) {
     throw webauthnError('registration', WebauthnErrorCode.malformed, 'authenticatorData has no attested credential data');
   }
   if (!Buffer.from(credentialID).equals(Buffer.from(parsed.rawId))) {
@@ -106,49 +84,41 @@ export async function verifyRegistration(input: VerifyRegistrationInput): Promis
   }
   checkAlgorithm(credentialPublicKey);
 
-  const evaluated = EVALUATED_FORMATS.has(fmt);
-  const attestationForLibrary = evaluated
-    ? parsed.attestationObject
-    : isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never);
-  let result: VerifiedRegistrationResponse;
-  try {
-    result = await verifyRegistrationResponse({
-      response: toLibraryRegistrationJSON(parsed, attestationForLibrary),
-      expectedChallenge,
-      expectedOrigin: [...rp.origins],
-      expectedRPID: rp.id,
-      expectedType: 'webauthn.create',
-      requireUserPresence: true,
-      requireUserVerification: policy.userVerification === 'required',
-      supportedAlgorithmIDs: [...SUPPORTED_ALGORITHM_IDS],
-    });
-  } catch (error) {
-    // Origin, RP ID, challenge, flags and algorithm were checked above; what is left is the statement.
-    throw webauthnError('registration', WebauthnErrorCode.attestationInvalid, `${fmt} attestation: ${(error as Error).message}`, error);
-  }
-  if (!result.verified) {
-    throw webauthnError('registration', WebauthnErrorCode.attestationInvalid, `${fmt} attestation signature does not verify`);
-  }
-  const info = result.registrationInfo;
+  // tpm, android-key, android-safetynet and apple need vendor roots and CRL downloads that this
+  // offline verifier does not do, and none of them can make a credential hwk here: their statement is
+  // ignored, exactly as if the RP had asked for attestation "none" (§5.4.7), and the key is swk.
+  const statementVerified = VERIFIED_STATEMENT_FORMATS.has(fmt);
+  const x5c = statementVerified
+    ? await verifyAttestationStatement({
+        fmt,
+        attStmt: attStmt as ReadonlyMap<unknown, unknown>,
+        authData,
+        clientDataHash: createHash('sha256').update(parsed.clientDataJSON).digest(),
+        rpIdHash: authenticatorData.rpIdHash,
+        credentialId: credentialID,
+        credentialPublicKey,
+        aaguid,
+      })
+    : undefined;
   const aaguidString = convertAAGUIDToString(aaguid);
-  const x5c = evaluated ? (attStmt.get('x5c') as unknown) : undefined;
   const classification = classifyAuthenticator({
-    fmt: evaluated ? fmt : 'none',
-    x5c: Array.isArray(x5c) && x5c.every((cert) => cert instanceof Uint8Array) ? x5c : undefined,
+    fmt,
+    statementVerified,
+    x5c,
     aaguid: aaguidString,
-    backupEligible: authenticatorData.flags.be,
+    backupEligible: flags.be,
     trustedModels: policy.trustedModels,
     now: input.clock.now(),
   });
   return {
-    credentialId: info.credential.id,
-    publicKey: info.credential.publicKey,
-    counter: info.credential.counter,
+    credentialId: parsed.credentialId,
+    publicKey: Uint8Array.from(credentialPublicKey),
+    counter: authenticatorData.counter,
     aaguid: aaguidString,
     transports: parsed.transports,
-    backedUp: info.credentialBackedUp,
-    deviceType: info.credentialDeviceType,
-    userVerified: info.userVerified,
+    backedUp: flags.bs,
+    deviceType: flags.be ? 'multiDevice' : 'singleDevice',
+    userVerified: flags.uv,
     authenticatorClass: classification.authenticatorClass,
     model: classification.model,
     classificationReason: classification.reason,
@@ -156,14 +126,36 @@ export async function verifyRegistration(input: VerifyRegistrationInput): Promis
   };
 }
 
+/**
+ * The credential public key must be a well-formed COSE key of a supported algorithm (RFC 9053 §7.1,
+ * §7.2, RFC 8230 §4): the key type, curve and coordinate sizes that algorithm needs. A U2F attestation
+ * signs only the raw point, and the browser writes the COSE framing around it, so framing that the
+ * statement does not cover must still be exactly right before it is stored and used for every sign-in.
+ */
 function checkAlgorithm(credentialPublicKey: Bytes): void {
-  let alg: unknown;
+  let key: ReadonlyMap<number, unknown>;
   try {
-    alg = decodeCredentialPublicKey(credentialPublicKey).get(cose.COSEKEYS.alg);
+    key = decodeCredentialPublicKey(credentialPublicKey) as unknown as ReadonlyMap<number, unknown>;
   } catch (error) {
     throw webauthnError('registration', WebauthnErrorCode.malformed, 'credential public key is not a COSE key', error);
   }
+  const alg = key.get(cose.COSEKEYS.alg);
   if (typeof alg !== 'number' || !SUPPORTED_ALGORITHM_IDS.includes(alg)) {
     throw webauthnError('registration', WebauthnErrorCode.unsupportedAlgorithm, `credential key algorithm ${String(alg)} is not supported`);
+  }
+  const size = (label: number) => {
+    const value = key.get(label);
+    return value instanceof Uint8Array ? value.length : -1;
+  };
+  const kty = key.get(cose.COSEKEYS.kty);
+  const crv = key.get(cose.COSEKEYS.crv);
+  const wellFormed =
+    alg === cose.COSEALG.ES256
+      ? kty === cose.COSEKTY.EC2 && crv === cose.COSECRV.P256 && size(cose.COSEKEYS.x) === 32 && size(cose.COSEKEYS.y) === 32
+      : alg === cose.COSEALG.EdDSA
+        ? kty === cose.COSEKTY.OKP && crv === cose.COSECRV.ED25519 && size(cose.COSEKEYS.x) === 32
+        : kty === cose.COSEKTY.RSA && size(cose.COSEKEYS.n) >= 256 && size(cose.COSEKEYS.e) > 0;
+  if (!wellFormed) {
+    throw webauthnError('registration', WebauthnErrorCode.malformed, `credential key for algorithm ${alg} has the wrong key type, curve or size (kty ${String(kty)}, crv ${String(crv)})`);
   }
 }

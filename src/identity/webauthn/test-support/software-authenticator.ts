@@ -18,6 +18,8 @@ export type AttestationChoice =
   | { readonly format: 'packed-self' }
   /** Packed full attestation signed by the chain's leaf key, x5c = chain.x5c. */
   | { readonly format: 'packed'; readonly chain: AttestationChain }
+  /** FIDO U2F attestation (§8.6) signed by the chain's leaf key, x5c = chain.x5c (one certificate for a real key). */
+  | { readonly format: 'fido-u2f'; readonly chain: AttestationChain }
   /** Any format and statement, e.g. a 'tpm' statement the server should ignore. */
   | { readonly format: 'raw'; readonly fmt: string; readonly attStmt: Map<string, unknown> };
 
@@ -131,6 +133,16 @@ export class SoftwareAuthenticator {
     } else if (attestation.format === 'raw') {
       fmt = attestation.fmt;
       attStmt = attestation.attStmt;
+    } else if (attestation.format === 'fido-u2f') {
+      // FIDO U2F raw message formats §4.3: 0x00 || rpIdHash || clientDataHash || keyHandle || publicKey (0x04 || x || y).
+      const jwk = this.publicKey.export({ format: 'jwk' });
+      const u2fPublicKey = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
+      const signed = Buffer.concat([Buffer.from([0x00]), sha256(Buffer.from(options.rpId, 'utf8')), sha256(clientDataJSON), credentialId, u2fPublicKey]);
+      fmt = 'fido-u2f';
+      attStmt = new Map<string, unknown>([
+        ['sig', sign('sha256', signed, attestation.chain.leaf.privateKey)],
+        ['x5c', attestation.chain.x5c.map((der) => new Uint8Array(der))],
+      ]);
     } else {
       fmt = 'packed';
       attStmt = new Map<string, unknown>([

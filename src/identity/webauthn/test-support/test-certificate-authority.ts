@@ -99,9 +99,12 @@ export interface AttestationChain {
   readonly x5c: readonly Buffer[];
 }
 
-/** A vendor-style chain: root CA, `intermediateCount` CAs, and an attestation leaf for `aaguid`. */
+/**
+ * A vendor-style chain: root CA, `intermediateCount` CAs, and an attestation leaf for `aaguid`
+ * (omitted: no AAGUID extension, as in U2F attestation certificates).
+ */
 export function createAttestationChain(options: {
-  readonly aaguid: Uint8Array;
+  readonly aaguid?: Uint8Array;
   readonly root?: TestCertificate;
   readonly intermediateCount?: number;
   readonly vendor?: string;
@@ -117,12 +120,13 @@ export function createAttestationChain(options: {
     issuer = issueCertificate({ subject: { C: 'US', O: vendor, CN: `${vendor} Intermediate ${i + 1}` }, issuer, ca: true });
     intermediates.push(issuer);
   }
+  const leafAaguid = options.leafAaguid ?? options.aaguid;
   const leaf = issueCertificate({
     // §8.2.1: OU must be "Authenticator Attestation", C a two-letter code, O and CN present.
     subject: { C: 'US', O: vendor, OU: 'Authenticator Attestation', CN: `${vendor} Attestation` },
     issuer,
     ca: false,
-    aaguid: options.leafAaguid ?? options.aaguid,
+    ...(leafAaguid ? { aaguid: leafAaguid } : {}),
     ...(options.leafNotAfter ? { notAfter: options.leafNotAfter } : {}),
   });
   return { root, intermediates, leaf, x5c: [leaf.der, ...[...intermediates].reverse().map((cert) => cert.der)] };
