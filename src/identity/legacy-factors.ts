@@ -38,11 +38,13 @@ export class LegacyFactors {
     return { password: Boolean(row?.password_hash), totp: Boolean(row?.totp_secret) };
   }
 
-  /** Verifies the password in constant work whether or not the user has one. */
+  /**
+   * Verifies the password in constant work whether or not the user has one: without a user (unknown
+   * email, or an attempt refused before its password is checked) the same lookup runs, finds nothing,
+   * and the decoy hash is verified instead, so the answer's timing says nothing about the account.
+   */
   async verifyPassword(userId: string | undefined, password: string): Promise<boolean> {
-    const row = userId
-      ? await this.db.selectFrom('legacy_factors').select('password_hash').where('user_id', '=', userId).executeTakeFirst()
-      : undefined;
+    const row = await this.db.selectFrom('legacy_factors').select('password_hash').where('user_id', '=', userId ?? '').executeTakeFirst();
     const stored = row?.password_hash ?? (await (decoyHash ??= argon2Hash('decoy-' + Math.random().toString(36))));
     const ok = await argon2Verify(stored, password.slice(0, 256)).catch(() => false);
     return ok && Boolean(row?.password_hash);

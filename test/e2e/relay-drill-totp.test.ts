@@ -3,7 +3,8 @@
  * portal. A user with only password + TOTP types both into the lookalike in Chromium and the attacker
  * walks into the account with the cookie the relay kept: a one-time code is just another thing to
  * type, and the relay types it in time. Then the same kit against a user who also has a key: offering
- * the password form is a downgrade, and the server refuses it.
+ * the password form is a downgrade, and the server refuses it before checking the password, with the
+ * same answer a wrong password gets, so the relay cannot even learn that what it captured was right.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,17 +103,18 @@ describe.runIf(haveChromium())('relay drill: password + TOTP through the phishin
       const mark = await auditMark(fixture);
       const code = await LegacyFactors.codeFor(bob.totp, Date.now());
       const status = await typeIntoLookalike(tab, BOB, PASSWORD.bob, code);
-      expect(status).toBe(403);
+      expect(status).toBe(401);
       await expect(tab.page.locator('#error').textContent()).resolves.toBe('Sign-in failed. Try again.');
-      // The relay got his password and code, and no session: both were right, the method was refused.
+      // The relay got his password and code, and no session: the method was refused before either was
+      // checked, with the answer a wrong password gets.
       expect(phish.capturedField('password')).toContain(PASSWORD.bob);
       const issued = phish.loot.cookies.filter((c) => c.seen === 'response' && c.name === SESSION_COOKIE && c.value !== '');
       expect(issued).toHaveLength(1); // carol's, from the first test: none for bob
       const refusals = await auditSince(fixture, 'sign_in', mark, bob.id);
       expect(refusals.map((e) => [e.outcome, e.code])).toEqual([['failure', 'legacy_downgrade_refused']]);
 
-      // The attacker replays the captured password and code at the real portal: still no session
-      // (the code was spent: RFC 6238 §5.2), and none exists for bob at all.
+      // The attacker replays the captured password and code at the real portal: the same refusal
+      // (neither factor is ever tried for a key holder), and no session exists for bob at all.
       const signInPage = await hostRequest({ authority: portalAuthority(), path: '/sign-in' });
       const replay = await hostRequest({
         authority: portalAuthority(),
@@ -126,7 +128,7 @@ describe.runIf(haveChromium())('relay drill: password + TOTP through the phishin
       expect(replay.setCookies[SESSION_COOKIE]).toBeUndefined();
       const after = await auditSince(fixture, 'sign_in', mark, bob.id);
       expect(after.map((e) => [e.outcome, e.code])).toEqual([
-        ['failure', 'bad_totp'],
+        ['failure', 'legacy_downgrade_refused'],
         ['failure', 'legacy_downgrade_refused'],
       ]);
       expect(await fixture.gatehouse.core.identity.sessions.listForUser(bob.id)).toHaveLength(1); // the enrolment session only

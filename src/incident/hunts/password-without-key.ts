@@ -2,11 +2,13 @@ import { addReason, EVIDENCE_LIMIT, liveSessionsOf, parseDetail, usersWithReason
 
 /**
  * Failure codes that legacySignIn (src/identity/sign-in.ts) only reaches after the password was
- * verified: the password is known to whoever typed it, even though no session was issued.
+ * verified: the password is known to whoever typed it, even though no session was issued. Not
+ * `legacy_downgrade_refused`: a key holder is refused before the password is checked, so that code
+ * says nothing about whether the password was right.
  */
-const PASSWORD_PROVEN_FAILURES = ['bad_totp', 'legacy_downgrade_refused', 'user_disabled'];
+const PASSWORD_PROVEN_FAILURES = ['bad_totp', 'user_disabled'];
 const PASSWORD_METHODS = new Set(['password', 'password+totp']);
-/** Events that carry a WebAuthn proof bound to our origin (registration is one too). */
+/** Events that carry a WebAuthn proof bound to our origin (a key's activation is an assertion). */
 const PHISHING_RESISTANT_TYPES = ['sign_in', 'step_up', 'enrollment', 'key.added'];
 
 /**
