@@ -137,7 +137,11 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
     const start = (await call(client, '/api/enroll/options', { token })).json() as { challengeId: string; options: { challenge: string; user: { id: string } } };
     const key = new SoftwareAuthenticator();
     const response = key.register({ challenge: start.options.challenge, origin: client.origin, rpId: 'acme.localhost', userId: new Uint8Array(Buffer.from(start.options.user.id, 'base64url')) });
-    const done = await call(client, '/api/enroll/verify', { challengeId: start.challengeId, token, response, name: 'bench' });
+    const pending = await call(client, '/api/enroll/verify', { challengeId: start.challengeId, token, response, name: 'bench' });
+    if (pending.status !== 200) throw new Error(`registration failed: ${pending.status}`);
+    const activation = pending.json() as { activationId: string; options: { challenge: string } };
+    const proof = key.authenticate({ challenge: activation.options.challenge, origin: client.origin, rpId: 'acme.localhost' });
+    const done = await call(client, '/api/enroll/activate', { activationId: activation.activationId, token, response: proof });
     if (done.status !== 200) throw new Error(`enrollment failed: ${done.status}`);
     keys.push(key);
   }

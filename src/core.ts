@@ -32,10 +32,14 @@ export function identitySettingsOf(config: GatehouseConfig): IdentitySettings {
   return {
     webauthn: webauthnSettingsFromConfig(config.webauthn),
     inviteTtlMs: config.identity.invite_ttl_hours * 3_600_000,
+    pendingKeyTtlMs: config.identity.pending_key_minutes * 60_000,
+    keyChangeWindowMs: config.identity.key_change_window_minutes * 60_000,
     legacy: {
       password: config.identity.legacy.password,
       totp: config.identity.legacy.totp,
       allowDowngrade: config.identity.legacy.allow_downgrade,
+      maxFailures: config.identity.legacy.max_failures,
+      lockoutMs: config.identity.legacy.lockout_minutes * 60_000,
     },
     portalUrl: portalUrlOf(config),
   };

@@ -21,7 +21,11 @@
     });
     var data = {};
     try { data = await res.json(); } catch (e) { /* non-JSON error page */ }
-    if (!res.ok) throw new Error(data.message || 'Something went wrong. Try again.');
+    if (!res.ok) {
+      var error = new Error(data.message || 'Something went wrong. Try again.');
+      error.code = data.code;
+      throw error;
+    }
     return data;
   }
 
@@ -59,19 +63,40 @@
     window.location.assign(done.redirect);
   });
 
-  wire('enroll-key', async function () {
+  // A new key is usable only after it signs in once against this origin: register, then confirm.
+  async function registerAndConfirm(paths, extra) {
     var name = (document.getElementById('key-name') || {}).value || 'Security key';
-    var start = await post('/api/enroll/options', { token: root.invite });
-    var response = await lib.startRegistration({ optionsJSON: start.options });
-    var done = await post('/api/enroll/verify', { challengeId: start.challengeId, token: root.invite, response: response, name: name });
+    var start = await post(paths.options, extra);
+    var created = await lib.startRegistration({ optionsJSON: start.options });
+    var pending = await post(paths.verify, Object.assign({ challengeId: start.challengeId, response: created, name: name }, extra));
+    show('status', 'Key registered. Touch it once more to confirm it works here.');
+    var proof = await lib.startAuthentication({ optionsJSON: pending.options });
+    return post(paths.activate, Object.assign({ activationId: pending.activationId, response: proof }, extra));
+  }
+
+  // Key changes need a key proof from the last few minutes: on a stale one, touch an existing key, retry.
+  async function withFreshKeyProof(change) {
+    try {
+      return await change();
+    } catch (err) {
+      if (!err || err.code !== 'step_up_required') throw err;
+      show('status', 'First confirm it is you: touch one of your existing keys.');
+      var start = await post('/api/sign-in/options', { stepUp: true });
+      var response = await lib.startAuthentication({ optionsJSON: start.options });
+      await post('/api/sign-in/verify', { challengeId: start.challengeId, response: response, stepUp: true, returnTo: '/account' });
+      return change();
+    }
+  }
+
+  wire('enroll-key', async function () {
+    var done = await registerAndConfirm({ options: '/api/enroll/options', verify: '/api/enroll/verify', activate: '/api/enroll/activate' }, { token: root.invite });
     window.location.assign(done.redirect);
   });
 
   wire('add-key', async function () {
-    var name = (document.getElementById('key-name') || {}).value || 'Security key';
-    var start = await post('/api/account/keys/options', {});
-    var response = await lib.startRegistration({ optionsJSON: start.options });
-    var done = await post('/api/account/keys/verify', { challengeId: start.challengeId, response: response, name: name });
+    var done = await withFreshKeyProof(function () {
+      return registerAndConfirm({ options: '/api/account/keys/options', verify: '/api/account/keys/verify', activate: '/api/account/keys/activate' }, {});
+    });
     window.location.assign(done.redirect);
   });
 })();

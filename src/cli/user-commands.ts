@@ -32,14 +32,19 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
     .argument('<email>')
     .option('--name <name>', 'display name for a new user')
     .option('--group <group>', 'group membership (repeatable)', collect, [])
+    .option('--user-has-keys', 'issue a link even though the user already has keys (it lets whoever opens it first add one)')
     .option('--json', 'print JSON')
-    .description('Print a one-time enrollment link (creates the user if needed)')
-    .action(async (email: string, options: Common & { name?: string; group: string[] }) => {
+    .description('Print a one-time enrollment link (creates the user if needed); refused for a user with keys unless --user-has-keys')
+    .action(async (email: string, options: Common & { name?: string; group: string[]; userHasKeys?: boolean }) => {
       const invite = await withCore(cli, (core) =>
-        core.identity.invite({ email, name: options.name, groups: options.group, actor: 'cli' }),
+        core.identity.invite({ email, name: options.name, groups: options.group, actor: 'cli', allowExistingKeys: options.userHasKeys === true }),
       );
-      emit(cli, options.json, { email: invite.user.email, url: invite.url, expiresAt: isoTime(invite.expiresAt) }, () =>
-        `Enrollment link for ${invite.user.email} (single use, expires ${isoTime(invite.expiresAt)}):\n${invite.url}`,
+      const warning =
+        invite.existingKeys > 0
+          ? `\nNOTE: ${invite.user.email} already has ${invite.existingKeys} key(s). This link adds another key to a working account: send it only over a channel you trust, and check the user's keys afterwards.`
+          : '';
+      emit(cli, options.json, { email: invite.user.email, url: invite.url, expiresAt: isoTime(invite.expiresAt), existingKeys: invite.existingKeys }, () =>
+        `Enrollment link for ${invite.user.email} (single use, expires ${isoTime(invite.expiresAt)}):\n${invite.url}${warning}`,
       );
     });
 
@@ -72,7 +77,7 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
         return {
           ...u,
           legacy,
-          keys: keys.map((k) => ({ id: k.id, name: k.name, class: k.authenticatorClass, aaguid: k.aaguid, createdAt: isoTime(k.createdAt), lastUsedAt: isoTime(k.lastUsedAt) })),
+          keys: keys.map((k) => ({ id: k.id, name: k.name, class: k.authenticatorClass, model: k.model ?? '-', aaguid: k.aaguid, createdAt: isoTime(k.createdAt), lastUsedAt: isoTime(k.lastUsedAt) })),
           sessions: sessions.map((s) => ({ handle: s.handle, amr: s.amr.join(' '), ip: s.ip, createdAt: isoTime(s.createdAt), lastSeenAt: isoTime(s.lastSeenAt) })),
         };
       });
@@ -82,7 +87,7 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
           `groups: ${data.groups.join(', ') || '-'}   legacy: password=${data.legacy.password} totp=${data.legacy.totp}`,
           '',
           'keys:',
-          table(data.keys, ['id', 'name', 'class', 'lastUsedAt']),
+          table(data.keys, ['id', 'name', 'class', 'model', 'lastUsedAt']),
           '',
           'sessions:',
           table(data.sessions, ['handle', 'amr', 'ip', 'lastSeenAt']),
@@ -116,10 +121,20 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
       const keys = await withCore(cli, async (core) => {
         const u = await core.identity.users.require(who);
         return (await core.identity.credentials.listForUser(u.id)).map((k) => ({
-          id: k.id, name: k.name, class: k.authenticatorClass, aaguid: k.aaguid, counter: k.counter, createdAt: isoTime(k.createdAt), lastUsedAt: isoTime(k.lastUsedAt),
+          id: k.id,
+          name: k.name,
+          class: k.authenticatorClass,
+          // The model is known only from an attestation that chains to an allowlisted root (webauthn.trusted_models).
+          model: k.model ?? '-',
+          attestation: k.attestation ?? '-',
+          aaguid: k.aaguid,
+          counter: k.counter,
+          createdAt: isoTime(k.createdAt),
+          addedFrom: k.addedIp ?? '-',
+          lastUsedAt: isoTime(k.lastUsedAt),
         }));
       });
-      emit(cli, options.json, keys, () => table(keys, ['id', 'name', 'class', 'aaguid', 'lastUsedAt']));
+      emit(cli, options.json, keys, () => table(keys, ['id', 'name', 'class', 'model', 'createdAt', 'addedFrom', 'lastUsedAt']));
     });
 
   user
@@ -127,13 +142,13 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
     .argument('<user>', 'email or id')
     .argument('<key-id>', 'credential id (from `user keys`)')
     .option('--json', 'print JSON')
-    .description('Remove a key (an admin may remove the last one; send a new invite afterwards)')
+    .description('Remove a key and end the sessions it opened (an admin may remove the last one; send a new invite afterwards)')
     .action(async (who: string, keyId: string, options: Common) => {
       const result = await withCore(cli, async (core) => {
         const u = await core.identity.users.require(who);
-        await core.identity.removeKey(u.id, keyId, { byAdmin: true, actor: 'cli' });
-        return { email: u.email, removed: keyId, remaining: await core.identity.credentials.countForUser(u.id) };
+        const { sessionsRevoked } = await core.identity.removeKey(u.id, keyId, { byAdmin: true, actor: 'cli' });
+        return { email: u.email, removed: keyId, remaining: await core.identity.credentials.countForUser(u.id), sessionsRevoked };
       });
-      emit(cli, options.json, result, () => `removed key ${result.removed} from ${result.email}; ${result.remaining} key(s) left`);
+      emit(cli, options.json, result, () => `removed key ${result.removed} from ${result.email}; ${result.remaining} key(s) left; ${result.sessionsRevoked} session(s) it opened revoked`);
     });
 }

@@ -15,6 +15,13 @@ export interface StoredCredential {
   backedUp: boolean;
   createdAt: number;
   lastUsedAt: number | undefined;
+  /** Model name from an allowlisted attestation; undefined when the key's model is not known. */
+  model?: string | undefined;
+  /** Attestation statement format at registration (packed, tpm, none, ...). */
+  attestation?: string | undefined;
+  /** Where the key was added from, shown to its owner and sent in the notice. */
+  addedIp?: string | undefined;
+  addedUserAgent?: string | undefined;
 }
 
 function toCredential(row: Database['credentials']): StoredCredential {
@@ -30,6 +37,10 @@ function toCredential(row: Database['credentials']): StoredCredential {
     backedUp: Number(row.backed_up) === 1,
     createdAt: Number(row.created_at),
     lastUsedAt: row.last_used_at === null ? undefined : Number(row.last_used_at),
+    model: row.model ?? undefined,
+    attestation: row.attestation ?? undefined,
+    addedIp: row.added_ip ?? undefined,
+    addedUserAgent: row.added_user_agent ?? undefined,
   };
 }
 
@@ -118,6 +129,10 @@ export class CredentialRegistry {
         backed_up: credential.backedUp ? 1 : 0,
         created_at: now,
         last_used_at: null,
+        model: credential.model ?? null,
+        attestation: credential.attestation ?? null,
+        added_ip: credential.addedIp?.slice(0, 64) ?? null,
+        added_user_agent: credential.addedUserAgent?.slice(0, 300) ?? null,
       })
       .execute();
     return { ...credential, createdAt: now, lastUsedAt: undefined };

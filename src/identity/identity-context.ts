@@ -6,6 +6,7 @@ import type { ChallengeStore } from './challenges.js';
 import type { CredentialRegistry } from './credential-registry.js';
 import type { InviteBook } from './invites.js';
 import type { LegacyFactors } from './legacy-factors.js';
+import type { PendingCredentials } from './pending-credentials.js';
 import type { SessionManager } from './sessions.js';
 import type { UserDirectory } from './user-directory.js';
 import type { WebauthnSettings } from './webauthn/index.js';
@@ -14,7 +15,11 @@ import type { WebauthnSettings } from './webauthn/index.js';
 export interface IdentitySettings {
   webauthn: WebauthnSettings;
   inviteTtlMs: number;
-  legacy: { password: boolean; totp: boolean; allowDowngrade: boolean };
+  /** How long a registered key may wait for its first assertion before it is discarded. */
+  pendingKeyTtlMs: number;
+  /** How recent a key proof must be to add, rename or remove a key. */
+  keyChangeWindowMs: number;
+  legacy: { password: boolean; totp: boolean; allowDowngrade: boolean; maxFailures: number; lockoutMs: number };
   portalUrl: string;
 }
 
@@ -32,6 +37,7 @@ export interface IdentityContext {
   users: UserDirectory;
   invites: InviteBook;
   credentials: CredentialRegistry;
+  pending: PendingCredentials;
   sessions: SessionManager;
   legacy: LegacyFactors;
   challenges: ChallengeStore;

@@ -5,10 +5,13 @@ import type { Random } from '../lib/random.js';
 import { publishChange, type Store } from '../store/index.js';
 import { ChallengeStore } from './challenges.js';
 import { CredentialRegistry } from './credential-registry.js';
-import { finishRegistration, startAddKey, startEnrollment, type RegistrationFinish } from './enrollment.js';
+import { activateKey, finishRegistration, startAddKey, startEnrollment, type KeyActivationFinish, type RegistrationFinish } from './enrollment.js';
 import type { IdentityContext, IdentitySettings, RequestContext } from './identity-context.js';
 import { InviteBook } from './invites.js';
 import { LegacyFactors } from './legacy-factors.js';
+import { PendingCredentials } from './pending-credentials.js';
+import { pruneSignInThrottle } from './sign-in-throttle.js';
+import { requireRecentKeyProof } from './recent-key-proof.js';
 import { SESSION_FEED, SessionManager, type SessionTimeouts, type SessionView } from './sessions.js';
 import { finishSignIn, legacySignIn, startSignIn } from './sign-in.js';
 import { createUserDirectory, type User } from './user-directory.js';
@@ -43,6 +46,7 @@ export class IdentityService {
       users: createUserDirectory({ db, clock, random }),
       invites: new InviteBook(db, clock, random),
       credentials: new CredentialRegistry(db, clock),
+      pending: new PendingCredentials(db, clock, random),
       sessions: new SessionManager(store, clock, random, options.timeouts),
       legacy: new LegacyFactors(db, clock),
       challenges: new ChallengeStore(db, clock, random),
@@ -62,9 +66,20 @@ export class IdentityService {
     return this.ctx.legacy;
   }
 
-  /** Creates the user if needed and returns a one-time enrollment link. */
-  async invite(input: { email: string; name?: string; groups?: string[]; actor: string }): Promise<{ user: User; url: string; expiresAt: number }> {
+  /**
+   * Creates the user if needed and returns a one-time enrollment link. A link for someone who already
+   * has keys adds a key to a working account: whoever holds the link first can enroll their own key,
+   * so it needs `allowExistingKeys` (the CLI's --user-has-keys) and says so in `existingKeys`.
+   */
+  async invite(input: { email: string; name?: string; groups?: string[]; actor: string; allowExistingKeys?: boolean }): Promise<{ user: User; url: string; expiresAt: number; existingKeys: number }> {
     const existing = await this.ctx.users.findByEmail(input.email);
+    const existingKeys = existing ? await this.ctx.credentials.countForUser(existing.id) : 0;
+    if (existingKeys > 0 && !input.allowExistingKeys) {
+      throw new GatehouseError('invite_user_has_keys', {
+        status: 409,
+        publicMessage: `${existing!.email} already has ${existingKeys} key(s); an enrollment link would let whoever opens it add another. Pass the explicit flag if that is intended.`,
+      });
+    }
     const user = existing ?? (await this.ctx.users.add({ email: input.email, name: input.name, groups: input.groups }));
     if (existing && input.groups?.length) await this.ctx.users.addToGroups(existing.id, input.groups);
     const added = existing ? (input.groups ?? []).filter((g) => !existing.groups.includes(g)) : (input.groups ?? []);
@@ -76,11 +91,11 @@ export class IdentityService {
       outcome: 'success',
       userId: user.id,
       actor: input.actor,
-      detail: { invite: invite.id, expiresAt: invite.expiresAt },
+      detail: { invite: invite.id, expiresAt: invite.expiresAt, existingKeys },
     });
     const url = new URL('/enroll', this.ctx.settings().portalUrl);
     url.searchParams.set('token', token);
-    return { user: (await this.ctx.users.get(user.id)) ?? user, url: url.toString(), expiresAt: invite.expiresAt };
+    return { user: (await this.ctx.users.get(user.id)) ?? user, url: url.toString(), expiresAt: invite.expiresAt, existingKeys };
   }
 
   /** Creates a user; group memberships are audited like every other group change. */
@@ -94,11 +109,14 @@ export class IdentityService {
   startEnrollment(token: string, request: RequestContext) {
     return startEnrollment(this.ctx, token, request);
   }
-  startAddKey(session: SessionView) {
-    return startAddKey(this.ctx, session);
+  startAddKey(session: SessionView, request: RequestContext) {
+    return startAddKey(this.ctx, session, request);
   }
   finishRegistration(input: RegistrationFinish, request: RequestContext) {
     return finishRegistration(this.ctx, input, request);
+  }
+  activateKey(input: KeyActivationFinish, request: RequestContext) {
+    return activateKey(this.ctx, input, request);
   }
   startSignIn(input: { email?: string | undefined; stepUpFor?: SessionView }) {
     return startSignIn(this.ctx, input);
@@ -110,21 +128,42 @@ export class IdentityService {
     return legacySignIn(this.ctx, input, request);
   }
 
-  async renameKey(userId: string, credentialId: string, name: string, actor: string): Promise<void> {
+  /** Renames a key: by its owner with a fresh key proof (`session`), or by an admin (no session). */
+  async renameKey(userId: string, credentialId: string, name: string, actor: string, session?: SessionView): Promise<void> {
+    if (session) {
+      if (session.userId !== userId) throw new GatehouseError('key_not_found', { status: 404, publicMessage: 'security key was not found.' });
+      requireRecentKeyProof(session, this.ctx.clock.now(), this.ctx.settings().keyChangeWindowMs, 'renaming a key');
+    }
     await this.ctx.credentials.rename(userId, credentialId, name);
     await this.ctx.audit.record({ type: 'key.renamed', outcome: 'success', userId, actor, detail: { credential: credentialId, name } });
   }
 
-  async removeKey(userId: string, credentialId: string, options: { byAdmin: boolean; actor: string; ip?: string }): Promise<void> {
+  /**
+   * Removes a key and, in the same transaction, revokes every session its assertions created, on every
+   * instance (a stolen session that a removed key opened must not outlive it). A user removes their own
+   * key only with a fresh key proof (`session`); an admin (`byAdmin`, the CLI) needs none.
+   */
+  async removeKey(userId: string, credentialId: string, options: { byAdmin: boolean; actor: string; ip?: string; session?: SessionView }): Promise<{ sessionsRevoked: number }> {
     try {
-      const removed = await this.ctx.credentials.remove(userId, credentialId, { byAdmin: options.byAdmin });
-      await this.ctx.audit.record({
-        type: 'key.removed',
-        outcome: 'success',
-        userId,
-        actor: options.actor,
-        ip: options.ip,
-        detail: { credential: credentialId, name: removed.name, byAdmin: options.byAdmin },
+      if (!options.byAdmin) {
+        if (!options.session || options.session.userId !== userId) throw new GatehouseError('key_proof_required', { status: 403, publicMessage: 'Sign in with your security key or passkey to do this.', detail: 'key removal without the owner’s session' });
+        requireRecentKeyProof(options.session, this.ctx.clock.now(), this.ctx.settings().keyChangeWindowMs, 'removing a key');
+      }
+      return await this.ctx.store.db.transaction().execute(async (trx) => {
+        const removed = await this.ctx.credentials.remove(userId, credentialId, { byAdmin: options.byAdmin }, trx);
+        const sessionsRevoked = await this.ctx.sessions.revokeByCredential(credentialId, 'key removed', trx);
+        await this.ctx.audit.record(
+          {
+            type: 'key.removed',
+            outcome: 'success',
+            userId,
+            actor: options.actor,
+            ip: options.ip,
+            detail: { credential: credentialId, name: removed.name, model: removed.model ?? null, byAdmin: options.byAdmin, sessionsRevoked },
+          },
+          trx,
+        );
+        return { sessionsRevoked };
       });
     } catch (error) {
       await this.ctx.audit
@@ -132,6 +171,13 @@ export class IdentityService {
         .catch(() => {});
       throw error;
     }
+  }
+
+  /** Housekeeping: drops expired challenges, unconfirmed keys and ended sign-in throttle windows. */
+  async pruneExpired(): Promise<void> {
+    await this.ctx.challenges.pruneExpired();
+    await this.ctx.pending.pruneExpired();
+    await pruneSignInThrottle({ db: this.ctx.store.db, clock: this.ctx.clock }, this.ctx.settings().legacy.lockoutMs);
   }
 
   async revokeSession(idHash: string, input: { actor: string; reason: string; userId?: string }): Promise<number> {

@@ -35,6 +35,8 @@ export interface IssueSessionInput {
   phishingResistant: boolean;
   ip: string;
   userAgent: string;
+  /** The key whose assertion created the session: removing the key ends the session. */
+  credentialId?: string;
 }
 
 export const SESSION_FEED = {
@@ -58,8 +60,13 @@ const REVOKED_BEFORE_KEY = 'sessions.revoked_before';
 export class SessionManager {
   private readonly cache = new Map<string, SessionView>();
   private readonly dirtyTouches = new Map<string, number>();
-  /** Sessions created at or before this time (ms) are refused: "sign everyone out" (incident response). */
-  private revokedBefore = 0;
+  /**
+   * Sessions created at or before this time (ms) are refused: "sign everyone out" (incident response).
+   * The bound is inclusive here exactly as in revokeAll's UPDATE (`created_at <= cutoff`), so a session
+   * issued in the cut-off's own millisecond is refused whether it is judged from this cache or from the
+   * rows. Minus infinity until a cut-off is known: no session is refused for its creation time.
+   */
+  private revokedBefore = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: Store,
@@ -97,6 +104,7 @@ export class SessionManager {
       expires_at: now + this.timeouts.absoluteMs,
       revoked_at: null,
       revoked_reason: null,
+      credential_id: input.credentialId ?? null,
     };
     await db.insertInto('sessions').values(row).execute();
     if (!owner) {
@@ -140,7 +148,7 @@ export class SessionManager {
     const now = this.clock.now();
     let session: SessionView | undefined = this.cache.get(idHash) ?? (await this.load(idHash));
     if (!session) return undefined;
-    if (now >= session.expiresAt || session.createdAt < this.revokedBefore) return this.forget(idHash);
+    if (now >= session.expiresAt || session.createdAt <= this.revokedBefore) return this.forget(idHash);
     if (now - session.lastSeenAt >= this.timeouts.idleMs) {
       // Another instance may have seen it more recently: confirm with the database.
       session = await this.load(idHash);
@@ -244,6 +252,16 @@ export class SessionManager {
     return Number(result.numUpdatedRows);
   }
 
+  /** Ends the live sessions a key created (the key was removed: what it opened closes with it). */
+  async revokeByCredential(credentialId: string, reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
+    const rows = await db.selectFrom('sessions').select('id_hash').where('credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+    return this.revoke(
+      rows.map((r) => r.id_hash),
+      reason,
+      db,
+    );
+  }
+
   async revokeUser(userId: string, reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
     const result = await db
       .updateTable('sessions')
@@ -284,7 +302,7 @@ export class SessionManager {
     return Number(result.numUpdatedRows);
   }
 
-  /** Reads the last revoke-everything cut-off (at start: sessions from before it are refused). */
+  /** Reads the last revoke-everything cut-off (at start: sessions created at or before it are refused). */
   async loadRevocationCutoff(): Promise<void> {
     const row = await this.store.db.selectFrom('settings').select('value').where('key', '=', REVOKED_BEFORE_KEY).executeTakeFirst();
     if (row) this.revokedBefore = Math.max(this.revokedBefore, Number(row.value));

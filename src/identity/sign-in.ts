@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { auditFailure } from './enrollment.js';
 import { userHandleOf, type IdentityContext, type RequestContext } from './identity-context.js';
+import { clearSignInFailures, countSignInAttempt } from './sign-in-throttle.js';
 import type { Amr, SessionView } from './sessions.js';
 import {
   buildAuthenticationOptions,
@@ -18,12 +19,24 @@ export interface SignInStart {
   options: PublicKeyCredentialRequestOptionsJSON;
 }
 
+// Transport lists as browsers report them at registration (WebAuthn L3 §5.2.1.1 getTransports():
+// sorted, no duplicates): USB keys, NFC+USB keys, platform passkeys.
+const DECOY_TRANSPORTS: readonly (readonly string[])[] = [['usb'], ['nfc', 'usb'], ['nfc', 'usb'], ['hybrid', 'internal']];
+
 /**
- * Decoy credential ids for unknown emails in username-first sign-in, stable per email, so the options
- * do not reveal whether an account exists.
+ * Decoy credentials for an email with no key in username-first sign-in, so the options do not reveal
+ * whether an account exists: the same shape as a real user's (an id, the transports the key reported),
+ * one or two of them like a user with a spare key, all stable per email (HMACs of it) so asking twice
+ * gives the same answer. The count and transports come from their own HMAC, never from the bytes of a
+ * listed id: a visible relation between id and shape would mark the decoys.
  */
-function decoyCredentialId(ctx: IdentityContext, email: string): string {
-  return createHmac('sha256', ctx.serverSecret).update(`decoy-credential:${email}`).digest().subarray(0, 32).toString('base64url');
+function decoyCredentials(ctx: IdentityContext, email: string): { id: string; transports: string[] }[] {
+  const hmac = (label: string) => createHmac('sha256', ctx.serverSecret).update(`${label}:${email}`).digest();
+  const shape = hmac('decoy-shape');
+  return Array.from({ length: 1 + (shape[0]! & 1) }, (_, index) => ({
+    id: hmac(index === 0 ? 'decoy-credential' : `decoy-credential-${index}`).toString('base64url'),
+    transports: [...DECOY_TRANSPORTS[shape[1 + index]! % DECOY_TRANSPORTS.length]!],
+  }));
 }
 
 /**
@@ -41,7 +54,11 @@ export async function startSignIn(ctx: IdentityContext, input: { email?: string 
     const email = input.email.trim().toLowerCase().slice(0, 254);
     const user = await ctx.users.findByEmail(email);
     const credentials = user ? await ctx.credentials.listForUser(user.id) : [];
-    allowCredentials = credentials.length > 0 ? credentials.map((c) => ({ id: c.id, transports: c.transports })) : [{ id: decoyCredentialId(ctx, email) }];
+    allowCredentials = credentials.length > 0 ? credentials.map((c) => ({ id: c.id, transports: c.transports })) : decoyCredentials(ctx, email);
+    // A listed credential may be non-discoverable, and its authenticator then returns no userHandle
+    // (WebAuthn L3 §7.2 step 6: the user was identified before the ceremony): binding the challenge to
+    // the user is what ties the credential to them. Not on the decoy path, whose challenge stays unbound.
+    if (user && credentials.length > 0) userId = user.id;
   }
   const stored = await ctx.challenges.create({ purpose: 'authenticate', userId }, webauthn.timeoutMs);
   const options = await buildAuthenticationOptions({
@@ -109,6 +126,8 @@ export async function finishSignIn(
       rp: webauthn.rp,
       credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, userId: userHandleOf(credential.userId) },
       requireUserVerification: webauthn.userVerification === 'required',
+      // Only discoverable sign-in identifies the user by userHandle; username-first and step-up bound
+      // the challenge to the user whose credentials they listed, checked against the credential above.
       requireUserHandle: challenge.userId === null,
     });
     if (!(await ctx.credentials.recordUse(credential.id, verified.newCounter, credential.counter))) {
@@ -128,7 +147,7 @@ export async function finishSignIn(
       if (!session) throw new GatehouseError('session_ended', { status: 401, publicMessage: FAILED, detail: 'session ended during step-up' });
       return { session };
     }
-    return await issueAudited(ctx, { userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent }, detail, owner);
+    return await issueAudited(ctx, { userId: user.id, amr, phishingResistant: true, ip: request.ip, userAgent: request.userAgent, credentialId: credential.id }, detail, owner);
   } catch (error) {
     const extra: Record<string, unknown> = { method: 'webauthn' };
     if (credentialId) extra.credential = credentialId;
@@ -142,6 +161,12 @@ export async function finishSignIn(
  * Legacy password (+TOTP) sign-in, off by default. Refused for anyone who has a security key unless
  * config allows the downgrade: otherwise a relay that cannot use the key would simply ask for the
  * password and the code instead (the 2022 kit did exactly that).
+ *
+ * Every refusal is the same 401 with the same message, and costs the same work, one argon2id
+ * verification: a different answer for a right password (key holder, disabled user, wrong TOTP) is an
+ * oracle for a sprayer or a relay, which then knows which password to keep. The reason goes to the
+ * audit log only. Attempts are counted per account across instances (sign-in-throttle.ts) before the
+ * password is checked.
  */
 export async function legacySignIn(
   ctx: IdentityContext,
@@ -149,16 +174,29 @@ export async function legacySignIn(
   request: RequestContext,
 ): Promise<SignInResult> {
   const { legacy } = ctx.settings();
+  const refused = (code: string, detail: string) => new GatehouseError(code, { status: 401, publicMessage: FAILED, detail });
   let userId: string | undefined;
   try {
-    if (!legacy.password) throw new GatehouseError('legacy_disabled', { status: 403, publicMessage: FAILED, detail: 'password sign-in is disabled' });
+    if (!legacy.password) throw refused('legacy_disabled', 'password sign-in is disabled');
     if (typeof input.email !== 'string' || typeof input.password !== 'string' || input.email.length > 254 || input.password.length > 256) {
       throw new GatehouseError('invalid_input', { status: 400, publicMessage: FAILED, detail: 'email and password are required' });
     }
-    const user = await ctx.users.findByEmail(input.email);
+    const email = input.email.trim().toLowerCase();
+    const throttle = { db: ctx.store.db, clock: ctx.clock, serverSecret: ctx.serverSecret };
+    const withinLimit = await countSignInAttempt(throttle, email, legacy);
+    const user = await ctx.users.findByEmail(email);
     userId = user?.id;
-    const passwordOk = await ctx.legacy.verifyPassword(user?.id, input.password);
-    if (!user || !passwordOk) throw new GatehouseError('bad_credentials', { status: 401, publicMessage: FAILED, detail: user ? 'wrong password' : 'unknown email' });
+    const keys = await ctx.credentials.countForUser(user?.id ?? '');
+    // Decided before the password is checked, so neither the answer nor the audit log says whether
+    // the password was right; the decoy verification below keeps the timing of a real check.
+    const early = !withinLimit
+      ? refused('sign_in_throttled', `more than ${legacy.maxFailures} failed attempts for this account in ${legacy.lockoutMs / 60_000} min`)
+      : user && keys > 0 && !legacy.allowDowngrade
+        ? refused('legacy_downgrade_refused', 'user has a security key; password+TOTP refused before the password was checked (possible phishing relay)')
+        : undefined;
+    const passwordOk = await ctx.legacy.verifyPassword(early ? undefined : user?.id, input.password);
+    if (early) throw early;
+    if (!user || !passwordOk) throw refused('bad_credentials', user ? 'wrong password' : 'unknown email');
     const factors = await ctx.legacy.has(user.id);
     const amr: Amr[] = ['pwd'];
     if (legacy.totp || factors.totp) {
@@ -166,18 +204,12 @@ export async function legacySignIn(
       if (!factors.totp || !(await ctx.legacy.verifyTotp(user.id, code))) {
         // The audit row records that the password was right: the "password right, key never used"
         // hunt after an incident finds exactly these users.
-        throw new GatehouseError('bad_totp', { status: 401, publicMessage: FAILED, detail: 'password correct, TOTP code wrong or replayed' });
+        throw refused('bad_totp', 'password correct, TOTP code wrong or replayed');
       }
       amr.push('otp', 'mfa');
     }
-    if (!legacy.allowDowngrade && (await ctx.credentials.countForUser(user.id)) > 0) {
-      throw new GatehouseError('legacy_downgrade_refused', {
-        status: 403,
-        publicMessage: FAILED,
-        detail: 'user has a security key; password+TOTP refused (possible phishing relay)',
-      });
-    }
-    if (user.status !== 'active') throw new GatehouseError('user_disabled', { status: 403, publicMessage: FAILED, detail: `${user.email} is disabled` });
+    if (user.status !== 'active') throw refused('user_disabled', `${user.email} is disabled`);
+    await clearSignInFailures(throttle, email);
     return await issueAudited(
       ctx,
       { userId: user.id, amr, phishingResistant: false, ip: request.ip, userAgent: request.userAgent },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionView } from '../identity/index.js';
-import { GatehouseError } from '../lib/errors.js';
+import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { checkCsrf, csrfTokenFor } from './csrf.js';
 import { currentSession } from './current-session.js';
 import { accountPage } from './pages.js';
@@ -20,6 +20,26 @@ const keyVerifyBody = {
   properties: { challengeId: { type: 'string', maxLength: 64 }, response: { type: 'object' }, name: { type: 'string', maxLength: 200 } },
   additionalProperties: false,
 } as const;
+
+const keyActivateBody = {
+  type: 'object',
+  required: ['activationId', 'response'],
+  properties: { activationId: { type: 'string', maxLength: 64 }, response: { type: 'object' } },
+  additionalProperties: false,
+} as const;
+
+/**
+ * A form that changes keys with a key proof older than the window: send the person to touch a key
+ * (the sign-in page in step-up mode) and back to the account page, where they submit again.
+ */
+async function stepUpOnStaleProof(reply: FastifyReply, change: () => Promise<FastifyReply>): Promise<FastifyReply> {
+  try {
+    return await change();
+  } catch (error) {
+    if (isGatehouseError(error) && error.code === 'step_up_required') return reply.redirect('/sign-in?step_up=1&return_to=%2Faccount', 303);
+    throw error;
+  }
+}
 
 async function requireSession(deps: PortalDeps, request: FastifyRequest): Promise<SessionView> {
   const session = await currentSession(deps, request);
@@ -58,29 +78,43 @@ export function registerAccountRoutes(app: FastifyInstance, deps: PortalDeps): v
 
   app.post('/api/account/keys/options', async (request) => {
     checkCsrf(request, deps.settings().allowedOrigins);
-    return deps.identity.startAddKey(await requireSession(deps, request));
+    return deps.identity.startAddKey(await requireSession(deps, request), deps.requestContext(request));
   });
 
+  // Registration verified: the key is pending; the answer asks the page for the new key's assertion.
   app.post('/api/account/keys/verify', { schema: { body: keyVerifyBody } }, async (request) => {
     checkCsrf(request, deps.settings().allowedOrigins);
     const session = await requireSession(deps, request);
     const body = request.body as { challengeId: string; response: unknown; name?: string };
-    await deps.identity.finishRegistration({ challengeId: body.challengeId, response: body.response, keyName: body.name ?? 'Security key', session }, deps.requestContext(request));
+    return deps.identity.finishRegistration({ challengeId: body.challengeId, response: body.response, keyName: body.name ?? 'Security key', session }, deps.requestContext(request));
+  });
+
+  app.post('/api/account/keys/activate', { schema: { body: keyActivateBody } }, async (request) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    const session = await requireSession(deps, request);
+    const body = request.body as { activationId: string; response: unknown };
+    await deps.identity.activateKey({ activationId: body.activationId, response: body.response, session }, deps.requestContext(request));
     return { redirect: '/account?added=1' };
   });
 
   app.post('/account/keys/rename', async (request, reply) => {
     checkCsrf(request, deps.settings().allowedOrigins);
     const session = await requireSession(deps, request);
-    await deps.identity.renameKey(session.userId, field(request, 'id'), field(request, 'name'), `user:${session.userId}`);
-    return back(reply, 'renamed');
+    return stepUpOnStaleProof(reply, async () => {
+      await deps.identity.renameKey(session.userId, field(request, 'id'), field(request, 'name'), `user:${session.userId}`, session);
+      return back(reply, 'renamed');
+    });
   });
 
   app.post('/account/keys/remove', async (request, reply) => {
     checkCsrf(request, deps.settings().allowedOrigins);
     const session = await requireSession(deps, request);
-    await deps.identity.removeKey(session.userId, field(request, 'id'), { byAdmin: false, actor: `user:${session.userId}`, ip: deps.requestContext(request).ip });
-    return back(reply, 'removed');
+    return stepUpOnStaleProof(reply, async () => {
+      const { sessionsRevoked } = await deps.identity.removeKey(session.userId, field(request, 'id'), { byAdmin: false, actor: `user:${session.userId}`, ip: deps.requestContext(request).ip, session });
+      // The key may have opened this very session: then it has ended too.
+      if (sessionsRevoked > 0 && !(await deps.identity.sessions.validateHash(session.idHash))) return reply.redirect('/sign-in', 303);
+      return back(reply, 'removed');
+    });
   });
 
   app.post('/account/sessions/end', async (request, reply) => {

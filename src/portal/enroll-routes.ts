@@ -23,6 +23,17 @@ const verifyBody = {
   additionalProperties: false,
 } as const;
 
+const activateBody = {
+  type: 'object',
+  required: ['activationId', 'token', 'response'],
+  properties: {
+    activationId: { type: 'string', maxLength: 64 },
+    token: { type: 'string', maxLength: 100 },
+    response: { type: 'object' },
+  },
+  additionalProperties: false,
+} as const;
+
 export function registerEnrollRoutes(app: FastifyInstance, deps: PortalDeps): void {
   app.get('/enroll', async (request, reply) => {
     const settings = deps.settings();
@@ -48,15 +59,28 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: PortalDeps): vo
     return deps.identity.startEnrollment(token, deps.requestContext(request));
   });
 
-  app.post('/api/enroll/verify', { schema: { body: verifyBody } }, async (request, reply) => {
+  // Registration verified: the key is pending. The answer is the options for its first assertion.
+  app.post('/api/enroll/verify', { schema: { body: verifyBody } }, async (request) => {
     checkCsrf(request, deps.settings().allowedOrigins);
     const body = request.body as { challengeId: string; token: string; response: unknown; name?: string };
-    const result = await deps.identity.finishRegistration(
+    return deps.identity.finishRegistration(
       { challengeId: body.challengeId, inviteToken: body.token, response: body.response, keyName: body.name ?? 'Security key' },
       deps.requestContext(request),
     );
-    if (result.token) setSessionCookie(request, reply, deps.settings(), result.token);
-    deps.metrics.signIns.inc({ method: 'enrollment', result: 'success' });
-    return { redirect: '/account?enrolled=1' };
+  });
+
+  // The new key's assertion against our origin: only now is the invite used and a session issued.
+  app.post('/api/enroll/activate', { schema: { body: activateBody } }, async (request, reply) => {
+    checkCsrf(request, deps.settings().allowedOrigins);
+    const body = request.body as { activationId: string; token: string; response: unknown };
+    try {
+      const result = await deps.identity.activateKey({ activationId: body.activationId, inviteToken: body.token, response: body.response }, deps.requestContext(request));
+      if (result.token) setSessionCookie(request, reply, deps.settings(), result.token);
+      deps.metrics.signIns.inc({ method: 'enrollment', result: 'success' });
+      return { redirect: '/account?enrolled=1' };
+    } catch (error) {
+      deps.metrics.signIns.inc({ method: 'enrollment', result: isGatehouseError(error) ? error.code : 'internal_error' });
+      throw error;
+    }
   });
 }

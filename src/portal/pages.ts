@@ -38,7 +38,9 @@ export function enrollPage(ctx: PageContext, options: { token: string; email: st
   const body = html`
     <h1>Set up your security key</h1>
     <p>Welcome, ${options.name}. Register a security key or passkey for <strong>${options.email}</strong>.
-    From now on you sign in by touching it: no password to type, nothing a fake site can reuse.</p>
+    From now on you sign in by touching it: no password to type, nothing a fake site can reuse.
+    You will touch it twice: once to register it, once to confirm it works on this site.</p>
+    <div id="status" class="notice ok hidden" aria-live="polite"></div>
     <div id="error" class="notice error hidden" role="alert"></div>
     <label for="key-name">Name this key</label>
     <input id="key-name" type="text" maxlength="60" value="My security key">
@@ -60,7 +62,8 @@ export function accountPage(
       <td><form class="inline-rename row" method="post" action="/account/keys/rename">
         <input type="hidden" name="_csrf" value="${ctx.csrfToken}"><input type="hidden" name="id" value="${key.id}">
         <input type="text" name="name" value="${key.name}" maxlength="60" aria-label="Key name"><button class="secondary" type="submit">Rename</button></form></td>
-      <td><span class="badge ${key.authenticatorClass === 'hwk' ? 'ok' : ''}">${key.authenticatorClass === 'hwk' ? 'Hardware key' : 'Passkey'}</span></td>
+      <td><span class="badge ${key.authenticatorClass === 'hwk' ? 'ok' : ''}">${key.authenticatorClass === 'hwk' ? (key.model ?? 'Hardware key') : 'Passkey'}</span></td>
+      <td class="muted">${when(key.createdAt)}${key.addedIp ? html`<br>from ${key.addedIp}` : ''}</td>
       <td class="muted">${when(key.lastUsedAt)}</td>
       <td><form method="post" action="/account/keys/remove"><input type="hidden" name="_csrf" value="${ctx.csrfToken}">
         <input type="hidden" name="id" value="${key.id}"><button class="danger" type="submit" ${options.keys.length <= 1 ? 'disabled title="Your only key cannot be removed"' : ''}>Remove</button></form></td></tr>`,
@@ -77,9 +80,11 @@ export function accountPage(
     <h1>Your account</h1>
     <p class="muted">${options.name} · ${options.email}</p>
     ${options.notice ? html`<div class="notice ok" role="status">${options.notice}</div>` : ''}
+    <div id="status" class="notice ok hidden" aria-live="polite"></div>
     <div id="error" class="notice error hidden" role="alert"></div>
     <h2>Security keys</h2>
-    <table><thead><tr><th>Name</th><th>Type</th><th>Last used</th><th></th></tr></thead><tbody>${keys}</tbody></table>
+    <p class="muted">A key you do not recognise was not added by you: remove it and tell your IT team.</p>
+    <table><thead><tr><th>Name</th><th>Type</th><th>Added</th><th>Last used</th><th></th></tr></thead><tbody>${keys}</tbody></table>
     <div class="row spaced add-key"><input id="key-name" type="text" maxlength="60" value="Backup key" aria-label="New key name">
       <button id="add-key" class="secondary" type="button">Add a key</button></div>
     <h2>Where you are signed in</h2>

@@ -92,7 +92,10 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
       return reply.type('text/html; charset=utf-8').send(continuePage({ organisation: settings.organisation, csrfToken }, returnTo));
     } catch (error) {
       if (!isGatehouseError(error)) throw error;
-      deps.metrics.signIns.inc({ method: 'password', result: error.code });
+      // One label for every refusal: /metrics is served unauthenticated, and a counter per reason
+      // (bad_credentials vs bad_totp or legacy_downgrade_refused) would tell a sprayer which password
+      // was right or which account has a key. The reason is in the audit log.
+      deps.metrics.signIns.inc({ method: 'password', result: error.code === 'invalid_input' ? 'invalid_input' : 'refused' });
       const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
       return reply
         .code(error.status)

@@ -39,6 +39,9 @@ function wantsJson(url: string, accept: string | undefined): boolean {
  * The fastify instance serving the portal, admin API, health and metrics. Its node server dispatches
  * to the host router first (app hosts go straight to the proxy handler, off fastify's path).
  */
+/** Refusals the portal's script answers itself: a stale key proof is fixed by a touch and a retry. */
+const CLIENT_ACTION_CODES = new Set(['step_up_required']);
+
 export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; handler: http.RequestListener } {
   let fastifyHandler: http.RequestListener | undefined;
   const handler: http.RequestListener = (req, res) => {
@@ -82,7 +85,12 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
     }
     reply.code(status);
     setSecurityHeaders(reply, request.protocol === 'https');
-    if (wantsJson(request.url, request.headers.accept)) return reply.send({ message, requestId: request.id });
+    if (wantsJson(request.url, request.headers.accept)) {
+      // A code goes to the client only where the page acts on it (ask for a key touch and retry);
+      // every other refusal keeps one generic message, with the real reason in the audit log.
+      const code = isGatehouseError(error) && CLIENT_ACTION_CODES.has(error.code) ? { code: error.code } : {};
+      return reply.send({ message, requestId: request.id, ...code });
+    }
     return reply
       .type('text/html; charset=utf-8')
       .send(messagePage({ organisation: options.organisation(), csrfToken: '' }, { title: status >= 500 ? 'Something went wrong' : 'That did not work', message, requestId: request.id }));

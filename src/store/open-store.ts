@@ -9,6 +9,8 @@ import { auditChainMigration } from './migrations/002-audit-chain.js';
 import { dnsMigration } from './migrations/003-dns.js';
 import { incidentsMigration } from './migrations/004-incidents.js';
 import { unloggedChallengesMigration } from './migrations/005-unlogged-challenges.js';
+import { keyProofsMigration } from './migrations/006-key-proofs.js';
+import { signInThrottleMigration } from './migrations/007-sign-in-throttle.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -42,6 +44,8 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '003-dns': dnsMigration(dialect),
     '004-incidents': incidentsMigration(dialect),
     '005-unlogged-challenges': unloggedChallengesMigration(dialect),
+    '006-key-proofs': keyProofsMigration(dialect),
+    '007-sign-in-throttle': signInThrottleMigration(dialect),
   };
 }
 

@@ -47,6 +47,38 @@ export interface CredentialsTable {
   backed_up: number;
   created_at: number;
   last_used_at: number | null;
+  /** Model name from an allowlisted attestation (e.g. "YubiKey 5 NFC"); null when unknown. */
+  model: string | null;
+  /** Attestation statement format at registration (packed, tpm, none, ...); null for keys added before it was kept. */
+  attestation: string | null;
+  added_ip: string | null;
+  added_user_agent: string | null;
+}
+
+/** A registered credential that has not yet proved itself with an assertion (migration 006). */
+export interface PendingCredentialsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  public_key: string;
+  counter: number;
+  aaguid: string;
+  transports: string;
+  authenticator_class: 'hwk' | 'swk';
+  backed_up: number;
+  model: string | null;
+  attestation: string;
+  classification: string;
+  /** Set for enrollment from an invite: the invite is consumed only when the key proves itself. */
+  invite_hash: string | null;
+  /** Set when a signed-in session adds the key: only that session may activate it. */
+  session_hash: string | null;
+  activation_id: string;
+  activation_challenge: string;
+  ip: string;
+  user_agent: string;
+  created_at: number;
+  expires_at: number;
 }
 
 export interface ChallengesTable {
@@ -70,6 +102,17 @@ export interface LegacyFactorsTable {
   updated_at: number;
 }
 
+/**
+ * Failed legacy sign-ins per account in the current window (migration 007). `account_key` is an HMAC
+ * of the normalised email under the server secret, so the rows name no one.
+ */
+export interface SignInThrottleTable {
+  account_key: string;
+  /** Attempts in this window that have not succeeded (an attempt counts before its password is checked). */
+  failures: number;
+  window_started_at: number;
+}
+
 export interface SessionsTable {
   /** SHA-256 of the session id; the id itself lives only in the cookie. */
   id_hash: string;
@@ -85,6 +128,8 @@ export interface SessionsTable {
   expires_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** The credential whose assertion created the session; null for password sessions. */
+  credential_id: string | null;
 }
 
 export interface AuditEventsTable {
@@ -282,8 +327,10 @@ export interface Database {
   group_members: GroupMembersTable;
   invites: InvitesTable;
   credentials: CredentialsTable;
+  pending_credentials: PendingCredentialsTable;
   webauthn_challenges: ChallengesTable;
   legacy_factors: LegacyFactorsTable;
+  sign_in_throttle: SignInThrottleTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   change_feed: ChangeFeedTable;

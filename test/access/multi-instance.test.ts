@@ -66,6 +66,33 @@ describe.runIf(pgAvailable)('two instances sharing PostgreSQL', () => {
     process.stdout.write(`[measured] revocation seen by the other instance after ${delay.toFixed(1)} ms\n`);
   });
 
+  it('removing a key ends, on the other instance, the sessions that key opened (and only those)', async () => {
+    const browser = new TestBrowser(a.port);
+    const key = await enrolThroughPortal(a, browser, 'two-keys@acme.test');
+    const openedByKey = browser.cookies(a.portalHost).get('gatehouse_session')!;
+    const user = await a.gatehouse.core.identity.users.require('two-keys@acme.test');
+    // A second key, and a session of its own, made directly in the store: what matters here is which
+    // credential each session records.
+    const [first] = await a.gatehouse.core.identity.credentials.listForUser(user.id);
+    const second = await a.gatehouse.core.identity.credentials.add({ ...first!, id: `${first!.id}-second`, name: 'Second key' });
+    const other = await a.gatehouse.core.identity.sessions.issue({ userId: user.id, amr: ['swk'], phishingResistant: true, ip: '127.0.0.1', userAgent: 'test', credentialId: second.id });
+    const onB = (token: string) => {
+      const tab = new TestBrowser(portB);
+      tab.cookies(a.portalHost).set('gatehouse_session', token);
+      return () => tab.fetch(`http://${a.portalHost}:${portB}/account`);
+    };
+    const [keySessionOnB, otherSessionOnB] = [onB(openedByKey), onB(other.token)];
+    expect((await keySessionOnB()).status).toBe(200); // cached on B now
+    expect((await otherSessionOnB()).status).toBe(200);
+    const removed = await a.gatehouse.core.identity.removeKey(user.id, key.id, { byAdmin: true, actor: 'test' });
+    expect(removed.sessionsRevoked).toBe(1);
+    const delay = await pollUntil(async () => (await keySessionOnB()).status === 303, 5000);
+    process.stdout.write(`[measured] key removal ended its session on the other instance after ${delay.toFixed(1)} ms\n`);
+    expect((await otherSessionOnB()).status).toBe(200);
+    const [event] = await a.gatehouse.core.audit.list({ type: 'key.removed' });
+    expect(event).toMatchObject({ outcome: 'success', userId: user.id, detail: { sessionsRevoked: 1 } });
+  });
+
   it('an IP blocked through one instance is refused by the other', async () => {
     const onB = new TestBrowser(portB);
     const wikiOnB = () => onB.fetch(`http://wiki.acme.localhost:${portB}/`);

@@ -124,7 +124,11 @@ describe.runIf(haveChromium())('portal end to end in Chromium (issue 2)', { time
   it('removes the first key, and that key no longer signs in anywhere', async () => {
     const [oldKey] = (await laptop.credentials(firstKey)) as [VirtualCredential];
     const row = laptop.page.locator('tr', { has: laptop.page.locator('input[name=name][value="Alice YubiKey (old)"]') });
-    await clickAndLand(laptop.page, 'tr:has(input[value="Alice YubiKey (old)"]) form[action="/account/keys/remove"] button', /\/account\?removed=1$/);
+    // This laptop's session was opened by that key: removing the key ends it, here and everywhere.
+    await clickAndLand(laptop.page, 'tr:has(input[value="Alice YubiKey (old)"]) form[action="/account/keys/remove"] button', /\/sign-in$/);
+    const [removal] = await fixture.gatehouse.core.audit.list({ type: 'key.removed' });
+    expect(removal).toMatchObject({ outcome: 'success', detail: { credential: Buffer.from(oldKey.credentialId, 'base64').toString('base64url'), sessionsRevoked: 1 } });
+    await clickAndLand(laptop.page, '#sign-in-key', /\/account$/); // with the backup key
     expect(await row.count()).toBe(0);
     const keys = await fixture.gatehouse.core.identity.credentials.listForUser(aliceId);
     expect(keys.map((k) => k.name)).toEqual(['Alice backup key']);

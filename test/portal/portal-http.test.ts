@@ -3,6 +3,8 @@
  * serving and stores nothing after hostile requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { LegacyFactors } from '../../src/identity/index.js';
 import { SoftwareAuthenticator } from '../../src/identity/webauthn/test-support/software-authenticator.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 
@@ -98,6 +100,9 @@ describe('bad input gets a clear 4xx, stores nothing, and the process keeps serv
       ['/api/sign-in/verify', { challengeId: 'nope', response: { id: '!!', rawId: '!!', type: 'public-key', response: {} } }, 400],
       ['/api/enroll/options', { token: 'not-a-real-invite-token-at-all' }, 400],
       ['/api/enroll/verify', { challengeId: 'a', token: 'b', response: 'c' }, 400],
+      ['/api/enroll/activate', { activationId: 'a', token: 'b', response: {} }, 400],
+      ['/api/enroll/activate', { activationId: 'a', token: 'b' }, 400],
+      ['/api/enroll/activate', { activationId: 'a', token: 'b', response: {}, session: 'x' }, 400],
       ['/api/sign-in/options', 'x'.repeat(200_000), 413],
     ];
     for (const [url, payload, status] of cases) {
@@ -133,7 +138,12 @@ describe('sign-in over HTTP sets a host-only, HttpOnly session cookie and expose
     const options = (await fx.gatehouse.inject({ method: 'POST', url: '/api/enroll/options', headers, payload: { token: inviteToken } })).json();
     const key = new SoftwareAuthenticator();
     const response = key.register({ challenge: options.options.challenge, origin: fx.portalOrigin, rpId: 'acme.localhost', userId: new Uint8Array(Buffer.from(options.options.user.id, 'base64url')) });
-    const done = await fx.gatehouse.inject({ method: 'POST', url: '/api/enroll/verify', headers, payload: { challengeId: options.challengeId, token: inviteToken, response, name: 'HTTP key' } });
+    const pending = await fx.gatehouse.inject({ method: 'POST', url: '/api/enroll/verify', headers, payload: { challengeId: options.challengeId, token: inviteToken, response, name: 'HTTP key' } });
+    expect(pending.statusCode).toBe(200);
+    expect(pending.headers['set-cookie']?.toString() ?? '').not.toContain('gatehouse_session='); // a registration alone signs nobody in
+    const activation = pending.json() as { activationId: string; options: { challenge: string } };
+    const proof = key.authenticate({ challenge: activation.options.challenge, origin: fx.portalOrigin, rpId: 'acme.localhost' });
+    const done = await fx.gatehouse.inject({ method: 'POST', url: '/api/enroll/activate', headers, payload: { activationId: activation.activationId, token: inviteToken, response: proof } });
     expect(done.statusCode).toBe(200);
     const setCookie = [done.headers['set-cookie']].flat().find((c) => c?.startsWith('gatehouse_session='))!;
     expect(setCookie).toMatch(/HttpOnly/i);
@@ -154,5 +164,83 @@ describe('sign-in over HTTP sets a host-only, HttpOnly session cookie and expose
     expect(fx.logs.join('')).not.toContain(inviteToken); // no secret in a log
     const sessionToken = setCookie.split(';')[0]!.split('=')[1]!;
     expect(fx.logs.join('')).not.toContain(sessionToken);
+  });
+});
+
+describe('the legacy password form answers every refusal alike (no oracle for a sprayer or a relay)', () => {
+  const PASSWORD = 'correct horse battery staple';
+
+  async function legacyUser(email: string, withKey: boolean) {
+    const { identity } = fx.gatehouse.core;
+    const user = await identity.users.add({ email });
+    await identity.legacy.setPassword(user.id, PASSWORD);
+    const secret = await identity.legacy.enrollTotp(user.id);
+    if (withKey) {
+      await identity.credentials.add({
+        id: randomBytes(32).toString('base64url'),
+        userId: user.id,
+        name: 'Blue key',
+        publicKey: new Uint8Array(77),
+        counter: 0,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        transports: ['usb'],
+        authenticatorClass: 'hwk',
+        backedUp: false,
+      });
+    }
+    return { user, secret };
+  }
+
+  /** One page load, then form posts reusing its CSRF cookie: the answers can be compared byte for byte. */
+  async function passwordForm() {
+    const { token, cookie } = await csrf();
+    return async (email: string, password: string, code: string, remoteAddress = '127.0.0.1') => {
+      const payload = new URLSearchParams({ _csrf: token, email, password, code, return_to: '/account' }).toString();
+      const res = await fx.gatehouse.inject({
+        method: 'POST',
+        url: '/sign-in/password',
+        remoteAddress,
+        headers: { host: fx.portalHost, origin: fx.portalOrigin, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+      return { status: res.statusCode, body: res.body, session: [res.headers['set-cookie']].flat().some((c) => c?.startsWith('gatehouse_session=')) };
+    };
+  }
+
+  const auditCodes = async (userId: string) =>
+    (await fx.gatehouse.core.audit.list({ type: 'sign_in', userId, limit: 1000 })).reverse().map((e) => (e.outcome === 'failure' ? e.code : e.outcome));
+
+  it('a key holder: the right and a wrong password get byte-identical answers; the audit log tells them apart', async () => {
+    const post = await passwordForm();
+    const holder = await legacyUser('form-holder@acme.test', true);
+    const plain = await legacyUser('form-plain@acme.test', false);
+    const right = await post('form-holder@acme.test', PASSWORD, await LegacyFactors.codeFor(holder.secret, Date.now()));
+    const wrong = await post('form-holder@acme.test', 'not the password!', '000000');
+    expect(right.status).toBe(401);
+    expect(right.body).toContain('Sign-in failed. Try again.');
+    expect(wrong).toEqual(right);
+    // A user without a key and a wrong password, a wrong code, an unknown email: the same bytes again.
+    expect(await post('form-plain@acme.test', 'not the password!', '000000')).toEqual(right);
+    expect(await post('form-plain@acme.test', PASSWORD, '000000')).toEqual(right);
+    expect(await post('form-nobody@acme.test', PASSWORD, '000000')).toEqual(right);
+    expect(await auditCodes(holder.user.id)).toEqual(['legacy_downgrade_refused', 'legacy_downgrade_refused']);
+    expect(await auditCodes(plain.user.id)).toEqual(['bad_credentials', 'bad_totp']);
+    // /metrics is unauthenticated: its counters must not carry the reasons either.
+    const metrics = (await fx.gatehouse.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/gatehouse_sign_ins_total\{method="password",result="refused"\} [1-9]/);
+    expect(metrics).not.toMatch(/method="password",result="(bad_credentials|bad_totp|legacy_downgrade_refused)"/);
+  });
+
+  it('40 wrong passwords from 8 addresses, then the right one: the same refusal (sign_in_throttled)', async () => {
+    const post = await passwordForm();
+    const victim = await legacyUser('form-sprayed@acme.test', false);
+    const first = await post('form-sprayed@acme.test', 'guess number 0', '000000', '203.0.113.1');
+    for (let i = 1; i < 40; i++) expect(await post('form-sprayed@acme.test', `guess number ${i}`, '000000', `203.0.113.${(i % 8) + 1}`)).toEqual(first);
+    const right = await post('form-sprayed@acme.test', PASSWORD, await LegacyFactors.codeFor(victim.secret, Date.now()), '203.0.113.9');
+    expect(right).toEqual(first);
+    expect(right).toMatchObject({ status: 401, session: false });
+    const codes = await auditCodes(victim.user.id);
+    expect(codes.filter((c) => c === 'bad_credentials')).toHaveLength(10);
+    expect(codes.slice(10)).toEqual(Array(31).fill('sign_in_throttled'));
   });
 });

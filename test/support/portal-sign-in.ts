@@ -25,7 +25,11 @@ export async function enrolThroughPortal(fx: GatehouseFixture, browser: TestBrow
   const start = (await postJson(browser, fx, '/api/enroll/options', { token })).json() as { challengeId: string; options: { challenge: string; user: { id: string } } };
   const key = new SoftwareAuthenticator();
   const response = key.register({ challenge: start.options.challenge, origin: fx.portalOrigin, rpId: fx.portalHost.slice(4), userId: new Uint8Array(Buffer.from(start.options.user.id, 'base64url')) });
-  const done = await postJson(browser, fx, '/api/enroll/verify', { challengeId: start.challengeId, token, response, name: 'Test key' });
+  const pending = await postJson(browser, fx, '/api/enroll/verify', { challengeId: start.challengeId, token, response, name: 'Test key' });
+  if (pending.status !== 200) throw new Error(`registration failed with ${pending.status}`);
+  const activation = pending.json() as { activationId: string; options: { challenge: string } };
+  const proof = key.authenticate({ challenge: activation.options.challenge, origin: fx.portalOrigin, rpId: fx.portalHost.slice(4) });
+  const done = await postJson(browser, fx, '/api/enroll/activate', { activationId: activation.activationId, token, response: proof });
   if (done.status !== 200) throw new Error(`enrollment failed with ${done.status}`);
   return key;
 }

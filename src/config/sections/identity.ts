@@ -1,7 +1,30 @@
 import { z } from 'zod';
 
 export const identitySchema = z.strictObject({
-  invite_ttl_hours: z.number().positive().max(24 * 30).default(24).describe('Lifetime of an enrollment link, in hours. Links are single use.'),
+  invite_ttl_hours: z
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(8)
+    .describe('Lifetime of an enrollment link, in hours (fractions allowed). Links are single use and a bearer secret: whoever opens one first enrolls a key, so keep it short.'),
+  pending_key_minutes: z
+    .number()
+    .positive()
+    .max(60)
+    .default(10)
+    .describe('A newly registered key must sign in once (an assertion against the real origin) within this many minutes, or it is discarded unused.'),
+  key_change_window_minutes: z
+    .number()
+    .positive()
+    .max(60)
+    .default(5)
+    .describe('Adding, renaming or removing a key needs a security-key proof this recent, in minutes; otherwise the page asks for a touch of an existing key first.'),
+  admin_write_window_minutes: z
+    .number()
+    .positive()
+    .max(120)
+    .default(10)
+    .describe('Admin actions that change state need a security-key proof this recent, in minutes; reads need only an admin session with a key proof.'),
   admin_groups: z.array(z.string().min(1)).default(['admins']).describe('Members of these groups may use the admin console and API.'),
   legacy: z
     .strictObject({
@@ -11,8 +34,21 @@ export const identitySchema = z.strictObject({
         .boolean()
         .default(false)
         .describe('Let a user who has a security key sign in with password+TOTP. Never do this: a phishing relay can replay both.'),
+      max_failures: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(10)
+        .describe('Failed password sign-ins allowed per account (known or not) in one lockout window, counted across every instance; then every attempt is refused until the window ends, even with the right password.'),
+      lockout_minutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(15)
+        .describe('Length of the window in which failed password sign-ins are counted per account, in minutes.'),
     })
-    .default({ password: false, totp: false, allow_downgrade: false })
+    .default({ password: false, totp: false, allow_downgrade: false, max_failures: 10, lockout_minutes: 15 })
     .describe('Password and TOTP, for migration only. A relay on a lookalike domain can phish both.'),
 });
 
