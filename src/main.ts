@@ -135,9 +135,15 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       incidents,
       audit: core.audit,
       random,
+      clock,
       validateSession: (token) => core.identity.sessions.validate(token),
       clientIp: (request) => normaliseAddress(request.ip),
-      settings: () => ({ cookieName: portalSettings().cookieName, adminGroups: core.snapshot().config.identity.admin_groups, allowedOrigins: portalSettings().allowedOrigins }),
+      settings: () => ({
+        cookieName: portalSettings().cookieName,
+        adminGroups: core.snapshot().config.identity.admin_groups,
+        writeWindowMs: core.snapshot().config.identity.admin_write_window_minutes * 60_000,
+        allowedOrigins: portalSettings().allowedOrigins,
+      }),
     });
 
     registerPortal(app, {
@@ -175,7 +181,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     cleanups.push(core.identity.sessions.startTouchFlusher());
 
     const housekeeping = setInterval(() => {
-      void core.identity.ctx.challenges.pruneExpired().catch(() => {});
+      void core.identity.pruneExpired().catch((error: unknown) => logger.warn({ err: error }, 'identity housekeeping failed; retrying in a minute'));
       void pruneChangeFeed(core.store.db, clock.now() - 24 * 3_600_000).catch(() => {});
     }, 60_000);
     housekeeping.unref();

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { SessionView } from '../identity/index.js';
 import type { IncidentResponse } from '../incident/index.js';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
+import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import { checkCsrf, csrfTokenFor } from '../portal/index.js';
 import { closeBody, declareBody, incidentIdParam, parseBody, resumeBody } from './admin-bodies.js';
@@ -12,6 +13,7 @@ export interface AdminApiDeps {
   incidents: IncidentResponse;
   audit: AuditLog;
   random: Random;
+  clock: Clock;
   validateSession(token: string | undefined): Promise<SessionView | undefined>;
   settings: () => AdminAuthSettings & { allowedOrigins: readonly string[] };
   clientIp: (request: FastifyRequest) => string;
@@ -41,9 +43,10 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
         return payload;
       });
 
-      const admin = (request: FastifyRequest) => requireAdmin(request, { validate: deps.validateSession, audit: deps.audit, settings: deps.settings, clientIp: deps.clientIp });
+      const gate = { validate: deps.validateSession, audit: deps.audit, settings: deps.settings, clientIp: deps.clientIp, clock: deps.clock };
+      const admin = (request: FastifyRequest) => requireAdmin(request, gate);
       const adminWrite = async (request: FastifyRequest) => {
-        const session = await admin(request);
+        const session = await requireAdmin(request, gate, 'write');
         try {
           checkCsrf(request, deps.settings().allowedOrigins);
         } catch (error) {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import type { SessionView } from '../identity/index.js';
+import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
 
 const DENIED = 'You are not allowed to do this.';
@@ -8,17 +9,21 @@ const DENIED = 'You are not allowed to do this.';
 export interface AdminAuthSettings {
   cookieName: string;
   adminGroups: readonly string[];
+  /** How recent the key proof must be for an action that changes state (ms). */
+  writeWindowMs: number;
 }
 
 /**
  * The admin API's gate: a live portal session, of a member of `identity.admin_groups`, whose session
  * was established (or stepped up) with a security key or passkey (AMR hwk/swk). A password+TOTP
- * session, which a relay can steal (2022), never reaches incident or hunt controls. One public
- * message; the code and reason go to the audit log.
+ * session, which a relay can steal (2022), never reaches incident or hunt controls. Writes also need
+ * that proof to be recent (`admin_step_up_required`). One public message per refusal; the code and
+ * reason go to the audit log.
  */
 export async function requireAdmin(
   request: FastifyRequest,
-  deps: { validate(token: string | undefined): Promise<SessionView | undefined>; audit: AuditLog; settings: () => AdminAuthSettings; clientIp: (request: FastifyRequest) => string },
+  deps: { validate(token: string | undefined): Promise<SessionView | undefined>; audit: AuditLog; settings: () => AdminAuthSettings; clientIp: (request: FastifyRequest) => string; clock: Clock },
+  access: 'read' | 'write' = 'read',
 ): Promise<SessionView> {
   const settings = deps.settings();
   const session = await deps.validate(request.cookies[settings.cookieName]);
@@ -32,6 +37,14 @@ export async function requireAdmin(
       status: 403,
       publicMessage: 'Sign in with your security key to use the admin API.',
       detail: `session amr ${session.amr.join(' ')} has no security-key proof`,
+    });
+  } else if (access === 'write' && deps.clock.now() - session.phishingResistantAt > settings.writeWindowMs) {
+    // A session cookie stolen after the admin signed in (malware, a shared machine) reads but does not
+    // act: every change needs a touch of the key within the window.
+    error = new GatehouseError('admin_step_up_required', {
+      status: 403,
+      publicMessage: 'Touch your security key again to confirm this action.',
+      detail: `last key proof ${Math.round((deps.clock.now() - session.phishingResistantAt) / 1000)} s ago, window ${Math.round(settings.writeWindowMs / 1000)} s`,
     });
   }
   if (error) {

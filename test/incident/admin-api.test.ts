@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { TestBrowser } from '../support/http-client.js';
-import { enrolThroughPortal } from '../support/portal-sign-in.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { enrolThroughPortal, signInThroughPortal } from '../support/portal-sign-in.js';
 import { relayFullSignIn, withLegacyFactors } from './relay-victims.js';
 
 describe('admin API', () => {
@@ -127,5 +128,38 @@ describe('admin API', () => {
     const again = await api(admin, `/incidents/${id}/close`, { method: 'POST', body: {}, csrf });
     expect(again.status).toBe(409);
     expect(again.json.error).toBe('incident_closed');
+  });
+});
+
+describe('admin API writes need a fresh key proof', () => {
+  let fx: GatehouseFixture;
+  const clock = new ManualClock(Date.UTC(2026, 10, 22, 9, 0, 0));
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('a proof older than 10 minutes reads but does not act (admin_step_up_required); a step-up restores writes', async () => {
+    fx = await startFixture({ clock });
+    const admin = new TestBrowser(fx.port);
+    const key = await enrolThroughPortal(fx, admin, 'admin@acme.test', ['admins']);
+    const call = (path: string, init: { method?: string; body?: unknown; csrf?: string } = {}) =>
+      admin
+        .fetch(`${fx.portalOrigin}/admin/api${path}`, {
+          method: init.method ?? 'GET',
+          headers: { ...(init.body !== undefined ? { 'content-type': 'application/json', origin: fx.portalOrigin } : {}), ...(init.csrf ? { 'x-csrf-token': init.csrf } : {}) },
+          ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        })
+        .then((reply) => ({ status: reply.status, json: JSON.parse(reply.body) as Record<string, unknown> }));
+    const csrf = String((await call('/session')).json.csrfToken);
+    clock.advance(10 * 60_000 + 1);
+    expect((await call('/incidents')).status).toBe(200); // reads keep the session's proof
+    const write = await call('/incidents', { method: 'POST', body: { title: 'stale proof', dry_run: true }, csrf });
+    expect(write).toMatchObject({ status: 403, json: { error: 'admin_step_up_required' } });
+    const hunt = await call('/hunts/new-admins', { method: 'POST', body: {}, csrf });
+    expect(hunt.json.error).toBe('admin_step_up_required');
+    const [denied] = (await fx.gatehouse.core.audit.list({ type: 'admin.denied' })).filter((e) => e.code === 'admin_step_up_required');
+    expect(String(denied?.detail.reason)).toMatch(/last key proof 60\d s ago, window 600 s/);
+    expect(await signInThroughPortal(fx, admin, key, { stepUp: true })).toBe(200);
+    expect((await call('/incidents', { method: 'POST', body: { title: 'fresh proof', dry_run: true }, csrf })).status).toBe(200);
   });
 });
