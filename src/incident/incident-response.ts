@@ -1,8 +1,9 @@
 import { portalUrlOf, type GatehouseCore } from '../core.js';
 import { DomainBlocks } from '../dns/domain-blocks.js';
 import { GatehouseError, InputError } from '../lib/errors.js';
-import { claimAlert, linkAlertToIncident } from './alerts/alert-claims.js';
+import { claimAlert, linkAlertToIncident, releaseAlert } from './alerts/alert-claims.js';
 import { watchAdminGroups, type AdminAddition } from './alerts/admin-group-watcher.js';
+import { watchKeyChanges, type KeyChange } from './alerts/key-change-watcher.js';
 import { LookalikeAlertGate, lookalikeFinding, type LookalikeFinding, type LookalikeQuery } from './alerts/lookalike-alerts.js';
 import { parseDuration } from './duration.js';
 import type { HuntResult } from './hunts/hunt-result.js';
@@ -12,6 +13,7 @@ import type { DeclareInput, IncidentRecord, IncidentView } from './incident-type
 import { parseIndicators } from './indicators.js';
 import { createItemDeliverer } from './notify/deliver-item.js';
 import { createEmailSender, type EmailSender } from './notify/email-sender.js';
+import { keyChangeAlertText, keyChangeEmail } from './notify/key-change-notice.js';
 import { Outbox } from './notify/outbox.js';
 import { defang } from './notify/warning-message.js';
 import { createWebhookSender, type WebhookMessage, type WebhookSender } from './notify/webhook-sender.js';
@@ -37,7 +39,7 @@ export interface IncidentResponse {
   hunt(name: string, params: unknown): Promise<HuntResult>;
   /** For the DNS gateway's query hook: never throws, never waits on the database. */
   onLookalikeQuery(query: LookalikeQuery): void;
-  /** Starts the admin-group watcher (server only). */
+  /** Starts the admin-group and key-change watchers (server only). */
   startWatchers(): () => Promise<void>;
   /** Closes the SMTP pool. */
   dispose(): Promise<void>;
@@ -174,6 +176,46 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     await alert({ text: `:warning: ${addition.email} was added to the admin group "${addition.group}"${addition.actor ? ` by ${addition.actor}` : ''} at ${new Date(addition.addedAt).toISOString()}. If nobody expected this, declare an incident.` }, `admin-added:${addition.userId}:${addition.group}:${addition.addedAt}`);
   };
 
+  /**
+   * Runs `deliver` at most once per key across instances and retries: the claim is taken first and given
+   * back when the delivery fails, so a failed channel is tried again and a delivered one never is.
+   */
+  const once = async (key: string, deliver: () => Promise<void>) => {
+    if (!(await claimAlert(core.store.db, core.clock, key, Number.MAX_SAFE_INTEGER / 2))) return;
+    try {
+      await deliver();
+    } catch (error) {
+      await releaseAlert(core.store.db, key);
+      throw error;
+    }
+  };
+
+  const raiseKeyChangeNotice = async (change: KeyChange) => {
+    const key = `key-change:${change.seq}`;
+    await once(`${key}:audit`, () =>
+      core.audit
+        .record({
+          type: 'incident.alert',
+          outcome: 'info',
+          code: 'key_change',
+          userId: change.userId,
+          ip: change.ip,
+          detail: { event: change.seq, kind: change.kind, credential: change.credential ?? null, model: change.model ?? null, userAgent: change.userAgent ?? null, actor: change.actor ?? null },
+        })
+        .then(() => undefined),
+    );
+    // Each channel on its own: a webhook that is down does not make the owner's email go out again.
+    const failures: unknown[] = [];
+    await once(`${key}:email`, async () => {
+      const { email: mail } = senders();
+      if (!mail) return logger.warn({ user: change.email, kind: change.kind }, 'key change not emailed to its owner: no incident.smtp is configured');
+      const { organisation, portalUrl } = settings();
+      await mail.send({ to: change.email, ...keyChangeEmail(change, { organisation, portalUrl }) }, { idempotencyKey: `${key}:email` });
+    }).catch((error: unknown) => failures.push(error));
+    await once(`${key}:webhook`, () => alert({ text: keyChangeAlertText(change) }, `${key}:webhook`)).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
+  };
+
   return {
     declare,
     async resume(id: string, { actor, takeover }: { actor: string; takeover?: boolean }) {
@@ -214,7 +256,18 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
         onAddition: raiseAdminAlert,
         onError: (error) => logger.warn({ err: String(error) }, 'admin-group watch failed; retrying'),
       });
-      return () => watcher.stop();
+      const keys = watchKeyChanges({
+        db: core.store.db,
+        clock: core.clock,
+        intervalMs: settings().incident.admin_watch_interval_ms,
+        lookBackMs: 24 * 3_600_000,
+        onChange: raiseKeyChangeNotice,
+        onError: (error) => logger.warn({ err: String(error) }, 'key-change notice failed; retrying'),
+      });
+      return async () => {
+        await watcher.stop();
+        await keys.stop();
+      };
     },
     async dispose() {
       email?.sender.close();

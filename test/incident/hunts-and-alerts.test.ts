@@ -87,7 +87,7 @@ describe('hunts and alerts', () => {
     incidents.onLookalikeQuery({ name: 'login.acme-sso.com', client: { address: '10.0.0.7' }, verdict });
     incidents.onLookalikeQuery({ name: 'www.acme-sso.com', client: '10.0.0.8', verdict });
     incidents.onLookalikeQuery({ name: 'example.org', client: '10.0.0.8', verdict: { action: 'allow', reasons: [] } });
-    await until(() => hooks.received.length >= 1);
+    await until(() => hooks.received.some((h) => h.body.text?.includes('lookalike')));
     await new Promise((r) => setTimeout(r, 300)); // room for a (wrong) second alert to arrive
     const alerts = hooks.received.filter((h) => h.body.text?.includes('lookalike'));
     expect(alerts).toHaveLength(1);
@@ -96,11 +96,12 @@ describe('hunts and alerts', () => {
     expect(declared.map((i) => i.indicators.domains)).toContainEqual(['acme-sso.com']);
     expect(declared.find((i) => i.declaredBy === 'system:lookalike-alert')!.runState).toBe('complete');
     // A second instance deciding about the same domain is deduplicated by the shared claim.
+    // (Other alerts share the webhook: key-change notices of the users enrolled above.)
+    const lookalikeAlerts = () => hooks.received.filter((h) => h.body.text?.includes('lookalike')).length;
     const other = createIncidentResponse({ core: fx.gatehouse.core, ipBlocks: fx.gatehouse.access.ipBlocks });
-    const count = hooks.received.length;
     other.onLookalikeQuery({ name: 'acme-sso.com', client: '10.0.0.9', verdict });
     await new Promise((r) => setTimeout(r, 300));
-    expect(hooks.received.length).toBe(count);
+    expect(lookalikeAlerts()).toBe(1);
   });
 
   it('adding a user to an admin group raises one alert, once across instances', async () => {

@@ -22,6 +22,11 @@ export async function claimAlert(db: Kysely<Database>, clock: Clock, key: string
   return row !== undefined;
 }
 
+/** Gives a claim back after the alert could not be delivered, so a later attempt may raise it. */
+export async function releaseAlert(db: Kysely<Database>, key: string): Promise<void> {
+  await db.deleteFrom('incident_alerts').where('key', '=', key.slice(0, 300)).execute();
+}
+
 export async function linkAlertToIncident(db: Kysely<Database>, key: string, incidentId: string): Promise<void> {
   await db.updateTable('incident_alerts').set({ incident_id: incidentId }).where('key', '=', key.slice(0, 300)).execute();
 }
