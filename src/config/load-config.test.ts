@@ -28,7 +28,8 @@ describe('config validation', () => {
     const config = parseConfig(base, 'gatehouse.yaml');
     expect(config.database.url).toBe('sqlite:./data/gatehouse.db');
     expect(config.sessions.idle_timeout_minutes).toBe(480);
-    expect(config.identity.legacy).toEqual({ password: false, totp: false, allow_downgrade: false });
+    expect(config.identity.legacy).toEqual({ password: false, totp: false, allow_downgrade: false, max_failures: 10, lockout_minutes: 15 });
+    expect(config.identity).toMatchObject({ invite_ttl_hours: 8, pending_key_minutes: 10, key_change_window_minutes: 5, admin_write_window_minutes: 10 });
     expect(config.webauthn.user_verification).toBe('preferred');
   });
 
