@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
-import { IpBlocks } from '../access/ip-blocks.js';
-import { compilePolicyEngine, explainDecision } from '../access/policy/index.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime, table } from './output.js';
 import { loadSnapshot, withCore } from './open-config.js';
@@ -45,6 +43,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .action(async (options: { app: string; user?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
       for (const value of options.amr) if (!AMR_VALUES.has(value)) throw new InputError(`--amr ${value}: expected one of ${[...AMR_VALUES].join(', ')}`, 'usage');
       if (options.authAge !== undefined && !(options.authAge >= 0)) throw new InputError('--auth-age must be a number of minutes', 'usage');
+      const { compilePolicyEngine, explainDecision } = await import('../access/policy/index.js');
       const result = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
         const engine = compilePolicyEngine({ apps: config.apps, access: config.access });
@@ -75,6 +74,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .option('--json', 'print JSON')
     .description('List blocked addresses')
     .action(async (options: { json?: boolean }) => {
+      const { IpBlocks } = await import('../access/ip-blocks.js');
       const rows = await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
         await blocks.load();
@@ -88,6 +88,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .option('--hours <n>', 'lift the block after this many hours', (v) => Number(v))
     .description('Block an address on every instance, at once')
     .action(async (cidr: string, options: { reason: string; hours?: number }) => {
+      const { IpBlocks } = await import('../access/ip-blocks.js');
       await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
         await blocks.block(cidr, { reason: options.reason, actor: 'cli', ...(options.hours ? { expiresAt: core.clock.now() + options.hours * 3_600_000 } : {}) });
@@ -98,6 +99,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .argument('<cidr>')
     .description('Lift a block')
     .action(async (cidr: string) => {
+      const { IpBlocks } = await import('../access/ip-blocks.js');
       const removed = await withCore(cli, (core) => new IpBlocks(core.store, core.clock, core.audit).unblock(cidr, 'cli'));
       cli.io.stdout.write(removed ? `unblocked ${cidr}\n` : `${cidr} was not blocked\n`);
     });

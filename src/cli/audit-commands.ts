@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
-import { pruneAuditLog, queryAudit, readAuditHead, verifyAuditChain, type AuditVerification } from '../audit/index.js';
+import type { AuditVerification } from '../audit/index.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime } from './output.js';
 import { withCore } from './open-config.js';
@@ -55,6 +55,7 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
       if (options.checkpointKey !== undefined && !/^SHA256:[0-9a-f]{64}$/.test(options.checkpointKey)) {
         throw new InputError('--checkpoint-key: expected SHA256:<64 hex digits> as printed by `gatehouse audit head`', 'usage');
       }
+      const { verifyAuditChain } = await import('../audit/index.js');
       const result = await withCore(cli, (core) =>
         verifyAuditChain(core.store.db, { ...(anchor ? { anchor } : {}), ...(options.checkpointKey ? { checkpointKeyFingerprint: options.checkpointKey } : {}) }),
       );
@@ -77,6 +78,7 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
       const until = options.until === undefined ? undefined : parseTime('--until', options.until);
       const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
       if (!(Number.isInteger(limit) || limit === Number.POSITIVE_INFINITY) || limit < 1) throw new InputError('--limit: expected a positive whole number', 'usage');
+      const { queryAudit } = await import('../audit/index.js');
       await withCore(cli, async (core) => {
         let printed = 0;
         let afterSeq = 0;
@@ -107,6 +109,7 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
     .description('Retention: delete old events, leaving a signed checkpoint so the rest stays verifiable')
     .action(async (options: { before: string; json?: boolean }) => {
       const before = parseTime('--before', options.before);
+      const { pruneAuditLog } = await import('../audit/index.js');
       const result = await withCore(cli, (core) =>
         pruneAuditLog({ db: core.store.db, clock: core.clock, random: core.random }, { before, actor: 'cli' }),
       );
@@ -122,6 +125,7 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description('Print SEQ:HASH of the newest event, to keep outside Gatehouse (use with `audit verify --anchor`)')
     .action(async (options: { json?: boolean }) => {
+      const { readAuditHead } = await import('../audit/index.js');
       const head = await withCore(cli, (core) => readAuditHead(core.store.db));
       emit(cli, options.json, { ...head, anchor: `${head.seq}:${head.hash}` }, () =>
         [`${head.seq}:${head.hash}`, ...(head.checkpointKey ? [`checkpoint-key ${head.checkpointKey}`] : [])].join('\n'),

@@ -1,10 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
-import { portalUrlOf } from '../core.js';
-import { DohTokens } from '../dns/doh-tokens.js';
-import { DomainBlocks } from '../dns/domain-blocks.js';
-import { buildDomainIntel } from '../intel/index.js';
 import { systemClock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
@@ -35,6 +31,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
       const { config } = loadSnapshot(cli);
       const names = await namesFrom(cli, args);
       // Age look-ups are cached per process here: the CLI does not need the shared store for a check.
+      const { buildDomainIntel } = await import('../intel/index.js');
       const intel = buildDomainIntel({ dns: config.dns, clock: systemClock, offline: Boolean(options.offline) });
       let flagged = 0;
       try {
@@ -63,6 +60,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .requiredOption('--reason <text>', 'why (shown on the block page and kept in the audit log)')
     .description('Block names and their subdomains on every instance, at once')
     .action(async (names: string[], options: { reason: string }) => {
+      const { DomainBlocks } = await import('../dns/domain-blocks.js');
       const added = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
       cli.io.stdout.write(`blocked ${added.length} new name(s)\n`);
     });
@@ -72,6 +70,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .argument('<names...>')
     .description('Lift runtime blocks')
     .action(async (names: string[]) => {
+      const { DomainBlocks } = await import('../dns/domain-blocks.js');
       const removed = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
       cli.io.stdout.write(`unblocked ${removed} name(s)\n`);
     });
@@ -82,6 +81,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description("Each blocklist source and the runtime blocks, as configured and stored")
     .action(async (options: { json?: boolean }) => {
+      const { DomainBlocks } = await import('../dns/domain-blocks.js');
       const data = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
         const blocks = await new DomainBlocks(core.store, core.clock, core.audit).list();
@@ -109,6 +109,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .argument('<user>', 'email or id')
     .description('Print a personal DNS-over-HTTPS URL for a user (queries through it are logged with the user)')
     .action(async (who: string) => {
+      const [{ DohTokens }, { portalUrlOf }] = await Promise.all([import('../dns/doh-tokens.js'), import('../core.js')]);
       const url = await withCore(cli, async (core) => {
         const user = await core.identity.users.require(who);
         const token = await new DohTokens(core.store, core.clock, cryptoRandom).issue(user.id);

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
-import { IpBlocks } from '../access/ip-blocks.js';
 import type { GatehouseCore } from '../core.js';
-import { createIncidentResponse, timelineText, type IncidentResponse, type IncidentView } from '../incident/index.js';
+import type { IncidentResponse, IncidentView } from '../incident/index.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime, table } from './output.js';
 import { withCore } from './open-config.js';
@@ -18,6 +17,7 @@ function stderrLogger(cli: CliContext) {
 
 /** The incident service for one CLI command: blocks are written with feed rows, so every running instance applies them. */
 export async function withIncidents<T>(cli: CliContext, run: (incidents: IncidentResponse, core: GatehouseCore) => Promise<T>): Promise<T> {
+  const [{ IpBlocks }, { createIncidentResponse }] = await Promise.all([import('../access/ip-blocks.js'), import('../incident/index.js')]);
   return withCore(cli, async (core) => {
     const ipBlocks = new IpBlocks(core.store, core.clock, core.audit);
     await ipBlocks.load();
@@ -63,6 +63,7 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
         );
         return;
       }
+      const { timelineText } = await import('../incident/index.js');
       emit(cli, options.json, result.incident, () => timelineText(result.incident));
       exitCodeFor(cli, result.incident);
     });
@@ -75,6 +76,7 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
     .description('Run the steps of an incident playbook that are not done yet (after a crash or a failed step)')
     .action(async (id: string, options: { takeover?: boolean; json?: boolean }) => {
       const result = await withIncidents(cli, (incidents) => incidents.resume(id, { actor: 'cli', takeover: options.takeover === true }));
+      const { timelineText } = await import('../incident/index.js');
       emit(cli, options.json, result.incident, () => timelineText(result.incident));
       exitCodeFor(cli, result.incident);
     });
@@ -108,6 +110,7 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
         cli.io.stdout.write(`${JSON.stringify(view.stix ?? null, null, 2)}\n`);
         return;
       }
+      const { timelineText } = await import('../incident/index.js');
       emit(cli, options.json, view, () => timelineText(view));
     });
 

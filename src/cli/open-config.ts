@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigFile, type ConfigSnapshot } from '../config/index.js';
-import { openCore, type GatehouseCore } from '../core.js';
+import type { GatehouseCore } from '../core.js';
 import { systemClock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
@@ -23,7 +23,10 @@ export function loadSnapshot(cli: CliContext, file?: string): ConfigSnapshot {
 
 /** Opens the store with the service layer for one CLI command, and closes it afterwards. */
 export async function withCore<T>(cli: CliContext, run: (core: GatehouseCore) => Promise<T>): Promise<T> {
-  const core = await openCore(loadSnapshot(cli), { clock: systemClock, random: cryptoRandom });
+  const snapshot = loadSnapshot(cli);
+  // Loaded on use: `--help`, `config check` and `domain check` never pay for the store and identity code.
+  const { openCore } = await import('../core.js');
+  const core = await openCore(snapshot, { clock: systemClock, random: cryptoRandom });
   try {
     return await run(core);
   } finally {

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { loadConfigFile } from '../config/index.js';
-import { startGatehouse } from '../main.js';
 import { writeDemo } from './demo-config.js';
 import { emit } from './output.js';
 import { configPathOf, loadSnapshot } from './open-config.js';
@@ -47,6 +46,7 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
     .action(async (options: { demo?: boolean }) => {
       const path = configPathOf(cli);
       if (options.demo) await writeDemo({ dir: resolve(path, '..'), host: 'gatehouse.localhost', port: 8080, selfSigned: false, force: false });
+      const { startGatehouse } = await import('../main.js');
       const running = await startGatehouse({ snapshot: loadSnapshot(cli, path), watch: true });
       const link = await firstAdminLink(running.core);
       const lines = [
