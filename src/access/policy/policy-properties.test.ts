@@ -78,11 +78,25 @@ function engineOf(policies: RawPolicy[]): PolicyEngine {
   return compilePolicyEngine(config);
 }
 
-const RUNS = { numRuns: 200 };
+const RUNS = 200;
+const SLICE = 20;
+
+/**
+ * fc.assert in slices of SLICE runs, yielding to the event loop between them: hundreds of engine
+ * compilations in one synchronous loop froze the test worker for seconds (and with it its RPC to
+ * vitest). Each slice has its own seed, printed by fast-check with any counterexample.
+ */
+async function assertInSlices<Ts>(property: fc.IProperty<Ts>): Promise<void> {
+  const seed = Date.now() | 0;
+  for (let done = 0; done < RUNS; done += SLICE) {
+    fc.assert(property, { numRuns: SLICE, seed: seed + done });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 describe('policy engine properties', () => {
-  it('evaluation is deterministic, across repeats, engines and interleaved requests', () => {
-    fc.assert(
+  it('evaluation is deterministic, across repeats, engines and interleaved requests', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, requestArb, (policies, request, other) => {
         const a = engineOf(policies);
         const b = engineOf(policies);
@@ -91,12 +105,11 @@ describe('policy engine properties', () => {
         expect(a.decide('app', request)).toEqual(first);
         expect(b.decide('app', request)).toEqual(first);
       }),
-      RUNS,
     );
   });
 
-  it('exclude always wins: a policy whose exclude matches never decides', () => {
-    fc.assert(
+  it('exclude always wins: a policy whose exclude matches never decides', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, fc.boolean(), (raw, request, byAddress) => {
         const policies = named(raw);
         const decision = engineOf(policies).decide('app', request);
@@ -107,24 +120,22 @@ describe('policy engine properties', () => {
         policies[index] = { ...policies[index]!, exclude: [...policies[index]!.exclude, matching] };
         expect(engineOf(policies).decide('app', request).policy).not.toBe(decision.policy);
       }),
-      RUNS,
     );
   });
 
-  it('no matching policy means deny', () => {
-    fc.assert(
+  it('no matching policy means deny', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, (raw, request) => {
         const excludedAll = raw.map((p) => ({ ...p, exclude: [...p.exclude, { everyone: true }] }));
         const decision = engineOf(excludedAll).decide('app', request);
         expect(decision).toMatchObject({ allow: false, outcome: 'deny', action: 'block' });
         expect(reasonCode(decision.reasons[0]!)).toBe('no_policy_matched');
       }),
-      RUNS,
     );
   });
 
-  it('a block before an allow wins', () => {
-    fc.assert(
+  it('a block before an allow wins', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, fc.nat(), (raw, request, at) => {
         const policies = named(raw);
         const decision = engineOf(policies).decide('app', request);
@@ -138,12 +149,11 @@ describe('policy engine properties', () => {
         expect(after.allow).toBe(false);
         expect(['deny', 'step_up']).toContain(after.outcome);
       }),
-      RUNS,
     );
   });
 
-  it('only allow and bypass outcomes let a request through, and allow always has a user', () => {
-    fc.assert(
+  it('only allow and bypass outcomes let a request through, and allow always has a user', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, (policies, request) => {
         const d = engineOf(policies).decide('app', request);
         expect(d.allow).toBe(d.outcome === 'allow' || d.outcome === 'bypass');
@@ -151,11 +161,10 @@ describe('policy engine properties', () => {
         if (d.outcome === 'sign_in') expect(request.identity).toBeUndefined();
         if (d.outcome === 'step_up') expect(request.identity).toBeDefined();
       }),
-      RUNS,
     );
   });
 
-  it('step_up is sound: touching the key again (a fresh proof now) gets the request allowed', () => {
+  it('step_up is sound: touching the key again (a fresh proof now) gets the request allowed', async () => {
     // Biased so step-ups are common: a stale proof and an allow with auth_age somewhere.
     const stepUpPolicy = fc.record({
       action: fc.constant('allow'),
@@ -169,7 +178,7 @@ describe('policy engine properties', () => {
       return copy;
     });
     const staleRequest = fc.tuple(requestArb, identityArb).map(([r, identity]) => ({ ...r, identity: { ...identity, phishingResistantAt: r.now - 30 * 60_000 } }));
-    fc.assert(
+    await assertInSlices(
       fc.property(policies, staleRequest, (policies, request) => {
         const engine = engineOf(policies);
         const d = engine.decide('app', request);
@@ -177,12 +186,11 @@ describe('policy engine properties', () => {
         const fresh = { ...request, identity: { ...request.identity!, phishingResistantAt: request.now } };
         expect(engine.decide('app', fresh)).toMatchObject({ outcome: 'allow', policy: d.policy });
       }),
-      RUNS,
     );
   });
 
-  it('deny is not step_up-able: a deny stays a non-allow after a fresh proof unless a step_up was offered', () => {
-    fc.assert(
+  it('deny is not step_up-able: a deny stays a non-allow after a fresh proof unless a step_up was offered', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, (policies, request) => {
         fc.pre(request.identity !== undefined);
         const engine = engineOf(policies);
@@ -191,7 +199,6 @@ describe('policy engine properties', () => {
         const fresh = { ...request, identity: { ...request.identity!, phishingResistantAt: request.now } };
         expect(engine.decide('app', fresh).outcome).toBe('deny');
       }),
-      RUNS,
     );
   });
 
@@ -212,20 +219,19 @@ describe('policy engine properties', () => {
     return { policies, clocks, tables, app, ctx };
   }
 
-  it('the flat program and the readable closure form agree on every policy (three-valued)', () => {
-    fc.assert(
+  it('the flat program and the readable closure form agree on every policy (three-valued)', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, (raw, request) => {
         const { policies, clocks, tables, app, ctx } = programFor(raw, request);
         policies.forEach((policy, i) => {
           expect(runPolicy(tables.code, tables.policyStart(app, i), ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
         });
       }),
-      RUNS,
     );
   });
 
-  it('per selector, the program and the closures agree, and so do the miss lines built from either', () => {
-    fc.assert(
+  it('per selector, the program and the closures agree, and so do the miss lines built from either', async () => {
+    await assertInSlices(
       fc.property(policiesArb, requestArb, (raw, request) => {
         const { policies, clocks, tables, app, ctx } = programFor(raw, request);
         policies.forEach((policy, i) => {
@@ -254,7 +260,6 @@ describe('policy engine properties', () => {
           expect(lines).toEqual(expected);
         });
       }),
-      RUNS,
     );
   });
 });
