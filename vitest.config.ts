@@ -10,6 +10,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // Test files share their worker's module cache (no re-import of fastify, kysely, SimpleWebAuthn... per
+    // file: that was a third of the run). It holds because every test builds its own instances through
+    // the composition root and src/ keeps no mutable module state beyond bounded caches; a test that
+    // changes process-wide state (a library setting, an environment variable) restores it in a finally.
+    poolOptions: { forks: { maxForks: 2, minForks: 1, isolate: false } },
   },
 });
