@@ -1,5 +1,6 @@
 /** Runs Gatehouse in a child process (a second instance, or the server under benchmark). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { builtPath, ROOT } from './paths.js';
 
 export interface GatehouseProcess {
@@ -9,7 +10,11 @@ export interface GatehouseProcess {
 }
 
 export async function spawnGatehouse(configPath: string): Promise<GatehouseProcess> {
-  const child = spawn(process.execPath, [builtPath('test/support/serve-process-main.ts'), configPath], {
+  // Under vitest, the run's transpiled tree; from a bench (run with tsx), the TypeScript through tsx.
+  const entry = process.env.GATEHOUSE_TEST_BUILD
+    ? [builtPath('test/support/serve-process-main.ts')]
+    : ['--import', 'tsx', join(ROOT, 'test/support/serve-process-main.ts')];
+  const child = spawn(process.execPath, [...entry, configPath], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: ROOT,
   });
