@@ -24,7 +24,29 @@ export interface StoredCredential {
   addedUserAgent?: string | undefined;
 }
 
-function toCredential(row: Database['credentials']): StoredCredential {
+/** What a usable credential and a pending one store alike, as columns. */
+type CredentialColumns = Pick<
+  Database['credentials'],
+  'id' | 'user_id' | 'name' | 'public_key' | 'counter' | 'aaguid' | 'transports' | 'authenticator_class' | 'backed_up' | 'model'
+>;
+export type NewCredential = Omit<StoredCredential, 'createdAt' | 'lastUsedAt'>;
+
+export function credentialColumns(credential: NewCredential): CredentialColumns {
+  return {
+    id: credential.id,
+    user_id: credential.userId,
+    name: credential.name,
+    public_key: Buffer.from(credential.publicKey).toString('base64url'),
+    counter: credential.counter,
+    aaguid: credential.aaguid,
+    transports: JSON.stringify(credential.transports),
+    authenticator_class: credential.authenticatorClass,
+    backed_up: credential.backedUp ? 1 : 0,
+    model: credential.model ?? null,
+  };
+}
+
+export function credentialFromColumns(row: CredentialColumns): NewCredential {
   return {
     id: row.id,
     userId: row.user_id,
@@ -35,9 +57,15 @@ function toCredential(row: Database['credentials']): StoredCredential {
     transports: JSON.parse(row.transports) as string[],
     authenticatorClass: row.authenticator_class,
     backedUp: Number(row.backed_up) === 1,
+    model: row.model ?? undefined,
+  };
+}
+
+function toCredential(row: Database['credentials']): StoredCredential {
+  return {
+    ...credentialFromColumns(row),
     createdAt: Number(row.created_at),
     lastUsedAt: row.last_used_at === null ? undefined : Number(row.last_used_at),
-    model: row.model ?? undefined,
     attestation: row.attestation ?? undefined,
     addedIp: row.added_ip ?? undefined,
     addedUserAgent: row.added_user_agent ?? undefined,
@@ -102,7 +130,7 @@ export class CredentialRegistry {
   }
 
   async add(
-    credential: Omit<StoredCredential, 'createdAt' | 'lastUsedAt'>,
+    credential: NewCredential,
     db: Kysely<Database> = this.db,
   ): Promise<StoredCredential> {
     const now = this.clock.now();
@@ -118,18 +146,9 @@ export class CredentialRegistry {
     await db
       .insertInto('credentials')
       .values({
-        id: credential.id,
-        user_id: credential.userId,
-        name: credential.name,
-        public_key: Buffer.from(credential.publicKey).toString('base64url'),
-        counter: credential.counter,
-        aaguid: credential.aaguid,
-        transports: JSON.stringify(credential.transports),
-        authenticator_class: credential.authenticatorClass,
-        backed_up: credential.backedUp ? 1 : 0,
+        ...credentialColumns(credential),
         created_at: now,
         last_used_at: null,
-        model: credential.model ?? null,
         attestation: credential.attestation ?? null,
         added_ip: credential.addedIp?.slice(0, 64) ?? null,
         added_user_agent: credential.addedUserAgent?.slice(0, 300) ?? null,

@@ -1,20 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../../test/support/error-code.js';
 import { openCoreFixture, PORTAL_ORIGIN, RP_ID, type CoreFixture } from '../../test/support/core-fixture.js';
-import { isGatehouseError } from '../lib/errors.js';
 import { LegacyFactors } from './legacy-factors.js';
 import { SoftwareAuthenticator } from './webauthn/test-support/software-authenticator.js';
 
 const request = { ip: '192.0.2.10', userAgent: 'vitest' };
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 function tokenOf(url: string): string {
   return new URL(url).searchParams.get('token')!;

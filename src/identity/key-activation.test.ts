@@ -12,8 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../../test/support/error-code.js';
 import { openCoreFixture, PORTAL_ORIGIN, RP_ID, type CoreFixture } from '../../test/support/core-fixture.js';
-import { isGatehouseError } from '../lib/errors.js';
 import { LegacyFactors } from './legacy-factors.js';
 import type { SessionView } from './sessions.js';
 import { SoftwareAuthenticator } from './webauthn/test-support/software-authenticator.js';
@@ -22,16 +22,6 @@ const request = { ip: '192.0.2.10', userAgent: 'vitest' };
 const relayRequest = { ip: '203.0.113.66', userAgent: 'relay' };
 const LOOKALIKE_ORIGIN = 'https://acme-okta.localhost';
 const LOOKALIKE_RP_ID = 'acme-okta.localhost';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;
 const sha256 = (text: string) => createHash('sha256').update(text).digest();

@@ -3,13 +3,13 @@ import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
 import { randomToken, type Random } from '../lib/random.js';
 import type { Database } from '../store/index.js';
-import type { StoredCredential } from './credential-registry.js';
+import { credentialColumns, credentialFromColumns, type NewCredential } from './credential-registry.js';
 
 const FAILED = 'The new key could not be confirmed. Start again.';
 
 /** A registered credential waiting for its first assertion, and how it may be activated. */
 export interface PendingCredential {
-  credential: Omit<StoredCredential, 'createdAt' | 'lastUsedAt'>;
+  credential: NewCredential;
   classification: string;
   /** Enrollment: the invite consumed when the key proves itself. */
   inviteHash: string | null;
@@ -61,16 +61,7 @@ export class PendingCredentials {
     await this.db
       .insertInto('pending_credentials')
       .values({
-        id: credential.id,
-        user_id: credential.userId,
-        name: credential.name,
-        public_key: Buffer.from(credential.publicKey).toString('base64url'),
-        counter: credential.counter,
-        aaguid: credential.aaguid,
-        transports: JSON.stringify(credential.transports),
-        authenticator_class: credential.authenticatorClass,
-        backed_up: credential.backedUp ? 1 : 0,
-        model: credential.model ?? null,
+        ...credentialColumns(credential),
         attestation: credential.attestation ?? 'none',
         classification: input.classification,
         invite_hash: input.inviteHash,
@@ -101,16 +92,7 @@ export class PendingCredentials {
     }
     return {
       credential: {
-        id: row.id,
-        userId: row.user_id,
-        name: row.name,
-        publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')),
-        counter: Number(row.counter),
-        aaguid: row.aaguid,
-        transports: JSON.parse(row.transports) as string[],
-        authenticatorClass: row.authenticator_class,
-        backedUp: Number(row.backed_up) === 1,
-        model: row.model ?? undefined,
+        ...credentialFromColumns(row),
         attestation: row.attestation,
         addedIp: row.ip,
         addedUserAgent: row.user_agent,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../../test/support/error-code.js';
 import { openCoreFixture, PORTAL_ORIGIN, RP_ID, type CoreFixture } from '../../test/support/core-fixture.js';
-import { isGatehouseError } from '../lib/errors.js';
 import { WebauthnErrorCode } from './webauthn/index.js';
 import { SoftwareAuthenticator } from './webauthn/test-support/software-authenticator.js';
 
@@ -11,16 +11,6 @@ import { SoftwareAuthenticator } from './webauthn/test-support/software-authenti
  */
 
 const request = { ip: '192.0.2.10', userAgent: 'vitest' };
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('username-first sign-in with non-discoverable credentials', () => {
   let fx: CoreFixture;

@@ -56,17 +56,8 @@ export interface CredentialsTable {
 }
 
 /** A registered credential that has not yet proved itself with an assertion (migration 006). */
-export interface PendingCredentialsTable {
-  id: string;
-  user_id: string;
-  name: string;
-  public_key: string;
-  counter: number;
-  aaguid: string;
-  transports: string;
-  authenticator_class: 'hwk' | 'swk';
-  backed_up: number;
-  model: string | null;
+export interface PendingCredentialsTable
+  extends Pick<CredentialsTable, 'id' | 'user_id' | 'name' | 'public_key' | 'counter' | 'aaguid' | 'transports' | 'authenticator_class' | 'backed_up' | 'model'> {
   attestation: string;
   classification: string;
   /** Set for enrollment from an invite: the invite is consumed only when the key proves itself. */

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import type { Database } from '../../store/index.js';
+import { pollEvery, type PollLoop } from './poll-loop.js';
 import { claimAlert } from './alert-claims.js';
 
 export interface AdminAddition {
@@ -24,10 +25,9 @@ export function watchAdminGroups(options: {
   adminGroups: () => readonly string[];
   onAddition: (addition: AdminAddition) => Promise<void>;
   onError: (error: unknown) => void;
-}): { stop(): Promise<void>; checkNow(): Promise<void> } {
+}): PollLoop {
   const { db, clock } = options;
   let watermark = clock.now() - options.intervalMs;
-  let running: Promise<void> | undefined;
 
   const check = async () => {
     const groups = [...options.adminGroups()];
@@ -57,21 +57,5 @@ export function watchAdminGroups(options: {
       await options.onAddition({ userId: row.user_id, email: row.email, group: row.group_name, addedAt, actor: event?.actor ?? undefined });
     }
   };
-  const checkNow = (): Promise<void> => {
-    running ??= check()
-      .catch(options.onError)
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  const timer = setInterval(() => void checkNow(), options.intervalMs);
-  timer.unref();
-  return {
-    checkNow,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return pollEvery(options.intervalMs, check, options.onError);
 }

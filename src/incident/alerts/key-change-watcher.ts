@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../lib/clock.js';
 import type { Database } from '../../store/index.js';
+import { pollEvery, type PollLoop } from './poll-loop.js';
 
 /** A key that came into existence or went away, as the audit log recorded it. */
 export interface KeyChange {
@@ -41,11 +42,10 @@ export function watchKeyChanges(options: {
   lookBackMs: number;
   onChange: (change: KeyChange) => Promise<void>;
   onError: (error: unknown) => void;
-}): { stop(): Promise<void>; checkNow(): Promise<void> } {
+}): PollLoop {
   const { db, clock } = options;
   let afterSeq = 0;
   const since = clock.now() - options.lookBackMs;
-  let running: Promise<void> | undefined;
   /** Notices whose delivery failed, tried again on every look (bounded: the oldest give way). */
   const retry = new Map<number, KeyChange>();
   let firstError: unknown;
@@ -104,21 +104,5 @@ export function watchKeyChanges(options: {
     }
     if (firstError !== undefined) throw firstError;
   };
-  const checkNow = (): Promise<void> => {
-    running ??= check()
-      .catch(options.onError)
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  const timer = setInterval(() => void checkNow(), options.intervalMs);
-  timer.unref();
-  return {
-    checkNow,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return pollEvery(options.intervalMs, check, options.onError);
 }
