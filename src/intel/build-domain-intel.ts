@@ -2,7 +2,7 @@ import type { DnsConfig } from '../config/sections/dns.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/index.js';
 import { createDatabaseAgeCache, createDatabaseFirstSeenStore } from './database-age-stores.js';
-import { createDomainAge, createMemoryAgeCache, createTieredAgeCache } from './domain-age/index.js';
+import { createDomainAge, createMemoryAgeCache, createTieredAgeCache, type PublicOnlyAgentOptions } from './domain-age/index.js';
 import { createDomainClassifier, type DomainClassifier } from './domain-verdict/index.js';
 import { createLookalikeDetector, type LookalikeDetector } from './lookalike/index.js';
 
@@ -22,7 +22,15 @@ export interface DomainIntelLogger {
  * and the registration age (RDAP, feeds, first-seen), with caches shared through the store.
  * `offline` skips every age look-up (the CLI's `domain check --offline`).
  */
-export function buildDomainIntel(options: { dns: DnsConfig; store?: Store; clock: Clock; logger?: DomainIntelLogger; offline?: boolean }): DomainIntel {
+export function buildDomainIntel(options: {
+  dns: DnsConfig;
+  store?: Store;
+  clock: Clock;
+  logger?: DomainIntelLogger;
+  offline?: boolean;
+  /** Tests only (a local RDAP fixture); unset, RDAP never connects to non-public addresses. */
+  rdapConnection?: PublicOnlyAgentOptions;
+}): DomainIntel {
   const { dns, clock } = options;
   const ageConfig = options.offline ? { ...dns.age, enabled: false } : dns.age;
   const lookalike = dns.protect ? createLookalikeDetector(dns.protect) : undefined;
@@ -36,6 +44,7 @@ export function buildDomainIntel(options: { dns: DnsConfig; store?: Store; clock
           firstSeen: createDatabaseFirstSeenStore(options.store.db, () => clock.now()),
         }
       : { cache: front }),
+    ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
     onStoreError: (error, operation) => options.logger?.warn({ err: error, operation }, 'domain age store failed'),
   });
   const classifier = createDomainClassifier({

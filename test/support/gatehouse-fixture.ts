@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { loadConfigFile } from '../../src/config/index.js';
 import type { Clock } from '../../src/lib/clock.js';
-import { startGatehouse, type RunningGatehouse } from '../../src/main.js';
+import { startGatehouse, type RunningGatehouse, type StartOptions } from '../../src/main.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,6 +52,8 @@ export interface FixtureOptions {
   userVerification?: 'required' | 'preferred' | 'discouraged';
   clock?: Clock;
   watch?: boolean;
+  /** Lets RDAP reach a local fixture (`RdapFixture.connection`). */
+  rdapConnection?: StartOptions['rdapConnection'];
 }
 
 export interface GatehouseFixture {
@@ -112,6 +114,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Gateho
     logDestination: sink,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.watch ? { watch: true } : {}),
+    ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
   });
   const portalHost = `sso.${options.domain ?? 'acme.localhost'}`;
   return {

@@ -8,6 +8,29 @@ export const incidentSmtpSchema = z.strictObject({
   password: z.string().min(1).optional().describe('SMTP password; write `${env:NAME}` to keep it out of the file.'),
   from: z.string().min(3).describe('Sender of incident mail, e.g. `"Acme Security" <security@acme.com>`.'),
   pool_size: z.number().int().min(1).max(50).default(5).describe('Parallel SMTP connections while warning everyone.'),
+  // A mail server that accepts the connection and then says nothing must not hold a playbook step
+  // (or `incident resume`) forever: each wait below ends the send with an `smtp_timeout` error.
+  connection_timeout_ms: z
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(10_000)
+    .describe('How long connecting to the mail server may take in all (TCP, the TLS handshake with `secure`, the greeting), in ms.'),
+  greeting_timeout_ms: z
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(10_000)
+    .describe('How long to wait for the server greeting (RFC 5321 §4.5.3.2.1 "220" line) once connected, in ms.'),
+  socket_timeout_ms: z
+    .number()
+    .int()
+    .min(100)
+    .max(300_000)
+    .default(30_000)
+    .describe('Longest silence from the server at any later point (EHLO, AUTH, MAIL, mid-DATA), in ms; then the connection is dropped and the send fails.'),
 });
 
 /** `incident:` section: how the one-command playbook notifies, hunts and alerts (issue 5). */

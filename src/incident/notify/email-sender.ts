@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { IncidentSmtpConfig } from '../../config/sections/incident.js';
+import { GatehouseError } from '../../lib/errors.js';
 
 export interface EmailMessage {
   to: string;
@@ -11,6 +12,30 @@ export interface EmailMessage {
 export interface EmailSender {
   send(message: EmailMessage, options: { idempotencyKey: string }): Promise<void>;
   close(): void;
+}
+
+/** nodemailer reports every timeout as ETIMEDOUT; `timeoutType` says which wait ran out. */
+const TIMEOUT_WAITS: Record<string, string> = {
+  CONNECT_TIMEOUT: 'the connection was not set up',
+  GREETING_TIMEOUT: 'no greeting was received',
+  UPGRADE_TIMEOUT: 'the STARTTLS handshake did not finish',
+  SOCKET_TIMEOUT: 'the server went silent',
+};
+
+/** A stalled mail server becomes `smtp_timeout` with what it stalled on; other failures pass through. */
+function describeSmtpFailure(error: unknown, config: IncidentSmtpConfig): unknown {
+  const { code, timeoutType, command } = (error ?? {}) as { code?: unknown; timeoutType?: unknown; command?: unknown };
+  if (code !== 'ETIMEDOUT') return error;
+  const wait = (typeof timeoutType === 'string' && TIMEOUT_WAITS[timeoutType]) || 'the server did not answer in time';
+  const limit =
+    timeoutType === 'SOCKET_TIMEOUT' ? config.socket_timeout_ms : timeoutType === 'CONNECT_TIMEOUT' ? config.connection_timeout_ms : config.greeting_timeout_ms;
+  const during = typeof command === 'string' && command !== 'CONN' ? ` during ${command}` : '';
+  return new GatehouseError('smtp_timeout', {
+    status: 504,
+    publicMessage: 'The mail server did not answer in time.',
+    detail: `${config.host}:${config.port}: ${wait}${during} (limit ${limit} ms)`,
+    cause: error,
+  });
 }
 
 /**
@@ -25,21 +50,26 @@ export function createEmailSender(config: IncidentSmtpConfig): EmailSender {
     pool: true,
     maxConnections: config.pool_size,
     ...(config.user ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    // Without these a server that accepts and never answers holds the playbook step forever.
+    connectionTimeout: config.connection_timeout_ms,
+    greetingTimeout: config.greeting_timeout_ms,
+    socketTimeout: config.socket_timeout_ms,
   });
   return {
     async send(message, { idempotencyKey }) {
       const id = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40);
-      await transport.sendMail({
-        from: config.from,
-        to: message.to,
-        subject: message.subject,
-        text: message.text,
-        messageId: `<incident-${id}@gatehouse.invalid>`,
-        headers: { 'X-Gatehouse-Idempotency-Key': idempotencyKey },
-      });
+      await transport
+        .sendMail({
+          from: config.from,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          messageId: `<incident-${id}@gatehouse.invalid>`,
+          headers: { 'X-Gatehouse-Idempotency-Key': idempotencyKey },
+        })
+        .catch((error: unknown) => {
+          throw describeSmtpFailure(error, config);
+        });
     },
     close: () => transport.close(),
   };

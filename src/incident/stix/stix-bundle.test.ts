@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stixValidator } from '../../../test/incident/stix-schema-validator.js';
-import { buildStixBundle, patternFor, stableUuid, stixString } from './stix-bundle.js';
+import { buildStixBundle, patternFor, stableUuid, stixAddressValue, stixString } from './stix-bundle.js';
 
 const input = {
   incidentId: 'inc-0f7e2c52-1d1e-4e53-9a7e-2f0c9d1b7a11',
@@ -44,6 +44,30 @@ describe('STIX 2.1 export', () => {
     const bundle = buildStixBundle(input);
     const broken = { ...bundle.objects[1]!, id: 'indicator--not-a-uuid', valid_from: 'yesterday' };
     expect(schema('sdos/indicator')(broken)).toBe(false);
+  });
+
+  it('keeps network prefixes: 2001:db8::/32 is exported as the /32, not as the one address 2001:db8::', () => {
+    const bundle = buildStixBundle({
+      ...input,
+      indicators: { domains: [], ips: ['2001:db8::/32', '2001:db8:1::/48', '10.0.0.0/8', '192.0.2.0/31', '2001:db8::5/128', '192.0.2.9/32'], urls: [], users: [] },
+    });
+    const indicators = bundle.objects.filter((o) => o.type === 'indicator');
+    expect(indicators.map((o) => o.pattern)).toEqual([
+      "[ipv6-addr:value = '2001:db8::/32']",
+      "[ipv6-addr:value = '2001:db8:1::/48']",
+      "[ipv4-addr:value = '10.0.0.0/8']",
+      "[ipv4-addr:value = '192.0.2.0/31']",
+      "[ipv6-addr:value = '2001:db8::5']",
+      "[ipv4-addr:value = '192.0.2.9']",
+    ]);
+    expect(indicators[0]!.name).toBe('Attacker address: 2001:db8::/32');
+    for (const object of indicators) {
+      const validate = schema('sdos/indicator');
+      expect(validate(object), JSON.stringify(validate.errors)).toBe(true);
+    }
+    expect(stixAddressValue('2001:db8::/32')).toBe('2001:db8::/32');
+    expect(stixAddressValue('198.51.100.7/32')).toBe('198.51.100.7');
+    expect(stixAddressValue('::ffff:198.51.100.7/128')).toBe('::ffff:198.51.100.7');
   });
 
   it('escapes pattern string literals and makes RFC 9562 v5 UUIDs', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Indicators } from '../indicators.js';
+import { singleHostOf, type Indicators } from '../indicators.js';
 
 /** STIX 2.1 (OASIS CS02) objects Gatehouse exports: just what sharing indicators needs. */
 export interface StixObject {
@@ -33,6 +33,15 @@ export function stableUuid(namespace: string, name: string): string {
 /** STIX patterning §9.2: string literals are single-quoted; `\` and `'` are escaped with `\`. */
 export function stixString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * STIX 2.1 §6.4.1 / §6.5.1: `ipv4-addr` and `ipv6-addr` values are one address or a CIDR block. A
+ * host prefix (/32 for IPv4, /128 for IPv6) is written as the bare address; any shorter prefix is kept,
+ * so `2001:db8::/32` stays the whole /32 and is not narrowed to the single address `2001:db8::`.
+ */
+export function stixAddressValue(cidr: string): string {
+  return singleHostOf(cidr) ?? cidr;
 }
 
 export function patternFor(kind: 'domain' | 'ip' | 'url', value: string): string {
@@ -69,7 +78,7 @@ export function buildStixBundle(input: StixExportInput): StixBundle {
   };
   const entries: { kind: 'domain' | 'ip' | 'url'; value: string; label: string }[] = [
     ...input.indicators.domains.map((value) => ({ kind: 'domain' as const, value, label: 'Phishing domain' })),
-    ...input.indicators.ips.map((value) => ({ kind: 'ip' as const, value: value.endsWith('/32') || value.endsWith('/128') ? value.slice(0, value.lastIndexOf('/')) : value, label: 'Attacker address' })),
+    ...input.indicators.ips.map((value) => ({ kind: 'ip' as const, value: stixAddressValue(value), label: 'Attacker address' })),
     ...input.indicators.urls.map((value) => ({ kind: 'url' as const, value, label: 'Phishing URL' })),
   ];
   const indicators: StixObject[] = entries.map((entry) => ({

@@ -30,7 +30,7 @@ describe('createDomainAge (wiring from the dns_age config section)', () => {
       bootstrap_url: `${fixture.origin}/dns.json`,
       nrd_feeds: { sources: [`${fixture.origin}/nrd.txt`] },
     });
-    const domainAge = createDomainAge({ config, clock, onBootstrapRefresh: (result) => refreshed.push(result) });
+    const domainAge = createDomainAge({ config, clock, rdapConnection: fixture.connection, onBootstrapRefresh: (result) => refreshed.push(result) });
     expect(domainAge.bootstrap.current().baseUrlFor('x.com')).toBe('https://rdap.verisign.com/com/v1/');
     expect(domainAge.bootstrap.current().baseUrlFor('x.example')).toBeUndefined();
 

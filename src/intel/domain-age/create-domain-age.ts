@@ -7,6 +7,7 @@ import type { FirstSeenStore } from './first-seen.js';
 import type { DomainFeedLoad } from './nrd-feed.js';
 import { createNrdFeedRefresher, type NrdFeedRefresher } from './nrd-feed-refresher.js';
 import { createNrdIndex, type NrdIndex } from './nrd-index.js';
+import type { PublicOnlyAgentOptions } from './public-only-agent.js';
 import { loadRdapBootstrapFile, type RdapBootstrap } from './rdap-bootstrap.js';
 import { createRdapBootstrapSource, type BootstrapRefreshResult, type RdapBootstrapSource } from './rdap-bootstrap-source.js';
 import type { RdapLookupOutcome } from './rdap-lookup-outcome.js';
@@ -20,7 +21,10 @@ export interface DomainAgeOptions {
   firstSeen?: FirstSeenStore;
   /** Default: the IANA snapshot shipped in `assets/`. */
   initialBootstrap?: RdapBootstrap;
+  /** Bootstrap and feed downloads only (URLs the operator configured). */
   dispatcher?: Dispatcher;
+  /** RDAP lookups; unset in production, so non-public targets are refused (tests allow their fixture). */
+  rdapConnection?: PublicOnlyAgentOptions;
   onLookup?: (outcome: RdapLookupOutcome) => void;
   onBootstrapRefresh?: (result: BootstrapRefreshResult) => void;
   onFeedLoad?: (result: DomainFeedLoad) => void;
@@ -71,7 +75,7 @@ export function createDomainAge(options: DomainAgeOptions): DomainAge {
     nrd,
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.firstSeen ? { firstSeen: options.firstSeen } : {}),
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
     ...(options.onLookup ? { onLookup: options.onLookup } : {}),
     ...(options.onStoreError ? { onStoreError: options.onStoreError } : {}),
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dnsAgeSchema, type DnsAgeConfig } from '../../config/sections/dns-age.js';
 import { ManualClock } from '../../lib/clock.js';
+import { assessDomainAge } from './age-policy.js';
 import { createMemoryAgeCache, createTieredAgeCache, type DomainAgeCacheStore, type DomainAgeRecord } from './age-cache.js';
 import { createDomainAgeService, type DomainAgeServiceOptions } from './domain-age-service.js';
 import { createNrdIndex } from './nrd-index.js';
@@ -15,7 +16,7 @@ const shipped = loadRdapBootstrapFile();
 function setup(config: Record<string, unknown> = {}, extra: Partial<DomainAgeServiceOptions> = {}) {
   const clock = new ManualClock();
   const parsed: DnsAgeConfig = dnsAgeSchema.parse({ rdap_overrides: { test: fixture.baseUrl }, time_budget_ms: 5000, ...config });
-  const service = createDomainAgeService({ config: parsed, clock, bootstrap: { current: () => shipped }, ...extra });
+  const service = createDomainAgeService({ config: parsed, clock, bootstrap: { current: () => shipped }, rdapConnection: fixture.connection, ...extra });
   return { clock, service, config: parsed };
 }
 
@@ -165,6 +166,16 @@ describe('domain age service', () => {
     expect(first.nrd).toEqual({ source: 'feed.txt', importedAt: 0 });
     clock.advance(3 * HOUR);
     expect((await service.lookup('mail.listed.test')).firstSeen?.at).toBe(start);
+  });
+
+  it('a redirect into private space gives an unknown age with the reason recorded, not a crash', async () => {
+    fixture.set('pivot.test', { kind: 'redirect_to', location: 'http://192.168.0.1/admin' });
+    const { clock, service, config } = setup({ on_unknown: 'warn' });
+    const facts = await service.lookup('login.pivot.test');
+    expect(facts.rdap).toEqual({ status: 'error', code: 'rdap_non_public_address', detail: '192.168.0.1 is private space' });
+    const assessment = assessDomainAge(facts, config, clock.now());
+    expect(assessment).toMatchObject({ state: 'unknown', action: 'warn' });
+    expect(assessment.reasons).toContainEqual({ code: 'rdap_non_public_address', detail: '192.168.0.1 is private space' });
   });
 });
 

@@ -1,10 +1,10 @@
-import type { Dispatcher } from 'undici';
 import type { DnsAgeConfig } from '../../config/sections/dns-age.js';
 import type { Clock } from '../../lib/clock.js';
 import { createMemoryAgeCache, type DomainAgeCacheStore, type DomainAgeRecord } from './age-cache.js';
 import { createMemoryFirstSeenStore, type FirstSeenStore } from './first-seen.js';
 import { createNrdIndex, type NrdIndex, type NrdListing } from './nrd-index.js';
 import { longestSuffixMatch, type RdapBootstrap } from './rdap-bootstrap.js';
+import type { PublicOnlyAgentOptions } from './public-only-agent.js';
 import { createRdapClient } from './rdap-client.js';
 import type { RdapErrorCode, RdapLookupOutcome } from './rdap-lookup-outcome.js';
 import { registrableDomainOf } from './registrable-domain.js';
@@ -36,7 +36,8 @@ export interface DomainAgeServiceOptions {
   cache?: DomainAgeCacheStore;
   firstSeen?: FirstSeenStore;
   nrd?: NrdIndex;
-  dispatcher?: Dispatcher;
+  /** RDAP connection settings; the composition root leaves it unset, so non-public targets are refused. */
+  rdapConnection?: PublicOnlyAgentOptions;
   /** Every RDAP request's outcome (logs, metrics). */
   onLookup?: (outcome: RdapLookupOutcome) => void;
   /** A cache or first-seen store failed; the query goes on without it. */
@@ -82,7 +83,7 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
     timeoutMs: config.request_timeout_ms,
     maxResponseBytes: config.max_response_bytes,
     maxRedirects: config.max_redirects,
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(options.rdapConnection ? { connection: options.rdapConnection } : {}),
   });
   const inFlight = new Map<string, Promise<RdapFinding>>();
   /** Every lookup not yet settled, including the part before it reaches `inFlight` (store reads). */

@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
+import { NonPublicAddressError } from './public-only-agent.js';
 
-export type FetchFailureCode = 'timeout' | 'network' | 'too_large' | 'too_many_redirects' | 'bad_redirect' | 'unsupported_url';
+export type FetchFailureCode = 'timeout' | 'network' | 'too_large' | 'too_many_redirects' | 'bad_redirect' | 'unsupported_url' | 'non_public_address';
 
 export type CappedFetchResult =
   | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; url: string }
@@ -98,6 +99,8 @@ export async function fetchCapped(startUrl: string, options: CappedFetchOptions)
       if (!bytes) return failure('too_large', `body > ${options.maxBytes} bytes`, url.href);
       return { kind: 'response', status: statusCode, headers, body: bytes, url: url.href };
     } catch (error) {
+      // Refused by a public-only dispatcher: on the first URL or on any redirect target.
+      if (error instanceof NonPublicAddressError) return failure('non_public_address', error.message, url.href);
       if (isTimeout(error, signal)) return failure('timeout', `no complete answer within ${options.timeoutMs} ms`, url.href);
       return failure('network', (error as Error).message || String(error), url.href);
     }

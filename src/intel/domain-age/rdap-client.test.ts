@@ -5,10 +5,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCommand } from '../../../test/peers.js';
 import { ManualClock } from '../../lib/clock.js';
+import type { ResolveHost } from './public-only-agent.js';
 import { createRdapClient, type RdapClientOptions } from './rdap-client.js';
 import { startRdapFixture, type RdapFixture } from './test-support/rdap-fixture-server.js';
 
@@ -23,6 +23,7 @@ function client(overrides: Partial<RdapClientOptions> = {}) {
     timeoutMs: 5000,
     maxResponseBytes: 64 * 1024,
     maxRedirects: 3,
+    connection: fixture.connection,
     ...overrides,
   });
 }
@@ -73,7 +74,7 @@ describe('RDAP client against a local RDAP server', () => {
   it('on 429 pauses the whole server until Retry-After has passed', async () => {
     const local = await startRdapFixture();
     try {
-      const limited = createRdapClient({ baseUrlFor: () => local.baseUrl, clock, timeoutMs: 5000, maxResponseBytes: 65536, maxRedirects: 3 });
+      const limited = createRdapClient({ baseUrlFor: () => local.baseUrl, clock, timeoutMs: 5000, maxResponseBytes: 65536, maxRedirects: 3, connection: local.connection });
       local.set('busy.test', { kind: 'status', status: 429, headers: { 'retry-after': '120' } });
       local.set('other.test', { kind: 'registered', registeredAt: Date.UTC(2010, 0, 1) });
       expect(await limited.lookupDomain('busy.test')).toMatchObject({ status: 'error', code: 'rdap_rate_limited', retryAfterMs: 120_000 });
@@ -132,7 +133,7 @@ describe('RDAP client against a local RDAP server', () => {
     const closed = await startRdapFixture();
     const deadBase = closed.baseUrl;
     await closed.close();
-    const outcome = await client({ baseUrlFor: () => deadBase }).lookupDomain('gone.test');
+    const outcome = await client({ baseUrlFor: () => deadBase, connection: closed.connection }).lookupDomain('gone.test');
     expect(outcome).toMatchObject({ status: 'error', code: 'rdap_network' });
   });
 
@@ -143,10 +144,74 @@ describe('RDAP client against a local RDAP server', () => {
   });
 });
 
+describe('RDAP never reaches non-public addresses (SSRF)', () => {
+  // Stands in for a service on the gateway's own network: reachable, but not allowed.
+  let inside: RdapFixture;
+  const resolveHost: ResolveHost = async (hostname) => {
+    if (hostname === 'internal.example') return [{ address: '127.0.0.1', family: 4 }];
+    if (hostname === 'mixed.example') return [{ address: '93.184.215.14', family: 4 }, { address: '10.0.0.8', family: 4 }];
+    throw Object.assign(new Error(`${hostname} not found`), { code: 'ENOTFOUND' });
+  };
+  beforeAll(async () => {
+    inside = await startRdapFixture();
+    inside.set('secret.test', { kind: 'registered', registeredAt: Date.UTC(2020, 0, 1) });
+  });
+  afterAll(async () => {
+    await inside.close();
+  });
+
+  const redirectedTo = async (domain: string, location: string) => {
+    fixture.set(domain, { kind: 'redirect_to', location });
+    return client({ connection: { ...fixture.connection, resolveHost } }).lookupDomain(domain);
+  };
+
+  it('refuses a redirect to 127.0.0.1 before sending anything there', async () => {
+    const outcome = await redirectedTo('to-loopback.test', `http://127.0.0.1:${new URL(inside.origin).port}/rdap/domain/secret.test`);
+    expect(outcome).toMatchObject({ status: 'error', code: 'rdap_non_public_address', detail: '127.0.0.1 is loopback space' });
+    expect(inside.totalRequests).toBe(0);
+  });
+
+  it('refuses redirects to [::1], [::ffff:127.0.0.1], 10.x and the link-local metadata address', async () => {
+    const port = new URL(inside.origin).port;
+    for (const [domain, location, range] of [
+      ['to-v6-loopback.test', `http://[::1]:${port}/rdap/domain/secret.test`, 'loopback'],
+      ['to-mapped.test', `http://[::ffff:127.0.0.1]:${port}/rdap/domain/secret.test`, 'IPv4-mapped loopback'],
+      ['to-private.test', 'http://10.20.30.40/rdap/domain/secret.test', 'private'],
+      ['to-metadata.test', 'http://169.254.169.254/latest/meta-data/', 'link-local'],
+      ['to-cgnat.test', 'https://100.64.1.1/rdap/domain/secret.test', 'shared (CGNAT)'],
+      ['to-ula.test', 'https://[fd00::1]/rdap/domain/secret.test', 'unique local'],
+    ] as const) {
+      const outcome = await redirectedTo(domain, location);
+      expect(outcome, location).toMatchObject({ status: 'error', code: 'rdap_non_public_address' });
+      expect(outcome.status === 'error' && outcome.detail.split(' is ')[1], location).toBe(`${range} space`);
+    }
+    expect(inside.totalRequests).toBe(0);
+  });
+
+  it('checks the resolved address: a public-looking name that resolves to 127.0.0.1 is refused', async () => {
+    const outcome = await redirectedTo('to-internal-name.test', `http://internal.example:${new URL(inside.origin).port}/rdap/domain/secret.test`);
+    expect(outcome).toMatchObject({ status: 'error', code: 'rdap_non_public_address', detail: 'internal.example resolves to 127.0.0.1 (loopback space)' });
+    expect(inside.totalRequests).toBe(0);
+  });
+
+  it('refuses a name when any of its addresses is private (no rebinding through mixed answers)', async () => {
+    const outcome = await redirectedTo('to-mixed.test', 'http://mixed.example/rdap/domain/secret.test');
+    expect(outcome).toMatchObject({ status: 'error', code: 'rdap_non_public_address', detail: 'mixed.example resolves to 10.0.0.8 (private space)' });
+  });
+
+  it('refuses by default: without an explicit allowance even the configured server on 127.0.0.1 is not contacted', async () => {
+    fixture.set('default-refuses.test', { kind: 'registered', registeredAt: Date.UTC(2010, 0, 1) });
+    const outcome = await client({ connection: {} }).lookupDomain('default-refuses.test');
+    expect(outcome).toMatchObject({ status: 'error', code: 'rdap_non_public_address' });
+    expect(fixture.hits('default-refuses.test')).toBe(0);
+  });
+});
+
 describe.runIf(haveCommand('openssl'))('RDAP over https', () => {
   let dir: string;
   let server: ReturnType<typeof createHttpsServer>;
-  let agent: Agent;
+  let certPem: Buffer;
+  let httpsPort: number;
   let httpsBase: string;
 
   beforeAll(async () => {
@@ -155,7 +220,7 @@ describe.runIf(haveCommand('openssl'))('RDAP over https', () => {
     const cert = join(dir, 'cert.pem');
     await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
       '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1'], { timeout: 30_000 });
-    const certPem = readFileSync(cert);
+    certPem = readFileSync(cert);
     server = createHttpsServer({ key: readFileSync(key), cert: certPem }, (request, response) => {
       const name = (request.url ?? '').split('/').pop() ?? '';
       if (name === 'downgrade.test') {
@@ -169,17 +234,20 @@ describe.runIf(haveCommand('openssl'))('RDAP over https', () => {
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    httpsBase = `https://127.0.0.1:${(server.address() as AddressInfo).port}/rdap/`;
-    agent = new Agent({ connect: { ca: certPem } });
+    httpsPort = (server.address() as AddressInfo).port;
+    httpsBase = `https://127.0.0.1:${httpsPort}/rdap/`;
   });
   afterAll(async () => {
-    await agent?.close();
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const tlsClient = () => client({ baseUrlFor: () => httpsBase, dispatcher: agent });
+  const tlsClient = () =>
+    client({
+      baseUrlFor: () => httpsBase,
+      connection: { tls: { ca: certPem }, allowNonPublic: (address, port) => address === '127.0.0.1' && port === httpsPort },
+    });
 
   it('follows a redirect that stays on https', async () => {
     const registeredAt = Date.UTC(2024, 1, 29, 10);

@@ -1,6 +1,6 @@
-import type { Dispatcher } from 'undici';
 import type { Clock } from '../../lib/clock.js';
 import { fetchCapped, type FetchFailureCode } from './fetch-capped.js';
+import { createPublicOnlyAgent, type PublicOnlyAgentOptions } from './public-only-agent.js';
 import { parseRdapDomainResponse } from './rdap-domain-response.js';
 import type { RdapErrorCode, RdapLookupOutcome } from './rdap-lookup-outcome.js';
 
@@ -11,7 +11,12 @@ export interface RdapClientOptions {
   timeoutMs: number;
   maxResponseBytes: number;
   maxRedirects: number;
-  dispatcher?: Dispatcher;
+  /**
+   * How connections are made. Every RDAP request and redirect goes through a public-only agent: the
+   * server URL comes from a downloaded bootstrap and redirects from the server, neither of which may
+   * point the gateway at its own network. Only tests set `allowNonPublic`.
+   */
+  connection?: PublicOnlyAgentOptions;
 }
 
 export interface RdapClient {
@@ -28,6 +33,7 @@ const FAILURE_CODES: Record<FetchFailureCode, RdapErrorCode> = {
   too_many_redirects: 'rdap_too_many_redirects',
   bad_redirect: 'rdap_bad_redirect',
   unsupported_url: 'rdap_network',
+  non_public_address: 'rdap_non_public_address',
 };
 
 const DEFAULT_BACKOFF_MS = 60_000;
@@ -49,6 +55,7 @@ function retryAfterMs(header: string | string[] | undefined, now: number): numbe
  */
 export function createRdapClient(options: RdapClientOptions): RdapClient {
   const { clock } = options;
+  const dispatcher = createPublicOnlyAgent({ connectTimeoutMs: options.timeoutMs, ...options.connection });
   const pausedUntil = new Map<string, number>();
 
   return {
@@ -71,7 +78,7 @@ export function createRdapClient(options: RdapClientOptions): RdapClient {
         timeoutMs: options.timeoutMs,
         maxBytes: options.maxResponseBytes,
         maxRedirects: options.maxRedirects,
-        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        dispatcher,
       });
       if (result.kind === 'failure') {
         return { status: 'error', domain, serverUrl, code: FAILURE_CODES[result.code], detail: result.detail };

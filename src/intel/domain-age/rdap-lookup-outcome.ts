@@ -8,6 +8,8 @@ export type RdapErrorCode =
   | 'rdap_too_large'
   | 'rdap_too_many_redirects'
   | 'rdap_bad_redirect'
+  /** The server or a redirect target is (or resolves to) loopback, private or other non-public space: refused before any request. */
+  | 'rdap_non_public_address'
   | 'rdap_invalid_json'
   | 'rdap_invalid_response'
   /** Too many lookups already in flight: refused without a request (not cached). */

@@ -37,7 +37,13 @@ afterAll(async () => {
 function setup(config: Record<string, unknown> = {}, options: { lookalike?: LookalikeChecker; nrd?: NrdIndex } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 7, 20, 9, 0, 0));
   const parsed = dnsAgeSchema.parse({ rdap_overrides: { com: fixture.baseUrl, net: fixture.baseUrl }, time_budget_ms: 5000, ...config });
-  const age = createDomainAgeService({ config: parsed, clock, bootstrap: { current: () => shipped }, ...(options.nrd ? { nrd: options.nrd } : {}) });
+  const age = createDomainAgeService({
+    config: parsed,
+    clock,
+    bootstrap: { current: () => shipped },
+    rdapConnection: fixture.connection,
+    ...(options.nrd ? { nrd: options.nrd } : {}),
+  });
   const classifier = createDomainClassifier({ lookalike: options.lookalike ?? acmeLookalikes, age, config: parsed, clock });
   return { clock, age, classifier };
 }

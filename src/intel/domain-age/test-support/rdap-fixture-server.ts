@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PublicOnlyAgentOptions } from '../public-only-agent.js';
 
 /** How the fixture answers for one domain. */
 export type FixtureBehaviour =
@@ -23,6 +24,11 @@ export interface RdapFixture {
   /** RDAP base URL ending in `/`, for `rdap_overrides`. */
   readonly baseUrl: string;
   readonly origin: string;
+  /**
+   * RDAP connection settings that let a client reach this fixture (and nothing else non-public):
+   * production refuses loopback, so tests must opt in explicitly.
+   */
+  readonly connection: PublicOnlyAgentOptions;
   set(domain: string, behaviour: FixtureBehaviour): void;
   /** Serve a plain file at `path` (feeds, bootstrap downloads). */
   setFile(path: string, status: number, body: string | Buffer, contentType?: string): void;
@@ -150,6 +156,7 @@ export async function startRdapFixture(): Promise<RdapFixture> {
   return {
     baseUrl: `${origin}/rdap/`,
     origin,
+    connection: { allowNonPublic: (address, allowedPort) => address === '127.0.0.1' && allowedPort === port },
     set: (domain, behaviour) => void behaviours.set(domain.toLowerCase(), behaviour),
     setFile: (path, status, body, contentType = 'text/plain') => void files.set(path, { status, body, contentType }),
     hits: (domain) => hitCounts.get(domain.toLowerCase()) ?? 0,
