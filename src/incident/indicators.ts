@@ -34,6 +34,17 @@ export function canonicalCidr(raw: string): string {
   return text.includes('/') ? text : `${text}/${net.isIPv6(text) ? 128 : 32}`;
 }
 
+/**
+ * The bare address when a canonical CIDR names one host (IPv4 /32, IPv6 /128), else undefined. The
+ * host prefix depends on the family: `2001:db8::/32` is a network of 2^96 addresses, not a host.
+ */
+export function singleHostOf(cidr: string): string | undefined {
+  const slash = cidr.lastIndexOf('/');
+  if (slash < 0) return cidr;
+  const address = cidr.slice(0, slash);
+  return cidr.slice(slash + 1) === (address.includes(':') ? '128' : '32') ? address : undefined;
+}
+
 export function canonicalUrl(raw: string): string {
   let url: URL;
   try {

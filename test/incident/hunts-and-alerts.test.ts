@@ -79,6 +79,10 @@ describe('hunts and alerts', () => {
     expect(clicked.users.map((u) => u.email)).toEqual(['pat@acme.test']);
     await expect(incidents.hunt('resolved-domain', { domains: ['%'] })).rejects.toMatchObject({ code: 'dns_invalid_domain' });
     await expect(incidents.hunt('from-ip', { ips: ['10.0.0.1/8'] })).rejects.toMatchObject({ code: 'incident_invalid_indicator' });
+    // An IPv6 /32 is a network, not one host: the hunt must not narrow it to the address 2001:db8::.
+    await core.audit.record({ type: 'sign_in', outcome: 'failure', code: 'bad_credentials', userId: pat.id, ip: '2001:db8:7::5' });
+    expect((await incidents.hunt('from-ip', { ips: ['2001:db8::/32'] })).users.map((u) => u.email)).toEqual(['pat@acme.test']);
+    expect((await incidents.hunt('from-ip', { ips: ['2001:db8:7::5'] })).users.map((u) => u.email)).toEqual(['pat@acme.test']);
     await expect(incidents.hunt('new-admins', { since: 'forever' })).rejects.toMatchObject({ code: 'invalid_duration' });
   });
 

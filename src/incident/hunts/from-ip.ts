@@ -1,5 +1,5 @@
 import { compileIpMatcher } from '../../access/policy/index.js';
-import { canonicalCidr } from '../indicators.js';
+import { canonicalCidr, singleHostOf } from '../indicators.js';
 import { addReason, EVIDENCE_LIMIT, parseDetail, toHuntSession, usersWithReasons, type HuntContext, type HuntEvidence, type HuntResult } from './hunt-result.js';
 
 const PAGE = 5000;
@@ -14,7 +14,8 @@ export async function huntFromIp(ctx: HuntContext, input: { ips: readonly string
   const matches = compileIpMatcher(cidrs);
   // Single addresses narrow the scan in SQL (the common case: a relay's few addresses); ranges are
   // matched in process over the window.
-  const hosts = cidrs.every((c) => c.endsWith('/32') || c.endsWith('/128')) ? cidrs.map((c) => c.slice(0, c.lastIndexOf('/'))) : undefined;
+  const singles = cidrs.map(singleHostOf);
+  const hosts = singles.every((host) => host !== undefined) ? (singles as string[]) : undefined;
   const until = ctx.clock.now();
   const since = until - input.sinceMs;
   const reasons = new Map<string, Set<string>>();
