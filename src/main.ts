@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildAccess, type AccessLayer } from './access/build-access.js';
 import { refuseBlockedClients, registerAdminApi } from './admin/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/build-dns.js';
-import { buildDomainIntel } from './intel/index.js';
+import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import { createIncidentResponse } from './incident/index.js';
@@ -29,6 +29,8 @@ export interface StartOptions {
   logDestination?: pino.DestinationStream;
   /** Watch the config file and SIGHUP (serve does; tests may not). */
   watch?: boolean;
+  /** Tests only: lets RDAP reach a fixture on 127.0.0.1. `serve` never sets it (SSRF guard). */
+  rdapConnection?: PublicOnlyAgentOptions;
 }
 
 export interface RunningGatehouse {
@@ -103,7 +105,14 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     const dns: DnsLayer = await buildDns({
       onLookalike: (sighting) => lookalikeAlert.notify?.(sighting),
       config: options.snapshot.config.dns,
-      intel: buildDomainIntel({ dns: options.snapshot.config.dns, store: core.store, clock, logger }),
+      baseDir: options.snapshot.baseDir,
+      intel: buildDomainIntel({
+        dns: options.snapshot.config.dns,
+        store: core.store,
+        clock,
+        logger,
+        ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
+      }),
       store: core.store,
       audit: core.audit,
       clock,

@@ -2,7 +2,8 @@
  * The gateway's lists: blocklist sources (file or URL) each held as a CompactDomainSet, the allowlist,
  * and dynamic blocks added at run time (incident response, change feed). A refresh builds a new set
  * and swaps it in; when a source cannot be read or yields no names, the last good copy stays
- * (fail closed: a broken mirror must not silently unblock everything).
+ * (fail closed: a broken mirror must not silently unblock everything). Each failure carries a stable
+ * code, so the gateway can refuse to start on a local file it cannot read.
  */
 import { open } from 'node:fs/promises';
 import { InputError } from '../lib/errors.js';
@@ -33,7 +34,23 @@ export interface BlocklistSourceState {
   stats: BlocklistParseStats | null;
   lastAttemptAt: number | null;
   lastError: string | null;
+  /** Stable code of `lastError`: `dns_blocklist_unreadable` (a file that cannot be opened or read), `dns_blocklist_empty`, `dns_blocklist_fetch_failed`, `dns_blocklist_too_large`. */
+  lastErrorCode: string | null;
   bytes: number;
+}
+
+/** A load failure with the stable code recorded in the source's state. */
+class BlocklistLoadError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** `cannot read <path>: ENOENT: no such file or directory`: the path once, then the OS reason. */
+function unreadable(path: string, error: unknown): BlocklistLoadError {
+  // Node appends the syscall (and for open the path): `ENOENT: no such file or directory, open '/x'`.
+  const reason = (error as Error).message.replace(/, \w+( '[^']*')?$/, '');
+  return new BlocklistLoadError('dns_blocklist_unreadable', `cannot read ${path}: ${reason}`);
 }
 
 export interface DynamicBlock {
@@ -83,6 +100,7 @@ export class BlocklistStore {
       stats: null,
       lastAttemptAt: null,
       lastError: null,
+      lastErrorCode: null,
       bytes: 0,
     }));
     this.allowlist = buildNameSet(options.allowlist, options.hasher);
@@ -121,13 +139,13 @@ export class BlocklistStore {
     };
     const account = (bytes: number) => {
       total += bytes;
-      if (total > limit) throw new Error(`source is larger than ${limit} bytes`);
+      if (total > limit) throw new BlocklistLoadError('dns_blocklist_too_large', `source is larger than ${limit} bytes`);
     };
     if (source.path !== undefined) {
-      const file = await open(source.path, 'r');
+      const file = await open(source.path, 'r').catch((error: unknown) => { throw unreadable(source.path!, error); });
       try {
         for (;;) {
-          const { bytesRead } = await file.read(work, carried, CHUNK_BYTES, null);
+          const { bytesRead } = await file.read(work, carried, CHUNK_BYTES, null).catch((error: unknown) => { throw unreadable(source.path!, error); });
           if (bytesRead === 0) break;
           account(bytesRead);
           parse(carried + bytesRead, false);
@@ -137,7 +155,7 @@ export class BlocklistStore {
       }
     } else {
       const response = await fetch(source.url!, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs), redirect: 'follow' });
-      if (response.status !== 200 || !response.body) throw new Error(`HTTP status ${response.status}`);
+      if (response.status !== 200 || !response.body) throw new BlocklistLoadError('dns_blocklist_fetch_failed', `HTTP status ${response.status}`);
       for await (const piece of response.body) {
         account(piece.length);
         for (let offset = 0; offset < piece.length; ) {
@@ -161,7 +179,7 @@ export class BlocklistStore {
     state.lastAttemptAt = started;
     try {
       const { set, stats, bytes } = await this.loadSource(source);
-      if (stats.entries === 0) throw new Error(`no ${source.format} entries in ${bytes} bytes (${stats.invalid} invalid lines)`);
+      if (stats.entries === 0) throw new BlocklistLoadError('dns_blocklist_empty', `no ${source.format} entries in ${bytes} bytes (${stats.invalid} invalid lines)`);
       this.sets[index] = set;
       Object.assign(state, {
         entries: this.sets[index]!.size,
@@ -169,11 +187,14 @@ export class BlocklistStore {
         loadMs: this.options.now() - started,
         stats,
         lastError: null,
+        lastErrorCode: null,
         bytes: this.sets[index]!.byteLength,
       });
       this.options.onChange?.();
     } catch (error) {
       state.lastError = (error as Error).message;
+      if (error instanceof BlocklistLoadError) state.lastErrorCode = error.code;
+      else state.lastErrorCode = source.path !== undefined ? 'dns_blocklist_unreadable' : 'dns_blocklist_fetch_failed';
     }
     return { ...state };
   }

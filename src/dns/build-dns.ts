@@ -38,6 +38,8 @@ export interface BuildDnsOptions {
   random: Random;
   logger: Logger;
   registry: Registry;
+  /** Folder of the config file (ConfigSnapshot.baseDir): relative blocklist paths are read from it. */
+  baseDir?: string;
   /** Called when a queried name is flagged as a lookalike of a protected brand (alerts, issue 5). */
   onLookalike?: (sighting: LookalikeSighting) => void;
 }
@@ -85,6 +87,7 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
     logger,
     registry: options.registry,
     dohPath: config.doh_path,
+    ...(options.baseDir !== undefined ? { baseDir: options.baseDir } : {}),
     resolveDohToken: dohTokens.resolve,
     ...(config.query_log.enabled ? { queryLog } : {}),
     classify: (name, client) => {
@@ -106,7 +109,14 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
   if (gateway) {
     intel.start();
     queryLog.start();
-    started = await gateway.start();
+    try {
+      started = await gateway.start();
+    } catch (error) {
+      // Nothing is returned to stop, so what was started for the gateway is stopped here.
+      await queryLog.stop();
+      await intel.stop();
+      throw error;
+    }
     logger.info({ udp: started.udpPort, tcp: started.tcpPort }, 'dns gateway listening');
   }
 

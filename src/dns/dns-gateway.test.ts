@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCommand } from '../../test/peers.js';
 import { dnsConfigSchema, type DnsConfigInput } from '../config/sections/dns.js';
 import { ManualClock } from '../lib/clock.js';
-import { createDnsGateway, type DnsGateway, type QueryLogEntry, type Verdict } from './index.js';
+import { createDnsGateway, type DnsGateway, type DnsLogger, type QueryLogEntry, type Verdict } from './index.js';
 import { dig, digAnswers, digStatus } from './test-support/dig.js';
 import { startUpstreamFixture, type UpstreamFixture } from './test-support/upstream-fixture.js';
 
@@ -231,6 +231,16 @@ describe.runIf(ok)('DNS gateway with dig over UDP and TCP', () => {
     expect(upstream.queries.filter((q) => q.name === 'tc.example.test').map((q) => q.transport)).toEqual(['udp', 'tcp']);
   });
 
+  it('answers dig\'s STATUS and NOTIFY with NOTIMP over UDP and TCP, opcode, question and OPT echoed', async () => {
+    for (const [opcode, transport] of [['status', '+notcp'], ['notify', '+tcp']] as const) {
+      const out = await dig(port, [`+opcode=${opcode}`, transport, 'www.example.test', 'SOA']);
+      expect(out).toContain(`opcode: ${opcode.toUpperCase()}, status: NOTIMP`);
+      expect(out).toMatch(/QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 1/);
+      expect(out).toMatch(/;www\.example\.test\.\s+IN\s+SOA/);
+      expect(out).toContain('OPT PSEUDOSECTION');
+    }
+  });
+
   it('answers garbage with FORMERR or silence and keeps serving', async () => {
     const { createSocket } = await import('node:dgram');
     const socket = createSocket('udp4');
@@ -320,6 +330,185 @@ describe.runIf(ok)('blocklist refresh', () => {
       await gateway.stop();
       await upstream.close();
       server.close();
+    }
+  });
+});
+
+describe.runIf(ok)('blocklist files', () => {
+  let upstream: UpstreamFixture;
+  let dir: string;
+  const gatewayFor = (path: string, logger?: DnsLogger) =>
+    createDnsGateway({
+      config: dnsConfigSchema.parse({
+        enabled: true, listen: { port: 0, tcp: false }, upstreams: [`127.0.0.1:${upstream.port}`],
+        blocklists: [{ name: 'local', path, refresh_interval_s: 0 }],
+      }),
+      baseDir: dir,
+      ...(logger ? { logger } : {}),
+    });
+
+  beforeAll(async () => {
+    upstream = await startUpstreamFixture();
+    dir = mkdtempSync(join(tmpdir(), 'gh-dns-lists-'));
+    mkdirSync(join(dir, 'lists'));
+    writeFileSync(join(dir, 'lists', 'local.txt'), 'relative.test\n');
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads a relative path from the config file\'s folder, not the working directory', async () => {
+    const gateway = gatewayFor('lists/local.txt');
+    try {
+      const port = (await gateway.start()).udpPort!;
+      expect(digStatus(await dig(port, ['relative.test']))).toBe('NXDOMAIN');
+      expect(gateway.listState().sources[0]).toMatchObject({ location: join(dir, 'lists', 'local.txt'), entries: 1, lastError: null });
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('refuses to start when a list file cannot be read, naming its path and the OS reason', async () => {
+    const missing = createDnsGateway({
+      config: dnsConfigSchema.parse({
+        enabled: true, listen: { port: 0 }, upstreams: [`127.0.0.1:${upstream.port}`],
+        blocklists: [{ name: 'local', path: 'lists/missing.txt' }],
+      }),
+      baseDir: dir,
+    });
+    await expect(missing.start()).rejects.toThrow(
+      `dns_blocklist_unreadable: blocklist "local": cannot read ${join(dir, 'lists', 'missing.txt')}: ENOENT: no such file or directory`,
+    );
+    await missing.stop();
+    // A folder opens but cannot be read: the read's reason, not the open's.
+    const folder = gatewayFor('lists');
+    await expect(folder.start()).rejects.toMatchObject({
+      code: 'dns_blocklist_unreadable',
+      message: `dns_blocklist_unreadable: blocklist "local": cannot read ${join(dir, 'lists')}: EISDIR: illegal operation on a directory`,
+    });
+    await folder.stop();
+  });
+
+  it('fails a reload when the file is gone, keeps the last good copy and logs the error', async () => {
+    writeFileSync(join(dir, 'lists', 'gone.txt'), 'gone.test\n');
+    const errors: { object: object; message?: string }[] = [];
+    const gateway = gatewayFor('lists/gone.txt', { info: () => undefined, warn: () => undefined, error: (object, message) => errors.push({ object, message }) });
+    try {
+      const port = (await gateway.start()).udpPort!;
+      expect(digStatus(await dig(port, ['gone.test']))).toBe('NXDOMAIN');
+      rmSync(join(dir, 'lists', 'gone.txt'));
+      const path = join(dir, 'lists', 'gone.txt');
+      await expect(gateway.refreshBlocklists()).rejects.toMatchObject({
+        code: 'dns_blocklist_unreadable',
+        message: `dns_blocklist_unreadable: blocklist "local": cannot read ${path}: ENOENT: no such file or directory`,
+      });
+      expect(digStatus(await dig(port, ['gone.test']))).toBe('NXDOMAIN');
+      expect(gateway.listState().sources[0]).toMatchObject({
+        entries: 1, lastErrorCode: 'dns_blocklist_unreadable', lastError: `cannot read ${path}: ENOENT: no such file or directory`,
+      });
+      expect(errors).toEqual([{ object: { list: 'local', error: `cannot read ${path}: ENOENT: no such file or directory` }, message: 'dns blocklist cannot be read; the last good copy stays' }]);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe.runIf(ok)('upstream outage: serve stale (RFC 8767) and hold-down (RFC 8914 EDE 22)', () => {
+  const timed = async (port: number, args: string[]) => {
+    const began = performance.now();
+    const out = await dig(port, args);
+    return { out, ms: performance.now() - began };
+  };
+
+  it('serves an expired answer with TTL 30 and EDE 3 once the upstream that gave it has stopped', async () => {
+    const upstream = await startUpstreamFixture({ records: { 'stale.test': [{ type: 'A', data: '198.51.100.30', ttl: 60 }] } });
+    const clock = new ManualClock();
+    const gateway = createDnsGateway({
+      config: dnsConfigSchema.parse({ enabled: true, listen: { port: 0 }, upstreams: [`127.0.0.1:${upstream.port}`], upstream_timeout_ms: 5000 }),
+      clock,
+    });
+    try {
+      const port = (await gateway.start()).udpPort!;
+      expect(digAnswers(await dig(port, ['stale.test']))[0]).toMatchObject({ ttl: 60, data: '198.51.100.30' });
+      await upstream.close();
+      clock.advance(3_600_000);
+      // The closed port answers ICMP unreachable: no 5 s timeout before the stale answer.
+      const { out, ms } = await timed(port, ['stale.test']);
+      expect(ms).toBeLessThan(2000);
+      expect(digStatus(out)).toBe('NOERROR');
+      expect(digAnswers(out)).toEqual([{ name: 'stale.test.', ttl: 30, type: 'A', data: '198.51.100.30' }]);
+      expect(out).toContain('EDE: 3 (Stale Answer)');
+      expect(gateway.listState().metrics.staleAnswers).toBe(1);
+      // Past the serve-stale window (one day by default) the entry is gone: SERVFAIL, no reachable authority.
+      clock.advance(86_400_000);
+      const late = await dig(port, ['stale.test']);
+      expect(digStatus(late)).toBe('SERVFAIL');
+      expect(late).toContain('EDE: 22 (No Reachable Authority)');
+    } finally {
+      await gateway.stop();
+      await upstream.close().catch(() => undefined);
+    }
+  });
+
+  it('after a query no upstream replied to, answers SERVFAIL with EDE 22 at once for the hold-down, then asks again', async () => {
+    const upstream = await startUpstreamFixture({ records: { 'cached.test': [{ type: 'A', data: '198.51.100.31', ttl: 60 }] } });
+    const clock = new ManualClock();
+    const gateway = createDnsGateway({
+      config: dnsConfigSchema.parse({
+        enabled: true, listen: { port: 0 }, upstreams: [`127.0.0.1:${upstream.port}`],
+        upstream_timeout_ms: 400, upstream_retries: 0, upstream_hold_down_ms: 5000, serve_stale_s: 0,
+      }),
+      clock,
+    });
+    const asked = (name: string) => upstream.queries.filter((q) => q.name === name).length;
+    try {
+      const port = (await gateway.start()).udpPort!;
+      expect(digStatus(await dig(port, ['cached.test']))).toBe('NOERROR');
+      clock.advance(61_000);
+      upstream.mode = 'silent';
+      const first = await timed(port, ['first.test']);
+      expect(first.ms).toBeGreaterThanOrEqual(400);
+      expect(digStatus(first.out)).toBe('SERVFAIL');
+      expect(first.out).toContain('EDE: 22 (No Reachable Authority)');
+      // Held down: answered without asking, well inside one timeout; serve_stale_s 0 serves nothing stale.
+      for (const name of ['second.test', 'cached.test']) {
+        const held = await timed(port, [name]);
+        expect(held.ms).toBeLessThan(400);
+        expect(digStatus(held.out)).toBe('SERVFAIL');
+        expect(held.out).toContain('EDE: 22 (No Reachable Authority)');
+        expect(asked(name)).toBe(name === 'cached.test' ? 1 : 0);
+      }
+      upstream.mode = 'answer';
+      clock.advance(5001);
+      expect(digStatus(await dig(port, ['second.test']))).toBe('NOERROR');
+      expect(asked('second.test')).toBe(1);
+    } finally {
+      await gateway.stop();
+      await upstream.close();
+    }
+  });
+
+  it('does not hold down when one name times out while other names are answered', async () => {
+    const upstream = await startUpstreamFixture();
+    upstream.silentNames.add('dead-authority.test');
+    const gateway = createDnsGateway({
+      config: dnsConfigSchema.parse({
+        enabled: true, listen: { port: 0 }, upstreams: [`127.0.0.1:${upstream.port}`], upstream_timeout_ms: 600, upstream_retries: 0,
+      }),
+      clock: new ManualClock(),
+    });
+    try {
+      const port = (await gateway.start()).udpPort!;
+      const slow = dig(port, ['dead-authority.test']);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(digStatus(await dig(port, ['alive.test']))).toBe('NOERROR');
+      expect(digStatus(await slow)).toBe('SERVFAIL');
+      expect(digStatus(await dig(port, ['another.test']))).toBe('NOERROR');
+    } finally {
+      await gateway.stop();
+      await upstream.close();
     }
   });
 });

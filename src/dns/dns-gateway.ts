@@ -3,9 +3,11 @@
  * policies, query handler, and the UDP/TCP listeners. Nothing is opened until `start()`.
  */
 import net from 'node:net';
+import { resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { DnsConfig } from '../config/sections/dns.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { GatehouseError } from '../lib/errors.js';
 import { cryptoRandom, type Random } from '../lib/random.js';
 import { BlocklistStore, buildNameSet, type BlocklistSourceState, type DynamicBlock } from './blocklist-store.js';
 import { ClientPolicyTable, type ClientPolicy } from './client-policies.js';
@@ -42,6 +44,8 @@ export interface DnsGatewayOptions {
   registry?: Registry;
   /** Path the HTTP server mounts DoH on; `<path>/<token>` is per-user DoH. */
   dohPath?: string;
+  /** Folder relative blocklist paths are read from: the config file's (ConfigSnapshot.baseDir); the working directory when absent. */
+  baseDir?: string;
 }
 
 export interface DnsListState {
@@ -62,7 +66,10 @@ export interface DnsGateway {
   unblockDomain(name: string): boolean;
   /** Replaces all dynamic blocks with `blocks` (full-set change feed); throws InputError on a bad entry. */
   replaceDynamicBlocks(blocks: readonly { name: string; reason: string }[]): void;
-  /** Reloads every blocklist now (also runs on each source's schedule once started). */
+  /**
+   * Reloads every blocklist now (also runs on each source's schedule once started). Rejects with
+   * `dns_blocklist_unreadable` when a file cannot be read; that list keeps its last good copy.
+   */
   refreshBlocklists(): Promise<BlocklistSourceState[]>;
   listState(): DnsListState;
   /** The decision for a name under the default client policy, for the block page and the CLI. */
@@ -78,11 +85,26 @@ export function parseUpstream(value: string): UpstreamAddress {
   return { host: match[1]!, port: Number(match[2]) };
 }
 
+/**
+ * A local list is the operator's own file: one that cannot be read is a configuration mistake, reported
+ * with its path and the OS reason rather than served as an empty list that blocks nothing.
+ */
+function unreadableLists(states: readonly BlocklistSourceState[]): GatehouseError | undefined {
+  const failed = states.filter((state) => state.lastErrorCode === 'dns_blocklist_unreadable');
+  if (failed.length === 0) return undefined;
+  return new GatehouseError('dns_blocklist_unreadable', {
+    status: 500,
+    publicMessage: 'A DNS blocklist could not be read.',
+    detail: failed.map((state) => `blocklist "${state.name}": ${state.lastError}`).join('; '),
+  });
+}
+
 export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
   const logger = options.logger ?? silentLogger;
+  const baseDir = options.baseDir ?? process.cwd();
   const hasher = new DomainHasher(random.bytes(8));
   const metrics = new DnsMetrics();
   // eslint-disable-next-line prefer-const -- assigned below, after the store whose callback reads it
@@ -91,7 +113,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
   const store = new BlocklistStore({
     sources: config.blocklists.map((list) => ({
       name: list.name,
-      ...(list.path !== undefined ? { path: list.path } : {}),
+      ...(list.path !== undefined ? { path: resolve(baseDir, list.path) } : {}),
       ...(list.url !== undefined ? { url: list.url } : {}),
       format: list.format,
       refreshIntervalS: list.refresh_interval_s,
@@ -129,7 +151,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s,
     negativeMaxTtlS: config.cache.negative_max_ttl_s, maxEntries: config.cache.max_entries,
   };
-  const cache = new ResponseCache(cacheLimits);
+  const cache = new ResponseCache(cacheLimits, config.serve_stale_s * 1000);
   const forwarder = new UpstreamForwarder({
     upstreams: config.upstreams.map(parseUpstream),
     timeoutMs: config.upstream_timeout_ms,
@@ -156,6 +178,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     classifyBudgetMs: config.classify_budget_ms,
     onClassifyTimeout: config.on_classify_timeout,
     verdictCacheTtlMs: config.verdict_cache_ttl_s * 1000,
+    upstreamHoldDownMs: config.upstream_hold_down_ms,
     ...(options.queryLog ? { queryLog: options.queryLog } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     onHookError: (where, error) => logger.error({ where, err: error }, 'dns hook failed'),
@@ -172,18 +195,26 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
       })
     : undefined;
   const timers: NodeJS.Timeout[] = [];
+  const report = (state: BlocklistSourceState) => {
+    if (state.lastErrorCode === 'dns_blocklist_unreadable') logger.error({ list: state.name, error: state.lastError }, 'dns blocklist cannot be read; the last good copy stays');
+    else if (state.lastError) logger.warn({ list: state.name, error: state.lastError }, 'dns blocklist not loaded; the last good copy stays');
+    else logger.info({ list: state.name, entries: state.entries, loadMs: state.loadMs }, 'dns blocklist loaded');
+  };
+  const refreshAll = async () => {
+    const states = await store.refreshAll();
+    states.forEach(report);
+    const failure = unreadableLists(states);
+    if (failure) throw failure;
+    return states;
+  };
 
   return {
     metrics,
     async start() {
-      const states = await store.refreshAll();
-      for (const state of states) {
-        if (state.lastError) logger.warn({ list: state.name, error: state.lastError }, 'dns blocklist not loaded');
-        else logger.info({ list: state.name, entries: state.entries, loadMs: state.loadMs }, 'dns blocklist loaded');
-      }
+      await refreshAll();
       store.sources.forEach((source, index) => {
         if (source.refreshIntervalS <= 0) return;
-        const timer = setInterval(() => void store.refresh(index), source.refreshIntervalS * 1000);
+        const timer = setInterval(() => void store.refresh(index).then(report), source.refreshIntervalS * 1000);
         timer.unref();
         timers.push(timer);
       });
@@ -208,7 +239,7 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     blockDomain: (name, reason) => store.blockDomain(name, reason),
     unblockDomain: (name) => store.unblockDomain(name),
     replaceDynamicBlocks: (blocks) => store.replaceDynamicBlocks(blocks),
-    refreshBlocklists: () => store.refreshAll(),
+    refreshBlocklists: refreshAll,
     explain: (name) => explainName(name, { store, hasher, policy: defaultPolicy, classify: options.classify }),
     listState: () => ({
       sources: store.states.map((state) => ({ ...state })),

@@ -127,6 +127,15 @@ describe.runIf(ok)('DNS over HTTPS (RFC 8484)', () => {
     }
   });
 
+  it('answers other HTTP methods 405 with Allow: GET, POST (RFC 8484 §4.1)', async () => {
+    for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const reply = await gateway.handleDohRequest({ method, headers: {}, remoteAddress: '127.0.0.1', body: query('www.example.test') });
+      expect(reply.status).toBe(405);
+      expect(reply.headers.allow).toBe('GET, POST');
+      expect(reply.headers['x-gatehouse-error']).toBe('dns_doh_method');
+    }
+  });
+
   it('answers POST application/dns-message', async () => {
     const reply = await gateway.handleDohRequest({
       method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: query('phish.test'), remoteAddress: '127.0.0.1',

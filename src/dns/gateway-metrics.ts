@@ -14,8 +14,12 @@ export interface DnsMetricsSnapshot {
   upstreamFailures: number;
   upstreamLatencyMsSum: number;
   servfail: number;
+  /** Answers served stale from the cache because every upstream failed (RFC 8767). */
+  staleAnswers: number;
   refused: number;
   formerr: number;
+  notimp: number;
+  badvers: number;
   dropped: number;
 }
 
@@ -28,8 +32,11 @@ export class DnsMetrics {
   upstreamFailures = 0;
   upstreamLatencyMsSum = 0;
   servfail = 0;
+  staleAnswers = 0;
   refused = 0;
   formerr = 0;
+  notimp = 0;
+  badvers = 0;
   dropped = 0;
   private latencyHistogram: Histogram | undefined;
 
@@ -53,8 +60,11 @@ export class DnsMetrics {
       upstreamFailures: this.upstreamFailures,
       upstreamLatencyMsSum: this.upstreamLatencyMsSum,
       servfail: this.servfail,
+      staleAnswers: this.staleAnswers,
       refused: this.refused,
       formerr: this.formerr,
+      notimp: this.notimp,
+      badvers: this.badvers,
       dropped: this.dropped,
     };
   }
@@ -92,6 +102,15 @@ export class DnsMetrics {
         this.inc({ rcode: 'SERVFAIL' }, metrics.servfail);
         this.inc({ rcode: 'REFUSED' }, metrics.refused);
         this.inc({ rcode: 'FORMERR' }, metrics.formerr);
+        this.inc({ rcode: 'NOTIMP' }, metrics.notimp);
+        this.inc({ rcode: 'BADVERS' }, metrics.badvers);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_dns_stale_answers_total', help: 'Expired answers served because every upstream failed (RFC 8767).', registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(metrics.staleAnswers);
       },
     });
     new Counter({

@@ -103,3 +103,87 @@ describe('query pipeline: verdict hook, policies, metrics', () => {
     expect(text).toMatch(/gatehouse_dns_upstream_latency_seconds_count [1-9]/);
   });
 });
+
+/** A request with the given OPCODE, one question and optionally an OPT record, written by hand. */
+function requestWithOpcode(opcode: number, options: { edns?: { dnssecOk: boolean; version?: number }; qtype?: number } = {}): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(0xbeef, 0);
+  header.writeUInt16BE((opcode << 11) | 0x0100, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(options.edns ? 1 : 0, 10);
+  const question = Buffer.from([7, ...Buffer.from('Example'), 4, ...Buffer.from('test'), 0, 0, options.qtype ?? 6, 0, 1]);
+  const parts = [header, question];
+  if (options.edns) {
+    const opt = Buffer.alloc(11);
+    opt.writeUInt16BE(41, 1);
+    opt.writeUInt16BE(1232, 3);
+    opt[6] = options.edns.version ?? 0;
+    opt[7] = options.edns.dnssecOk ? 0x80 : 0;
+    parts.push(opt);
+  }
+  return Buffer.concat(parts);
+}
+
+describe('opcodes other than QUERY (RFC 1035 §4.1.1, RFC 6891 §7)', () => {
+  let upstream: UpstreamFixture;
+  let gateway: DnsGateway;
+  const registry = new Registry();
+  const post = (body: Buffer) => gateway.handleDohRequest({ method: 'POST', headers: { 'content-type': 'application/dns-message' }, remoteAddress: '127.0.0.1', body });
+
+  beforeAll(async () => {
+    upstream = await startUpstreamFixture();
+    gateway = createDnsGateway({
+      config: dnsConfigSchema.parse({ enabled: true, listen: { port: 0, udp: false, tcp: false }, upstreams: [`127.0.0.1:${upstream.port}`] }),
+      registry,
+    });
+    await gateway.start();
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  it('answers STATUS, NOTIFY, UPDATE and an unassigned opcode with NOTIMP, echoing ID, opcode, question and OPT', async () => {
+    for (const opcode of [2, 4, 5, 3, 15]) {
+      const request = requestWithOpcode(opcode, { edns: { dnssecOk: true } });
+      const reply = (await post(request)).body;
+      expect(reply.readUInt16BE(0)).toBe(0xbeef);
+      expect((reply[2]! >> 3) & 0x0f).toBe(opcode);
+      expect(reply[2]! & 0x80).toBe(0x80); // QR
+      expect(rcodeOf(reply)).toBe(4);
+      expect([reply.readUInt16BE(4), reply.readUInt16BE(6), reply.readUInt16BE(8), reply.readUInt16BE(10)]).toEqual([1, 0, 0, 1]);
+      // The question is echoed byte for byte, letter case included.
+      expect(reply.subarray(12, 12 + 18)).toEqual(request.subarray(12, 12 + 18));
+      const opt = dnsPacket.decode(reply).additionals?.[0] as { type: string; udpPayloadSize: number; flags: number; ednsVersion: number } | undefined;
+      expect(opt).toMatchObject({ type: 'OPT', udpPayloadSize: 1232, ednsVersion: 0, flags: dnsPacket.DNSSEC_OK });
+    }
+  });
+
+  it('answers NOTIMP without OPT when the request had none, and BADVERS when its EDNS version is unknown', async () => {
+    const plain = (await post(requestWithOpcode(4))).body;
+    expect(rcodeOf(plain)).toBe(4);
+    expect((plain[2]! >> 3) & 0x0f).toBe(4);
+    expect(plain.readUInt16BE(10)).toBe(0);
+    expect(plain.length).toBe(12 + 18);
+    const future = (await post(requestWithOpcode(5, { edns: { dnssecOk: false, version: 1 } }))).body;
+    // RFC 6891 §6.1.3: BADVERS is 16, the low 4 bits 0 in the header and the upper 8 bits (1) in the OPT TTL.
+    expect(rcodeOf(future)).toBe(0);
+    expect(future[future.length - 11 + 5]).toBe(1);
+    expect((future[2]! >> 3) & 0x0f).toBe(5);
+  });
+
+  it('counts NOTIMP and BADVERS under their own rcode names', async () => {
+    const before = gateway.listState().metrics;
+    await post(requestWithOpcode(2));
+    await post(requestWithOpcode(0, { edns: { dnssecOk: false, version: 3 } }));
+    const after = gateway.listState().metrics;
+    expect(after.notimp - before.notimp).toBe(1);
+    expect(after.badvers - before.badvers).toBe(1);
+    expect(after.formerr).toBe(before.formerr);
+    const text = await registry.metrics();
+    expect(text).toMatch(/gatehouse_dns_responses_total\{rcode="NOTIMP"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_dns_responses_total\{rcode="BADVERS"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_dns_responses_total\{rcode="FORMERR"\} 0/);
+  });
+});

@@ -4,6 +4,8 @@
  * upstream. Blocked names, cache hits and errors are answered synchronously (no Promise on the hot
  * path); only the verdict hook's slow path and cache misses return a Promise. A question answered
  * before is served from the hot-answer table (hot-answers.ts) without running the pipeline again.
+ * When every upstream fails, an expired answer is served stale (RFC 8767); when none replied at all,
+ * further misses are answered at once for a hold-down instead of each waiting out every timeout.
  * Longer than most files because the pipeline reads best in one place.
  */
 import type { Clock } from '../lib/clock.js';
@@ -12,15 +14,19 @@ import type { ClientPolicy, ClientPolicyTable } from './client-policies.js';
 import { MAX_LABELS, type DomainHasher } from './domain-hash.js';
 import type { DnsMetrics } from './gateway-metrics.js';
 import { HotAnswer, HotAnswerTable } from './hot-answers.js';
-import { newCacheEntry, renderCachedReply, toCacheEntry, writeReply, type CacheEntry, type CacheLimits, type ResponseCache } from './response-cache.js';
-import type { UpstreamForwarder } from './upstream-forwarder.js';
+import {
+  newCacheEntry, renderCachedReply, renderStaleReply, toCacheEntry, writeReply, type CacheEntry, type CacheLimits, type ResponseCache,
+} from './response-cache.js';
+import { UpstreamsFailedError, type ForwardResult, type UpstreamForwarder } from './upstream-forwarder.js';
 import type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOutcome, Verdict } from './verdict.js';
 import { typeName } from './verdict.js';
 import {
   CLASS_IN, RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
   TYPE_A, TYPE_AAAA, emptyParsedQuery, readQuery, type ParsedQuery,
 } from './wire-query.js';
-import { EDE_BLOCKED, buildAddressReply, buildEmptyReply, encodeOptRecord, type ExtendedError, type ReplyBase } from './wire-response.js';
+import {
+  EDE_BLOCKED, EDE_NO_REACHABLE_AUTHORITY, EDE_STALE_ANSWER, buildAddressReply, buildEmptyReply, encodeOptRecord, type ExtendedError, type ReplyBase,
+} from './wire-response.js';
 
 export interface QueryContext {
   address: string;
@@ -48,6 +54,8 @@ export interface QueryHandlerOptions {
   classifyBudgetMs: number;
   onClassifyTimeout: 'allow' | 'block';
   verdictCacheTtlMs: number;
+  /** Milliseconds misses are answered at once after a query got no reply from any upstream; 0 or absent = never. */
+  upstreamHoldDownMs?: number;
   /** The query log; receives every query, answered or not. */
   queryLog?: QueryLogSink;
   /** Also receives every query, as an object (tests). */
@@ -73,6 +81,8 @@ interface VerdictMemo {
 
 const VERDICT_MEMO_LIMIT = 50_000;
 const TCP_LIMIT = 65535;
+/** RFC 8767 §4: TTL of records served stale, short so clients soon ask again. */
+const STALE_TTL_S = 30;
 
 export class QueryHandler {
   private readonly scratch = Buffer.alloc(256);
@@ -86,6 +96,15 @@ export class QueryHandler {
   private readonly plainOptDo: Buffer;
   /** One decision per blocklist source (names are fixed for the handler's lifetime), indexed like `store.sources`. */
   private readonly listBlocks: BlockDecision[];
+  /** OPT records with EDE 3 Stale Answer and EDE 22 No Reachable Authority, without and with DO. */
+  private readonly staleOpt: Buffer;
+  private readonly staleOptDo: Buffer;
+  private readonly unreachableOpt: Buffer;
+  private readonly unreachableOptDo: Buffer;
+  /** Clock time until which misses are answered without asking the upstreams (hold-down). */
+  private upstreamsDownUntil = 0;
+  /** Upstream answers received so far: a failed query compares it to tell whether anyone got a reply meanwhile. */
+  private upstreamAnswers = 0;
 
   private readonly logging: boolean;
 
@@ -94,6 +113,12 @@ export class QueryHandler {
     this.plainOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload });
     this.plainOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true });
     this.hot = new HotAnswerTable(o.cacheLimits.maxEntries, o.hasher);
+    const stale: ExtendedError = { infoCode: EDE_STALE_ANSWER, text: 'upstream resolvers failed; answer from an expired cache entry' };
+    const unreachable: ExtendedError = { infoCode: EDE_NO_REACHABLE_AUTHORITY, text: 'no upstream resolver replied' };
+    this.staleOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload, ede: stale });
+    this.staleOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true, ede: stale });
+    this.unreachableOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload, ede: unreachable });
+    this.unreachableOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true, ede: unreachable });
     this.listBlocks = o.store.sources.map((source) => ({
       kind: `blocklist:${source.name}`, ede: { infoCode: source.infoCode, text: `on blocklist ${source.name}` },
     }));
@@ -122,14 +147,21 @@ export class QueryHandler {
         metrics.dropped++;
         return null;
       }
-      metrics.formerr++;
       const base: ReplyBase = { query: msg, id: failure.id, flags: failure.flags };
-      if (failure.questionEnd !== undefined && failure.failure !== 'notimp') base.questionEnd = failure.questionEnd;
+      if (failure.questionEnd !== undefined) base.questionEnd = failure.questionEnd;
       if (failure.failure === 'badvers') {
+        metrics.badvers++;
         base.opt = encodeOptRecord({ udpPayload: this.o.maxUdpPayload, extendedRcode: RCODE_BADVERS });
         return buildEmptyReply(base, RCODE_BADVERS);
       }
-      return buildEmptyReply(base, failure.failure === 'notimp' ? RCODE_NOTIMP : RCODE_FORMERR);
+      if (failure.failure === 'notimp') {
+        metrics.notimp++;
+        // RFC 6891 §7: a request with OPT gets a reply with OPT, errors included.
+        if (failure.edns) base.opt = failure.dnssecOk ? this.plainOptDo : this.plainOpt;
+        return buildEmptyReply(base, RCODE_NOTIMP);
+      }
+      metrics.formerr++;
+      return buildEmptyReply(base, RCODE_FORMERR);
     }
 
     const policy = ctx.policy ?? this.o.policies.forAddress(ctx.address);
@@ -270,19 +302,45 @@ export class QueryHandler {
       this.o.metrics.cacheHits++;
       // Prefetch (as unbound's `prefetch`): a name still asked for in the last tenth of its TTL is
       // refreshed in the background, so popular names never expire and stall a burst of clients.
-      if ((entry.expiresAt - now) * 10 < entry.ttlS * 1000 && !this.inflight.has(key)) this.startFetch(key, parsed).catch(() => undefined);
+      if ((entry.expiresAt - now) * 10 < entry.ttlS * 1000 && !this.inflight.has(key) && now >= this.upstreamsDownUntil) {
+        this.startFetch(key, parsed).catch(() => undefined);
+      }
       return this.answer(entry, msg, parsed, ctx, policy, outcome, reason, true, now, started, reuseUntil);
     }
     this.o.metrics.cacheMisses++;
-    const pending = this.inflight.get(key) ?? this.startFetch(key, parsed);
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      if (now < this.upstreamsDownUntil) return this.upstreamFailed(key, true, msg, parsed, ctx, policy, outcome, reason, now, started, reuseUntil);
+      pending = this.startFetch(key, parsed);
+    }
     return pending.then(
       (fetched) => this.answer(fetched, msg, parsed, ctx, policy, outcome, reason, false, this.o.clock.now(), started, reuseUntil),
-      () => {
-        this.o.metrics.servfail++;
-        this.log(ctx, policy, parsed, 'error', 'servfail', false, RCODE_SERVFAIL, started);
-        return buildEmptyReply(this.base(msg, parsed), RCODE_SERVFAIL);
+      (error: unknown) => {
+        const unreachable = error instanceof UpstreamsFailedError && error.unreachable;
+        return this.upstreamFailed(key, unreachable, msg, parsed, ctx, policy, outcome, reason, this.o.clock.now(), started, reuseUntil);
       },
     );
+  }
+
+  /**
+   * Every upstream failed (or the hold-down says they would): an expired answer still in the serve-stale
+   * window goes out with EDE 3 and a short TTL (RFC 8767 §4, RFC 8914 §4.4); otherwise SERVFAIL, with
+   * EDE 22 when no upstream replied at all (RFC 8914 §4.23).
+   */
+  private upstreamFailed(key: string, unreachable: boolean, msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, now: number, started: number, reuseUntil: number): Reply {
+    const kept = this.o.cache.getStale(key, now);
+    if (kept !== undefined && kept.questionEnd === parsed.questionEnd) {
+      // Refreshed by another query in the meantime: an ordinary cache hit.
+      if (kept.expiresAt > now) return this.answer(kept, msg, parsed, ctx, policy, outcome, reason, true, now, started, reuseUntil);
+      this.o.metrics.staleAnswers++;
+      const opt = parsed.edns ? (parsed.dnssecOk ? this.staleOptDo : this.staleOpt) : undefined;
+      this.log(ctx, policy, parsed, outcome, reason ? `${reason};stale` : 'stale', true, kept.rcode, started);
+      return this.fit(renderStaleReply(kept, msg, parsed.id, parsed.flags, STALE_TTL_S, opt), msg, parsed, ctx, opt);
+    }
+    this.o.metrics.servfail++;
+    this.log(ctx, policy, parsed, 'error', unreachable ? 'upstream_unreachable' : 'servfail', false, RCODE_SERVFAIL, started);
+    const opt = unreachable && parsed.edns ? (parsed.dnssecOk ? this.unreachableOptDo : this.unreachableOpt) : undefined;
+    return buildEmptyReply(this.base(msg, parsed, opt), RCODE_SERVFAIL);
   }
 
   /** One upstream query per key at a time: concurrent misses for the same name share it. */
@@ -295,7 +353,22 @@ export class QueryHandler {
   }
 
   private async fetch(key: string, parsed: ParsedQuery): Promise<CacheEntry> {
-    const { answer, latencyMs } = await this.o.forwarder.forward(parsed.name, parsed.qtype, parsed.qclass, parsed.dnssecOk);
+    const answersBefore = this.upstreamAnswers;
+    let forwarded: ForwardResult;
+    try {
+      forwarded = await this.o.forwarder.forward(parsed.name, parsed.qtype, parsed.qclass, parsed.dnssecOk);
+    } catch (error) {
+      // Hold down only when nothing came back for any query while this one waited: one name whose own
+      // servers are dead must not make every other name fail fast.
+      const holdDownMs = this.o.upstreamHoldDownMs ?? 0;
+      if (error instanceof UpstreamsFailedError && error.unreachable && this.upstreamAnswers === answersBefore && holdDownMs > 0) {
+        this.upstreamsDownUntil = this.o.clock.now() + holdDownMs;
+      }
+      throw error;
+    }
+    this.upstreamAnswers++;
+    this.upstreamsDownUntil = 0;
+    const { answer, latencyMs } = forwarded;
     this.o.metrics.observeUpstream(latencyMs);
     const now = this.o.clock.now();
     const entry = toCacheEntry(answer, this.o.cacheLimits, now);

@@ -1,7 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { readUpstreamAnswer } from './upstream-answer.js';
-import { renderCachedReply, toCacheEntry, type CacheEntry } from './response-cache.js';
+import { ResponseCache, renderCachedReply, renderStaleReply, toCacheEntry, type CacheEntry } from './response-cache.js';
 import { encodeOptRecord } from './wire-response.js';
 
 const limits = { minTtlS: 0, maxTtlS: 600, negativeMaxTtlS: 300, maxEntries: 10 };
@@ -55,5 +55,28 @@ describe('renderCachedReply', () => {
     const reply = renderCachedReply(entry, query(1, 'www.example.test'), 1, 0x0100, 0, encodeOptRecord({ udpPayload: 1232 }));
     expect(reply.readUInt16BE(10)).toBe(1);
     expect(dnsPacket.decode(reply).additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
+  });
+});
+
+describe('serve stale (RFC 8767)', () => {
+  it('keeps an expired entry for the stale window only, out of fresh lookups, and renders it with TTL 30', () => {
+    const cache = new ResponseCache(limits, 60_000);
+    const entry = entryFor([100, 300], 0);
+    cache.set('k', entry);
+    expect(cache.get('k', 100_000)).toBeUndefined();
+    expect(cache.getStale('k', 159_999)).toBe(entry);
+    expect(ttlsOf(renderStaleReply(entry, query(4, 'www.example.test'), 4, 0x0100, 30, undefined))).toEqual([30, 30]);
+    // The template keeps its own TTLs for when the entry is fresh again.
+    expect(ttlsOf(renderCachedReply(entry, query(5, 'www.example.test'), 5, 0x0100, 0, undefined))).toEqual([100, 300]);
+    expect(cache.getStale('k', 160_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('drops an expired entry at once when serving stale is off', () => {
+    const cache = new ResponseCache(limits);
+    cache.set('k', entryFor([100], 0));
+    expect(cache.get('k', 100_000)).toBeUndefined();
+    expect(cache.getStale('k', 100_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
   });
 });

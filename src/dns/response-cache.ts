@@ -1,7 +1,8 @@
 /**
  * Cache of upstream answers in wire form. TTLs are clamped to the configured [min, max]; negative
  * answers (NXDOMAIN / NODATA) are kept for the SOA-derived TTL of RFC 2308 §5, capped separately;
- * answers that carry no TTL bound (negative without SOA, SERVFAIL) are not cached. A hit is served by
+ * answers that carry no TTL bound (negative without SOA, SERVFAIL) are not cached. An expired entry is
+ * kept for the serve-stale window (RFC 8767 §5), answered only when no upstream can be. A hit is served by
  * copying the template and rewriting ID, flags, question case and OPT; the template's TTL fields are
  * rewritten in place once per second of the entry's age, not on every hit.
  */
@@ -72,7 +73,8 @@ export function toCacheEntry(answer: UpstreamAnswer, limits: CacheLimits, now: n
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
 
-  constructor(private readonly limits: CacheLimits) {}
+  /** `serveStaleMs`: how long an expired entry is kept for `getStale` (RFC 8767 §5); 0 keeps none. */
+  constructor(private readonly limits: CacheLimits, private readonly serveStaleMs = 0) {}
 
   get size(): number {
     return this.entries.size;
@@ -82,6 +84,17 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
+      if (entry.expiresAt + this.serveStaleMs <= now) this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** The entry, fresh or expired within the serve-stale window: for when every upstream failed. */
+  getStale(key: string, now: number): CacheEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt + this.serveStaleMs <= now) {
       this.entries.delete(key);
       return undefined;
     }
@@ -135,6 +148,16 @@ export function refreshTemplateTtls(entry: CacheEntry, now: number): number {
 export function renderCachedReply(entry: CacheEntry, query: Uint8Array, id: number, queryFlags: number, now: number, opt: Buffer | undefined): Buffer {
   refreshTemplateTtls(entry, now);
   return writeReply(entry.template, entry.questionEnd, entry.rcode, query, id, queryFlags, opt);
+}
+
+/**
+ * A reply from an expired entry with every TTL set to `ttlS`: RFC 8767 §4 recommends 30 s, so clients
+ * come back soon to an upstream that may have recovered. The template itself is left as it was.
+ */
+export function renderStaleReply(entry: CacheEntry, query: Uint8Array, id: number, queryFlags: number, ttlS: number, opt: Buffer | undefined): Buffer {
+  const out = writeReply(entry.template, entry.questionEnd, entry.rcode, query, id, queryFlags, opt);
+  for (let i = 0; i < entry.ttlOffsets.length; i++) out.writeUInt32BE(ttlS, entry.ttlOffsets[i]!);
+  return out;
 }
 
 /** The template with the query's ID, RD/CD bits and question bytes, and `opt` appended (counted in ARCOUNT). */

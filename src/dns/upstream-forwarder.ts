@@ -2,12 +2,16 @@
  * Forwards cache misses to the configured upstream resolvers: UDP first, the same upstream over TCP when
  * the reply is truncated (RFC 7766 §5), a timeout per attempt, further attempts on the next upstream
  * (failover that sticks to the last one that answered), and an error when every attempt failed (the
- * caller answers SERVFAIL). Replies are accepted only from the address and port asked, with the random
- * ID and the exact question sent (RFC 5452 §4); a pool of sockets on distinct ephemeral ports, chosen at
- * random per query, adds source-port entropy against off-path spoofing.
+ * caller answers SERVFAIL) that says whether any upstream replied at all. Replies are accepted only from
+ * the address and port asked, with the random ID and the exact question sent (RFC 5452 §4); each upstream
+ * has a pool of sockets on distinct ephemeral ports, chosen at random per query, for source-port entropy
+ * against off-path spoofing. The sockets are connected: the kernel then drops datagrams from any other
+ * source, and an ICMP port unreachable comes back as ECONNREFUSED, so a stopped upstream fails its
+ * attempt in milliseconds instead of at the timeout (an unconnected socket never sees the ICMP error).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { GatehouseError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
 import { readUpstreamAnswer, type UpstreamAnswer } from './upstream-answer.js';
 import { RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_OPT } from './wire-query.js';
@@ -35,8 +39,22 @@ export interface UpstreamForwarderOptions {
 
 interface Pending {
   resolve: (reply: Buffer) => void;
-  host: string;
-  port: number;
+  reject: (error: Error) => void;
+}
+
+/** An attempt that got no usable reply at all: timeout, ICMP unreachable, refused or reset connection. */
+class NoReplyError extends Error {}
+
+/**
+ * Every attempt failed. `unreachable`: none of them got any reply (the upstreams are down or cut off),
+ * as opposed to replies the gateway could not use (SERVFAIL, REFUSED, a bad TCP reply), which are about
+ * the name asked.
+ */
+export class UpstreamsFailedError extends GatehouseError {
+  constructor(readonly unreachable: boolean, detail: string) {
+    super(unreachable ? 'dns_upstream_unreachable' : 'dns_upstream_failed', { status: 502, publicMessage: 'The upstream resolvers did not answer.', detail });
+    this.name = 'UpstreamsFailedError';
+  }
 }
 
 /** RFC 1035 §3.1 wire name from a lower-case dotted name. */
@@ -72,7 +90,8 @@ interface PoolSocket {
 }
 
 export class UpstreamForwarder {
-  private readonly pools = new Map<'udp4' | 'udp6', PoolSocket[]>();
+  /** Indexed like `options.upstreams`: that upstream's connected sockets. */
+  private pools: PoolSocket[][] = [];
   private preferred = 0;
   private randomPool: Buffer = Buffer.alloc(0);
   private randomOffset = 0;
@@ -82,38 +101,48 @@ export class UpstreamForwarder {
   }
 
   async start(): Promise<void> {
-    const families = new Set(this.options.upstreams.map((u): 'udp4' | 'udp6' => (net.isIPv6(u.host) ? 'udp6' : 'udp4')));
-    for (const family of families) {
-      const pool: PoolSocket[] = [];
-      for (let i = 0; i < this.options.sockets; i++) pool.push(await this.openSocket(family));
-      this.pools.set(family, pool);
+    const pools: PoolSocket[][] = [];
+    try {
+      for (const upstream of this.options.upstreams) {
+        const pool: PoolSocket[] = [];
+        pools.push(pool);
+        for (let i = 0; i < this.options.sockets; i++) pool.push(await this.openSocket(upstream));
+      }
+    } catch (error) {
+      for (const pool of pools) for (const { socket } of pool) socket.close();
+      throw error;
     }
+    this.pools = pools;
   }
 
-  private async openSocket(family: 'udp4' | 'udp6'): Promise<PoolSocket> {
-    const socket = dgram.createSocket({ type: family });
+  private async openSocket(upstream: UpstreamAddress): Promise<PoolSocket> {
+    const socket = dgram.createSocket({ type: net.isIPv6(upstream.host) ? 'udp6' : 'udp4' });
     const pending = new Map<number, Pending>();
-    socket.on('message', (msg, rinfo) => {
+    // Connected: only the upstream's address and port can reach this socket (RFC 5452 §4).
+    socket.on('message', (msg) => {
       if (msg.length < 2) return;
-      const entry = pending.get(msg.readUInt16BE(0));
-      if (!entry || entry.port !== rinfo.port || entry.host !== rinfo.address) return;
-      entry.resolve(msg);
+      pending.get(msg.readUInt16BE(0))?.resolve(msg);
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, () => {
+      socket.bind(0, () => socket.connect(upstream.port, upstream.host, (error?: Error) => {
         socket.off('error', reject);
-        resolve();
-      });
+        if (error) reject(error);
+        else resolve();
+      }));
     });
-    // After bind, a send error (ICMP unreachable) surfaces on the socket: the attempt times out instead.
-    socket.on('error', () => undefined);
+    // ICMP port or host unreachable for this upstream (ECONNREFUSED, EHOSTUNREACH): every query waiting
+    // on the socket went to the same dead address, so all of them fail now.
+    socket.on('error', (error) => {
+      const failed = new NoReplyError(error.message);
+      for (const entry of [...pending.values()]) entry.reject(failed);
+    });
     return { socket, pending };
   }
 
   stop(): void {
-    for (const pool of this.pools.values()) for (const { socket } of pool) socket.close();
-    this.pools.clear();
+    for (const pool of this.pools) for (const { socket } of pool) socket.close();
+    this.pools = [];
   }
 
   private randomUint16(): number {
@@ -129,28 +158,30 @@ export class UpstreamForwarder {
   async forward(name: string, qtype: number, qclass: number, dnssecOk: boolean): Promise<ForwardResult> {
     const { upstreams, retries } = this.options;
     let lastError = 'no attempt made';
+    let unreachable = true;
     for (let attempt = 0; attempt <= retries; attempt++) {
       const index = (this.preferred + attempt) % upstreams.length;
       const upstream = upstreams[index]!;
       const label = `${upstream.host}:${upstream.port}`;
       const started = this.options.now();
       try {
-        let answer = await this.askUdp(upstream, name, qtype, qclass, dnssecOk);
+        let answer = await this.askUdp(index, name, qtype, qclass, dnssecOk);
         if (answer.truncated) answer = await this.askTcp(upstream, name, qtype, qclass, dnssecOk);
         // SERVFAIL/REFUSED/NOTIMP from one upstream says nothing about the name: try the next.
         if (answer.rcode !== RCODE_NOERROR && answer.rcode !== RCODE_NXDOMAIN) throw new Error(`rcode ${answer.rcode}`);
         this.preferred = index;
         return { answer, upstream: label, latencyMs: this.options.now() - started };
       } catch (error) {
+        if (!(error instanceof NoReplyError)) unreachable = false;
         lastError = `${label}: ${(error as Error).message}`;
         this.options.onAttemptFailed?.(label, (error as Error).message);
       }
     }
-    throw new Error(`every upstream attempt failed (last: ${lastError})`);
+    throw new UpstreamsFailedError(unreachable, `every upstream attempt failed (last: ${lastError})`);
   }
 
-  private askUdp(upstream: UpstreamAddress, name: string, qtype: number, qclass: number, dnssecOk: boolean): Promise<UpstreamAnswer> {
-    const pool = this.pools.get(net.isIPv6(upstream.host) ? 'udp6' : 'udp4');
+  private askUdp(index: number, name: string, qtype: number, qclass: number, dnssecOk: boolean): Promise<UpstreamAnswer> {
+    const pool = this.pools[index];
     if (!pool || pool.length === 0) return Promise.reject(new Error('forwarder not started'));
     const { socket, pending: table } = pool[this.randomUint16() % pool.length]!;
     let id = this.randomUint16();
@@ -160,11 +191,14 @@ export class UpstreamForwarder {
     return new Promise<UpstreamAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         table.delete(id);
-        reject(new Error('timeout'));
+        reject(new NoReplyError('timeout'));
       }, this.options.timeoutMs);
       table.set(id, {
-        host: upstream.host,
-        port: upstream.port,
+        reject: (error) => {
+          clearTimeout(timer);
+          table.delete(id);
+          reject(error);
+        },
         resolve: (reply) => {
           const answer = readUpstreamAnswer(reply, { id, name, qtype, qclass });
           // A reply that fails the checks may be a spoof: ignore it and keep waiting for the real one.
@@ -174,11 +208,11 @@ export class UpstreamForwarder {
           resolve(answer);
         },
       });
-      socket.send(query, upstream.port, upstream.host, (error) => {
+      socket.send(query, (error) => {
         if (error) {
           clearTimeout(timer);
           table.delete(id);
-          reject(error);
+          reject(new NoReplyError(error.message));
         }
       });
     });
@@ -192,7 +226,7 @@ export class UpstreamForwarder {
       let buffered = Buffer.alloc(0);
       const fail = (why: string) => {
         socket.destroy();
-        reject(new Error(why));
+        reject(new NoReplyError(why));
       };
       socket.setTimeout(this.options.timeoutMs, () => fail('tcp timeout'));
       socket.on('error', (error) => fail(`tcp ${error.message}`));
@@ -213,7 +247,7 @@ export class UpstreamForwarder {
         else if (answer.truncated) reject(new Error('tcp reply truncated'));
         else resolve(answer);
       });
-      socket.on('close', () => reject(new Error('tcp closed before a reply')));
+      socket.on('close', () => reject(new NoReplyError('tcp closed before a reply')));
     });
   }
 }

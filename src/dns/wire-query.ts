@@ -44,6 +44,8 @@ export interface QueryParseFailure {
   /** Set when the question was readable, so the error reply can echo it. */
   questionEnd?: number;
   edns?: boolean;
+  /** The request's OPT DO bit, so a NOTIMP reply's OPT can echo it (RFC 3225 §3). */
+  dnssecOk?: boolean;
 }
 
 export function isParseFailure(value: ParsedQuery | QueryParseFailure): value is QueryParseFailure {
@@ -95,7 +97,7 @@ export function readQuery(msg: Uint8Array, scratch: Buffer, out: ParsedQuery): Q
   const flags = readU16(msg, 2);
   // A response sent to us is never answered: answering would let two resolvers loop.
   if (flags & 0x8000) return { failure: 'drop', id, flags };
-  if (((flags >> 11) & 0x0f) !== 0) return { failure: 'notimp', id, flags };
+  if (((flags >> 11) & 0x0f) !== 0) return readOtherOpcode(msg, id, flags);
   const qdcount = readU16(msg, 4);
   const ancount = readU16(msg, 6);
   const nscount = readU16(msg, 8);
@@ -161,4 +163,54 @@ export function readQuery(msg: Uint8Array, scratch: Buffer, out: ParsedQuery): Q
   out.udpSize = udpSize;
   out.dnssecOk = dnssecOk;
   return null;
+}
+
+/**
+ * RFC 1035 §4.1.1: an OPCODE other than QUERY (STATUS, NOTIFY, UPDATE, unassigned) is answered NOTIMP.
+ * The reply still echoes a single question (UPDATE's zone section has the same shape, RFC 2136 §2.3)
+ * and carries an OPT record when the request had one (RFC 6891 §7), so the sections before the
+ * additional one are skipped to find it. Off the hot path: only reached for a non-QUERY opcode.
+ */
+function readOtherOpcode(msg: Uint8Array, id: number, flags: number): QueryParseFailure {
+  const failure: QueryParseFailure = { failure: 'notimp', id, flags };
+  const length = msg.length;
+  const qdcount = readU16(msg, 4);
+  let pos = 12;
+  if (qdcount === 1) {
+    // Echoed byte for byte, so it must stand alone: no compression pointer, within 255 octets.
+    for (;;) {
+      if (pos >= length || pos - 12 > 255) return failure;
+      const labelLength = msg[pos]!;
+      if (labelLength === 0) { pos++; break; }
+      if (labelLength > 63) return failure;
+      pos += labelLength + 1;
+    }
+    if (pos + 4 > length) return failure;
+    pos += 4;
+    failure.questionEnd = pos;
+  } else {
+    for (let q = 0; q < qdcount; q++) {
+      pos = skipName(msg, pos, length);
+      if (pos < 0 || pos + 4 > length) return failure;
+      pos += 4;
+    }
+  }
+  const before = readU16(msg, 6) + readU16(msg, 8);
+  const arcount = readU16(msg, 10);
+  for (let r = 0; r < before + arcount; r++) {
+    const nameStart = pos;
+    pos = skipName(msg, pos, length);
+    if (pos < 0 || pos + 10 > length) return failure;
+    const rdlength = readU16(msg, pos + 8);
+    if (pos + 10 + rdlength > length) return failure;
+    if (r >= before && readU16(msg, pos) === TYPE_OPT && pos === nameStart + 1) {
+      failure.edns = true;
+      failure.dnssecOk = (msg[pos + 6]! & 0x80) !== 0;
+      // RFC 6891 §6.1.3: an unknown EDNS version is answered BADVERS whatever the request asks.
+      if (msg[pos + 5]! !== 0) failure.failure = 'badvers';
+      return failure;
+    }
+    pos += 10 + rdlength;
+  }
+  return failure;
 }

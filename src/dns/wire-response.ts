@@ -5,8 +5,10 @@
 import { RCODE_BADVERS, TYPE_A, TYPE_AAAA, TYPE_OPT } from './wire-query.js';
 
 /** RFC 8914 §4: INFO-CODEs the gateway uses. */
+export const EDE_STALE_ANSWER = 3;
 export const EDE_BLOCKED = 15;
 export const EDE_FILTERED = 17;
+export const EDE_NO_REACHABLE_AUTHORITY = 22;
 export const EDE_OPTION_CODE = 15;
 
 /** Largest UDP payload the gateway sends (DNS Flag Day 2020 value; avoids IP fragmentation). */
@@ -52,9 +54,12 @@ export function encodeOptRecord(options: { udpPayload: number; extendedRcode?: n
   return record;
 }
 
-/** Response flags: QR, RA, the query's RD and CD bits, and the low 4 bits of the RCODE. */
+/**
+ * Response flags: QR, RA, the query's OPCODE (RFC 1035 §4.1.1: copied into the response), RD and CD
+ * bits, and the low 4 bits of the RCODE.
+ */
 export function responseFlags(queryFlags: number, rcode: number, truncated = false): number {
-  return 0x8080 | (queryFlags & 0x0110) | (truncated ? 0x0200 : 0) | (rcode & 0x0f);
+  return 0x8080 | (queryFlags & 0x7910) | (truncated ? 0x0200 : 0) | (rcode & 0x0f);
 }
 
 export interface ReplyBase {

@@ -26,8 +26,8 @@ export function registerDoh(app: FastifyInstance, dns: DnsLayer, config: DnsConf
     });
     return reply.code(response.status).headers(response.headers).send(Buffer.from(response.body));
   };
-  for (const url of [config.doh_path, `${config.doh_path}/:token`]) {
-    app.get(url, handler);
-    app.post(url, handler);
-  }
+  // Every method reaches the handler, which answers anything but GET and POST with 405 and an Allow
+  // header (RFC 8484 §4.1, RFC 9110 §15.5.6) instead of the router's 404.
+  const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+  for (const url of [config.doh_path, `${config.doh_path}/:token`]) app.route({ method: [...methods], url, handler });
 }

@@ -51,6 +51,7 @@ describe.runIf(haveDig)('DNS gateway in a running Gatehouse', () => {
     writeFileSync(listPath, '0.0.0.0 malware.example\n0.0.0.0 tracker.example\n');
     fx = await startFixture({
       dir,
+      rdapConnection: rdap.connection,
       extraYaml: `dns:
   enabled: true
   listen: { address: 127.0.0.1, port: ${dnsPort} }
@@ -147,5 +148,17 @@ incident:
     const rows = await fx.gatehouse.core.store.db.selectFrom('dns_queries').selectAll().where('user_id', '=', user.id).execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ name: 'acme-okta.com', type: 'A', verdict: 'block', protocol: 'doh' });
+  });
+
+  it('DoH answers other HTTP methods 405 with Allow: GET, POST, on the shared and the personal path (RFC 8484 §4.1)', async () => {
+    const user = await fx.gatehouse.core.identity.users.add({ email: 'doh-methods@acme.test' });
+    const token = await fx.gatehouse.dns.dohTokens.issue(user.id);
+    for (const path of ['/dns-query', `/dns-query/${token}`]) {
+      for (const method of ['PUT', 'DELETE', 'PATCH'] as const) {
+        const res = await request(`http://127.0.0.1:${fx.port}${path}`, { method, headers: { host: fx.portalHost, 'content-type': 'application/dns-message' }, body: Buffer.alloc(12) });
+        expect([method, path, res.statusCode, res.headers.allow]).toEqual([method, path, 405, 'GET, POST']);
+        await res.body.dump();
+      }
+    }
   });
 });

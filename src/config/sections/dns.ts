@@ -34,7 +34,8 @@ const blockResponse = z.enum(['nxdomain', 'block_page']);
 export const dnsBlocklistSourceSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).describe('Short name of the list, used by policies and in block reasons.'),
-    path: z.string().min(1).optional().describe('Local file holding the list. Exactly one of path or url.'),
+    path: z.string().min(1).optional()
+      .describe('Local file holding the list, relative to the folder of the config file. Exactly one of path or url. A file that cannot be read stops the start (and fails a reload, keeping the last good copy).'),
     url: z.url({ protocol: /^https?$/ }).optional().describe('HTTP(S) URL of the list. Exactly one of path or url.'),
     format: z.enum(['auto', 'hosts', 'domains', 'wildcard', 'adblock']).default('auto')
       .describe('Line format: hosts file, one domain per line, *.wildcard, adblock ||name^, or auto (any of them).'),
@@ -78,7 +79,11 @@ export const dnsConfigSchema = z
     upstream_retries: z.number().int().min(0).max(10).default(2)
       .describe('Further attempts after the first, each on the next upstream; SERVFAIL when all fail.'),
     upstream_sockets: z.number().int().min(1).max(256).default(16)
-      .describe('UDP sockets (random source ports) used for upstream queries, picked at random per query.'),
+      .describe('UDP sockets (random source ports) per upstream, picked at random per query.'),
+    upstream_hold_down_ms: z.number().int().min(0).max(60_000).default(5000)
+      .describe('After a query got no reply from any upstream (every attempt timed out or was refused), milliseconds during which cache misses are answered at once (stale, or SERVFAIL with Extended DNS Error 22) instead of waiting out every timeout; 0 = always wait.'),
+    serve_stale_s: z.number().int().min(0).max(7 * 86400).default(86400)
+      .describe('Seconds an expired answer is kept to be served when every upstream fails, with TTL 30 and Extended DNS Error 3 Stale Answer (RFC 8767); 0 = never serve stale.'),
     cache: z
       .strictObject({
         min_ttl_s: z.number().int().min(0).default(0).describe('Floor applied to record TTLs, in seconds.'),

@@ -30,6 +30,8 @@ export interface UpstreamFixture {
   mode: 'answer' | 'silent' | 'servfail';
   /** Names answered over UDP with TC=1 and no records, so the client must retry over TCP. */
   truncateOverUdp: Set<string>;
+  /** Names never answered (their own authorities are dead), whatever `mode` says. */
+  silentNames: Set<string>;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function startUpstreamFixture(options: UpstreamFixtureOptions = {})
   const soa = options.soa ?? { ttl: 300, minimum: 60 };
   const udp = dgram.createSocket('udp4');
   const fixture: UpstreamFixture = {
-    port: 0, address: '127.0.0.1', queries: [], mode: 'answer', truncateOverUdp: new Set(),
+    port: 0, address: '127.0.0.1', queries: [], mode: 'answer', truncateOverUdp: new Set(), silentNames: new Set(),
     close: async () => {
       await new Promise<void>((resolve) => udp.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
@@ -57,7 +59,7 @@ export async function startUpstreamFixture(options: UpstreamFixtureOptions = {})
     if (!question) return null;
     const name = question.name.toLowerCase();
     fixture.queries.push({ name, type: question.type, transport });
-    if (fixture.mode === 'silent') return null;
+    if (fixture.mode === 'silent' || fixture.silentNames.has(name)) return null;
     const base = { id: packet.id, type: 'response' as const, questions: [question] };
     if (fixture.mode === 'servfail') return dnsPacket.encode({ ...base, flags: dnsPacket.RECURSION_DESIRED | 2 });
     if (transport === 'udp' && fixture.truncateOverUdp.has(name)) {
