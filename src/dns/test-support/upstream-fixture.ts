@@ -38,7 +38,7 @@ export interface UpstreamFixture {
 export async function startUpstreamFixture(options: UpstreamFixtureOptions = {}): Promise<UpstreamFixture> {
   const records = options.records ?? {};
   const soa = options.soa ?? { ttl: 300, minimum: 60 };
-  const udp = dgram.createSocket('udp4');
+  let udp = dgram.createSocket('udp4');
   const fixture: UpstreamFixture = {
     port: 0, address: '127.0.0.1', queries: [], mode: 'answer', truncateOverUdp: new Set(), silentNames: new Set(),
     close: async () => {
@@ -83,10 +83,11 @@ export async function startUpstreamFixture(options: UpstreamFixtureOptions = {})
     return dnsPacket.encode({ ...base, flags: 0, answers, authorities });
   }
 
-  udp.on('message', (msg, rinfo) => {
+  const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     const reply = answer(msg, 'udp');
     if (reply) udp.send(reply, rinfo.port, rinfo.address);
-  });
+  };
+  udp.on('message', onMessage);
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
@@ -108,11 +109,22 @@ export async function startUpstreamFixture(options: UpstreamFixtureOptions = {})
       }
     });
   });
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
-  fixture.port = udp.address().port;
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(fixture.port, '127.0.0.1', () => resolve());
-  });
-  return fixture;
+  // UDP and TCP on one port number: the UDP port is free by construction, the same TCP port may be
+  // some other socket's (an ephemeral client port of a parallel test); then try another.
+  for (let attempt = 1; ; attempt++) {
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+    fixture.port = udp.address().port;
+    const listened = await new Promise<boolean>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && attempt < 20 ? resolve(false) : reject(error));
+      tcp.once('error', onError);
+      tcp.listen(fixture.port, '127.0.0.1', () => {
+        tcp.off('error', onError);
+        resolve(true);
+      });
+    });
+    if (listened) return fixture;
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    udp = dgram.createSocket('udp4');
+    udp.on('message', onMessage);
+  }
 }
