@@ -203,7 +203,7 @@ function naiveDecide(appName: string, r: AccessRequest): string {
   if (naiveInCidrs(ip, config.access.blocked_ips)) return 'deny';
   if (isIpBlocked(r.ip.startsWith('::ffff:') ? r.ip.slice(7) : r.ip)) return 'deny';
   const app = appsByName.get(appName);
-  const path = normalizeRequestPath(r.path, true);
+  const path = normalizeRequestPath(r.path);
   if (!app || path === null) return 'deny';
   let pending: PolicyConfig | undefined;
   let decided: PolicyConfig | undefined;

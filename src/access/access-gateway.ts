@@ -14,6 +14,8 @@ import {
   forwardedHeadersOf,
   rejectSmuggling,
   rejectUpgrade,
+  upstreamTargetOf,
+  upstreamTargetRefusalOf,
   type AccessProxy,
   type IdentityAssertionIssuer,
   type TrustedProxies,
@@ -98,6 +100,16 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       res.shouldKeepAlive = false;
       return page(res, 400, id, 'Bad request', 'This request could not be understood.');
     }
+    // The policy judges the target the proxy will send (canonical origin-form; an absolute-form
+    // target, RFC 9112 §3.2.2, was accepted above only when its authority is the Host), so no upstream
+    // can route the request anywhere the policy did not look.
+    const target = upstreamTargetOf(req.url ?? '/');
+    if (target === null) {
+      const reason = upstreamTargetRefusalOf(req.url ?? '/');
+      deps.requests.inc({ app: app.name, outcome: 'bad_request' });
+      deps.logger.warn({ app: app.name, reason, requestId: id }, 'request refused: path an upstream could route differently');
+      return page(res, 400, id, 'Bad request', 'This request could not be understood.');
+    }
     const forwarded = forwardedHeadersOf(req, deps.trustedProxies());
     const proto = forwarded.forwardedProto;
     const url = new URL(req.url ?? '/', 'http://app.invalid');
@@ -107,12 +119,12 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     const decision = app.decide({
       ip: forwarded.clientAddress,
       method: req.method ?? 'GET',
-      path: req.url ?? '/',
+      path: target,
       now: deps.clock.now(),
       ...(session ? { identity: identityOf(session) } : {}),
     });
     deps.requests.inc({ app: app.name, outcome: decision.outcome });
-    const appUrl = `${proto}://${req.headers.host}${req.url ?? '/'}`;
+    const appUrl = `${proto}://${req.headers.host}${target}`;
     const { portalUrl } = deps.settings();
     switch (decision.outcome) {
       case 'allow':

@@ -244,9 +244,59 @@ describe('global rules run before any app', () => {
     expect(reasonCode(d.reasons[0]!)).toBe('ip_invalid');
   });
 
-  it.each(['/a%2Fb', 'relative', '/a\\b', '/%zz'])('a path that cannot be canonicalised (%j) is denied, even on a bypass', (path) => {
+  it.each([
+    ['/a%2Fb', 'path_encoded_separator'],
+    ['relative', 'path_not_origin_form'],
+    ['/a\\b', 'path_backslash'],
+    ['/%zz', 'path_invalid_escape'],
+    ['/admin/..;/x', 'path_parameters'],
+    ['/admin.', 'path_trailing_dot_or_space'],
+    ['/admin%09', 'path_trailing_dot_or_space'],
+    ['/admin::$DATA', 'path_ntfs_stream'],
+  ])('a path an upstream could route differently (%j) is denied, even on a bypass, naming %s', (path, code) => {
     const d = engineWith(allowAll).decide('wiki', anonymous({ path }));
+    expect(d).toMatchObject({ allow: false, outcome: 'deny' });
     expect(reasonCode(d.reasons[0]!)).toBe('path_invalid');
+    expect(d.reasons[0]).toContain(`(${code})`);
+  });
+});
+
+describe('path case (apps[].case_sensitive_paths)', () => {
+  const blockAdmin = [
+    { name: 'no-admin', action: 'block', include: [{ path: ['/Admin', '/api/*/Keys'] }] },
+    { name: 'open', action: 'bypass', include: [{ everyone: true }] },
+  ];
+  function engineFor(caseSensitive: boolean | undefined): PolicyEngine {
+    const app = { name: 'wiki', host: 'wiki.acme.test', upstream: 'http://127.0.0.1:9', policies: blockAdmin };
+    const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
+      apps: [caseSensitive === undefined ? app : { ...app, case_sensitive_paths: caseSensitive }],
+    });
+    return compilePolicyEngine(config);
+  }
+
+  it.each(['/admin', '/ADMIN', '/aDmIn/x', '/%41dmin', '/api/v1/keys', '/API/V1/KEYS'])('by default %j meets a block on /Admin whatever its case', (path) => {
+    expect(engineFor(undefined).decide('wiki', anonymous({ path }))).toMatchObject({ allow: false, policy: 'no-admin' });
+  });
+
+  it('audit lines show the folded path and patterns, which are what was compared', () => {
+    const d = engineWith([{ name: 'p', action: 'allow', include: [{ everyone: true }], require: [{ path: ['/Admin'] }] }]).decide('wiki', req({ path: '/Public' }));
+    expect(d.reasons).toContain('not_matched: policies[0] "p" require[0] path: path /public not covered by [/admin]');
+  });
+
+  it('case_sensitive_paths: true compares case exactly', () => {
+    const engine = engineFor(true);
+    expect(engine.decide('wiki', anonymous({ path: '/Admin/x' }))).toMatchObject({ allow: false, policy: 'no-admin' });
+    expect(engine.decide('wiki', anonymous({ path: '/api/v1/Keys' }))).toMatchObject({ allow: false, policy: 'no-admin' });
+    expect(engine.decide('wiki', anonymous({ path: '/admin' }))).toMatchObject({ allow: true, policy: 'open' });
+    expect(engine.decide('wiki', anonymous({ path: '/api/v1/keys' }))).toMatchObject({ allow: true, policy: 'open' });
+  });
+
+  it('an engine given apps without the field (skipped schema) folds case, the safe default', () => {
+    const engine = compilePolicyEngine({
+      apps: [{ name: 'x', host: 'x.test', upstream: 'http://127.0.0.1:1', policies: [{ action: 'block', include: [{ path: ['/admin'] }], require: [], exclude: [] }] }],
+      access: { blocked_ips: [] },
+    });
+    expect(engine.decide('x', anonymous({ path: '/ADMIN' }))).toMatchObject({ allow: false, outcome: 'deny', action: 'block' });
   });
 });
 

@@ -6,13 +6,14 @@ import { type CompiledPolicy, compilePolicy } from './compile-policy.js';
 import { PENDING, YES } from './compile-selector.js';
 import { type AccessRequest, type Decision, decisionOf } from './decision.js';
 import { EvalContext, asText } from './eval-context.js';
-import { normalizeRequestPath } from './normalize-path.js';
+import { foldPolicyPaths } from './fold-path-case.js';
+import { matchedPathOf, pathRefusalOf } from './normalize-path.js';
 import { ACTION_ALLOW, ACTION_BLOCK, APP_HEADER, HEADER, ProgramTables, WIDTH, nextPolicy, policyAction, runPolicy, selectorResults } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
   /** The routing and policy part of each app (proxy timeouts are not the engine's business). */
-  readonly apps: readonly Pick<AppConfig, 'name' | 'host' | 'upstream' | 'policies'>[];
+  readonly apps: readonly (Pick<AppConfig, 'name' | 'host' | 'upstream' | 'policies'> & Partial<Pick<AppConfig, 'case_sensitive_paths'>>)[];
   readonly access: { readonly blocked_ips: readonly string[] };
   /**
    * Runtime block set maintained elsewhere (incident response, database change feed). It receives
@@ -144,9 +145,12 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
   const blocked = compileCidrSet(access.blocked_ips);
   const clocks = new ZonedWeekClocks();
   const tables = new ProgramTables(clocks);
-  const offsets = Int32Array.from(appConfigs.map((c) => tables.emitApp(c.policies)));
+  // Both forms compile the same folded patterns, so they agree on case as on everything else.
+  const appPolicies = appConfigs.map((c) => (c.case_sensitive_paths === true ? c.policies : foldPolicyPaths(c.policies)));
+  const caseSensitive = Uint8Array.from(appConfigs, (c) => (c.case_sensitive_paths === true ? 1 : 0));
+  const offsets = Int32Array.from(appPolicies.map((p) => tables.emitApp(p)));
   tables.seal();
-  const policies = appConfigs.flatMap((c) => c.policies.map((p, i) => compilePolicy(p, i, clocks)));
+  const policies = appPolicies.flatMap((list) => list.map((p, i) => compilePolicy(p, i, clocks)));
   const snapshot: Snapshot = {
     tables,
     names: appConfigs.map((c) => c.name),
@@ -197,9 +201,9 @@ export function compilePolicyEngine(options: PolicyEngineOptions): PolicyEngine 
       if (isIpBlocked !== undefined && isIpBlocked(canonical)) return denial(runtimeDenials, canonical, ctx.ip);
       if (keys !== undefined) k = keys.get(key) ?? -1;
       if (k < 0) return decisionOf('deny', 'block', undefined, [`app_unknown: no app ${keys === byHost ? 'for host' : 'named'} ${quoted(key)}`]);
-      const path = normalizeRequestPath(asText(request.path), true);
+      const path = matchedPathOf(asText(request.path), caseSensitive[k] === 1);
       if (path === null) {
-        return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} is not a canonicalisable origin-form path`]);
+        return decisionOf('deny', 'block', undefined, [`path_invalid: ${quoted(request.path)} refused (${pathRefusalOf(asText(request.path))})`]);
       }
       ctx.path = path;
       return evaluatePolicies(k, snapshot, ctx);

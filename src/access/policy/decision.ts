@@ -57,7 +57,7 @@ export interface AccessRequest {
   /** Client address as the proxy determined it (after trusted_proxies), IPv4 or IPv6 text. */
   readonly ip: string;
   readonly method: string;
-  /** Request target path, possibly with a query; normalized by the engine before matching. */
+  /** Request target path, possibly with a query; normalized (and case-folded unless the app compares case) by the engine before matching. */
   readonly path: string;
   /** Request time in ms since the epoch, from the injected clock. */
   readonly now: number;

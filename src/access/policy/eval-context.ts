@@ -64,7 +64,7 @@ export class EvalContext {
   identity: AccessIdentity | undefined;
   private groups: readonly string[] = NO_GROUPS;
   readonly ip: IpScratch = newIpScratch();
-  /** Canonical path with `;parameters` stripped; set by the engine before policies run. */
+  /** matchedPathOf (normalize-path.ts): canonical, case-folded unless the app compares case; set by the engine before policies run. */
   path = '';
   /** Request time, read once: every time-based selector of the decision sees the same instant. */
   now = 0;

@@ -5,9 +5,10 @@ import { accessSchema, appsSchema } from '../../config/sections/apps.js';
 import { compilePolicy } from './compile-policy.js';
 import { NO, YES, compileSelector } from './compile-selector.js';
 import { EvalContext } from './eval-context.js';
+import { foldPolicyPaths } from './fold-path-case.js';
 import { type AccessRequest, type PolicyEngine, compilePolicyEngine, reasonCode } from './index.js';
 import { parseIpInto } from './ip-address.js';
-import { normalizeRequestPath } from './normalize-path.js';
+import { matchedPathOf } from './normalize-path.js';
 import { ProgramTables, runPolicy, selectorResults } from './policy-program.js';
 import { ZonedWeekClocks } from './zoned-week-clock.js';
 
@@ -23,7 +24,7 @@ const networkSelector = fc.oneof(
   fc.constant({ everyone: true }),
   sub(['10.0.0.0/8', '192.0.2.0/24', '2001:db8::/32', '::ffff:203.0.113.0/120']).map((ip) => ({ ip })),
   sub(['GET', 'POST', 'DELETE']).map((method) => ({ method })),
-  sub(['/admin', '/api/*', '/', '/**/*.php']).map((path) => ({ path })),
+  sub(['/admin', '/api/*', '/', '/**/*.php', '/Admin/X']).map((path) => ({ path })),
   fc.record({ days: sub(['mon', 'wed', 'sat']), hours: sub(['00:00-12:00', '09:00-17:00']), time_zone: fc.constantFrom('UTC', 'Europe/Paris', 'Asia/Tokyo') }).map((time) => ({ time })),
 );
 const identitySelectorNoAge = fc.oneof(
@@ -62,7 +63,7 @@ const identityArb = fc.record({
 const requestArb: fc.Arbitrary<AccessRequest> = fc.record({
   ip: fc.constantFrom('10.1.2.3', '::ffff:10.9.9.9', '192.0.2.5', '2001:db8::5', '203.0.113.7', '198.51.100.1'),
   method: fc.constantFrom('GET', 'post', 'DELETE'),
-  path: fc.constantFrom('/', '/admin/x', '/api/v1', '/a/b.php', '/public/../admin'),
+  path: fc.constantFrom('/', '/admin/x', '/api/v1', '/a/b.php', '/public/../admin', '/ADMIN/x', '/Api/v1', '/A/B.PHP'),
   now: fc.integer({ min: 0, max: 7 * 24 * 60 }).map((m) => NOW + m * 60_000),
   identity: fc.option(identityArb, { nil: undefined }),
 });
@@ -71,9 +72,9 @@ function named(policies: RawPolicy[]): RawPolicy[] {
   return policies.map((p, i) => ({ ...p, name: p.name ?? `p${i}` }));
 }
 
-function engineOf(policies: RawPolicy[]): PolicyEngine {
+function engineOf(policies: RawPolicy[], caseSensitive = false): PolicyEngine {
   const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
-    apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: named(policies) }],
+    apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: named(policies), case_sensitive_paths: caseSensitive }],
   });
   return compilePolicyEngine(config);
 }
@@ -202,12 +203,25 @@ describe('policy engine properties', () => {
     );
   });
 
-  /** One app's policies emitted as a program, and an evaluation context loaded with `request`. */
-  function programFor(raw: unknown, request: Parameters<EvalContext['reset']>[0]) {
+  it('paths ignore case by default: a path and any re-casing of it get the same decision', async () => {
+    const recased = fc.tuple(requestArb, fc.array(fc.boolean(), { minLength: 16, maxLength: 16 })).map(([request, upper]) => ({
+      request,
+      other: { ...request, path: [...request.path].map((c, i) => (upper[i % 16] ? c.toUpperCase() : c.toLowerCase())).join('') },
+    }));
+    await assertInSlices(
+      fc.property(policiesArb, recased, (policies, { request, other }) => {
+        const engine = engineOf(policies);
+        expect(engine.decide('app', other)).toEqual(engine.decide('app', request));
+      }),
+    );
+  });
+
+  /** One app's policies emitted as a program, and an evaluation context loaded with `request`, folded as the engine folds. */
+  function programFor(raw: unknown, request: Parameters<EvalContext['reset']>[0], caseSensitive: boolean) {
     const config = z.strictObject({ apps: appsSchema, access: accessSchema }).parse({
-      apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw }],
+      apps: [{ name: 'app', host: 'app.acme.test', upstream: 'http://127.0.0.1:9', policies: raw, case_sensitive_paths: caseSensitive }],
     });
-    const policies = config.apps[0]!.policies;
+    const policies = caseSensitive ? config.apps[0]!.policies : foldPolicyPaths(config.apps[0]!.policies);
     const clocks = new ZonedWeekClocks();
     const tables = new ProgramTables(clocks);
     const app = tables.emitApp(policies);
@@ -215,14 +229,14 @@ describe('policy engine properties', () => {
     const ctx = new EvalContext(tables.groupWords);
     ctx.reset(request);
     expect(parseIpInto(request.ip, ctx.ip)).toBe(true);
-    ctx.path = normalizeRequestPath(request.path, true)!;
+    ctx.path = matchedPathOf(request.path, caseSensitive)!;
     return { policies, clocks, tables, app, ctx };
   }
 
   it('the flat program and the readable closure form agree on every policy (three-valued)', async () => {
     await assertInSlices(
-      fc.property(policiesArb, requestArb, (raw, request) => {
-        const { policies, clocks, tables, app, ctx } = programFor(raw, request);
+      fc.property(policiesArb, requestArb, fc.boolean(), (raw, request, caseSensitive) => {
+        const { policies, clocks, tables, app, ctx } = programFor(raw, request, caseSensitive);
         policies.forEach((policy, i) => {
           expect(runPolicy(tables.code, tables.policyStart(app, i), ctx, tables)).toBe(compilePolicy(policy, i, clocks).match(ctx));
         });
@@ -232,8 +246,8 @@ describe('policy engine properties', () => {
 
   it('per selector, the program and the closures agree, and so do the miss lines built from either', async () => {
     await assertInSlices(
-      fc.property(policiesArb, requestArb, (raw, request) => {
-        const { policies, clocks, tables, app, ctx } = programFor(raw, request);
+      fc.property(policiesArb, requestArb, fc.boolean(), (raw, request, caseSensitive) => {
+        const { policies, clocks, tables, app, ctx } = programFor(raw, request, caseSensitive);
         policies.forEach((policy, i) => {
           const selectors = [...policy.include, ...policy.require, ...policy.exclude].map((s) => compileSelector(s, clocks));
           const results = new Uint8Array(selectors.length);

@@ -15,7 +15,7 @@ import { rejectSmuggling } from './reject-smuggling.js';
 import { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 import { buildUpstreamRequestHeaders } from './upstream-request-headers.js';
 import { UpstreamPool } from './upstream-pool.js';
-import { upstreamTargetOf } from './upstream-target.js';
+import { upstreamTargetOf, upstreamTargetRefusalOf } from './upstream-target.js';
 import { rejectUpgrade, tunnelWebSocket, writeRawErrorResponse, type UpgradeTarget } from './websocket-upgrade.js';
 
 export interface CreateProxyOptions {
@@ -103,8 +103,9 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         }
         const path = upstreamTargetOf(req.url!);
         if (path === null) {
-          logger?.warn({ code: 'invalid_request_target', app, requestId, peer: req.socket.remoteAddress }, 'request refused: path has no canonical form');
-          return respondWithError(res, requestRefused('invalid_request_target'), app, requestId, false);
+          const reason = upstreamTargetRefusalOf(req.url!);
+          logger?.warn({ code: reason, app, requestId, peer: req.socket.remoteAddress }, 'request refused: path an upstream could route differently');
+          return respondWithError(res, requestRefused(reason), app, requestId, false);
         }
         const headers = buildUpstreamRequestHeaders(req, {
           trustedProxies,
@@ -139,7 +140,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         const refusal = rejectUpgrade(req);
         const path = refusal === null ? upstreamTargetOf(req.url!) : null;
         if (path === null) {
-          const reason = refusal ?? 'invalid_request_target';
+          const reason = refusal ?? upstreamTargetRefusalOf(req.url!);
           logger?.warn({ code: reason, app, requestId, peer: req.socket.remoteAddress }, 'upgrade refused');
           return fail(requestRefused('invalid_upgrade', reason));
         }

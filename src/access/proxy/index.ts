@@ -12,5 +12,5 @@ export { renderPlainErrorPage, type ErrorRenderer, type ProxyLogger } from './pr
 export { originFormOf, rejectSmuggling, type SmugglingReason } from './reject-smuggling.js';
 export { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 export { buildUpstreamRequestHeaders, REQUEST_ID_HEADER } from './upstream-request-headers.js';
-export { upstreamTargetOf } from './upstream-target.js';
+export { upstreamTargetOf, upstreamTargetRefusalOf } from './upstream-target.js';
 export { rejectUpgrade } from './websocket-upgrade.js';

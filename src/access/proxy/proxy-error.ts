@@ -1,4 +1,5 @@
 import { GatehouseError } from '../../lib/errors.js';
+import type { PathRefusal } from '../policy/index.js';
 import type { SmugglingReason } from './reject-smuggling.js';
 
 /** Renders the HTML body of an error page (the portal injects its branded renderer). */
@@ -36,7 +37,7 @@ export function upstreamInvalidResponse(detail: string, cause?: unknown): Gateho
   });
 }
 
-export function requestRefused(reason: SmugglingReason | 'invalid_upgrade' | 'unknown_app', detail?: string): GatehouseError {
+export function requestRefused(reason: SmugglingReason | PathRefusal | 'invalid_upgrade' | 'unknown_app', detail?: string): GatehouseError {
   return new GatehouseError(reason, {
     status: reason === 'unknown_app' ? 404 : 400,
     publicMessage: 'The request was malformed.',

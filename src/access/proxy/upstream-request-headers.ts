@@ -24,9 +24,20 @@ const DROPPED_REQUEST_FIELDS = new Set([
 ]);
 
 /**
+ * Fields some upstreams act on instead of the request line: IIS URL Rewrite, Symfony and Laminas serve
+ * X-Original-URL / X-Rewrite-URL (nginx setups X-Original-URI) in place of the path, so `GET /public`
+ * with `X-Original-URL: /admin` would reach a path the policy never saw; Rails, Express's
+ * method-override, Spring and ASP.NET run the method named in X-HTTP-Method-Override / X-HTTP-Method /
+ * X-Method-Override, so a `GET` a policy allowed would run as `DELETE`.
+ */
+const PATH_OVERRIDE_FIELDS = new Set(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-http-method-override', 'x-http-method', 'x-method-override']);
+
+/**
  * First letters (lower-cased) of every field name this module acts on: connection, cookie, keep-alive,
  * te, trailer, transfer-encoding, upgrade, host, http2-settings, expect, gatehouse-*, proxy-*,
- * x-forwarded-*, x-real-ip, forwarded. Other fields pass without being lower-cased (hot path).
+ * x-forwarded-*, the request-line overrides (x-original-url, x-http-method-override, ...), x-real-ip,
+ * forwarded. Other fields pass without being
+ * lower-cased (hot path).
  */
 const ACTED_ON_FIRST_LETTER = new Uint8Array(128);
 for (const letter of 'ckthuegpxf') ACTED_ON_FIRST_LETTER[letter.charCodeAt(0)] = 1;
@@ -49,8 +60,8 @@ export interface UpstreamHeaderContext {
 /**
  * The header list (flat name/value array, as undici and Node take it) sent to the upstream: the
  * client's end-to-end fields, minus hop-by-hop ones, minus anything in the `Gatehouse-*` namespace
- * (only we may assert identity), with X-Forwarded-* rebuilt (see forwarded-headers). One pass over
- * rawHeaders, because this runs on every request.
+ * (only we may assert identity), minus any name with `_` and the path overrides, with X-Forwarded-*
+ * rebuilt (see forwarded-headers). One pass over rawHeaders, because this runs on every request.
  */
 export function buildUpstreamRequestHeaders(req: IncomingMessage, context: UpstreamHeaderContext): string[] {
   const raw = req.rawHeaders;
@@ -64,6 +75,10 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    // CGI (RFC 3875 §4.1.18), WSGI, Rack and PHP expose fields as HTTP_* variables, with `-` turned
+    // into `_`: `Gatehouse_Jwt_Assertion` or `X_Forwarded_For` would land in the same variable as the
+    // field we set, and could win. Dropped, as nginx does by default (underscores_in_headers off).
+    if (name.includes('_')) continue;
     if (ACTED_ON_FIRST_LETTER[(name.charCodeAt(0) | 0x20) & 0x7f] === 0) {
       out.push(name, value);
       continue;
@@ -77,6 +92,7 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
     const first = lower.charCodeAt(0);
     if (first === 103 /* g */ && lower.startsWith('gatehouse-')) continue;
     if (first === 112 /* p */ && lower.startsWith('proxy-')) continue;
+    if (first === 120 /* x */ && PATH_OVERRIDE_FIELDS.has(lower)) continue;
     if (first === 120 /* x */ && lower.startsWith('x-forwarded-')) {
       if (lower === 'x-forwarded-for') receivedFor = receivedFor === undefined ? value : `${receivedFor}, ${value}`;
       else if (lower === 'x-forwarded-proto') receivedProto ??= value;

@@ -45,6 +45,7 @@ describe('apps section: errors name the path', () => {
     ['path pattern', { apps: [app({ policies: [{ ...policy, require: [{ path: ['/ok', '/a/../admin'] }] }] })] }, 'apps[0].policies[0].require[0].path[1]: path "/a/../admin" has "." or ".." or empty segments; write the canonical path'],
     ['everyone must be true', { apps: [app({ policies: [{ ...policy, include: [{ everyone: false }] }] })] }, 'apps[0].policies[0].include[0].everyone: Invalid input: expected true'],
     ['unknown app key', { apps: [app({ upstreams: 'x' })] }, 'apps[0]: Unrecognized key: "upstreams"'],
+    ['case_sensitive_paths not a boolean', { apps: [app({ case_sensitive_paths: 'yes' })] }, 'apps[0].case_sensitive_paths: Invalid input: expected boolean, received string'],
     ['blocked_ips', { access: { blocked_ips: ['203.0.113.0/24', 'evil'] } }, 'access.blocked_ips[1]: "evil" is not an IPv4 or IPv6 CIDR'],
     ['trusted_proxies', { access: { trusted_proxies: ['::1/129'] } }, 'access.trusted_proxies[0]: "::1/129": prefix length exceeds 128'],
     ['jwt ttl', { access: { jwt_ttl_seconds: 86400 } }, 'access.jwt_ttl_seconds: jwt_ttl_seconds must be at most 3600'],
@@ -72,6 +73,8 @@ describe('apps section: accepted config and defaults', () => {
     });
     const p = parsed.apps[0]!.policies[0]!;
     expect(parsed.apps[0]!.host).toBe('wiki.acme.test');
+    // Express, ASP.NET and IIS route /ADMIN as /admin: matching ignores case unless the app says otherwise.
+    expect(parsed.apps[0]!.case_sensitive_paths).toBe(false);
     expect(p.include).toEqual([{ email: ['alice@acme.test'] }, { email_domain: ['acme.test'] }]);
     expect(p.require).toEqual([{ method: ['GET'] }, { auth_method: ['phishing_resistant'] }, { time: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], hours: ['00:00-24:00'], time_zone: 'UTC' } }]);
     expect(p.exclude).toEqual([]);

@@ -181,6 +181,12 @@ export const appSchema = z
     response_timeout_ms: z.number().int().min(1).max(3_600_000).default(30_000).describe('From sending the request to the upstream response headers, in ms; exceeded: 504 page.'),
     idle_timeout_ms: z.number().int().min(0).max(3_600_000).default(300_000).describe('Longest silence inside an upstream response body, in ms (0: no limit).'),
     preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
+    case_sensitive_paths: z
+      .boolean()
+      .default(false)
+      .describe(
+        'false: `path` selectors ignore case, as Express, ASP.NET and IIS route paths ("/admin" also covers "/ADMIN"). true: compare case exactly, for upstreams that serve "/ADMIN" and "/admin" as different resources (nginx, Go, most static servers), so an allow on "/public" does not also open "/PUBLIC".',
+      ),
     max_connections: z.number().int().min(1).max(10_000).default(256).describe('Keep-alive connections to this upstream at most; further requests queue.'),
   })
   .superRefine((app, ctx) => {
