@@ -56,6 +56,8 @@ export function normalizeQueryName(input: unknown): NormalizedName {
     if (!ldh) return { ok: false, name, problem: `the name has a character not allowed in a DNS label: ${JSON.stringify(ascii[k])}` };
   }
   const unicode = ascii.includes('xn--') ? domainToUnicode(ascii) : ascii;
-  if (unicode === '') return { ok: false, name, problem: 'the name has an invalid punycode (xn--) label' };
+  // An invalid A-label decodes to '' on Node 20 and is left as it was on Node 22+ (a valid one never
+  // decodes to a label that still starts with xn--, RFC 5891 §5.5): both mean invalid punycode.
+  if (unicode === '' || /(?:^|\.)xn--/.test(unicode)) return { ok: false, name, problem: 'the name has an invalid punycode (xn--) label' };
   return { ok: true, ascii, unicode };
 }
