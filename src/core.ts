@@ -1,6 +1,6 @@
 import { createAuditLog, type AuditLog } from './audit/index.js';
 import type { ConfigSnapshot, GatehouseConfig } from './config/index.js';
-import { IdentityService, webauthnSettingsFromConfig, type IdentitySettings } from './identity/index.js';
+import { IdentityService, webauthnSettingsFromConfig, type IdentitySettings, type PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import type { Random } from './lib/random.js';
 import { loadServerSecret, openStore, type Store } from './store/index.js';
@@ -49,7 +49,7 @@ export function sessionTimeoutsOf(config: GatehouseConfig) {
   return { idleMs: config.sessions.idle_timeout_minutes * 60_000, absoluteMs: config.sessions.absolute_timeout_hours * 3_600_000 };
 }
 
-export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; random: Random }): Promise<GatehouseCore> {
+export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; random: Random; passwordHashing?: PasswordHashing }): Promise<GatehouseCore> {
   let snapshot = initial;
   let settings = identitySettingsOf(initial.config);
   const { config } = initial;
@@ -65,6 +65,8 @@ export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; ra
       serverSecret,
       settings: () => settings,
       timeouts: sessionTimeoutsOf(config),
+      sessionCache: { maxEntries: config.sessions.cache_entries, ttlMs: config.sessions.cache_ttl_seconds * 1000 },
+      ...(deps.passwordHashing ? { passwordHashing: deps.passwordHashing } : {}),
     });
     await identity.sessions.loadRevocationCutoff();
     return {

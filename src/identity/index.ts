@@ -4,5 +4,5 @@ export { SessionManager, SESSION_FEED, type SessionView, type SessionRow, type A
 export type { User } from './user-directory.js';
 export { normaliseEmail } from './user-directory.js';
 export type { StoredCredential } from './credential-registry.js';
-export { LegacyFactors } from './legacy-factors.js';
+export { LegacyFactors, OWASP_ARGON2ID, type PasswordHashing } from './legacy-factors.js';
 export { webauthnSettingsFromConfig, WebauthnErrorCode } from './webauthn/index.js';

@@ -5,9 +5,19 @@ import type { Clock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
 import type { Database } from '../store/index.js';
 
-// A valid argon2id hash of a random string: verified against when the user has no password, so an
-// unknown user costs the same time as a wrong password (no user enumeration by timing).
-let decoyHash: Promise<string> | undefined;
+/** argon2id cost. Verification reads the cost from the stored hash, so a change applies to new hashes. */
+export interface PasswordHashing {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP's argon2id parameters (m=19 MiB, t=2, p=1): what every deployment uses. */
+export const OWASP_ARGON2ID: PasswordHashing = Object.freeze({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+
+// A valid argon2id hash of a random string, per cost: verified against when the user has no password (or
+// is refused before the password is checked), so every answer costs the time of a real verification.
+const decoyHashes = new Map<string, Promise<string>>();
 
 /**
  * Password (argon2id, OWASP parameters: m=19 MiB, t=2, p=1) and TOTP (RFC 6238, 30 s steps). Legacy
@@ -18,11 +28,13 @@ export class LegacyFactors {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
+    /** Tests pass a cheaper cost (the flows, not the hash, are under test); production never does. */
+    private readonly hashing: PasswordHashing = OWASP_ARGON2ID,
   ) {}
 
   async setPassword(userId: string, password: string): Promise<void> {
     if (password.length < 12 || password.length > 256) throw new InputError('a password must be 12 to 256 characters long', 'weak_password');
-    const passwordHash = await argon2Hash(password);
+    const passwordHash = await argon2Hash(password, this.hashing);
     await this.upsert(userId, { password_hash: passwordHash });
   }
 
@@ -43,9 +55,16 @@ export class LegacyFactors {
    * email, or an attempt refused before its password is checked) the same lookup runs, finds nothing,
    * and the decoy hash is verified instead, so the answer's timing says nothing about the account.
    */
+  private decoyHash(): Promise<string> {
+    const key = `${this.hashing.memoryCost}:${this.hashing.timeCost}:${this.hashing.parallelism}`;
+    let decoy = decoyHashes.get(key);
+    if (!decoy) decoyHashes.set(key, (decoy = argon2Hash(`decoy-${Math.random().toString(36)}`, this.hashing)));
+    return decoy;
+  }
+
   async verifyPassword(userId: string | undefined, password: string): Promise<boolean> {
     const row = await this.db.selectFrom('legacy_factors').select('password_hash').where('user_id', '=', userId ?? '').executeTakeFirst();
-    const stored = row?.password_hash ?? (await (decoyHash ??= argon2Hash('decoy-' + Math.random().toString(36))));
+    const stored = row?.password_hash ?? (await this.decoyHash());
     const ok = await argon2Verify(stored, password.slice(0, 256)).catch(() => false);
     return ok && Boolean(row?.password_hash);
   }

@@ -8,6 +8,12 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { cryptoRandom } from '../../src/lib/random.js';
 
 export const RP_ID = 'acme.localhost';
+
+/**
+ * argon2id at a test cost (1 MiB, one pass): the flows around passwords are under test, not the hash,
+ * and OWASP's cost made the throttle tests (hundreds of verifications) a fifth of the run.
+ */
+export const TEST_PASSWORD_HASHING = Object.freeze({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
 export const PORTAL_ORIGIN = 'https://sso.acme.localhost';
 
 export function coreConfigYaml(databaseUrl: string, extra = ''): string {
@@ -35,7 +41,7 @@ export async function openCoreFixture(options: { databaseUrl?: string; extraYaml
   const config = parseConfig(coreConfigYaml(url, options.extraYaml), 'test.yaml');
   const snapshot: ConfigSnapshot = { config, path: join(dir, 'test.yaml'), baseDir: dir, loadedAt: 0 };
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 22, 9, 0, 0));
-  const core = await openCore(snapshot, { clock, random: cryptoRandom });
+  const core = await openCore(snapshot, { clock, random: cryptoRandom, passwordHashing: TEST_PASSWORD_HASHING });
   return {
     core,
     clock,

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { loadConfigFile } from '../../src/config/index.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { startGatehouse, type RunningGatehouse, type StartOptions } from '../../src/main.js';
+import { TEST_PASSWORD_HASHING } from './core-fixture.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -115,6 +116,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Gateho
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.watch ? { watch: true } : {}),
     ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
+    passwordHashing: TEST_PASSWORD_HASHING,
   });
   const portalHost = `sso.${options.domain ?? 'acme.localhost'}`;
   return {
