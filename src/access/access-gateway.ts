@@ -5,11 +5,15 @@ import type { Counter } from 'prom-client';
 import type { AuditLog } from '../audit/index.js';
 import type { SessionView } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
-import { isGatehouseError } from '../lib/errors.js';
-import type { Random } from '../lib/random.js';
+import { GatehouseError, isGatehouseError } from '../lib/errors.js';
+import { randomToken, type Random } from '../lib/random.js';
+import { returnPathRefusalOf } from '../lib/return-path-refusal.js';
+import { constantTimeEqual, hashSecret } from '../lib/secret-hash.js';
 import { cookieValue, redirect, sendAccessPage } from './access-pages.js';
-import type { AppSessions } from './app-sessions.js';
-import { explainDecision, type AccessIdentity, type CompiledApp, type Decision, type PolicyEngine } from './policy/index.js';
+import { appCookie, appCookieNamesOf, type AppCookieNames } from './app-cookie-names.js';
+import { appOriginOf } from './app-origin.js';
+import { HANDSHAKE_FAILED, type AppSessions } from './app-sessions.js';
+import { explainDecision, type AccessIdentity, type AccessRequest, type CompiledApp, type Decision, type PolicyEngine } from './policy/index.js';
 import {
   forwardedHeadersOf,
   rejectSmuggling,
@@ -23,6 +27,20 @@ import {
 
 export const CALLBACK_PATH = '/.gatehouse/callback';
 
+/** A handshake state cookie outlives the portal round trip (sign-in with a key touch), not much more. */
+const HANDSHAKE_STATE_MAX_AGE_SECONDS = 600;
+const HANDSHAKE_STATE = /^[A-Za-z0-9_-]{43}$/;
+
+/** What an open tunnel was allowed on, kept so it can be judged again (reload) and timed out. */
+interface OpenTunnel {
+  sessionHash: string;
+  userId: string;
+  app: string;
+  /** The portal session's absolute deadline: a tunnel must not outlive the session that opened it. */
+  endsAt: number;
+  request: Omit<AccessRequest, 'now'>;
+}
+
 export interface AccessGatewayDeps {
   clock: Clock;
   random: Random;
@@ -33,7 +51,7 @@ export interface AccessGatewayDeps {
   assertions: IdentityAssertionIssuer;
   appSessions: AppSessions;
   trustedProxies: () => TrustedProxies;
-  settings: () => { portalUrl: string; organisation: string; cookieName: string; cookieMaxAgeSeconds: number };
+  settings: () => { portalUrl: string; organisation: string; cookieName: string; cookieMaxAgeSeconds: number; sessionAbsoluteMs: number };
   requests: Counter<'app' | 'outcome'>;
 }
 
@@ -55,7 +73,21 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
   const requestId = () => deps.random.uuid().slice(0, 13);
   // Open WebSocket tunnels by portal session: a revoked session must not keep a live tunnel, so the
   // change feed's revocations close them (authorisation is otherwise checked only at the upgrade).
-  const tunnels = new Map<Duplex, { sessionHash: string; userId: string }>();
+  const tunnels = new Map<Duplex, OpenTunnel>();
+
+  // Scheme, host and port of an app come from config only (see app-origin); memoised per snapshot.
+  let origins = { portalUrl: '', byHost: new Map<string, string>() };
+  const originOf = (app: CompiledApp): string => {
+    const { portalUrl } = deps.settings();
+    if (origins.portalUrl !== portalUrl) origins = { portalUrl, byHost: new Map() };
+    let origin = origins.byHost.get(app.host);
+    if (origin === undefined) {
+      origin = appOriginOf(portalUrl, app.host);
+      origins.byHost.set(app.host, origin);
+    }
+    return origin;
+  };
+  const cookieNamesOf = (app: CompiledApp): AppCookieNames => appCookieNamesOf(originOf(app), deps.settings().cookieName);
 
   const page = (res: ServerResponse, status: number, id: string, title: string, message: string, action?: { href: string; label: string }) => {
     const { portalUrl, organisation } = deps.settings();
@@ -75,20 +107,49 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'audit write failed'));
   };
 
-  async function completeHandshake(req: IncomingMessage, res: ServerResponse, app: CompiledApp, url: URL, proto: string, id: string): Promise<void> {
+  const handshakeRefusal = (code: string, detail: string) => new GatehouseError(code, { status: 400, publicMessage: HANDSHAKE_FAILED, detail });
+
+  /**
+   * The app end of the handshake. Checked in this order, each with its own code:
+   * the return path stays on this host (`handshake_return_invalid`, no open redirect); the browser
+   * holds the state cookie this host set when it sent it to the portal (`handshake_state_mismatch`:
+   * a callback planted in another browser, login CSRF); the code is unused, fresh, for this app and
+   * issued for that state (`handshake_code_invalid`).
+   */
+  async function completeHandshake(req: IncomingMessage, res: ServerResponse, app: CompiledApp, url: URL, id: string): Promise<void> {
     const settings = deps.settings();
+    const names = cookieNamesOf(app);
+    const origin = originOf(app);
     try {
-      const { token } = await deps.appSessions.exchange(url.searchParams.get('code'), app.name);
-      const target = url.searchParams.get('rd') ?? '/';
-      // Only a path on this app host: the handshake must never become an open redirect.
-      const safe = target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\') ? target : '/';
-      const secure = proto === 'https' ? '; Secure' : '';
-      redirect(res, safe, `${settings.cookieName}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${settings.cookieMaxAgeSeconds}${secure}`);
+      const returnPath = url.searchParams.get('rd') ?? '/';
+      const refusal = returnPathRefusalOf(returnPath);
+      if (refusal) throw handshakeRefusal('handshake_return_invalid', refusal);
+      const binding = url.searchParams.get('state') ?? '';
+      const state = cookieValue(req.headers.cookie, names.handshakeState) ?? '';
+      // RFC 6749 §10.12: the callback must come back to the user agent that started the flow.
+      if (!HANDSHAKE_STATE.test(state) || !constantTimeEqual(hashSecret(state), binding)) {
+        throw handshakeRefusal('handshake_state_mismatch', state ? 'state cookie does not match the callback' : 'no state cookie on this browser');
+      }
+      const { token } = await deps.appSessions.exchange(url.searchParams.get('code'), app.name, binding);
+      redirect(res, returnPath, [
+        appCookie(names.session, token, settings.cookieMaxAgeSeconds, names.secure),
+        appCookie(names.handshakeState, '', 0, names.secure),
+      ]);
     } catch (error) {
       if (!isGatehouseError(error)) throw error;
       void deps.audit.record({ type: 'access.handshake', outcome: 'failure', code: error.code, detail: { app: app.name, reason: error.detail ?? '', requestId: id } }).catch(() => {});
-      page(res, error.status, id, 'Sign-in link not valid', error.publicMessage, { href: `${proto}://${req.headers.host}/`, label: 'Open the app again' });
+      page(res, error.status, id, 'Sign-in link not valid', error.publicMessage, { href: `${origin}/`, label: 'Open the app again' });
     }
+  }
+
+  /** Sends the browser to the portal with a fresh (or its pending) handshake state cookie on this host. */
+  function startHandshake(req: IncomingMessage, res: ServerResponse, app: CompiledApp, target: string): void {
+    const names = cookieNamesOf(app);
+    const pending = cookieValue(req.headers.cookie, names.handshakeState);
+    // Reusing a pending state lets two tabs sign in to the same app at once; it is single-browser anyway.
+    const state = pending && HANDSHAKE_STATE.test(pending) ? pending : randomToken(deps.random, 32);
+    const query = new URLSearchParams({ app: app.name, rd: `${originOf(app)}${target}`, state: hashSecret(state) });
+    redirect(res, `${deps.settings().portalUrl}/handshake?${query.toString()}`, appCookie(names.handshakeState, state, HANDSHAKE_STATE_MAX_AGE_SECONDS, names.secure));
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, app: CompiledApp): Promise<void> {
@@ -111,11 +172,10 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       return page(res, 400, id, 'Bad request', 'This request could not be understood.');
     }
     const forwarded = forwardedHeadersOf(req, deps.trustedProxies());
-    const proto = forwarded.forwardedProto;
     const url = new URL(req.url ?? '/', 'http://app.invalid');
-    if (url.pathname === CALLBACK_PATH) return completeHandshake(req, res, app, url, proto, id);
+    if (url.pathname === CALLBACK_PATH) return completeHandshake(req, res, app, url, id);
 
-    const session = await deps.appSessions.validate(cookieValue(req.headers.cookie, deps.settings().cookieName), app.name);
+    const session = await deps.appSessions.validate(cookieValue(req.headers.cookie, cookieNamesOf(app).session), app.name);
     const decision = app.decide({
       ip: forwarded.clientAddress,
       method: req.method ?? 'GET',
@@ -124,7 +184,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       ...(session ? { identity: identityOf(session) } : {}),
     });
     deps.requests.inc({ app: app.name, outcome: decision.outcome });
-    const appUrl = `${proto}://${req.headers.host}${target}`;
+    const appUrl = `${originOf(app)}${target}`;
     const { portalUrl } = deps.settings();
     switch (decision.outcome) {
       case 'allow':
@@ -146,7 +206,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       }
       case 'sign_in':
         if (req.method === 'GET' || req.method === 'HEAD') {
-          return redirect(res, `${portalUrl}/handshake?app=${encodeURIComponent(app.name)}&rd=${encodeURIComponent(appUrl)}`);
+          return startHandshake(req, res, app, target);
         }
         return page(res, 401, id, 'Sign in first', 'Your session for this app has ended. Open the app again to sign in.');
       case 'step_up':
@@ -161,25 +221,43 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     }
   }
 
+  /**
+   * A WebSocket upgrade. Refusals are bare HTTP answers with the stable code in the body and no
+   * Set-Cookie; nothing from the request (its cookies in particular) is echoed.
+   */
   async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, app: CompiledApp): Promise<void> {
-    const refuse = (status: number, reason: string) => {
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const refuse = (status: 400 | 401 | 403, code: string) => {
+      const reason = status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : 'Forbidden';
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nContent-Length: ${code.length}\r\n\r\n${code}`);
     };
     const malformed = rejectUpgrade(req);
-    if (malformed) return refuse(400, 'Bad Request');
+    if (malformed) return refuse(400, malformed);
+    const id = requestId();
     const forwarded = forwardedHeadersOf(req, deps.trustedProxies());
-    const session = await deps.appSessions.validate(cookieValue(req.headers.cookie, deps.settings().cookieName), app.name);
-    const decision = app.decide({
+    // Cross-site WebSocket hijacking: the browser attaches the app cookie to an upgrade any page
+    // starts, and SameSite does not help when the page is on a sibling app of the same site. Browsers
+    // always send Origin on a WebSocket handshake (RFC 6455 §4.1 item 8, §10.2), so a browser page
+    // from elsewhere is refused here; a client without Origin is not a browser and holds its own cookie.
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== originOf(app)) {
+      deps.requests.inc({ app: app.name, outcome: 'websocket_origin_refused' });
+      void deps.audit
+        .record({ type: 'access.denied', outcome: 'failure', code: 'websocket_origin_refused', ip: forwarded.clientAddress, detail: { app: app.name, origin: origin.slice(0, 200), requestId: id } })
+        .catch((error: unknown) => deps.logger.warn({ err: error }, 'audit write failed'));
+      return refuse(403, 'websocket_origin_refused');
+    }
+    const session = await deps.appSessions.validate(cookieValue(req.headers.cookie, cookieNamesOf(app).session), app.name);
+    const request = {
       ip: forwarded.clientAddress,
       method: 'GET',
       path: req.url ?? '/',
-      now: deps.clock.now(),
       ...(session ? { identity: identityOf(session) } : {}),
-    });
+    };
+    const decision = app.decide({ ...request, now: deps.clock.now() });
     deps.requests.inc({ app: app.name, outcome: `websocket_${decision.outcome}` });
     if (!decision.allow) {
-      auditDeny(app.name, decision, req, forwarded.clientAddress, session, requestId());
-      return refuse(decision.outcome === 'deny' ? 403 : 401, decision.outcome === 'deny' ? 'Forbidden' : 'Unauthorized');
+      auditDeny(app.name, decision, req, forwarded.clientAddress, session, id);
+      return decision.outcome === 'deny' ? refuse(403, 'websocket_denied') : refuse(401, 'websocket_sign_in_required');
     }
     let assertion: string | undefined;
     if (session) {
@@ -189,17 +267,23 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       );
     }
     if (session) {
-      tunnels.set(socket, { sessionHash: session.idHash, userId: session.userId });
+      tunnels.set(socket, { sessionHash: session.idHash, userId: session.userId, app: app.name, endsAt: session.createdAt + deps.settings().sessionAbsoluteMs, request });
       socket.once('close', () => tunnels.delete(socket));
     }
-    deps.proxy.upgrade(req, socket, head, app.name, assertion ? { assertion } : {});
+    deps.proxy.upgrade(req, socket, head, app.name, { ...(assertion ? { assertion } : {}), requestId: id });
   }
 
   /** Closes the tunnels of revoked sessions (called for every change-feed revocation). */
   function closeTunnels(match: { sessionHashes?: readonly string[]; userId?: string; all?: boolean }): number {
+    // A Set, not includes(): a revocation row may carry thousands of hashes, tested once per open tunnel.
+    const hashes = new Set(match.sessionHashes);
+    return closeTunnelsWhere((owner) => Boolean(match.all || owner.userId === match.userId || hashes.has(owner.sessionHash)));
+  }
+
+  function closeTunnelsWhere(shouldClose: (owner: OpenTunnel) => boolean): number {
     let closed = 0;
     for (const [socket, owner] of tunnels) {
-      if (match.all || owner.userId === match.userId || match.sessionHashes?.includes(owner.sessionHash)) {
+      if (shouldClose(owner)) {
         socket.destroy();
         tunnels.delete(socket);
         closed++;
@@ -208,8 +292,30 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     return closed;
   }
 
+  /** Closes tunnels whose portal session passed its absolute timeout (called on a timer). */
+  function closeExpiredTunnels(): number {
+    const now = deps.clock.now();
+    return closeTunnelsWhere((owner) => now >= owner.endsAt);
+  }
+
+  /**
+   * After a config reload: judges every open tunnel again under the new snapshot, as its upgrade was
+   * judged, and closes those no longer allowed (a removed app, a narrowed policy). Authorisation is
+   * otherwise checked only at the upgrade, so without this a tunnel would outlive the policy.
+   */
+  function redecideTunnels(): number {
+    const engine = deps.engine();
+    const now = deps.clock.now();
+    return closeTunnelsWhere((owner) => {
+      const app = engine.app(owner.app);
+      return !app || !app.decide({ ...owner.request, now }).allow;
+    });
+  }
+
   return {
     closeTunnels,
+    closeExpiredTunnels,
+    redecideTunnels,
     get openTunnels() {
       return tunnels.size;
     },

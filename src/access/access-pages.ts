@@ -27,8 +27,8 @@ export function sendAccessPage(
   res.end(body);
 }
 
-export function redirect(res: ServerResponse, location: string, setCookie?: string): void {
-  const headers: Record<string, string> = { location, 'cache-control': 'no-store', 'content-length': '0' };
+export function redirect(res: ServerResponse, location: string, setCookie?: string | string[]): void {
+  const headers: Record<string, string | string[]> = { location, 'cache-control': 'no-store', 'content-length': '0' };
   if (setCookie) headers['set-cookie'] = setCookie;
   res.writeHead(302, headers);
   res.end();

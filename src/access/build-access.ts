@@ -8,7 +8,10 @@ import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import type { Change, Store } from '../store/index.js';
 import { createAccessGateway, type AccessGateway } from './access-gateway.js';
+import { HANDSHAKE_STATE_COOKIE } from './app-cookie-names.js';
+import { appOriginOf } from './app-origin.js';
 import { AppSessions } from './app-sessions.js';
+import { CSRF_COOKIE_NAMES, portalSessionCookieNameOf } from '../portal/index.js';
 import { IpBlocks } from './ip-blocks.js';
 import { compilePolicyEngine, type PolicyEngine } from './policy/index.js';
 import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
@@ -22,7 +25,10 @@ export interface AccessLayer {
   /** Builds everything derived from a new config; throws (and changes nothing) if it cannot. */
   reload(config: GatehouseConfig): Promise<void>;
   applyChange(change: Change): void;
+  /** Whether `url` is on an app's configured origin (scheme, host and port from config). */
   isAppUrl(url: URL): boolean;
+  /** The configured origin of an app (see app-origin), or undefined for an unknown app. */
+  appOrigin(appName: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -70,8 +76,16 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   const proxy = createProxy({
     apps: proxyAppsOf(config),
     trustedProxies: config.access.trusted_proxies,
-    // Neither the portal's nor the app's session cookie may reach an app: it could replay them.
-    strippedCookies: [...new Set([config.access.session_cookie_name, config.sessions.cookie_name, 'gatehouse_csrf'])],
+    // No Gatehouse cookie may reach an app, on a request or an upgrade: it could replay them. Both the
+    // bare and the `__Host-` names, so neither spelling slips through on either scheme.
+    strippedCookies: [
+      ...new Set(
+        [config.access.session_cookie_name, HANDSHAKE_STATE_COOKIE, portalSessionCookieNameOf(config.sessions.cookie_name, false), ...CSRF_COOKIE_NAMES].flatMap((name) => [
+          name,
+          `__Host-${name.replace(/^__Host-/, '')}`,
+        ]),
+      ),
+    ],
     logger,
   });
   // Derived once per config snapshot, not on every proxied request.
@@ -80,6 +94,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     organisation: next.portal.organisation,
     cookieName: next.access.session_cookie_name,
     cookieMaxAgeSeconds: Math.floor(next.sessions.absolute_timeout_hours * 3600),
+    sessionAbsoluteMs: next.sessions.absolute_timeout_hours * 3_600_000,
   });
   let gatewaySettings = gatewaySettingsOf(config);
   const appSessions = new AppSessions(store, options.sessions, clock, random);
@@ -104,6 +119,13 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   });
   const housekeeping = setInterval(() => void appSessions.pruneCodes().catch(() => {}), 60_000);
   housekeeping.unref();
+  // A tunnel is authorised once, at the upgrade; this bounds it by its session's absolute timeout.
+  const tunnelExpiry = setInterval(() => gateway.closeExpiredTunnels(), 15_000);
+  tunnelExpiry.unref();
+  const appOrigin = (name: string) => {
+    const app = engine.app(name);
+    return app ? appOriginOf(gatewaySettings.portalUrl, app.host) : undefined;
+  };
 
   return {
     gateway,
@@ -118,21 +140,27 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       engine = nextEngine;
       trustedProxies = nextTrusted;
       gatewaySettings = gatewaySettingsOf(next);
+      const closed = gateway.redecideTunnels();
+      if (closed > 0) logger.info({ closed }, 'websocket tunnels no longer allowed by the reloaded policies were closed');
     },
     applyChange(change) {
       ipBlocks.applyChange(change);
       const idHashes = (change.payload.idHashes as string[] | undefined) ?? [];
-      if (change.kind === 'session.revoked' || change.kind === 'session.updated') {
-        for (const idHash of idHashes) assertions.forgetSession(idHash);
-      }
+      // One pass over the token cache per row, not one per hash: a row may carry thousands of hashes.
+      if (change.kind === 'session.revoked' || change.kind === 'session.updated') assertions.forgetSessions(idHashes);
       if (change.kind === 'session.revoked') gateway.closeTunnels({ sessionHashes: idHashes });
       else if (change.kind === 'session.revoked_user' || change.kind === 'user.changed') gateway.closeTunnels({ userId: String(change.payload.userId) });
       else if (change.kind === 'session.revoked_all') gateway.closeTunnels({ all: true });
     },
-    isAppUrl: (url) => engine.appForHost(url.host) !== undefined,
+    isAppUrl: (url) => {
+      const app = engine.appForHost(url.host);
+      return app !== undefined && appOrigin(app.name) === url.origin;
+    },
+    appOrigin,
     async close() {
       clearInterval(maintenance);
       clearInterval(housekeeping);
+      clearInterval(tunnelExpiry);
       await proxy.close();
     },
   };

@@ -4,7 +4,7 @@ import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { checkCsrf, csrfTokenFor } from './csrf.js';
 import { currentSession } from './current-session.js';
 import { accountPage } from './pages.js';
-import { isTls, type PortalDeps } from './portal-deps.js';
+import { clearSessionCookie, isTls, type PortalDeps } from './portal-deps.js';
 
 const NOTICES: Record<string, string> = {
   enrolled: 'Your security key is registered. You are signed in.',
@@ -133,7 +133,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: PortalDeps): v
     checkCsrf(request, settings.allowedOrigins);
     const session = await requireSession(deps, request);
     await deps.identity.revokeUserSessions(session.userId, { actor: `user:${session.userId}`, reason: 'signed out everywhere' });
-    reply.clearCookie(settings.cookieName, { path: '/' });
+    clearSessionCookie(request, reply, settings);
     return reply.redirect('/sign-in', 303);
   });
 }

@@ -3,8 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../lib/errors.js';
 import { randomToken, type Random } from '../lib/random.js';
 import { constantTimeEqual } from '../lib/secret-hash.js';
-
-export const CSRF_COOKIE = 'gatehouse_csrf';
+import { csrfCookieNameOf } from './portal-cookie-names.js';
 
 /**
  * CSRF defence for every state-changing request (OWASP: double-submit cookie plus origin check).
@@ -12,10 +11,11 @@ export const CSRF_COOKIE = 'gatehouse_csrf';
  * hidden field or the `x-csrf-token` header; the Origin (or Referer) must be one of the portal's own.
  */
 export function csrfTokenFor(request: FastifyRequest, reply: FastifyReply, random: Random, secure: boolean): string {
-  const existing = request.cookies[CSRF_COOKIE];
+  const name = csrfCookieNameOf(secure);
+  const existing = request.cookies[name];
   if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
   const token = randomToken(random, 32);
-  reply.setCookie(CSRF_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+  reply.setCookie(name, token, { path: '/', httpOnly: true, sameSite: 'strict', secure });
   return token;
 }
 
@@ -42,7 +42,8 @@ export function checkCsrf(request: FastifyRequest, allowedOrigins: readonly stri
       detail: `origin ${origin ?? '(none)'} not in ${allowedOrigins.join(', ')}`,
     });
   }
-  const cookie = request.cookies[CSRF_COOKIE] ?? '';
+  // The same rule as csrfTokenFor's callers (isTls) picks the name the token was set under.
+  const cookie = request.cookies[csrfCookieNameOf(request.protocol === 'https')] ?? '';
   const body = request.body as Record<string, unknown> | undefined;
   const sent = request.headers['x-csrf-token'] ?? (typeof body?._csrf === 'string' ? body._csrf : '');
   if (typeof sent !== 'string' || cookie.length === 0 || !constantTimeEqual(sent, cookie)) {

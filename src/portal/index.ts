@@ -5,3 +5,4 @@ export { messagePage, type PageContext } from './pages.js';
 export { html, layout, escapeHtml, type SafeHtml } from './html.js';
 export { setSecurityHeaders } from './security-headers.js';
 export { csrfTokenFor, checkCsrf } from './csrf.js';
+export { CSRF_COOKIE_NAMES, csrfCookieNameOf, portalSessionCookieNameOf } from './portal-cookie-names.js';

@@ -28,8 +28,10 @@ export interface PortalDeps {
   isAllowedReturnTo: (url: URL) => boolean;
   /** The app handshake (access proxy); absent when no app is configured. */
   handshake?: {
-    appHost(appName: string): string | undefined;
-    issueCode(session: SessionView, appName: string): Promise<string>;
+    /** The app's configured origin (scheme, host, port from config), or undefined for an unknown app. */
+    appOrigin(appName: string): string | undefined;
+    /** A one-time code for the app, bound to the session and to the handshake state `binding`. */
+    issueCode(session: SessionView, appName: string, binding: string): Promise<string>;
   };
   /** Builds the request context (client address from the trusted proxy chain). */
   requestContext: (request: FastifyRequest) => RequestContext;
@@ -52,6 +54,11 @@ export function sessionCookieOptions(request: FastifyRequest, settings: PortalSe
     secure: isTls(request) || settings.publicUrl.startsWith('https:'),
     maxAge: Math.floor(settings.absoluteMs / 1000),
   };
+}
+
+/** Same attributes as when set: a `__Host-` cookie is only replaced (cleared) by a Set-Cookie with Secure. */
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply, settings: PortalSettings): void {
+  reply.clearCookie(settings.cookieName, sessionCookieOptions(request, settings));
 }
 
 export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, settings: PortalSettings, token: string): void {

@@ -22,6 +22,7 @@ export function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
   reply.header('referrer-policy', 'same-origin');
   reply.header('cross-origin-opener-policy', 'same-origin');
   reply.header('permissions-policy', 'publickey-credentials-get=(self), publickey-credentials-create=(self)');
-  if (tls) reply.header('strict-transport-security', 'max-age=31536000');
+  // A policy the server already chose (server.hsts) stands; this is the default.
+  if (tls && !reply.hasHeader('strict-transport-security')) reply.header('strict-transport-security', 'max-age=31536000');
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
 }

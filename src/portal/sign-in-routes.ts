@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { checkCsrf, csrfTokenFor } from './csrf.js';
 import { continuePage, signInPage } from './pages.js';
-import { isTls, setSessionCookie, type PortalDeps } from './portal-deps.js';
+import { clearSessionCookie, isTls, setSessionCookie, type PortalDeps } from './portal-deps.js';
 import { currentSession } from './current-session.js';
 import { safeReturnTo } from './return-to.js';
 
@@ -92,9 +92,10 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
       return reply.type('text/html; charset=utf-8').send(continuePage({ organisation: settings.organisation, csrfToken }, returnTo));
     } catch (error) {
       if (!isGatehouseError(error)) throw error;
-      // One label for every refusal: /metrics is served unauthenticated, and a counter per reason
-      // (bad_credentials vs bad_totp or legacy_downgrade_refused) would tell a sprayer which password
-      // was right or which account has a key. The reason is in the audit log.
+      // One label for every refusal: whoever can read /metrics (its listener may be shared with other
+      // tooling) must not learn from a counter per reason (bad_credentials vs bad_totp or
+      // legacy_downgrade_refused) which password was right or which account has a key. The reason is in
+      // the audit log.
       deps.metrics.signIns.inc({ method: 'password', result: error.code === 'invalid_input' ? 'invalid_input' : 'refused' });
       const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
       return reply
@@ -109,7 +110,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
     checkCsrf(request, settings.allowedOrigins);
     const session = await currentSession(deps, request);
     if (session) await deps.identity.revokeSession(session.idHash, { actor: `user:${session.userId}`, reason: 'signed out', userId: session.userId });
-    reply.clearCookie(settings.cookieName, { path: '/' });
+    clearSessionCookie(request, reply, settings);
     return reply.redirect('/sign-in', 303);
   });
 }

@@ -81,7 +81,7 @@ describe('sign-in handshake for app hosts', () => {
     expect(hops[0]!.location).toContain(`${fx.portalOrigin}/handshake?app=wiki`);
     expect(hops[1]!.location).toMatch(new RegExp(`^${app('wiki', '/.gatehouse/callback\\?code=')}`));
     expect(hops[3]!.body).toBe('upstream /page?x=1');
-    expect(browser.cookies('wiki.acme.localhost').has('gatehouse_session')).toBe(true);
+    expect(browser.cookies('wiki.acme.localhost').has('gatehouse_app_session')).toBe(true);
 
     const request = seen.at(-1)!;
     const token = request.headers['gatehouse-jwt-assertion'] as string;
@@ -101,15 +101,20 @@ describe('sign-in handshake for app hosts', () => {
     const first = await browser.fetch(app('wiki'));
     const toPortal = await browser.fetch(first.location!);
     const callback = toPortal.location!;
+    // The replaying client holds the link and the state cookie: only the code's single use stops it.
+    const state = browser.cookies('wiki.acme.localhost').get('gatehouse_handshake')!;
     expect((await browser.fetch(callback)).status).toBe(302);
-    const replay = await new TestBrowser(fx.port).fetch(callback);
+    const replayer = new TestBrowser(fx.port);
+    replayer.cookies('wiki.acme.localhost').set('gatehouse_handshake', state);
+    const replay = await replayer.fetch(callback);
     expect(replay.status).toBe(400);
     expect(replay.body).toContain('Sign-in link not valid');
 
     const second = await browser.fetch((await browser.fetch(app('payroll'))).location!);
     const stolen = new URL(second.location!);
-    const otherApp = await new TestBrowser(fx.port).fetch(app('wiki', `${stolen.pathname}${stolen.search}`));
-    expect(otherApp.status).toBe(400);
+    const otherApp = new TestBrowser(fx.port);
+    otherApp.cookies('wiki.acme.localhost').set('gatehouse_handshake', browser.cookies('payroll.acme.localhost').get('gatehouse_handshake')!);
+    expect((await otherApp.fetch(app('wiki', `${stolen.pathname}${stolen.search}`))).status).toBe(400);
     const failures = (await fx.gatehouse.core.audit.list({ type: 'access.handshake' })).map((e) => e.code);
     expect(failures).toEqual(['handshake_code_invalid', 'handshake_code_invalid']);
 

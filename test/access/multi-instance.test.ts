@@ -1,5 +1,5 @@
 /**
- * Two Gatehouse processes on one PostgreSQL (issue 3): a session revoked through one is refused by the
+ * Two Gatehouse processes on one PostgreSQL: a session revoked through one is refused by the
  * other, and an IP blocked through one is refused by the other, through the change feed
  * (LISTEN/NOTIFY). The measured delay is printed, not asserted (shared, noisy machines).
  */

@@ -34,8 +34,8 @@ it('revoking the session closes its open tunnel on this instance', async () => {
   const browser = new TestBrowser(fx.port);
   await enrolThroughPortal(fx, browser, 'ws@acme.test');
   await browser.follow(`http://chat.acme.localhost:${fx.port}/`);
-  const cookie = browser.cookies('chat.acme.localhost').get('gatehouse_session')!;
-  const socket = new WebSocket(`ws://127.0.0.1:${fx.port}/ws`, { headers: { host: `chat.acme.localhost:${fx.port}`, cookie: `gatehouse_session=${cookie}` } });
+  const cookie = browser.cookies('chat.acme.localhost').get('gatehouse_app_session')!;
+  const socket = new WebSocket(`ws://127.0.0.1:${fx.port}/ws`, { headers: { host: `chat.acme.localhost:${fx.port}`, cookie: `gatehouse_app_session=${cookie}` } });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);

@@ -9,6 +9,8 @@ import { hostRequest } from '../e2e/host-request.js';
 import type { GatehouseFixture } from '../support/gatehouse-fixture.js';
 
 export const ASSERTION_HEADER = 'gatehouse-jwt-assertion';
+/** The per-app session cookie on plain-http development hosts (`__Host-` prefixed on https). */
+export const APP_SESSION_COOKIE = 'gatehouse_app_session';
 
 /**
  * Verifies an identity JWT the way an upstream should: signature against the JWKS the portal

@@ -11,7 +11,7 @@ import { auditMark, auditSince, clickAndLand, enrolInBrowser, SESSION_COOKIE } f
 import { haveChromium } from '../peers.js';
 import { KeyedPage, launchChromium } from '../support/browser.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
-import { ASSERTION_HEADER, openInBrowser, pageText, verifyAssertion } from './access-steps.js';
+import { APP_SESSION_COOKIE, ASSERTION_HEADER, openInBrowser, pageText, verifyAssertion } from './access-steps.js';
 import { startUpstreamApp, type UpstreamApp } from './upstream-app.js';
 
 const ANN = 'ann@acme.test';
@@ -70,7 +70,7 @@ describe.runIf(haveChromium())('one sign-in, two apps, in Chromium (issue 3)', {
     const first = await openInBrowser(page, appUrl('wiki', '/Runbooks?space=ops'));
     expect(new URL(first.url).host).toBe(`${fixture.portalHost}:${fixture.port}`);
     expect(new URL(first.url).pathname).toBe('/sign-in');
-    expect(await tab.cookie(appUrl('wiki', '/'), SESSION_COOKIE)).toBeUndefined();
+    expect(await tab.cookie(appUrl('wiki', '/'), APP_SESSION_COOKIE)).toBeUndefined();
     const landed = page.waitForResponse((r) => r.url() === appUrl('wiki', '/Runbooks?space=ops'), { timeout: 30_000 });
     await clickAndLand(page, '#sign-in-key', /^http:\/\/wiki\.acme\.localhost:\d+\/Runbooks\?space=ops$/);
     expect((await landed).status()).toBe(200);
@@ -89,16 +89,16 @@ describe.runIf(haveChromium())('one sign-in, two apps, in Chromium (issue 3)', {
 
     // Three different host-only cookies: the portal's, and one per app.
     const portalCookie = await tab.cookie(fixture.portalOrigin, SESSION_COOKIE);
-    const wikiCookie = await tab.cookie(appUrl('wiki', '/'), SESSION_COOKIE);
-    const grafanaCookie = await tab.cookie(appUrl('grafana', '/'), SESSION_COOKIE);
+    const wikiCookie = await tab.cookie(appUrl('wiki', '/'), APP_SESSION_COOKIE);
+    const grafanaCookie = await tab.cookie(appUrl('grafana', '/'), APP_SESSION_COOKIE);
     expect(new Set([portalCookie, wikiCookie, grafanaCookie]).size).toBe(3);
     const cookies = await tab.context.cookies();
-    for (const cookie of cookies.filter((c) => c.name === SESSION_COOKIE)) {
+    for (const cookie of cookies.filter((c) => c.name === SESSION_COOKIE || c.name === APP_SESSION_COOKIE)) {
       expect(cookie.domain.startsWith('.')).toBe(false); // host-only: no other subdomain gets it
       expect(cookie.httpOnly).toBe(true);
     }
     // No upstream ever sees a Gatehouse cookie.
-    for (const request of [...wiki.seen, ...grafana.seen]) expect(request.headers.cookie ?? '').not.toContain(SESSION_COOKIE);
+    for (const request of [...wiki.seen, ...grafana.seen]) expect(request.headers.cookie ?? '').not.toMatch(/gatehouse_/);
   });
 
   it('gives each upstream a JWT it verifies against the portal JWKS, addressed to it alone', async () => {
@@ -120,13 +120,13 @@ describe.runIf(haveChromium())('one sign-in, two apps, in Chromium (issue 3)', {
   });
 
   it('an app cookie is only good on its own app: grafana refuses the wiki cookie', async () => {
-    const wikiCookie = await tab.cookie(appUrl('wiki', '/'), SESSION_COOKIE);
+    const wikiCookie = await tab.cookie(appUrl('wiki', '/'), APP_SESSION_COOKIE);
     const count = grafana.seen.length;
-    const refused = await hostRequest({ authority: `grafana.acme.localhost:${fixture.port}`, path: '/d/latency', cookies: { [SESSION_COOKIE]: wikiCookie } });
+    const refused = await hostRequest({ authority: `grafana.acme.localhost:${fixture.port}`, path: '/d/latency', cookies: { [APP_SESSION_COOKIE]: wikiCookie } });
     expect(refused.status).toBe(302);
     expect(refused.headers.location).toMatch(new RegExp(`^${fixture.portalOrigin}/handshake\\?app=grafana&`));
     expect(grafana.seen.length).toBe(count);
-    const accepted = await hostRequest({ authority: `wiki.acme.localhost:${fixture.port}`, path: '/', cookies: { [SESSION_COOKIE]: wikiCookie } });
+    const accepted = await hostRequest({ authority: `wiki.acme.localhost:${fixture.port}`, path: '/', cookies: { [APP_SESSION_COOKIE]: wikiCookie } });
     expect(accepted.status).toBe(200);
   });
 });

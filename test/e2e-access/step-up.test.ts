@@ -11,7 +11,7 @@ import { auditMark, auditSince, clickAndLand, enrolInBrowser, SESSION_COOKIE } f
 import { haveChromium } from '../peers.js';
 import { KeyedPage, launchChromium } from '../support/browser.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
-import { ASSERTION_HEADER, openInBrowser, pageText, verifyAssertion, waitForAudit } from './access-steps.js';
+import { APP_SESSION_COOKIE, ASSERTION_HEADER, openInBrowser, pageText, verifyAssertion, waitForAudit } from './access-steps.js';
 import { startUpstreamApp, type UpstreamApp } from './upstream-app.js';
 
 const EVE = 'eve@acme.test';
@@ -64,7 +64,7 @@ describe.runIf(haveChromium())('step-up after auth_age in Chromium (issue 3)', {
   it('after 6 minutes sends her to touch the key again, then back to the page (same session, step_up audited)', async () => {
     const { page } = tab;
     const portalCookie = await tab.cookie(fixture.portalOrigin, SESSION_COOKIE);
-    const appCookie = await tab.cookie(appUrl('/'), SESSION_COOKIE);
+    const appCookie = await tab.cookie(appUrl('/'), APP_SESSION_COOKIE);
     const [before] = await tab.credentials(key);
     const firstProof = (await verifyAssertion(fixture, deploy.requestFor('/pipelines')?.headers[ASSERTION_HEADER], 'deploy', clock.now())).auth_time as number;
     clock.advance(6 * MINUTE);
@@ -94,7 +94,7 @@ describe.runIf(haveChromium())('step-up after auth_age in Chromium (issue 3)', {
     expect(after!.signCount - before!.signCount).toBe(1);
     // The same portal and app sessions continue: step-up refreshes the proof, it issues nothing new.
     expect(await tab.cookie(fixture.portalOrigin, SESSION_COOKIE)).toBe(portalCookie);
-    expect(await tab.cookie(appUrl('/'), SESSION_COOKIE)).toBe(appCookie);
+    expect(await tab.cookie(appUrl('/'), APP_SESSION_COOKIE)).toBe(appCookie);
     const claims = await verifyAssertion(fixture, deploy.requestFor('/release?tag=v2')?.headers[ASSERTION_HEADER], 'deploy', clock.now());
     expect(claims.auth_time).toBe(firstProof + 6 * 60);
   });

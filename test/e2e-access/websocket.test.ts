@@ -9,11 +9,11 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { auditMark, enrolInBrowser, SESSION_COOKIE } from '../e2e/portal-steps.js';
+import { auditMark, enrolInBrowser } from '../e2e/portal-steps.js';
 import { haveChromium } from '../peers.js';
 import { KeyedPage, launchChromium } from '../support/browser.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
-import { ASSERTION_HEADER, openInBrowser, verifyAssertion, waitForAudit } from './access-steps.js';
+import { APP_SESSION_COOKIE, ASSERTION_HEADER, openInBrowser, verifyAssertion, waitForAudit } from './access-steps.js';
 import { startUpstreamApp, type UpstreamApp } from './upstream-app.js';
 
 const ECHO_IN_PAGE = `new Promise((resolve, reject) => {
@@ -97,7 +97,7 @@ describe.runIf(haveChromium())('WebSocket through the access proxy in Chromium (
     expect(echo).toBe('chat echo: hello from the page');
     expect(chat.sockets).toHaveLength(1);
     const handshake = chat.sockets[0]!;
-    expect(handshake.headers.cookie ?? '').not.toContain(SESSION_COOKIE);
+    expect(handshake.headers.cookie ?? '').not.toMatch(/gatehouse_/);
     const claims = await verifyAssertion(fixture, handshake.headers[ASSERTION_HEADER], 'chat');
     expect(claims).toMatchObject({ sub: userId, email: 'wes@acme.test', amr: ['swk', 'mfa'] });
   });
@@ -105,30 +105,30 @@ describe.runIf(haveChromium())('WebSocket through the access proxy in Chromium (
   it('refuses an anonymous WebSocket (401) and never opens one to the upstream', async () => {
     const count = chat.sockets.length;
     expect(await nodeSocket(fixture.port, chatHost())).toEqual({ opened: false, status: 401 });
-    expect(await nodeSocket(fixture.port, chatHost(), `${SESSION_COOKIE}=${'x'.repeat(43)}`)).toEqual({ opened: false, status: 401 });
+    expect(await nodeSocket(fixture.port, chatHost(), `${APP_SESSION_COOKIE}=${'x'.repeat(43)}`)).toEqual({ opened: false, status: 401 });
     expect(chat.sockets.length).toBe(count);
   });
 
   it('refuses the cookie of another app, and accepts its own from a node client (the cookie decides, not the client)', async () => {
     expect(await openInBrowser(tab.page, `http://wiki.acme.localhost:${fixture.port}/`)).toMatchObject({ status: 200 });
-    const wikiCookie = await tab.cookie(`http://wiki.acme.localhost:${fixture.port}/`, SESSION_COOKIE);
-    const chatCookie = await tab.cookie(`http://${chatHost()}/`, SESSION_COOKIE);
+    const wikiCookie = await tab.cookie(`http://wiki.acme.localhost:${fixture.port}/`, APP_SESSION_COOKIE);
+    const chatCookie = await tab.cookie(`http://${chatHost()}/`, APP_SESSION_COOKIE);
     expect(wikiCookie).toMatch(/.{20,}/);
     const count = chat.sockets.length;
-    expect(await nodeSocket(fixture.port, chatHost(), `${SESSION_COOKIE}=${wikiCookie}`)).toEqual({ opened: false, status: 401 });
+    expect(await nodeSocket(fixture.port, chatHost(), `${APP_SESSION_COOKIE}=${wikiCookie}`)).toEqual({ opened: false, status: 401 });
     expect(chat.sockets.length).toBe(count);
-    expect(await nodeSocket(fixture.port, chatHost(), `${SESSION_COOKIE}=${chatCookie}`)).toEqual({ opened: true, echo: 'chat echo: hello from node' });
+    expect(await nodeSocket(fixture.port, chatHost(), `${APP_SESSION_COOKIE}=${chatCookie}`)).toEqual({ opened: true, echo: 'chat echo: hello from node' });
   });
 
   it('a revoked session cannot open a new WebSocket (401, audited), even with the app cookie it held', async () => {
-    const chatCookie = await tab.cookie(`http://${chatHost()}/`, SESSION_COOKIE);
+    const chatCookie = await tab.cookie(`http://${chatHost()}/`, APP_SESSION_COOKIE);
     // A socket opened from the chat page before the revocation, kept for the next test.
     expect(await openInBrowser(tab.page, `http://${chatHost()}/room/ops`)).toMatchObject({ status: 200 });
     await tab.page.evaluate(KEEP_SOCKET_OPEN);
     await fixture.gatehouse.core.identity.revokeUserSessions(userId, { actor: 'test', reason: 'incident drill' });
     const mark = await auditMark(fixture);
     const count = chat.sockets.length;
-    expect(await nodeSocket(fixture.port, chatHost(), `${SESSION_COOKIE}=${chatCookie}`)).toEqual({ opened: false, status: 401 });
+    expect(await nodeSocket(fixture.port, chatHost(), `${APP_SESSION_COOKIE}=${chatCookie}`)).toEqual({ opened: false, status: 401 });
     expect(chat.sockets.length).toBe(count);
     const [denied] = await waitForAudit(fixture, 'access.denied', mark, (e) => e.detail.app === 'chat');
     expect(denied).toMatchObject({ outcome: 'failure', code: 'sign_in' });

@@ -152,15 +152,23 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           requestId,
           extra: ['connection', 'Upgrade', 'upgrade', 'websocket'],
         });
-        tunnelWebSocket(socket, head, target, path, headers, {
-          failed(cause) {
-            const error = classifyUpstreamFailure(cause, app);
-            logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream upgrade failed');
-            fail(error);
+        tunnelWebSocket(
+          socket,
+          head,
+          target,
+          path,
+          headers,
+          {
+            failed(cause) {
+              const error = classifyUpstreamFailure(cause, app);
+              logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream upgrade failed');
+              fail(error);
+            },
+            opened: (upstream) => tunnels.add(upstream),
+            closed: (upstream) => tunnels.delete(upstream),
           },
-          opened: (upstream) => tunnels.add(upstream),
-          closed: (upstream) => tunnels.delete(upstream),
-        });
+          strippedCookies,
+        );
       } catch (cause) {
         fail(classifyUpstreamFailure(cause, app));
       }

@@ -126,6 +126,18 @@ describe('identity assertion', () => {
     expect(issuer.cacheSize).toBe(0);
   });
 
+  it('forgetSessions drops every token of the listed sessions and only theirs (one pass for a revocation row)', async () => {
+    const { issuer } = await setup();
+    await issuer.assertionFor(alice, 'wiki');
+    await issuer.assertionFor(alice, 'grafana');
+    await issuer.assertionFor({ ...alice, sessionId: 'session-2' }, 'wiki');
+    await issuer.assertionFor({ ...alice, sessionId: 'session-3' }, 'wiki');
+    issuer.forgetSessions(['session-1', 'session-3', 'unknown']);
+    expect(issuer.cacheSize).toBe(1);
+    expect(issuer.cachedAssertionFor({ ...alice, sessionId: 'session-2' }, 'wiki')).toBeDefined();
+    expect(issuer.cachedAssertionFor(alice, 'wiki')).toBeUndefined();
+  });
+
   it('switches to the new key when a rotation activates; the old token still verifies during the overlap', async () => {
     const { clock, ring, issuer } = await setup();
     const before = await issuer.assertionFor(alice, 'wiki');

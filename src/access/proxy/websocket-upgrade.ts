@@ -56,7 +56,12 @@ export function tunnelWebSocket(
   path: string,
   headers: string[],
   callbacks: UpgradeCallbacks,
+  /** Gatehouse's cookie names: an upstream's Set-Cookie for one is dropped on the 101 and refusal paths. */
+  protectedCookies: ReadonlySet<string> | null = null,
 ): void {
+  // An app must not set (fixate or overwrite) a Gatehouse cookie through a handshake answer either.
+  const setsProtectedCookie = (lower: string, value: string): boolean =>
+    protectedCookies !== null && lower === 'set-cookie' && protectedCookies.has(value.slice(0, value.indexOf('=')).trim());
   const secure = target.url.protocol === 'https:';
   const request = (secure ? https : http).request({
     host: target.url.hostname.replace(/^\[|\]$/g, ''),
@@ -103,6 +108,7 @@ export function tunnelWebSocket(
     for (let i = 0; i < response.rawHeaders.length; i += 2) {
       const lower = response.rawHeaders[i]!.toLowerCase();
       if (lower === 'connection' || lower === 'transfer-encoding' || lower === 'keep-alive' || lower === 'upgrade') continue;
+      if (setsProtectedCookie(lower, response.rawHeaders[i + 1]!)) continue;
       lines.push(`${response.rawHeaders[i]}: ${response.rawHeaders[i + 1]}`);
     }
     lines.push('connection: close', '', '');
@@ -124,6 +130,7 @@ export function tunnelWebSocket(
     for (let i = 0; i < response.rawHeaders.length; i += 2) {
       const lower = response.rawHeaders[i]!.toLowerCase();
       if (lower === 'connection' || lower === 'upgrade' || lower === 'keep-alive' || lower === 'transfer-encoding') continue;
+      if (setsProtectedCookie(lower, response.rawHeaders[i + 1]!)) continue;
       lines.push(`${response.rawHeaders[i]}: ${response.rawHeaders[i + 1]}`);
     }
     lines.push('', '');

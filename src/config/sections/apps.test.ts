@@ -78,7 +78,7 @@ describe('apps section: accepted config and defaults', () => {
     expect(p.include).toEqual([{ email: ['alice@acme.test'] }, { email_domain: ['acme.test'] }]);
     expect(p.require).toEqual([{ method: ['GET'] }, { auth_method: ['phishing_resistant'] }, { time: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], hours: ['00:00-24:00'], time_zone: 'UTC' } }]);
     expect(p.exclude).toEqual([]);
-    expect(parsed.access).toEqual({ blocked_ips: [], trusted_proxies: [], session_cookie_name: 'gatehouse_session', jwt_ttl_seconds: 60 });
+    expect(parsed.access).toEqual({ blocked_ips: [], trusted_proxies: [], session_cookie_name: 'gatehouse_app_session', jwt_ttl_seconds: 60 });
   });
 
   it('accepts IPv6 and IPv4-mapped CIDRs', () => {

@@ -221,8 +221,8 @@ export const accessSchema = z
     session_cookie_name: z
       .string()
       .regex(COOKIE_NAME, 'session_cookie_name must be an RFC 6265 token')
-      .default('gatehouse_session')
-      .describe('Name of the per-app session cookie the proxy sets.'),
+      .default('gatehouse_app_session')
+      .describe('Name of the per-app session cookie the proxy sets (`__Host-` prefixed on https). Distinct from the portal cookie.'),
     jwt_ttl_seconds: z
       .number()
       .int()
