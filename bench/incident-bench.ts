@@ -4,7 +4,10 @@
  * sampled sessions refused there, the relay's address refused there, the lookalike blocked by its DNS
  * gateway, and the contained users re-enrolled. Baseline in the same run: the same revocations done one
  * user at a time as a naive loop over the service layer (what a script calling the API would do).
+ * Throughout both, a UDP query loop asks instance B's DNS gateway one query at a time: its max and p99
+ * latency show whether applying the mass change from the feed holds B's event loop.
  */
+import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +29,8 @@ const VICTIMS = 200;
 const SAMPLE = 64;
 const RELAY_IP = '198.51.100.23';
 const DOMAIN = 'acme-okta.com';
+/** Answered by the upstream fixture's wildcard, then from B's cache: the probe measures B, not the upstream. */
+const PROBE_NAME = 'intranet.acme.test';
 
 if (!(await havePostgres())) {
   process.stderr.write('bench:incident needs PostgreSQL\n');
@@ -100,6 +105,56 @@ const sessionsAcceptedOnB = async () => (await Promise.all(sampleTokens.map((t) 
 const ipRefusedOnB = async () => (await status(`wiki.acme.localhost:${portB}`, '/', { 'x-forwarded-for': RELAY_IP })) === 403;
 const domainBlockedOnB = async () => digStatus(await dig(dnsPortB, [`login.${DOMAIN}`, 'A'])) === 'NXDOMAIN';
 
+interface DnsLatency {
+  answered: number;
+  maxMs: number;
+  p99Ms: number;
+}
+
+/** One A query at a time against B's gateway until stopped; a query still unanswered counts at stop. */
+function probeDnsLatency(port: number, name: string): { stop(): Promise<DnsLatency> } {
+  const socket = dgram.createSocket('udp4');
+  const labels = name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
+  const latencies: number[] = [];
+  let stopped = false;
+  let id = 0;
+  let pending: { id: number; sentAt: number; done: () => void } | undefined;
+  socket.on('message', (msg) => {
+    if (!pending || msg.readUInt16BE(0) !== pending.id) return;
+    latencies.push(performance.now() - pending.sentAt);
+    pending.done();
+  });
+  const loop = (async () => {
+    while (!stopped) {
+      id = (id + 1) & 0xffff;
+      const header = Buffer.alloc(12);
+      header.writeUInt16BE(id, 0);
+      header.writeUInt16BE(0x0100, 2); // RD
+      header.writeUInt16BE(1, 4); // QDCOUNT
+      const query = Buffer.concat([header, ...labels, Buffer.from('0000010001', 'hex')]);
+      await new Promise<void>((resolve) => {
+        pending = { id, sentAt: performance.now(), done: resolve };
+        socket.send(query, port, '127.0.0.1');
+      });
+      pending = undefined;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      if (pending) {
+        latencies.push(performance.now() - pending.sentAt);
+        pending.done();
+      }
+      await loop;
+      socket.close();
+      const sorted = [...latencies].sort((x, y) => x - y);
+      return { answered: latencies.length, maxMs: sorted.at(-1) ?? Number.NaN, p99Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN };
+    },
+  };
+}
+
 async function watch(name: string, check: () => Promise<boolean>, start: number, limitMs = 120_000): Promise<[string, number]> {
   for (;;) {
     if (await check()) return [name, performance.now() - start];
@@ -113,6 +168,7 @@ if (!(await sessionsAcceptedOnB())) throw new Error('sample sessions not valid o
 // --- Gatehouse: one declaration ---
 const incidents = createIncidentResponse({ core, ipBlocks: a.gatehouse.access.ipBlocks });
 let reenrolledAt = Number.NaN;
+const dnsDuringDeclaration = probeDnsLatency(dnsPortB, PROBE_NAME);
 const start = performance.now();
 const watchers = Promise.all([
   watch('sessions refused on B (64 sampled)', sessionsRefusedOnB, start),
@@ -125,6 +181,7 @@ const declareMs = performance.now() - start;
 const reenroll = declared.incident.timeline.find((t) => t.step === 'force_reenrollment')!;
 reenrolledAt = reenroll.sinceDeclarationMs ?? Number.NaN;
 const seen = await watchers;
+const dnsDeclaration = await dnsDuringDeclaration.stop();
 const containedMs = Math.max(...seen.map(([, ms]) => ms), reenrolledAt);
 const revoked = Number(declared.incident.timeline.find((t) => t.step === 'revoke_sessions')!.result?.revoked ?? 0);
 
@@ -133,12 +190,16 @@ await db.deleteFrom('sessions').execute();
 await new Promise((r) => setTimeout(r, 5));
 sampleTokens = await seedSessions();
 if (!(await sessionsAcceptedOnB())) throw new Error('sample sessions not valid on B before the baseline');
+const dnsDuringBaseline = probeDnsLatency(dnsPortB, PROBE_NAME);
 const baseStart = performance.now();
 const baseWatch = watch('sessions refused on B (64 sampled)', sessionsRefusedOnB, baseStart, 600_000);
 let baseRevoked = 0;
 for (const userId of userIds) baseRevoked += await core.identity.revokeUserSessions(userId, { actor: 'bench', reason: 'naive loop' });
 const baseLoopMs = performance.now() - baseStart;
 const [, baseSeenMs] = await baseWatch;
+// B has read every row of the loop once the sampled sessions are refused there; give the tail a poll more.
+await new Promise((r) => setTimeout(r, 500));
+const dnsBaseline = await dnsDuringBaseline.stop();
 
 const f = (ms: number) => (Number.isNaN(ms) ? 'not seen' : `${ms.toFixed(0)} ms`);
 const lines = [
@@ -148,6 +209,13 @@ const lines = [
   '|---|---:|---:|---:|',
   `| Gatehouse \`incident declare --all-sessions\` | ${revoked} | ${f(declareMs)} | **${f(containedMs)}** |`,
   `| naive loop: revokeUserSessions per user | ${baseRevoked} | ${f(baseLoopMs)} | ${f(baseSeenMs)} (sessions only) |`,
+  '',
+  'DNS gateway on instance B while it applies the change from the feed (one UDP query at a time):',
+  '',
+  '| during | queries answered | p99 latency | max latency |',
+  '|---|---:|---:|---:|',
+  `| Gatehouse declaration (1 session.revoked_all row + re-enrollment rows) | ${dnsDeclaration.answered} | ${dnsDeclaration.p99Ms.toFixed(1)} ms | ${dnsDeclaration.maxMs.toFixed(1)} ms |`,
+  `| naive loop (${USERS} session.revoked_user rows) | ${dnsBaseline.answered} | ${dnsBaseline.p99Ms.toFixed(1)} ms | ${dnsBaseline.maxMs.toFixed(1)} ms |`,
   '',
   'Gatehouse, per effect (from the declaration):',
   ...seen.map(([name, ms]) => `  ${name.padEnd(38)} ${f(ms)}`),

@@ -112,6 +112,28 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
       });
   }
 
+  const group = user.command('group').description("Change a user's group memberships (every instance sees it at once)");
+  for (const [name, verb] of [['add', 'added to'], ['remove', 'removed from']] as const) {
+    group
+      .command(name)
+      .argument('<user>', 'email or id')
+      .argument('<groups...>', 'group names')
+      .option('--json', 'print JSON')
+      .description(name === 'add' ? 'Add a user to groups (audited as user.group_added)' : 'Remove a user from groups (audited as user.group_removed)')
+      .action(async (who: string, groups: string[], options: Common) => {
+        const result = await withCore(cli, async (core) => {
+          const u = await core.identity.users.require(who);
+          if (name === 'add') {
+            const { user: after, added } = await core.identity.addUserToGroups(u.id, groups, 'cli');
+            return { email: after.email, groups: after.groups, changed: added };
+          }
+          const { user: after, removed } = await core.identity.removeUserFromGroups(u.id, groups, 'cli');
+          return { email: after.email, groups: after.groups, changed: removed };
+        });
+        emit(cli, options.json, result, () => `${result.email}: ${result.changed.length > 0 ? `${verb} ${result.changed.join(', ')}` : 'no change'}; groups now ${result.groups.join(', ') || '-'}`);
+      });
+  }
+
   user
     .command('keys')
     .argument('<user>', 'email or id')

@@ -2,21 +2,25 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
-import { publishChange, type Store } from '../store/index.js';
+import type { Kysely } from 'kysely';
+import { publishChange, type Database, type Store } from '../store/index.js';
 import { ChallengeStore } from './challenges.js';
 import { CredentialRegistry } from './credential-registry.js';
 import { activateKey, finishRegistration, startAddKey, startEnrollment, type KeyActivationFinish, type RegistrationFinish } from './enrollment.js';
 import type { IdentityContext, IdentitySettings, RequestContext } from './identity-context.js';
 import { InviteBook } from './invites.js';
-import { LegacyFactors } from './legacy-factors.js';
+import { LegacyFactors, type PasswordHashing } from './legacy-factors.js';
 import { PendingCredentials } from './pending-credentials.js';
 import { pruneSignInThrottle } from './sign-in-throttle.js';
 import { requireRecentKeyProof } from './recent-key-proof.js';
+import type { SessionCacheOptions } from './session-cache.js';
 import { SESSION_FEED, SessionManager, type SessionTimeouts, type SessionView } from './sessions.js';
 import { finishSignIn, legacySignIn, startSignIn } from './sign-in.js';
-import { createUserDirectory, type User } from './user-directory.js';
+import { checkGroupName, createUserDirectory, type User } from './user-directory.js';
 
 export interface IdentityServiceOptions {
+  /** argon2id cost for legacy passwords; default OWASP's (tests pass a cheaper one). */
+  passwordHashing?: PasswordHashing;
   store: Store;
   clock: Clock;
   random: Random;
@@ -24,6 +28,7 @@ export interface IdentityServiceOptions {
   serverSecret: Buffer;
   settings: () => IdentitySettings;
   timeouts: SessionTimeouts;
+  sessionCache?: SessionCacheOptions;
 }
 
 /**
@@ -47,8 +52,8 @@ export class IdentityService {
       invites: new InviteBook(db, clock, random),
       credentials: new CredentialRegistry(db, clock),
       pending: new PendingCredentials(db, clock, random),
-      sessions: new SessionManager(store, clock, random, options.timeouts),
-      legacy: new LegacyFactors(db, clock),
+      sessions: new SessionManager(store, clock, random, options.timeouts, options.sessionCache),
+      legacy: new LegacyFactors(db, clock, options.passwordHashing),
       challenges: new ChallengeStore(db, clock, random),
     };
   }
@@ -80,11 +85,16 @@ export class IdentityService {
         publicMessage: `${existing!.email} already has ${existingKeys} key(s); an enrollment link would let whoever opens it add another. Pass the explicit flag if that is intended.`,
       });
     }
-    const user = existing ?? (await this.ctx.users.add({ email: input.email, name: input.name, groups: input.groups }));
-    if (existing && input.groups?.length) await this.ctx.users.addToGroups(existing.id, input.groups);
-    const added = existing ? (input.groups ?? []).filter((g) => !existing.groups.includes(g)) : (input.groups ?? []);
-    // Group changes are audited: the new-admins hunt and the admin-group alert read them (2023 lesson).
-    if (added.length > 0) await this.ctx.audit.record({ type: 'user.group_added', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: [...new Set(added)].sort() } });
+    let user: User;
+    if (existing) {
+      user = existing;
+      // An existing user may hold live sessions: the group change goes through the feed like any other.
+      if (input.groups?.length) await this.addUserToGroups(existing.id, input.groups, input.actor);
+    } else {
+      user = await this.ctx.users.add({ email: input.email, name: input.name, groups: input.groups });
+      // Group changes are audited: the new-admins hunt and the admin-group alert read them (2023 lesson).
+      if (user.groups.length > 0) await this.ctx.audit.record({ type: 'user.group_added', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: user.groups } });
+    }
     const { token, invite } = await this.ctx.invites.create(user.id, this.ctx.settings().inviteTtlMs, input.actor);
     await this.ctx.audit.record({
       type: 'invite.created',
@@ -104,6 +114,51 @@ export class IdentityService {
     await this.ctx.audit.record({ type: 'user.created', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: user.groups } });
     if (user.groups.length > 0) await this.ctx.audit.record({ type: 'user.group_added', outcome: 'success', userId: user.id, actor: input.actor, detail: { groups: user.groups } });
     return user;
+  }
+
+  /**
+   * Adds a user to groups. Groups decide what policies allow, so the feed row commits with the
+   * membership: every instance drops the user's cached sessions and their next request carries the new
+   * groups (the proxy's identity JWT cache compares groups and re-signs). Audited as user.group_added:
+   * the admin-group alert takes its actor from that event. Groups already held are left alone.
+   */
+  async addUserToGroups(userId: string, groups: string[], actor: string): Promise<{ user: User; added: string[] }> {
+    const wanted = [...new Set(groups.map(checkGroupName))].sort();
+    return this.changeGroups(userId, actor, (user) => wanted.filter((g) => !user.groups.includes(g)), 'user.group_added', (added, trx) => this.ctx.users.addToGroups(userId, added, trx));
+  }
+
+  /** Removes a user from groups; the narrowing reaches every instance's cache in the same way. */
+  async removeUserFromGroups(userId: string, groups: string[], actor: string): Promise<{ user: User; removed: string[] }> {
+    const unwanted = [...new Set(groups.map(checkGroupName))].sort();
+    const { user, added } = await this.changeGroups(
+      userId,
+      actor,
+      (current) => unwanted.filter((g) => current.groups.includes(g)),
+      'user.group_removed',
+      async (removed, trx) => {
+        for (const group of removed) await this.ctx.users.removeFromGroup(userId, group, trx);
+      },
+    );
+    return { user, removed: added };
+  }
+
+  private async changeGroups(
+    userId: string,
+    actor: string,
+    changing: (user: User) => string[],
+    type: 'user.group_added' | 'user.group_removed',
+    write: (groups: string[], trx: Kysely<Database>) => Promise<void>,
+  ): Promise<{ user: User; added: string[] }> {
+    const before = await this.ctx.users.require(userId);
+    const groups = changing(before);
+    if (groups.length === 0) return { user: before, added: [] };
+    await this.ctx.store.db.transaction().execute(async (trx) => {
+      await write(groups, trx);
+      await publishChange(trx, this.ctx.store, this.ctx.clock, SESSION_FEED.userChanged, { userId });
+      await this.ctx.audit.record({ type, outcome: 'success', userId, actor, detail: { groups } }, trx);
+    });
+    this.ctx.sessions.applyChange({ id: 0, at: this.ctx.clock.now(), kind: SESSION_FEED.userChanged, payload: { userId } });
+    return { user: (await this.ctx.users.get(userId)) ?? before, added: groups };
   }
 
   startEnrollment(token: string, request: RequestContext) {

@@ -4,6 +4,7 @@ import type { Random } from '../lib/random.js';
 import { randomToken } from '../lib/random.js';
 import { hashSecret } from '../lib/secret-hash.js';
 import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+import { SessionCache, type SessionCacheOptions } from './session-cache.js';
 
 /** RFC 8176 authentication method reference values Gatehouse issues. */
 export type Amr = 'hwk' | 'swk' | 'pwd' | 'otp' | 'mfa' | 'user';
@@ -55,10 +56,12 @@ const REVOKED_BEFORE_KEY = 'sessions.revoked_before';
 /**
  * Sessions (lucia's design): a 256-bit random id in the cookie, only its SHA-256 stored. Validation reads
  * an in-memory cache; the change feed evicts entries on every instance when a session is revoked, so
- * the next request re-reads the row and is refused.
+ * the next request re-reads the row and is refused. The cache is bounded (LRU) and each entry is
+ * re-read after a short TTL: a feed row that is lost or pruned before a slow instance reads it delays
+ * a revocation by at most that TTL.
  */
 export class SessionManager {
-  private readonly cache = new Map<string, SessionView>();
+  private readonly cache: SessionCache;
   private readonly dirtyTouches = new Map<string, number>();
   /**
    * Sessions created at or before this time (ms) are refused: "sign everyone out" (incident response).
@@ -73,7 +76,15 @@ export class SessionManager {
     private readonly clock: Clock,
     private readonly random: Random,
     private timeouts: SessionTimeouts,
-  ) {}
+    cacheOptions: SessionCacheOptions = {},
+  ) {
+    this.cache = new SessionCache(cacheOptions);
+  }
+
+  /** Cached sessions right now (metrics and tests). */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
 
   setTimeouts(timeouts: SessionTimeouts): void {
     this.timeouts = timeouts;
@@ -126,7 +137,7 @@ export class SessionManager {
       lastSeenAt: now,
       expiresAt: row.expires_at,
     };
-    this.cache.set(idHash, session);
+    this.cache.set(session, now);
     return { token, session };
   }
 
@@ -146,7 +157,7 @@ export class SessionManager {
 
   async validateHash(idHash: string): Promise<SessionView | undefined> {
     const now = this.clock.now();
-    let session: SessionView | undefined = this.cache.get(idHash) ?? (await this.load(idHash));
+    let session: SessionView | undefined = this.cache.get(idHash, now) ?? (await this.load(idHash));
     if (!session) return undefined;
     if (now >= session.expiresAt || session.createdAt <= this.revokedBefore) return this.forget(idHash);
     if (now - session.lastSeenAt >= this.timeouts.idleMs) {
@@ -205,7 +216,7 @@ export class SessionManager {
       lastSeenAt: Math.max(Number(row.last_seen_at), this.dirtyTouches.get(idHash) ?? 0),
       expiresAt: Number(row.expires_at),
     };
-    this.cache.set(idHash, view);
+    this.cache.set(view, this.clock.now());
     return view;
   }
 
@@ -337,7 +348,7 @@ export class SessionManager {
   }
 
   private evictUser(userId: string): void {
-    for (const [idHash, session] of this.cache) if (session.userId === userId) this.cache.delete(idHash);
+    this.cache.deleteUser(userId);
   }
 
   /** Applies a change-feed row from any instance (including this one). */

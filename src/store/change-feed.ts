@@ -48,6 +48,15 @@ export interface TailOptions {
 // commit after one that took 42. Ids skipped over are re-read for this long before being given up.
 const GAP_WAIT_MS = 30_000;
 const BATCH = 1000;
+// The same process answers DNS and proxies requests: a mass change (an incident revoking 50,000
+// sessions arrives as hundreds of rows) must not hold the event loop until every row is applied. On
+// SQLite the reads are synchronous too, so nothing else would run in between. After this many rows, or
+// this much time, the tail yields with setImmediate: the loop takes a full turn (DNS packets and proxy
+// sockets in the poll phase, due timers) before the next slice.
+const ROWS_PER_SLICE = 50;
+const SLICE_BUDGET_MS = 10;
+
+const turnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function tailChangeFeed(options: TailOptions): Promise<ChangeFeedTail> {
   const { store, pollMs, onChange, clock } = options;
@@ -74,13 +83,26 @@ export async function tailChangeFeed(options: TailOptions): Promise<ChangeFeedTa
     }
   };
 
+  // Wall time on purpose, not the injected clock: this measures how long the loop has been held.
+  let sliceRows = 0;
+  let sliceStart = performance.now();
+  const yieldIfDue = async () => {
+    if (++sliceRows < ROWS_PER_SLICE && performance.now() - sliceStart < SLICE_BUDGET_MS) return;
+    await turnOfTheLoop();
+    sliceRows = 0;
+    sliceStart = performance.now();
+  };
+
   const readOnce = async () => {
+    sliceRows = 0;
+    sliceStart = performance.now();
     if (gaps.size > 0) {
       const now = clock.now();
       const late = await db.selectFrom('change_feed').selectAll().where('id', 'in', [...gaps.keys()]).execute();
       for (const row of late) {
         gaps.delete(Number(row.id));
         deliver(row);
+        await yieldIfDue();
       }
       for (const [id, since] of gaps) if (now - since > GAP_WAIT_MS) gaps.delete(id);
     }
@@ -97,6 +119,7 @@ export async function tailChangeFeed(options: TailOptions): Promise<ChangeFeedTa
         if (store.dialect === 'postgres') for (let missing = lastId + 1; missing < id; missing++) gaps.set(missing, clock.now());
         lastId = id;
         deliver(row);
+        await yieldIfDue();
       }
       if (rows.length < BATCH) break;
     }

@@ -81,6 +81,38 @@ describe('gatehouse CLI', () => {
     expect(page.statusCode).toBe(303);
   });
 
+  it('user group add/remove: JSON output, audited with the actor, seen by the running server; unknown user 1, missing args 2', async () => {
+    const { identity } = fx.gatehouse.core;
+    const user = await identity.users.add({ email: 'grouped@acme.test', groups: ['staff'] });
+    const { token } = await identity.sessions.issue({ userId: user.id, amr: ['hwk'], phishingResistant: true, ip: '192.0.2.9', userAgent: 'test' });
+    expect((await identity.sessions.validate(token))?.groups).toEqual(['staff']); // cached in the server now
+
+    const added = await gatehouse(['user', 'group', 'add', 'grouped@acme.test', 'admins', 'oncall', '--json'], fx.configPath);
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ email: 'grouped@acme.test', groups: ['admins', 'oncall', 'staff'], changed: ['admins', 'oncall'] });
+    await expect.poll(async () => (await identity.sessions.validate(token))?.groups, { timeout: 5000 }).toEqual(['admins', 'oncall', 'staff']);
+
+    const removed = await gatehouse(['user', 'group', 'remove', 'grouped@acme.test', 'admins'], fx.configPath);
+    expect(removed).toMatchObject({ code: 0, stdout: 'grouped@acme.test: removed from admins; groups now oncall, staff\n' });
+    await expect.poll(async () => (await identity.sessions.validate(token))?.groups, { timeout: 5000 }).toEqual(['oncall', 'staff']);
+    const again = await gatehouse(['user', 'group', 'remove', 'grouped@acme.test', 'admins', '--json'], fx.configPath);
+    expect(JSON.parse(again.stdout)).toMatchObject({ changed: [] });
+
+    const [addEvent] = await fx.gatehouse.core.audit.list({ type: 'user.group_added', userId: user.id });
+    expect(addEvent).toMatchObject({ actor: 'cli', detail: { groups: ['admins', 'oncall'] } });
+    const removals = await fx.gatehouse.core.audit.list({ type: 'user.group_removed', userId: user.id });
+    expect(removals).toHaveLength(1);
+    expect(removals[0]).toMatchObject({ actor: 'cli', detail: { groups: ['admins'] } });
+
+    const unknown = await gatehouse(['user', 'group', 'add', 'ghost@acme.test', 'admins'], fx.configPath);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('user_not_found');
+    const missing = await gatehouse(['user', 'group', 'remove', 'grouped@acme.test'], fx.configPath);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'groups'");
+    expect((await gatehouse(['user', 'group', 'add', 'grouped@acme.test', 'bad group'], fx.configPath)).code).toBe(2);
+  });
+
   it('user disable ends every session of the user', async () => {
     const { identity } = fx.gatehouse.core;
     const user = await identity.users.add({ email: 'leaver@acme.test' });

@@ -56,6 +56,8 @@ export const sessionsSchema = z.strictObject({
   cookie_name: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gatehouse_session').describe('Name of the portal session cookie (host-only).'),
   idle_timeout_minutes: z.number().positive().default(8 * 60).describe('A session unused this long ends, in minutes.'),
   absolute_timeout_hours: z.number().positive().default(24).describe('A session ends this long after sign-in whatever its use, in hours.'),
+  cache_entries: z.number().int().positive().default(100_000).describe('Validated sessions each instance keeps in memory; the least recently used is dropped first.'),
+  cache_ttl_seconds: z.number().positive().max(3600).default(60).describe('A cached session is read again from the database after this many seconds, so a change that missed the feed still takes effect.'),
 });
 
 export const portalSchema = z.strictObject({
