@@ -8,15 +8,18 @@ import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js'
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import { createIncidentResponse } from './incident/index.js';
+import type { PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
 import { RateLimiter } from './lib/rate-limiter.js';
-import { createPortalMetrics, registerPortal, type PortalSettings } from './portal/index.js';
+import { createPortalMetrics, portalSessionCookieNameOf, registerPortal, type PortalSettings } from './portal/index.js';
 import { buildHttpApp, type HostRouter } from './server/build-http-app.js';
 import { normaliseAddress } from './server/client-address.js';
 import { createLogger } from './server/create-logger.js';
 import { handleUnknownHost } from './server/handle-unknown-host.js';
+import type { HttpsRedirectOptions } from './server/https-redirect.js';
+import { startMetricsListener } from './server/metrics-listener.js';
 import { registerDoh } from './server/register-doh.js';
 import { startListeners, type Listeners } from './server/listeners.js';
 import { pruneChangeFeed, tailChangeFeed, type ChangeFeedTail } from './store/index.js';
@@ -31,6 +34,8 @@ export interface StartOptions {
   watch?: boolean;
   /** Tests only: lets RDAP reach a fixture on 127.0.0.1. `serve` never sets it (SSRF guard). */
   rdapConnection?: PublicOnlyAgentOptions;
+  /** Tests only: a cheaper argon2id cost for legacy passwords. `serve` always uses OWASP's. */
+  passwordHashing?: PasswordHashing;
 }
 
 export interface RunningGatehouse {
@@ -38,6 +43,8 @@ export interface RunningGatehouse {
   portalUrl: string;
   httpPort: number | undefined;
   httpsPort: number | undefined;
+  /** Port of the Prometheus listener (`server.metrics`), undefined when metrics are not served. */
+  metricsPort: number | undefined;
   registry: Registry;
   feed: ChangeFeedTail;
   config: ConfigWatcher | undefined;
@@ -53,7 +60,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
   const logger = createLogger(options.snapshot.config.logging.level, options.logDestination);
-  const core = await openCore(options.snapshot, { clock, random });
+  const core = await openCore(options.snapshot, { clock, random, ...(options.passwordHashing ? { passwordHashing: options.passwordHashing } : {}) });
   const cleanups: (() => Promise<void> | void)[] = [() => core.close()];
   try {
     const registry = new Registry();
@@ -67,7 +74,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         organisation: config.portal.organisation,
         publicUrl,
         allowedOrigins: [...new Set([new URL(publicUrl).origin, ...config.webauthn.origins])],
-        cookieName: config.sessions.cookie_name,
+        cookieName: portalSessionCookieNameOf(config.sessions.cookie_name, publicUrl.startsWith('https:')),
         absoluteMs: config.sessions.absolute_timeout_hours * 3_600_000,
         legacyPassword: config.identity.legacy.password,
         signInRatePerMinute: config.portal.sign_in_rate_per_minute,
@@ -75,6 +82,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     };
 
     const router: { current?: HostRouter } = {};
+    const httpsRedirect: { current?: HttpsRedirectOptions } = {};
     const { app, handler } = buildHttpApp({
       logger,
       bodyLimit: options.snapshot.config.server.body_limit_bytes,
@@ -86,6 +94,9 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         await core.store.db.selectFrom('settings').select('key').limit(1).execute();
       },
       router,
+      httpsRedirect,
+      hstsIncludeSubdomains: () => core.snapshot().config.server.hsts.include_subdomains,
+      now: () => clock.now(),
     });
     const access: AccessLayer = await buildAccess({
       config: options.snapshot.config,
@@ -164,8 +175,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       settings: portalSettings,
       isAllowedReturnTo: (url) => url.origin === new URL(portalSettings().publicUrl).origin || access.isAppUrl(url),
       handshake: {
-        appHost: (name) => access.engine().app(name)?.host,
-        issueCode: (session, name) => access.appSessions.issueCode(session, name),
+        appOrigin: (name) => access.appOrigin(name),
+        issueCode: (session, name, binding) => access.appSessions.issueCode(session, name, binding),
       },
       requestContext: (request) => ({
         ip: normaliseAddress(request.ip),
@@ -198,6 +209,16 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     const listeners: Listeners = await startListeners(options.snapshot.config.server, options.snapshot.baseDir, app.server as http.Server, handler);
     cleanups.push(() => listeners.close());
+    if (listeners.httpPort !== undefined && listeners.httpsPort !== undefined) {
+      const publicUrl = new URL(portalUrlOf(options.snapshot.config));
+      httpsRedirect.current = {
+        // The public URL's port when it is HTTPS (a port mapping may put 443 in front of the listener).
+        httpsPort: publicUrl.protocol === 'https:' ? Number(publicUrl.port || 443) : listeners.httpsPort,
+        isServedHost: (host, hostname) => hostname === core.snapshot().config.server.portal_host.toLowerCase() || access.engine().appForHost(host) !== undefined,
+      };
+    }
+    const metricsListener = options.snapshot.config.server.metrics && (await startMetricsListener(options.snapshot.config.server.metrics, registry));
+    if (metricsListener) cleanups.push(() => metricsListener.close());
 
     let config: ConfigWatcher | undefined;
     if (options.watch) {
@@ -219,6 +240,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       portalUrl: portalUrlOf(options.snapshot.config),
       httpPort: listeners.httpPort,
       httpsPort: listeners.httpsPort,
+      metricsPort: metricsListener ? metricsListener.port : undefined,
       registry,
       feed,
       config,

@@ -8,6 +8,8 @@ export interface DemoOptions {
   host: string;
   port: number;
   selfSigned: boolean;
+  /** Loopback port for Prometheus metrics (default 9464, the exporter convention). */
+  metricsPort?: number;
 }
 
 /**
@@ -24,7 +26,8 @@ export function demoConfigText(options: DemoOptions): string {
   return `# Gatehouse demo configuration (written by \`gatehouse init\`). Reference: docs/configuration.md
 server:
   portal_host: ${portal}
-${listener}
+${listener}  # Prometheus metrics on their own listener, reachable from this machine only.
+  metrics: { host: 127.0.0.1, port: ${options.metricsPort ?? 9464} }
 database:
   url: sqlite:./data/gatehouse.db
 

@@ -8,6 +8,9 @@ import type { Registry } from 'prom-client';
 import { isGatehouseError } from '../lib/errors.js';
 import { messagePage, setSecurityHeaders } from '../portal/index.js';
 import type { PortalMetrics } from '../portal/index.js';
+import { httpsRedirectTarget, type HttpsRedirectOptions } from './https-redirect.js';
+import { isStoreUnavailable } from './is-store-unavailable.js';
+import { createStoreOutageMonitor } from './store-outage-monitor.js';
 
 /** Requests for hosts other than the portal's are claimed by the access proxy before fastify runs. */
 export type HostRouter = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
@@ -22,7 +25,15 @@ export interface HttpAppOptions {
   ready: () => Promise<void>;
   /** Set later by the access proxy; undefined: everything goes to fastify. */
   router: { current?: HostRouter };
+  /** Set once both HTTP and HTTPS listen; undefined: plain HTTP is served as it is. */
+  httpsRedirect: { current?: HttpsRedirectOptions };
+  /** Whether HSTS covers subdomains (`server.hsts.include_subdomains`). */
+  hstsIncludeSubdomains: () => boolean;
+  now: () => number;
 }
+
+/** Seconds a client is asked to wait (RFC 9110 §10.2.3) while the database is unreachable. */
+const STORE_RETRY_AFTER_S = 5;
 
 const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
@@ -35,16 +46,25 @@ function wantsJson(url: string, accept: string | undefined): boolean {
   return url.startsWith('/api/') || url.startsWith('/admin/api/') || (accept ?? '').includes('application/json');
 }
 
-/**
- * The fastify instance serving the portal, admin API, health and metrics. Its node server dispatches
- * to the host router first (app hosts go straight to the proxy handler, off fastify's path).
- */
 /** Refusals the portal's script answers itself: a stale key proof is fixed by a touch and a retry. */
 const CLIENT_ACTION_CODES = new Set(['step_up_required']);
+
+/**
+ * The fastify instance serving the portal, admin API and health probes (metrics have a listener of
+ * their own). Its node server first sends plain-HTTP requests for served hosts to HTTPS when both
+ * listen, then dispatches to the host router (app hosts go straight to the proxy handler, off
+ * fastify's path).
+ */
 
 export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; handler: http.RequestListener } {
   let fastifyHandler: http.RequestListener | undefined;
   const handler: http.RequestListener = (req, res) => {
+    const secureLocation = options.httpsRedirect.current && httpsRedirectTarget(req, options.httpsRedirect.current);
+    if (secureLocation) {
+      res.writeHead(308, { location: secureLocation, 'content-length': '0', 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     if (options.router.current?.(req, res)) return;
     fastifyHandler!(req, res);
   };
@@ -61,6 +81,15 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
   app.register(cookie);
   app.register(formbody, { bodyLimit: options.bodyLimit });
 
+  const outage = createStoreOutageMonitor({ logger: options.logger, registry: options.registry, probe: options.ready, now: options.now });
+  app.addHook('onClose', async () => outage.close());
+
+  // RFC 6797 §6.1.2: includeSubDomains is opt-in, since every subdomain must then serve HTTPS. Set
+  // before any handler runs; the portal's security headers keep a policy already set.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.protocol === 'https' && options.hstsIncludeSubdomains()) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     options.metrics.requestDuration.observe({ kind: 'portal', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
@@ -68,7 +97,13 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let status = 500;
     let message = 'Something went wrong on our side. Try again in a moment.';
-    if (isGatehouseError(error)) {
+    if (isStoreUnavailable(error)) {
+      // Checked first: a domain error may wrap the store's. Logged once per outage by the monitor.
+      status = 503;
+      message = 'The service is briefly unavailable. Try again in a moment.';
+      reply.header('retry-after', String(STORE_RETRY_AFTER_S));
+      outage.failed(error);
+    } else if (isGatehouseError(error)) {
       status = error.status;
       message = error.publicMessage;
       request.log.info({ code: error.code, detail: error.detail }, 'request refused');
@@ -88,7 +123,8 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
     if (wantsJson(request.url, request.headers.accept)) {
       // A code goes to the client only where the page acts on it (ask for a key touch and retry);
       // every other refusal keeps one generic message, with the real reason in the audit log.
-      const code = isGatehouseError(error) && CLIENT_ACTION_CODES.has(error.code) ? { code: error.code } : {};
+      const code =
+        status === 503 ? { code: 'store_unavailable' } : isGatehouseError(error) && CLIENT_ACTION_CODES.has(error.code) ? { code: error.code } : {};
       return reply.send({ message, requestId: request.id, ...code });
     }
     return reply
@@ -113,6 +149,5 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
       return reply.code(503).send({ status: 'not ready' });
     }
   });
-  app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
   return { app: app as unknown as FastifyInstance, handler };
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blockPage } from '../dns/block-page.js';
 import type { NameExplanation } from '../dns/explain-name.js';
 
-const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+const PROBES = new Set(['/healthz', '/readyz']);
 
 export interface UnknownHostOptions {
   portalUrl: () => string;
@@ -17,10 +17,10 @@ function hostnameOf(req: IncomingMessage): string {
 }
 
 /**
- * Requests for a Host that is neither the portal nor an app (issue 3: unknown Host headers never reach
- * the portal's cookies and pages). A name the DNS gateway blocks gets the block page instead (issue 4
- * §5: the resolver answered with this listener's address). Probes are served on any host. Returns
- * false to let fastify serve the portal and the probes.
+ * Requests for a Host that is neither the portal nor an app: an unknown Host header never reaches the
+ * portal's cookies and pages. A name the DNS gateway blocks gets the block page instead (the resolver
+ * answered with this listener's address). Probes are served on any host. Returns false to let fastify
+ * serve the portal and the probes.
  */
 export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, options: UnknownHostOptions): boolean {
   const path = (req.url ?? '/').split('?')[0] ?? '/';

@@ -85,6 +85,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     // An idle client that loses its connection emits 'error' on the pool; without a listener it
     // would crash the process. The next query gets a fresh client.
     pool.on('error', () => {});
+    // A client checked out of the pool has no pool listener: when its connection drops mid-query the
+    // query is rejected (the caller sees the outage) and the client also emits 'error', which
+    // unheard would crash the process on the first database outage.
+    pool.on('connect', (client) => client.on('error', () => {}));
     nameStatementsOnConnect(pool);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else if (url.startsWith('sqlite:')) {

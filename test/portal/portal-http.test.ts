@@ -157,10 +157,10 @@ describe('sign-in over HTTP sets a host-only, HttpOnly session cookie and expose
     const bad = key.authenticate({ challenge: start.options.challenge, origin: 'http://acme-okta.localhost', rpId: 'acme.localhost' });
     const refused = await fx.gatehouse.inject({ method: 'POST', url: '/api/sign-in/verify', headers, payload: { challengeId: start.challengeId, response: bad } });
     expect(refused.statusCode).toBe(400); // challenge already used: replay
-    const metrics = await fx.gatehouse.inject({ method: 'GET', url: '/metrics' });
-    expect(metrics.body).toMatch(/gatehouse_sign_ins_total\{method="webauthn",result="success"\} 1/);
-    expect(metrics.body).toMatch(/gatehouse_sign_ins_total\{method="webauthn",result="webauthn_challenge_unknown"\} [1-9]/);
-    expect(metrics.body).toMatch(/gatehouse_active_sessions [1-9]/);
+    const metrics = await fx.gatehouse.registry.metrics();
+    expect(metrics).toMatch(/gatehouse_sign_ins_total\{method="webauthn",result="success"\} 1/);
+    expect(metrics).toMatch(/gatehouse_sign_ins_total\{method="webauthn",result="webauthn_challenge_unknown"\} [1-9]/);
+    expect(metrics).toMatch(/gatehouse_active_sessions [1-9]/);
     expect(fx.logs.join('')).not.toContain(inviteToken); // no secret in a log
     const sessionToken = setCookie.split(';')[0]!.split('=')[1]!;
     expect(fx.logs.join('')).not.toContain(sessionToken);
@@ -225,8 +225,8 @@ describe('the legacy password form answers every refusal alike (no oracle for a 
     expect(await post('form-nobody@acme.test', PASSWORD, '000000')).toEqual(right);
     expect(await auditCodes(holder.user.id)).toEqual(['legacy_downgrade_refused', 'legacy_downgrade_refused']);
     expect(await auditCodes(plain.user.id)).toEqual(['bad_credentials', 'bad_totp']);
-    // /metrics is unauthenticated: its counters must not carry the reasons either.
-    const metrics = (await fx.gatehouse.inject({ method: 'GET', url: '/metrics' })).body;
+    // Whoever can scrape /metrics must not learn the reasons from its counters either.
+    const metrics = await fx.gatehouse.registry.metrics();
     expect(metrics).toMatch(/gatehouse_sign_ins_total\{method="password",result="refused"\} [1-9]/);
     expect(metrics).not.toMatch(/method="password",result="(bad_credentials|bad_totp|legacy_downgrade_refused)"/);
   });

@@ -20,7 +20,7 @@ describe.runIf(haveOpenssl)('HTTPS listener from `gatehouse init --self-signed`'
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-tls-'));
     port = await freePort();
-    const { configPath } = await writeDemo({ dir, host: 'acme.localhost', port, selfSigned: true, force: false });
+    const { configPath } = await writeDemo({ dir, host: 'acme.localhost', port, selfSigned: true, force: false, metricsPort: await freePort() });
     expect(readFileSync(configPath, 'utf8')).toContain('cert_file: data/tls/cert.pem');
     running = await startGatehouse({ snapshot: loadConfigFile(configPath), logDestination: new Writable({ write: (_c, _e, done) => done() }) });
   });

@@ -1,9 +1,14 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './server.js';
 
 export const incidentSmtpSchema = z.strictObject({
   host: z.string().min(1).describe('SMTP server host name or address.'),
   port: z.number().int().min(1).max(65535).default(587).describe('SMTP port (587 submission with STARTTLS, 465 implicit TLS, 25 relay).'),
-  secure: z.boolean().default(false).describe('Implicit TLS from the first byte (port 465). With false, STARTTLS is used when the server offers it.'),
+  secure: z.boolean().default(false).describe('Implicit TLS from the first byte (port 465). With false, STARTTLS is required (see `require_tls`).'),
+  require_tls: z
+    .boolean()
+    .optional()
+    .describe('Refuse to send unless STARTTLS (RFC 3207) succeeds. Default: true, except for a loopback host; false is allowed only for a loopback host.'),
   user: z.string().min(1).optional().describe('SMTP user name, when the server wants authentication.'),
   password: z.string().min(1).optional().describe('SMTP password; write `${env:NAME}` to keep it out of the file.'),
   from: z.string().min(3).describe('Sender of incident mail, e.g. `"Acme Security" <security@acme.com>`.'),
@@ -31,7 +36,18 @@ export const incidentSmtpSchema = z.strictObject({
     .max(300_000)
     .default(30_000)
     .describe('Longest silence from the server at any later point (EHLO, AUTH, MAIL, mid-DATA), in ms; then the connection is dropped and the send fails.'),
-});
+})
+  // Opportunistic STARTTLS is stripped by anyone on the path (RFC 3207 §6), and incident mail carries
+  // enrollment links and the SMTP password: plain text is accepted only where it never leaves the machine.
+  .refine((smtp) => smtp.secure || smtp.require_tls !== false || isLoopbackHost(smtp.host), {
+    message: 'mail to a non-loopback host must use TLS: set secure: true (port 465) or leave require_tls on',
+    path: ['require_tls'],
+  });
+
+/** Whether nodemailer must insist on STARTTLS: always, unless implicit TLS or a loopback relay. */
+export function smtpRequiresStartTls(smtp: IncidentSmtpConfig): boolean {
+  return !smtp.secure && (smtp.require_tls ?? !isLoopbackHost(smtp.host));
+}
 
 /** `incident:` section: how the one-command playbook notifies, hunts and alerts (issue 5). */
 export const incidentSchema = z.strictObject({

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { incidentSmtpSchema } from '../../config/sections/incident.js';
+import { formatConfigIssues } from '../../config/index.js';
+import { incidentSchema, incidentSmtpSchema, smtpRequiresStartTls } from '../../config/sections/incident.js';
 import { isGatehouseError } from '../../lib/errors.js';
 import { createEmailSender } from './email-sender.js';
 
@@ -85,6 +86,48 @@ describe('SMTP sender timeouts', () => {
       expect(seen).toContain('DATA');
       expect(seen).toContain('.');
       expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      mail.close();
+    }
+  });
+});
+
+describe('SMTP uses TLS or refuses', () => {
+  const smtp = (fields: Record<string, unknown>) => ({ from: 'security@acme.test', ...fields });
+
+  it('refuses a non-loopback host with TLS off at config validation, naming incident.smtp.require_tls', () => {
+    for (const fields of [{ host: 'mail.acme.test', require_tls: false }, { host: '10.0.0.25', port: 25, require_tls: false }, { host: '::ffff:7f00:1', require_tls: false }]) {
+      const parsed = incidentSchema.safeParse({ smtp: smtp(fields) });
+      expect(parsed.success).toBe(false);
+      expect(formatConfigIssues(parsed.error!, ['incident'])).toBe(
+        'incident.smtp.require_tls: mail to a non-loopback host must use TLS: set secure: true (port 465) or leave require_tls on',
+      );
+    }
+  });
+
+  it('requires STARTTLS by default off the machine, and lets implicit TLS or a loopback relay go without it', () => {
+    expect(smtpRequiresStartTls(incidentSmtpSchema.parse(smtp({ host: 'mail.acme.test' })))).toBe(true);
+    expect(smtpRequiresStartTls(incidentSmtpSchema.parse(smtp({ host: 'mail.acme.test', port: 465, secure: true, require_tls: false })))).toBe(false);
+    for (const host of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', 'localhost']) {
+      expect(smtpRequiresStartTls(incidentSmtpSchema.parse(smtp({ host, require_tls: false })))).toBe(false);
+      expect(smtpRequiresStartTls(incidentSmtpSchema.parse(smtp({ host })))).toBe(false);
+    }
+    // A loopback relay can still be made to insist on STARTTLS.
+    expect(smtpRequiresStartTls(incidentSmtpSchema.parse(smtp({ host: '127.0.0.1', require_tls: true })))).toBe(true);
+  });
+
+  it('fails with smtp_tls_unavailable and sends no envelope when STARTTLS is required and refused', async () => {
+    const { port, seen } = await startStalledServer('220 plain.test ESMTP\r\n', (line) => {
+      if (/^EHLO /i.test(line)) return '250-plain.test\r\n250 8BITMIME\r\n';
+      if (/^STARTTLS$/i.test(line)) return '454 TLS not available\r\n';
+      return '250 OK\r\n';
+    });
+    const mail = createEmailSender(incidentSmtpSchema.parse(smtp({ host: '127.0.0.1', port, require_tls: true, user: 'gatehouse', password: 'secret-password' })));
+    try {
+      const error = await failureOf(mail.send({ to: 'alice@acme.test', subject: 's', text: 't' }, { idempotencyKey: 'k3' }));
+      expect(isGatehouseError(error) && error.code).toBe('smtp_tls_unavailable');
+      expect(seen).toContain('STARTTLS');
+      expect(seen.some((line) => /^(AUTH|MAIL FROM|RCPT TO|DATA)/i.test(line))).toBe(false);
     } finally {
       mail.close();
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import type { IncidentSmtpConfig } from '../../config/sections/incident.js';
+import { smtpRequiresStartTls, type IncidentSmtpConfig } from '../../config/sections/incident.js';
 import { GatehouseError } from '../../lib/errors.js';
 
 export interface EmailMessage {
@@ -22,9 +22,20 @@ const TIMEOUT_WAITS: Record<string, string> = {
   SOCKET_TIMEOUT: 'the server went silent',
 };
 
-/** A stalled mail server becomes `smtp_timeout` with what it stalled on; other failures pass through. */
+/**
+ * A stalled mail server becomes `smtp_timeout` with what it stalled on, a refused STARTTLS
+ * `smtp_tls_unavailable`; other failures pass through.
+ */
 function describeSmtpFailure(error: unknown, config: IncidentSmtpConfig): unknown {
   const { code, timeoutType, command } = (error ?? {}) as { code?: unknown; timeoutType?: unknown; command?: unknown };
+  if (command === 'STARTTLS' && code !== 'ETIMEDOUT') {
+    return new GatehouseError('smtp_tls_unavailable', {
+      status: 502,
+      publicMessage: 'The mail server does not offer TLS.',
+      detail: `${config.host}:${config.port}: STARTTLS is required and failed (${String((error as Error).message)})`,
+      cause: error,
+    });
+  }
   if (code !== 'ETIMEDOUT') return error;
   const wait = (typeof timeoutType === 'string' && TIMEOUT_WAITS[timeoutType]) || 'the server did not answer in time';
   const limit =
@@ -47,6 +58,9 @@ export function createEmailSender(config: IncidentSmtpConfig): EmailSender {
     host: config.host,
     port: config.port,
     secure: config.secure,
+    // With requireTLS nodemailer fails the send when the server offers no STARTTLS, instead of
+    // falling back to plain text (a downgrade anyone on the path can force).
+    requireTLS: smtpRequiresStartTls(config),
     pool: true,
     maxConnections: config.pool_size,
     ...(config.user ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
