@@ -10,7 +10,7 @@ const run = (command, args) =>
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', (error) => resolve({ name: command, code: 1, output: String(error) }));
-    child.on('close', (code) => resolve({ name: args[0] === 'run' ? args[1] : command, code: code ?? 1, output }));
+    child.on('close', (code) => resolve({ name: args.at(-1) ?? command, code: code ?? 1, output }));
   });
 
 const results = await Promise.all([run('npm', ['run', '--silent', 'typecheck']), run('npm', ['run', '--silent', 'lint'])]);
