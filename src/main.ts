@@ -146,7 +146,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     });
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
-    // Capability wiring for the admin API and incident response (issue 5) goes here.
+    // Incident response and the admin API: watchers run here; the DNS gateway raises lookalike alerts through it.
     const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
     lookalikeAlert.notify = (sighting) => incidents.onLookalikeQuery(sighting);

@@ -66,7 +66,7 @@ function identityOf(session: SessionView): AccessIdentity {
 }
 
 /**
- * The access proxy's front door for app hosts (issue 3): session -> policy -> proxy. Runs on node's
+ * The access proxy's front door for app hosts: session -> policy -> proxy. Runs on node's
  * request path before fastify; reads only in-memory snapshots except on a session cache miss.
  */
 export function createAccessGateway(deps: AccessGatewayDeps) {

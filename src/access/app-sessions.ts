@@ -10,7 +10,7 @@ const CODE_TTL_MS = 60_000;
 export const HANDSHAKE_FAILED = 'The sign-in link for this app expired or was already used. Open the app again.';
 
 /**
- * The sign-in handshake for app hosts and the per-app sessions it creates (issue 3 §3).
+ * The sign-in handshake for app hosts and the per-app sessions it creates.
  *
  * The portal cookie is host-only, so an app host never sees it. After sign-in the portal issues a
  * one-time code bound to (portal session, app), valid for a minute; the app host exchanges it for its

@@ -2,7 +2,7 @@ import { html, layout } from '../portal/index.js';
 import type { NameExplanation } from './explain-name.js';
 
 /**
- * The page a browser sees when it was sent to Gatehouse for a blocked name (issue 4 §5): which name, why,
+ * The page a browser sees when it was sent to Gatehouse for a blocked name: which name, why,
  * in plain words, and no button to go on — a lookalike of the company's own sign-in page is exactly what
  * a person must not be talked past.
  */

@@ -40,7 +40,7 @@ export interface BuildDnsOptions {
   registry: Registry;
   /** Folder of the config file (ConfigSnapshot.baseDir): relative blocklist paths are read from it. */
   baseDir?: string;
-  /** Called when a queried name is flagged as a lookalike of a protected brand (alerts, issue 5). */
+  /** Called when a queried name is flagged as a lookalike of a protected brand (alerts). */
   onLookalike?: (sighting: LookalikeSighting) => void;
 }
 

@@ -17,7 +17,7 @@ const MAX_LABELS = 128;
 
 /**
  * The decision the resolver makes for a name, without a packet: the block page uses it to tell a person
- * which name was blocked and why (issue 4 §5). Same order as the query path: dynamic blocks, allowlist,
+ * which name was blocked and why. Same order as the query path: dynamic blocks, allowlist,
  * the policy's lists, then the verdict hook.
  */
 export async function explainName(

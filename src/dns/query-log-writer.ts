@@ -16,7 +16,7 @@ const INITIAL_CAPACITY = 1024;
 type Protocol = 'udp' | 'tcp' | 'doh';
 
 /**
- * The query log (issue 4 §6): every query is buffered in memory and written in batches on a timer, never
+ * The query log: every query is buffered in memory and written in batches on a timer, never
  * on the query path. If the database falls behind, the oldest unwritten entries are dropped and counted
  * rather than letting memory grow without bound. Rows older than the retention are deleted hourly.
  *

@@ -1,4 +1,4 @@
-/** Public surface of incident response (issue 5): the playbook, hunts and alerts. */
+/** Public surface of incident response: the playbook, hunts and alerts. */
 export { createIncidentResponse, type IncidentResponse, type IncidentResponseOptions } from './incident-response.js';
 export type { DeclareInput, IncidentRecord, IncidentView, IncidentOptions, TimelineEntry, ContainedUser, StepName } from './incident-types.js';
 export { STEP_NAMES } from './incident-types.js';

@@ -24,7 +24,7 @@ export interface PortalDeps {
   metrics: PortalMetrics;
   rateLimiter: RateLimiter;
   settings: () => PortalSettings;
-  /** Whether an absolute `return_to` URL may be followed (configured app hosts; issue 3). */
+  /** Whether an absolute `return_to` URL may be followed (configured app hosts). */
   isAllowedReturnTo: (url: URL) => boolean;
   /** The app handshake (access proxy); absent when no app is configured. */
   handshake?: {

@@ -51,7 +51,7 @@ export function buildForwardedHeaders(
   };
 }
 
-/** Convenience for callers holding the request (the lead's policy input): reads the received values from it. */
+/** For callers holding the request: reads the received X-Forwarded-For and Forwarded values from it. */
 export function forwardedHeadersOf(req: IncomingMessage, trusted: TrustedProxies): ForwardedHeaders {
   const joined = (name: string): string | undefined => {
     const value = req.headers[name];

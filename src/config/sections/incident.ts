@@ -49,7 +49,7 @@ export function smtpRequiresStartTls(smtp: IncidentSmtpConfig): boolean {
   return !smtp.secure && (smtp.require_tls ?? !isLoopbackHost(smtp.host));
 }
 
-/** `incident:` section: how the one-command playbook notifies, hunts and alerts (issue 5). */
+/** `incident:` section: how the one-command playbook notifies, hunts and alerts. */
 export const incidentSchema = z.strictObject({
   webhook_url: z
     .url({ protocol: /^https?$/ })

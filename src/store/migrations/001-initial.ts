@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
-/** The identity, session, audit and change-feed tables (issue 2). */
+/** The identity, session, audit and change-feed tables. */
 export function initialMigration(dialect: Dialect) {
   // An ever-increasing key: SQLite INTEGER PRIMARY KEY AUTOINCREMENT, PostgreSQL bigserial.
   const serial = dialect === 'postgres' ? 'bigserial' : 'integer';

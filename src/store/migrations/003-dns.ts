@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /**
- * DNS gateway state (issue 4): the query log (written in batches, pruned by retention), registration
+ * DNS gateway state: the query log (written in batches, pruned by retention), registration
  * dates learnt from RDAP (shared cache across instances), the first-seen table and personal DoH tokens.
  */
 export function dnsMigration(dialect: Dialect) {

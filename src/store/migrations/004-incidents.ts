@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /**
- * Incident response (issue 5): incidents, the state of each playbook step (so a run resumes after a
+ * Incident response: incidents, the state of each playbook step (so a run resumes after a
  * crash without repeating an effect), the users an incident contains, an outbox of notifications with
  * one unique key per recipient, and alert claims shared by every instance (dedupe and cooldown).
  */
