@@ -25,7 +25,7 @@ import {
   TYPE_A, TYPE_AAAA, emptyParsedQuery, readQuery, type ParsedQuery,
 } from './wire-query.js';
 import {
-  EDE_BLOCKED, EDE_NO_REACHABLE_AUTHORITY, EDE_STALE_ANSWER, buildAddressReply, buildEmptyReply, encodeOptRecord, type ExtendedError, type ReplyBase,
+  EDE_BLOCKED, EDE_NO_REACHABLE_AUTHORITY, EDE_STALE_ANSWER, buildAddressReply, buildEmptyReply, encodeOptPair, encodeOptRecord, optFor, type ExtendedError, type OptPair, type ReplyBase,
 } from './wire-response.js';
 
 export interface QueryContext {
@@ -92,15 +92,12 @@ export class QueryHandler {
   private readonly hot: HotAnswerTable;
   /** Filled in place for each query; copied (with its name) only when the query leaves the hot path. */
   private readonly current = emptyParsedQuery();
-  private readonly plainOpt: Buffer;
-  private readonly plainOptDo: Buffer;
+  private readonly plainOpt: OptPair;
   /** One decision per blocklist source (names are fixed for the handler's lifetime), indexed like `store.sources`. */
   private readonly listBlocks: BlockDecision[];
-  /** OPT records with EDE 3 Stale Answer and EDE 22 No Reachable Authority, without and with DO. */
-  private readonly staleOpt: Buffer;
-  private readonly staleOptDo: Buffer;
-  private readonly unreachableOpt: Buffer;
-  private readonly unreachableOptDo: Buffer;
+  /** OPT records with EDE 3 Stale Answer and EDE 22 No Reachable Authority. */
+  private readonly staleOpt: OptPair;
+  private readonly unreachableOpt: OptPair;
   /** Clock time until which misses are answered without asking the upstreams (hold-down). */
   private upstreamsDownUntil = 0;
   /** Upstream answers received so far: a failed query compares it to tell whether anyone got a reply meanwhile. */
@@ -110,15 +107,12 @@ export class QueryHandler {
 
   constructor(private readonly o: QueryHandlerOptions) {
     this.logging = o.queryLog !== undefined || o.onQuery !== undefined;
-    this.plainOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload });
-    this.plainOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true });
+    this.plainOpt = encodeOptPair(o.maxUdpPayload);
     this.hot = new HotAnswerTable(o.cacheLimits.maxEntries, o.hasher);
     const stale: ExtendedError = { infoCode: EDE_STALE_ANSWER, text: 'upstream resolvers failed; answer from an expired cache entry' };
     const unreachable: ExtendedError = { infoCode: EDE_NO_REACHABLE_AUTHORITY, text: 'no upstream resolver replied' };
-    this.staleOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload, ede: stale });
-    this.staleOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true, ede: stale });
-    this.unreachableOpt = encodeOptRecord({ udpPayload: o.maxUdpPayload, ede: unreachable });
-    this.unreachableOptDo = encodeOptRecord({ udpPayload: o.maxUdpPayload, dnssecOk: true, ede: unreachable });
+    this.staleOpt = encodeOptPair(o.maxUdpPayload, stale);
+    this.unreachableOpt = encodeOptPair(o.maxUdpPayload, unreachable);
     this.listBlocks = o.store.sources.map((source) => ({
       kind: `blocklist:${source.name}`, ede: { infoCode: source.infoCode, text: `on blocklist ${source.name}` },
     }));
@@ -157,7 +151,7 @@ export class QueryHandler {
       if (failure.failure === 'notimp') {
         metrics.notimp++;
         // RFC 6891 §7: a request with OPT gets a reply with OPT, errors included.
-        if (failure.edns) base.opt = failure.dnssecOk ? this.plainOptDo : this.plainOpt;
+        if (failure.edns) base.opt = optFor(this.plainOpt, failure);
         return buildEmptyReply(base, RCODE_NOTIMP);
       }
       metrics.formerr++;
@@ -267,7 +261,7 @@ export class QueryHandler {
 
   private base(msg: Buffer, parsed: ParsedQuery, opt?: Buffer): ReplyBase {
     const base: ReplyBase = { query: msg, id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd };
-    const chosen = opt ?? (parsed.edns ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined);
+    const chosen = opt ?? optFor(this.plainOpt, parsed);
     if (chosen) base.opt = chosen;
     return base;
   }
@@ -333,13 +327,13 @@ export class QueryHandler {
       // Refreshed by another query in the meantime: an ordinary cache hit.
       if (kept.expiresAt > now) return this.answer(kept, msg, parsed, ctx, policy, outcome, reason, true, now, started, reuseUntil);
       this.o.metrics.staleAnswers++;
-      const opt = parsed.edns ? (parsed.dnssecOk ? this.staleOptDo : this.staleOpt) : undefined;
+      const opt = optFor(this.staleOpt, parsed);
       this.log(ctx, policy, parsed, outcome, reason ? `${reason};stale` : 'stale', true, kept.rcode, started);
       return this.fit(renderStaleReply(kept, msg, parsed.id, parsed.flags, STALE_TTL_S, opt), msg, parsed, ctx, opt);
     }
     this.o.metrics.servfail++;
     this.log(ctx, policy, parsed, 'error', unreachable ? 'upstream_unreachable' : 'servfail', false, RCODE_SERVFAIL, started);
-    const opt = unreachable && parsed.edns ? (parsed.dnssecOk ? this.unreachableOptDo : this.unreachableOpt) : undefined;
+    const opt = unreachable ? optFor(this.unreachableOpt, parsed) : undefined;
     return buildEmptyReply(this.base(msg, parsed, opt), RCODE_SERVFAIL);
   }
 
@@ -381,7 +375,7 @@ export class QueryHandler {
   }
 
   private answer(entry: CacheEntry, msg: Buffer, parsed: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, outcome: QueryOutcome, reason: string, cached: boolean, now: number, started: number, reuseUntil: number): Reply {
-    const opt = parsed.edns ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
+    const opt = optFor(this.plainOpt, parsed);
     const reply = renderCachedReply(entry, msg, parsed.id, parsed.flags, now, opt);
     this.log(ctx, policy, parsed, outcome, reason, cached, entry.rcode, started);
     // Not for per-user DoH (its verdicts are the user's) nor answers the cache would not keep (ttlS 0).
@@ -395,7 +389,7 @@ export class QueryHandler {
 
   private answerHot(hot: HotAnswer, msg: Buffer, query: ParsedQuery, ctx: QueryContext, policy: ClientPolicy, now: number, started: number): Reply {
     this.o.metrics.cacheHits++;
-    const opt = query.edns ? (query.dnssecOk ? this.plainOptDo : this.plainOpt) : undefined;
+    const opt = optFor(this.plainOpt, query);
     hot.refreshTtls(now);
     const reply = writeReply(hot.template, hot.questionEnd, hot.rcode, msg, query.id, query.flags, opt);
     this.record(ctx, policy.name, hot.name, hot.typeName, hot.outcome, hot.reason, true, hot.rcode, started, now);
@@ -407,7 +401,7 @@ export class QueryHandler {
     const limit = ctx.protocol === 'udp' ? (parsed.edns ? Math.min(parsed.udpSize, this.o.maxUdpPayload) : 512) : TCP_LIMIT;
     if (reply.length <= limit) return reply;
     const base: ReplyBase = { query: msg, id: parsed.id, flags: parsed.flags, questionEnd: parsed.questionEnd };
-    if (opt) base.opt = opt.length > 11 ? (parsed.dnssecOk ? this.plainOptDo : this.plainOpt) : opt;
+    if (opt) base.opt = opt.length > 11 ? (parsed.dnssecOk ? this.plainOpt.withDo : this.plainOpt.plain) : opt;
     return buildEmptyReply(base, reply[3]! & 0x0f, true);
   }
 

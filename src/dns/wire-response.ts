@@ -38,6 +38,24 @@ export function encodeExtendedErrorOption(error: ExtendedError): Buffer {
 }
 
 /** RFC 6891 §6.1.2-3: the OPT pseudo-record a response carries when the query had one. */
+/** An OPT record pre-encoded without and with the DO bit (RFC 6891 §6.1.4): the hot path picks one. */
+export interface OptPair {
+  readonly plain: Buffer;
+  readonly withDo: Buffer;
+}
+
+export function encodeOptPair(udpPayload: number, ede?: ExtendedError): OptPair {
+  return {
+    plain: encodeOptRecord({ udpPayload, ...(ede ? { ede } : {}) }),
+    withDo: encodeOptRecord({ udpPayload, dnssecOk: true, ...(ede ? { ede } : {}) }),
+  };
+}
+
+/** The pair's record for a query: none when the query had no OPT (RFC 6891 §7), DO echoed when set. */
+export function optFor(pair: OptPair, query: { edns?: boolean | undefined; dnssecOk?: boolean | undefined }): Buffer | undefined {
+  return query.edns ? (query.dnssecOk ? pair.withDo : pair.plain) : undefined;
+}
+
 export function encodeOptRecord(options: { udpPayload: number; extendedRcode?: number; dnssecOk?: boolean; ede?: ExtendedError }): Buffer {
   const optionBytes = options.ede ? encodeExtendedErrorOption(options.ede) : undefined;
   const rdlength = optionBytes ? optionBytes.length : 0;
