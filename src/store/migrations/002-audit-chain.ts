@@ -1,11 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import { GENESIS_HASH, hashAuditEvent, type ChainedEventFields } from '../../audit/index.js';
 import type { Dialect } from '../dialect.js';
+import { GENESIS_HASH_V1, hashAuditRowV1, type AuditRowV1 } from './002-audit-hash-v1.js';
 
 const BACKFILL_PAGE = 2000;
 
 /**
- * Issue 5 §1: the tamper-evident audit log. Adds `prev_hash` and `hash` to every event, chains the
+ * The tamper-evident audit log. Adds `prev_hash` and `hash` to every event, chains the
  * events already written in seq order, and creates the one-row head (the append lock and the last
  * hash) and the signed retention checkpoints.
  */
@@ -51,10 +51,10 @@ export function auditChainMigration(dialect: Dialect) {
 
 /** Chains the events written before this migration, in seq order (gaps left by rollbacks are kept). */
 async function backfill(db: Kysely<unknown>, dialect: Dialect): Promise<{ seq: number; hash: string }> {
-  let prev = GENESIS_HASH;
+  let prev = GENESIS_HASH_V1;
   let last = 0;
   for (;;) {
-    const page = await sql<ChainedEventFields>`
+    const page = await sql<AuditRowV1>`
       select seq, at, type, outcome, code, user_id, actor, ip, detail from audit_events
       where seq > ${last} order by seq limit ${BACKFILL_PAGE}`.execute(db);
     if (page.rows.length === 0) return { seq: last, hash: prev };
@@ -63,7 +63,7 @@ async function backfill(db: Kysely<unknown>, dialect: Dialect): Promise<{ seq: n
     const hashes: string[] = [];
     for (const raw of page.rows) {
       const row = { ...raw, seq: Number(raw.seq), at: Number(raw.at) };
-      const hash = hashAuditEvent(prev, row);
+      const hash = hashAuditRowV1(prev, row);
       seqs.push(row.seq);
       prevs.push(prev);
       hashes.push(hash);
