@@ -1,3 +1,5 @@
+import { HANDSHAKE_STATE_COOKIE } from '../lib/gatehouse-cookie-names.js';
+
 /** The cookies the proxy sets on an app host, and the attributes they carry. */
 export interface AppCookieNames {
   /** The app session cookie. */
@@ -8,7 +10,7 @@ export interface AppCookieNames {
   secure: boolean;
 }
 
-export const HANDSHAKE_STATE_COOKIE = 'gatehouse_handshake';
+export { HANDSHAKE_STATE_COOKIE };
 
 /**
  * On https the names carry the `__Host-` prefix (RFC 6265bis §4.1.3.2): the browser then accepts the

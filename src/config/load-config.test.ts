@@ -33,6 +33,12 @@ describe('config validation', () => {
     expect(config.webauthn.user_verification).toBe('preferred');
   });
 
+  it('refuses cookie names that would overwrite each other, naming the key', () => {
+    expect(problems(`${base}sessions: { cookie_name: shared }\naccess: { session_cookie_name: shared }\n`)).toBe('access.session_cookie_name: must differ from sessions.cookie_name ("shared")');
+    expect(problems(`${base}sessions: { cookie_name: gatehouse_csrf }\n`)).toBe('sessions.cookie_name: "gatehouse_csrf" is the name of another Gatehouse cookie');
+    expect(problems(`${base}access: { session_cookie_name: gatehouse_handshake }\n`)).toBe('access.session_cookie_name: "gatehouse_handshake" is the name of another Gatehouse cookie');
+  });
+
   it('names the path of an unknown key', () => {
     expect(problems(base.replace('origins:', 'orgins:'))).toMatch(/^webauthn: .*"orgins"/m);
     expect(problems(`${base}sesions: {}\n`)).toMatch(/^\(root\): .*"sesions"/m);

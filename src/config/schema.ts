@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FIXED_COOKIE_NAMES } from '../lib/gatehouse-cookie-names.js';
 import { accessSchema, appsSchema } from './sections/apps.js';
 import { databaseSchema } from './sections/database.js';
 import { dnsConfigSchema } from './sections/dns.js';
@@ -11,18 +12,30 @@ import { webauthnSchema } from './sections/webauthn.js';
  * The whole `gatehouse.yaml`. Every object is strict (unknown keys are errors that name their path),
  * every field documents itself with `.describe()` — docs/configuration.md is generated from it.
  */
-export const gatehouseConfigSchema = z.strictObject({
-  server: serverSchema.describe('Listeners and the portal host.'),
-  database: databaseSchema.default(databaseSchema.parse({})).describe('Where state lives.'),
-  webauthn: webauthnSchema.describe('Security keys and passkeys: the relying party and its exact origins.'),
-  identity: identitySchema.default(identitySchema.parse({})).describe('Users, invites and legacy factors.'),
-  sessions: sessionsSchema.default(sessionsSchema.parse({})).describe('Portal sessions.'),
-  portal: portalSchema.default(portalSchema.parse({})).describe('The sign-in portal.'),
-  access: accessSchema,
-  apps: appsSchema.default([]),
-  dns: dnsConfigSchema.prefault({}),
-  incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
-  logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
-});
+export const gatehouseConfigSchema = z
+  .strictObject({
+    server: serverSchema.describe('Listeners and the portal host.'),
+    database: databaseSchema.default(databaseSchema.parse({})).describe('Where state lives.'),
+    webauthn: webauthnSchema.describe('Security keys and passkeys: the relying party and its exact origins.'),
+    identity: identitySchema.default(identitySchema.parse({})).describe('Users, invites and legacy factors.'),
+    sessions: sessionsSchema.default(sessionsSchema.parse({})).describe('Portal sessions.'),
+    portal: portalSchema.default(portalSchema.parse({})).describe('The sign-in portal.'),
+    access: accessSchema,
+    apps: appsSchema.default([]),
+    dns: dnsConfigSchema.prefault({}),
+    incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
+    logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
+  })
+  .superRefine((config, ctx) => {
+    // One name per cookie: the browser keeps one value per name and host, so two of ours sharing a
+    // name overwrite each other (an app served on the portal's host would lose its session or the
+    // portal's). The `__Host-` prefix is added to both alike, so comparing the configured names is enough.
+    const portal = config.sessions.cookie_name;
+    const app = config.access.session_cookie_name;
+    if (portal === app) ctx.addIssue({ code: 'custom', path: ['access', 'session_cookie_name'], message: `must differ from sessions.cookie_name ("${portal}")` });
+    for (const [path, name] of [[['sessions', 'cookie_name'], portal], [['access', 'session_cookie_name'], app]] as const) {
+      if (FIXED_COOKIE_NAMES.includes(name)) ctx.addIssue({ code: 'custom', path: [...path], message: `"${name}" is the name of another Gatehouse cookie` });
+    }
+  });
 
 export type GatehouseConfig = z.infer<typeof gatehouseConfigSchema>;
