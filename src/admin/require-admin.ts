@@ -1,10 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
-import type { SessionView } from '../identity/index.js';
+import { keyProofRefusal, type KeyProofRefusals, type SessionView } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
 
 const DENIED = 'You are not allowed to do this.';
+const ADMIN_REFUSALS: KeyProofRefusals = {
+  missing: { code: 'admin_phishing_resistant_required', publicMessage: 'Sign in with your security key to use the admin API.' },
+  stale: { code: 'admin_step_up_required', publicMessage: 'Touch your security key again to confirm this action.' },
+};
 
 export interface AdminAuthSettings {
   cookieName: string;
@@ -32,20 +36,12 @@ export async function requireAdmin(
     error = new GatehouseError('admin_session_required', { status: 401, publicMessage: 'Sign in first.', detail: 'no valid portal session' });
   } else if (!session.groups.some((g) => settings.adminGroups.includes(g))) {
     error = new GatehouseError('admin_forbidden', { status: 403, publicMessage: DENIED, detail: `${session.email} is not in ${settings.adminGroups.join(', ')}` });
-  } else if (!(session.amr.includes('hwk') || session.amr.includes('swk')) || session.phishingResistantAt === undefined) {
-    error = new GatehouseError('admin_phishing_resistant_required', {
-      status: 403,
-      publicMessage: 'Sign in with your security key to use the admin API.',
-      detail: `session amr ${session.amr.join(' ')} has no security-key proof`,
-    });
-  } else if (access === 'write' && deps.clock.now() - session.phishingResistantAt > settings.writeWindowMs) {
-    // A session cookie stolen after the admin signed in (malware, a shared machine) reads but does not
-    // act: every change needs a touch of the key within the window.
-    error = new GatehouseError('admin_step_up_required', {
-      status: 403,
-      publicMessage: 'Touch your security key again to confirm this action.',
-      detail: `last key proof ${Math.round((deps.clock.now() - session.phishingResistantAt) / 1000)} s ago, window ${Math.round(settings.writeWindowMs / 1000)} s`,
-    });
+  } else {
+    // A password+TOTP session never reaches admin controls. A session cookie stolen after the admin
+    // signed in (malware, a shared machine) reads but does not act: every change needs a touch of the
+    // key within the window.
+    const windowMs = access === 'write' ? settings.writeWindowMs : Number.POSITIVE_INFINITY;
+    error = keyProofRefusal(session, deps.clock.now(), windowMs, `admin ${access}`, ADMIN_REFUSALS);
   }
   if (error) {
     await deps.audit

@@ -11,21 +11,43 @@ import type { SessionView } from './sessions.js';
  *   helps: such a session never changes keys; a user without a key gets one only through an invite.
  * - `step_up_required`: the last proof is older than the window; the page asks for a touch and retries.
  */
-export function requireRecentKeyProof(session: SessionView, now: number, windowMs: number, action: string): void {
+export interface KeyProofRefusals {
+  /** The session never had a security-key proof. */
+  missing: { code: string; publicMessage: string };
+  /** The last proof is older than the window. */
+  stale: { code: string; publicMessage: string };
+}
+
+const KEY_CHANGE_REFUSALS: KeyProofRefusals = {
+  missing: { code: 'key_proof_required', publicMessage: 'Sign in with your security key or passkey to do this.' },
+  stale: { code: 'step_up_required', publicMessage: 'Touch your security key again to confirm.' },
+};
+
+/**
+ * Why a session may not do `action` now, or undefined when it may: the one rule behind key changes
+ * and admin writes, each with its own codes. `windowMs` Infinity asks only for a key proof at all.
+ */
+export function keyProofRefusal(session: SessionView, now: number, windowMs: number, action: string, refusals: KeyProofRefusals = KEY_CHANGE_REFUSALS): GatehouseError | undefined {
   const provedAt = session.phishingResistantAt;
   const hasKeyProof = provedAt !== undefined && (session.amr.includes('hwk') || session.amr.includes('swk'));
   if (!hasKeyProof) {
-    throw new GatehouseError('key_proof_required', {
+    return new GatehouseError(refusals.missing.code, {
       status: 403,
-      publicMessage: 'Sign in with your security key or passkey to do this.',
+      publicMessage: refusals.missing.publicMessage,
       detail: `${action} refused: session amr ${session.amr.join(' ')} has no security-key proof`,
     });
   }
   if (now - provedAt > windowMs) {
-    throw new GatehouseError('step_up_required', {
+    return new GatehouseError(refusals.stale.code, {
       status: 403,
-      publicMessage: 'Touch your security key again to confirm.',
+      publicMessage: refusals.stale.publicMessage,
       detail: `${action} refused: last key proof ${Math.round((now - provedAt) / 1000)} s ago, window ${Math.round(windowMs / 1000)} s`,
     });
   }
+  return undefined;
+}
+
+export function requireRecentKeyProof(session: SessionView, now: number, windowMs: number, action: string): void {
+  const refusal = keyProofRefusal(session, now, windowMs, action);
+  if (refusal) throw refusal;
 }
