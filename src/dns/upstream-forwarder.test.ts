@@ -17,6 +17,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('UpstreamForwarder failures', () => {
+  const NEVER = 3_600_000;
   const started: UpstreamForwarder[] = [];
   const forwarder = async (ports: number[], timeoutMs = 5000, retries = 0) => {
     const f = new UpstreamForwarder({
@@ -30,11 +31,11 @@ describe('UpstreamForwarder failures', () => {
     for (const f of started.splice(0)) f.stop();
   });
 
-  it('fails a refused UDP port (ICMP port unreachable) in milliseconds, not at the 5 s timeout', async () => {
-    const f = await forwarder([await closedPort()]);
-    const began = performance.now();
+  // The upstream timeout is far beyond the test's own: only the refusal (ICMP port unreachable on a
+  // connected socket) can end these forwards, and its error says so. No wall-clock assertion.
+  it('fails a refused UDP port (ICMP port unreachable) on the refusal, not on the timeout', async () => {
+    const f = await forwarder([await closedPort()], NEVER);
     const error = await f.forward('example.test', TYPE_A, CLASS_IN, false).catch((e: unknown) => e);
-    expect(performance.now() - began).toBeLessThan(1000);
     expect(error).toBeInstanceOf(UpstreamsFailedError);
     expect(error).toMatchObject({ code: 'dns_upstream_unreachable', unreachable: true });
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
@@ -44,12 +45,10 @@ describe('UpstreamForwarder failures', () => {
     const first = await startUpstreamFixture();
     const second = await startUpstreamFixture();
     try {
-      const f = await forwarder([first.port, second.port], 5000, 1);
+      const f = await forwarder([first.port, second.port], NEVER, 1);
       expect((await f.forward('a.test', TYPE_A, CLASS_IN, false)).upstream).toBe(`127.0.0.1:${first.port}`);
       await first.close();
-      const began = performance.now();
       const result = await f.forward('b.test', TYPE_A, CLASS_IN, false);
-      expect(performance.now() - began).toBeLessThan(1000);
       expect(result.upstream).toBe(`127.0.0.1:${second.port}`);
       await second.close();
       await expect(f.forward('c.test', TYPE_A, CLASS_IN, false)).rejects.toMatchObject({ code: 'dns_upstream_unreachable', unreachable: true });

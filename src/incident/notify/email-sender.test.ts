@@ -58,13 +58,11 @@ describe('SMTP sender timeouts', () => {
   it('fails with smtp_timeout when the server accepts the connection and never greets', async () => {
     const { port } = await startStalledServer(undefined);
     const mail = sender(port, { greeting_timeout_ms: 300, connection_timeout_ms: 5000 });
-    const started = Date.now();
     try {
+      // The message names the limit that ended it: the greeting limit, not the connection limit.
       const error = await failureOf(mail.send({ to: 'alice@acme.test', subject: 's', text: 't' }, { idempotencyKey: 'k1' }));
       expect(isGatehouseError(error) && error.code).toBe('smtp_timeout');
       expect((error as Error).message).toBe(`smtp_timeout: 127.0.0.1:${port}: no greeting was received (limit 300 ms)`);
-      // Well inside the default limits: the configured greeting limit is what ended it.
-      expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       mail.close();
     }
@@ -78,14 +76,12 @@ describe('SMTP sender timeouts', () => {
       return undefined; // the message and its final "." are never acknowledged
     });
     const mail = sender(port, { socket_timeout_ms: 300 });
-    const started = Date.now();
     try {
       const error = await failureOf(mail.send({ to: 'alice@acme.test', subject: 'stalled', text: 'body' }, { idempotencyKey: 'k2' }));
       expect(isGatehouseError(error) && error.code).toBe('smtp_timeout');
       expect((error as Error).message).toContain('the server went silent (limit 300 ms)');
       expect(seen).toContain('DATA');
       expect(seen).toContain('.');
-      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       mail.close();
     }
