@@ -416,17 +416,12 @@ describe.runIf(ok)('blocklist files', () => {
 });
 
 describe.runIf(ok)('upstream outage: serve stale (RFC 8767) and hold-down (RFC 8914 EDE 22)', () => {
-  const timed = async (port: number, args: string[]) => {
-    const began = performance.now();
-    const out = await dig(port, args);
-    return { out, ms: performance.now() - began };
-  };
-
   it('serves an expired answer with TTL 30 and EDE 3 once the upstream that gave it has stopped', async () => {
     const upstream = await startUpstreamFixture({ records: { 'stale.test': [{ type: 'A', data: '198.51.100.30', ttl: 60 }] } });
     const clock = new ManualClock();
     const gateway = createDnsGateway({
-      config: dnsConfigSchema.parse({ enabled: true, listen: { port: 0 }, upstreams: [`127.0.0.1:${upstream.port}`], upstream_timeout_ms: 5000 }),
+      // An upstream timeout ten times longer than dig waits (3 s): only the refusal can produce the stale answer in time.
+      config: dnsConfigSchema.parse({ enabled: true, listen: { port: 0 }, upstreams: [`127.0.0.1:${upstream.port}`], upstream_timeout_ms: 30_000 }),
       clock,
     });
     try {
@@ -434,9 +429,9 @@ describe.runIf(ok)('upstream outage: serve stale (RFC 8767) and hold-down (RFC 8
       expect(digAnswers(await dig(port, ['stale.test']))[0]).toMatchObject({ ttl: 60, data: '198.51.100.30' });
       await upstream.close();
       clock.advance(3_600_000);
-      // The closed port answers ICMP unreachable: no 5 s timeout before the stale answer.
-      const { out, ms } = await timed(port, ['stale.test']);
-      expect(ms).toBeLessThan(2000);
+      // The closed port answers ICMP unreachable, which ends the forward at once; waiting for the
+      // timeout instead would leave dig without an answer and fail this test.
+      const out = await dig(port, ['stale.test']);
       expect(digStatus(out)).toBe('NOERROR');
       expect(digAnswers(out)).toEqual([{ name: 'stale.test.', ttl: 30, type: 'A', data: '198.51.100.30' }]);
       expect(out).toContain('EDE: 3 (Stale Answer)');
@@ -468,16 +463,16 @@ describe.runIf(ok)('upstream outage: serve stale (RFC 8767) and hold-down (RFC 8
       expect(digStatus(await dig(port, ['cached.test']))).toBe('NOERROR');
       clock.advance(61_000);
       upstream.mode = 'silent';
-      const first = await timed(port, ['first.test']);
-      expect(first.ms).toBeGreaterThanOrEqual(400);
-      expect(digStatus(first.out)).toBe('SERVFAIL');
-      expect(first.out).toContain('EDE: 22 (No Reachable Authority)');
-      // Held down: answered without asking, well inside one timeout; serve_stale_s 0 serves nothing stale.
+      const first = await dig(port, ['first.test']);
+      expect(asked('first.test')).toBe(1);
+      expect(digStatus(first)).toBe('SERVFAIL');
+      expect(first).toContain('EDE: 22 (No Reachable Authority)');
+      // Held down: answered without asking the upstream (the counts prove it, not a stopwatch);
+      // serve_stale_s 0 serves nothing stale.
       for (const name of ['second.test', 'cached.test']) {
-        const held = await timed(port, [name]);
-        expect(held.ms).toBeLessThan(400);
-        expect(digStatus(held.out)).toBe('SERVFAIL');
-        expect(held.out).toContain('EDE: 22 (No Reachable Authority)');
+        const held = await dig(port, [name]);
+        expect(digStatus(held)).toBe('SERVFAIL');
+        expect(held).toContain('EDE: 22 (No Reachable Authority)');
         expect(asked(name)).toBe(name === 'cached.test' ? 1 : 0);
       }
       upstream.mode = 'answer';
