@@ -1,18 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { GatehouseError } from '../../lib/errors.js';
+import { ClientInFlightLimit } from './client-in-flight-limit.js';
 import { ForwardHandler, type ForwardFailureSink } from './forward-handler.js';
+import { forwardedHeadersOf } from './forwarded-headers.js';
+import { OverloadLog, type OverloadCode } from './overload-log.js';
 import { resolveProxyApps, type ProxyAppOptions, type ResolvedProxyApp } from './proxy-app-options.js';
 import {
   classifyUpstreamFailure,
+  clientConcurrencyLimit,
   renderPlainErrorPage,
   requestRefused,
+  retryAfterOf,
   type ErrorRenderer,
   type ProxyLogger,
 } from './proxy-error.js';
 import { rejectSmuggling } from './reject-smuggling.js';
-import { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
+import { createTrustedProxies, unmapIPv4, type TrustedProxies } from './trusted-proxies.js';
 import { buildUpstreamRequestHeaders } from './upstream-request-headers.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { upstreamTargetOf, upstreamTargetRefusalOf } from './upstream-target.js';
@@ -27,12 +33,32 @@ export interface CreateProxyOptions {
   logger?: ProxyLogger;
   /** Cookies never passed to an app (the Gatehouse session cookie: an app must not be able to replay it). */
   strippedCookies?: readonly string[];
+  /** Monotonic milliseconds for the upstream deadlines and log rate limits (tests inject one); default `performance.now`. */
+  now?: () => number;
 }
 
 export interface ForwardOptions {
   /** The signed identity JWT for this (session, app), from the assertion issuer's cache. */
   assertion?: string;
   requestId?: string;
+  /**
+   * The client's address as the gateway determined it (trusted proxies honoured), for the per-client
+   * in-flight cap; when absent the proxy derives it from the request the same way.
+   */
+  clientAddress?: string;
+}
+
+/** What one app's upstream is carrying right now, and what was refused since start. */
+export interface ProxyAppLoad {
+  /** Requests holding a per-client slot (queued, upstream, or in a WebSocket handshake). */
+  inFlight: number;
+  /** Clients with at least one request in flight. */
+  clients: number;
+  /** Requests waiting for an upstream connection. */
+  queued: number;
+  /** Upstream connections open (busy or idle). */
+  connections: number;
+  refused: Record<OverloadCode, number>;
 }
 
 export interface AccessProxy {
@@ -42,11 +68,14 @@ export interface AccessProxy {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, app: string, options?: ForwardOptions): void;
   /** Swaps the app list (config reload): unchanged upstreams keep their pools, removed ones drain and close. */
   setApps(apps: readonly ProxyAppOptions[]): Promise<void>;
+  /** The app's current load (metrics, tests: every counter returns to zero once the traffic stops). */
+  load(app: string): ProxyAppLoad | undefined;
   close(): Promise<void>;
 }
 
 interface AppTarget extends UpgradeTarget {
   pool: UpstreamPool;
+  clients: ClientInFlightLimit;
   upstreamHost: string | undefined;
   fingerprint: string;
 }
@@ -56,7 +85,9 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
   const renderError = options.renderError ?? renderPlainErrorPage;
   const logger = options.logger;
   const strippedCookies = options.strippedCookies?.length ? new Set(options.strippedCookies) : null;
-  let targets = buildTargets(resolveProxyApps(options.apps), new Map());
+  const now = options.now ?? (() => performance.now());
+  const overload = new OverloadLog(logger, now);
+  let targets = buildTargets(resolveProxyApps(options.apps), new Map(), now);
   const tunnels = new Set<Socket>();
 
   function render(error: GatehouseError, app: string | undefined, requestId: string | undefined): string {
@@ -78,14 +109,23 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
     const headers = ['content-type', 'text/html; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'cache-control', 'no-store'];
     // RFC 9112 §6.3: after a framing error the rest of the connection cannot be trusted.
     if (close) headers.push('connection', 'close');
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) headers.push('retry-after', retryAfter);
     res.writeHead(error.status, headers);
     res.end(body);
+  }
+
+  function refuseOverClientLimit(app: string, target: AppTarget, client: string, requestId: string | undefined, answer: (error: GatehouseError) => void): void {
+    const error = clientConcurrencyLimit(`app ${app}: client ${client} already has ${target.clients.limit} requests in flight`);
+    overload.record(app, 'client_concurrency_limit', { requestId, client, detail: error.detail });
+    answer(error);
   }
 
   const sink: ForwardFailureSink = {
     upstreamFailed(res, cause, app, requestId) {
       const error = classifyUpstreamFailure(cause, app);
-      logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream request failed');
+      if (error.code === 'upstream_queue_full' || error.code === 'upstream_queue_timeout') overload.record(app, error.code, { requestId, detail: error.detail });
+      else logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream request failed');
       respondWithError(res, error, app, requestId, false);
     },
   };
@@ -93,6 +133,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
   return {
     forward(req, res, app, forwardOptions = {}) {
       const { assertion, requestId } = forwardOptions;
+      let handler: ForwardHandler | undefined;
       try {
         const target = targets.get(app);
         if (target === undefined) return respondWithError(res, requestRefused('unknown_app', `no app ${JSON.stringify(app)}`), app, requestId, false);
@@ -114,7 +155,14 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           assertion,
           requestId,
         });
-        const handler = new ForwardHandler(res, sink, app, requestId, strippedCookies);
+        // The client left while the request was being authorized: its 'close' has fired already, so
+        // nothing would end the exchange early; there is no one to answer either.
+        if (req.socket.destroyed) return;
+        const client = forwardOptions.clientAddress ?? clientAddressOf(req, trustedProxies);
+        const release = target.clients.acquire(client);
+        if (release === null) return refuseOverClientLimit(app, target, client, requestId, (error) => respondWithError(res, error, app, requestId, false));
+        // From here the handler owns the slot: it gives it back on every way the exchange can end.
+        handler = new ForwardHandler(res, sink, app, requestId, strippedCookies, release);
         target.pool.dispatch(
           {
             path: target.pathPrefix + path,
@@ -126,13 +174,15 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           handler,
         );
       } catch (cause) {
-        sink.upstreamFailed(res, cause, app, requestId);
+        if (handler !== undefined) handler.onError(cause as Error);
+        else sink.upstreamFailed(res, cause, app, requestId);
       }
     },
 
     upgrade(req, socket, head, app, forwardOptions = {}) {
       const { assertion, requestId } = forwardOptions;
       const fail = (error: GatehouseError): void => writeRawErrorResponse(socket, error, render(error, app, requestId));
+      let release: (() => void) | null = null;
       try {
         socket.on('error', () => socket.destroy());
         const target = targets.get(app);
@@ -152,6 +202,26 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           requestId,
           extra: ['connection', 'Upgrade', 'upgrade', 'websocket'],
         });
+        if (socket.destroyed) return;
+        const client = forwardOptions.clientAddress ?? clientAddressOf(req, trustedProxies);
+        release = target.clients.acquire(client);
+        if (release === null) return refuseOverClientLimit(app, target, client, requestId, fail);
+        // The handshake holds a slot: a hanging handshake holds an upstream socket as a hanging
+        // request does. An open tunnel does not: it is long-lived by design (a tab keeps one for
+        // hours) and is bounded by its session instead. Every handshake ends in `opened` or in the
+        // client socket closing (refusal relayed, failure page, client gone, timeout).
+        const releaseSlot = release;
+        socket.once('close', releaseSlot);
+        // The node server keeps upgrade sockets half-open: a client hanging up mid-handshake shows only
+        // as 'end'. Closing the socket cancels the upstream handshake (tunnelWebSocket watches 'close')
+        // and gives the slot back; without it a client could free its slot with a FIN while the upstream
+        // socket stayed open until the handshake timeout.
+        const hangUp = (): void => void socket.destroy();
+        socket.once('end', hangUp);
+        const handshakeDone = (): void => {
+          socket.off('end', hangUp);
+          releaseSlot();
+        };
         tunnelWebSocket(
           socket,
           head,
@@ -160,25 +230,36 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           headers,
           {
             failed(cause) {
+              handshakeDone();
               const error = classifyUpstreamFailure(cause, app);
               logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream upgrade failed');
               fail(error);
             },
-            opened: (upstream) => tunnels.add(upstream),
+            opened: (upstream) => {
+              handshakeDone();
+              tunnels.add(upstream);
+            },
             closed: (upstream) => tunnels.delete(upstream),
           },
           strippedCookies,
         );
       } catch (cause) {
+        release?.();
         fail(classifyUpstreamFailure(cause, app));
       }
     },
 
     async setApps(apps) {
       const previous = targets;
-      targets = buildTargets(resolveProxyApps(apps), previous);
+      targets = buildTargets(resolveProxyApps(apps), previous, now);
       const kept = new Set(targets.values());
       await Promise.all([...previous.values()].filter((target) => !kept.has(target)).map((target) => target.pool.close()));
+    },
+
+    load(app) {
+      const target = targets.get(app);
+      if (target === undefined) return undefined;
+      return { inFlight: target.clients.size, clients: target.clients.clients, queued: target.pool.queued, connections: target.pool.open, refused: { ...overload.countsOf(app) } };
     },
 
     async close() {
@@ -187,6 +268,12 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
       await Promise.all([...targets.values()].map((target) => target.pool.destroy()));
     },
   };
+}
+
+/** The client address as the gateway determines it: X-Forwarded-For only when the peer is a trusted proxy. */
+function clientAddressOf(req: IncomingMessage, trustedProxies: TrustedProxies): string {
+  const peer = unmapIPv4(req.socket.remoteAddress ?? '');
+  return trustedProxies.contains(peer) ? forwardedHeadersOf(req, trustedProxies).clientAddress : peer;
 }
 
 /** Framing was validated by rejectSmuggling: a body exists when there is chunked framing or a non-zero length. */
@@ -200,7 +287,7 @@ function hasRequestBody(req: IncomingMessage): boolean {
   return false;
 }
 
-function buildTargets(apps: ResolvedProxyApp[], previous: Map<string, AppTarget>): Map<string, AppTarget> {
+function buildTargets(apps: ResolvedProxyApp[], previous: Map<string, AppTarget>, now: () => number): Map<string, AppTarget> {
   const reusable = new Map<string, AppTarget>();
   for (const target of previous.values()) reusable.set(target.fingerprint, target);
   const targets = new Map<string, AppTarget>();
@@ -220,8 +307,11 @@ function buildTargets(apps: ResolvedProxyApp[], previous: Map<string, AppTarget>
       responseTimeoutMs: app.responseTimeoutMs,
       upstreamHost: app.preserveHost ? undefined : url.host,
       fingerprint,
+      clients: new ClientInFlightLimit(app.maxRequestsPerClient),
       pool: new UpstreamPool(url, {
         connections: app.maxConnections,
+        maxQueued: app.maxQueuedRequests,
+        now,
         connectTimeoutMs: app.connectTimeoutMs,
         headersTimeoutMs: app.responseTimeoutMs,
         bodyTimeoutMs: app.idleTimeoutMs,

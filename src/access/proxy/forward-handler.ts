@@ -36,6 +36,12 @@ export class ForwardHandler implements UpstreamResponseHandler {
     private readonly app: string,
     private readonly requestId: string | undefined,
     private readonly protectedCookies: ReadonlySet<string> | null = null,
+    /**
+     * Gives back the client's in-flight slot. Called once the upstream side is over, on whichever
+     * path ends it (complete, error, timeout, client gone): a slot never given back would lock the
+     * client out for good, and enough of them the whole app.
+     */
+    private release: (() => void) | null = null,
   ) {
     // Module-level listeners that find the handler on the response: no closure allocated per request.
     (res as HandledResponse)[HANDLER] = this;
@@ -45,6 +51,7 @@ export class ForwardHandler implements UpstreamResponseHandler {
 
   /** The client went away: stop the upstream exchange instead of reading a body nobody will receive. */
   clientClosed(): void {
+    this.releaseSlot();
     if (this.finished) return;
     this.finished = true;
     this.abortUpstream?.(new Error('client closed the connection'));
@@ -81,14 +88,22 @@ export class ForwardHandler implements UpstreamResponseHandler {
   }
 
   onComplete(): void {
+    this.releaseSlot();
     if (this.finished) return;
     this.finished = true;
     this.res.end();
   }
 
   onError(error: Error): void {
+    this.releaseSlot();
     if (this.finished) return;
     this.finished = true;
     this.sink.upstreamFailed(this.res, error, this.app, this.requestId);
+  }
+
+  private releaseSlot(): void {
+    const release = this.release;
+    this.release = null;
+    release?.();
   }
 }

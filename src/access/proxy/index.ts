@@ -1,4 +1,4 @@
-export { createProxy, type AccessProxy, type CreateProxyOptions, type ForwardOptions } from './create-proxy.js';
+export { createProxy, type AccessProxy, type CreateProxyOptions, type ForwardOptions, type ProxyAppLoad } from './create-proxy.js';
 export {
   ASSERTION_HEADER,
   createIdentityAssertionIssuer,
@@ -7,7 +7,14 @@ export {
   type IdentityAssertionIssuerOptions,
 } from './identity-assertion.js';
 export { buildForwardedHeaders, forwardedHeadersOf, type ForwardedHeaders, type ReceivedForwarded } from './forwarded-headers.js';
-export { proxyAppConfigSchema, proxyAppOptionsOf, resolveProxyApps, type ProxyAppOptions } from './proxy-app-options.js';
+export {
+  DEFAULT_MAX_QUEUED_REQUESTS,
+  DEFAULT_MAX_REQUESTS_PER_CLIENT,
+  proxyAppConfigSchema,
+  proxyAppOptionsOf,
+  resolveProxyApps,
+  type ProxyAppOptions,
+} from './proxy-app-options.js';
 export { renderPlainErrorPage, type ErrorRenderer, type ProxyLogger } from './proxy-error.js';
 export { originFormOf, rejectSmuggling, type SmugglingReason } from './reject-smuggling.js';
 export { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';

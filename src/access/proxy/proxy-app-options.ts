@@ -1,5 +1,13 @@
 import { z } from 'zod';
 
+/** As many as the default pool: a burst up to twice the pool's size is served; past that, a fast 503 beats a 30 s wait. */
+export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
+/**
+ * A browser opens about 6 connections per host; ten busy tabs, or a small office behind one NAT
+ * address, stay under 64. One client can then hold at most a quarter of the default pool of 256.
+ */
+export const DEFAULT_MAX_REQUESTS_PER_CLIENT = 64;
+
 const upstreamUrl = z
   .url({ protocol: /^https?$/ })
   .refine((value) => {
@@ -24,7 +32,9 @@ export const proxyAppConfigSchema = z
       .min(1)
       .max(3_600_000)
       .default(30_000)
-      .describe('Longest wait for the upstream response headers (ms), counted from the last request byte sent (upload progress restarts it); exceeded -> 504 page.'),
+      .describe(
+        'Longest wait for the upstream response headers (ms), counted from the request\'s arrival (time queued for a connection counts; upload progress restarts it); exceeded -> 504 page.',
+      ),
     idle_timeout_ms: z
       .number()
       .int()
@@ -34,6 +44,20 @@ export const proxyAppConfigSchema = z
       .describe('Longest silence between two chunks of an upstream response body (ms, 0 = no limit); exceeded -> connection closed.'),
     preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
     max_connections: z.number().int().min(1).max(10_000).default(256).describe('Most keep-alive connections to this upstream (count); further requests queue.'),
+    max_queued_requests: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(DEFAULT_MAX_QUEUED_REQUESTS)
+      .describe('Most requests waiting for a free upstream connection (count, 0 = no queue); beyond it -> 503 upstream_queue_full with Retry-After.'),
+    max_requests_per_client: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(DEFAULT_MAX_REQUESTS_PER_CLIENT)
+      .describe('Most requests one client address (IPv6: one /64) may have in flight to this app (queued, upstream, or a WebSocket handshake; an open tunnel does not count); beyond it -> 429 client_concurrency_limit with Retry-After.'),
   })
   .transform((app) => proxyAppOptionsOf(app));
 
@@ -46,6 +70,8 @@ export function proxyAppOptionsOf(app: {
   idle_timeout_ms: number;
   preserve_host: boolean;
   max_connections: number;
+  max_queued_requests: number;
+  max_requests_per_client: number;
 }): ProxyAppOptions {
   return {
     name: app.name,
@@ -55,6 +81,8 @@ export function proxyAppOptionsOf(app: {
     idleTimeoutMs: app.idle_timeout_ms,
     preserveHost: app.preserve_host,
     maxConnections: app.max_connections,
+    maxQueuedRequests: app.max_queued_requests,
+    maxRequestsPerClient: app.max_requests_per_client,
   };
 }
 
@@ -67,6 +95,8 @@ export interface ProxyAppOptions {
   idleTimeoutMs?: number;
   preserveHost?: boolean;
   maxConnections?: number;
+  maxQueuedRequests?: number;
+  maxRequestsPerClient?: number;
 }
 
 export type ResolvedProxyApp = Required<ProxyAppOptions>;
@@ -83,6 +113,8 @@ export function resolveProxyApps(apps: readonly ProxyAppOptions[]): ResolvedProx
       idle_timeout_ms: app?.idleTimeoutMs,
       preserve_host: app?.preserveHost,
       max_connections: app?.maxConnections,
+      max_queued_requests: app?.maxQueuedRequests,
+      max_requests_per_client: app?.maxRequestsPerClient,
     });
     if (!result.success) {
       const issue = result.error.issues[0]!;

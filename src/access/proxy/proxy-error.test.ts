@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyUpstreamFailure, renderPlainErrorPage, upstreamUnreachable } from './proxy-error.js';
+import { classifyUpstreamFailure, clientConcurrencyLimit, renderPlainErrorPage, upstreamUnreachable } from './proxy-error.js';
 import { UpstreamFailure } from './upstream-failure.js';
 
 describe('classifyUpstreamFailure', () => {
@@ -12,6 +12,8 @@ describe('classifyUpstreamFailure', () => {
     ['connection reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 502, 'upstream_unreachable'],
     ['unparseable response', new UpstreamFailure('UPSTREAM_INVALID_RESPONSE', 'malformed status line'), 502, 'upstream_invalid_response'],
     ['not even an error', 'boom', 502, 'upstream_unreachable'],
+    ['queue full', new UpstreamFailure('UPSTREAM_QUEUE_FULL', 'queue full'), 503, 'upstream_queue_full'],
+    ['deadline passed in the queue', new UpstreamFailure('UPSTREAM_QUEUE_TIMEOUT', 'queued too long'), 504, 'upstream_queue_timeout'],
   ];
   for (const [name, error, status, code] of cases) {
     it(`${name} -> ${status} ${code}`, () => {
@@ -21,6 +23,14 @@ describe('classifyUpstreamFailure', () => {
       expect(classified.detail).toContain('app wiki');
     });
   }
+});
+
+describe('overload errors', () => {
+  it('carry Retry-After where a retry can help, never on a timeout', () => {
+    expect(classifyUpstreamFailure(new UpstreamFailure('UPSTREAM_QUEUE_FULL', 'full'), 'wiki')).toMatchObject({ retryAfterSeconds: 1 });
+    expect(classifyUpstreamFailure(new UpstreamFailure('UPSTREAM_QUEUE_TIMEOUT', 'late'), 'wiki')).toMatchObject({ retryAfterSeconds: undefined });
+    expect(clientConcurrencyLimit('too many')).toMatchObject({ code: 'client_concurrency_limit', status: 429, retryAfterSeconds: 5 });
+  });
 });
 
 describe('renderPlainErrorPage', () => {

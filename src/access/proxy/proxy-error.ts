@@ -37,6 +37,53 @@ export function upstreamInvalidResponse(detail: string, cause?: unknown): Gateho
   });
 }
 
+/**
+ * An overload answer: the request was fine, the app is busy. `retryAfterSeconds` becomes the
+ * Retry-After field (RFC 9110 §10.2.3) so well-behaved clients back off instead of hammering.
+ */
+export class ProxyOverloadError extends GatehouseError {
+  constructor(
+    code: 'upstream_queue_full' | 'upstream_queue_timeout' | 'client_concurrency_limit',
+    options: { status: number; publicMessage: string; detail: string; cause?: unknown },
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(code, options);
+    this.name = 'ProxyOverloadError';
+  }
+}
+
+/** The Retry-After field value for an error page, if the error calls for one. */
+export function retryAfterOf(error: GatehouseError): string | undefined {
+  return error instanceof ProxyOverloadError && error.retryAfterSeconds !== undefined ? String(error.retryAfterSeconds) : undefined;
+}
+
+/** Seconds a client is asked to wait after a 503 for a full queue: bursts drain in well under that. */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 1;
+/** Seconds after a 429: the client's own requests must finish first, which takes longer than a burst. */
+export const CLIENT_LIMIT_RETRY_AFTER_SECONDS = 5;
+
+export function upstreamQueueFull(detail: string, cause?: unknown): ProxyOverloadError {
+  return new ProxyOverloadError(
+    'upstream_queue_full',
+    { status: 503, publicMessage: 'The application is busy right now. Please try again in a moment.', detail, cause },
+    QUEUE_FULL_RETRY_AFTER_SECONDS,
+  );
+}
+
+/** RFC 9110 §15.6.5: the gateway gave up waiting; no connection was ever opened for this request. */
+export function upstreamQueueTimeout(detail: string, cause?: unknown): ProxyOverloadError {
+  return new ProxyOverloadError('upstream_queue_timeout', { status: 504, publicMessage: 'The application took too long to answer.', detail, cause }, undefined);
+}
+
+/** RFC 6585 §4: too many requests from this client are in flight at once. */
+export function clientConcurrencyLimit(detail: string): ProxyOverloadError {
+  return new ProxyOverloadError(
+    'client_concurrency_limit',
+    { status: 429, publicMessage: 'Too many requests from your device are in progress. Please try again in a moment.', detail },
+    CLIENT_LIMIT_RETRY_AFTER_SECONDS,
+  );
+}
+
 export function requestRefused(reason: SmugglingReason | PathRefusal | 'invalid_upgrade' | 'unknown_app', detail?: string): GatehouseError {
   return new GatehouseError(reason, {
     status: reason === 'unknown_app' ? 404 : 400,
@@ -59,6 +106,8 @@ export function classifyUpstreamFailure(error: unknown, app: string): GatehouseE
     if (CONNECT_TIMEOUT_CODES.has(code)) return upstreamTimeout(`connect timeout, ${detail}`, error);
     if (RESPONSE_TIMEOUT_CODES.has(code)) return upstreamTimeout(`response timeout, ${detail}`, error);
     if (INVALID_RESPONSE_CODES.has(code)) return upstreamInvalidResponse(detail, error);
+    if (code === 'UPSTREAM_QUEUE_FULL') return upstreamQueueFull(detail, error);
+    if (code === 'UPSTREAM_QUEUE_TIMEOUT') return upstreamQueueTimeout(detail, error);
   }
   return upstreamUnreachable(detail, error);
 }

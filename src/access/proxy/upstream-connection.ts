@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { ChunkedDecoder } from './chunked-decoder.js';
 import { MAX_RESPONSE_HEAD_BYTES, parseResponseHead } from './response-head.js';
@@ -50,7 +49,7 @@ export class UpstreamConnection {
   ) {
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       this.connected = true;
-      if (this.phase === Phase.Head) this.setDeadline(this.pool.options.headersTimeoutMs, 'UPSTREAM_RESPONSE_TIMEOUT');
+      if (this.phase === Phase.Head && this.exchange !== null) this.setDeadlineAt(this.exchange.responseDeadline, 'UPSTREAM_RESPONSE_TIMEOUT');
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
@@ -71,8 +70,11 @@ export class UpstreamConnection {
     this.decoder = null;
     this.requestSent = false;
     this.paused = false;
-    if (this.connected) this.setDeadline(this.pool.options.headersTimeoutMs, 'UPSTREAM_RESPONSE_TIMEOUT');
-    else this.setDeadline(this.pool.options.connectTimeoutMs, 'UPSTREAM_CONNECT_TIMEOUT');
+    // The response deadline runs from the request's arrival (queue and connect time count), so no
+    // request waits longer than the response timeout in total; connecting has its own, shorter bound.
+    const connectBy = this.pool.now() + this.pool.options.connectTimeoutMs;
+    if (this.connected || exchange.responseDeadline <= connectBy) this.setDeadlineAt(exchange.responseDeadline, 'UPSTREAM_RESPONSE_TIMEOUT');
+    else this.setDeadlineAt(connectBy, 'UPSTREAM_CONNECT_TIMEOUT');
     const { method, path, headers, body } = exchange.request;
     let framing: RequestBodyFraming;
     try {
@@ -104,7 +106,11 @@ export class UpstreamConnection {
       } else {
         socket.write(data);
       }
-      if (this.phase === Phase.Head && this.connected) this.setDeadline(this.pool.options.headersTimeoutMs, 'UPSTREAM_RESPONSE_TIMEOUT');
+      if (this.phase === Phase.Head && this.connected) {
+        // Upload progress: the wait for the answer starts again from the last byte sent.
+        exchange.responseDeadline = this.pool.now() + this.pool.options.headersTimeoutMs;
+        this.setDeadlineAt(exchange.responseDeadline, 'UPSTREAM_RESPONSE_TIMEOUT');
+      }
       if (socket.writableNeedDrain) {
         body.pause();
         socket.once('drain', onDrain);
@@ -298,7 +304,11 @@ export class UpstreamConnection {
   }
 
   private setDeadline(ms: number, code: UpstreamFailureCode): void {
-    this.deadline = ms > 0 ? performance.now() + ms : 0;
+    this.setDeadlineAt(ms > 0 ? this.pool.now() + ms : 0, code);
+  }
+
+  private setDeadlineAt(at: number, code: UpstreamFailureCode): void {
+    this.deadline = at;
     this.deadlineCode = code;
   }
 

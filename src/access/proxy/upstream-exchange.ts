@@ -32,5 +32,10 @@ export class Exchange {
   constructor(
     readonly request: UpstreamRequest,
     readonly handler: UpstreamResponseHandler,
+    /**
+     * When the wait for the response head ends (pool clock): arrival plus the response timeout, so
+     * time spent in the pool's queue and connecting counts. Upload progress pushes it back.
+     */
+    public responseDeadline: number,
   ) {}
 }

@@ -9,6 +9,8 @@ export type UpstreamFailureCode =
   | 'UPSTREAM_INVALID_RESPONSE'
   | 'UPSTREAM_CLOSED'
   | 'UPSTREAM_POOL_CLOSED'
+  | 'UPSTREAM_QUEUE_FULL'
+  | 'UPSTREAM_QUEUE_TIMEOUT'
   | 'CLIENT_ABORTED';
 
 export class UpstreamFailure extends Error {

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatehouseError } from '../../lib/errors.js';
+import { retryAfterOf } from './proxy-error.js';
 import { rejectSmuggling } from './reject-smuggling.js';
 import { UpstreamFailure } from './upstream-failure.js';
 
@@ -157,11 +158,13 @@ export function tunnelWebSocket(
 /** Writes a complete HTTP/1.1 error response onto a raw socket (no ServerResponse exists on an upgrade). */
 export function writeRawErrorResponse(socket: Duplex, error: GatehouseError, body: string): void {
   if (socket.destroyed || !socket.writable) return void socket.destroy();
+  const retryAfter = retryAfterOf(error);
   const head = [
     `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? ''}`,
     'content-type: text/html; charset=utf-8',
     `content-length: ${Buffer.byteLength(body)}`,
     'cache-control: no-store',
+    ...(retryAfter === undefined ? [] : [`retry-after: ${retryAfter}`]),
     'connection: close',
     '',
     '',

@@ -46,6 +46,9 @@ describe('apps section: errors name the path', () => {
     ['everyone must be true', { apps: [app({ policies: [{ ...policy, include: [{ everyone: false }] }] })] }, 'apps[0].policies[0].include[0].everyone: Invalid input: expected true'],
     ['unknown app key', { apps: [app({ upstreams: 'x' })] }, 'apps[0]: Unrecognized key: "upstreams"'],
     ['case_sensitive_paths not a boolean', { apps: [app({ case_sensitive_paths: 'yes' })] }, 'apps[0].case_sensitive_paths: Invalid input: expected boolean, received string'],
+    ['per-client cap of zero', { apps: [app({ max_requests_per_client: 0 })] }, 'apps[0].max_requests_per_client: Too small: expected number to be >=1'],
+    ['negative queue bound', { apps: [app({ max_queued_requests: -1 })] }, 'apps[0].max_queued_requests: Too small: expected number to be >=0'],
+    ['fractional queue bound', { apps: [app({ max_queued_requests: 1.5 })] }, 'apps[0].max_queued_requests: Invalid input: expected int, received number'],
     ['blocked_ips', { access: { blocked_ips: ['203.0.113.0/24', 'evil'] } }, 'access.blocked_ips[1]: "evil" is not an IPv4 or IPv6 CIDR'],
     ['trusted_proxies', { access: { trusted_proxies: ['::1/129'] } }, 'access.trusted_proxies[0]: "::1/129": prefix length exceeds 128'],
     ['jwt ttl', { access: { jwt_ttl_seconds: 86400 } }, 'access.jwt_ttl_seconds: jwt_ttl_seconds must be at most 3600'],
@@ -79,6 +82,12 @@ describe('apps section: accepted config and defaults', () => {
     expect(p.require).toEqual([{ method: ['GET'] }, { auth_method: ['phishing_resistant'] }, { time: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], hours: ['00:00-24:00'], time_zone: 'UTC' } }]);
     expect(p.exclude).toEqual([]);
     expect(parsed.access).toEqual({ blocked_ips: [], trusted_proxies: [], session_cookie_name: 'gatehouse_app_session', jwt_ttl_seconds: 60 });
+  });
+
+  it('bounds every app against overload by default: queue 256, 64 requests in flight per client', () => {
+    const parsed = schema.parse({ apps: [app(), app({ name: 'b', host: 'b.test', max_queued_requests: 0, max_requests_per_client: 6 })] });
+    expect(parsed.apps[0]).toMatchObject({ max_connections: 256, max_queued_requests: 256, max_requests_per_client: 64 });
+    expect(parsed.apps[1]).toMatchObject({ max_queued_requests: 0, max_requests_per_client: 6 });
   });
 
   it('accepts IPv6 and IPv4-mapped CIDRs', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DAY_NAMES, isValidTimeZone, parseCidr, pathPatternProblem } from '../../access/policy/index.js';
+import { DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_REQUESTS_PER_CLIENT } from '../../access/proxy/index.js';
 
 /**
  * The `apps:` and `access:` sections: which hosts the identity-aware proxy serves, where it sends
@@ -178,7 +179,13 @@ export const appSchema = z
       .describe('Base URL of the app behind the proxy, http or https, e.g. http://127.0.0.1:8080.'),
     policies: nonEmptyList(policySchema, 'policies').describe('Ordered: the first policy that matches decides; none matching denies.'),
     connect_timeout_ms: z.number().int().min(1).max(120_000).default(5_000).describe('Connect timeout to the upstream, in ms; exceeded: 504 page.'),
-    response_timeout_ms: z.number().int().min(1).max(3_600_000).default(30_000).describe('From sending the request to the upstream response headers, in ms; exceeded: 504 page.'),
+    response_timeout_ms: z
+      .number()
+      .int()
+      .min(1)
+      .max(3_600_000)
+      .default(30_000)
+      .describe('From the request arriving (time queued for a connection counts) to the upstream response headers, in ms; upload progress restarts it; exceeded: 504 page.'),
     idle_timeout_ms: z.number().int().min(0).max(3_600_000).default(300_000).describe('Longest silence inside an upstream response body, in ms (0: no limit).'),
     preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
     case_sensitive_paths: z
@@ -188,6 +195,22 @@ export const appSchema = z
         'false: `path` selectors ignore case, as Express, ASP.NET and IIS route paths ("/admin" also covers "/ADMIN"). true: compare case exactly, for upstreams that serve "/ADMIN" and "/admin" as different resources (nginx, Go, most static servers), so an allow on "/public" does not also open "/PUBLIC".',
       ),
     max_connections: z.number().int().min(1).max(10_000).default(256).describe('Keep-alive connections to this upstream at most; further requests queue.'),
+    // Overload bounds: without them one endpoint that never answers fills the pool and its queue, and
+    // every user of the app waits out the response timeout (see access/proxy/client-in-flight-limit).
+    max_queued_requests: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(DEFAULT_MAX_QUEUED_REQUESTS)
+      .describe('Requests waiting for a free upstream connection at most (0: no queue); beyond it: 503 upstream_queue_full with Retry-After.'),
+    max_requests_per_client: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(DEFAULT_MAX_REQUESTS_PER_CLIENT)
+      .describe('Requests one client address (IPv6: one /64) may have in flight to this app at once (queued, upstream, or a WebSocket handshake; an open tunnel does not count); beyond it: 429 client_concurrency_limit with Retry-After.'),
   })
   .superRefine((app, ctx) => {
     const seen = new Map<string, number>();
