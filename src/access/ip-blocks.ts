@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
-import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+import { commitChange, type Change, type Database, type Store } from '../store/index.js';
 import { compileIpMatcher, parseCidr } from './policy/index.js';
 
 export const IP_FEED = { changed: 'ip_blocks.changed' } as const;
@@ -40,25 +40,30 @@ export class IpBlocks {
 
   async block(cidr: string, input: { reason: string; actor: string; expiresAt?: number }, db: Kysely<Database> = this.store.db): Promise<void> {
     const canonical = canonicalCidr(cidr);
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('ip_blocks')
-        .values({ cidr: canonical, reason: input.reason, created_at: this.clock.now(), created_by: input.actor, expires_at: input.expiresAt ?? null })
-        .onConflict((oc) => oc.column('cidr').doUpdateSet({ reason: input.reason, expires_at: input.expiresAt ?? null }))
-        .execute();
-      await publishChange(trx, this.store, this.clock, IP_FEED.changed, { cidr: canonical });
-      await this.audit.record({ type: 'ip.blocked', outcome: 'success', actor: input.actor, detail: { cidr: canonical, reason: input.reason } }, trx);
+    await commitChange(this.store, {
+      db,
+      clock: this.clock,
+      audit: this.audit,
+      write: (trx) =>
+        trx
+          .insertInto('ip_blocks')
+          .values({ cidr: canonical, reason: input.reason, created_at: this.clock.now(), created_by: input.actor, expires_at: input.expiresAt ?? null })
+          .onConflict((oc) => oc.column('cidr').doUpdateSet({ reason: input.reason, expires_at: input.expiresAt ?? null }))
+          .execute(),
+      feed: { kind: IP_FEED.changed, payload: { cidr: canonical } },
+      event: { type: 'ip.blocked', outcome: 'success', actor: input.actor, detail: { cidr: canonical, reason: input.reason } },
     });
     await this.load();
   }
 
   async unblock(cidr: string, actor: string): Promise<boolean> {
     const canonical = canonicalCidr(cidr);
-    const removed = await this.store.db.transaction().execute(async (trx) => {
-      const result = await trx.deleteFrom('ip_blocks').where('cidr', '=', canonical).executeTakeFirst();
-      await publishChange(trx, this.store, this.clock, IP_FEED.changed, { cidr: canonical });
-      await this.audit.record({ type: 'ip.unblocked', outcome: 'success', actor, detail: { cidr: canonical } }, trx);
-      return Number(result.numDeletedRows) > 0;
+    const removed = await commitChange(this.store, {
+      clock: this.clock,
+      audit: this.audit,
+      write: async (trx) => Number((await trx.deleteFrom('ip_blocks').where('cidr', '=', canonical).executeTakeFirst()).numDeletedRows) > 0,
+      feed: { kind: IP_FEED.changed, payload: { cidr: canonical } },
+      event: { type: 'ip.unblocked', outcome: 'success', actor, detail: { cidr: canonical } },
     });
     await this.load();
     return removed;

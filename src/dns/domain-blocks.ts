@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
-import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+import { commitChange, type Change, type Database, type Store } from '../store/index.js';
 import { normaliseDomainName } from './domain-name.js';
 
 export const DNS_FEED = { blocksChanged: 'dns.blocks_changed', settingsChanged: 'dns.settings_changed' } as const;
@@ -35,43 +35,55 @@ export class DomainBlocks {
   async block(names: readonly string[], input: { reason: string; actor: string }, db: Kysely<Database> = this.store.db): Promise<string[]> {
     // Throws InputError (dns_invalid_domain) naming a bad entry before anything is written.
     const normalised = names.map((raw) => normaliseDomainName(raw));
-    const run = async (trx: Kysely<Database>) => {
-      const added: string[] = [];
-      for (const name of new Set(normalised)) {
-        const inserted = await trx
-          .insertInto('domain_blocks')
-          .values({ name, reason: input.reason.slice(0, 500), created_at: this.clock.now(), created_by: input.actor })
-          .onConflict((oc) => oc.column('name').doNothing())
-          .returning('name')
-          .executeTakeFirst();
-        if (inserted) added.push(name);
-      }
-      await publishChange(trx, this.store, this.clock, DNS_FEED.blocksChanged, { added });
-      if (added.length > 0) await this.audit.record({ type: 'dns.domains_blocked', outcome: 'success', actor: input.actor, detail: { names: added, reason: input.reason } }, trx);
-      return added;
-    };
-    return db === this.store.db ? this.store.db.transaction().execute(run) : run(db);
+    return commitChange(this.store, {
+      db,
+      clock: this.clock,
+      audit: this.audit,
+      write: async (trx) => {
+        const added: string[] = [];
+        for (const name of new Set(normalised)) {
+          const inserted = await trx
+            .insertInto('domain_blocks')
+            .values({ name, reason: input.reason.slice(0, 500), created_at: this.clock.now(), created_by: input.actor })
+            .onConflict((oc) => oc.column('name').doNothing())
+            .returning('name')
+            .executeTakeFirst();
+          if (inserted) added.push(name);
+        }
+        return added;
+      },
+      feed: (added) => ({ kind: DNS_FEED.blocksChanged, payload: { added } }),
+      // Blocking what is already blocked changes nothing worth an audit event.
+      event: (added) => (added.length > 0 ? { type: 'dns.domains_blocked', outcome: 'success', actor: input.actor, detail: { names: added, reason: input.reason } } : undefined),
+    });
   }
 
   async unblock(names: readonly string[], actor: string): Promise<number> {
     const normalised = names.map((n) => normaliseDomainName(n));
-    return this.store.db.transaction().execute(async (trx) => {
-      const result = await trx.deleteFrom('domain_blocks').where('name', 'in', normalised).executeTakeFirst();
-      await publishChange(trx, this.store, this.clock, DNS_FEED.blocksChanged, { removed: normalised });
-      await this.audit.record({ type: 'dns.domains_unblocked', outcome: 'success', actor, detail: { names: normalised } }, trx);
-      return Number(result.numDeletedRows);
+    return commitChange(this.store, {
+      clock: this.clock,
+      audit: this.audit,
+      write: async (trx) => Number((await trx.deleteFrom('domain_blocks').where('name', 'in', normalised).executeTakeFirst()).numDeletedRows),
+      feed: { kind: DNS_FEED.blocksChanged, payload: { removed: normalised } },
+      event: { type: 'dns.domains_unblocked', outcome: 'success', actor, detail: { names: normalised } },
     });
   }
 
   /** Strict new-domain isolation: names younger than the threshold are blocked rather than warned. */
   async setStrictNewDomains(on: boolean, actor: string, db: Kysely<Database> = this.store.db): Promise<void> {
-    await db
-      .insertInto('settings')
-      .values({ key: STRICT_KEY, value: on ? 'on' : 'off' })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value: on ? 'on' : 'off' }))
-      .execute();
-    await publishChange(db, this.store, this.clock, DNS_FEED.settingsChanged, { strictNewDomains: on });
-    await this.audit.record({ type: 'dns.strict_new_domains', outcome: 'success', actor, detail: { on } }, db);
+    await commitChange(this.store, {
+      db,
+      clock: this.clock,
+      audit: this.audit,
+      write: (trx) =>
+        trx
+          .insertInto('settings')
+          .values({ key: STRICT_KEY, value: on ? 'on' : 'off' })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: on ? 'on' : 'off' }))
+          .execute(),
+      feed: { kind: DNS_FEED.settingsChanged, payload: { strictNewDomains: on } },
+      event: { type: 'dns.strict_new_domains', outcome: 'success', actor, detail: { on } },
+    });
   }
 
   async strictNewDomains(): Promise<boolean> {

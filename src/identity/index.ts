@@ -1,6 +1,6 @@
 export { IdentityService, type IdentityServiceOptions } from './identity-service.js';
 export type { IdentitySettings, RequestContext } from './identity-context.js';
-export { SessionManager, SESSION_FEED, type SessionView, type SessionRow, type Amr, type SessionTimeouts } from './sessions.js';
+export { SessionManager, SESSION_FEED, type SessionView, type SessionRow, type Amr, type SessionTimeouts, type RevokeUsersOptions } from './sessions.js';
 export { keyProofRefusal, type KeyProofRefusals } from './recent-key-proof.js';
 export type { User } from './user-directory.js';
 export { normaliseEmail } from './user-directory.js';

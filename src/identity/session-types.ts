@@ -36,6 +36,11 @@ export interface IssueSessionInput {
   credentialId?: string;
 }
 
+export interface RevokeUsersOptions {
+  /** Ends only the sessions created at or after this time (ms). */
+  createdSince?: number;
+}
+
 export const SESSION_FEED = {
   revoked: 'session.revoked',
   revokedUser: 'session.revoked_user',

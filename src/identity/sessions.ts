@@ -3,11 +3,11 @@ import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import { randomToken } from '../lib/random.js';
 import { hashSecret } from '../lib/secret-hash.js';
-import { publishChange, type Change, type Database, type Store } from '../store/index.js';
+import { commitChange, type Change, type Database, type FeedRow, type Store } from '../store/index.js';
 import { SessionCache, type SessionCacheOptions } from './session-cache.js';
-import { SESSION_FEED, toSessionRow, type Amr, type IssueSessionInput, type SessionRow, type SessionTimeouts, type SessionView } from './session-types.js';
+import { SESSION_FEED, toSessionRow, type Amr, type IssueSessionInput, type RevokeUsersOptions, type SessionRow, type SessionTimeouts, type SessionView } from './session-types.js';
 
-export { SESSION_FEED, type Amr, type IssueSessionInput, type SessionRow, type SessionTimeouts, type SessionView } from './session-types.js';
+export { SESSION_FEED, type Amr, type IssueSessionInput, type RevokeUsersOptions, type SessionRow, type SessionTimeouts, type SessionView } from './session-types.js';
 
 // Write-behind for last_seen: touching the row on every request would make the hot path wait on the
 // database. Idle expiry is rechecked against the database before a session is refused for idleness.
@@ -202,26 +202,35 @@ export class SessionManager {
 
   /** Records a fresh phishing-resistant proof on an existing session (step-up). */
   async recordStepUp(idHash: string, amr: Amr[], db: Kysely<Database> = this.store.db): Promise<void> {
-    await db
-      .updateTable('sessions')
-      .set({ phishing_resistant_at: this.clock.now(), amr: JSON.stringify(amr) })
-      .where('id_hash', '=', idHash)
-      .execute();
-    await publishChange(db, this.store, this.clock, SESSION_FEED.updated, { idHashes: [idHash] });
-    this.cache.delete(idHash);
+    await this.commitAndApply(
+      db,
+      (trx) => trx.updateTable('sessions').set({ phishing_resistant_at: this.clock.now(), amr: JSON.stringify(amr) }).where('id_hash', '=', idHash).execute(),
+      () => ({ kind: SESSION_FEED.updated, payload: { idHashes: [idHash] } }),
+    );
   }
 
+  /*
+   * Revocation: every way Gatehouse ends sessions is one of the methods below. Each takes the caller's
+   * transaction when it has one (an incident step commits its audit event with the revocation), else
+   * commits on its own; the row update and its feed row always commit together.
+   */
+
+  /** Ends these sessions, named by id hash. */
   async revoke(idHashes: string[], reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
     if (idHashes.length === 0) return 0;
-    const result = await db
-      .updateTable('sessions')
-      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
-      .where('id_hash', 'in', idHashes)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    await publishChange(db, this.store, this.clock, SESSION_FEED.revoked, { idHashes });
-    for (const idHash of idHashes) this.cache.delete(idHash);
-    return Number(result.numUpdatedRows);
+    return this.commitAndApply(
+      db,
+      async (trx) => {
+        const result = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+          .where('id_hash', 'in', idHashes)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      },
+      () => ({ kind: SESSION_FEED.revoked, payload: { idHashes } }),
+    );
   }
 
   /** Ends the live sessions a key created (the key was removed: what it opened closes with it). */
@@ -234,16 +243,45 @@ export class SessionManager {
     );
   }
 
+  /** Ends every live session of one user; the feed row names the user, so no cached session of theirs survives. */
   async revokeUser(userId: string, reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
-    const result = await db
-      .updateTable('sessions')
-      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    await publishChange(db, this.store, this.clock, SESSION_FEED.revokedUser, { userId });
-    this.evictUser(userId);
-    return Number(result.numUpdatedRows);
+    return this.commitAndApply(
+      db,
+      async (trx) => {
+        const result = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      },
+      () => ({ kind: SESSION_FEED.revokedUser, payload: { userId } }),
+    );
+  }
+
+  /**
+   * Ends the live sessions of many users at once (incident containment): one UPDATE and one feed row
+   * naming the sessions it ended, where revokeUser would write a feed row per user. `createdSince` (ms,
+   * inclusive) spares older sessions, for a caller that knows a concurrent revokeAll is ending those:
+   * this statement then never waits on that bulk UPDATE's row locks.
+   */
+  async revokeUsers(userIds: readonly string[], reason: string, db: Kysely<Database> = this.store.db, options: RevokeUsersOptions = {}): Promise<number> {
+    if (userIds.length === 0) return 0;
+    const idHashes = await this.commitAndApply(
+      db,
+      async (trx) => {
+        let query = trx
+          .updateTable('sessions')
+          .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+          .where('user_id', 'in', userIds)
+          .where('revoked_at', 'is', null);
+        if (options.createdSince !== undefined) query = query.where('created_at', '>=', options.createdSince);
+        return (await query.returning('id_hash').execute()).map((r) => r.id_hash);
+      },
+      (revoked) => (revoked.length > 0 ? { kind: SESSION_FEED.revoked, payload: { idHashes: revoked } } : undefined),
+    );
+    return idHashes.length;
   }
 
   /**
@@ -253,18 +291,16 @@ export class SessionManager {
    */
   async revokeAll(reason: string, db: Kysely<Database> = this.store.db): Promise<number> {
     const cutoff = this.clock.now();
-    const commitCutoff = async (trx: Kysely<Database>) => {
-      await trx
-        .insertInto('settings')
-        .values({ key: REVOKED_BEFORE_KEY, value: String(cutoff) })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(cutoff) }))
-        .execute();
-      await publishChange(trx, this.store, this.clock, SESSION_FEED.revokedAll, { before: cutoff });
-    };
-    if (db === this.store.db) await db.transaction().execute(commitCutoff);
-    else await commitCutoff(db);
-    this.revokedBefore = Math.max(this.revokedBefore, cutoff);
-    this.cache.clear();
+    await this.commitAndApply(
+      db,
+      (trx) =>
+        trx
+          .insertInto('settings')
+          .values({ key: REVOKED_BEFORE_KEY, value: String(cutoff) })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(cutoff) }))
+          .execute(),
+      () => ({ kind: SESSION_FEED.revokedAll, payload: { before: cutoff } }),
+    );
     const result = await db
       .updateTable('sessions')
       .set({ revoked_at: cutoff, revoked_reason: reason })
@@ -310,6 +346,17 @@ export class SessionManager {
 
   private evictUser(userId: string): void {
     this.cache.deleteUser(userId);
+  }
+
+  /**
+   * Commits a session change with its feed row (joining `db` when it is a transaction), then applies the
+   * row here at once: this instance must not serve a revoked session until its own tail reads the row.
+   */
+  private async commitAndApply<T>(db: Kysely<Database>, write: (trx: Kysely<Database>) => Promise<T>, feedOf: (written: T) => FeedRow | undefined): Promise<T> {
+    const written = await commitChange(this.store, { db, clock: this.clock, write, feed: feedOf });
+    const feed = feedOf(written);
+    if (feed) this.applyChange({ id: 0, at: this.clock.now(), ...feed });
+    return written;
   }
 
   /** Applies a change-feed row from any instance (including this one). */

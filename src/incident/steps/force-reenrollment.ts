@@ -1,5 +1,3 @@
-import { SESSION_FEED } from '../../identity/index.js';
-import { publishChange } from '../../store/index.js';
 import type { OutboxItem } from '../notify/outbox.js';
 import type { PlaybookStep } from './playbook-step.js';
 
@@ -32,15 +30,8 @@ export const forceReenrollmentStep: PlaybookStep = {
         // Sessions issued to these users up to now (a relay may have signed in between the steps).
         // With --all-sessions the revoke step holds every older row; only newer ones are left here,
         // so this statement never waits on that large UPDATE's row locks.
-        let query = trx.updateTable('sessions').set({ revoked_at: deps.clock.now(), revoked_reason: reason }).where('user_id', 'in', ids).where('revoked_at', 'is', null);
-        if (incident.options.allSessions) query = query.where('created_at', '>=', incident.declaredAt);
-        const revoked = await query.returning('id_hash').execute();
-        if (revoked.length > 0) {
-          const idHashes = revoked.map((r) => r.id_hash);
-          await publishChange(trx, deps.store, deps.clock, SESSION_FEED.revoked, { idHashes });
-          deps.identity.sessions.applyChange({ id: 0, at: deps.clock.now(), kind: SESSION_FEED.revoked, payload: { idHashes } });
-        }
-        await deps.audit.record({ type: 'user.reenroll_required', outcome: 'success', actor, detail: { users: ids, sessionsRevoked: revoked.length, reason, incident: incident.id } }, trx);
+        const sessionsRevoked = await deps.identity.sessions.revokeUsers(ids, reason, trx, incident.options.allSessions ? { createdSince: incident.declaredAt } : {});
+        await deps.audit.record({ type: 'user.reenroll_required', outcome: 'success', actor, detail: { users: ids, sessionsRevoked, reason, incident: incident.id } }, trx);
       });
       for (const user of chunk) if (!keyed.has(user.userId)) withoutKey.push({ userId: user.userId, email: user.email });
     }

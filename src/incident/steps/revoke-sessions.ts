@@ -1,13 +1,12 @@
-import { SESSION_FEED } from '../../identity/index.js';
-import { publishChange } from '../../store/index.js';
 import type { PlaybookStep } from './playbook-step.js';
 
 const CHUNK = 500;
 
 /**
  * Kills sessions: everyone's with --all-sessions (one UPDATE, one feed row), otherwise the contained
- * users'. All in one transaction: the feed rows commit with the revocations and every instance
- * evicts its cache when NOTIFY wakes it. Revoking a revoked session is a no-op: idempotent.
+ * users', a batch at a time. Each batch's revocation, its feed row and its audit event commit in one
+ * transaction, and every instance evicts its cache when NOTIFY wakes it. Revoking a revoked session
+ * is a no-op: idempotent.
  */
 export const revokeSessionsStep: PlaybookStep = {
   name: 'revoke_sessions',
@@ -28,19 +27,9 @@ export const revokeSessionsStep: PlaybookStep = {
     for (let i = 0; i < users.length; i += CHUNK) {
       const ids = users.slice(i, i + CHUNK).map((u) => u.userId);
       revoked += await deps.store.db.transaction().execute(async (trx) => {
-        const now = deps.clock.now();
-        const result = await trx
-          .updateTable('sessions')
-          .set({ revoked_at: now, revoked_reason: reason })
-          .where('user_id', 'in', ids)
-          .where('revoked_at', 'is', null)
-          .returning('id_hash')
-          .execute();
-        // The session manager's own feed kind, one row for the batch: every instance evicts these.
-        if (result.length > 0) await publishChange(trx, deps.store, deps.clock, SESSION_FEED.revoked, { idHashes: result.map((r) => r.id_hash) });
-        await deps.audit.record({ type: 'session.revoked', outcome: 'success', actor, detail: { sessions: result.length, users: ids.length, reason, scope: 'incident', incident: incident.id } }, trx);
-        sessions.applyChange({ id: 0, at: now, kind: SESSION_FEED.revoked, payload: { idHashes: result.map((r) => r.id_hash) } });
-        return result.length;
+        const count = await sessions.revokeUsers(ids, reason, trx);
+        await deps.audit.record({ type: 'session.revoked', outcome: 'success', actor, detail: { sessions: count, users: ids.length, reason, scope: 'incident', incident: incident.id } }, trx);
+        return count;
       });
     }
     return { scope: 'contained users', users: users.length, revoked };
