@@ -1,8 +1,9 @@
-import { createAuditLog, type AuditLog } from './audit/index.js';
+import { createAuditLog, ensureCheckpointPublicKey, type AuditLog } from './audit/index.js';
 import type { ConfigSnapshot, GatehouseConfig } from './config/index.js';
 import { IdentityService, webauthnSettingsFromConfig, type IdentitySettings, type PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import type { Random } from './lib/random.js';
+import { openSecretSealer, sealSecretsAtRest, type SealAtRestReport, type SecretSealer } from './secrets/index.js';
 import { loadServerSecret, openStore, type Store } from './store/index.js';
 
 /**
@@ -15,6 +16,10 @@ export interface GatehouseCore {
   store: Store;
   audit: AuditLog;
   identity: IdentityService;
+  /** The key-encryption key's sealer; `available` is false when none is configured (CLI only: serve refuses). */
+  secrets: SecretSealer;
+  /** Plaintext private keys this open sealed in place (a database from before sealing, or an older instance). */
+  sealedAtOpen: SealAtRestReport | undefined;
   clock: Clock;
   random: Random;
   close(): Promise<void>;
@@ -49,19 +54,28 @@ export function sessionTimeoutsOf(config: GatehouseConfig) {
   return { idleMs: config.sessions.idle_timeout_minutes * 60_000, absoluteMs: config.sessions.absolute_timeout_hours * 3_600_000 };
 }
 
-export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; random: Random; passwordHashing?: PasswordHashing }): Promise<GatehouseCore> {
+export async function openCore(
+  initial: ConfigSnapshot,
+  deps: { clock: Clock; random: Random; passwordHashing?: PasswordHashing; sealer?: SecretSealer },
+): Promise<GatehouseCore> {
   let snapshot = initial;
   let settings = identitySettingsOf(initial.config);
   const { config } = initial;
+  // Before the store: a missing or over-permissive key file fails without touching the database.
+  const sealer = deps.sealer ?? openSecretSealer(config.server, initial.baseDir, deps.random);
   const store = await openStore({ url: config.database.url, baseDir: initial.baseDir, poolSize: config.database.pool_size });
   try {
     const audit = createAuditLog({ db: store.db, clock: deps.clock });
+    // Before anything reads a private key: check the KEK opens this database, seal legacy plaintext.
+    await ensureCheckpointPublicKey(store.db);
+    const sealedAtOpen = sealer.available ? await sealSecretsAtRest({ db: store.db, sealer, random: deps.random, audit }) : undefined;
     const serverSecret = await loadServerSecret(store.db, deps.random);
     const identity = new IdentityService({
       store,
       clock: deps.clock,
       random: deps.random,
       audit,
+      sealer,
       serverSecret,
       settings: () => settings,
       timeouts: sessionTimeoutsOf(config),
@@ -81,6 +95,8 @@ export async function openCore(initial: ConfigSnapshot, deps: { clock: Clock; ra
       store,
       audit,
       identity,
+      secrets: sealer,
+      sealedAtOpen,
       clock: deps.clock,
       random: deps.random,
       close: () => store.close(),

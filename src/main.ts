@@ -13,6 +13,7 @@ import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
 import { RateLimiter } from './lib/rate-limiter.js';
+import { requireKeyEncryptionKey } from './secrets/index.js';
 import { createPortalMetrics, portalSessionCookieNameOf, registerPortal, type PortalSettings } from './portal/index.js';
 import { buildHttpApp, type HostRouter } from './server/build-http-app.js';
 import { normaliseAddress } from './server/client-address.js';
@@ -63,6 +64,11 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const core = await openCore(options.snapshot, { clock, random, ...(options.passwordHashing ? { passwordHashing: options.passwordHashing } : {}) });
   const cleanups: (() => Promise<void> | void)[] = [() => core.close()];
   try {
+    // Fail closed: a server holds private keys, and without a KEK they would sit in the database in the clear.
+    requireKeyEncryptionKey(core.secrets);
+    if (core.sealedAtOpen && core.sealedAtOpen.total > 0) {
+      logger.warn({ sealed: core.sealedAtOpen.sealed, keyEncryptionKey: core.secrets.source }, 'sealed plaintext private keys in the database under the key-encryption key (recorded in the audit log)');
+    }
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const metrics = createPortalMetrics(registry, () => core.identity.sessions.countActive());
@@ -105,6 +111,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       audit: core.audit,
       clock,
       random,
+      sealer: core.secrets,
       logger,
       registry,
       portalUrlOf,

@@ -6,6 +6,7 @@ import { createDatabaseSigningKeyStore, createSigningKeyRing, type JsonWebKeySet
 import type { SessionManager } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
+import type { SecretSealer } from '../secrets/index.js';
 import type { Change, Store } from '../store/index.js';
 import { createAccessGateway, type AccessGateway } from './access-gateway.js';
 import { HANDSHAKE_STATE_COOKIE } from './app-cookie-names.js';
@@ -39,6 +40,8 @@ export interface BuildAccessOptions {
   audit: AuditLog;
   clock: Clock;
   random: Random;
+  /** Seals the signing keys at rest (the key-encryption key). */
+  sealer: SecretSealer;
   logger: Logger;
   registry: Registry;
   /** The portal's external URL for a config (the composition root knows how it is derived). */
@@ -62,7 +65,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   // A superseded key stays published while tokens it signed may be alive: the longest configured
   // lifetime plus a minute of clock skew (the ring refuses a shorter window at start-up).
   const keyRing = createSigningKeyRing({
-    store: createDatabaseSigningKeyStore(store.db),
+    store: createDatabaseSigningKeyStore(store.db, options.sealer),
     clock,
     random,
     maxTokenLifetimeMs: Math.max(5 * 60_000, (config.access.jwt_ttl_seconds + 60) * 1000),

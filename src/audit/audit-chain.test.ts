@@ -11,15 +11,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { havePostgres, POSTGRES_TEST_URL } from '../../test/peers.js';
 import { freshPostgresDatabase } from '../../test/support/gatehouse-fixture.js';
 import { builtPath } from '../../test/support/paths.js';
+import { OTHER_KEY_ENCRYPTION_KEY, testSealer } from '../../test/support/test-kek.js';
+import { createUnavailableSealer } from '../secrets/index.js';
 import { ManualClock } from '../lib/clock.js';
 import { isGatehouseError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
 import { openStore, type Store } from '../store/index.js';
-import { createAuditLog, GENESIS_HASH, hashAuditEvent, pruneAuditLog, queryAudit, readAuditHead, verifyAuditChain, type AuditLog } from './index.js';
+import { createAuditLog, GENESIS_HASH, hashAuditEvent, loadCheckpointKey, pruneAuditLog, queryAudit, readAuditHead, verifyAuditChain, type AuditLog } from './index.js';
 
 const pgAvailable = await havePostgres();
 const DAY = 86_400_000;
 const WORKER = builtPath('test/audit/append-worker.ts');
+const sealer = testSealer();
 
 const engines = [
   { name: 'sqlite', available: true, url: async () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-audit-')), 'audit.db')}` },
@@ -45,7 +48,7 @@ for (const engine of engines) {
       // Each test starts from an empty chain and no checkpoint key.
       await store.db.deleteFrom('audit_events').execute();
       await store.db.deleteFrom('audit_checkpoints').execute();
-      await store.db.deleteFrom('settings').where('key', '=', 'audit_checkpoint_key').execute();
+      await store.db.deleteFrom('settings').where('key', 'in', ['audit_checkpoint_key', 'audit_checkpoint_public_key']).execute();
       await store.db.updateTable('audit_head').set({ seq: 0, hash: GENESIS_HASH }).where('id', '=', 1).execute();
       clock = new ManualClock(Date.UTC(2026, 0, 1));
       audit = createAuditLog({ db: store.db, clock });
@@ -155,7 +158,7 @@ for (const engine of engines) {
       const cut = Date.UTC(2026, 0, 1) + 4500; // events 1..5 are older
       clock.advance(DAY);
       const before = await readAuditHead(db());
-      const pruned = await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: cut, actor: 'test' });
+      const pruned = await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: cut, actor: 'test' });
       expect(pruned).toMatchObject({ deleted: 5, checkpoint: { seq: 5 } });
       expect(await db().selectFrom('audit_events').select('seq').where('seq', '<=', 5).execute()).toEqual([]);
       const result = await verifyAuditChain(db());
@@ -163,12 +166,16 @@ for (const engine of engines) {
       // The prune itself is an event in the chain, and an anchor exported before it still matches.
       expect(await queryAudit(db(), { type: 'audit.pruned' })).toMatchObject([{ seq: 11, actor: 'test', detail: { deleted: 5, through_seq: 5 } }]);
       expect((await verifyAuditChain(db(), { anchor: { seq: before.seq, hash: before.hash } })).anchor).toBe('matched');
-      expect((await verifyAuditChain(db(), { anchor: { seq: 2, hash: 'ab'.repeat(32) } })).anchor).toBe('pruned');
+      // Retention deleted event 2 and no checkpoint records its hash: the anchor cannot be checked, which fails.
+      expect(await verifyAuditChain(db(), { anchor: { seq: 2, hash: 'ab'.repeat(32) } })).toMatchObject({ ok: false, problem: { kind: 'anchor_pruned', seq: 2 } });
+      // The checkpoint records the hash of event 5, the last one it deleted: an anchor there is checked.
+      expect((await verifyAuditChain(db(), { anchor: { seq: 5, hash: pruned.checkpoint!.hash } })).anchor).toBe('matched_checkpoint');
+      expect(await verifyAuditChain(db(), { anchor: { seq: 5, hash: 'ab'.repeat(32) } })).toMatchObject({ ok: false, problem: { kind: 'anchor_mismatch', seq: 5 } });
 
       // Nothing older left: a second prune is a no-op; everything can go and the log stays verifiable.
-      expect(await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: cut, actor: 'test' })).toEqual({ deleted: 0 });
+      expect(await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: cut, actor: 'test' })).toEqual({ deleted: 0 });
       clock.advance(1);
-      const all = await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: clock.now(), actor: 'test' });
+      const all = await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: clock.now(), actor: 'test' });
       expect(all).toMatchObject({ deleted: 6, checkpoint: { seq: 11 } });
       expect(await verifyAuditChain(db())).toMatchObject({ ok: true, events: 1, start: { seq: 11 } });
       await writeEvents(2);
@@ -178,7 +185,7 @@ for (const engine of engines) {
     it('a tampered, foreign or deleted checkpoint fails verification', async () => {
       await writeEvents(6);
       clock.advance(DAY);
-      await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: Date.UTC(2026, 0, 1) + 2500, actor: 'test' });
+      await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: Date.UTC(2026, 0, 1) + 2500, actor: 'test' });
       const cp = await db().selectFrom('audit_checkpoints').selectAll().executeTakeFirstOrThrow();
       const signature = Buffer.from(cp.signature, 'base64url');
       signature[0]! ^= 1;
@@ -193,7 +200,7 @@ for (const engine of engines) {
       expect((await verifyAuditChain(db())).ok).toBe(true);
       expect((await verifyAuditChain(db(), { checkpointKeyFingerprint: 'SHA256:' + '0'.repeat(64) })).problem).toMatchObject({ kind: 'bad_checkpoint', message: expect.stringContaining('not by the trusted key') });
 
-      await db().updateTable('settings').set({ value: 'not-a-key' }).where('key', '=', 'audit_checkpoint_key').execute();
+      await db().updateTable('settings').set({ value: 'not-a-key' }).where('key', '=', 'audit_checkpoint_public_key').execute();
       expect((await verifyAuditChain(db())).problem).toMatchObject({ kind: 'bad_checkpoint', message: expect.stringContaining('unreadable') });
 
       await db().deleteFrom('audit_checkpoints').execute();
@@ -204,17 +211,40 @@ for (const engine of engines) {
       await writeEvents(4);
       clock.advance(DAY);
       await db().updateTable('audit_events').set({ actor: 'someone-else' }).where('seq', '=', 2).execute();
-      const error = await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: clock.now() - 1, actor: 'test' }).catch((e: unknown) => e);
+      const error = await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: clock.now() - 1, actor: 'test' }).catch((e: unknown) => e);
       expect(isGatehouseError(error) && error.code).toBe('audit_chain_invalid');
       expect(await db().selectFrom('audit_events').select('seq').execute()).toHaveLength(4);
-      const future = await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: clock.now() + DAY, actor: 'test' }).catch((e: unknown) => e);
+      const future = await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: clock.now() + DAY, actor: 'test' }).catch((e: unknown) => e);
       expect(isGatehouseError(future) && future.code).toBe('audit_prune_future');
+    });
+
+    it('prune needs the key-encryption key: refused without it or with the wrong one, before deleting anything; verify needs none', async () => {
+      await writeEvents(4);
+      clock.advance(DAY);
+      for (const [other, cause] of [
+        [createUnavailableSealer(), 'kek_not_configured'],
+        [testSealer(OTHER_KEY_ENCRYPTION_KEY), 'sealed_value_unknown_key'],
+      ] as const) {
+        // The second round finds the key the first successful prune below did not yet create: create it now.
+        if (cause === 'sealed_value_unknown_key') await loadCheckpointKey(db(), cryptoRandom, sealer);
+        const error = await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer: other }, { before: clock.now() - 1, actor: 'test' }).catch((e: unknown) => e);
+        expect(isGatehouseError(error) && error.code).toBe('audit_prune_needs_kek');
+        expect(isGatehouseError(error) && error.detail).toContain(cause);
+        expect(await db().selectFrom('audit_events').select('seq').execute()).toHaveLength(4);
+      }
+      // The private key is stored sealed (no PKCS#8 in the clear), its public half beside it.
+      const rows = await db().selectFrom('settings').selectAll().where('key', 'in', ['audit_checkpoint_key', 'audit_checkpoint_public_key']).orderBy('key').execute();
+      expect(rows[0]!.value).toMatch(/^gh-sealed\.v1\./);
+      expect(rows[0]!.value).not.toContain('MC4CAQAwBQYDK2Vw');
+      const pruned = await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: clock.now() - 1, actor: 'test' });
+      expect(pruned.checkpoint!.publicKey).toBe(rows[1]!.value);
+      expect(await verifyAuditChain(db())).toMatchObject({ ok: true, start: { from: 'checkpoint', keyFingerprint: pruned.checkpoint!.keyFingerprint } });
     });
 
     it('an event older than the checkpoint, inserted after retention, is caught', async () => {
       await writeEvents(4);
       clock.advance(DAY);
-      await pruneAuditLog({ db: db(), clock, random: cryptoRandom }, { before: Date.UTC(2026, 0, 1) + 1500, actor: 'test' });
+      await pruneAuditLog({ db: db(), clock, random: cryptoRandom, sealer }, { before: Date.UTC(2026, 0, 1) + 1500, actor: 'test' });
       const old = { seq: 1, at: Date.UTC(2026, 0, 1), type: 'sign_in', outcome: 'success' as const, code: null, user_id: 'u9', actor: null, ip: null, detail: '{}' };
       await db().insertInto('audit_events').values({ ...old, prev_hash: GENESIS_HASH, hash: hashAuditEvent(GENESIS_HASH, old) }).execute();
       expect((await verifyAuditChain(db())).problem).toMatchObject({ kind: 'broken_link', seq: 1 });

@@ -5,5 +5,5 @@ export { verifyAuditChain, type AuditVerification, type AuditProblem, type Audit
 export { queryAudit, type AuditQuery, type AuditRecord } from './query-audit.js';
 export { pruneAuditLog, type PruneAuditResult } from './prune-audit-log.js';
 export { readAuditHead, type AuditHead } from './audit-head.js';
-export { checkpointKeyFingerprint, loadCheckpointKey, type CheckpointKey } from './checkpoint-key.js';
+export { checkpointKeyFingerprint, ensureCheckpointPublicKey, loadCheckpointKey, readCheckpointKey, type CheckpointKey, type CheckpointPublicKey } from './checkpoint-key.js';
 export type { AuditCheckpoint } from './audit-checkpoint.js';

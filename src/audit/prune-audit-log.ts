@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
-import { GatehouseError } from '../lib/errors.js';
+import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
+import type { SecretSealer } from '../secrets/index.js';
 import type { Database } from '../store/index.js';
 import { appendAuditEvent } from './append-audit-event.js';
 import { signCheckpoint, type AuditCheckpoint } from './audit-checkpoint.js';
@@ -22,16 +23,31 @@ export interface PruneAuditResult {
  * instances) is kept until everything before it is old enough.
  *
  * The chain is verified first: signing a checkpoint over a tampered log would launder it.
+ *
+ * The checkpoint key is sealed under the key-encryption key, so pruning needs the KEK: someone with
+ * the database alone (a copy, or write access through SQL) can delete events but cannot leave a
+ * signed checkpoint over the gap, and `audit verify` reports it. Without the KEK, or with the wrong
+ * one, this refuses with `audit_prune_needs_kek` before deleting anything.
  */
 export async function pruneAuditLog(
-  deps: { db: Kysely<Database>; clock: Clock; random: Random },
+  deps: { db: Kysely<Database>; clock: Clock; random: Random; sealer: SecretSealer },
   input: { before: number; actor: string },
 ): Promise<PruneAuditResult> {
-  const { db, clock, random } = deps;
+  const { db, clock, random, sealer } = deps;
   if (!Number.isFinite(input.before)) throw new GatehouseError('invalid_input', { publicMessage: 'before must be a time', detail: String(input.before) });
   if (input.before > clock.now()) {
     throw new GatehouseError('audit_prune_future', { publicMessage: 'Refusing to prune up to a time in the future.', detail: new Date(input.before).toISOString() });
   }
+  // The key first: without the KEK, refuse before spending a full verification on a long log.
+  const key = await loadCheckpointKey(db, random, sealer).catch((error: unknown) => {
+    if (!isGatehouseError(error) || !/^(kek_|sealed_value_)/.test(error.code)) throw error;
+    throw new GatehouseError('audit_prune_needs_kek', {
+      status: 500,
+      publicMessage: `Pruning signs a checkpoint with the audit checkpoint key, which is sealed under the key-encryption key; it could not be opened (${error.code}). Run prune where the server's key file (server.key_encryption_key_file) is readable. Nothing was deleted.`,
+      detail: `${error.code}: ${error.detail ?? ''}`,
+      cause: error,
+    });
+  });
   const verification = await verifyAuditChain(db);
   if (!verification.ok && verification.problem) {
     const { problem } = verification;
@@ -41,7 +57,6 @@ export async function pruneAuditLog(
       detail: `first bad event ${problem.seq}: ${problem.kind}: ${problem.message}`,
     });
   }
-  const key = await loadCheckpointKey(db, random);
 
   return db.transaction().execute(async (trx) => {
     // Take the head lock first: prunes and appends from every instance serialize behind it.

@@ -6,7 +6,7 @@ import { checkpointKeyFingerprint, readCheckpointKey } from './checkpoint-key.js
 import { GENESIS_HASH } from './event-hash.js';
 import { readChainPage, diagnoseEvent, type ChainRow } from './diagnose-event.js';
 
-export type AuditProblemKind = 'changed' | 'deleted' | 'reordered' | 'broken_link' | 'bad_checkpoint' | 'anchor_mismatch';
+export type AuditProblemKind = 'changed' | 'deleted' | 'reordered' | 'broken_link' | 'bad_checkpoint' | 'anchor_mismatch' | 'anchor_pruned';
 
 /** The first thing found wrong, named by the seq of the event (or checkpoint) where it shows. */
 export interface AuditProblem {
@@ -23,8 +23,12 @@ export interface AuditVerification {
   start: { from: 'genesis' } | { from: 'checkpoint'; seq: number; hash: string; at: number; keyFingerprint: string };
   /** The last event verified (or the anchor when none): what `audit head` should print. */
   last: { seq: number; hash: string };
-  /** How an `anchor` option fared: `pruned` when retention has since deleted that event. */
-  anchor?: 'matched' | 'pruned';
+  /**
+   * How an `anchor` option fared: `matched` against the event itself, `matched_checkpoint` against a
+   * signed checkpoint that records it (retention deleted the event). An anchor that retention deleted
+   * and no checkpoint records is a failure (`anchor_pruned`), never a pass.
+   */
+  anchor?: 'matched' | 'matched_checkpoint';
   elapsedMs: number;
   eventsPerSecond: number;
 }
@@ -91,9 +95,21 @@ async function verifyOnce(db: Kysely<Database>, options: VerifyAuditOptions): Pr
   let anchorState: AuditVerification['anchor'];
   const { anchor } = options;
   if (anchor && cp && anchor.seq <= cp.seq) {
-    if (anchor.seq < cp.seq) anchorState = 'pruned';
-    else if (anchor.hash !== cp.hash) return fail('anchor_mismatch', anchor.seq, `the checkpoint at seq ${cp.seq} has hash ${cp.hash}, the anchor says ${anchor.hash}`);
-    else anchorState = 'matched';
+    // What a checkpoint proves: its signature covers one (seq, hash), the last event its prune deleted,
+    // and that hash commits to every event before it. It does not record the hashes of the events
+    // before it, so an anchor inside a pruned range can be checked only when it is exactly a
+    // checkpoint's seq. Any other deleted anchor cannot be told from one that never existed: passing
+    // it would let whoever can delete rows and sign a checkpoint erase the exported history.
+    const recorded = checkpoints.find((checkpoint) => checkpoint.seq === anchor.seq);
+    if (!recorded) {
+      return fail(
+        'anchor_pruned',
+        anchor.seq,
+        `the anchored event ${anchor.seq} was deleted by retention and no signed checkpoint records its hash (checkpoints record seq ${checkpoints.map((c) => c.seq).join(', ')}): the anchor cannot be checked`,
+      );
+    }
+    if (anchor.hash !== recorded.hash) return fail('anchor_mismatch', anchor.seq, `the checkpoint at seq ${recorded.seq} has hash ${recorded.hash}, the anchor says ${anchor.hash}`);
+    anchorState = 'matched_checkpoint';
   }
 
   if (cp) {

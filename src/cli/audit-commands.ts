@@ -25,6 +25,13 @@ function parseAnchor(value: string): { seq: number; hash: string } {
 function describeVerification(result: AuditVerification): string {
   const from = result.start.from === 'genesis' ? 'the first event' : `the signed checkpoint at seq ${result.start.seq} (key ${result.start.keyFingerprint})`;
   const rate = `${result.eventsPerSecond.toLocaleString('en-US')} events/s, ${(result.elapsedMs / 1000).toFixed(2)} s`;
+  if (!result.ok && result.problem?.kind === 'anchor_pruned') {
+    return [
+      `audit log FAILED verification: the anchor at seq ${result.problem.seq} lies in a pruned range that no signed checkpoint records`,
+      result.problem.message,
+      'A checkpoint proves only the hash of the last event its prune deleted. Check exported heads with --anchor before retention reaches them.',
+    ].join('\n');
+  }
   if (!result.ok && result.problem) {
     const { problem } = result;
     return [
@@ -36,7 +43,7 @@ function describeVerification(result: AuditVerification): string {
   return [
     `audit log verified: ${result.events} event(s) from ${from}; ${rate}`,
     `head ${result.last.seq}:${result.last.hash}`,
-    ...(result.anchor === 'matched' ? ['anchor matched'] : result.anchor === 'pruned' ? ['anchor not checked: retention has deleted that event'] : []),
+    ...(result.anchor === 'matched' ? ['anchor matched'] : result.anchor === 'matched_checkpoint' ? ['anchor matched: retention deleted that event; the signed checkpoint at its seq records its hash'] : []),
     ANCHOR_NOTE,
   ].join('\n');
 }
@@ -111,7 +118,7 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
       const before = parseTime('--before', options.before);
       const { pruneAuditLog } = await import('../audit/index.js');
       const result = await withCore(cli, (core) =>
-        pruneAuditLog({ db: core.store.db, clock: core.clock, random: core.random }, { before, actor: 'cli' }),
+        pruneAuditLog({ db: core.store.db, clock: core.clock, random: core.random, sealer: core.secrets }, { before, actor: 'cli' }),
       );
       emit(cli, options.json, result, () =>
         result.checkpoint

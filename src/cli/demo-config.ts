@@ -2,6 +2,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { systemClock } from '../lib/clock.js';
+import { cryptoRandom } from '../lib/random.js';
+import { createKeyEncryptionKeyFile } from '../secrets/index.js';
+
+/** The demo's key-encryption key file, beside gatehouse.yaml and outside data/ (where the database lives). */
+export const DEMO_KEY_FILE = 'gatehouse.kek';
 
 export interface DemoOptions {
   dir: string;
@@ -28,6 +34,9 @@ server:
   portal_host: ${portal}
 ${listener}  # Prometheus metrics on their own listener, reachable from this machine only.
   metrics: { host: 127.0.0.1, port: ${options.metricsPort ?? 9464} }
+  # Seals the signing keys and TOTP secrets in the database (mode 0600; back it up apart from the
+  # database: docs/operations.md, "Key-encryption key").
+  key_encryption_key_file: ${DEMO_KEY_FILE}
 database:
   url: sqlite:./data/gatehouse.db
 
@@ -46,13 +55,17 @@ identity:
 `;
 }
 
-export async function writeDemo(options: DemoOptions & { force: boolean }): Promise<{ configPath: string; created: boolean }> {
+export async function writeDemo(options: DemoOptions & { force: boolean }): Promise<{ configPath: string; created: boolean; keyPath?: string; keyCreated?: boolean }> {
   const configPath = join(options.dir, 'gatehouse.yaml');
   mkdirSync(join(options.dir, 'data'), { recursive: true });
   if (existsSync(configPath) && !options.force) return { configPath, created: false };
+  // Never replaced, even with --force: it may be the only key that opens the database's private keys.
+  const keyPath = join(options.dir, DEMO_KEY_FILE);
+  const keyCreated = !existsSync(keyPath);
+  if (keyCreated) createKeyEncryptionKeyFile(keyPath, { random: cryptoRandom, clock: systemClock });
   if (options.selfSigned) await writeSelfSignedCertificate(join(options.dir, 'data', 'tls'), `sso.${options.host}`);
   writeFileSync(configPath, demoConfigText(options), { mode: 0o640 });
-  return { configPath, created: true };
+  return { configPath, created: true, keyPath, keyCreated };
 }
 
 /** A self-signed certificate for a demo (openssl from the OS; production uses a real certificate). */

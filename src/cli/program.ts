@@ -5,6 +5,7 @@ import type { CliContext, CliIo } from './cli-context.js';
 import { registerDnsCommands } from './dns-commands.js';
 import { registerHuntCommands } from './hunt-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
+import { registerSecretsCommands } from './secrets-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
 import { registerUserCommands } from './user-commands.js';
@@ -37,5 +38,6 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerAuditCommands(program, cli);
   registerIncidentCommands(program, cli);
   registerHuntCommands(program, cli);
+  registerSecretsCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }

@@ -37,6 +37,11 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
     .action(async (options: { dir: string; host: string; port: number; selfSigned?: boolean; force?: boolean }) => {
       const result = await writeDemo({ dir: resolve(cli.io.cwd, options.dir), host: options.host, port: options.port, selfSigned: Boolean(options.selfSigned), force: Boolean(options.force) });
       cli.io.stdout.write(result.created ? `wrote ${result.configPath}\n` : `${result.configPath} exists; kept it (use --force to overwrite)\n`);
+      if (result.keyPath) {
+        cli.io.stdout.write(
+          `${result.keyCreated ? 'wrote' : 'kept'} key-encryption key ${result.keyPath} (mode 0600): back it up apart from the database; without it the signing keys and TOTP enrolments are lost\n`,
+        );
+      }
     });
 
   program

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
+import type { SecretSealer } from '../secrets/index.js';
 import type { Kysely } from 'kysely';
 import { publishChange, type Database, type Store } from '../store/index.js';
 import { ChallengeStore } from './challenges.js';
@@ -25,6 +26,8 @@ export interface IdentityServiceOptions {
   clock: Clock;
   random: Random;
   audit: AuditLog;
+  /** Seals TOTP secrets at rest under the key-encryption key. */
+  sealer: SecretSealer;
   serverSecret: Buffer;
   settings: () => IdentitySettings;
   timeouts: SessionTimeouts;
@@ -53,7 +56,7 @@ export class IdentityService {
       credentials: new CredentialRegistry(db, clock),
       pending: new PendingCredentials(db, clock, random),
       sessions: new SessionManager(store, clock, random, options.timeouts, options.sessionCache),
-      legacy: new LegacyFactors(db, clock, options.passwordHashing),
+      legacy: new LegacyFactors(db, clock, options.sealer, options.passwordHashing),
       challenges: new ChallengeStore(db, clock, random),
     };
   }

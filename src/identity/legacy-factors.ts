@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { generate as generateTotp, generateSecret, verify as verifyTotp } from 'otplib';
 import type { Clock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
+import { totpSecretContext, type SecretSealer } from '../secrets/index.js';
 import type { Database } from '../store/index.js';
 
 /** argon2id cost. Verification reads the cost from the stored hash, so a change applies to new hashes. */
@@ -28,6 +29,12 @@ export class LegacyFactors {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
+    /**
+     * Seals TOTP secrets at rest (`totp:<userId>`): unlike a password hash, a TOTP secret must be
+     * readable to verify a code, and whoever reads it generates valid codes. Sealed, a copy of the
+     * database does not yield them, and a secret copied into another user's row does not open there.
+     */
+    private readonly sealer: SecretSealer,
     /** Tests pass a cheaper cost (the flows, not the hash, are under test); production never does. */
     private readonly hashing: PasswordHashing = OWASP_ARGON2ID,
   ) {}
@@ -41,7 +48,7 @@ export class LegacyFactors {
   /** Enrols TOTP and returns the shared secret (shown once to the user as an otpauth URI). */
   async enrollTotp(userId: string): Promise<string> {
     const secret = generateSecret();
-    await this.upsert(userId, { totp_secret: secret, totp_last_step: null });
+    await this.upsert(userId, { totp_secret: this.sealer.seal(secret, totpSecretContext(userId)), totp_last_step: null });
     return secret;
   }
 
@@ -77,8 +84,11 @@ export class LegacyFactors {
     if (!/^\d{6}$/.test(code)) return false;
     const row = await this.db.selectFrom('legacy_factors').selectAll().where('user_id', '=', userId).executeTakeFirst();
     if (!row?.totp_secret) return false;
+    // An unopenable secret (no KEK, wrong KEK, moved from another row) throws its code: a failure of
+    // the deployment, not a wrong code, so it is not counted against the user as one.
+    const secret = this.sealer.unseal(row.totp_secret, totpSecretContext(userId)).toString('utf8');
     const result = await verifyTotp({
-      secret: row.totp_secret,
+      secret,
       token: code,
       epoch: Math.floor(this.clock.now() / 1000),
       epochTolerance: [30, 0],

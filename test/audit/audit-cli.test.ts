@@ -1,4 +1,6 @@
 /** `gatehouse audit ...`, in-process, against the database of a running Gatehouse (its own store connection). */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGatehouse } from '../support/cli.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
@@ -67,7 +69,7 @@ describe('gatehouse audit', () => {
     await fx.gatehouse.core.audit.record({ type: 'after.cut', outcome: 'info' });
     const prune = await gatehouse('audit', 'prune', '--before', cut, '--json');
     expect(prune.code).toBe(0);
-    const result = JSON.parse(prune.stdout) as { deleted: number; checkpoint: { seq: number; keyFingerprint: string } };
+    const result = JSON.parse(prune.stdout) as { deleted: number; checkpoint: { seq: number; hash: string; keyFingerprint: string } };
     expect(result).toMatchObject({ deleted: 3, checkpoint: { seq: 3, keyFingerprint: expect.stringMatching(/^SHA256:[0-9a-f]{64}$/) } });
 
     const verify = await gatehouse('audit', 'verify', '--checkpoint-key', result.checkpoint.keyFingerprint);
@@ -76,6 +78,27 @@ describe('gatehouse audit', () => {
     expect((await gatehouse('audit', 'head')).stdout).toContain(`checkpoint-key ${result.checkpoint.keyFingerprint}`);
     expect(jsonLines((await gatehouse('audit', 'query', '--type', 'audit.pruned')).stdout)).toMatchObject([{ actor: 'cli', detail: { deleted: 3, through_seq: 3 } }]);
     expect((await gatehouse('audit', 'prune', '--before', '2999-01-01')).stderr).toContain('audit_prune_future');
+
+    // An anchor retention deleted: checked only where a signed checkpoint records its hash.
+    const unrecorded = await gatehouse('audit', 'verify', '--anchor', `2:${'ab'.repeat(32)}`);
+    expect(unrecorded.code).toBe(1);
+    expect(unrecorded.stdout).toContain('the anchor at seq 2 lies in a pruned range that no signed checkpoint records');
+    const unrecordedJson = await gatehouse('audit', 'verify', '--anchor', `2:${'ab'.repeat(32)}`, '--json');
+    expect(JSON.parse(unrecordedJson.stdout)).toMatchObject({ ok: false, problem: { kind: 'anchor_pruned', seq: 2 } });
+    const recorded = await gatehouse('audit', 'verify', '--anchor', `3:${result.checkpoint.hash}`);
+    expect(recorded.code).toBe(0);
+    expect(recorded.stdout).toContain('anchor matched: retention deleted that event; the signed checkpoint at its seq records its hash');
+
+    // The same database without the key-encryption key: verify works, prune is refused and deletes nothing.
+    const withoutKek = join(fx.dir, 'no-kek.yaml');
+    writeFileSync(withoutKek, readFileSync(fx.configPath, 'utf8').replace(/ {2}key_encryption_key: .*\n/, ''));
+    const events = (await db.selectFrom('audit_events').select('seq').execute()).length;
+    const refused = await runGatehouse(['audit', 'prune', '--before', new Date().toISOString()], { config: withoutKek });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[audit_prune_needs_kek]');
+    expect(refused.stderr).toContain('kek_not_configured');
+    expect((await db.selectFrom('audit_events').select('seq').execute()).length).toBe(events);
+    expect((await runGatehouse(['audit', 'verify'], { config: withoutKek })).code).toBe(0);
 
     await db.updateTable('audit_checkpoints').set({ at: 0 }).where('seq', '=', 3).execute();
     const forged = await gatehouse('audit', 'verify');

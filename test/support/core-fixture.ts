@@ -6,6 +6,8 @@ import { parseConfig, type ConfigSnapshot } from '../../src/config/index.js';
 import { openCore, type GatehouseCore } from '../../src/core.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { cryptoRandom } from '../../src/lib/random.js';
+import type { SecretSealer } from '../../src/secrets/index.js';
+import { TEST_KEY_ENCRYPTION_KEY } from './test-kek.js';
 
 export const RP_ID = 'acme.localhost';
 
@@ -21,6 +23,7 @@ export function coreConfigYaml(databaseUrl: string, extra = ''): string {
   portal_host: sso.acme.localhost
   public_url: ${PORTAL_ORIGIN}
   http: { host: "127.0.0.1", port: 0 }
+  key_encryption_key: ${TEST_KEY_ENCRYPTION_KEY}
 database:
   url: ${databaseUrl}
 webauthn:
@@ -35,13 +38,15 @@ export interface CoreFixture {
   close(): Promise<void>;
 }
 
-export async function openCoreFixture(options: { databaseUrl?: string; extraYaml?: string; clock?: ManualClock } = {}): Promise<CoreFixture> {
+export async function openCoreFixture(
+  options: { databaseUrl?: string; extraYaml?: string; clock?: ManualClock; sealer?: SecretSealer } = {},
+): Promise<CoreFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-core-'));
   const url = options.databaseUrl ?? `sqlite:${join(dir, 'test.db')}`;
   const config = parseConfig(coreConfigYaml(url, options.extraYaml), 'test.yaml');
   const snapshot: ConfigSnapshot = { config, path: join(dir, 'test.yaml'), baseDir: dir, loadedAt: 0 };
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 22, 9, 0, 0));
-  const core = await openCore(snapshot, { clock, random: cryptoRandom, passwordHashing: TEST_PASSWORD_HASHING });
+  const core = await openCore(snapshot, { clock, random: cryptoRandom, passwordHashing: TEST_PASSWORD_HASHING, ...(options.sealer ? { sealer: options.sealer } : {}) });
   return {
     core,
     clock,

@@ -12,6 +12,7 @@ import { loadConfigFile } from '../../src/config/index.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { startGatehouse, type RunningGatehouse, type StartOptions } from '../../src/main.js';
 import { TEST_PASSWORD_HASHING } from './core-fixture.js';
+import { TEST_KEY_ENCRYPTION_KEY } from './test-kek.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -77,6 +78,7 @@ export function fixtureConfigYaml(options: FixtureOptions & { port: number; dir:
   http:
     host: "::"
     port: ${options.port}
+  key_encryption_key: ${TEST_KEY_ENCRYPTION_KEY}
 database:
   url: ${options.databaseUrl ?? `sqlite:${join(options.dir, 'gatehouse.db')}`}
   feed_poll_ms: 50

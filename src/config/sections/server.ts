@@ -62,7 +62,23 @@ export const serverSchema = z
       .default({ include_subdomains: false })
       .describe('HTTP Strict Transport Security, sent on responses over TLS.'),
     body_limit_bytes: z.number().int().positive().default(65_536).describe('Largest request body the portal accepts, in bytes.'),
+    key_encryption_key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Key file (mode 0600, relative to this file) whose key-encryption key seals the signing keys, the audit checkpoint key and TOTP secrets in the database. `serve` refuses to start without one (or `key_encryption_key`). Create with `gatehouse secrets init-kek`.',
+      ),
+    key_encryption_key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The key-encryption key itself instead of a file: write `${env:NAME}`. Holds the key file\'s text or one base64url 32-byte key.'),
   })
-  .refine((s) => s.http || s.https, { message: 'at least one of server.http or server.https is required' });
+  .refine((s) => s.http || s.https, { message: 'at least one of server.http or server.https is required' })
+  .refine((s) => s.key_encryption_key_file === undefined || s.key_encryption_key === undefined, {
+    message: 'set one of key_encryption_key_file and key_encryption_key, not both',
+    path: ['key_encryption_key'],
+  });
 
 export type ServerConfig = z.infer<typeof serverSchema>;

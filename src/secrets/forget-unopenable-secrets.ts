@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/index.js';
+import { isGatehouseError } from '../lib/errors.js';
+import type { Database } from '../store/index.js';
+import { listSealedValues, type SealedValue } from './sealed-values.js';
+import { requireKeyEncryptionKey, type SecretSealer } from './secret-sealer.js';
+
+export interface ForgetReport {
+  signingKeys: string[];
+  totpUsers: string[];
+  canary: boolean;
+  /** Left in place on purpose (see below): prune stays refused until it is dealt with. */
+  checkpointKeyUnopenable: boolean;
+}
+
+/**
+ * Recovery after the key-encryption key is lost: forgets what no key in the current file opens, so the
+ * server can start with a new key. Signing keys are deleted (a new one is minted at start; identity
+ * tokens signed by the old ones stop verifying), TOTP enrolments are cleared (those users re-enrol), the
+ * canary is replaced at the next open. The audit checkpoint key is kept: replacing it would re-anchor
+ * the audit log under a new key with nothing linking it to the old one, which is exactly what sealing
+ * it prevents; retention stays refused until an operator restores the old key file.
+ */
+export async function forgetUnopenableSecrets(deps: { db: Kysely<Database>; sealer: SecretSealer; audit: AuditLog; actor: string }): Promise<ForgetReport> {
+  const { db, sealer, audit } = deps;
+  requireKeyEncryptionKey(sealer);
+  const opens = (item: SealedValue) => {
+    try {
+      sealer.unseal(item.value, item.context);
+      return true;
+    } catch (error) {
+      if (isGatehouseError(error) && error.code.startsWith('sealed_value_')) return false;
+      throw error;
+    }
+  };
+  const lost = (await listSealedValues(db)).filter((item) => !opens(item));
+  const report: ForgetReport = {
+    signingKeys: lost.filter((item) => item.location === 'signing_keys.private_jwk').map((item) => item.rowId),
+    totpUsers: lost.filter((item) => item.location === 'legacy_factors.totp_secret').map((item) => item.rowId),
+    canary: lost.some((item) => item.rowId === 'kek_canary'),
+    checkpointKeyUnopenable: lost.some((item) => item.rowId === 'audit_checkpoint_key'),
+  };
+  if (report.signingKeys.length + report.totpUsers.length === 0 && !report.canary) return report;
+  await db.transaction().execute(async (trx) => {
+    for (const item of lost) {
+      if (item.location === 'signing_keys.private_jwk') await trx.deleteFrom('signing_keys').where('kid', '=', item.rowId).where('private_jwk', '=', item.value).execute();
+      if (item.location === 'legacy_factors.totp_secret') {
+        await trx.updateTable('legacy_factors').set({ totp_secret: null, totp_last_step: null }).where('user_id', '=', item.rowId).where('totp_secret', '=', item.value).execute();
+      }
+      if (item.rowId === 'kek_canary') await trx.deleteFrom('settings').where('key', '=', 'kek_canary').execute();
+    }
+    await audit.record(
+      {
+        type: 'secrets.forgotten',
+        outcome: 'success',
+        actor: deps.actor,
+        detail: { signing_keys: report.signingKeys, totp_users: report.totpUsers, canary: report.canary, checkpoint_key_unopenable: report.checkpointKeyUnopenable },
+      },
+      trx,
+    );
+  });
+  return report;
+}
