@@ -71,7 +71,7 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
   incident
     .command('resume')
     .argument('<id>', 'incident id')
-    .option('--takeover', 'take the playbook over from a process that died (its lease is still held)')
+    .option('--takeover', 'take the lease from its holder: for a runner that died on another host (one that died on this host is detected)')
     .option('--json', 'print JSON')
     .description('Run the steps of an incident playbook that are not done yet (after a crash or a failed step)')
     .action(async (id: string, options: { takeover?: boolean; json?: boolean }) => {

@@ -80,6 +80,24 @@ export class IncidentRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** The current lease, if any (for telling the responder who holds it and until when). */
+  async lease(id: string): Promise<{ owner: string; until: number } | undefined> {
+    const row = await this.db.selectFrom('incidents').select(['lease_owner', 'lease_until']).where('id', '=', id).executeTakeFirst();
+    if (!row || row.lease_owner === null || row.lease_until === null) return undefined;
+    return { owner: row.lease_owner, until: Number(row.lease_until) };
+  }
+
+  /** Takes the lease from one named holder only: two responders taking over a dead runner cannot both win. */
+  async takeLeaseFrom(id: string, previousOwner: string, owner: string, ttlMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('incidents')
+      .set({ lease_owner: owner, lease_until: this.clock.now() + ttlMs, run_state: 'running' })
+      .where('id', '=', id)
+      .where('lease_owner', '=', previousOwner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async releaseLease(id: string, owner: string, runState: IncidentRecord['runState']): Promise<void> {
     await this.db.updateTable('incidents').set({ lease_owner: null, lease_until: null, run_state: runState }).where('id', '=', id).where('lease_owner', '=', owner).execute();
   }

@@ -19,6 +19,7 @@ import { defang } from './notify/warning-message.js';
 import { createWebhookSender, type WebhookMessage, type WebhookSender } from './notify/webhook-sender.js';
 import { planIncident, type IncidentPlan } from './plan-incident.js';
 import { huntContextOf, type IncidentLogger, type IpBlocker, type PlaybookDeps, type PlaybookHooks } from './playbook-context.js';
+import { localPlaybookRunner, type PlaybookRunner } from './playbook-runner.js';
 import { runPlaybook, type PlaybookRun } from './run-playbook.js';
 
 export interface IncidentResponseOptions {
@@ -28,6 +29,8 @@ export interface IncidentResponseOptions {
   domainBlocks?: DomainBlocks;
   logger?: IncidentLogger;
   hooks?: PlaybookHooks;
+  /** This process as the playbook lease names it (default: this host and pid). */
+  runner?: PlaybookRunner;
 }
 
 export interface IncidentResponse {
@@ -89,6 +92,7 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     senders,
     logger,
     hooks: options.hooks ?? {},
+    runner: options.runner ?? localPlaybookRunner(),
     deliver: async () => {},
   };
   deps.deliver = createItemDeliverer(deps, async (incidentId) => {

@@ -12,6 +12,7 @@ import type { EmailSender } from './notify/email-sender.js';
 import type { Deliver, Outbox } from './notify/outbox.js';
 import type { WarningContext } from './notify/warning-message.js';
 import type { WebhookSender } from './notify/webhook-sender.js';
+import type { PlaybookRunner } from './playbook-runner.js';
 
 /** Blocks an address or range at every app and the portal, on every instance (access/ip-blocks.ts). */
 export interface IpBlocker {
@@ -48,6 +49,8 @@ export interface PlaybookDeps {
   deliver: Deliver;
   logger: IncidentLogger;
   hooks: PlaybookHooks;
+  /** This process, as named in the playbook lease. */
+  runner: PlaybookRunner;
 }
 
 /** What one step gets: the incident, who acts, and the dependencies. */

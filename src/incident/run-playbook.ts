@@ -1,6 +1,7 @@
 import { GatehouseError } from '../lib/errors.js';
 import type { StepName } from './incident-types.js';
 import type { PlaybookDeps, StepContext } from './playbook-context.js';
+import { holderIsDead, leaseHolderOf, leaseOwnerOf } from './playbook-runner.js';
 import { PLAYBOOK } from './steps/index.js';
 
 const LEASE_MS = 60_000;
@@ -20,15 +21,8 @@ export interface PlaybookRun {
  * lease is taken atomically, or taken over explicitly after a crash.
  */
 export async function runPlaybook(deps: PlaybookDeps, incidentId: string, options: { takeover?: boolean } = {}): Promise<PlaybookRun> {
-  const owner = deps.random.uuid();
-  if (!(await deps.repository.claimLease(incidentId, owner, LEASE_MS, options.takeover ?? false))) {
-    const incident = await deps.repository.get(incidentId);
-    throw new GatehouseError('incident_busy', {
-      status: 409,
-      publicMessage: `Incident ${incident.id} is being run by another process. Wait, or resume with takeover if that process died.`,
-      detail: 'playbook lease held',
-    });
-  }
+  const owner = leaseOwnerOf(deps.runner, deps.random.uuid());
+  if (!(await deps.repository.claimLease(incidentId, owner, LEASE_MS, options.takeover ?? false))) await claimFromHolder(deps, incidentId, owner);
   const run: PlaybookRun = { incidentId, state: 'incomplete', ran: [], skipped: [], failed: [] };
   try {
     const incident = await deps.repository.get(incidentId);
@@ -92,4 +86,41 @@ export async function runPlaybook(deps: PlaybookDeps, incidentId: string, option
   } finally {
     await deps.repository.releaseLease(incidentId, owner, run.state).catch(() => {});
   }
+}
+
+/**
+ * The lease is held and was not taken over. A holder that ran on this host and whose process is gone
+ * crashed (kill -9, OOM, a closed terminal): its lease is taken from it at once, by name, and the
+ * takeover is audited. Anyone else gets `incident_busy` naming the holder, when its lease runs out
+ * and the command that takes over, because the lease is renewed before every step and a responder
+ * must not wait a minute to learn that.
+ */
+async function claimFromHolder(deps: PlaybookDeps, incidentId: string, owner: string): Promise<void> {
+  const incident = await deps.repository.get(incidentId);
+  const lease = await deps.repository.lease(incidentId);
+  if (!lease) {
+    // Released between the failed claim and this read: one more ordinary claim.
+    if (await deps.repository.claimLease(incidentId, owner, LEASE_MS, false)) return;
+  } else {
+    const holder = leaseHolderOf(lease.owner);
+    if (holderIsDead(deps.runner, holder) && (await deps.repository.takeLeaseFrom(incidentId, lease.owner, owner, LEASE_MS))) {
+      await deps.audit.record({
+        type: 'incident.lease_taken_over',
+        outcome: 'success',
+        actor: `incident:${incidentId}`,
+        detail: { incident: incidentId, reason: 'holder_process_gone', holder: { host: holder!.host, pid: holder!.pid } },
+      });
+      deps.logger.warn({ incident: incidentId, holder }, 'incident playbook runner had died; its lease was taken over');
+      return;
+    }
+  }
+  const current = await deps.repository.lease(incidentId);
+  const named = current ? leaseHolderOf(current.owner) : undefined;
+  const who = named ? `process ${named.pid} on ${named.host}` : 'another process';
+  const until = current ? ` Its lease runs out at ${new Date(current.until).toISOString()} unless renewed (it is renewed before every step).` : '';
+  throw new GatehouseError('incident_busy', {
+    status: 409,
+    publicMessage: `Incident ${incident.id} is being run by ${who}.${until} If that process has died, run: gatehouse incident resume ${incident.id} --takeover`,
+    detail: `playbook lease held by ${current?.owner ?? 'unknown'}`,
+  });
 }

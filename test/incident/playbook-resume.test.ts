@@ -1,11 +1,12 @@
 /**
- * A playbook killed midway resumes with no duplicated effect (issue 5). A child process declares the
- * incident and SIGKILLs itself inside the playbook: once in the middle of the notifications, once right
- * after the revocation step. The resumed run (takeover of the dead runner's lease) skips what is done
- * and delivers only what was not sent: each email and the webhook arrive exactly once, each block and
- * re-enrollment is recorded once.
+ * A playbook killed midway resumes with no duplicated effect. A child process declares the incident
+ * and SIGKILLs itself inside the playbook: once in the middle of the notifications, once right after
+ * the revocation step. The resumed run (the dead runner's lease is taken over because its process is
+ * gone) skips what is done and delivers only what was not sent: each email and the webhook arrive
+ * exactly once, each block and re-enrollment is recorded once.
  */
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatehouseCore } from '../../src/core.js';
 import { createIncidentResponse, type IncidentResponse } from '../../src/incident/index.js';
@@ -75,9 +76,10 @@ describe('a playbook killed midway resumes without repeating an effect', () => {
     expect(crashed!.runState).toBe('running');
     expect(deliveriesOf(id).mails).toHaveLength(4); // 2 enrollment links, then 2 of the warnings
 
-    // The dead runner still holds the lease: a plain resume is refused, a takeover continues.
-    await expect(incidents.resume(id, { actor: 'test' })).rejects.toMatchObject({ code: 'incident_busy' });
-    const { incident, run } = await incidents.resume(id, { actor: 'test', takeover: true });
+    // The dead runner still holds the lease, but it ran on this host and its process is gone: a plain
+    // resume sees that and takes the lease over (audited) without the responder having to know.
+    const { incident, run } = await incidents.resume(id, { actor: 'test' });
+    expect(await countAudit(fx.gatehouse.core, 'incident.lease_taken_over', id)).toBe(1);
     expect(run.state).toBe('complete');
     expect(run.skipped).toEqual(['block_domains', 'block_ips', 'hunt', 'revoke_sessions', 'force_reenrollment']);
     expect(run.ran).toEqual(['notify', 'export_stix']);
@@ -124,6 +126,37 @@ describe('a playbook killed midway resumes without repeating an effect', () => {
     expect(new Set(mails.map((m) => m.idempotencyKey)).size).toBe(mails.length);
     expect(mails).toHaveLength(6 + 2);
     expect(posted).toHaveLength(1);
+  });
+
+  it('a live holder or one on another host is named in incident_busy, with the takeover command', async () => {
+    const declared = await incidents.declare({ title: 'lease drill', users: ['dana@acme.test'] }, { actor: 'test' });
+    if (!('incident' in declared)) throw new Error('dry run');
+    const id = declared.incident.id;
+    const db = fx.gatehouse.core.store.db;
+    const until = Date.now() + 3_600_000;
+    const hold = (owner: string) => db.updateTable('incidents').set({ lease_owner: owner, lease_until: until, run_state: 'running' }).where('id', '=', id).execute();
+
+    // Another host: its pid cannot be probed from here, so only its expiry or --takeover ends it.
+    await hold('db-2.acme.internal/4242/one');
+    const busy = await incidents.resume(id, { actor: 'test' }).catch((error: unknown) => error);
+    expect(busy).toMatchObject({ code: 'incident_busy' });
+    const message = (busy as { publicMessage: string }).publicMessage;
+    expect(message).toContain('process 4242 on db-2.acme.internal');
+    expect(message).toContain(new Date(until).toISOString());
+    expect(message).toContain(`gatehouse incident resume ${id} --takeover`);
+
+    // This host, a live process (this test's parent): still busy.
+    await hold(`${encodeURIComponent(hostname())}/${process.ppid}/two`);
+    await expect(incidents.resume(id, { actor: 'test' })).rejects.toMatchObject({ code: 'incident_busy' });
+
+    // An owner written before leases named their process: busy, never guessed dead.
+    await hold('8f1c2a7e-legacy-uuid');
+    await expect(incidents.resume(id, { actor: 'test' })).rejects.toMatchObject({ code: 'incident_busy' });
+
+    // --takeover still overrides any holder.
+    const taken = await incidents.resume(id, { actor: 'test', takeover: true });
+    expect(taken.run.state).toBe('complete');
+    expect(await countAudit(fx.gatehouse.core, 'incident.lease_taken_over', id)).toBe(0);
   });
 
   it('a dead webhook fails only the notify step; containment is done and resume delivers once', async () => {
