@@ -15,14 +15,13 @@
  * compiled deployment runs), not under tsx, so its RSS has no loader overhead in it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { startUpstreamFixture } from '../src/dns/test-support/upstream-fixture.js';
+import { cpuUs, freePort, rssMb, stop, waitForAnswer } from './dns/bench-process.js';
 import { generateBlocklist, pickRandom } from './dns/blocklist-generator.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,57 +51,6 @@ const SERVERS = listArg('servers', ALL_SERVERS);
 const MIXES = listArg('mixes', ALL_MIXES);
 const FULL_RUN = SERVERS.length === ALL_SERVERS.length && MIXES.length === ALL_MIXES.length;
 
-/** A port free for both UDP and TCP on 127.0.0.1 (dig and dnsperf use one number for both). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const socket = dgram.createSocket('udp4');
-    const port = await new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
-    const tcp = net.createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => (free ? tcp.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
-    if (free) return port;
-  }
-}
-
-/** USER_HZ: 100 on every Linux architecture Node runs on (sysconf(_SC_CLK_TCK), proc(5)). */
-const CLOCK_TICKS = 100;
-
-/** utime + stime of every thread of `pid`, in microseconds (fields 14-15 of /proc/PID/stat). */
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** Sends an A query for `name` until any reply arrives; returns ms since `since`. */
-async function waitForAnswer(port: number, name: string, since: number, timeoutMs = 60_000): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  const labels = name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
-  const query = Buffer.concat([Buffer.from('abcd01000001000000000000', 'hex'), ...labels, Buffer.from('0000010001', 'hex')]);
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      socket.on('message', () => resolve(performance.now() - since));
-      const timer = setInterval(() => {
-        if (performance.now() - since > timeoutMs) reject(new Error(`no answer on port ${port}`));
-        socket.send(query, port, '127.0.0.1');
-      }, 10);
-      socket.on('close', () => clearInterval(timer));
-    });
-  } finally {
-    socket.close();
-  }
-}
-
 interface PerfResult { qps: number; lost: number; sent: number; avgLatencyMs: number; rcodes: string; cpuUsPerQuery?: number }
 
 function dnsperf(port: number, file: string, seconds: number): Promise<PerfResult> {
@@ -119,14 +67,6 @@ function dnsperf(port: number, file: string, seconds: number): Promise<PerfResul
           rcodes: /Response codes:\s+(.*)/.exec(stdout)?.[1] ?? '',
         });
       });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
   });
 }
 

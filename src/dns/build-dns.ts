@@ -9,6 +9,8 @@ import type { Change, Store } from '../store/index.js';
 import { createDnsGateway, type DnsGateway } from './dns-gateway.js';
 import { DohTokens } from './doh-tokens.js';
 import { DomainBlocks } from './domain-blocks.js';
+import { splitMemoryBudget } from './memory-budget.js';
+import { lookupRequesterOf } from './lookup-requester.js';
 import { QueryLogWriter } from './query-log-writer.js';
 import type { ClientContext, Verdict } from './verdict.js';
 
@@ -47,7 +49,7 @@ export interface BuildDnsOptions {
 function toVerdict(verdict: DomainVerdict, strictNewDomains: boolean): Verdict {
   // Strict new-domain isolation (turned on by an incident): a young domain is blocked, not just warned.
   const action = strictNewDomains && verdict.age.state === 'young' && verdict.action === 'warn' ? 'block' : verdict.action;
-  return { action, reasons: verdict.reasons, humanReason: verdict.humanReason };
+  return { action, reasons: verdict.reasons, humanReason: verdict.humanReason, ...(verdict.provisional ? { reusable: false } : {}) };
 }
 
 /**
@@ -65,6 +67,7 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
     now: () => clock.now(),
     flushIntervalMs: config.query_log.flush_interval_ms,
     maxBuffer: config.query_log.max_buffer,
+    maxBytes: splitMemoryBudget(config.memory_budget_mb).queryLogBytes,
     retentionDays: config.query_log.retention_days,
     onError: (error) => logger.warn({ err: error }, 'dns query log write failed'),
   });
@@ -91,10 +94,13 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
     resolveDohToken: dohTokens.resolve,
     ...(config.query_log.enabled ? { queryLog } : {}),
     classify: (name, client) => {
-      const sync = intel.classifier.classifySync(name);
+      // Each client is charged for the registration-date lookups its queries start.
+      const requester = lookupRequesterOf(client);
+      const sync = intel.classifier.classifySync(name, requester);
       if (sync) return report(name, client, sync);
-      return intel.classifier.classify(name).then((verdict) => report(name, client, verdict));
+      return intel.classifier.classify(name, requester).then((verdict) => report(name, client, verdict));
     },
+    classifyKnown: (name) => toVerdict(intel.classifier.classifyKnown(name), strictNewDomains),
   }) : undefined;
 
   const loadBlocks = async () => {

@@ -13,7 +13,8 @@ import { BlocklistStore, buildNameSet, type BlocklistSourceState, type DynamicBl
 import { ClientPolicyTable, type ClientPolicy } from './client-policies.js';
 import { DomainHasher } from './domain-hash.js';
 import { createDohHandler, type DohRequest, type DohResponse, type DohTokenResolver } from './doh-handler.js';
-import { DnsMetrics, type DnsMetricsSnapshot } from './gateway-metrics.js';
+import { DnsMetrics, type DnsMemoryUse, type DnsMetricsSnapshot } from './gateway-metrics.js';
+import { splitMemoryBudget } from './memory-budget.js';
 import { QueryHandler } from './query-handler.js';
 import { ResponseCache, type CacheLimits } from './response-cache.js';
 import { createTcpServer } from './tcp-server.js';
@@ -21,7 +22,7 @@ import { createUdpServer } from './udp-server.js';
 import { UpstreamForwarder, type UpstreamAddress } from './upstream-forwarder.js';
 import type { ClassifyHook, QueryLogEntry, QueryLogSink } from './verdict.js';
 import { EDE_BLOCKED, EDE_FILTERED } from './wire-response.js';
-import { explainName, type NameExplanation } from './explain-name.js';
+import { explainName, type KnownVerdictHook, type NameExplanation } from './explain-name.js';
 
 export interface DnsLogger {
   info(object: object, message?: string): void;
@@ -32,6 +33,8 @@ export interface DnsLogger {
 export interface DnsGatewayOptions {
   config: DnsConfig;
   classify?: ClassifyHook;
+  /** The verdict hook's answer from what it already knows (no lookups): used by `explain` only. */
+  classifyKnown?: KnownVerdictHook;
   clock?: Clock;
   random?: Random;
   /** The query log (every query, field by field). */
@@ -55,6 +58,8 @@ export interface DnsListState {
   cacheEntries: number;
   /** Questions answered without re-running the pipeline (hot-answers.ts). */
   hotAnswers: number;
+  /** Accounted bytes of each structure bounded by `dns.memory_budget_mb` (memory-budget.ts). */
+  memory: DnsMemoryUse;
   metrics: DnsMetricsSnapshot;
 }
 
@@ -72,7 +77,10 @@ export interface DnsGateway {
    */
   refreshBlocklists(): Promise<BlocklistSourceState[]>;
   listState(): DnsListState;
-  /** The decision for a name under the default client policy, for the block page and the CLI. */
+  /**
+   * The decision for a name under the default client policy from what is already known, for the block
+   * page: never starts a registration-date lookup (any Host header reaches it).
+   */
   explain(name: string): Promise<NameExplanation>;
   readonly metrics: DnsMetrics;
 }
@@ -147,9 +155,12 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     defaultPolicy,
   );
 
+  // A count bound alone lets a flood of unique names fill every slot: each structure also gets its
+  // share of the byte budget (the query log's share is applied by build-dns.ts, which owns the log).
+  const budget = splitMemoryBudget(config.memory_budget_mb);
   const cacheLimits: CacheLimits = {
     minTtlS: config.cache.min_ttl_s, maxTtlS: config.cache.max_ttl_s,
-    negativeMaxTtlS: config.cache.negative_max_ttl_s, maxEntries: config.cache.max_entries,
+    negativeMaxTtlS: config.cache.negative_max_ttl_s, maxEntries: config.cache.max_entries, maxBytes: budget.answerCacheBytes,
   };
   const cache = new ResponseCache(cacheLimits, config.serve_stale_s * 1000);
   const forwarder = new UpstreamForwarder({
@@ -178,13 +189,20 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     classifyBudgetMs: config.classify_budget_ms,
     onClassifyTimeout: config.on_classify_timeout,
     verdictCacheTtlMs: config.verdict_cache_ttl_s * 1000,
+    hotAnswerBytes: budget.hotAnswerBytes,
+    verdictMemoBytes: budget.verdictMemoBytes,
     upstreamHoldDownMs: config.upstream_hold_down_ms,
     ...(options.queryLog ? { queryLog: options.queryLog } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     onHookError: (where, error) => logger.error({ where, err: error }, 'dns hook failed'),
   });
   const queryHandler = handler;
-  if (options.registry) metrics.register(options.registry, () => cache.size);
+  const memoryUse = (): DnsMemoryUse => {
+    const { hotAnswers, verdictMemo } = queryHandler.memoryUse();
+    const queryLog = options.queryLog?.memoryUse?.();
+    return { answer_cache: cache.memoryUse(), hot_answers: hotAnswers, verdict_memo: verdictMemo, ...(queryLog ? { query_log: queryLog } : {}) };
+  };
+  if (options.registry) metrics.register(options.registry, () => cache.size, memoryUse);
 
   const onError = (error: unknown) => logger.error({ err: error }, 'dns query failed');
   const udp = config.listen.udp ? createUdpServer({ address: config.listen.address, port: config.listen.port, handler: queryHandler, onError }) : undefined;
@@ -235,18 +253,21 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
       ...(options.resolveDohToken ? { resolveToken: options.resolveDohToken } : {}),
       policyNamed: (name) => policies.named(name),
       pathPrefix: options.dohPath ?? '/dns-query',
+      allowAnonymous: config.doh_allow_anonymous,
+      onRefused: (code, client) => logger.warn({ code, client }, 'dns doh request refused'),
     }),
     blockDomain: (name, reason) => store.blockDomain(name, reason),
     unblockDomain: (name) => store.unblockDomain(name),
     replaceDynamicBlocks: (blocks) => store.replaceDynamicBlocks(blocks),
     refreshBlocklists: refreshAll,
-    explain: (name) => explainName(name, { store, hasher, policy: defaultPolicy, classify: options.classify }),
+    explain: (name) => explainName(name, { store, hasher, policy: defaultPolicy, classifyKnown: options.classifyKnown }),
     listState: () => ({
       sources: store.states.map((state) => ({ ...state })),
       dynamic: store.listDynamic(),
       allowlist: store.allowlist.size,
       cacheEntries: cache.size,
       hotAnswers: queryHandler.hotAnswers,
+      memory: memoryUse(),
       metrics: metrics.snapshot(),
     }),
   };

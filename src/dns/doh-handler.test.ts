@@ -144,3 +144,65 @@ describe.runIf(ok)('DNS over HTTPS (RFC 8484)', () => {
     expect(reply.body[3]! & 0x0f).toBe(3); // NXDOMAIN
   });
 });
+
+describe('anonymous DoH (no personal token in the path)', () => {
+  let upstream: UpstreamFixture;
+  const gateways: DnsGateway[] = [];
+  const warnings: { object: object; message?: string }[] = [];
+
+  beforeAll(async () => {
+    upstream = await startUpstreamFixture({ records: { 'www.example.test': [{ type: 'A', data: '192.0.2.80', ttl: 60 }] } });
+  });
+  afterAll(async () => {
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    await upstream.close();
+  });
+
+  async function gatewayWith(extra: Record<string, unknown> = {}): Promise<DnsGateway> {
+    const gateway = createDnsGateway({
+      config: dnsConfigSchema.parse({ enabled: true, listen: { port: 0, udp: false, tcp: false }, upstreams: [`127.0.0.1:${upstream.port}`], ...extra }),
+      logger: { info: () => undefined, warn: (object, message) => void warnings.push({ object, ...(message ? { message } : {}) }), error: () => undefined },
+      resolveDohToken: (token) => (token === TOKEN ? { user: 'alice' } : null),
+    });
+    gateways.push(gateway);
+    await gateway.start();
+    return gateway;
+  }
+
+  const get = (gateway: DnsGateway, remoteAddress: string, path = '/dns-query') =>
+    gateway.handleDohRequest({ method: 'GET', path, query: { dns: query('www.example.test').toString('base64url') }, headers: {}, remoteAddress });
+
+  it('is refused from a non-loopback address by default: 403 dns_doh_anonymous_refused, in the header, the body and the log', async () => {
+    const gateway = await gatewayWith();
+    for (const address of ['203.0.113.7', '::ffff:10.0.0.1', '2001:db8::1', '128.0.0.1']) {
+      const reply = await get(gateway, address);
+      expect([address, reply.status, reply.headers['x-gatehouse-error']]).toEqual([address, 403, 'dns_doh_anonymous_refused']);
+      expect(reply.body.toString()).toMatch(/^dns_doh_anonymous_refused: /);
+    }
+    expect(warnings).toContainEqual({ object: { code: 'dns_doh_anonymous_refused', client: '203.0.113.7' }, message: 'dns doh request refused' });
+    // POST is refused the same way, before the body is parsed.
+    const post = await gateway.handleDohRequest({ method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: query('www.example.test'), remoteAddress: '203.0.113.7' });
+    expect(post.headers['x-gatehouse-error']).toBe('dns_doh_anonymous_refused');
+  });
+
+  it('is answered from loopback, in every spelling', async () => {
+    const gateway = await gatewayWith();
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) {
+      expect([address, (await get(gateway, address)).status]).toEqual([address, 200]);
+    }
+  });
+
+  it('a personal URL keeps working from any address; a bad token is still 401', async () => {
+    const gateway = await gatewayWith();
+    expect((await get(gateway, '203.0.113.7', `/dns-query/${TOKEN}`)).status).toBe(200);
+    const bad = await get(gateway, '203.0.113.7', '/dns-query/unknown-token-0123456789');
+    expect([bad.status, bad.headers['x-gatehouse-error']]).toEqual([401, 'dns_doh_token_invalid']);
+  });
+
+  it('dns.doh_allow_anonymous opens it to everyone (default off)', async () => {
+    expect(dnsConfigSchema.parse({}).doh_allow_anonymous).toBe(false);
+    expect(dnsConfigSchema.safeParse({ doh_allow_anonymous: 'yes' }).success).toBe(false);
+    const open = await gatewayWith({ doh_allow_anonymous: true });
+    expect((await get(open, '203.0.113.7')).status).toBe(200);
+  });
+});

@@ -2,7 +2,9 @@
  * DNS over HTTPS (RFC 8484) as a framework-free function: the HTTP server passes method, query, body,
  * headers and peer address, and writes back status, headers and body. Per-user DoH puts a token in the
  * URL path (`/dns-query/<token>`); an injected resolver maps it to a user and optionally a policy.
+ * Without a token only loopback clients are answered unless the operator opens it to everyone.
  */
+import net from 'node:net';
 import { GatehouseError } from '../lib/errors.js';
 import type { ClientPolicy } from './client-policies.js';
 import type { QueryContext, QueryHandler } from './query-handler.js';
@@ -39,12 +41,24 @@ const MAX_MESSAGE = 65535;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
 
+/** The stable code goes in a header and first in the body, so a client or a person can act on it. */
 function failure(error: GatehouseError, extra: Record<string, string> = {}): DohResponse {
   return {
     status: error.status,
     headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-gatehouse-error': error.code, ...extra },
-    body: Buffer.from(`${error.publicMessage}\n`),
+    body: Buffer.from(`${error.code}: ${error.publicMessage}\n`),
   };
+}
+
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8 and ::1 in any spelling, also as an IPv4-mapped IPv6 address (a dual-stack socket). */
+export function isLoopbackAddress(address: string): boolean {
+  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  const family = net.isIP(plain);
+  return family !== 0 && LOOPBACK.check(plain, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 function header(headers: DohRequest['headers'], name: string): string | undefined {
@@ -91,27 +105,49 @@ export interface DohHandlerOptions {
   resolveToken?: DohTokenResolver;
   policyNamed: (name: string) => ClientPolicy | undefined;
   pathPrefix: string;
+  /**
+   * Answer requests without a personal token from any address (`dns.doh_allow_anonymous`). Off, only
+   * loopback peers are: an open resolver on the portal lets anyone start registration-date lookups
+   * and hide queries among our users' without being attributable to one.
+   */
+  allowAnonymous?: boolean;
+  /** A request refused for who sent it (no or a bad token): for the log. */
+  onRefused?: (code: string, remoteAddress: string) => void;
 }
 
 export function createDohHandler(options: DohHandlerOptions): (request: DohRequest) => Promise<DohResponse> {
+  const refused = (error: GatehouseError, remoteAddress: string): DohResponse => {
+    try {
+      options.onRefused?.(error.code, remoteAddress);
+    } catch {
+      // Logging is best effort; the refusal stands.
+    }
+    return failure(error);
+  };
   return async function handleDohRequest(request: DohRequest): Promise<DohResponse> {
     const ctx: QueryContext = { address: request.remoteAddress, protocol: 'doh' };
     const token = request.token ?? tokenFromPath(request.path, options.pathPrefix);
+    if (token === undefined && !options.allowAnonymous && !isLoopbackAddress(request.remoteAddress)) {
+      return refused(
+        new GatehouseError('dns_doh_anonymous_refused', { status: 403, publicMessage: 'Use your personal DNS-over-HTTPS address from the portal.' }),
+        request.remoteAddress,
+      );
+    }
     if (token !== undefined) {
       const invalid = new GatehouseError('dns_doh_token_invalid', { status: 401, publicMessage: 'Unknown DNS-over-HTTPS address.' });
-      if (!TOKEN.test(token) || !options.resolveToken) return failure(invalid);
+      if (!TOKEN.test(token) || !options.resolveToken) return refused(invalid, request.remoteAddress);
       let identity: DohIdentity | null | undefined;
       try {
         identity = await options.resolveToken(token);
       } catch (cause) {
         return failure(new GatehouseError('dns_doh_token_lookup_failed', { status: 503, publicMessage: 'Try again later.', cause }));
       }
-      if (!identity) return failure(invalid);
+      if (!identity) return refused(invalid, request.remoteAddress);
       ctx.user = identity.user;
       if (identity.policy !== undefined) {
         const policy = options.policyNamed(identity.policy);
         // A token naming a policy that no longer exists must not fall back to a weaker one.
-        if (!policy) return failure(new GatehouseError('dns_doh_policy_unknown', { status: 403, publicMessage: 'This DNS-over-HTTPS address is not usable.' }));
+        if (!policy) return refused(new GatehouseError('dns_doh_policy_unknown', { status: 403, publicMessage: 'This DNS-over-HTTPS address is not usable.' }), request.remoteAddress);
         ctx.policy = policy;
       }
     }

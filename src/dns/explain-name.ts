@@ -2,7 +2,13 @@ import type { BlocklistStore } from './blocklist-store.js';
 import type { ClientPolicy } from './client-policies.js';
 import type { DomainHasher } from './domain-hash.js';
 import { normaliseDomainName } from './domain-name.js';
-import type { ClassifyHook } from './verdict.js';
+import type { Verdict } from './verdict.js';
+
+/**
+ * The verdict hook's answer from what is already known (lexical checks, ages in memory); never starts
+ * a lookup nor records the name.
+ */
+export type KnownVerdictHook = (name: string) => Verdict | undefined;
 
 export interface NameExplanation {
   name: string;
@@ -16,13 +22,15 @@ export interface NameExplanation {
 const MAX_LABELS = 128;
 
 /**
- * The decision the resolver makes for a name, without a packet: the block page uses it to tell a person
+ * The decision the resolver made for a name, without a packet: the block page uses it to tell a person
  * which name was blocked and why. Same order as the query path: dynamic blocks, allowlist,
- * the policy's lists, then the verdict hook.
+ * the policy's lists, then the verdict hook, but only what that hook already knows: anyone can send
+ * any Host header, and a browser reaches the block page only after our resolver judged the name, so a
+ * lookup started here would serve no one but a flood that spends the registries' rate limits.
  */
 export async function explainName(
   raw: string,
-  deps: { store: BlocklistStore; hasher: DomainHasher; policy: ClientPolicy; classify: ClassifyHook | undefined },
+  deps: { store: BlocklistStore; hasher: DomainHasher; policy: ClientPolicy; classifyKnown: KnownVerdictHook | undefined },
 ): Promise<NameExplanation> {
   const name = normaliseDomainName(raw);
   const bytes = Buffer.from(name, 'latin1');
@@ -42,8 +50,8 @@ export async function explainName(
       return { name, action: 'block', kind: `blocklist:${source.name}`, humanReason: `listed as dangerous (${source.name})` };
     }
   }
-  if (!policy.classify || !deps.classify) return { name, action: 'allow', kind: '', humanReason: 'not on any list' };
-  const verdict = await deps.classify(name, { address: '', protocol: 'doh', policy: policy.name });
+  const verdict = policy.classify ? deps.classifyKnown?.(name) : undefined;
+  if (!verdict) return { name, action: 'allow', kind: '', humanReason: 'not on any list' };
   const code = verdict.reasons?.[0]?.code ?? '';
   return { name, action: verdict.action, kind: code ? `classify:${code}` : '', humanReason: verdict.humanReason ?? (verdict.action === 'allow' ? 'not on any list' : 'blocked by policy') };
 }

@@ -4,6 +4,10 @@
  * reads them at scrape time through `collect()`.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { MemoryUse } from './byte-budget-lru.js';
+
+/** Per-name structures bounded by `dns.memory_budget_mb`, by name (answer_cache, hot_answers, ...). */
+export type DnsMemoryUse = Record<string, MemoryUse>;
 
 export interface DnsMetricsSnapshot {
   queries: Record<'udp' | 'tcp' | 'doh', number>;
@@ -70,7 +74,7 @@ export class DnsMetrics {
   }
 
   /** Registers `gatehouse_dns_*` metrics on `registry`; call once per registry. */
-  register(registry: Registry, cacheSize: () => number): void {
+  register(registry: Registry, cacheSize: () => number, memoryUse?: () => DnsMemoryUse): void {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` to the metric inside collect()
     const metrics = this;
     new Counter({
@@ -126,6 +130,27 @@ export class DnsMetrics {
         this.set(cacheSize());
       },
     });
+    if (memoryUse) {
+      new Gauge({
+        name: 'gatehouse_dns_memory_bytes', help: 'Accounted bytes held by each per-name structure (dns.memory_budget_mb).', labelNames: ['structure'], registers: [registry],
+        collect() {
+          for (const [structure, use] of Object.entries(memoryUse())) this.set({ structure }, use.bytes);
+        },
+      });
+      new Gauge({
+        name: 'gatehouse_dns_memory_budget_bytes', help: 'Share of dns.memory_budget_mb given to each per-name structure.', labelNames: ['structure'], registers: [registry],
+        collect() {
+          for (const [structure, use] of Object.entries(memoryUse())) this.set({ structure }, use.maxBytes);
+        },
+      });
+      new Counter({
+        name: 'gatehouse_dns_memory_evictions_total', help: 'Entries evicted (log rows dropped) to stay within the memory budget.', labelNames: ['structure'], registers: [registry],
+        collect() {
+          this.reset();
+          for (const [structure, use] of Object.entries(memoryUse())) this.inc({ structure }, use.evictions);
+        },
+      });
+    }
     this.latencyHistogram = new Histogram({
       name: 'gatehouse_dns_upstream_latency_seconds', help: 'Time for an upstream resolver to answer a forwarded query.',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],

@@ -241,7 +241,7 @@ describe('HotAnswerTable', () => {
     expect(find(table, policy, 'www.example.test', 'wwx.example.test')).toBeUndefined();
   });
 
-  it('keeps at most maxEntries per policy, evicting the oldest', () => {
+  it('keeps at most maxEntries, evicting the oldest', () => {
     const table = new HotAnswerTable(2, hasher);
     for (const name of ['a.example.test', 'b.example.test', 'c.example.test']) table.remember(policy, hotAnswerFor(name, 5_000));
     expect(table.size).toBe(2);
@@ -249,5 +249,34 @@ describe('HotAnswerTable', () => {
     expect(find(table, policy, 'c.example.test', 'c.example.test')).toBeDefined();
     table.clear();
     expect(table.size).toBe(0);
+  });
+
+  it('stays within its byte budget under a flood of unique names, across policies, and keeps an answer still asked for', () => {
+    const maxBytes = 32 * 1024;
+    const table = new HotAnswerTable(100_000, hasher, maxBytes);
+    const popular = hotAnswerFor('www.example.test', 5_000);
+    table.remember(policy, popular);
+    for (let k = 0; k < 1_000; k++) {
+      table.remember(k % 2 === 0 ? policy : other, hotAnswerFor(`r${k}.victim.test`, 5_000));
+      expect(table.memoryUse().bytes).toBeLessThanOrEqual(maxBytes);
+      if (k % 10 === 0) expect(find(table, policy, 'www.example.test', 'www.example.test')).toBe(popular);
+    }
+    const use = table.memoryUse();
+    expect(use.evictions).toBe(1_001 - use.entries);
+    expect(find(table, policy, 'r0.victim.test', 'r0.victim.test')).toBeUndefined();
+    expect(find(table, other, 'r999.victim.test', 'r999.victim.test')).toBeDefined();
+    // Each policy's answers stay its own after sharing one table.
+    expect(find(table, policy, 'r999.victim.test', 'r999.victim.test')).toBeUndefined();
+  });
+
+  it('marks the cache entry used when it serves a hit, at most once a second, so the cache keeps a popular answer', () => {
+    const hot = hotAnswerFor('www.example.test', 5_000);
+    hot.refreshTtls(0);
+    expect(hot.entry.recentlyUsed).toBe(true);
+    hot.entry.recentlyUsed = false;
+    hot.refreshTtls(999);
+    expect(hot.entry.recentlyUsed).toBe(false);
+    hot.refreshTtls(1_000);
+    expect(hot.entry.recentlyUsed).toBe(true);
   });
 });

@@ -13,9 +13,15 @@
  * A hit reads the entry and the reply template and nothing else (no name string, no cache entry), since
  * between two datagrams the kernel and the client evict most of the process from the CPU caches and
  * each further object costs a miss.
+ *
+ * The table is bounded by accounted bytes (a share of `dns.memory_budget_mb`) and by count, across all
+ * policies together, evicting the least recently used (byte-budget-lru.ts): a hit marks the entry with
+ * one field write, so the hot path stays free of allocation and Map reordering.
  */
+import { ByteBudgetLru, type MemoryUse } from './byte-budget-lru.js';
 import type { ClientPolicy } from './client-policies.js';
 import type { DomainHasher } from './domain-hash.js';
+import { hotAnswerBytes } from './memory-budget.js';
 import { refreshTemplateTtls, type CacheEntry } from './response-cache.js';
 import type { QueryOutcome } from './verdict.js';
 
@@ -25,6 +31,10 @@ export class HotAnswer {
   readonly rcode: number;
   /** When the template's TTLs (shared with every user of `entry`) next need rewriting. */
   ttlsUntil = 0;
+  /** The policy whose table holds this answer; set by `remember`. */
+  policy: ClientPolicy | undefined = undefined;
+  accountedBytes = 0;
+  recentlyUsed = false;
 
   constructor(
     /** Lower-case dotted name (for the query log). */
@@ -43,33 +53,49 @@ export class HotAnswer {
     this.rcode = entry.rcode;
   }
 
-  /** Rewrites the template's TTLs when the entry's age has moved on since this answer last looked. */
+  /**
+   * Rewrites the template's TTLs when the entry's age has moved on since this answer last looked, and
+   * then also marks the cache entry used (hits here bypass the cache), so a popular name keeps its
+   * cache entry for the prefetch window instead of losing it to a flood; at most once a second, when
+   * the entry is touched anyway.
+   */
   refreshTtls(now: number): void {
-    if (now >= this.ttlsUntil) this.ttlsUntil = refreshTemplateTtls(this.entry, now);
+    if (now >= this.ttlsUntil) {
+      this.ttlsUntil = refreshTemplateTtls(this.entry, now);
+      this.entry.recentlyUsed = true;
+    }
   }
 }
 
 const lower = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
 
 export class HotAnswerTable {
-  /** One table per client policy (a handful, from the config), keyed by a seeded hash of the question. */
-  private readonly tables = new Map<ClientPolicy, Map<number, HotAnswer>>();
+  /** One table for every client policy, keyed by a seeded hash of the question and the policy's number. */
+  private readonly table: ByteBudgetLru<number, HotAnswer>;
+  /** A small number per client policy (a handful, from the config), folded into the key. */
+  private readonly policyIds = new Map<ClientPolicy, number>();
 
   constructor(
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly hasher: DomainHasher,
-  ) {}
-
-  get size(): number {
-    let size = 0;
-    for (const table of this.tables.values()) size += table.size;
-    return size;
+    /** Accounted bytes the table may hold (memory-budget.ts); unbounded when absent. */
+    maxBytes = Infinity,
+  ) {
+    this.table = new ByteBudgetLru(maxBytes, maxEntries);
   }
 
-  /** The seeded 64-bit name hash (DomainHasher, hostile names cannot aim at a slot) folded with type and DO into a small integer. */
-  private key(bytes: Uint8Array, length: number, qtype: number, dnssecOk: boolean): number {
+  get size(): number {
+    return this.table.size;
+  }
+
+  memoryUse(): MemoryUse {
+    return this.table.memoryUse();
+  }
+
+  /** The seeded 64-bit name hash (DomainHasher, hostile names cannot aim at a slot) folded with type, DO and policy into a small integer. */
+  private key(bytes: Uint8Array, length: number, qtype: number, dnssecOk: boolean, policyId: number): number {
     this.hasher.hashName(bytes, 0, length);
-    return (this.hasher.hi ^ Math.imul(this.hasher.lo, 31) ^ Math.imul(qtype, 0x9e3779b1) ^ (dnssecOk ? 0x5bd1e995 : 0)) & 0x3fffffff;
+    return (this.hasher.hi ^ Math.imul(this.hasher.lo, 31) ^ Math.imul(qtype, 0x9e3779b1) ^ (dnssecOk ? 0x5bd1e995 : 0) ^ Math.imul(policyId, 0x27d4eb2f)) & 0x3fffffff;
   }
 
   /**
@@ -78,37 +104,32 @@ export class HotAnswerTable {
    * with the template's byte for byte, ignoring ASCII case (RFC 4343), so a hash collision is a miss.
    */
   find(policy: ClientPolicy, scratch: Uint8Array, nameLength: number, query: Uint8Array, questionEnd: number, qtype: number, dnssecOk: boolean, now: number): HotAnswer | undefined {
-    const table = this.tables.get(policy);
-    if (table === undefined) return undefined;
-    const hot = table.get(this.key(scratch, nameLength, qtype, dnssecOk));
-    if (hot === undefined || hot.questionEnd !== questionEnd || hot.qtype !== qtype || hot.dnssecOk !== dnssecOk || now >= hot.freshUntil) return undefined;
+    const policyId = this.policyIds.get(policy);
+    if (policyId === undefined) return undefined;
+    const hot = this.table.peek(this.key(scratch, nameLength, qtype, dnssecOk, policyId));
+    if (hot === undefined || hot.policy !== policy || hot.questionEnd !== questionEnd || hot.qtype !== qtype || hot.dnssecOk !== dnssecOk || now >= hot.freshUntil) return undefined;
     // The wire name: label lengths (below 64, never a letter's code) and letters. QTYPE and QCLASS,
     // the last four bytes, are checked above (the class is IN for every hot entry).
     const template = hot.template;
     for (let i = 12; i < questionEnd - 4; i++) if (lower(query[i]!) !== lower(template[i]!)) return undefined;
+    hot.recentlyUsed = true;
     return hot;
   }
 
   remember(policy: ClientPolicy, hot: HotAnswer): void {
-    if (this.maxEntries <= 0) return;
-    let table = this.tables.get(policy);
-    if (table === undefined) {
-      table = new Map();
-      this.tables.set(policy, table);
+    let policyId = this.policyIds.get(policy);
+    if (policyId === undefined) {
+      policyId = this.policyIds.size;
+      this.policyIds.set(policy, policyId);
     }
     const bytes = Buffer.from(hot.name, 'latin1');
-    const key = this.key(bytes, bytes.length, hot.qtype, hot.dnssecOk);
-    table.delete(key);
-    // Oldest-inserted first, as the response cache evicts.
-    while (table.size >= this.maxEntries) {
-      const oldest = table.keys().next();
-      if (oldest.done) break;
-      table.delete(oldest.value);
-    }
-    table.set(key, hot);
+    hot.policy = policy;
+    // The cache entry is charged here too: this answer keeps it alive if the cache drops it first.
+    hot.accountedBytes = hotAnswerBytes(hot.name, hot.entry);
+    this.table.set(this.key(bytes, bytes.length, hot.qtype, hot.dnssecOk, policyId), hot);
   }
 
   clear(): void {
-    this.tables.clear();
+    this.table.clear();
   }
 }

@@ -40,6 +40,8 @@ describe('query pipeline: verdict hook, policies, metrics', () => {
     gateway = createDnsGateway({
       config: dnsConfigSchema.parse({
         enabled: true, listen: { port: 0, udp: false, tcp: false }, upstreams: [`127.0.0.1:${upstream.port}`], classify_budget_ms: 50,
+        // Clients from other networks reach the pipeline here over DoH without a token.
+        doh_allow_anonymous: true,
         default_mode: 'refuse',
         policies: [
           { name: 'office', networks: ['10.1.0.0/16', '127.0.0.0/8'] },

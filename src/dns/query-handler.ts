@@ -11,6 +11,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { BlocklistStore } from './blocklist-store.js';
 import type { ClientPolicy, ClientPolicyTable } from './client-policies.js';
+import type { MemoryUse } from './byte-budget-lru.js';
 import { MAX_LABELS, type DomainHasher } from './domain-hash.js';
 import type { DnsMetrics } from './gateway-metrics.js';
 import { HotAnswer, HotAnswerTable } from './hot-answers.js';
@@ -18,6 +19,7 @@ import {
   newCacheEntry, renderCachedReply, renderStaleReply, toCacheEntry, writeReply, type CacheEntry, type CacheLimits, type ResponseCache,
 } from './response-cache.js';
 import { UpstreamsFailedError, type ForwardResult, type UpstreamForwarder } from './upstream-forwarder.js';
+import { VerdictMemoTable, type VerdictMemo } from './verdict-memo.js';
 import type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOutcome, Verdict } from './verdict.js';
 import { typeName } from './verdict.js';
 import {
@@ -54,6 +56,9 @@ export interface QueryHandlerOptions {
   classifyBudgetMs: number;
   onClassifyTimeout: 'allow' | 'block';
   verdictCacheTtlMs: number;
+  /** Accounted bytes for the hot answers and the verdict memo (memory-budget.ts); unbounded when absent. */
+  hotAnswerBytes?: number;
+  verdictMemoBytes?: number;
   /** Milliseconds misses are answered at once after a query got no reply from any upstream; 0 or absent = never. */
   upstreamHoldDownMs?: number;
   /** The query log; receives every query, answered or not. */
@@ -73,12 +78,6 @@ interface BlockDecision {
   optDo?: Buffer;
 }
 
-/** A hook verdict and until when it may be reused (0: not to be reused, e.g. a timeout). */
-interface VerdictMemo {
-  verdict: Verdict;
-  expiresAt: number;
-}
-
 const VERDICT_MEMO_LIMIT = 50_000;
 const TCP_LIMIT = 65535;
 /** RFC 8767 §4: TTL of records served stale, short so clients soon ask again. */
@@ -88,7 +87,7 @@ export class QueryHandler {
   private readonly scratch = Buffer.alloc(256);
   private readonly suffixes = new Uint32Array(2 * MAX_LABELS);
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
-  private readonly verdictMemo = new Map<string, VerdictMemo>();
+  private readonly verdictMemo: VerdictMemoTable;
   private readonly hot: HotAnswerTable;
   /** Filled in place for each query; copied (with its name) only when the query leaves the hot path. */
   private readonly current = emptyParsedQuery();
@@ -108,7 +107,8 @@ export class QueryHandler {
   constructor(private readonly o: QueryHandlerOptions) {
     this.logging = o.queryLog !== undefined || o.onQuery !== undefined;
     this.plainOpt = encodeOptPair(o.maxUdpPayload);
-    this.hot = new HotAnswerTable(o.cacheLimits.maxEntries, o.hasher);
+    this.hot = new HotAnswerTable(o.cacheLimits.maxEntries, o.hasher, o.hotAnswerBytes);
+    this.verdictMemo = new VerdictMemoTable(o.verdictMemoBytes ?? Infinity, VERDICT_MEMO_LIMIT);
     const stale: ExtendedError = { infoCode: EDE_STALE_ANSWER, text: 'upstream resolvers failed; answer from an expired cache entry' };
     const unreachable: ExtendedError = { infoCode: EDE_NO_REACHABLE_AUTHORITY, text: 'no upstream resolver replied' };
     this.staleOpt = encodeOptPair(o.maxUdpPayload, stale);
@@ -127,6 +127,10 @@ export class QueryHandler {
   /** Questions answerable from the hot-answer table (for tests and metrics). */
   get hotAnswers(): number {
     return this.hot.size;
+  }
+
+  memoryUse(): { hotAnswers: MemoryUse; verdictMemo: MemoryUse } {
+    return { hotAnswers: this.hot.memoryUse(), verdictMemo: this.verdictMemo.memoryUse() };
   }
 
   handle(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
@@ -222,14 +226,12 @@ export class QueryHandler {
   private classify(name: string, client: ClientContext, jitter: number): VerdictMemo | Promise<VerdictMemo> {
     const key = `${client.policy}\0${client.user ?? ''}\0${name}`;
     const now = this.o.clock.now();
-    const memo = this.verdictMemo.get(key);
-    if (memo && memo.expiresAt > now) return memo;
+    const memo = this.verdictMemo.fresh(key, now);
+    if (memo) return memo;
     const remember = (verdict: Verdict): VerdictMemo => {
-      if (this.o.verdictCacheTtlMs <= 0) return { verdict, expiresAt: 0 };
-      if (this.verdictMemo.size >= VERDICT_MEMO_LIMIT) this.verdictMemo.clear();
-      const fresh = { verdict, expiresAt: now + this.o.verdictCacheTtlMs * (1 - jitter) };
-      this.verdictMemo.set(key, fresh);
-      return fresh;
+      // `reusable: false`: made without a check that could not start for this client (verdict.ts).
+      if (this.o.verdictCacheTtlMs <= 0 || verdict.reusable === false) return { verdict, expiresAt: 0 };
+      return this.verdictMemo.remember(key, verdict, now + this.o.verdictCacheTtlMs * (1 - jitter));
     };
     // A hook that throws cannot be evaluated: fail closed (ARCHITECTURE.md, Decisions).
     const failed = (error: unknown): VerdictMemo => {

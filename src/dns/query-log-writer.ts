@@ -1,4 +1,6 @@
 import type { Store } from '../store/index.js';
+import type { MemoryUse } from './byte-budget-lru.js';
+import { queryLogRowBytes } from './memory-budget.js';
 import type { QueryLogSink, QueryOutcome } from './verdict.js';
 
 export interface QueryLogWriterOptions {
@@ -6,6 +8,8 @@ export interface QueryLogWriterOptions {
   now: () => number;
   flushIntervalMs: number;
   maxBuffer: number;
+  /** Accounted bytes the unwritten rows may hold (memory-budget.ts); only `maxBuffer` bounds them when absent. */
+  maxBytes?: number;
   retentionDays: number;
   onError: (error: unknown) => void;
 }
@@ -24,6 +28,10 @@ type Protocol = 'udp' | 'tcp' | 'doh';
  * query kept for up to a flush interval is promoted out of V8's young generation and costs more CPU
  * than answering the query did. Here a query costs a few array stores; the strings it points to (name,
  * type, reason, policy) are mostly shared with the answer cache.
+ *
+ * Under a flood of unique names every row brings its own name string, so the ring is also bounded by
+ * accounted bytes (`maxBytes`, a share of `dns.memory_budget_mb`): the oldest unwritten rows are
+ * dropped and counted, as when `maxBuffer` is reached.
  */
 export class QueryLogWriter implements QueryLogSink {
   private capacity = 0;
@@ -39,25 +47,57 @@ export class QueryLogWriter implements QueryLogSink {
   /** Slot of the oldest unwritten entry, and how many there are. */
   private head = 0;
   private count = 0;
+  private bufferedBytes = 0;
+  private readonly maxBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   dropped = 0;
   written = 0;
 
-  constructor(private readonly options: QueryLogWriterOptions) {}
+  constructor(private readonly options: QueryLogWriterOptions) {
+    this.maxBytes = options.maxBytes ?? Infinity;
+  }
 
   /** Entries waiting to be written. */
   get pending(): number {
     return this.count;
   }
 
+  memoryUse(): MemoryUse {
+    return { bytes: this.bufferedBytes, maxBytes: this.maxBytes, entries: this.count, evictions: this.dropped };
+  }
+
+  /** Accounted bytes of the row in `slot`. */
+  private rowBytes(slot: number): number {
+    return queryLogRowBytes(this.name[slot]!, this.client[slot]!, this.user[slot]);
+  }
+
+  /** Subtracts the row in `slot` and lets go of its own strings, which a spent slot must not keep alive. */
+  private release(slot: number): void {
+    this.bufferedBytes -= this.rowBytes(slot);
+    this.name[slot] = '';
+    this.client[slot] = '';
+    this.user[slot] = undefined;
+  }
+
+  /** Forgets the oldest unwritten row (full ring or over the byte budget); counted as dropped. */
+  private dropOldest(): void {
+    this.release(this.head);
+    this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    this.count--;
+    this.dropped++;
+  }
+
   add(at: number, latencyMs: number, client: string, user: string | undefined, protocol: Protocol, name: string, type: string, verdict: QueryOutcome, reason: string): void {
-    if (this.count === this.capacity && !this.grow()) {
-      this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
-      this.count--;
+    const bytes = queryLogRowBytes(name, client, user);
+    if (bytes > this.maxBytes) {
       this.dropped++;
+      return;
     }
+    while (this.count > 0 && this.bufferedBytes + bytes > this.maxBytes) this.dropOldest();
+    if (this.count === this.capacity && !this.grow()) this.dropOldest();
+    this.bufferedBytes += bytes;
     let slot = this.head + this.count;
     if (slot >= this.capacity) slot -= this.capacity;
     this.count++;
@@ -112,6 +152,7 @@ export class QueryLogWriter implements QueryLogSink {
         reason: this.reason[slot]!.slice(0, 300),
         latency_ms: Math.round(this.latencyMs[slot]! * 1000) / 1000,
       });
+      this.release(slot);
       this.head = slot + 1 === this.capacity ? 0 : slot + 1;
       this.count--;
     }

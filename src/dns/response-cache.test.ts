@@ -80,3 +80,44 @@ describe('serve stale (RFC 8767)', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('byte budget (dns.memory_budget_mb)', () => {
+  /** NXDOMAIN with an SOA for a unique random subdomain, as a water-torture flood makes the upstream send. */
+  function negativeEntry(name: string, now: number): CacheEntry {
+    const reply = dnsPacket.encode({
+      type: 'response', id: 7, flags: dnsPacket.RECURSION_DESIRED | 3, questions: [{ name, type: 'A' }],
+      authorities: [{ name: 'victim.test', type: 'SOA', ttl: 300, data: { mname: 'ns.victim.test', rname: 'admin.victim.test', serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 300 } }],
+    });
+    const answer = readUpstreamAnswer(reply, { id: 7, name, qtype: 1, qclass: 1 });
+    if (typeof answer === 'string') throw new Error(answer);
+    const entry = toCacheEntry(answer, limits, now);
+    if (!entry) throw new Error('not cacheable');
+    return entry;
+  }
+
+  it('caches negative answers (RFC 2308) but never beyond the budget under a flood of unique names', () => {
+    const maxBytes = 64 * 1024;
+    const cache = new ResponseCache({ ...limits, maxEntries: 100_000, maxBytes }, 60_000);
+    for (let k = 0; k < 2_000; k++) {
+      cache.set(`r${k}x${(k * 7919).toString(36)}.victim.test/1`, negativeEntry(`r${k}x${(k * 7919).toString(36)}.victim.test`, 0));
+      expect(cache.memoryUse().bytes).toBeLessThanOrEqual(maxBytes);
+    }
+    const use = cache.memoryUse();
+    expect(use.evictions).toBe(2_000 - use.entries);
+    expect(use.entries).toBeGreaterThan(0);
+    // The newest negative answer is still served from the cache, the oldest is gone.
+    expect(cache.get(`r1999x${(1999 * 7919).toString(36)}.victim.test/1`, 1_000)?.rcode).toBe(3);
+    expect(cache.get('r0x0.victim.test/1', 1_000)).toBeUndefined();
+  });
+
+  it('keeps a name clients keep asking for while the flood evicts the rest', () => {
+    const cache = new ResponseCache({ ...limits, maxEntries: 100_000, maxBytes: 32 * 1024 });
+    const popular = entryFor([300], 0);
+    cache.set('www.example.test/1', popular);
+    for (let k = 0; k < 2_000; k++) {
+      cache.set(`flood${k}.victim.test/1`, negativeEntry(`flood${k}.victim.test`, 0));
+      if (k % 10 === 0) expect(cache.get('www.example.test/1', 1_000)).toBe(popular);
+    }
+    expect(cache.memoryUse().evictions).toBeGreaterThan(1_900);
+  });
+});

@@ -5,7 +5,13 @@
  * kept for the serve-stale window (RFC 8767 §5), answered only when no upstream can be. A hit is served by
  * copying the template and rewriting ID, flags, question case and OPT; the template's TTL fields are
  * rewritten in place once per second of the entry's age, not on every hit.
+ *
+ * The cache is bounded by accounted bytes (`maxBytes`, a share of `dns.memory_budget_mb`) as well as by
+ * count: under a random-subdomain flood every miss stores a negative answer (RFC 2308 still applies),
+ * and the byte bound evicts the least recently used of them instead of letting memory grow.
  */
+import { ByteBudgetLru, type MemoryUse } from './byte-budget-lru.js';
+import { cacheEntryBytes } from './memory-budget.js';
 import type { UpstreamAnswer } from './upstream-answer.js';
 import { responseFlags } from './wire-response.js';
 
@@ -14,6 +20,8 @@ export interface CacheLimits {
   maxTtlS: number;
   negativeMaxTtlS: number;
   maxEntries: number;
+  /** Accounted bytes the cache may hold (memory-budget.ts); unbounded when absent. */
+  maxBytes?: number;
 }
 
 export interface CacheEntry {
@@ -30,6 +38,9 @@ export interface CacheEntry {
   ttlS: number;
   /** Age in whole seconds the template's TTL fields were last written for; -1 before the first reply. */
   renderedAge: number;
+  /** Set by the cache when stored (byte-budget-lru.ts). */
+  accountedBytes: number;
+  recentlyUsed: boolean;
 }
 
 /** An entry for `answer` with the given clamped TTLs, stored at `now` and living `lifetimeS` seconds. */
@@ -44,6 +55,8 @@ export function newCacheEntry(answer: UpstreamAnswer, ttls: Uint32Array, now: nu
     rcode: answer.rcode,
     ttlS: lifetimeS,
     renderedAge: -1,
+    accountedBytes: 0,
+    recentlyUsed: false,
   };
 }
 
@@ -71,45 +84,46 @@ export function toCacheEntry(answer: UpstreamAnswer, limits: CacheLimits, now: n
 }
 
 export class ResponseCache {
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly entries: ByteBudgetLru<string, CacheEntry>;
 
   /** `serveStaleMs`: how long an expired entry is kept for `getStale` (RFC 8767 §5); 0 keeps none. */
-  constructor(private readonly limits: CacheLimits, private readonly serveStaleMs = 0) {}
+  constructor(limits: CacheLimits, private readonly serveStaleMs = 0) {
+    this.entries = new ByteBudgetLru(limits.maxBytes ?? Infinity, limits.maxEntries);
+  }
 
   get size(): number {
     return this.entries.size;
   }
 
+  memoryUse(): MemoryUse {
+    return this.entries.memoryUse();
+  }
+
   get(key: string, now: number): CacheEntry | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
       if (entry.expiresAt + this.serveStaleMs <= now) this.entries.delete(key);
       return undefined;
     }
+    entry.recentlyUsed = true;
     return entry;
   }
 
   /** The entry, fresh or expired within the serve-stale window: for when every upstream failed. */
   getStale(key: string, now: number): CacheEntry | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt + this.serveStaleMs <= now) {
       this.entries.delete(key);
       return undefined;
     }
+    entry.recentlyUsed = true;
     return entry;
   }
 
   set(key: string, entry: CacheEntry): void {
-    if (this.limits.maxEntries <= 0) return;
-    this.entries.delete(key);
-    // Oldest-inserted first: a Map iterates in insertion order, which gives FIFO eviction for free.
-    while (this.entries.size >= this.limits.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
+    entry.accountedBytes = cacheEntryBytes(key, entry);
     this.entries.set(key, entry);
   }
 

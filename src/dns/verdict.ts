@@ -3,6 +3,7 @@
  * (STYLE.md habit 5). The shape is structural so the intel capability's DomainVerdict
  * (`{ action, reasons, humanReason }`) can be returned as is.
  */
+import type { MemoryUse } from './byte-budget-lru.js';
 
 export type VerdictAction = 'allow' | 'warn' | 'block';
 
@@ -14,6 +15,12 @@ export interface Verdict {
   humanReason?: string;
   /** RFC 8914 INFO-CODE for a block (default 15 Blocked). */
   infoCode?: number;
+  /**
+   * false: decides this query only and is not to be remembered for the name (`verdict_cache_ttl_s`):
+   * it was made without a check that could not start for this client, and one client's flood must
+   * not decide the name for everyone.
+   */
+  reusable?: boolean;
 }
 
 export interface ClientContext {
@@ -41,6 +48,8 @@ export type QueryOutcome = 'allow' | 'warn' | 'block' | 'refused' | 'error';
  */
 export interface QueryLogSink {
   add(at: number, latencyMs: number, client: string, user: string | undefined, protocol: 'udp' | 'tcp' | 'doh', name: string, type: string, verdict: QueryOutcome, reason: string): void;
+  /** Accounted bytes of the rows held, for the memory metrics (memory-budget.ts). */
+  memoryUse?(): MemoryUse;
 }
 
 /** One query, as handed to the injected `onQuery` (tests, and any consumer that wants whole entries). */

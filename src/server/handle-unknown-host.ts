@@ -7,7 +7,10 @@ const PROBES = new Set(['/healthz', '/readyz']);
 export interface UnknownHostOptions {
   portalUrl: () => string;
   organisation: () => string;
-  /** The DNS gateway's decision for a name (absent when the gateway is off). */
+  /**
+   * The DNS gateway's decision for a name from what it already knows (absent when the gateway is off).
+   * Must not start lookups: the Host header is anyone's to choose.
+   */
   explain?: (name: string) => Promise<NameExplanation>;
 }
 
@@ -19,8 +22,10 @@ function hostnameOf(req: IncomingMessage): string {
 /**
  * Requests for a Host that is neither the portal nor an app: an unknown Host header never reaches the
  * portal's cookies and pages. A name the DNS gateway blocks gets the block page instead (the resolver
- * answered with this listener's address). Probes are served on any host. Returns false to let fastify
- * serve the portal and the probes.
+ * answered with this listener's address, so its verdict and the name's age are already in memory; a
+ * name it knows nothing about gets the generic page, and no registration-date lookup is started for a
+ * Host header). Probes are served on any host. Returns false to let fastify serve the portal and the
+ * probes.
  */
 export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, options: UnknownHostOptions): boolean {
   const path = (req.url ?? '/').split('?')[0] ?? '/';

@@ -119,6 +119,45 @@ export const dnsAgeSchema = z.strictObject({
     .max(10_000)
     .default(64)
     .describe('RDAP lookups in flight at once; beyond this a new domain gets `on_unknown` (a flood of random names must not open unbounded connections).'),
+  client_lookups_per_window: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(30)
+    .describe(
+      'New RDAP lookups one client may start per `client_lookup_window_s` (a client is a DNS source address, an IPv6 /64, or a personal DoH user). Beyond it, that client\'s names of unknown age get `on_unknown` without using the shared `max_concurrent_lookups`: a flood of random names from one client must not make everyone else\'s age checks come back unknown.',
+    ),
+  client_max_in_flight: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(8)
+    .describe(
+      'RDAP lookups one client may have in flight at once, a share of `max_concurrent_lookups`: against a slow registry a client\'s whole window budget would otherwise sit in the shared capacity, and a handful of addresses would fill it.',
+    ),
+  client_lookup_window_s: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(60)
+    .describe('Length of the window for `client_lookups_per_window`, in seconds.'),
+  rate_limit_backoff_s: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(10)
+    .describe('After an HTTP 429 without Retry-After, seconds during which that one RDAP server is not asked again (other servers still are).'),
+  rate_limit_backoff_max_s: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(60)
+    .describe('Longest pause of one RDAP server after an HTTP 429, in seconds, whatever its Retry-After asks: a long pause turns every new domain under that registry into "unknown".'),
   max_redirects: z.number().int().min(0).max(10).default(3).describe('RDAP redirects followed (RFC 7480 §5.2).'),
   rdap_overrides: z
     .record(z.string().min(1), httpUrl)

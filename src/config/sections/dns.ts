@@ -84,6 +84,8 @@ export const dnsConfigSchema = z
       .describe('After a query got no reply from any upstream (every attempt timed out or was refused), milliseconds during which cache misses are answered at once (stale, or SERVFAIL with Extended DNS Error 22) instead of waiting out every timeout; 0 = always wait.'),
     serve_stale_s: z.number().int().min(0).max(7 * 86400).default(86400)
       .describe('Seconds an expired answer is kept to be served when every upstream fails, with TTL 30 and Extended DNS Error 3 Stale Answer (RFC 8767); 0 = never serve stale.'),
+    memory_budget_mb: z.number().int().min(1).max(65_536).default(64)
+      .describe('MiB the per-name state of the resolver may hold, split: answer cache 55%, hot answers 20%, query log rows awaiting a flush 15%, verdict memo 10%. Each entry is charged its name (2 bytes a character), its wire answer and a measured fixed overhead: a typical A or NXDOMAIN answer about 1.3 KB (about 800 cached names per MiB of the share; the default holds about 28,000), a hot answer 1.5 KB (it also pays for the answer it keeps alive), a log row about 0.2 KB. When a share is full its least recently used entries are evicted (log rows: the oldest unwritten are dropped and counted), so a flood of unique names (random subdomains) cannot grow memory; the hit ratio drops instead. `cache.max_entries` still caps the count.'),
     cache: z
       .strictObject({
         min_ttl_s: z.number().int().min(0).default(0).describe('Floor applied to record TTLs, in seconds.'),
@@ -130,6 +132,8 @@ export const dnsConfigSchema = z
       .prefault({})
       .describe('Query log, written in batches off the query path.'),
     doh_path: z.string().regex(/^\/[a-z0-9/_-]*$/).default('/dns-query').describe('Path of DNS over HTTPS (RFC 8484) on the portal listeners; `<path>/<token>` is a personal URL.'),
+    doh_allow_anonymous: z.boolean().default(false)
+      .describe('Answer DNS over HTTPS at `<path>` without a personal token from any address. Off: only loopback clients may (a local stub resolver); others get 403 dns_doh_anonymous_refused and must use their personal URL. Behind a reverse proxy on the same machine, list it in `access.trusted_proxies`, or every request looks like loopback. On, anyone who reaches the portal can make the gateway resolve names and start registration-date look-ups for them, unattributed to a user.'),
   })
   .superRefine((config, ctx) => {
     if (config.enabled && config.upstreams.length === 0) {

@@ -25,6 +25,11 @@ describe('dns_age config section', () => {
       rdap_overrides: {},
       nrd_feeds: { sources: [], refresh_hours: 6 },
       first_seen: { use_as_age: true },
+      client_lookups_per_window: 30,
+      client_lookup_window_s: 60,
+      client_max_in_flight: 8,
+      rate_limit_backoff_s: 10,
+      rate_limit_backoff_max_s: 60,
     });
   });
 
@@ -39,6 +44,12 @@ describe('dns_age config section', () => {
     expect(firstIssue({ time_budget_ms: 1.5 })?.path).toBe('time_budget_ms');
     expect(firstIssue({ rdap_overrides: { com: 'file:///etc/passwd' } })?.path).toBe('rdap_overrides.com');
     expect(firstIssue({ bootstrap_url: 'ftp://data.iana.org/dns.json' })?.path).toBe('bootstrap_url');
+    // A per-client budget of 0 or a pause of hours would switch the age check off by configuration.
+    expect(firstIssue({ client_lookups_per_window: 0 })?.path).toBe('client_lookups_per_window');
+    expect(firstIssue({ client_lookup_window_s: 0 })?.path).toBe('client_lookup_window_s');
+    expect(firstIssue({ client_max_in_flight: 0 })?.path).toBe('client_max_in_flight');
+    expect(firstIssue({ rate_limit_backoff_max_s: 7200 })?.path).toBe('rate_limit_backoff_max_s');
+    expect(firstIssue({ rate_limit_backoff_s: 'soon' })?.path).toBe('rate_limit_backoff_s');
   });
 
   it('describes every field for the generated docs', () => {

@@ -179,6 +179,117 @@ describe('domain age service', () => {
   });
 });
 
+describe('lookup budget per client', () => {
+  it('a client over client_lookups_per_window gets rdap_client_limit without a request; another client starts the lookup', async () => {
+    const { clock, service } = setup({ client_lookups_per_window: 2, client_lookup_window_s: 60 });
+    for (const name of ['flood-1.test', 'flood-2.test', 'flood-3.test', 'target-phish.test']) fixture.set(name, { kind: 'registered', registeredAt: clock.now() - 40 * MINUTE });
+    const attacker = { requester: 'ip:203.0.113.9' };
+    expect(await service.lookup('flood-1.test', attacker)).toMatchObject({ rdap: { status: 'registered' } });
+    expect(await service.lookup('flood-2.test', attacker)).toMatchObject({ rdap: { status: 'registered' } });
+    expect(await service.lookup('flood-3.test', attacker)).toMatchObject({ rdap: { status: 'error', code: 'rdap_client_limit' } });
+    expect(await service.lookup('target-phish.test', attacker)).toMatchObject({ rdap: { status: 'error', code: 'rdap_client_limit' } });
+    expect(fixture.hits('flood-3.test')).toBe(0);
+    expect(fixture.hits('target-phish.test')).toBe(0);
+    // The refusal is not cached: the victim's own query starts the lookup and learns the real age.
+    expect(service.peek('target-phish.test')).toBeUndefined();
+    expect(await service.lookup('login.target-phish.test', { requester: 'ip:10.0.0.7' })).toMatchObject({
+      rdap: { status: 'registered', registeredAt: clock.now() - 40 * MINUTE },
+      fromCache: false,
+    });
+    // Cache hits cost nothing, and the budget comes back with the next window.
+    expect(await service.lookup('flood-1.test', attacker)).toMatchObject({ fromCache: true });
+    clock.advance(60_000);
+    expect(await service.lookup('flood-3.test', attacker)).toMatchObject({ rdap: { status: 'registered' } });
+  });
+
+  it('refused clients take none of the shared in-flight capacity other clients need', async () => {
+    const { clock, service } = setup({ client_lookups_per_window: 1, max_concurrent_lookups: 2 });
+    fixture.set('slow-flood.test', { kind: 'slow', delayMs: 200, registeredAt: 0 });
+    fixture.set('slow-victim.test', { kind: 'slow', delayMs: 200, registeredAt: clock.now() - 10 * MINUTE });
+    const attacker = { requester: 'ip:198.51.100.1' };
+    const running = service.lookup('slow-flood.test', attacker);
+    const refused = await Promise.all(Array.from({ length: 20 }, (_, i) => service.lookup(`random-${i}.test`, attacker)));
+    for (const facts of refused) expect(facts.rdap).toMatchObject({ status: 'error', code: 'rdap_client_limit' });
+    expect(service.inFlight).toBe(1);
+    expect(await service.lookup('slow-victim.test', { requester: 'ip:10.0.0.8' })).toMatchObject({ rdap: { status: 'registered' } });
+    await running;
+  });
+
+  it('a client may hold only client_max_in_flight of the shared capacity at once', async () => {
+    const { clock, service } = setup({ client_max_in_flight: 2, client_lookups_per_window: 100, max_concurrent_lookups: 10 });
+    for (const name of ['held-1.test', 'held-2.test', 'held-3.test']) fixture.set(name, { kind: 'slow', delayMs: 150, registeredAt: clock.now() - HOUR });
+    const client = { requester: 'ip:203.0.113.20' };
+    const running = [service.lookup('held-1.test', client), service.lookup('held-2.test', client)];
+    expect(await service.lookup('held-3.test', client)).toMatchObject({ rdap: { status: 'error', code: 'rdap_client_limit' } });
+    expect(fixture.hits('held-3.test')).toBe(0);
+    expect(service.inFlight).toBe(2);
+    await Promise.all(running);
+    expect(await service.lookup('held-3.test', client)).toMatchObject({ rdap: { status: 'registered' } });
+  });
+
+  it('a refusal by the shared cap does not spend the client\'s budget and is not cached', async () => {
+    const { service } = setup({ client_lookups_per_window: 1, max_concurrent_lookups: 1 });
+    fixture.set('cap-hog.test', { kind: 'slow', delayMs: 200, registeredAt: 0 });
+    fixture.set('cap-later.test', { kind: 'registered', registeredAt: Date.UTC(2012, 0, 1) });
+    const hog = service.lookup('cap-hog.test', { requester: 'ip:192.0.2.50' });
+    const client = { requester: 'ip:192.0.2.51' };
+    expect(await service.lookup('cap-later.test', client)).toMatchObject({ rdap: { status: 'error', code: 'rdap_overloaded' } });
+    await hog;
+    expect(service.peek('cap-later.test')).toBeUndefined();
+    expect(await service.lookup('cap-later.test', client)).toMatchObject({ rdap: { status: 'registered' }, fromCache: false });
+  });
+
+  it('joining a lookup already in flight is free', async () => {
+    const { clock, service } = setup({ client_lookups_per_window: 1 });
+    fixture.set('joined.test', { kind: 'slow', delayMs: 100, registeredAt: clock.now() - HOUR });
+    const first = service.lookup('joined.test', { requester: 'ip:192.0.2.60' });
+    const second = service.lookupWithinBudget('www.joined.test', { requester: 'ip:192.0.2.61' });
+    const third = service.lookup('mail.joined.test', { requester: 'ip:192.0.2.61' });
+    for (const facts of await Promise.all([first, second, third])) expect(facts.rdap).toMatchObject({ status: 'registered' });
+    expect(fixture.hits('joined.test')).toBe(1);
+  });
+
+  it('does not cache a 429: once the short backoff has passed the domain is asked again', async () => {
+    const { clock, service } = setup({ rate_limit_backoff_max_s: 30 });
+    fixture.set('throttled.test', { kind: 'status', status: 429, headers: { 'retry-after': '3600' } });
+    expect(await service.lookup('throttled.test')).toMatchObject({ rdap: { status: 'error', code: 'rdap_rate_limited' } });
+    expect(service.peek('throttled.test')).toBeUndefined();
+    fixture.set('throttled.test', { kind: 'registered', registeredAt: clock.now() - 3 * MINUTE });
+    clock.advance(30_000);
+    expect(await service.lookup('throttled.test')).toMatchObject({ rdap: { status: 'registered' }, fromCache: false });
+    expect(fixture.hits('throttled.test')).toBe(2);
+  });
+
+  it('while a registry is paused after a 429, asking costs the client none of its budget', async () => {
+    const { clock, service } = setup({ client_lookups_per_window: 1, rate_limit_backoff_max_s: 20 });
+    fixture.set('paused-first.test', { kind: 'status', status: 429 });
+    fixture.set('paused-second.test', { kind: 'registered', registeredAt: clock.now() - HOUR });
+    expect(await service.lookup('paused-first.test')).toMatchObject({ rdap: { code: 'rdap_rate_limited' } });
+    const client = { requester: 'ip:192.0.2.99' };
+    for (let i = 0; i < 3; i++) expect(await service.lookup('paused-second.test', client)).toMatchObject({ rdap: { code: 'rdap_rate_limited' } });
+    clock.advance(20_000);
+    expect(await service.lookup('paused-second.test', client)).toMatchObject({ rdap: { status: 'registered' } });
+  });
+});
+
+describe('known(): what is already in memory, for pages anyone can reach', () => {
+  it('never requests, never records the name as seen, and answers once the DNS path has looked it up', async () => {
+    const seen: string[] = [];
+    const { clock, service } = setup({}, {
+      firstSeen: { recordSeen: (domain: string) => (seen.push(domain), clock.now()), trackingSince: () => 0 },
+    });
+    fixture.set('host-header.test', { kind: 'registered', registeredAt: clock.now() - 5 * MINUTE });
+    expect(service.known('login.host-header.test')).toBeUndefined();
+    expect(service.known('printer.corp')).toMatchObject({ rdap: { status: 'no_server' } });
+    await service.idle();
+    expect(fixture.hits('host-header.test')).toBe(0);
+    expect(seen).toEqual([]);
+    await service.lookup('host-header.test', { requester: 'ip:10.0.0.9' });
+    expect(service.known('login.host-header.test')).toMatchObject({ rdap: { status: 'registered' }, fromCache: true });
+    expect(seen).toEqual(['host-header.test']);
+  });
+});
+
 describe('memory LRU age cache', () => {
   it('is bounded and evicts the least recently used domain', () => {
     const cache = createMemoryAgeCache(2);

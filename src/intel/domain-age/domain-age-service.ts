@@ -1,5 +1,6 @@
 import type { DnsAgeConfig } from '../../config/sections/dns-age.js';
 import type { Clock } from '../../lib/clock.js';
+import { createClientLookupBudget } from './client-lookup-budget.js';
 import { createMemoryAgeCache, type DomainAgeCacheStore, type DomainAgeRecord } from './age-cache.js';
 import { createMemoryFirstSeenStore, type FirstSeenStore } from './first-seen.js';
 import { createNrdIndex, type NrdIndex, type NrdListing } from './nrd-index.js';
@@ -44,13 +45,30 @@ export interface DomainAgeServiceOptions {
   onStoreError?: (error: unknown, operation: string) => void;
 }
 
+export interface AgeLookupOptions {
+  /**
+   * Who the lookup is for: a DNS client address (an IPv6 /64) or a DoH user. Each requester may start
+   * `client_lookups_per_window` new RDAP requests per window; joining one in flight or a cache hit is
+   * free. Unset only for the operator's own checks (the CLI), which the shared cap alone bounds.
+   */
+  requester?: string;
+}
+
 export interface DomainAgeService {
-  /** Synchronous answer from what is already known, or undefined when an RDAP lookup is needed. */
+  /**
+   * Synchronous answer from what is already known, or undefined when an RDAP lookup is needed. Records
+   * the domain as seen (first-seen table): for names a client really queried.
+   */
   peek(name: string): DomainAgeFacts | undefined;
+  /**
+   * Like `peek`, but records nothing and never leads to a lookup: for pages that show what the gateway
+   * already decided (the block page), reachable with any Host header.
+   */
+  known(name: string): DomainAgeFacts | undefined;
   /** Waits for RDAP (bounded by `request_timeout_ms`); never rejects. */
-  lookup(name: string): Promise<DomainAgeFacts>;
+  lookup(name: string, options?: AgeLookupOptions): Promise<DomainAgeFacts>;
   /** Waits at most `budgetMs` (default `time_budget_ms`), then answers `pending` and lets the lookup finish. */
-  lookupWithinBudget(name: string, budgetMs?: number): Promise<DomainAgeFacts>;
+  lookupWithinBudget(name: string, options?: AgeLookupOptions & { budgetMs?: number }): Promise<DomainAgeFacts>;
   /** Resolves when no lookup is in flight (tests, graceful shutdown). */
   idle(): Promise<void>;
   readonly inFlight: number;
@@ -61,6 +79,9 @@ function findingOf(record: DomainAgeRecord): RdapFinding {
   if (record.status === 'error') return { status: 'error', code: record.errorCode ?? 'rdap_network', detail: record.detail ?? '' };
   return { status: record.status === 'registered' ? 'no_registration_date' : record.status };
 }
+
+/** Refusals made without asking the registry about the domain: never cached. */
+const NOT_CACHED: ReadonlySet<RdapErrorCode> = new Set(['rdap_overloaded', 'rdap_client_limit', 'rdap_rate_limited']);
 
 export function createDomainAgeService(options: DomainAgeServiceOptions): DomainAgeService {
   const { config, clock } = options;
@@ -83,9 +104,11 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
     timeoutMs: config.request_timeout_ms,
     maxResponseBytes: config.max_response_bytes,
     maxRedirects: config.max_redirects,
+    backoff: { defaultMs: config.rate_limit_backoff_s * 1000, maxMs: config.rate_limit_backoff_max_s * 1000 },
     ...(options.rdapConnection ? { connection: options.rdapConnection } : {}),
   });
   const inFlight = new Map<string, Promise<RdapFinding>>();
+  const budget = createClientLookupBudget(config, clock);
   /** Every lookup not yet settled, including the part before it reaches `inFlight` (store reads). */
   const unsettled = new Set<Promise<unknown>>();
 
@@ -127,9 +150,16 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
     );
   }
 
+  function withoutRecording(domain: string): DomainAgeFacts {
+    const nrdListing = nrd.lookup(domain);
+    return { registrableDomain: domain, rdap: { status: 'pending' }, fromCache: false, ...(nrdListing ? { nrd: nrdListing } : {}) };
+  }
+
   function remember(outcome: RdapLookupOutcome): void {
     if (outcome.status === 'no_server') return;
-    if (outcome.status === 'error' && outcome.code === 'rdap_overloaded') return;
+    // Refusals say nothing about the domain. Kept, a 429 (which a flood can provoke) would make every
+    // domain asked about during the pause "unknown" for `negative_cache_ttl_minutes`.
+    if (outcome.status === 'error' && NOT_CACHED.has(outcome.code)) return;
     const now = clock.now();
     // A 404 or an error is cached briefly: the attacker's domain may be registered minutes from now.
     const ttl = outcome.status === 'registered' ? config.cache_ttl_hours * 3_600_000 : config.negative_cache_ttl_minutes * 60_000;
@@ -165,14 +195,27 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
         : { status: outcome.status };
   }
 
-  /** One request per registrable domain at a time (RFC 7480 §5.5 asks clients not to flood servers). */
-  function coalesced(domain: string): Promise<RdapFinding> {
+  /**
+   * One request per registrable domain at a time (RFC 7480 §5.5 asks clients not to flood servers).
+   * A requester over its own budget (client-lookup-budget.ts) is refused before it takes any shared
+   * capacity. The shared cap and a registry pause are checked first, so that a refusal by them does
+   * not also spend the requester's budget.
+   */
+  function coalesced(domain: string, requester: string | undefined): Promise<RdapFinding> {
     const running = inFlight.get(domain);
     if (running) return running;
     if (inFlight.size >= config.max_concurrent_lookups) {
       return Promise.resolve({ status: 'error', code: 'rdap_overloaded', detail: `${inFlight.size} lookups in flight` });
     }
-    const started = query(domain).finally(() => inFlight.delete(domain));
+    // While the registry is paused no request is made: nothing to charge the client for.
+    const paused = client.pausedFor(domain);
+    if (paused > 0) return Promise.resolve({ status: 'error', code: 'rdap_rate_limited', detail: `registry paused for ${Math.ceil(paused / 1000)} s after a 429` });
+    const refusal = requester === undefined ? undefined : budget.take(requester);
+    if (refusal !== undefined) return Promise.resolve({ status: 'error', code: 'rdap_client_limit', detail: refusal });
+    const started = query(domain).finally(() => {
+      inFlight.delete(domain);
+      if (requester !== undefined) budget.release(requester);
+    });
     inFlight.set(domain, started);
     return started;
   }
@@ -187,6 +230,15 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
   }
 
   function peek(name: string): DomainAgeFacts | undefined {
+    return fromMemory(name, true);
+  }
+
+  function known(name: string): DomainAgeFacts | undefined {
+    return fromMemory(name, false);
+  }
+
+  /** Cache (synchronous part only), NRD index and, when `recordSeen`, the first-seen table. */
+  function fromMemory(name: string, recordSeen: boolean): DomainAgeFacts | undefined {
     const domain = registrableDomainOf(name);
     if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
     let record: DomainAgeRecord | Promise<DomainAgeRecord | undefined> | undefined;
@@ -200,34 +252,35 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
       record = undefined;
     }
     const hit = fresh(record);
-    const facts = context(domain, true) as DomainAgeFacts;
+    const facts = recordSeen ? (context(domain, true) as DomainAgeFacts) : withoutRecording(domain);
     if (hit) return { ...facts, rdap: findingOf(hit), fromCache: true };
     if (!client.hasServer(domain)) return { ...facts, rdap: { status: 'no_server' } };
     return undefined;
   }
 
   /** Context, then cache, then RDAP; `onContext` sees the facts known before RDAP answers. */
-  async function resolve(domain: string, onContext: (facts: DomainAgeFacts) => void): Promise<DomainAgeFacts> {
+  async function resolve(domain: string, requester: string | undefined, onContext: (facts: DomainAgeFacts) => void): Promise<DomainAgeFacts> {
     const facts = await context(domain, false);
     onContext(facts);
     const hit = await cached(domain);
     if (hit) return { ...facts, rdap: findingOf(hit), fromCache: true };
-    return { ...facts, rdap: await coalesced(domain) };
+    return { ...facts, rdap: await coalesced(domain, requester) };
   }
 
-  async function lookup(name: string): Promise<DomainAgeFacts> {
+  async function lookup(name: string, lookupOptions: AgeLookupOptions = {}): Promise<DomainAgeFacts> {
     const domain = registrableDomainOf(name);
     if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
-    return track(resolve(domain, () => undefined));
+    return track(resolve(domain, lookupOptions.requester, () => undefined));
   }
 
-  async function lookupWithinBudget(name: string, budgetMs = config.time_budget_ms): Promise<DomainAgeFacts> {
+  async function lookupWithinBudget(name: string, lookupOptions: AgeLookupOptions & { budgetMs?: number } = {}): Promise<DomainAgeFacts> {
+    const { budgetMs = config.time_budget_ms, requester } = lookupOptions;
     const domain = registrableDomainOf(name);
     if (!domain) return { registrableDomain: undefined, rdap: { status: 'not_applicable' }, fromCache: false };
-    let known: DomainAgeFacts = { registrableDomain: domain, rdap: { status: 'pending' }, fromCache: false };
+    let beforeRdap: DomainAgeFacts = { registrableDomain: domain, rdap: { status: 'pending' }, fromCache: false };
     const full = track(
-      resolve(domain, (facts) => {
-        known = facts;
+      resolve(domain, requester, (facts) => {
+        beforeRdap = facts;
       }),
     );
     let timer: NodeJS.Timeout | undefined;
@@ -237,11 +290,12 @@ export function createDomainAgeService(options: DomainAgeServiceOptions): Domain
     const first = await Promise.race([full, budget]);
     clearTimeout(timer);
     // The lookup keeps running and fills the cache: the next query for this domain gets the answer.
-    return first === 'budget' ? { ...known, rdap: { status: 'pending' } } : first;
+    return first === 'budget' ? { ...beforeRdap, rdap: { status: 'pending' } } : first;
   }
 
   return {
     peek,
+    known,
     lookup,
     lookupWithinBudget,
     async idle() {

@@ -1,6 +1,7 @@
 export { createDomainAge, type DomainAge, type DomainAgeOptions } from './create-domain-age.js';
 export {
   createDomainAgeService,
+  type AgeLookupOptions,
   type DomainAgeFacts,
   type DomainAgeService,
   type DomainAgeServiceOptions,

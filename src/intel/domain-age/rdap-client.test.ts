@@ -71,21 +71,84 @@ describe('RDAP client against a local RDAP server', () => {
     expect(await client().lookupDomain('forbidden.test')).toMatchObject({ status: 'error', code: 'rdap_http_status' });
   });
 
-  it('on 429 pauses the whole server until Retry-After has passed', async () => {
+  it('on 429 pauses that server until Retry-After has passed, capped at backoff.maxMs', async () => {
     const local = await startRdapFixture();
     try {
       const limited = createRdapClient({ baseUrlFor: () => local.baseUrl, clock, timeoutMs: 5000, maxResponseBytes: 65536, maxRedirects: 3, connection: local.connection });
-      local.set('busy.test', { kind: 'status', status: 429, headers: { 'retry-after': '120' } });
+      local.set('busy.test', { kind: 'status', status: 429, headers: { 'retry-after': '45' } });
       local.set('other.test', { kind: 'registered', registeredAt: Date.UTC(2010, 0, 1) });
-      expect(await limited.lookupDomain('busy.test')).toMatchObject({ status: 'error', code: 'rdap_rate_limited', retryAfterMs: 120_000 });
+      expect(await limited.lookupDomain('busy.test')).toMatchObject({ status: 'error', code: 'rdap_rate_limited', retryAfterMs: 45_000 });
       // Another domain on the same server is not even requested while paused.
       expect(await limited.lookupDomain('other.test')).toMatchObject({ status: 'error', code: 'rdap_rate_limited' });
       expect(local.hits('other.test')).toBe(0);
-      clock.advance(121_000);
+      clock.advance(46_000);
       expect(await limited.lookupDomain('other.test')).toMatchObject({ status: 'registered' });
       expect(local.hits('other.test')).toBe(1);
     } finally {
       await local.close();
+    }
+  });
+
+  it('a Retry-After of an hour (or a far HTTP-date) pauses the server for the cap only, 60 s by default', async () => {
+    const local = await startRdapFixture();
+    try {
+      const limited = createRdapClient({ baseUrlFor: () => local.baseUrl, clock, timeoutMs: 5000, maxResponseBytes: 65536, maxRedirects: 3, connection: local.connection });
+      local.set('hour.test', { kind: 'status', status: 429, headers: { 'retry-after': '3600' } });
+      local.set('after-hour.test', { kind: 'registered', registeredAt: Date.UTC(2010, 0, 1) });
+      expect(await limited.lookupDomain('hour.test')).toMatchObject({ code: 'rdap_rate_limited', retryAfterMs: 60_000 });
+      clock.advance(59_000);
+      expect(await limited.lookupDomain('after-hour.test')).toMatchObject({ code: 'rdap_rate_limited' });
+      expect(local.hits('after-hour.test')).toBe(0);
+      clock.advance(1_000);
+      expect(await limited.lookupDomain('after-hour.test')).toMatchObject({ status: 'registered' });
+
+      local.set('dated.test', { kind: 'status', status: 429, headers: { 'retry-after': new Date(clock.now() + 86_400_000).toUTCString() } });
+      expect(await limited.lookupDomain('dated.test')).toMatchObject({ code: 'rdap_rate_limited', retryAfterMs: 60_000 });
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('without Retry-After backs off briefly (backoff.defaultMs), and honours a configured cap', async () => {
+    const local = await startRdapFixture();
+    try {
+      const limited = createRdapClient({
+        baseUrlFor: () => local.baseUrl, clock, timeoutMs: 5000, maxResponseBytes: 65536, maxRedirects: 3, connection: local.connection,
+        backoff: { defaultMs: 5_000, maxMs: 20_000 },
+      });
+      local.set('bare.test', { kind: 'status', status: 429 });
+      local.set('capped.test', { kind: 'status', status: 429, headers: { 'retry-after': '600' } });
+      local.set('garbled.test', { kind: 'status', status: 429, headers: { 'retry-after': 'soon-ish' } });
+      expect(await limited.lookupDomain('bare.test')).toMatchObject({ code: 'rdap_rate_limited', retryAfterMs: 5_000 });
+      clock.advance(5_000);
+      expect(await limited.lookupDomain('capped.test')).toMatchObject({ code: 'rdap_rate_limited', retryAfterMs: 20_000 });
+      clock.advance(20_000);
+      expect(await limited.lookupDomain('garbled.test')).toMatchObject({ code: 'rdap_rate_limited', retryAfterMs: 5_000 });
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('a 429 from one registry does not pause the others', async () => {
+    const busy = await startRdapFixture();
+    const calm = await startRdapFixture();
+    try {
+      const both = createRdapClient({
+        baseUrlFor: (domain) => (domain.endsWith('.busy') ? busy.baseUrl : calm.baseUrl),
+        clock, timeoutMs: 5000, maxResponseBytes: 65536, maxRedirects: 3,
+        connection: { allowNonPublic: (address, port) => Boolean(busy.connection.allowNonPublic?.(address, port) || calm.connection.allowNonPublic?.(address, port)) },
+      });
+      busy.set('flooded.busy', { kind: 'status', status: 429, headers: { 'retry-after': '30' } });
+      busy.set('next.busy', { kind: 'registered', registeredAt: Date.UTC(2011, 0, 1) });
+      calm.set('phish.calm', { kind: 'registered', registeredAt: clock.now() - 40 * MINUTE });
+      expect(await both.lookupDomain('flooded.busy')).toMatchObject({ code: 'rdap_rate_limited' });
+      expect(await both.lookupDomain('next.busy')).toMatchObject({ code: 'rdap_rate_limited' });
+      expect(busy.hits('next.busy')).toBe(0);
+      expect(await both.lookupDomain('phish.calm')).toMatchObject({ status: 'registered' });
+      expect(calm.hits('phish.calm')).toBe(1);
+    } finally {
+      await busy.close();
+      await calm.close();
     }
   });
 

@@ -12,6 +12,11 @@ export interface RdapClientOptions {
   maxResponseBytes: number;
   maxRedirects: number;
   /**
+   * Pause of one server after an HTTP 429: `defaultMs` without Retry-After, never longer than `maxMs`.
+   * Default 10 s and 60 s.
+   */
+  backoff?: { defaultMs: number; maxMs: number };
+  /**
    * How connections are made. Every RDAP request and redirect goes through a public-only agent: the
    * server URL comes from a downloaded bootstrap and redirects from the server, neither of which may
    * point the gateway at its own network. Only tests set `allowNonPublic`.
@@ -22,6 +27,8 @@ export interface RdapClientOptions {
 export interface RdapClient {
   /** An RDAP service is listed for the domain's TLD (no request made). */
   hasServer(domain: string): boolean;
+  /** Milliseconds the domain's server is still paused after a 429 (0: not paused); no request made. */
+  pausedFor(domain: string): number;
   /** `domain` must already be a validated registrable domain in A-label form. */
   lookupDomain(domain: string): Promise<RdapLookupOutcome>;
 }
@@ -36,30 +43,41 @@ const FAILURE_CODES: Record<FetchFailureCode, RdapErrorCode> = {
   non_public_address: 'rdap_non_public_address',
 };
 
-const DEFAULT_BACKOFF_MS = 60_000;
-const MAX_BACKOFF_MS = 60 * 60_000;
+const DEFAULT_BACKOFF = { defaultMs: 10_000, maxMs: 60_000 };
 
-/** RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date. Bounded so a server cannot mute us for days. */
-function retryAfterMs(header: string | string[] | undefined, now: number): number {
+/**
+ * RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date. Capped at `maxMs`: while a server is
+ * paused every new domain under it is "unknown" (allowed by default), so anyone able to provoke a 429
+ * would otherwise switch the age check off for as long as the server asks.
+ */
+function retryAfterMs(header: string | string[] | undefined, now: number, backoff: { defaultMs: number; maxMs: number }): number {
   const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return DEFAULT_BACKOFF_MS;
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
-  if (!Number.isFinite(seconds)) return DEFAULT_BACKOFF_MS;
-  return Math.min(Math.max(seconds, 1000), MAX_BACKOFF_MS);
+  const fallback = Math.min(backoff.defaultMs, backoff.maxMs);
+  if (value === undefined) return fallback;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return fallback;
+  return Math.min(Math.max(ms, 1000), backoff.maxMs);
 }
 
 /**
  * RDAP domain queries (RFC 7482 §3.1.3 `{base}domain/{name}`, RFC 7480 HTTP usage). A 429 from a
- * server pauses every query to that server until its Retry-After has passed (RFC 7480 §5.5), so a
- * burst of DNS queries does not get the gateway banned by a registry.
+ * server pauses every query to that server (that origin only; other registries are still asked) until
+ * its Retry-After has passed, capped (RFC 7480 §5.5), so a burst of DNS queries does not get the
+ * gateway banned by a registry.
  */
 export function createRdapClient(options: RdapClientOptions): RdapClient {
   const { clock } = options;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const dispatcher = createPublicOnlyAgent({ connectTimeoutMs: options.timeoutMs, ...options.connection });
   const pausedUntil = new Map<string, number>();
 
   return {
     hasServer: (domain) => options.baseUrlFor(domain) !== undefined,
+    pausedFor(domain) {
+      const base = options.baseUrlFor(domain);
+      const until = base === undefined ? undefined : pausedUntil.get(new URL(base).origin);
+      return until === undefined ? 0 : Math.max(0, until - clock.now());
+    },
     async lookupDomain(domain) {
       const base = options.baseUrlFor(domain);
       if (!base) return { status: 'no_server', domain };
@@ -86,7 +104,7 @@ export function createRdapClient(options: RdapClientOptions): RdapClient {
       const { status } = result;
       if (status === 404) return { status: 'not_found', domain, serverUrl };
       if (status === 429) {
-        const wait = retryAfterMs(result.headers['retry-after'], clock.now());
+        const wait = retryAfterMs(result.headers['retry-after'], clock.now(), backoff);
         pausedUntil.set(origin, clock.now() + wait);
         return { status: 'error', domain, serverUrl, code: 'rdap_rate_limited', detail: `429 from ${origin}`, retryAfterMs: wait };
       }

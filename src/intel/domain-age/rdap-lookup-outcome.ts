@@ -13,7 +13,12 @@ export type RdapErrorCode =
   | 'rdap_invalid_json'
   | 'rdap_invalid_response'
   /** Too many lookups already in flight: refused without a request (not cached). */
-  | 'rdap_overloaded';
+  | 'rdap_overloaded'
+  /**
+   * The client that asked has started its `client_lookups_per_window` already: refused without a request
+   * and without taking shared capacity (not cached, so the next client's query starts the lookup).
+   */
+  | 'rdap_client_limit';
 
 /**
  * What one RDAP domain query told us about a registrable domain. Every HTTP, network and parsing

@@ -14,7 +14,7 @@ import { humanReasonFor } from './human-reason.js';
 
 export interface DomainClassifierOptions {
   lookalike: LookalikeChecker;
-  age: Pick<DomainAgeService, 'peek' | 'lookup' | 'lookupWithinBudget'>;
+  age: Pick<DomainAgeService, 'peek' | 'known' | 'lookup' | 'lookupWithinBudget'>;
   config: DnsAgeConfig;
   clock: Clock;
 }
@@ -24,10 +24,21 @@ export interface DomainClassifier {
    * DNS hot path: lexical check plus the cached age, without waiting. Undefined when the answer
    * depends on an RDAP lookup not made yet (then call `classify`).
    */
-  classifySync(name: string): DomainVerdict | undefined;
-  /** Full verdict; waits for the registration date at most `time_budget_ms`. Never rejects. */
-  classify(name: string): Promise<DomainVerdict>;
+  classifySync(name: string, requester?: string): DomainVerdict | undefined;
+  /**
+   * Full verdict; waits for the registration date at most `time_budget_ms`. Never rejects. `requester`
+   * (a DNS client, see AgeLookupOptions) is charged for a lookup it starts; unset only for the operator.
+   */
+  classify(name: string, requester?: string): Promise<DomainVerdict>;
+  /**
+   * Lexical check plus an age already in memory; never starts a lookup nor records the name as seen.
+   * For the block page, which anyone can reach with any Host header.
+   */
+  classifyKnown(name: string): DomainVerdict;
 }
+
+/** Reasons meaning the lookup never started (see rdap-lookup-outcome.ts). */
+const NOT_STARTED = new Set(['rdap_overloaded', 'rdap_client_limit']);
 
 const DAY = 86_400_000;
 
@@ -80,6 +91,7 @@ export function createDomainClassifier(options: DomainClassifierOptions): Domain
     };
     if (assessment?.ageMs !== undefined) verdict.ageDays = Math.round((assessment.ageMs / DAY) * 10_000) / 10_000;
     if (assessment?.registeredAt !== undefined) verdict.registeredAt = new Date(assessment.registeredAt).toISOString();
+    if (assessment?.reasons.some((reason) => NOT_STARTED.has(reason.code))) verdict.provisional = true;
     if (resembles) {
       verdict.lookalike = {
         score: lexical.score,
@@ -95,7 +107,7 @@ export function createDomainClassifier(options: DomainClassifierOptions): Domain
   }
 
   return {
-    classifySync(name) {
+    classifySync(name, requester) {
       const canonical = displayName(name);
       const lexical = checkLookalike(canonical);
       if (!config.enabled) return combine(canonical, lexical, undefined);
@@ -103,17 +115,22 @@ export function createDomainClassifier(options: DomainClassifierOptions): Domain
       if (facts) return combine(canonical, lexical, facts);
       if (lexical?.lookalike && config.lookalike_action === 'block') {
         // Already a block whatever the age; look the age up anyway so the block page can say it.
-        void options.age.lookup(canonical);
+        void options.age.lookup(canonical, requester === undefined ? {} : { requester });
         return combine(canonical, lexical, undefined);
       }
       return undefined;
     },
-    async classify(name) {
+    async classify(name, requester) {
       const canonical = displayName(name);
       const lexical = checkLookalike(canonical);
       if (!config.enabled) return combine(canonical, lexical, undefined);
-      const facts = await options.age.lookupWithinBudget(canonical);
+      const facts = await options.age.lookupWithinBudget(canonical, requester === undefined ? {} : { requester });
       return combine(canonical, lexical, facts);
+    },
+    classifyKnown(name) {
+      const canonical = displayName(name);
+      const lexical = checkLookalike(canonical);
+      return combine(canonical, lexical, config.enabled ? options.age.known(canonical) : undefined);
     },
   };
 }

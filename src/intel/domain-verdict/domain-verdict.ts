@@ -35,6 +35,12 @@ export interface DomainVerdict {
   reasons: VerdictReason[];
   /** Plain words for the block page: "looks like acme; registered 37 minutes ago". */
   humanReason: string;
+  /**
+   * The registration-date lookup could not start (the asking client's budget or the shared capacity
+   * was spent): decided without it, for this query only. Reused for other clients, it would let one
+   * client's flood decide everyone's answer for the name.
+   */
+  provisional?: true;
 }
 
 const SEVERITY: Record<VerdictAction, number> = { allow: 0, warn: 1, block: 2 };
