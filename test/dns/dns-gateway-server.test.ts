@@ -1,5 +1,5 @@
 /**
- * The DNS gateway inside a running Gatehouse (issue 4): real `dig` against it, a local upstream and a
+ * The DNS gateway inside a running Gatehouse: real `dig` against it, a local upstream and a
  * local RDAP registry; lookalikes and young domains blocked with EDE; runtime blocks through the store;
  * the block page over HTTP; DoH with a personal URL; the query log.
  */
@@ -94,7 +94,7 @@ incident:
     expect(out).toMatch(/acme/);
   });
 
-  it('a query for a lookalike of the protected brand raises an alert on the webhook (issue 5 §4)', async () => {
+  it('a query for a lookalike of the protected brand raises an alert on the webhook', async () => {
     await dig(dnsPort, ['acme-helpdesk.com', 'A']);
     // Alerts name the domain defanged (acme-helpdesk[.]com) so a chat client does not make it a link.
     await expect.poll(() => alerts.find((a) => a.includes('acme-helpdesk[.]com')), { timeout: 10_000 }).toBeDefined();

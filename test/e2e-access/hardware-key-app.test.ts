@@ -1,5 +1,5 @@
 /**
- * Issue 3 in real Chromium: an app whose policy demands a hardware-attested key (`hwk`). A password +
+ * In real Chromium: an app whose policy demands a hardware-attested key (`hwk`). A password +
  * TOTP session is refused, and so is a WebAuthn session from a key without an allowlisted attestation
  * root (the CDP virtual authenticator attests as `swk`). Both users reach an app with a looser policy
  * in the same run: the refusal comes from the hwk rule, not from a broken session.
@@ -41,7 +41,7 @@ function appsYaml(upstream: UpstreamApp): string {
 `;
 }
 
-describe.runIf(haveChromium())('an hwk-only app in Chromium (issue 3)', { timeout: 60_000 }, () => {
+describe.runIf(haveChromium())('an hwk-only app in Chromium', { timeout: 60_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let upstream: UpstreamApp;

@@ -43,7 +43,7 @@ function appsYaml(wiki: UpstreamApp, crm: UpstreamApp): string {
 `;
 }
 
-describe.runIf(haveChromium())('relay drill: the stolen password + TOTP session against app policies (issue 3)', { timeout: 60_000 }, () => {
+describe.runIf(haveChromium())('relay drill: the stolen password + TOTP session against app policies', { timeout: 60_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let phish: PhishingRelay;

@@ -1,5 +1,5 @@
 /**
- * Issue 3 in real Chromium: one key touch, two apps on two hosts. The user signs in on the portal
+ * In real Chromium: one key touch, two apps on two hosts. The user signs in on the portal
  * once (through the first app's handshake); the second app gets its own host-only cookie through
  * the handshake with no second touch. Each upstream receives an identity JWT it can verify on its
  * own with the portal's JWKS, addressed to it alone.
@@ -34,7 +34,7 @@ function appsYaml(wiki: UpstreamApp, grafana: UpstreamApp): string {
 `;
 }
 
-describe.runIf(haveChromium())('one sign-in, two apps, in Chromium (issue 3)', { timeout: 60_000 }, () => {
+describe.runIf(haveChromium())('one sign-in, two apps, in Chromium', { timeout: 60_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let wiki: UpstreamApp;

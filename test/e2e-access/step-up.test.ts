@@ -1,5 +1,5 @@
 /**
- * Issue 3 in real Chromium: `auth_age`. An app asks for a key proof at most 5 minutes old. The server
+ * In real Chromium: `auth_age`. An app asks for a key proof at most 5 minutes old. The server
  * clock is injected and moved by hand (the browser does not care about server time): after 6
  * minutes the app sends the user to the portal's step-up page, one touch refreshes the proof of the
  * same session, and the user is back on the page she asked for with a fresh `auth_time` in the JWT.
@@ -17,7 +17,7 @@ import { startUpstreamApp, type UpstreamApp } from './upstream-app.js';
 const EVE = 'eve@acme.test';
 const MINUTE = 60_000;
 
-describe.runIf(haveChromium())('step-up after auth_age in Chromium (issue 3)', { timeout: 60_000 }, () => {
+describe.runIf(haveChromium())('step-up after auth_age in Chromium', { timeout: 60_000 }, () => {
   const clock = new ManualClock(Date.now());
   let fixture: GatehouseFixture;
   let browser: Browser;

@@ -1,5 +1,5 @@
 /**
- * Issue 3 in real Chromium: a WebSocket through the access proxy. The app's own page (served by the
+ * In real Chromium: a WebSocket through the access proxy. The app's own page (served by the
  * upstream through Gatehouse) opens `ws://<app host>/ws`; the browser sends the host-only app cookie
  * on the upgrade, the policy allows it and the upstream echoes, with the identity JWT on the
  * handshake. Without the app cookie (or with a cookie of another app) the upgrade is refused before
@@ -53,7 +53,7 @@ function nodeSocket(port: number, host: string, cookie?: string): Promise<{ open
   });
 }
 
-describe.runIf(haveChromium())('WebSocket through the access proxy in Chromium (issue 3)', { timeout: 60_000 }, () => {
+describe.runIf(haveChromium())('WebSocket through the access proxy in Chromium', { timeout: 60_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let chat: UpstreamApp;

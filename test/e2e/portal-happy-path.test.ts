@@ -14,7 +14,7 @@ import { auditMark, auditSince, clickAndLand, clickAndReadError, SESSION_COOKIE 
 
 const ALICE = 'alice@acme.test';
 
-describe.runIf(haveChromium())('portal end to end in Chromium (issue 2)', { timeout: 30_000 }, () => {
+describe.runIf(haveChromium())('portal end to end in Chromium', { timeout: 30_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let laptop: KeyedPage; // tab A: alice's laptop, first key plugged in

@@ -20,7 +20,7 @@ const CAROL = 'carol@acme.test'; // password + TOTP only (not migrated yet)
 const BOB = 'bob@acme.test'; // has a key, and still a password + TOTP from before
 const PASSWORD = { carol: 'correct horse battery staple', bob: 'Tr0ub4dor&3-old-password' };
 
-describe.runIf(haveChromium())('relay drill: password + TOTP through the phishing relay (issue 2)', { timeout: 30_000 }, () => {
+describe.runIf(haveChromium())('relay drill: password + TOTP through the phishing relay', { timeout: 30_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let phish: PhishingRelay;

@@ -22,7 +22,7 @@ const SECURITY_ERROR_TEXT = 'This page is not allowed to use your security key. 
 const NOT_ALLOWED_TEXT = 'The request was cancelled or timed out. Try again and touch your key when it blinks.';
 const SERVER_REFUSAL_TEXT = 'Sign-in failed. Try again.';
 
-describe.runIf(haveChromium())('relay drill: a key user on the phishing relay (issue 2)', { timeout: 30_000 }, () => {
+describe.runIf(haveChromium())('relay drill: a key user on the phishing relay', { timeout: 30_000 }, () => {
   let fixture: GatehouseFixture;
   let browser: Browser;
   let victim: KeyedPage;

@@ -1,5 +1,5 @@
 /**
- * The admin API's gate (issue 5 §4): a portal session of an admin-group member whose session carries a
+ * The admin API's gate: a portal session of an admin-group member whose session carries a
  * security-key proof, plus the portal's CSRF check on every POST. Each refusal asserts its code, and
  * the audit log records the reason the client never sees.
  */

@@ -1,5 +1,5 @@
 /**
- * The 2022 drill end to end (issue 5): a lookalike domain, three users who typed their password into
+ * The 2022 drill end to end: a lookalike domain, three users who typed their password into
  * a real-time relay (their audit rows written by the real sign-in service), one declaration through the
  * admin API with a security-key session. Every containment step is then checked on a SECOND Gatehouse
  * process sharing PostgreSQL: sessions refused there, the relay's address refused there (apps and
