@@ -4,7 +4,7 @@ import { GatehouseError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
 import type { SecretSealer } from '../secrets/index.js';
 import type { Kysely } from 'kysely';
-import { publishChange, type Database, type Store } from '../store/index.js';
+import { commitChange, type Database, type Store } from '../store/index.js';
 import { ChallengeStore } from './challenges.js';
 import { CredentialRegistry } from './credential-registry.js';
 import { activateKey, finishRegistration, startAddKey, startEnrollment, type KeyActivationFinish, type RegistrationFinish } from './enrollment.js';
@@ -155,10 +155,12 @@ export class IdentityService {
     const before = await this.ctx.users.require(userId);
     const groups = changing(before);
     if (groups.length === 0) return { user: before, added: [] };
-    await this.ctx.store.db.transaction().execute(async (trx) => {
-      await write(groups, trx);
-      await publishChange(trx, this.ctx.store, this.ctx.clock, SESSION_FEED.userChanged, { userId });
-      await this.ctx.audit.record({ type, outcome: 'success', userId, actor, detail: { groups } }, trx);
+    await commitChange(this.ctx.store, {
+      clock: this.ctx.clock,
+      write: (trx) => write(groups, trx),
+      feed: { kind: SESSION_FEED.userChanged, payload: { userId } },
+      audit: this.ctx.audit,
+      event: { type, outcome: 'success', userId, actor, detail: { groups } },
     });
     this.ctx.sessions.applyChange({ id: 0, at: this.ctx.clock.now(), kind: SESSION_FEED.userChanged, payload: { userId } });
     return { user: (await this.ctx.users.get(userId)) ?? before, added: groups };
@@ -256,12 +258,17 @@ export class IdentityService {
     return this.revokeSession(rows[0]!.id_hash, input);
   }
 
+  // The revocation and its audit event commit together: the log never misses a revocation that happened.
   async revokeUserSessions(userId: string, input: { actor: string; reason: string }): Promise<number> {
-    const count = await this.ctx.sessions.revokeUser(userId, input.reason);
-    await this.ctx.audit.record({ type: 'session.revoked', outcome: 'success', userId, actor: input.actor, detail: { sessions: count, reason: input.reason, scope: 'user' } });
-    return count;
+    return this.ctx.store.db.transaction().execute(async (trx) => {
+      const count = await this.ctx.sessions.revokeUser(userId, input.reason, trx);
+      await this.ctx.audit.record({ type: 'session.revoked', outcome: 'success', userId, actor: input.actor, detail: { sessions: count, reason: input.reason, scope: 'user' } }, trx);
+      return count;
+    });
   }
 
+  // Not in one transaction: revokeAll commits its cut-off first, on its own, so every instance refuses
+  // old sessions before the bulk update of every row ends; the event follows both.
   async revokeAllSessions(input: { actor: string; reason: string }): Promise<number> {
     const count = await this.ctx.sessions.revokeAll(input.reason);
     await this.ctx.audit.record({ type: 'session.revoked', outcome: 'success', actor: input.actor, detail: { sessions: count, reason: input.reason, scope: 'all' } });
@@ -269,10 +276,12 @@ export class IdentityService {
   }
 
   async setUserStatus(userId: string, status: 'active' | 'disabled', actor: string): Promise<void> {
-    await this.ctx.store.db.transaction().execute(async (trx) => {
-      await this.ctx.users.setStatus(userId, status, trx);
-      await publishChange(trx, this.ctx.store, this.ctx.clock, SESSION_FEED.userChanged, { userId });
-      await this.ctx.audit.record({ type: status === 'disabled' ? 'user.disabled' : 'user.enabled', outcome: 'success', userId, actor }, trx);
+    await commitChange(this.ctx.store, {
+      clock: this.ctx.clock,
+      write: (trx) => this.ctx.users.setStatus(userId, status, trx),
+      feed: { kind: SESSION_FEED.userChanged, payload: { userId } },
+      audit: this.ctx.audit,
+      event: { type: status === 'disabled' ? 'user.disabled' : 'user.enabled', outcome: 'success', userId, actor },
     });
     this.ctx.sessions.applyChange({ id: 0, at: this.ctx.clock.now(), kind: SESSION_FEED.userChanged, payload: { userId } });
   }
