@@ -25,14 +25,17 @@ import { freePort, rssMb, stop, waitForAnswer } from './dns/bench-process.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: expected a positive whole number, got ${JSON.stringify(process.argv[i + 1] ?? '')}`);
+  return value;
 };
 const FLOOD = arg('flood', 200_000);
 /** dnsperf's send rate: the upstream fixture is one Node thread, and above its rate queries are lost rather than cached. */
 const QPS = arg('qps', 5000);
 const ALL_SERVERS = ['dnsmasq', 'gatehouse', 'gatehouse-unbounded'] as const;
 const serversArg = process.argv.indexOf('--servers');
-const SERVERS = serversArg > 0 ? process.argv[serversArg + 1]!.split(',') : [...ALL_SERVERS];
+const SERVERS = serversArg > 0 ? (process.argv[serversArg + 1] ?? '').split(',') : [...ALL_SERVERS];
 for (const s of SERVERS) if (!(ALL_SERVERS as readonly string[]).includes(s)) throw new Error(`--servers: unknown "${s}" (one of ${ALL_SERVERS.join(', ')})`);
 /**
  * Same semi-space flag as dns-bench.ts, for comparable RSS; --expose-gc so the process can report its
