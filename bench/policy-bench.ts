@@ -6,9 +6,9 @@
  *   npx tsx bench/policy-bench.ts [requests=200000] [rounds=7] [apps=1000]
  */
 import { z } from 'zod';
-import { accessSchema, appsSchema, type AppConfig, type PolicyConfig, type SelectorConfig } from '../src/config/sections/apps.js';
+import { accessSchema, appsSchema, type AppConfig, type PolicyConfig, type SelectorConfig } from '../src/config/index.js';
 import { type AccessRequest, compilePolicyEngine, normalizeRequestPath } from '../src/access/policy/index.js';
-import { type IpScratch, newIpScratch, parseCidr, parseIpInto } from '../src/access/policy/ip-address.js';
+import { type IpScratch, newIpScratch, parseCidr, parseIpInto } from '../src/lib/ip/ip-address.js';
 import { seededPrng } from '../test/support/seeded-prng.js';
 
 const REQUESTS = Number(process.argv[2] ?? 200_000);

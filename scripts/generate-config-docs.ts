@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { gatehouseConfigSchema } from '../src/config/schema.js';
+import { RESTART_ONLY_KEYS } from '../src/restart-only-keys.js';
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +48,14 @@ export function configurationMarkdown(): string {
     'and bad values are refused with the path of each problem (`gatehouse config check FILE`). The file is',
     'reloaded when it changes and on SIGHUP; a file that does not validate is refused and the running',
     'configuration stays in force.',
+    '',
+    'A reload applies every key without a restart: each capability builds its new state aside and swaps it',
+    'in whole; if one cannot (a blocklist file that cannot be read, a DNS port already taken), the file is',
+    'refused and the previous configuration stays in force everywhere. These keys take effect only after a',
+    'restart; the reload log line names each one that changed (`server.http changed: takes effect after a',
+    'restart`) and `gatehouse config check` lists them:',
+    '',
+    ...RESTART_ONLY_KEYS.map((key) => `- \`${key.path}\`: ${key.reason}.`),
     '',
     'Secrets stay out of the file: any string value written as `${env:NAME}` is replaced by that environment',
     'variable (for example `url: ${env:GATEHOUSE_DATABASE_URL}`).',

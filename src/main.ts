@@ -1,9 +1,9 @@
 import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildAccess, type AccessLayer } from './access/build-access.js';
+import { buildAccess, type AccessLayer } from './access/index.js';
 import { refuseBlockedClients, registerAdminApi } from './admin/index.js';
-import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/build-dns.js';
+import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
@@ -12,17 +12,24 @@ import type { PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
+import { GatehouseError } from './lib/errors.js';
+import { restartOnlyChanges } from './lib/restart-only-changes.js';
+import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
 import { createPortalMetrics, portalSessionCookieNameOf, registerPortal, type PortalSettings } from './portal/index.js';
-import { buildHttpApp, type HostRouter } from './server/build-http-app.js';
-import { normaliseAddress } from './server/client-address.js';
-import { createLogger } from './server/create-logger.js';
-import { handleUnknownHost } from './server/handle-unknown-host.js';
-import type { HttpsRedirectOptions } from './server/https-redirect.js';
-import { startMetricsListener } from './server/metrics-listener.js';
-import { registerDoh } from './server/register-doh.js';
-import { startListeners, type Listeners } from './server/listeners.js';
+import {
+  buildHttpApp,
+  createLogger,
+  handleUnknownHost,
+  normaliseAddress,
+  registerDoh,
+  startListeners,
+  startMetricsListener,
+  type HostRouter,
+  type HttpsRedirectOptions,
+  type Listeners,
+} from './server/index.js';
 import { pruneChangeFeed, tailChangeFeed, type ChangeFeedTail } from './store/index.js';
 
 export interface StartOptions {
@@ -56,6 +63,16 @@ export interface RunningGatehouse {
   close(): Promise<void>;
 }
 
+/** A capability's reload failure, named after the config section it could not apply. */
+async function reloadCapability(section: string, reload: () => Promise<void>): Promise<void> {
+  try {
+    await reload();
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new GatehouseError('config_reload_failed', { status: 500, publicMessage: 'The configuration could not be applied.', detail: `${section}: ${detail}`, cause: error });
+  }
+}
+
 /** The composition root (ARCHITECTURE.md): builds every capability, wires them, starts listening. */
 export async function startGatehouse(options: StartOptions): Promise<RunningGatehouse> {
   const clock = options.clock ?? systemClock;
@@ -87,23 +104,6 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       };
     };
 
-    const router: { current?: HostRouter } = {};
-    const httpsRedirect: { current?: HttpsRedirectOptions } = {};
-    const { app, handler } = buildHttpApp({
-      logger,
-      bodyLimit: options.snapshot.config.server.body_limit_bytes,
-      trustProxy: [...options.snapshot.config.access.trusted_proxies],
-      registry,
-      metrics,
-      organisation: () => core.snapshot().config.portal.organisation,
-      ready: async () => {
-        await core.store.db.selectFrom('settings').select('key').limit(1).execute();
-      },
-      router,
-      httpsRedirect,
-      hstsIncludeSubdomains: () => core.snapshot().config.server.hsts.include_subdomains,
-      now: () => clock.now(),
-    });
     const access: AccessLayer = await buildAccess({
       config: options.snapshot.config,
       store: core.store,
@@ -117,6 +117,24 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       portalUrlOf,
     });
     cleanups.push(() => access.close());
+    const router: { current?: HostRouter } = {};
+    const httpsRedirect: { current?: HttpsRedirectOptions } = {};
+    const { app, handler } = buildHttpApp({
+      logger,
+      bodyLimit: options.snapshot.config.server.body_limit_bytes,
+      // The access capability owns the one trusted-proxy list; reload replaces it for the portal too.
+      isTrustedProxy: (address) => access.trustedProxies().contains(address),
+      registry,
+      metrics,
+      organisation: () => core.snapshot().config.portal.organisation,
+      ready: async () => {
+        await core.store.db.selectFrom('settings').select('key').limit(1).execute();
+      },
+      router,
+      httpsRedirect,
+      hstsIncludeSubdomains: () => core.snapshot().config.server.hsts.include_subdomains,
+      now: () => clock.now(),
+    });
     // Incident response is built after the DNS layer it blocks names in; the lookalike alert reaches it
     // through this late binding.
     const lookalikeAlert: { notify?: (sighting: LookalikeSighting) => void } = {};
@@ -124,13 +142,15 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       onLookalike: (sighting) => lookalikeAlert.notify?.(sighting),
       config: options.snapshot.config.dns,
       baseDir: options.snapshot.baseDir,
-      intel: buildDomainIntel({
-        dns: options.snapshot.config.dns,
-        store: core.store,
-        clock,
-        logger,
-        ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
-      }),
+      // A factory: a reload that changes dns.protect or dns.age builds the intel again.
+      intel: (dnsConfig) =>
+        buildDomainIntel({
+          dns: dnsConfig,
+          store: core.store,
+          clock,
+          logger,
+          ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
+        }),
       store: core.store,
       audit: core.audit,
       clock,
@@ -146,7 +166,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       handleUnknownHost(req, res, {
         portalUrl: () => portalUrlOf(core.snapshot().config),
         organisation: () => core.snapshot().config.portal.organisation,
-        ...(dns.gateway ? { explain: dns.gateway.explain } : {}),
+        // The gateway in force (a reload replaces or removes it); none: the plain unknown-host page.
+        explain: (name) => dns.gateway?.explain(name) ?? Promise.reject(new Error('the dns gateway is off')),
       });
     app.server.on('upgrade', (req, socket, head) => {
       if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
@@ -232,10 +253,15 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       config = watchConfig({
         initial: options.snapshot,
         sighup: true,
+        // The file is validated once (by the watcher) and fanned out to every capability's reload. One that
+        // throws refuses the whole snapshot: the watcher re-applies the previous one everywhere.
         onReload: async (next, _previous, reason) => {
-          await access.reload(next.config);
+          await reloadCapability('access', () => access.reload(next.config));
+          await reloadCapability('dns', () => dns.reload(next.config.dns));
           core.setSnapshot(next);
-          logger.info({ reason, path: next.path }, 'configuration reloaded');
+          // Compared with the config the process started with: that is what its listeners and pools use.
+          const restartNeeded = restartOnlyChanges(options.snapshot.config, next.config, RESTART_ONLY_KEYS);
+          logger.info({ reason, path: next.path, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) }, restartNeeded.length > 0 ? `configuration reloaded; ${restartNeeded.join('; ')}` : 'configuration reloaded');
         },
         onRejected: (error, reason) => logger.error({ reason, problems: String((error as Error).message) }, 'configuration refused; the previous one stays in force'),
       });

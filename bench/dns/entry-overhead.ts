@@ -19,7 +19,7 @@ import { ResponseCache, toCacheEntry, type CacheEntry } from '../../src/dns/resp
 import { readUpstreamAnswer } from '../../src/dns/upstream-answer.js';
 import { VerdictMemoTable } from '../../src/dns/verdict-memo.js';
 import type { Store } from '../../src/store/index.js';
-import { dnsProtectSchema } from '../../src/config/sections/dns-protect.js';
+import { dnsProtectSchema } from '../../src/config/index.js';
 import { createLookalikeDetector } from '../../src/intel/lookalike/index.js';
 
 const i = process.argv.indexOf('--entries');

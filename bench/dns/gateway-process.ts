@@ -9,7 +9,7 @@
  * case for its memory, where every row waits in the ring until the byte budget drops it.
  */
 import { readFileSync } from 'node:fs';
-import { dnsConfigSchema } from '../../src/config/sections/dns.js';
+import { dnsConfigSchema } from '../../src/config/index.js';
 import { createDnsGateway, type Verdict } from '../../src/dns/index.js';
 import { splitMemoryBudget } from '../../src/dns/memory-budget.js';
 import { QueryLogWriter } from '../../src/dns/query-log-writer.js';

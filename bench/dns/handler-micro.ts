@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dnsConfigSchema } from '../../src/config/sections/dns.js';
+import { dnsConfigSchema } from '../../src/config/index.js';
 import { createLookalikeDetector } from '../../src/intel/lookalike/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { cryptoRandom } from '../../src/lib/random.js';

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compilePolicyEngine, type AccessIdentity } from '../../src/access/policy/index.js';
 import { createIdentityAssertionIssuer, createProxy, type AssertedIdentity } from '../../src/access/proxy/index.js';
-import { appsSchema } from '../../src/config/sections/apps.js';
+import { appsSchema } from '../../src/config/index.js';
 import { createMemorySigningKeyStore, createSigningKeyRing } from '../../src/credentials/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { cryptoRandom } from '../../src/lib/random.js';

@@ -171,6 +171,8 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       deps.logger.warn({ app: app.name, reason, requestId: id }, 'request refused: path an upstream could route differently');
       return page(res, 400, id, 'Bad request', 'This request could not be understood.');
     }
+    // The one parse of this request's forwarded headers, under the one live trusted-proxy list: the
+    // policy judges this client address and the proxy sends these X-Forwarded-* values upstream.
     const forwarded = forwardedHeadersOf(req, deps.trustedProxies());
     const url = new URL(req.url ?? '/', 'http://app.invalid');
     if (url.pathname === CALLBACK_PATH) return completeHandshake(req, res, app, url, id);
@@ -201,7 +203,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
           };
           assertion = deps.assertions.cachedAssertionFor(asserted, app.name) ?? (await deps.assertions.assertionFor(asserted, app.name));
         }
-        deps.proxy.forward(req, res, app.name, { ...(assertion ? { assertion } : {}), requestId: id });
+        deps.proxy.forward(req, res, app.name, { ...(assertion ? { assertion } : {}), requestId: id, clientAddress: forwarded.clientAddress, forwarded });
         return;
       }
       case 'sign_in':
@@ -270,7 +272,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       tunnels.set(socket, { sessionHash: session.idHash, userId: session.userId, app: app.name, endsAt: session.createdAt + deps.settings().sessionAbsoluteMs, request });
       socket.once('close', () => tunnels.delete(socket));
     }
-    deps.proxy.upgrade(req, socket, head, app.name, { ...(assertion ? { assertion } : {}), requestId: id });
+    deps.proxy.upgrade(req, socket, head, app.name, { ...(assertion ? { assertion } : {}), requestId: id, clientAddress: forwarded.clientAddress, forwarded });
   }
 
   /** Closes the tunnels of revoked sessions (called for every change-feed revocation). */

@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { messagePage } from '../portal/index.js';
-import { PORTAL_CSP } from '../portal/security-headers.js';
+import { messagePage, PORTAL_CSP } from '../portal/index.js';
 
 /**
  * Pages an app host answers itself (deny, handshake failures, refused requests). They borrow the

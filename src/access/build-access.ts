@@ -26,6 +26,11 @@ export interface AccessLayer {
   /** Builds everything derived from a new config; throws (and changes nothing) if it cannot. */
   reload(config: GatehouseConfig): Promise<void>;
   applyChange(change: Change): void;
+  /**
+   * The one trusted-proxy list (`access.trusted_proxies`), replaced by `reload`: the gateway, the proxy
+   * and the portal's client address (fastify `trustProxy`) all consult it.
+   */
+  trustedProxies(): TrustedProxies;
   /** Whether `url` is on an app's configured origin (scheme, host and port from config). */
   isAppUrl(url: URL): boolean;
   /** The configured origin of an app (see app-origin), or undefined for an unknown app. */
@@ -78,7 +83,8 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   const assertions = createIdentityAssertionIssuer({ keyRing, clock, issuer: new URL(options.portalUrlOf(config)).origin, ttlSeconds: config.access.jwt_ttl_seconds });
   const proxy = createProxy({
     apps: proxyAppsOf(config),
-    trustedProxies: config.access.trusted_proxies,
+    // The gateway hands the proxy its parse of every request; the live list covers any other caller.
+    trustedProxies: () => trustedProxies,
     // No Gatehouse cookie may reach an app, on a request or an upgrade: it could replay them. Both the
     // bare and the `__Host-` names, so neither spelling slips through on either scheme.
     strippedCookies: [
@@ -160,6 +166,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       return app !== undefined && appOrigin(app.name) === url.origin;
     },
     appOrigin,
+    trustedProxies: () => trustedProxies,
     async close() {
       clearInterval(maintenance);
       clearInterval(housekeeping);

@@ -3,7 +3,8 @@ import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
 import { commitChange, type Change, type Database, type Store } from '../store/index.js';
-import { compileIpMatcher, parseCidr } from './policy/index.js';
+import { parseCidr } from '../lib/ip/ip-address.js';
+import { compileIpMatcher } from '../lib/ip/ip-matcher.js';
 
 export const IP_FEED = { changed: 'ip_blocks.changed' } as const;
 

@@ -74,7 +74,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .option('--json', 'print JSON')
     .description('List blocked addresses')
     .action(async (options: { json?: boolean }) => {
-      const { IpBlocks } = await import('../access/ip-blocks.js');
+      const { IpBlocks } = await import('../access/index.js');
       const rows = await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
         await blocks.load();
@@ -88,7 +88,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .option('--hours <n>', 'lift the block after this many hours', (v) => Number(v))
     .description('Block an address on every instance, at once')
     .action(async (cidr: string, options: { reason: string; hours?: number }) => {
-      const { IpBlocks } = await import('../access/ip-blocks.js');
+      const { IpBlocks } = await import('../access/index.js');
       await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
         await blocks.block(cidr, { reason: options.reason, actor: 'cli', ...(options.hours ? { expiresAt: core.clock.now() + options.hours * 3_600_000 } : {}) });
@@ -99,7 +99,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .argument('<cidr>')
     .description('Lift a block')
     .action(async (cidr: string) => {
-      const { IpBlocks } = await import('../access/ip-blocks.js');
+      const { IpBlocks } = await import('../access/index.js');
       const removed = await withCore(cli, (core) => new IpBlocks(core.store, core.clock, core.audit).unblock(cidr, 'cli'));
       cli.io.stdout.write(removed ? `unblocked ${cidr}\n` : `${cidr} was not blocked\n`);
     });

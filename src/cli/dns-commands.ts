@@ -60,7 +60,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .requiredOption('--reason <text>', 'why (shown on the block page and kept in the audit log)')
     .description('Block names and their subdomains on every instance, at once')
     .action(async (names: string[], options: { reason: string }) => {
-      const { DomainBlocks } = await import('../dns/domain-blocks.js');
+      const { DomainBlocks } = await import('../dns/index.js');
       const added = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
       cli.io.stdout.write(`blocked ${added.length} new name(s)\n`);
     });
@@ -70,7 +70,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .argument('<names...>')
     .description('Lift runtime blocks')
     .action(async (names: string[]) => {
-      const { DomainBlocks } = await import('../dns/domain-blocks.js');
+      const { DomainBlocks } = await import('../dns/index.js');
       const removed = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
       cli.io.stdout.write(`unblocked ${removed} name(s)\n`);
     });
@@ -81,7 +81,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description("Each blocklist source and the runtime blocks, as configured and stored")
     .action(async (options: { json?: boolean }) => {
-      const { DomainBlocks } = await import('../dns/domain-blocks.js');
+      const { DomainBlocks } = await import('../dns/index.js');
       const data = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
         const blocks = await new DomainBlocks(core.store, core.clock, core.audit).list();
@@ -109,7 +109,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .argument('<user>', 'email or id')
     .description('Print a personal DNS-over-HTTPS URL for a user (queries through it are logged with the user)')
     .action(async (who: string) => {
-      const [{ DohTokens }, { portalUrlOf }] = await Promise.all([import('../dns/doh-tokens.js'), import('../core.js')]);
+      const [{ DohTokens }, { portalUrlOf }] = await Promise.all([import('../dns/index.js'), import('../core.js')]);
       const url = await withCore(cli, async (core) => {
         const user = await core.identity.users.require(who);
         const token = await new DohTokens(core.store, core.clock, cryptoRandom).issue(user.id);

@@ -17,7 +17,7 @@ function stderrLogger(cli: CliContext) {
 
 /** The incident service for one CLI command: blocks are written with feed rows, so every running instance applies them. */
 export async function withIncidents<T>(cli: CliContext, run: (incidents: IncidentResponse, core: GatehouseCore) => Promise<T>): Promise<T> {
-  const [{ IpBlocks }, { createIncidentResponse }] = await Promise.all([import('../access/ip-blocks.js'), import('../incident/index.js')]);
+  const [{ IpBlocks }, { createIncidentResponse }] = await Promise.all([import('../access/index.js'), import('../incident/index.js')]);
   return withCore(cli, async (core) => {
     const ipBlocks = new IpBlocks(core.store, core.clock, core.audit);
     await ipBlocks.load();

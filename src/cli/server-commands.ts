@@ -79,8 +79,19 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
     .argument('[file]', 'config file (default: --config or ./gatehouse.yaml)')
     .option('--json', 'print JSON')
     .description('Validate a configuration file; names every problem with its path')
-    .action((file: string | undefined, options: { json?: boolean }) => {
+    .action(async (file: string | undefined, options: { json?: boolean }) => {
       const snapshot = loadConfigFile(configPathOf(cli, file));
-      emit(cli, options.json, { valid: true, path: snapshot.path }, () => `${snapshot.path}: valid`);
+      // Loaded only once the file is valid: the lists live with the capabilities that read the keys.
+      const { RESTART_ONLY_KEYS } = await import('../restart-only-keys.js');
+      // No running server is asked (there is no channel to one): the keys a reload cannot apply are
+      // listed instead, and a running server names each changed one in its reload log line.
+      const restartOnly = RESTART_ONLY_KEYS.map(({ path, reason }) => ({ path, reason }));
+      emit(cli, options.json, { valid: true, path: snapshot.path, restartOnly }, () =>
+        [
+          `${snapshot.path}: valid`,
+          'Applied by a running server on reload (file change or SIGHUP), except these, which take effect after a restart:',
+          ...restartOnly.map(({ path, reason }) => `  ${path}: ${reason}`),
+        ].join('\n'),
+      );
     });
 }

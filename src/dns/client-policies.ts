@@ -1,9 +1,11 @@
 /**
  * Maps a client's source address to its policy (first configured network that contains it wins; no
- * match gets the default policy). Uses node:net BlockList for CIDR matching, with a bounded memo
- * because the same few clients send nearly every query.
+ * match gets the default policy). Networks are compiled CIDR sets read leniently (node:net
+ * BlockList's reading, which these networks have always had), with a bounded memo because the same
+ * few clients send nearly every query.
  */
-import net from 'node:net';
+import { type CidrSet, compileCidrSet } from '../lib/ip/cidr-set.js';
+import { newIpScratch, parseIpInto } from '../lib/ip/ip-address.js';
 import type { CompactDomainSet } from './compact-domain-set.js';
 
 export type PolicyMode = 'filter' | 'passthrough' | 'refuse';
@@ -21,30 +23,21 @@ export interface ClientPolicy {
 
 interface CompiledPolicy {
   policy: ClientPolicy;
-  networks: net.BlockList;
+  networks: CidrSet;
 }
 
 const MEMO_LIMIT = 4096;
-
-/** `::ffff:192.0.2.1` (IPv4 on a dual-stack socket) is matched as 192.0.2.1. */
-function unmapAddress(address: string): string {
-  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
-}
 
 export class ClientPolicyTable {
   private readonly compiled: CompiledPolicy[];
   private readonly byName = new Map<string, ClientPolicy>();
   private readonly memo = new Map<string, ClientPolicy>();
+  private readonly scratch = newIpScratch();
 
   constructor(policies: { policy: ClientPolicy; networks: string[] }[], readonly defaultPolicy: ClientPolicy) {
     this.compiled = policies.map(({ policy, networks }) => {
-      const list = new net.BlockList();
-      for (const cidr of networks) {
-        const [address, bits] = cidr.split('/') as [string, string];
-        list.addSubnet(address, Number(bits), net.isIPv6(address) ? 'ipv6' : 'ipv4');
-      }
       this.byName.set(policy.name, policy);
-      return { policy, networks: list };
+      return { policy, networks: compileCidrSet(networks, { lenient: true }) };
     }).filter((_, i) => policies[i]!.networks.length > 0); // a policy without networks is reached only by name (per-user DoH)
     this.byName.set(defaultPolicy.name, defaultPolicy);
   }
@@ -58,12 +51,12 @@ export class ClientPolicyTable {
     if (this.compiled.length === 0) return this.defaultPolicy;
     const memo = this.memo.get(rawAddress);
     if (memo) return memo;
-    const address = unmapAddress(rawAddress);
-    const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
+    // `::ffff:192.0.2.1` (IPv4 on a dual-stack socket) parses as 192.0.2.1.
+    const ip = this.scratch;
     let found = this.defaultPolicy;
-    if (family) {
+    if (parseIpInto(rawAddress, ip)) {
       for (const { policy, networks } of this.compiled) {
-        if (networks.check(address, family)) {
+        if (networks.has(ip)) {
           found = policy;
           break;
         }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCommand } from '../../test/peers.js';
-import { dnsConfigSchema, type DnsConfigInput } from '../config/sections/dns.js';
+import { dnsConfigSchema, type DnsConfigInput } from '../config/index.js';
 import { ManualClock } from '../lib/clock.js';
 import { createDnsGateway, type DnsGateway, type DnsLogger, type QueryLogEntry, type Verdict } from './index.js';
 import { dig, digAnswers, digStatus } from './test-support/dig.js';

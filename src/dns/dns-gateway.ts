@@ -5,9 +5,10 @@
 import net from 'node:net';
 import { resolve } from 'node:path';
 import type { Registry } from 'prom-client';
-import type { DnsConfig } from '../config/sections/dns.js';
+import type { DnsConfig } from '../config/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
+import { parseIpv6GroupsInto } from '../lib/ip/ip-address.js';
 import { cryptoRandom, type Random } from '../lib/random.js';
 import { BlocklistStore, buildNameSet, type BlocklistSourceState, type DynamicBlock } from './blocklist-store.js';
 import { ClientPolicyTable, type ClientPolicy } from './client-policies.js';
@@ -64,8 +65,22 @@ export interface DnsListState {
 }
 
 export interface DnsGateway {
+  /** `prepare()` then `listen()`. */
   start(): Promise<{ udpPort: number | null; tcpPort: number | null }>;
+  /**
+   * Everything but the listeners: loads the blocklists (rejects with `dns_blocklist_unreadable` as
+   * `refreshBlocklists` does), schedules their refresh and opens the upstream sockets. A reload
+   * prepares the next gateway while the current one still answers.
+   */
+  prepare(): Promise<void>;
+  /** Binds the UDP and TCP listeners (after `prepare`). */
+  listen(): Promise<{ udpPort: number | null; tcpPort: number | null }>;
   stop(): Promise<void>;
+  /**
+   * Registers the `gatehouse_dns_*` metrics of this gateway on `registry`, replacing those of a gateway
+   * it succeeds (a reload): a registry holds one metric per name.
+   */
+  registerMetrics(registry: Registry): void;
   handleDohRequest(request: DohRequest): Promise<DohResponse>;
   blockDomain(name: string, reason: string): DynamicBlock;
   unblockDomain(name: string): boolean;
@@ -202,7 +217,13 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     const queryLog = options.queryLog?.memoryUse?.();
     return { answer_cache: cache.memoryUse(), hot_answers: hotAnswers, verdict_memo: verdictMemo, ...(queryLog ? { query_log: queryLog } : {}) };
   };
-  if (options.registry) metrics.register(options.registry, () => cache.size, memoryUse);
+  const registerMetrics = (registry: Registry) => {
+    for (const metric of registry.getMetricsAsArray()) {
+      if (metric.name.startsWith('gatehouse_dns_')) registry.removeSingleMetric(metric.name);
+    }
+    metrics.register(registry, () => cache.size, memoryUse);
+  };
+  if (options.registry) registerMetrics(options.registry);
 
   const onError = (error: unknown) => logger.error({ err: error }, 'dns query failed');
   const udp = config.listen.udp ? createUdpServer({ address: config.listen.address, port: config.listen.port, handler: queryHandler, onError }) : undefined;
@@ -226,9 +247,14 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
     return states;
   };
 
-  return {
+  const gateway: DnsGateway = {
     metrics,
+    registerMetrics,
     async start() {
+      await gateway.prepare();
+      return gateway.listen();
+    },
+    async prepare() {
       await refreshAll();
       store.sources.forEach((source, index) => {
         if (source.refreshIntervalS <= 0) return;
@@ -237,6 +263,8 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
         timers.push(timer);
       });
       await forwarder.start();
+    },
+    async listen() {
       const udpPort = udp ? await udp.start() : null;
       // With port 0 the TCP listener takes the UDP port, so one number serves both (as dig expects).
       const tcpPort = tcp ? await tcp.start(config.listen.port === 0 && udpPort !== null ? udpPort : config.listen.port).catch(() => tcp.start(0)) : null;
@@ -271,18 +299,14 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
       metrics: metrics.snapshot(),
     }),
   };
+  return gateway;
 }
 
 function ipv6Bytes(input: string): Buffer {
-  // A trailing dotted quad (::ffff:192.0.2.1) becomes its two 16-bit groups.
-  const address = input.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
-    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`);
-  const [head = '', tail] = address.split('::') as [string, string | undefined];
-  const parse = (part: string) => (part === '' ? [] : part.split(':'));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  // As written, without folding a mapped address to IPv4: an AAAA answer carries all 16 bytes.
+  const groups = new Uint16Array(8);
+  if (!parseIpv6GroupsInto(input, groups)) throw new TypeError(`dns.block_page.ipv6: ${JSON.stringify(input)} is not an IPv6 address`);
   const out = Buffer.alloc(16);
-  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  groups.forEach((group, i) => out.writeUInt16BE(group, i * 2));
   return out;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCommand } from '../../test/peers.js';
-import { dnsConfigSchema } from '../config/sections/dns.js';
+import { dnsConfigSchema } from '../config/index.js';
 import { createDnsGateway, type DnsGateway, type QueryLogEntry } from './index.js';
 import { startUpstreamFixture, type UpstreamFixture } from './test-support/upstream-fixture.js';
 

@@ -4,7 +4,7 @@
  * URL path (`/dns-query/<token>`); an injected resolver maps it to a user and optionally a policy.
  * Without a token only loopback clients are answered unless the operator opens it to everyone.
  */
-import net from 'node:net';
+import { compileIpMatcher } from '../lib/ip/ip-matcher.js';
 import { GatehouseError } from '../lib/errors.js';
 import type { ClientPolicy } from './client-policies.js';
 import type { QueryContext, QueryHandler } from './query-handler.js';
@@ -50,15 +50,11 @@ function failure(error: GatehouseError, extra: Record<string, string> = {}): Doh
   };
 }
 
-const LOOPBACK = new net.BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
+const LOOPBACK = compileIpMatcher(['127.0.0.0/8', '::1/128']);
 
 /** 127.0.0.0/8 and ::1 in any spelling, also as an IPv4-mapped IPv6 address (a dual-stack socket). */
 export function isLoopbackAddress(address: string): boolean {
-  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  const family = net.isIP(plain);
-  return family !== 0 && LOOPBACK.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+  return LOOPBACK(address);
 }
 
 function header(headers: DohRequest['headers'], name: string): string | undefined {

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dnsConfigSchema } from '../config/sections/dns.js';
+import { dnsConfigSchema } from '../config/index.js';
 import { ManualClock } from '../lib/clock.js';
 import { buildNameSet } from './blocklist-store.js';
 import type { ClientPolicy } from './client-policies.js';

@@ -5,5 +5,9 @@ export type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOut
 export type { BlocklistSourceState, DynamicBlock } from './blocklist-store.js';
 export type { DnsMetricsSnapshot } from './gateway-metrics.js';
 export { normaliseDomainName } from './domain-name.js';
+export { blockPage } from './block-page.js';
+export type { NameExplanation } from './explain-name.js';
 export { DomainBlocks, DNS_FEED, type DomainBlock } from './domain-blocks.js';
+export { DohTokens } from './doh-tokens.js';
 export { buildDns, type DnsLayer, type LookalikeSighting } from './build-dns.js';
+export { DNS_RESTART_ONLY_KEYS } from './dns-restart-only-keys.js';

@@ -1,4 +1,5 @@
-import net from 'node:net';
+import { ipv6Prefix64Of } from '../lib/ip/ipv6-prefix64.js';
+import { unmapIPv4 } from '../lib/ip/unmap-ipv4.js';
 import type { ClientContext } from './verdict.js';
 
 /**
@@ -9,16 +10,6 @@ import type { ClientContext } from './verdict.js';
  */
 export function lookupRequesterOf(client: Pick<ClientContext, 'address' | 'user'>): string {
   if (client.user !== undefined) return `user:${client.user}`;
-  const address = client.address.startsWith('::ffff:') && client.address.includes('.') ? client.address.slice(7) : client.address;
-  if (net.isIPv6(address)) return `ip:${ipv6Prefix64(address)}`;
-  return `ip:${address}`;
-}
-
-/** The first four 16-bit groups of an IPv6 address, e.g. `2001:db8:0:1::/64`. */
-function ipv6Prefix64(address: string): string {
-  const [head = '', tail] = address.split('%')[0]!.split('::') as [string, string | undefined];
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+  const address = unmapIPv4(client.address);
+  return `ip:${ipv6Prefix64Of(address) ?? address}`;
 }

@@ -3,7 +3,7 @@ import dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../config/index.js';
-import { dnsConfigSchema } from '../config/sections/dns.js';
+import { dnsConfigSchema } from '../config/index.js';
 import { createDnsGateway, type DnsGateway } from './index.js';
 import { MEMORY_SHARES, splitMemoryBudget } from './memory-budget.js';
 import { startUpstreamFixture, type UpstreamFixture } from './test-support/upstream-fixture.js';

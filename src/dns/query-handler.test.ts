@@ -1,7 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsConfigSchema } from '../config/sections/dns.js';
+import { dnsConfigSchema } from '../config/index.js';
 import { createDnsGateway, type ClientContext, type DnsGateway, type QueryLogEntry, type Verdict } from './index.js';
 import { startUpstreamFixture, type UpstreamFixture } from './test-support/upstream-fixture.js';
 

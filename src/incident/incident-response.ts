@@ -1,5 +1,5 @@
 import { portalUrlOf, type GatehouseCore } from '../core.js';
-import { DomainBlocks } from '../dns/domain-blocks.js';
+import { DomainBlocks } from '../dns/index.js';
 import { GatehouseError, InputError } from '../lib/errors.js';
 import { claimAlert, linkAlertToIncident, releaseAlert } from './alerts/alert-claims.js';
 import { watchAdminGroups, type AdminAddition } from './alerts/admin-group-watcher.js';

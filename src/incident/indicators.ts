@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { parseCidr } from '../access/policy/index.js';
+import { parseCidr } from '../lib/ip/ip-address.js';
 import { normaliseDomainName } from '../dns/index.js';
 import { normaliseEmail } from '../identity/index.js';
 import { InputError } from '../lib/errors.js';

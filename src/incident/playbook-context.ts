@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/index.js';
-import type { IncidentConfig } from '../config/sections/incident.js';
-import type { DomainBlocks } from '../dns/domain-blocks.js';
+import type { IncidentConfig } from '../config/index.js';
+import type { DomainBlocks } from '../dns/index.js';
 import type { IdentityService } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';

@@ -1,4 +1,4 @@
-import type { DnsConfig } from '../config/sections/dns.js';
+import type { DnsConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/index.js';
 import { createDatabaseAgeCache, createDatabaseFirstSeenStore } from './database-age-stores.js';

@@ -18,7 +18,12 @@ export type HostRouter = (req: http.IncomingMessage, res: http.ServerResponse) =
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
-  trustProxy: string[];
+  /**
+   * Whether a hop's address is a trusted proxy, asked per request: `request.ip` (and the protocol and
+   * host fastify derives) follow the live `access.trusted_proxies` list, replaced on reload, rather
+   * than a copy taken at start-up.
+   */
+  isTrustedProxy: (address: string) => boolean;
   registry: Registry;
   metrics: PortalMetrics;
   organisation: () => string;
@@ -71,7 +76,7 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
-    trustProxy: options.trustProxy.length > 0 ? options.trustProxy : false,
+    trustProxy: (address: string) => options.isTrustedProxy(address),
     genReqId: () => randomUUID().slice(0, 13),
     serverFactory: (fastifyListener) => {
       fastifyHandler = fastifyListener;

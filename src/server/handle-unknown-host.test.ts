@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsConfigSchema } from '../config/sections/dns.js';
+import { dnsConfigSchema } from '../config/index.js';
 import { createDnsGateway, type DnsGateway } from '../dns/index.js';
 import { startUpstreamFixture, type UpstreamFixture } from '../dns/test-support/upstream-fixture.js';
 import { buildDomainIntel, type DomainIntel } from '../intel/index.js';

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { blockPage } from '../dns/block-page.js';
-import type { NameExplanation } from '../dns/explain-name.js';
+import { blockPage, type NameExplanation } from '../dns/index.js';
 
 const PROBES = new Set(['/healthz', '/readyz']);
 

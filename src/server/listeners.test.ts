@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serverSchema } from '../config/sections/server.js';
+import { serverSchema } from '../config/index.js';
 import { connectionsCheckingIntervalFor, DEFAULT_LISTENER_LIMITS, startListeners, type Listeners } from './listeners.js';
 
 const config = serverSchema.parse({ portal_host: 'sso.acme.test', http: { host: '127.0.0.1', port: 0 } });

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import type { ServerConfig } from '../config/sections/server.js';
+import type { ServerConfig } from '../config/index.js';
 
 export interface Listeners {
   servers: (http.Server | https.Server)[];

@@ -2,7 +2,7 @@ import { Counter, Registry } from 'prom-client';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatConfigIssues } from '../config/index.js';
-import { serverSchema } from '../config/sections/server.js';
+import { serverSchema } from '../config/index.js';
 import { startMetricsListener, type MetricsListener } from './metrics-listener.js';
 
 const TOKEN = 'scrape-token-0123456789abcdef';

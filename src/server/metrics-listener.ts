@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { ServerConfig } from '../config/sections/server.js';
+import type { ServerConfig } from '../config/index.js';
 
 export type MetricsConfig = NonNullable<ServerConfig['metrics']>;
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { DnsConfig } from '../config/sections/dns.js';
-import type { DnsLayer } from '../dns/build-dns.js';
+import type { DnsConfig } from '../config/index.js';
+import type { DnsLayer } from '../dns/index.js';
 
 const DNS_MESSAGE = 'application/dns-message';
 
@@ -9,11 +9,14 @@ const DNS_MESSAGE = 'application/dns-message';
  * an application/dns-message body; `<path>/<token>` is a personal URL (queries logged with the user).
  */
 export function registerDoh(app: FastifyInstance, dns: DnsLayer, config: DnsConfig): void {
-  const gateway = dns.gateway;
-  if (!gateway) return;
+  // The routes are mounted whether or not the gateway runs: a reload may start or stop it, and each
+  // request follows the gateway in force. While it is off the answer is the router's own 404, so an
+  // unused path reveals nothing. The path itself is restart-only (dns.doh_path).
   // RFC 8484 §6: a DNS message is at most 65535 octets.
   app.addContentTypeParser(DNS_MESSAGE, { parseAs: 'buffer', bodyLimit: 65_535 }, (_request, body, done) => done(null, body));
   const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const gateway = dns.gateway;
+    if (!gateway) return reply.callNotFound();
     const params = request.params as { token?: string };
     const response = await gateway.handleDohRequest({
       method: request.method,

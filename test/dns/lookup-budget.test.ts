@@ -9,7 +9,7 @@ import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsConfigSchema } from '../../src/config/sections/dns.js';
+import { dnsConfigSchema } from '../../src/config/index.js';
 import { buildDns, type DnsLayer } from '../../src/dns/index.js';
 import { startUpstreamFixture, type UpstreamFixture } from '../../src/dns/test-support/upstream-fixture.js';
 import { buildDomainIntel } from '../../src/intel/index.js';

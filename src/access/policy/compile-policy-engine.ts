@@ -1,7 +1,7 @@
-import type { AppConfig } from '../../config/sections/apps.js';
-import { compileCidrSet } from './cidr-set.js';
-import { ClientAddresses } from './client-addresses.js';
-import type { IpScratch } from './ip-address.js';
+import type { AppConfig } from '../../config/index.js';
+import { compileCidrSet } from '../../lib/ip/cidr-set.js';
+import { ClientAddresses } from '../../lib/ip/client-addresses.js';
+import type { IpScratch } from '../../lib/ip/ip-address.js';
 import { type CompiledPolicy, compilePolicy } from './compile-policy.js';
 import { PENDING, YES } from './compile-selector.js';
 import { type AccessRequest, type Decision, decisionOf } from './decision.js';
@@ -9,7 +9,7 @@ import { EvalContext, asText } from './eval-context.js';
 import { foldPolicyPaths } from './fold-path-case.js';
 import { matchedPathOf, pathRefusalOf } from './normalize-path.js';
 import { ACTION_ALLOW, ACTION_BLOCK, APP_HEADER, HEADER, ProgramTables, WIDTH, nextPolicy, policyAction, runPolicy, selectorResults } from './policy-program.js';
-import { ZonedWeekClocks } from './zoned-week-clock.js';
+import { ZonedWeekClocks } from '../../lib/zoned-week-clock.js';
 
 export interface PolicyEngineOptions {
   /** The routing and policy part of each app (proxy timeouts are not the engine's business). */

@@ -1,8 +1,8 @@
-import type { PolicyConfig } from '../../config/sections/apps.js';
+import type { PolicyConfig } from '../../config/index.js';
 import { type CompiledSelector, type Tri, NO, PENDING, YES, compileSelector } from './compile-selector.js';
 import { type Decision, type PolicyAction, decisionOf } from './decision.js';
 import type { EvalContext } from './eval-context.js';
-import type { ZonedWeekClocks } from './zoned-week-clock.js';
+import type { ZonedWeekClocks } from '../../lib/zoned-week-clock.js';
 
 type Test = (ctx: EvalContext) => Tri;
 type ListName = 'include' | 'require' | 'exclude';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { accessSchema, appsSchema } from '../../config/sections/apps.js';
+import { accessSchema, appsSchema } from '../../config/index.js';
 import { type AccessIdentity, type AccessRequest, type Decision, compilePolicyEngine } from './index.js';
 
 /** Config in (through the real schema), decision out: one app whose only policy is under test. */

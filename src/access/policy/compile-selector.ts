@@ -1,9 +1,9 @@
-import type { SelectorConfig, TimeWindowConfig } from '../../config/sections/apps.js';
-import { compileCidrSet } from './cidr-set.js';
+import type { SelectorConfig, TimeWindowConfig } from '../../config/index.js';
+import { compileCidrSet } from '../../lib/ip/cidr-set.js';
 import { type EvalContext, AMR_BITS, PHISHING_RESISTANT_BITS } from './eval-context.js';
-import { formatIp } from './ip-address.js';
-import { compilePathMatcher } from './path-matcher.js';
-import { DAY_NAMES, type ZonedWeekClocks } from './zoned-week-clock.js';
+import { formatIp } from '../../lib/ip/ip-address.js';
+import { compilePathMatcher } from '../../lib/path-pattern.js';
+import { DAY_NAMES, type ZonedWeekClocks } from '../../lib/zoned-week-clock.js';
 
 /**
  * Three-valued match (Kleene logic): PENDING means "unknown until the user acts": either there is

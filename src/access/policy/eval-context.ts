@@ -1,5 +1,5 @@
 import type { AccessIdentity, AccessRequest } from './decision.js';
-import { type IpScratch, newIpScratch } from './ip-address.js';
+import { type IpScratch, newIpScratch } from '../../lib/ip/ip-address.js';
 
 /** RFC 8176 AMR values the selectors know, as bits, so `auth_method` is one AND. */
 export const AMR_BITS = new Map<string, number>([

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { accessSchema, appsSchema } from '../../config/sections/apps.js';
+import { accessSchema, appsSchema } from '../../config/index.js';
 import { type AccessRequest, compilePolicyEngine, explainDecision } from './index.js';
 
 const NOW = Date.UTC(2026, 0, 7, 10, 0);

@@ -1,4 +1,4 @@
-import type { PolicyConfig, SelectorConfig } from '../../config/sections/apps.js';
+import type { PolicyConfig, SelectorConfig } from '../../config/index.js';
 
 /**
  * Case-insensitive path matching, the default (`apps[].case_sensitive_paths: false`): Express,

@@ -20,8 +20,4 @@ export {
   type ReasonCode,
 } from './decision.js';
 export { explainDecision } from './explain-decision.js';
-export { compileIpMatcher, canonicalIp } from './ip-matcher.js';
-export { parseCidr } from './ip-address.js';
 export { normalizeRequestPath, pathRefusalOf, type PathRefusal } from './normalize-path.js';
-export { pathPatternProblem } from './path-matcher.js';
-export { DAY_NAMES, isValidTimeZone, type DayName } from './zoned-week-clock.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchedPathOf, normalizeRequestPath, pathRefusalOf } from './normalize-path.js';
-import { compilePathMatcher, pathPatternProblem } from './path-matcher.js';
+import { compilePathMatcher, pathPatternProblem } from '../../lib/path-pattern.js';
 
 describe('normalizeRequestPath', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { policySchema } from '../../config/sections/apps.js';
+import { policySchema } from '../../config/index.js';
 import { ACTION_ALLOW, ACTION_BLOCK, ACTION_BYPASS, MAX_SELECTORS_PER_LIST, ProgramTables, nextPolicy } from './policy-program.js';
-import { ZonedWeekClocks } from './zoned-week-clock.js';
+import { ZonedWeekClocks } from '../../lib/zoned-week-clock.js';
 import { compilePolicyEngine } from './compile-policy-engine.js';
 
 const policy = (raw: unknown) => policySchema.parse(raw);

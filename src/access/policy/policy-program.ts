@@ -1,9 +1,9 @@
-import type { PolicyConfig, SelectorConfig, TimeWindowConfig } from '../../config/sections/apps.js';
-import { type CidrSet, compileCidrSet } from './cidr-set.js';
+import type { PolicyConfig, SelectorConfig, TimeWindowConfig } from '../../config/index.js';
+import { type CidrSet, compileCidrSet } from '../../lib/ip/cidr-set.js';
 import { NO, PENDING, type Tri, YES } from './compile-selector.js';
 import { AMR_BITS, type EmailIds, type EvalContext, type IdentityInterning, PHISHING_RESISTANT_BITS, emailDomainOf } from './eval-context.js';
-import { type PathMatcher, compilePathMatcher } from './path-matcher.js';
-import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from './zoned-week-clock.js';
+import { type PathMatcher, compilePathMatcher } from '../../lib/path-pattern.js';
+import { DAY_NAMES, type WeekMinuteOf, type ZonedWeekClocks } from '../../lib/zoned-week-clock.js';
 
 /**
  * The hot-path form of a snapshot's policies: every app's policies flattened into one Int32Array

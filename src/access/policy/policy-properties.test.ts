@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { accessSchema, appsSchema } from '../../config/sections/apps.js';
+import { accessSchema, appsSchema } from '../../config/index.js';
 import { compilePolicy } from './compile-policy.js';
 import { NO, YES, compileSelector } from './compile-selector.js';
 import { EvalContext } from './eval-context.js';
 import { foldPolicyPaths } from './fold-path-case.js';
 import { type AccessRequest, type PolicyEngine, compilePolicyEngine, reasonCode } from './index.js';
-import { parseIpInto } from './ip-address.js';
+import { parseIpInto } from '../../lib/ip/ip-address.js';
 import { matchedPathOf } from './normalize-path.js';
 import { ProgramTables, runPolicy, selectorResults } from './policy-program.js';
-import { ZonedWeekClocks } from './zoned-week-clock.js';
+import { ZonedWeekClocks } from '../../lib/zoned-week-clock.js';
 
 /**
  * Properties over random configs and requests drawn from small value pools, so selectors match

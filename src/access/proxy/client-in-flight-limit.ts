@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipv6Prefix64Of } from '../../lib/ip/ipv6-prefix64.js';
 
 /**
  * Requests one client has in flight to one app, capped. The threat: a single client (a script, or a
@@ -57,27 +57,5 @@ export class ClientInFlightLimit {
  * clients per address. Anything else (a unix socket, an empty address) is counted as itself.
  */
 export function clientKeyOf(address: string): string {
-  if (isIP(address) !== 6) return address;
-  const groups = expandIPv6(address);
-  return groups === null ? address : `${groups.slice(0, 4).join(':')}::/64`;
-}
-
-function expandIPv6(address: string): string[] | null {
-  let text = address;
-  const zone = text.indexOf('%');
-  if (zone !== -1) text = text.slice(0, zone);
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    // Embedded IPv4 in the low 32 bits (RFC 4291 §2.2 form 3): two more groups.
-    const octets = tail.split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${((octets[0]! << 8) | octets[1]!).toString(16)}:${((octets[2]! << 8) | octets[3]!).toString(16)}`;
-  }
-  const [head = '', rest] = text.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = rest === undefined || rest === '' ? [] : rest.split(':');
-  const missing = 8 - left.length - right.length;
-  if (rest === undefined ? missing !== 0 : missing < 1) return null;
-  const groups = [...left, ...Array<string>(rest === undefined ? 0 : missing).fill('0'), ...right];
-  return groups.map((group) => Number.parseInt(group, 16).toString(16));
+  return ipv6Prefix64Of(address) ?? address;
 }

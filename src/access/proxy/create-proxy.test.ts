@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../../lib/errors.js';
-import { closeServer, get, listen, rawRequest, startFront, startRecordingUpstream } from './proxy-test-harness.js';
+import { closeServer, get, listen, rawRequest, startFront, startRecordingUpstream } from './test-support/proxy-test-harness.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { GatehouseError } from '../../lib/errors.js';
 import { ClientInFlightLimit } from './client-in-flight-limit.js';
 import { ForwardHandler, type ForwardFailureSink } from './forward-handler.js';
-import { forwardedHeadersOf } from './forwarded-headers.js';
+import { forwardedHeadersOf, type ForwardedHeaders } from './forwarded-headers.js';
 import { OverloadLog, type OverloadCode } from './overload-log.js';
 import { resolveProxyApps, type ProxyAppOptions, type ResolvedProxyApp } from './proxy-app-options.js';
 import {
@@ -18,7 +18,8 @@ import {
   type ProxyLogger,
 } from './proxy-error.js';
 import { rejectSmuggling } from './reject-smuggling.js';
-import { createTrustedProxies, unmapIPv4, type TrustedProxies } from './trusted-proxies.js';
+import { unmapIPv4 } from '../../lib/ip/unmap-ipv4.js';
+import { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 import { buildUpstreamRequestHeaders } from './upstream-request-headers.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { upstreamTargetOf, upstreamTargetRefusalOf } from './upstream-target.js';
@@ -26,8 +27,12 @@ import { rejectUpgrade, tunnelWebSocket, writeRawErrorResponse, type UpgradeTarg
 
 export interface CreateProxyOptions {
   apps: readonly ProxyAppOptions[];
-  /** CIDRs of load balancers whose X-Forwarded-* headers are believed. */
-  trustedProxies?: readonly string[];
+  /**
+   * Load balancers whose X-Forwarded-* headers are believed, for requests forwarded without the
+   * gateway's parse (`ForwardOptions.forwarded`): CIDRs, or the live list of whoever owns it, so a
+   * reload replaces it here too.
+   */
+  trustedProxies?: readonly string[] | (() => TrustedProxies);
   /** HTML for 4xx/502/504 pages; defaults to a plain page. */
   renderError?: ErrorRenderer;
   logger?: ProxyLogger;
@@ -46,6 +51,12 @@ export interface ForwardOptions {
    * in-flight cap; when absent the proxy derives it from the request the same way.
    */
   clientAddress?: string;
+  /**
+   * The gateway's parse of this request's forwarded headers. Given, the proxy does not parse them
+   * again: the address the policy judged and the X-Forwarded-For the upstream sees come from one
+   * parse under one trusted-proxy list, so a reload cannot make them disagree.
+   */
+  forwarded?: ForwardedHeaders;
 }
 
 /** What one app's upstream is carrying right now, and what was refused since start. */
@@ -81,7 +92,9 @@ interface AppTarget extends UpgradeTarget {
 }
 
 export function createProxy(options: CreateProxyOptions): AccessProxy {
-  const trustedProxies: TrustedProxies = createTrustedProxies(options.trustedProxies ?? []);
+  const configured = options.trustedProxies;
+  const fixedTrusted: TrustedProxies | undefined = typeof configured === 'function' ? undefined : createTrustedProxies(configured ?? []);
+  const trustedProxiesNow = (): TrustedProxies => fixedTrusted ?? (configured as () => TrustedProxies)();
   const renderError = options.renderError ?? renderPlainErrorPage;
   const logger = options.logger;
   const strippedCookies = options.strippedCookies?.length ? new Set(options.strippedCookies) : null;
@@ -132,7 +145,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
 
   return {
     forward(req, res, app, forwardOptions = {}) {
-      const { assertion, requestId } = forwardOptions;
+      const { assertion, requestId, forwarded } = forwardOptions;
       let handler: ForwardHandler | undefined;
       try {
         const target = targets.get(app);
@@ -148,8 +161,10 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           logger?.warn({ code: reason, app, requestId, peer: req.socket.remoteAddress }, 'request refused: path an upstream could route differently');
           return respondWithError(res, requestRefused(reason), app, requestId, false);
         }
+        const trustedProxies = trustedProxiesNow();
         const headers = buildUpstreamRequestHeaders(req, {
           trustedProxies,
+          forwarded,
           upstreamHost: target.upstreamHost,
           strippedCookies,
           assertion,
@@ -158,7 +173,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         // The client left while the request was being authorized: its 'close' has fired already, so
         // nothing would end the exchange early; there is no one to answer either.
         if (req.socket.destroyed) return;
-        const client = forwardOptions.clientAddress ?? clientAddressOf(req, trustedProxies);
+        const client = forwardOptions.clientAddress ?? forwarded?.clientAddress ?? clientAddressOf(req, trustedProxies);
         const release = target.clients.acquire(client);
         if (release === null) return refuseOverClientLimit(app, target, client, requestId, (error) => respondWithError(res, error, app, requestId, false));
         // From here the handler owns the slot: it gives it back on every way the exchange can end.
@@ -180,7 +195,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
     },
 
     upgrade(req, socket, head, app, forwardOptions = {}) {
-      const { assertion, requestId } = forwardOptions;
+      const { assertion, requestId, forwarded } = forwardOptions;
       const fail = (error: GatehouseError): void => writeRawErrorResponse(socket, error, render(error, app, requestId));
       let release: (() => void) | null = null;
       try {
@@ -194,8 +209,10 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           logger?.warn({ code: reason, app, requestId, peer: req.socket.remoteAddress }, 'upgrade refused');
           return fail(requestRefused('invalid_upgrade', reason));
         }
+        const trustedProxies = trustedProxiesNow();
         const headers = buildUpstreamRequestHeaders(req, {
           trustedProxies,
+          forwarded,
           upstreamHost: target.upstreamHost,
           strippedCookies,
           assertion,
@@ -203,7 +220,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
           extra: ['connection', 'Upgrade', 'upgrade', 'websocket'],
         });
         if (socket.destroyed) return;
-        const client = forwardOptions.clientAddress ?? clientAddressOf(req, trustedProxies);
+        const client = forwardOptions.clientAddress ?? forwarded?.clientAddress ?? clientAddressOf(req, trustedProxies);
         release = target.clients.acquire(client);
         if (release === null) return refuseOverClientLimit(app, target, client, requestId, fail);
         // The handshake holds a slot: a hanging handshake holds an upstream socket as a hanging

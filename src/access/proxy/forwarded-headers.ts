@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { unmapIPv4, type TrustedProxies } from './trusted-proxies.js';
+import { unmapIPv4 } from '../../lib/ip/unmap-ipv4.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 /** X-Forwarded-* values the client (or a proxy in front of us) sent. */
 export interface ReceivedForwarded {

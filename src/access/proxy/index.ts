@@ -8,8 +8,6 @@ export {
 } from './identity-assertion.js';
 export { buildForwardedHeaders, forwardedHeadersOf, type ForwardedHeaders, type ReceivedForwarded } from './forwarded-headers.js';
 export {
-  DEFAULT_MAX_QUEUED_REQUESTS,
-  DEFAULT_MAX_REQUESTS_PER_CLIENT,
   proxyAppConfigSchema,
   proxyAppOptionsOf,
   resolveProxyApps,

@@ -1,12 +1,5 @@
 import { z } from 'zod';
-
-/** As many as the default pool: a burst up to twice the pool's size is served; past that, a fast 503 beats a 30 s wait. */
-export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
-/**
- * A browser opens about 6 connections per host; ten busy tabs, or a small office behind one NAT
- * address, stay under 64. One client can then hold at most a quarter of the default pool of 256.
- */
-export const DEFAULT_MAX_REQUESTS_PER_CLIENT = 64;
+import { DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_REQUESTS_PER_CLIENT } from '../../config/index.js';
 
 const upstreamUrl = z
   .url({ protocol: /^https?$/ })

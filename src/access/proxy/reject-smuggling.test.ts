@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServer, rawRequest, startFront, startRecordingUpstream } from './proxy-test-harness.js';
+import { closeServer, rawRequest, startFront, startRecordingUpstream } from './test-support/proxy-test-harness.js';
 import { originFormOf, rejectSmuggling } from './reject-smuggling.js';
 
 /**

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServer, listen, startFront } from './proxy-test-harness.js';
+import { closeServer, listen, startFront } from './test-support/proxy-test-harness.js';
 
 /**
  * 1 GiB each way, generated on the fly, through the proxy on real sockets. The receiving side pauses

@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { parseCidr } from '../../lib/ip/ip-address.js';
+import { compileIpMatcher } from '../../lib/ip/ip-matcher.js';
 
 /** The CIDR ranges whose X-Forwarded-* headers are believed (the load balancers in front of Gatehouse). */
 export interface TrustedProxies {
@@ -7,35 +8,21 @@ export interface TrustedProxies {
 }
 
 /**
- * Parses `trusted_proxies` entries (`10.0.0.0/8`, `::1/128`, or a bare address). Programmer or config
- * error: throws at start-up naming the bad entry.
+ * Parses `trusted_proxies` entries (`10.0.0.0/8`, `::1/128`, or a bare address) with the one CIDR
+ * reading the policy engine uses, so "trusted" and "in this policy's network" cannot disagree about
+ * an address (IPv4-mapped IPv6 from a dual-stack socket is folded to IPv4 on both sides). Programmer
+ * or config error: throws at start-up naming the bad entry. Unparseable peer text is never trusted.
  */
 export function createTrustedProxies(cidrs: readonly string[]): TrustedProxies {
-  const list = new BlockList();
-  cidrs.forEach((entry, index) => {
-    const [address = '', prefixText, extra] = String(entry).trim().split('/');
-    const family = isIP(address);
-    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
-    const max = family === 6 ? 128 : 32;
-    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || prefixText === '') {
-      throw new TypeError(`trusted_proxies[${index}]: ${JSON.stringify(entry)} is not an IP address or CIDR range`);
-    }
-    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  const entries = cidrs.map((entry, index) => {
+    const text = String(entry).trim();
+    if (typeof parseCidr(text) === 'string') throw new TypeError(`trusted_proxies[${index}]: ${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    return text;
   });
-  const empty = cidrs.length === 0;
+  const empty = entries.length === 0;
+  const matches = compileIpMatcher(entries);
   return {
     empty,
-    contains(address) {
-      if (empty) return false;
-      const plain = unmapIPv4(address);
-      const family = isIP(plain);
-      if (family === 0) return false;
-      return list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
-    },
+    contains: (address) => !empty && matches(address),
   };
-}
-
-/** A dual-stack listener reports IPv4 peers as `::ffff:a.b.c.d`; CIDRs are written for the IPv4 form. */
-export function unmapIPv4(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

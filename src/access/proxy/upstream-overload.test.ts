@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyAppOptions } from './proxy-app-options.js';
-import { closeServer, listen, rawRequest, startFront } from './proxy-test-harness.js';
+import { closeServer, listen, rawRequest, startFront } from './test-support/proxy-test-harness.js';
 
 /**
  * One endpoint that never answers must not take the whole app down: the queue for upstream

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServer, get, listen, startFront } from './proxy-test-harness.js';
+import { closeServer, get, listen, startFront } from './test-support/proxy-test-harness.js';
 
 /**
  * The upstream pool against a scripted raw-TCP upstream: each connection it accepts is numbered and

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServer, rawRequest, startFront, startRecordingUpstream } from './proxy-test-harness.js';
+import { closeServer, rawRequest, startFront, startRecordingUpstream } from './test-support/proxy-test-harness.js';
 
 /**
  * What a real upstream receives when the client sends fields that CGI-style servers would read as

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { ASSERTION_HEADER } from './identity-assertion.js';
-import { buildForwardedHeaders } from './forwarded-headers.js';
+import { buildForwardedHeaders, type ForwardedHeaders } from './forwarded-headers.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
 export const REQUEST_ID_HEADER = 'Gatehouse-Request-Id';
@@ -47,6 +47,8 @@ const PROTECTED_FROM_CONNECTION = new Set(['content-length', 'host']);
 
 export interface UpstreamHeaderContext {
   trustedProxies: TrustedProxies;
+  /** The gateway's parse of this request (see ForwardOptions.forwarded); used as it is when given. */
+  forwarded?: ForwardedHeaders | undefined;
   /** Host header for the upstream; undefined keeps the client's Host. */
   upstreamHost: string | undefined;
   /** Cookie names removed before the upstream sees them (the Gatehouse session cookie). */
@@ -113,12 +115,14 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
   }
 
   const headers = connection === undefined ? out : removeConnectionOptions(out, connection);
-  const forwarded = buildForwardedHeaders(
-    { address: req.socket.remoteAddress ?? '', encrypted: Boolean((req.socket as TLSSocket).encrypted) },
-    host,
-    { for: receivedFor, proto: receivedProto, host: receivedHost },
-    context.trustedProxies,
-  );
+  const forwarded =
+    context.forwarded ??
+    buildForwardedHeaders(
+      { address: req.socket.remoteAddress ?? '', encrypted: Boolean((req.socket as TLSSocket).encrypted) },
+      host,
+      { for: receivedFor, proto: receivedProto, host: receivedHost },
+      context.trustedProxies,
+    );
   // Other forwarding fields (Forwarded, X-Real-IP, X-Forwarded-Port...) are believed only from a trusted proxy.
   if (forwarded.peerTrusted && keptForwarding !== undefined) headers.push(...keptForwarding);
   headers.push(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GatehouseError } from '../../lib/errors.js';
-import { closeServer, rawRequest, startFront, startRecordingUpstream } from './proxy-test-harness.js';
+import { closeServer, rawRequest, startFront, startRecordingUpstream } from './test-support/proxy-test-harness.js';
 import { upstreamTargetOf, upstreamTargetRefusalOf } from './upstream-target.js';
 
 describe('upstreamTargetOf', () => {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { closeServer, listen, rawRequest, startFront } from './proxy-test-harness.js';
+import { closeServer, listen, rawRequest, startFront } from './test-support/proxy-test-harness.js';
 
 describe('WebSocket upgrades through the proxy', () => {
   let upstream: http.Server;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { DAY_NAMES, isValidTimeZone, parseCidr, pathPatternProblem } from '../../access/policy/index.js';
-import { DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_REQUESTS_PER_CLIENT } from '../../access/proxy/index.js';
+import { parseCidr } from '../../lib/ip/ip-address.js';
+import { pathPatternProblem } from '../../lib/path-pattern.js';
+import { DAY_NAMES, isValidTimeZone } from '../../lib/zoned-week-clock.js';
 
 /**
  * The `apps:` and `access:` sections: which hosts the identity-aware proxy serves, where it sends
@@ -16,6 +17,14 @@ const HOURS = /^([01][0-9]|2[0-3]):([0-5][0-9])-(([01][0-9]|2[0-3]):([0-5][0-9])
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 6265 §4.1.1 cookie-name (a token). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** As many as the default pool: a burst up to twice the pool's size is served; past that, a fast 503 beats a 30 s wait. */
+export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
+/**
+ * A browser opens about 6 connections per host; ten busy tabs, or a small office behind one NAT
+ * address, stay under 64. One client can then hold at most a quarter of the default pool of 256.
+ */
+export const DEFAULT_MAX_REQUESTS_PER_CLIENT = 64;
 
 const slug = (what: string) =>
   z.string().regex(SLUG, `${what} must be a slug: lower-case letters, digits and "-", at most 63 characters`);

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { z } from 'zod';
+import { parseCidr } from '../../lib/ip/ip-address.js';
 import { dnsAgeSchema } from './dns-age.js';
 import { dnsProtectSchema } from './dns-protect.js';
 
@@ -18,11 +19,11 @@ export const upstreamAddressSchema = z.string().describe('Upstream resolver as i
   }
 });
 
+// Read as the client-policy table compiles it (lenient: node:net BlockList's reading, which these
+// networks have always had), so a network that loads always compiles.
 const cidrSchema = z.string().describe('Client network in CIDR notation, e.g. 10.0.0.0/8 or fd00::/8.').superRefine((value, ctx) => {
-  const [address, bits, extra] = value.split('/');
-  const family = net.isIP(address ?? '');
-  const max = family === 4 ? 32 : 128;
-  if (family === 0 || extra !== undefined || bits === undefined || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
+  const [, bits, extra] = value.split('/');
+  if (extra !== undefined || bits === undefined || typeof parseCidr(value, { lenient: true }) === 'string') {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not an IPv4 or IPv6 CIDR` });
   }
 });

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { WebauthnConfig } from '../../config/sections/webauthn.js';
+import type { WebauthnConfig } from '../../config/index.js';
 
 /** Who we are to authenticators. Always from config, never from the Host or Origin request headers. */
 export interface RelyingParty {

@@ -1,4 +1,4 @@
-import { compileIpMatcher } from '../../access/policy/index.js';
+import { compileIpMatcher } from '../../lib/ip/ip-matcher.js';
 import { canonicalCidr, singleHostOf } from '../indicators.js';
 import { addReason, EVIDENCE_LIMIT, parseDetail, toHuntSession, usersWithReasons, type HuntContext, type HuntEvidence, type HuntResult } from './hunt-result.js';
 

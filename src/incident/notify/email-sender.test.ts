@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatConfigIssues } from '../../config/index.js';
-import { incidentSchema, incidentSmtpSchema, smtpRequiresStartTls } from '../../config/sections/incident.js';
+import { incidentSchema, incidentSmtpSchema, smtpRequiresStartTls } from '../../config/index.js';
 import { isGatehouseError } from '../../lib/errors.js';
 import { createEmailSender } from './email-sender.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { smtpRequiresStartTls, type IncidentSmtpConfig } from '../../config/sections/incident.js';
+import { smtpRequiresStartTls, type IncidentSmtpConfig } from '../../config/index.js';
 import { GatehouseError } from '../../lib/errors.js';
 
 export interface EmailMessage {

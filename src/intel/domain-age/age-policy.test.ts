@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dnsAgeSchema } from '../../config/sections/dns-age.js';
+import { dnsAgeSchema } from '../../config/index.js';
 import { assessDomainAge } from './age-policy.js';
 import { describeElapsed } from './describe-elapsed.js';
 import type { DomainAgeFacts } from './domain-age-service.js';

@@ -1,4 +1,4 @@
-import type { DnsAgeAction, DnsAgeConfig } from '../../config/sections/dns-age.js';
+import type { DnsAgeAction, DnsAgeConfig } from '../../config/index.js';
 import { describeElapsed } from './describe-elapsed.js';
 import type { DomainAgeFacts } from './domain-age-service.js';
 

@@ -1,4 +1,4 @@
-import type { DnsAgeConfig } from '../../config/sections/dns-age.js';
+import type { DnsAgeConfig } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { RateLimiter } from '../../lib/rate-limiter.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsAgeSchema } from '../../config/sections/dns-age.js';
+import { dnsAgeSchema } from '../../config/index.js';
 import { ManualClock } from '../../lib/clock.js';
 import { createDomainAge } from './create-domain-age.js';
 import type { BootstrapRefreshResult } from './rdap-bootstrap-source.js';

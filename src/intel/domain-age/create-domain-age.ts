@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { DnsAgeConfig } from '../../config/sections/dns-age.js';
+import type { DnsAgeConfig } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { DomainAgeCacheStore } from './age-cache.js';
 import { createDomainAgeService, type DomainAgeService } from './domain-age-service.js';

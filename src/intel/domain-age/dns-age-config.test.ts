@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dnsAgeSchema } from '../../config/sections/dns-age.js';
+import { dnsAgeSchema } from '../../config/index.js';
 
 function firstIssue(input: unknown): { path: string; code: string } | undefined {
   const result = dnsAgeSchema.safeParse(input);

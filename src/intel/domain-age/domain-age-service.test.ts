@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsAgeSchema, type DnsAgeConfig } from '../../config/sections/dns-age.js';
+import { dnsAgeSchema, type DnsAgeConfig } from '../../config/index.js';
 import { ManualClock } from '../../lib/clock.js';
 import { assessDomainAge } from './age-policy.js';
 import { createMemoryAgeCache, createTieredAgeCache, type DomainAgeCacheStore, type DomainAgeRecord } from './age-cache.js';

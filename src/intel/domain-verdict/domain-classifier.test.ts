@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsAgeSchema } from '../../config/sections/dns-age.js';
+import { dnsAgeSchema } from '../../config/index.js';
 import { ManualClock } from '../../lib/clock.js';
 import { createDomainAgeService, createNrdIndex, loadRdapBootstrapFile, registrableDomainOf, type NrdIndex } from '../domain-age/index.js';
 import { startRdapFixture, type RdapFixture } from '../domain-age/test-support/rdap-fixture-server.js';
-import { dnsProtectSchema } from '../../config/sections/dns-protect.js';
+import { dnsProtectSchema } from '../../config/index.js';
 import { createLookalikeDetector } from '../lookalike/index.js';
 import { createDomainClassifier } from './domain-classifier.js';
 import type { LookalikeChecker } from './domain-verdict.js';

@@ -1,4 +1,4 @@
-import type { DnsAgeAction } from '../../config/sections/dns-age.js';
+import type { DnsAgeAction } from '../../config/index.js';
 import type { AgeAssessment, VerdictReason } from '../domain-age/index.js';
 
 export type VerdictAction = DnsAgeAction;

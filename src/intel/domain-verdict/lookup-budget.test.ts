@@ -3,8 +3,8 @@
  * lookup, which verdicts must not be reused for other clients, and a verdict that never starts one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsAgeSchema } from '../../config/sections/dns-age.js';
-import { dnsProtectSchema } from '../../config/sections/dns-protect.js';
+import { dnsAgeSchema } from '../../config/index.js';
+import { dnsProtectSchema } from '../../config/index.js';
 import { ManualClock } from '../../lib/clock.js';
 import { createDomainAgeService, loadRdapBootstrapFile } from '../domain-age/index.js';
 import { startRdapFixture, type RdapFixture } from '../domain-age/test-support/rdap-fixture-server.js';

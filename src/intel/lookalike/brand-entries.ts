@@ -1,5 +1,5 @@
 import { parse } from 'tldts';
-import type { DnsProtectConfig } from '../../config/sections/dns-protect.js';
+import type { DnsProtectConfig } from '../../config/index.js';
 import { InputError } from '../../lib/errors.js';
 import type { BrandEntry } from './label-analyzer.js';
 

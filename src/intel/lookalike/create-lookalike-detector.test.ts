@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dnsProtectSchema } from '../../config/sections/dns-protect.js';
+import { dnsProtectSchema } from '../../config/index.js';
 import { createLookalikeDetector, type LookalikeVerdict } from './index.js';
 
 const detector = createLookalikeDetector(

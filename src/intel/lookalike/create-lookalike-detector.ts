@@ -1,6 +1,6 @@
 import { getPublicSuffix } from 'tldts';
 import { z } from 'zod';
-import { type DnsProtectConfig, dnsProtectSchema } from '../../config/sections/dns-protect.js';
+import { type DnsProtectConfig, dnsProtectSchema } from '../../config/index.js';
 import { InputError } from '../../lib/errors.js';
 import { brandEntries } from './brand-entries.js';
 import { LabelAnalyzer, type LabelFinding } from './label-analyzer.js';

@@ -2,8 +2,8 @@ import { compileCidrSet } from './cidr-set.js';
 import { formatIp, newIpScratch, parseIpInto } from './ip-address.js';
 
 /**
- * For other parts of access (the proxy's `trusted_proxies`, runtime block sets): the same CIDR
- * semantics as the policy engine, including IPv4-mapped IPv6 folding, behind a string API.
+ * For callers holding address text (run-time IP blocks, incident hunts, the DoH loopback check): the
+ * same CIDR semantics as the policy engine, including IPv4-mapped IPv6 folding, behind a string API.
  */
 export function compileIpMatcher(cidrs: readonly string[]): (ip: string) => boolean {
   const set = compileCidrSet(cidrs);

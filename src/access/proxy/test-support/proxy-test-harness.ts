@@ -5,7 +5,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { createProxy, type AccessProxy, type CreateProxyOptions, type ForwardOptions } from './create-proxy.js';
+import { createProxy, type AccessProxy, type CreateProxyOptions, type ForwardOptions } from '../create-proxy.js';
 
 export interface SeenRequest {
   method: string;

@@ -1,4 +1,4 @@
-import { type IpScratch, type ParsedCidr, parseCidr } from './ip-address.js';
+import { type CidrReading, type IpScratch, type ParsedCidr, parseCidr } from './ip-address.js';
 
 /**
  * A compiled set of CIDRs: overlapping ranges are merged and sorted once, so a lookup is a binary
@@ -32,14 +32,25 @@ function adjacent6(aEnd: Uint32Array, bStart: Uint32Array): boolean {
   return false;
 }
 
-export function compileCidrSet(texts: readonly string[]): CidrSet {
+/** `::ffff:0:0/96`, where IPv4 addresses live in IPv6 (RFC 4291 §2.5.5.2). */
+const MAPPED_FIRST = Uint32Array.of(0, 0, 0xffff, 0);
+const MAPPED_LAST = Uint32Array.of(0, 0, 0xffff, 0xffffffff);
+
+/**
+ * Compiles `texts` (read as `reading` says, strict by default). Addresses are matched with IPv4-mapped
+ * IPv6 folded to IPv4, and an IPv4 range always covers its mapped form. A `lenient` set also lets an
+ * IPv6 range that holds all of `::ffff:0:0/96` (`::/0`, `::/64`) cover every IPv4 address, as
+ * node:net BlockList does; a strict set keeps the families apart (a policy on `::/0` means IPv6 clients).
+ */
+export function compileCidrSet(texts: readonly string[], reading: CidrReading = {}): CidrSet {
   const parsed: ParsedCidr[] = texts.map((text) => {
-    const p = parseCidr(text);
+    const p = parseCidr(text, reading);
     // Programmer misuse: the config schema validates every CIDR before compilation.
     if (typeof p === 'string') throw new Error(`compileCidrSet: ${p}`);
     return p;
   });
-  const v4 = parsed.filter((p) => p.kind === 4).sort((a, b) => a.start - b.start);
+  const ranges = reading.lenient ? [...parsed, ...parsed.flatMap(mappedIpv4Of)] : parsed;
+  const v4 = ranges.filter((p) => p.kind === 4).sort((a, b) => a.start - b.start);
   const starts4: number[] = [];
   const ends4: number[] = [];
   for (const r of v4) {
@@ -50,7 +61,7 @@ export function compileCidrSet(texts: readonly string[]): CidrSet {
       ends4.push(r.end);
     }
   }
-  const v6 = parsed.filter((p) => p.kind === 6).sort((a, b) => cmp6(a.start, b.start));
+  const v6 = ranges.filter((p) => p.kind === 6).sort((a, b) => cmp6(a.start, b.start));
   const starts6: Uint32Array[] = [];
   const ends6: Uint32Array[] = [];
   for (const r of v6) {
@@ -97,7 +108,7 @@ export function compileCidrSet(texts: readonly string[]): CidrSet {
   }
 
   function firstMatch(ip: IpScratch): string | undefined {
-    for (const p of parsed) {
+    for (const p of ranges) {
       if (p.kind === 4 && ip.kind === 4 && ip.v4 >= p.start && ip.v4 <= p.end) return p.text;
       if (p.kind === 6 && ip.kind === 6 && cmp6(ip.v6, p.start) >= 0 && cmp6(ip.v6, p.end) <= 0) return p.text;
     }
@@ -105,4 +116,10 @@ export function compileCidrSet(texts: readonly string[]): CidrSet {
   }
 
   return { has, firstMatch, size: parsed.length };
+}
+
+/** Every IPv4 address, when an IPv6 range holds the whole mapped block (a CIDR cannot hold part of it without being inside it, and then it parsed as IPv4). */
+function mappedIpv4Of(range: ParsedCidr): ParsedCidr[] {
+  if (range.kind !== 6 || cmp6(range.start, MAPPED_FIRST) > 0 || cmp6(range.end, MAPPED_LAST) < 0) return [];
+  return [{ kind: 4, start: 0, end: 0xffffffff, text: range.text }];
 }

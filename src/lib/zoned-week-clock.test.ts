@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { accessSchema, appsSchema } from '../../config/sections/apps.js';
-import { ManualClock } from '../../lib/clock.js';
-import { seededPrng } from '../../../test/support/seeded-prng.js';
-import { compilePolicyEngine } from './index.js';
+import { accessSchema, appsSchema } from '../config/index.js';
+import { ManualClock } from './clock.js';
+import { seededPrng } from '../../test/support/seeded-prng.js';
+import { compilePolicyEngine } from '../access/policy/index.js';
 import { ZonedWeekClocks, readWeekMinute, weekMinuteFormat } from './zoned-week-clock.js';
 
 const MINUTE = 60_000;

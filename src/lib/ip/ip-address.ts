@@ -1,6 +1,7 @@
 /**
- * IP address and CIDR parsing for the policy engine. Written by hand (not node:net) because the hot
- * path needs the numeric form, not just a yes/no: IPv4 becomes one uint32, IPv6 four uint32 words.
+ * IP address and CIDR parsing, Gatehouse's one reading of an address (the access policy engine, DNS
+ * client policies, IP blocks, incident hunts). Written by hand (not node:net) because the hot paths
+ * need the numeric form, not just a yes/no: IPv4 becomes one uint32, IPv6 four uint32 words.
  *
  * IPv4-mapped IPv6 (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) is folded to IPv4 on both sides, so a
  * dual-stack listener that reports `::ffff:203.0.113.9` meets the same rules as `203.0.113.9`.
@@ -112,6 +113,16 @@ function parseV6Groups(s: string, to: number, groups: Uint16Array): boolean {
 
 const groupsScratch = new Uint16Array(8);
 
+/**
+ * Parses IPv6 text into its 8 groups as written, without folding IPv4-mapped addresses to IPv4 (for
+ * keys that follow the IPv6 layout, see ipv6-prefix64.ts). A `%zone` suffix is ignored.
+ */
+export function parseIpv6GroupsInto(text: string, groups: Uint16Array): boolean {
+  if (text.indexOf(':') < 0) return false;
+  const zone = text.indexOf('%');
+  return parseV6Groups(text, zone < 0 ? text.length : zone, groups);
+}
+
 /** Parses plain dotted IPv4 only (the common case, no allocation); false for anything else. */
 export function parseDottedInto(text: string, out: IpScratch): boolean {
   out.kind = 0;
@@ -205,26 +216,42 @@ export function formatIp(ip: IpScratch): string {
 const formatScratch = new Uint16Array(8);
 
 /**
+ * How a range is read. The default is strict, for ranges a person writes into a policy. `lenient`
+ * is node:net BlockList's reading, which `dns.policies[].networks` has always had: host bits are
+ * cleared (`10.0.0.1/8` is 10.0.0.0/8), a zone id is ignored, the prefix may have leading zeros, and
+ * an IPv4-mapped address with a prefix shorter than /96 is an IPv6 range (see compileCidrSet).
+ */
+export interface CidrReading {
+  readonly lenient?: boolean;
+}
+
+/**
  * Parses `addr/prefix` (or a bare address, meaning one host). Host bits must be zero: `10.0.0.1/8`
  * is refused as a likely typo rather than silently widened. Returns an error message on failure.
  */
-export function parseCidr(text: string): ParsedCidr | string {
+export function parseCidr(text: string, { lenient = false }: CidrReading = {}): ParsedCidr | string {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
-  if (addrText.includes('%')) return `"${text}": zone ids are not allowed in a CIDR`;
+  if (addrText.includes('%') && !lenient) return `"${text}": zone ids are not allowed in a CIDR`;
   const ip = newIpScratch();
   if (!parseIpInto(addrText, ip)) return `"${text}" is not an IPv4 or IPv6 CIDR`;
   const mapped = ip.kind === 4 && addrText.includes(':');
-  const max = ip.kind === 4 ? 32 : 128;
-  let prefix = max;
+  const max = ip.kind === 4 && !mapped ? 32 : 128;
+  let prefix = ip.kind === 4 ? 32 : 128;
   if (slash >= 0) {
     const p = text.slice(slash + 1);
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return `"${text}": prefix length must be a number`;
+    if (!(lenient ? /^[0-9]{1,3}$/ : /^(0|[1-9][0-9]{0,2})$/).test(p)) return `"${text}": prefix length must be a number`;
     prefix = Number(p);
     if (mapped) {
       // A mapped prefix counts the 96 bits of ::ffff:0:0/96 in front of the IPv4 bits.
-      if (prefix < 96 || prefix > 128) return `"${text}": an IPv4-mapped prefix must be /96 to /128`;
-      prefix -= 96;
+      if (prefix > 128 || (prefix < 96 && !lenient)) return `"${text}": an IPv4-mapped prefix must be /96 to /128`;
+      if (prefix < 96) {
+        // Wider than ::ffff:0:0/96: an IPv6 range that holds every IPv4-mapped address and more.
+        ip.v6.set([0, 0, 0xffff, ip.v4]);
+        ip.kind = 6;
+      } else {
+        prefix -= 96;
+      }
     } else if (prefix > max) {
       return `"${text}": prefix length exceeds ${max}`;
     }
@@ -232,16 +259,17 @@ export function parseCidr(text: string): ParsedCidr | string {
   if (ip.kind === 4) {
     const hostBits = 32 - prefix;
     const size = 2 ** hostBits;
-    if (ip.v4 % size !== 0) return `"${text}": host bits are set (the network is ${formatNetwork4(ip.v4 - (ip.v4 % size), prefix)})`;
-    return { kind: 4, start: ip.v4, end: ip.v4 + size - 1, text };
+    const network = ip.v4 - (ip.v4 % size);
+    if (network !== ip.v4 && !lenient) return `"${text}": host bits are set (the network is ${formatNetwork4(network, prefix)})`;
+    return { kind: 4, start: network, end: network + size - 1, text };
   }
   const start = new Uint32Array(4);
   const end = new Uint32Array(4);
   for (let w = 0; w < 4; w++) {
     const bits = Math.min(32, Math.max(0, prefix - 32 * w));
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if ((ip.v6[w]! & ~mask) >>> 0 !== 0) return `"${text}": host bits are set`;
-    start[w] = ip.v6[w]!;
+    if ((ip.v6[w]! & ~mask) >>> 0 !== 0 && !lenient) return `"${text}": host bits are set`;
+    start[w] = (ip.v6[w]! & mask) >>> 0;
     end[w] = (ip.v6[w]! | ~mask) >>> 0;
   }
   return { kind: 6, start, end, text };
