@@ -8,6 +8,7 @@ import { registerIncidentCommands } from './incident-commands.js';
 import { registerSecretsCommands } from './secrets-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
+import { registerTokenCommands } from './token-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
 /**
@@ -39,5 +40,6 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerIncidentCommands(program, cli);
   registerHuntCommands(program, cli);
   registerSecretsCommands(program, cli);
+  registerTokenCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }

@@ -23,4 +23,5 @@ export { dnsConfigSchema, type DnsConfig, type DnsConfigInput } from './sections
 export type { IdentityConfig, PortalConfig, SessionsConfig } from './sections/identity.js';
 export { incidentSchema, incidentSmtpSchema, smtpRequiresStartTls, type IncidentConfig, type IncidentSmtpConfig } from './sections/incident.js';
 export { serverSchema, type ServerConfig } from './sections/server.js';
+export { serviceTokensSchema, type ServiceTokensConfig } from './sections/service-tokens.js';
 export type { WebauthnConfig } from './sections/webauthn.js';

@@ -6,6 +6,7 @@ import { dnsConfigSchema } from './sections/dns.js';
 import { identitySchema, loggingSchema, portalSchema, sessionsSchema } from './sections/identity.js';
 import { incidentSchema } from './sections/incident.js';
 import { serverSchema } from './sections/server.js';
+import { serviceTokensSchema } from './sections/service-tokens.js';
 import { webauthnSchema } from './sections/webauthn.js';
 
 /**
@@ -24,6 +25,7 @@ export const gatehouseConfigSchema = z
     apps: appsSchema.default([]),
     dns: dnsConfigSchema.prefault({}),
     incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
+    service_tokens: serviceTokensSchema.prefault({}).describe('Service tokens: client id and secret credentials for machine-to-machine access.'),
     logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
   })
   .superRefine((config, ctx) => {

@@ -14,3 +14,4 @@ export {
   type SigningKeyStore,
 } from './signing-key-store.js';
 export { createDatabaseSigningKeyStore } from './database-signing-key-store.js';
+export * from './service-tokens/index.js';

@@ -11,6 +11,7 @@ import { incidentsMigration } from './migrations/004-incidents.js';
 import { unloggedChallengesMigration } from './migrations/005-unlogged-challenges.js';
 import { keyProofsMigration } from './migrations/006-key-proofs.js';
 import { signInThrottleMigration } from './migrations/007-sign-in-throttle.js';
+import { serviceTokensMigration } from './migrations/008-service-tokens.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -46,6 +47,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '005-unlogged-challenges': unloggedChallengesMigration(dialect),
     '006-key-proofs': keyProofsMigration(dialect),
     '007-sign-in-throttle': signInThrottleMigration(dialect),
+    '008-service-tokens': serviceTokensMigration(dialect),
   };
 }
 

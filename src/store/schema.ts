@@ -308,6 +308,51 @@ export interface IncidentAlertsTable {
   incident_id: string | null;
 }
 
+/**
+ * Service tokens (migration 008). Only digests of secrets are stored; `tags` and `apps` are JSON arrays
+ * written by src/credentials only.
+ */
+export interface ServiceTokensTable {
+  id: string;
+  /** Public: sent by the client beside the secret. */
+  client_id: string;
+  name: string;
+  owner: string;
+  description: string;
+  tags: string;
+  apps: string;
+  /** SHA-256 (hex) of the current secret. */
+  secret_hash: string;
+  /** SHA-256 of the secret before the last rotation, accepted until `previous_valid_until`. */
+  previous_secret_hash: string | null;
+  previous_valid_until: number | null;
+  status: 'active' | 'suspended' | 'revoked';
+  status_reason: string | null;
+  /** 1 when its owner declared it unused: any use of it is then the loudest anomaly. */
+  believed_unused: number;
+  /** Grows with every change: feed rows applied out of order never restore an older state. */
+  version: number;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+  rotated_by: string | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+  last_used_app: string | null;
+  last_used_user_agent: string | null;
+}
+
+/** Networks (/24, /48) and apps a service token has been used from or on (migration 008). */
+export interface ServiceTokenSightingsTable {
+  token_id: string;
+  kind: 'network' | 'app';
+  value: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
 export interface Database {
   dns_queries: DnsQueriesTable;
   domain_registrations: DomainRegistrationsTable;
@@ -337,4 +382,6 @@ export interface Database {
   incident_users: IncidentUsersTable;
   incident_outbox: IncidentOutboxTable;
   incident_alerts: IncidentAlertsTable;
+  service_tokens: ServiceTokensTable;
+  service_token_sightings: ServiceTokenSightingsTable;
 }
