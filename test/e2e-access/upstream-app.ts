@@ -12,6 +12,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
+  /** When the request head arrived (ms): an identity assertion is judged as of then, not after a long body. */
+  receivedAt: number;
 }
 
 export interface UploadCount {
@@ -77,7 +79,7 @@ export async function startUpstreamApp(name: string): Promise<UpstreamApp> {
   const uploads: UploadCount[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream.invalid');
-    seen.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+    seen.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, receivedAt: Date.now() });
     if (req.method === 'GET' && url.pathname === '/download') return streamPattern(res, Number(url.searchParams.get('bytes') ?? 0));
     if (req.method === 'POST' && url.pathname === '/upload') return countUpload(req, res, uploads);
     req.resume();
@@ -92,7 +94,7 @@ export async function startUpstreamApp(name: string): Promise<UpstreamApp> {
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://upstream.invalid').pathname !== '/ws') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+      sockets.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, receivedAt: Date.now() });
       wss.emit('connection', ws, req);
     });
   });
