@@ -15,3 +15,4 @@ export {
 } from './signing-key-store.js';
 export { createDatabaseSigningKeyStore } from './database-signing-key-store.js';
 export * from './service-tokens/index.js';
+export * from './rotation/index.js';

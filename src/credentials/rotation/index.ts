@@ -1,0 +1,1 @@
+export type { RotationContext, RotationEvidence, RotationOutcome, RotationTarget, Rotator } from './rotator.js';
