@@ -1,0 +1,162 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cryptoRandom, type Random } from '../../lib/random.js';
+import type { AuthorizedKeysChannel } from './authorized-keys-channel.js';
+import { generateOpenSshEd25519Key, publicKeyBlobOf } from './openssh-key.js';
+import { replaceAuthorizedKey } from './replace-authorized-key.js';
+import { rotationError } from './rotation-error.js';
+import type { RotationContext, RotationOutcome, RotationTarget, Rotator } from './rotator.js';
+import { isPublicKeyRefusal, runSsh, sshAnswer, sshDestinationProblem, type SshClientOptions, type SshDestination } from './ssh-client.js';
+
+export interface SshAuthorizedKeyRotatorOptions {
+  /** Reads and rewrites authorized_keys on the target host. */
+  channel: AuthorizedKeysChannel;
+  /** known_hosts with the target hosts' keys; a host not in it fails the probe (no trust on first use). */
+  knownHostsFile: string;
+  sshBinary?: string;
+  random?: Random;
+  /** Bound on each ssh run. */
+  timeoutMs?: number;
+  /** Where private keys are written for the probes (a fresh 0700 folder per run, removed after). */
+  workDir?: string;
+}
+
+/**
+ * Replaces the key a service logs into a host with, and proves with the real `ssh` client that the
+ * host now refuses the old key and accepts the new one.
+ *
+ * Before changing anything the old key must log in: a refusal afterwards is evidence only if the key
+ * the campaign holds was the one the host accepted. The private keys for the probes sit in a fresh
+ * folder with nothing beside them: `ssh -i key` silently loads a `key-cert.pub` next to the key, and a
+ * certificate would log in where the bare key is refused.
+ */
+export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOptions): Rotator {
+  const { channel, knownHostsFile, sshBinary = 'ssh', random = cryptoRandom, timeoutMs = 15_000, workDir = tmpdir() } = options;
+  const client: SshClientOptions = { sshBinary, knownHostsFile, timeoutMs };
+
+  function validate(target: RotationTarget): string | undefined {
+    const problem = sshDestinationProblem(target.locator);
+    if (problem) return problem;
+    const unknown = Object.keys(target.locator).filter((key) => !['host', 'port', 'user'].includes(key));
+    if (unknown.length > 0) return `locator has unknown keys: ${unknown.join(', ')}`;
+    return undefined;
+  }
+
+  function destinationOf(target: RotationTarget): SshDestination {
+    const problem = validate(target);
+    if (problem) throw rotationError('rotation_invalid_locator', `ssh-authorized-key ${target.itemId}: ${problem}`);
+    const { host, port, user } = target.locator as Record<'host' | 'user', string> & { port?: string };
+    return { host, user, port: port === undefined ? 22 : Number(port) };
+  }
+
+  function where(destination: SshDestination): string {
+    return `${destination.user}@${destination.host}:${destination.port}`;
+  }
+
+  async function oldKeyOf(target: RotationTarget, context: RotationContext): Promise<{ key: Buffer; blob: string }> {
+    const previous = await context.previousSecret?.(target);
+    if (!previous || previous.length === 0) {
+      throw rotationError('rotation_probe_impossible', `ssh-authorized-key ${target.itemId}: the previous private key is not available, so the probe cannot present it`);
+    }
+    const publicKey = publicKeyBlobOf(previous);
+    if (!publicKey) {
+      throw rotationError('rotation_invalid_previous_secret', `ssh-authorized-key ${target.itemId}: the previous secret is not a private key ssh can use (OpenSSH, or PEM RSA/ed25519)`);
+    }
+    return { key: previous, blob: publicKey.blob };
+  }
+
+  /** Runs `fn` with a private folder for key files, removed afterwards whatever happens. */
+  async function withKeyFolder<T>(fn: (write: (name: string, key: Buffer | string) => Promise<string>) => Promise<T>): Promise<T> {
+    const folder = await mkdtemp(join(workDir, 'gatehouse-ssh-rotation-'));
+    try {
+      return await fn(async (name, key) => {
+        const path = join(folder, name);
+        await writeFile(path, key, { mode: 0o600 });
+        return path;
+      });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  async function requireOldKeyWorks(target: RotationTarget, destination: SshDestination, oldKeyFile: string): Promise<void> {
+    const before = await runSsh(client, destination, oldKeyFile, 'true');
+    if (before.exitCode === 0) return;
+    throw rotationError(
+      isPublicKeyRefusal(before) ? 'rotation_previous_secret_refused' : 'rotation_probe_failed',
+      `ssh-authorized-key ${target.itemId}: the previous key does not log in to ${where(destination)} before rotation (${sshAnswer(before)}), so its refusal afterwards would prove nothing`,
+    );
+  }
+
+  /** The old key must be refused by sshd itself; a timeout or a network error is not evidence. */
+  async function probeOldRefused(target: RotationTarget, destination: SshDestination, oldKeyFile: string): Promise<string> {
+    const after = await runSsh(client, destination, oldKeyFile, 'true');
+    if (after.exitCode === 0) {
+      throw rotationError('rotation_old_credential_accepted', `ssh-authorized-key ${target.itemId}: the old key still logs in to ${where(destination)}`);
+    }
+    if (!isPublicKeyRefusal(after)) {
+      throw rotationError('rotation_probe_failed', `ssh-authorized-key ${target.itemId}: the old-key probe at ${where(destination)} answered ${sshAnswer(after)}, not a public-key refusal`);
+    }
+    return sshAnswer(after);
+  }
+
+  async function rotate(target: RotationTarget, context: RotationContext): Promise<RotationOutcome> {
+    const destination = destinationOf(target);
+    const old = await oldKeyOf(target, context);
+    return withKeyFolder(async (write) => {
+      const oldKeyFile = await write('old', old.key);
+      await requireOldKeyWorks(target, destination, oldKeyFile);
+
+      const fresh = generateOpenSshEd25519Key(random, `gatehouse-rotated-${target.itemId.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+      const current = await channel.read(destination);
+      const { content, removed } = replaceAuthorizedKey(current, { removeBlob: old.blob, addLine: fresh.publicKeyLine });
+      await channel.write(destination, content);
+      const deliveredTo = await context.deliverSecret(target, Buffer.from(fresh.privateKey));
+
+      const answer = await probeOldRefused(target, destination, oldKeyFile);
+      const at = context.now();
+      const newKeyFile = await write('new', fresh.privateKey);
+      const check = await runSsh(client, destination, newKeyFile, 'true');
+      if (check.exitCode !== 0) {
+        throw rotationError('rotation_new_credential_fails', `ssh-authorized-key ${target.itemId}: the new key does not log in to ${where(destination)} (${sshAnswer(check)})`);
+      }
+      return {
+        rotatedAt: at,
+        deliveredTo,
+        evidence: {
+          kind: 'old_credential_refused',
+          at,
+          detail: {
+            probe: 'ssh publickey login',
+            server: where(destination),
+            answer,
+            previousAcceptedBefore: true,
+            linesRemoved: removed,
+            newCredential: 'accepted',
+          },
+        },
+      };
+    });
+  }
+
+  async function revoke(target: RotationTarget, context: RotationContext): Promise<RotationOutcome> {
+    const destination = destinationOf(target);
+    const old = await oldKeyOf(target, context);
+    return withKeyFolder(async (write) => {
+      const oldKeyFile = await write('old', old.key);
+      const current = await channel.read(destination);
+      const { content, removed } = replaceAuthorizedKey(current, { removeBlob: old.blob });
+      await channel.write(destination, content);
+      const answer = await probeOldRefused(target, destination, oldKeyFile);
+      const at = context.now();
+      return {
+        rotatedAt: at,
+        deliveredTo: 'none',
+        evidence: { kind: 'revocation_probed', at, detail: { probe: 'ssh publickey login', server: where(destination), answer, linesRemoved: removed } },
+      };
+    });
+  }
+
+  return { name: 'ssh-authorized-key', validate, rotate, revoke };
+}
