@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerCampaignCommands } from './campaign-commands.js';
 import type { CliContext, CliIo } from './cli-context.js';
 import { registerDnsCommands } from './dns-commands.js';
 import { registerHuntCommands } from './hunt-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
+import { registerInventoryCommands } from './inventory-commands.js';
 import { registerSecretsCommands } from './secrets-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
@@ -41,5 +43,7 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerHuntCommands(program, cli);
   registerSecretsCommands(program, cli);
   registerTokenCommands(program, cli);
+  registerInventoryCommands(program, cli);
+  registerCampaignCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }

@@ -16,3 +16,5 @@ export {
 export { createDatabaseSigningKeyStore } from './database-signing-key-store.js';
 export * from './service-tokens/index.js';
 export * from './rotation/index.js';
+export * from './inventory/index.js';
+export * from './campaigns/index.js';

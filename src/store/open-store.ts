@@ -12,6 +12,7 @@ import { unloggedChallengesMigration } from './migrations/005-unlogged-challenge
 import { keyProofsMigration } from './migrations/006-key-proofs.js';
 import { signInThrottleMigration } from './migrations/007-sign-in-throttle.js';
 import { serviceTokensMigration } from './migrations/008-service-tokens.js';
+import { credentialInventoryMigration } from './migrations/009-credential-inventory.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -48,6 +49,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '006-key-proofs': keyProofsMigration(dialect),
     '007-sign-in-throttle': signInThrottleMigration(dialect),
     '008-service-tokens': serviceTokensMigration(dialect),
+    '009-credential-inventory': credentialInventoryMigration(dialect),
   };
 }
 

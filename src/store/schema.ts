@@ -353,6 +353,78 @@ export interface ServiceTokenSightingsTable {
   last_seen_at: number;
 }
 
+/** Credentials outside Gatehouse (migration 009). `locator` is JSON of string values, never a secret. */
+export interface CredentialInventoryTable {
+  id: string;
+  name: string;
+  kind: 'service_account' | 'api_token' | 'ssh_key' | 'database_role' | 'other';
+  system: string;
+  owner: string;
+  scope: string;
+  created_at: number | null;
+  last_rotated_at: number | null;
+  last_used_at: number | null;
+  last_used_evidence: string | null;
+  rotator: string | null;
+  locator: string;
+  status: 'active' | 'retired';
+  believed_unused: number;
+  added_at: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** Rotation campaigns (migration 009). `scope` is JSON `{ kind?, system?, owner? }`. */
+export interface RotationCampaignsTable {
+  id: string;
+  reason: string;
+  scope: string;
+  emergency: number;
+  overlap_ms: number;
+  status: 'open' | 'closed';
+  started_at: number;
+  started_by: string;
+  closed_at: number | null;
+  closed_by: string | null;
+}
+
+/** One credential snapshotted into a campaign (migration 009); `evidence` is JSON. */
+export interface CampaignItemsTable {
+  campaign_id: string;
+  item_key: string;
+  source: 'service_token' | 'inventory';
+  credential_id: string;
+  name: string;
+  kind: string;
+  system: string;
+  owner: string;
+  rotator: string | null;
+  locator: string;
+  believed_unused: number;
+  state: 'pending' | 'rotating' | 'waiting' | 'owner_task' | 'done' | 'failed';
+  end_state: 'rotated' | 'revoked' | 'retired' | null;
+  lease_until: number | null;
+  wait_until: number | null;
+  attempts: number;
+  evidence: string | null;
+  delivered_to: string | null;
+  done_at: number | null;
+  done_by: string | null;
+  last_error: string | null;
+  /** SHA-256 of the owner task's one-time link token; the token itself is only in the link. */
+  task_token_hash: string | null;
+  updated_at: number;
+}
+
+/** An admin vouching for an owner task (migration 009); two different admins count. */
+export interface CampaignAttestationsTable {
+  campaign_id: string;
+  item_key: string;
+  admin: string;
+  statement: string;
+  attested_at: number;
+}
+
 export interface Database {
   dns_queries: DnsQueriesTable;
   domain_registrations: DomainRegistrationsTable;
@@ -384,4 +456,8 @@ export interface Database {
   incident_alerts: IncidentAlertsTable;
   service_tokens: ServiceTokensTable;
   service_token_sightings: ServiceTokenSightingsTable;
+  credential_inventory: CredentialInventoryTable;
+  rotation_campaigns: RotationCampaignsTable;
+  campaign_items: CampaignItemsTable;
+  campaign_attestations: CampaignAttestationsTable;
 }

@@ -1,0 +1,377 @@
+import type { Clock } from '../../lib/clock.js';
+import { randomToken, type Random } from '../../lib/random.js';
+import { hashSecret } from '../../lib/secret-hash.js';
+import type { ChangeAuditor, Database, Store } from '../../store/index.js';
+import type { RotationContext, RotationTarget, Rotator } from '../rotation/index.js';
+import type { ServiceTokens } from '../service-tokens/index.js';
+import { CAMPAIGN_ERRORS, campaignError } from './campaign-codes.js';
+import { evidenceProblem, type CampaignEndState, type CampaignEvidence, type CampaignItem } from './campaign-item.js';
+import { CampaignRepository } from './campaign-repository.js';
+import { inScope, type CampaignScope } from './campaign-scope.js';
+import { finishOverlap, rotateTokenItem } from './rotate-token-item.js';
+
+type CampaignRow = Database['rotation_campaigns'];
+type ItemRow = Database['campaign_items'];
+
+const DEFAULT_LEASE_MS = 5 * 60_000;
+const DEFAULT_OVERLAP_MS = 24 * 3_600_000;
+const BATCH = 100;
+const ERROR_MAX = 500;
+/** Attestations from this many different people close an owner task; one person's word never does. */
+export const ATTESTERS_REQUIRED = 2;
+
+export interface CampaignProgress {
+  total: number;
+  done: number;
+  failed: number;
+  waiting: number;
+  ownerTasks: number;
+  /** Items finished by this run (for a rate). */
+  processed: number;
+  startedAt: number;
+  now: number;
+}
+
+export interface CampaignHooks {
+  /** Called after a rotator (or the token rotation) succeeded and before the item is marked: tests crash here. */
+  afterRotate?: ((item: CampaignItem) => void | Promise<void>) | undefined;
+}
+
+export interface CampaignsOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  audit: ChangeAuditor;
+  tokens: Pick<ServiceTokens, 'list' | 'rotate' | 'revoke' | 'show' | 'verify'>;
+  rotators: ReadonlyMap<string, Rotator>;
+  /** Where new secrets go (service tokens, and rotators through their context). */
+  deliverSecret?: RotationContext['deliverSecret'] | undefined;
+  previousSecret?: RotationContext['previousSecret'] | undefined;
+  leaseMs?: number | undefined;
+  hooks?: CampaignHooks | undefined;
+}
+
+export interface StartCampaignInput {
+  reason: string;
+  scope: CampaignScope;
+  emergency: boolean;
+  overlapMs?: number | undefined;
+  actor: string;
+}
+
+export interface OwnerTask {
+  item: string;
+  owner: string;
+  /** The one-time link token (only its hash is stored): goes in the email to the owner, nowhere else. */
+  linkToken: string;
+}
+
+export interface RunResult {
+  processed: number;
+  ownerTasks: OwnerTask[];
+  counts: Record<string, number>;
+}
+
+export interface CampaignStatus {
+  campaign: CampaignRow;
+  total: number;
+  byState: Record<string, number>;
+  byEndState: Record<string, number>;
+}
+
+export interface Campaigns {
+  start(input: StartCampaignInput): Promise<{ campaign: CampaignRow; items: number }>;
+  /** Works through every claimable item (pending, or a claim whose lease expired); `resume` is the same after a crash. */
+  run(campaignId: string, options: { actor: string; retryFailed?: boolean; onProgress?: (progress: CampaignProgress) => void }): Promise<RunResult>;
+  status(campaignId: string): Promise<CampaignStatus>;
+  attest(campaignId: string, itemName: string, input: { attester: string; statement: string }): Promise<CampaignItem>;
+  /**
+   * The owner's answer through their one-time link (single use; the link's token is stored as a hash).
+   * It counts as one attestation: an admin different from the owner must still attest.
+   */
+  redeemOwnerTask(linkToken: string, input: { statement: string }): Promise<CampaignItem>;
+  close(campaignId: string, actor: string): Promise<CampaignRow>;
+  items(campaignId: string): Promise<CampaignItem[]>;
+  list(): Promise<CampaignRow[]>;
+  report(campaignId: string): Promise<CampaignReportData>;
+}
+
+export interface CampaignReportData {
+  campaign: CampaignRow;
+  items: CampaignItem[];
+  attestations: Database['campaign_attestations'][];
+  generatedAt: number;
+}
+
+const truncate = (text: string) => (text.length > ERROR_MAX ? `${text.slice(0, ERROR_MAX)}…` : text);
+const messageOf = (error: unknown) => truncate(error instanceof Error ? error.message : String(error));
+
+/**
+ * Rotation campaigns: snapshot every credential in scope, drive each to rotated, revoked or retired
+ * with evidence, and refuse to close while any item has none.
+ *
+ * Crash safety: an item is claimed (`pending → rotating`, with a lease) before anything is done to it
+ * and settled (`rotating → done | failed | waiting | owner_task`) only by the claim holder. A process
+ * that dies between the rotator's success and the settle leaves the item `rotating`; once its lease
+ * ends, a resume runs the rotator again, which the rotator contract requires to be safe (it rotates
+ * again and probes). So an item is rotated at most twice per crash, never skipped, and never closed
+ * without the probe of the run that settled it.
+ */
+export function createCampaigns(options: CampaignsOptions): Campaigns {
+  const { store, clock, random, audit, tokens, rotators, hooks } = options;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const repo = new CampaignRepository(store, clock, audit);
+
+  const rotationContext: RotationContext = {
+    now: () => clock.now(),
+    deliverSecret: async (target, secret) => {
+      if (!options.deliverSecret) throw new Error('no secret sink is configured: the new secret would be lost');
+      return options.deliverSecret(target, secret);
+    },
+    ...(options.previousSecret ? { previousSecret: options.previousSecret } : {}),
+  };
+
+  const settleDone = (item: CampaignItem, actor: string, endState: CampaignEndState, evidence: CampaignEvidence, deliveredTo: string) =>
+    repo.audited((settled: boolean) => (settled ? { type: 'campaign.item_closed', outcome: 'success', actor, detail: { campaign: item.campaignId, item: item.name, endState, evidence: evidence.kind, attempt: item.attempts } } : undefined), async (trx) => {
+      const settled = await repo.settle(trx, item, { state: 'done', end_state: endState, evidence: JSON.stringify(evidence), delivered_to: deliveredTo, done_at: clock.now(), done_by: actor, last_error: null });
+      if (settled && item.source === 'inventory') {
+        const set = endState === 'rotated' ? { last_rotated_at: evidence.at } : { status: 'retired' as const };
+        await trx.updateTable('credential_inventory').set({ ...set, updated_at: clock.now(), updated_by: `campaign:${item.campaignId}` }).where('id', '=', item.credentialId).execute();
+      }
+      return settled;
+    });
+
+  const settleFailed = (item: CampaignItem, actor: string, error: string) =>
+    repo.audited((settled: boolean) => (settled ? { type: 'campaign.item_failed', outcome: 'failure', actor, detail: { campaign: item.campaignId, item: item.name, error } } : undefined), (trx) => repo.settle(trx, item, { state: 'failed', last_error: error }));
+
+  async function processInventoryItem(item: CampaignItem, actor: string, tasks: OwnerTask[]): Promise<void> {
+    const inventory = await store.db.selectFrom('credential_inventory').select(['status', 'rotator', 'locator', 'believed_unused']).where('id', '=', item.credentialId).executeTakeFirst();
+    if (!inventory) return void (await settleFailed(item, actor, 'the credential was deleted from the inventory'));
+    // The rotator and locator are read now, not from the snapshot: fixing a locator and resuming must work.
+    const rotator = inventory.rotator ? rotators.get(inventory.rotator) : undefined;
+    const revokeOnly = item.believedUnused || Number(inventory.believed_unused) === 1 || inventory.status === 'retired';
+    if (!rotator) {
+      const linkToken = randomToken(random, 32);
+      const reason = inventory.rotator ? `rotator ${inventory.rotator} is not available here` : 'no rotator is configured';
+      const settled = await repo.audited((settled: boolean) => (settled ? { type: 'campaign.owner_task', outcome: 'info', actor, detail: { campaign: item.campaignId, item: item.name, owner: item.owner, reason } } : undefined), (trx) =>
+        repo.settle(trx, item, { state: 'owner_task', task_token_hash: hashSecret(linkToken), last_error: revokeOnly ? `${reason}; believed unused: only a probed revocation closes it` : reason }),
+      );
+      if (settled) tasks.push({ item: item.name, owner: item.owner, linkToken });
+      return;
+    }
+    let locator: Record<string, string>;
+    try {
+      locator = JSON.parse(inventory.locator) as Record<string, string>;
+    } catch {
+      return void (await settleFailed(item, actor, 'the locator is not valid JSON'));
+    }
+    const target: RotationTarget = { itemId: item.credentialId, rotator: rotator.name, locator };
+    const problem = rotator.validate(target);
+    if (problem) return void (await settleFailed(item, actor, `rotator ${rotator.name}: ${problem}`));
+    let outcome;
+    try {
+      outcome = revokeOnly ? await rotator.revoke(target, rotationContext) : await rotator.rotate(target, rotationContext);
+    } catch (error) {
+      return void (await settleFailed(item, actor, `rotator ${rotator.name}: ${messageOf(error)}`));
+    }
+    const bad = evidenceProblem(outcome?.evidence, revokeOnly ? 'revocation_probed' : 'old_credential_refused');
+    if (bad) return void (await settleFailed(item, actor, `rotator ${rotator.name}: ${bad}`));
+    await hooks?.afterRotate?.(item);
+    const endState: CampaignEndState = revokeOnly ? (inventory.status === 'retired' ? 'retired' : 'revoked') : 'rotated';
+    await settleDone(item, actor, endState, outcome.evidence, outcome.deliveredTo);
+  }
+
+  async function processTokenItem(item: CampaignItem, campaign: CampaignRow, actor: string): Promise<void> {
+    let step;
+    try {
+      step = await rotateTokenItem(item, { tokens, clock, emergency: Number(campaign.emergency) === 1, overlapMs: Number(campaign.overlap_ms), actor, deliverSecret: options.deliverSecret });
+    } catch (error) {
+      return void (await settleFailed(item, actor, messageOf(error)));
+    }
+    await hooks?.afterRotate?.(item);
+    if (step.kind === 'done') return void (await settleDone(item, actor, step.endState, step.evidence, step.deliveredTo));
+    await repo.audited((settled: boolean) => (settled ? { type: 'campaign.item_waiting', outcome: 'info', actor, detail: { campaign: item.campaignId, item: item.name, until: step.waitUntil } } : undefined), (trx) =>
+      repo.settle(trx, item, { state: 'waiting', wait_until: step.waitUntil, delivered_to: step.deliveredTo }),
+    );
+  }
+
+  async function finishDueOverlaps(campaignId: string, actor: string): Promise<number> {
+    let finished = 0;
+    for (const item of await repo.dueWaiting(campaignId, clock.now())) {
+      const evidence = await finishOverlap(item, { tokens, clock });
+      if (!evidence) continue;
+      const endState: CampaignEndState = evidence.kind === 'revocation_probed' ? 'revoked' : 'rotated';
+      const done = await repo.audited({ type: 'campaign.item_closed', outcome: 'success', actor, detail: { campaign: campaignId, item: item.name, endState, evidence: evidence.kind } }, async (trx) => {
+        const result = await trx
+          .updateTable('campaign_items')
+          .set({ state: 'done', end_state: endState, evidence: JSON.stringify(evidence), done_at: clock.now(), done_by: actor, updated_at: clock.now() })
+          .where('campaign_id', '=', campaignId)
+          .where('item_key', '=', item.key)
+          .where('state', '=', 'waiting')
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
+      });
+      if (done) finished += 1;
+    }
+    return finished;
+  }
+
+  /**
+   * Records one person's attestation of an owner task, and closes the item when enough different
+   * people have attested. With `linkHash` it is the owner redeeming their one-time link, which is
+   * consumed in the same statement that locks the row.
+   */
+  async function recordAttestation(item: CampaignItem, who: string, said: string, linkHash: string | undefined): Promise<CampaignItem> {
+    const { campaignId } = item;
+    return repo.audited({ type: 'campaign.attested', outcome: 'info', actor: who, detail: { campaign: campaignId, item: item.name, via: linkHash ? 'owner link' : 'admin' } }, async (trx) => {
+      // Touch the item row first: it locks it (PostgreSQL row lock, SQLite write lock), so two people
+      // attesting at once are serialised and the second one sees the first one's attestation.
+      let lock = trx.updateTable('campaign_items').set({ updated_at: clock.now(), ...(linkHash ? { task_token_hash: null } : {}) }).where('campaign_id', '=', campaignId).where('item_key', '=', item.key).where('state', '=', 'owner_task');
+      if (linkHash) lock = lock.where('task_token_hash', '=', linkHash);
+      const locked = await lock.executeTakeFirst();
+      if (Number(locked.numUpdatedRows) !== 1) throw campaignError(linkHash ? CAMPAIGN_ERRORS.taskLinkInvalid : CAMPAIGN_ERRORS.notAttestable, `${item.name} is no longer an open owner task`, 409);
+      const before = await trx.selectFrom('campaign_attestations').select(['admin', 'statement']).where('campaign_id', '=', campaignId).where('item_key', '=', item.key).execute();
+      if (before.some((a) => a.admin === who)) throw campaignError(CAMPAIGN_ERRORS.sameAttester, `${who} already attested ${item.name}; a second, different admin must approve`, 409);
+      const now = clock.now();
+      await trx.insertInto('campaign_attestations').values({ campaign_id: campaignId, item_key: item.key, admin: who, statement: said, attested_at: now }).execute();
+      const attesters = [...before.map((a) => a.admin), who];
+      if (attesters.length < ATTESTERS_REQUIRED) return item;
+      const evidence: CampaignEvidence = { kind: 'attested', at: now, detail: { attesters: attesters.join(', '), count: attesters.length, statements: [...before.map((a) => a.statement), said].join(' | ') } };
+      await trx
+        .updateTable('campaign_items')
+        .set({ state: 'done', end_state: 'rotated', evidence: JSON.stringify(evidence), done_at: now, done_by: attesters.join(', '), task_token_hash: null, updated_at: now })
+        .where('campaign_id', '=', campaignId)
+        .where('item_key', '=', item.key)
+        .where('state', '=', 'owner_task')
+        .execute();
+      return { ...item, state: 'done', endState: 'rotated', evidence, doneAt: now, doneBy: attesters.join(', ') };
+    });
+  }
+
+  async function progressOf(campaignId: string, processed: number, startedAt: number): Promise<CampaignProgress> {
+    const counts = await repo.counts(campaignId);
+    const sum = (state: string) => counts.filter((c) => c.state === state).reduce((n, c) => n + c.count, 0);
+    return { total: counts.reduce((n, c) => n + c.count, 0), done: sum('done'), failed: sum('failed'), waiting: sum('waiting'), ownerTasks: sum('owner_task'), processed, startedAt, now: clock.now() };
+  }
+
+  return {
+    async start(input) {
+      const reason = input.reason.trim();
+      if (reason === '' || reason.length > 500) throw campaignError(CAMPAIGN_ERRORS.invalidInput, '--reason is required (at most 500 characters)');
+      const overlapMs = input.overlapMs ?? DEFAULT_OVERLAP_MS;
+      if (!Number.isFinite(overlapMs) || overlapMs <= 0) throw campaignError(CAMPAIGN_ERRORS.invalidInput, 'the overlap must be a positive duration');
+      const now = clock.now();
+      const id = random.uuid();
+      const base = { campaign_id: id, state: 'pending' as const, end_state: null, lease_until: null, wait_until: null, attempts: 0, evidence: null, delivered_to: null, done_at: null, done_by: null, last_error: null, task_token_hash: null, updated_at: now };
+      const items: ItemRow[] = [];
+      for (const t of await tokens.list()) {
+        if (t.status === 'revoked') continue;
+        if (!inScope(input.scope, { kind: 'service_token', system: 'gatehouse', owner: t.owner })) continue;
+        items.push({ ...base, item_key: `token:${t.id}`, source: 'service_token', credential_id: t.id, name: t.name, kind: 'service_token', system: 'gatehouse', owner: t.owner, rotator: 'gatehouse-service-token', locator: JSON.stringify({ token: t.name }), believed_unused: t.believedUnused ? 1 : 0 });
+      }
+      const inventory = await store.db.selectFrom('credential_inventory').selectAll().where('status', '=', 'active').execute();
+      for (const row of inventory) {
+        if (!inScope(input.scope, row)) continue;
+        items.push({ ...base, item_key: `inventory:${row.id}`, source: 'inventory', credential_id: row.id, name: row.name, kind: row.kind, system: row.system, owner: row.owner, rotator: row.rotator, locator: row.locator, believed_unused: Number(row.believed_unused) });
+      }
+      if (items.length === 0) throw campaignError(CAMPAIGN_ERRORS.scopeInvalid, 'no credential is in scope: nothing to rotate');
+      const campaign: CampaignRow = { id, reason, scope: JSON.stringify(input.scope), emergency: input.emergency ? 1 : 0, overlap_ms: overlapMs, status: 'open', started_at: now, started_by: input.actor, closed_at: null, closed_by: null };
+      await repo.insertCampaign(campaign, items, { type: 'campaign.started', outcome: 'success', actor: input.actor, detail: { campaign: id, reason, scope: input.scope, emergency: input.emergency, items: items.length } });
+      return { campaign, items: items.length };
+    },
+
+    async run(campaignId, { actor, retryFailed = false, onProgress }) {
+      const campaign = await repo.openCampaign(campaignId);
+      if (retryFailed) {
+        await repo.requeueFailed(campaignId);
+        await repo.requeueOwnerTasksWithRotator(campaignId, [...rotators.keys()]);
+      }
+      const startedAt = clock.now();
+      const ownerTasks: OwnerTask[] = [];
+      let processed = await finishDueOverlaps(campaignId, actor);
+      const report = async () => onProgress?.(await progressOf(campaignId, processed, startedAt));
+      await report();
+      for (;;) {
+        const keys = await repo.claimable(campaignId, clock.now(), BATCH);
+        if (keys.length === 0) break;
+        for (const key of keys) {
+          const seen = await repo.itemByKey(campaignId, key);
+          const item = seen && (await repo.claim(seen, clock.now(), leaseMs));
+          if (!item) continue;
+          if (item.source === 'service_token') await processTokenItem(item, campaign, actor);
+          else await processInventoryItem(item, actor, ownerTasks);
+          processed += 1;
+        }
+        await report();
+      }
+      const status = await this.status(campaignId);
+      return { processed, ownerTasks, counts: status.byState };
+    },
+
+    async status(campaignId) {
+      const campaign = await repo.campaign(campaignId);
+      const byState: Record<string, number> = {};
+      const byEndState: Record<string, number> = {};
+      let total = 0;
+      for (const { state, endState, count } of await repo.counts(campaignId)) {
+        byState[state] = (byState[state] ?? 0) + count;
+        if (endState) byEndState[endState] = (byEndState[endState] ?? 0) + count;
+        total += count;
+      }
+      return { campaign, total, byState, byEndState };
+    },
+
+    async attest(campaignId, itemName, { attester, statement }) {
+      await repo.openCampaign(campaignId);
+      const who = attester.trim().toLowerCase();
+      const said = statement.trim();
+      if (who === '' || said === '' || said.length > 1000) throw campaignError(CAMPAIGN_ERRORS.invalidInput, 'an attestation needs who attests and a statement (at most 1000 characters)');
+      const item = await repo.itemByName(campaignId, itemName);
+      if (item.believedUnused) {
+        throw campaignError(CAMPAIGN_ERRORS.beliefIsNotEvidence, `${item.name} is believed unused: belief is not evidence, and neither is an attestation; revoke it through a rotator and let the probe close it`, 409);
+      }
+      if (item.state !== 'owner_task') throw campaignError(CAMPAIGN_ERRORS.notAttestable, `${item.name} is ${item.state}: only an owner task (no rotator could reach it) is closed by attestation`, 409);
+      return recordAttestation(item, who, said, undefined);
+    },
+
+    async redeemOwnerTask(linkToken, { statement }) {
+      const said = statement.trim();
+      if (said === '' || said.length > 1000) throw campaignError(CAMPAIGN_ERRORS.invalidInput, 'say what was done (at most 1000 characters)');
+      const invalid = () => campaignError(CAMPAIGN_ERRORS.taskLinkInvalid, 'this link is not valid: it was used already, or its campaign is closed', 404);
+      if (!/^[A-Za-z0-9_-]{43}$/.test(linkToken)) throw invalid();
+      const hash = hashSecret(linkToken);
+      const row = await store.db
+        .selectFrom('campaign_items')
+        .innerJoin('rotation_campaigns', 'rotation_campaigns.id', 'campaign_items.campaign_id')
+        .select(['campaign_items.campaign_id', 'campaign_items.item_key'])
+        .where('campaign_items.task_token_hash', '=', hash)
+        .where('rotation_campaigns.status', '=', 'open')
+        .executeTakeFirst();
+      const item = row && (await repo.itemByKey(row.campaign_id, row.item_key));
+      if (!item) throw invalid();
+      if (item.believedUnused) throw campaignError(CAMPAIGN_ERRORS.beliefIsNotEvidence, `${item.name} is believed unused: only a probed revocation closes it`, 409);
+      return recordAttestation(item, item.owner, said, hash);
+    },
+
+    async close(campaignId, actor) {
+      await repo.openCampaign(campaignId);
+      const open = await repo.withoutEvidence(campaignId, 50);
+      if (open.total > 0) {
+        const named = open.items.map((i) => `${i.name} (${i.state}${i.lastError ? `: ${i.lastError}` : ''})`).join('; ');
+        const more = open.total > open.items.length ? `; and ${open.total - open.items.length} more` : '';
+        throw campaignError(CAMPAIGN_ERRORS.itemsWithoutEvidence, `campaign ${campaignId} cannot close: ${open.total} item(s) without evidence: ${named}${more}`, 409);
+      }
+      const now = clock.now();
+      await repo.audited({ type: 'campaign.closed', outcome: 'success', actor, detail: { campaign: campaignId } }, (trx) =>
+        trx.updateTable('rotation_campaigns').set({ status: 'closed', closed_at: now, closed_by: actor }).where('id', '=', campaignId).where('status', '=', 'open').execute(),
+      );
+      return repo.campaign(campaignId);
+    },
+
+    items: (campaignId) => repo.items(campaignId),
+    list: () => repo.listCampaigns(),
+    async report(campaignId) {
+      return { campaign: await repo.campaign(campaignId), items: await repo.items(campaignId), attestations: await repo.attestations(campaignId), generatedAt: clock.now() };
+    },
+  };
+}
