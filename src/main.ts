@@ -6,6 +6,7 @@ import { refuseBlockedClients, registerAdminApi } from './admin/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
+import { createServiceTokens, serviceTokenSettingsOf, type ServiceTokens } from './credentials/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import { createIncidentResponse } from './incident/index.js';
 import type { PasswordHashing } from './identity/index.js';
@@ -57,6 +58,8 @@ export interface RunningGatehouse {
   feed: ChangeFeedTail;
   config: ConfigWatcher | undefined;
   access: AccessLayer;
+  /** Machine credentials: verified by the access gateway, kept current by the change feed. */
+  serviceTokens: ServiceTokens;
   dns: DnsLayer;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
@@ -104,6 +107,21 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       };
     };
 
+    // Service tokens: the verifier's snapshot is read before the gateway serves anything, the feed keeps
+    // it current, and the last-use writer flushes what it holds when the process stops (pushed here, so
+    // it runs after the listeners have closed and before the store does).
+    const serviceTokens = createServiceTokens({
+      store: core.store,
+      clock,
+      random,
+      audit: core.audit,
+      settings: serviceTokenSettingsOf(options.snapshot.config.service_tokens),
+      log: logger,
+    });
+    await serviceTokens.load();
+    serviceTokens.start();
+    cleanups.push(() => serviceTokens.stop());
+
     const access: AccessLayer = await buildAccess({
       config: options.snapshot.config,
       store: core.store,
@@ -115,6 +133,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       logger,
       registry,
       portalUrlOf,
+      serviceTokens,
     });
     cleanups.push(() => access.close());
     const router: { current?: HostRouter } = {};
@@ -220,6 +239,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       clock,
       onChange: (change) => {
         core.identity.sessions.applyChange(change);
+        // Before access: a token's tunnels are closed once its new state is in the verifier.
+        serviceTokens.applyChange(change);
         access.applyChange(change);
         dns.applyChange(change);
       },
@@ -257,6 +278,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         // throws refuses the whole snapshot: the watcher re-applies the previous one everywhere.
         onReload: async (next, _previous, reason) => {
           await reloadCapability('access', () => access.reload(next.config));
+          await reloadCapability('service_tokens', async () => serviceTokens.reload(serviceTokenSettingsOf(next.config.service_tokens)));
           await reloadCapability('dns', () => dns.reload(next.config.dns));
           core.setSnapshot(next);
           // Compared with the config the process started with: that is what its listeners and pools use.
@@ -278,6 +300,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       feed,
       config,
       access,
+      serviceTokens,
       dns,
       inject: app.inject.bind(app),
       async close() {

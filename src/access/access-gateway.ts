@@ -1,3 +1,10 @@
+/**
+ * The access gateway: every request and WebSocket upgrade to an app host, from the framing checks to
+ * `proxy.forward`. Longer than most files because the order of its steps is the security argument
+ * (framing, target, the one forwarded-header parse, a service token before any cookie, handshake,
+ * session, policy, assertion) and it reads best in one place, for people's sessions and machines'
+ * tokens, over HTTP and WebSocket alike; the token checks themselves live in service-token-gate.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -14,7 +21,10 @@ import { appCookie, appCookieNamesOf, type AppCookieNames } from './app-cookie-n
 import { appOriginOf } from './app-origin.js';
 import { HANDSHAKE_FAILED, type AppSessions } from './app-sessions.js';
 import { explainDecision, type AccessIdentity, type AccessRequest, type CompiledApp, type Decision, type PolicyEngine } from './policy/index.js';
+import { SERVICE_TOKEN_PUBLIC_MESSAGE } from '../credentials/index.js';
+import { createServiceTokenGate, sendServiceTokenRefusalJson, SERVICE_TOKEN_ADMITTED, SERVICE_TOKEN_REFUSED, wantsHtml, type ServiceTokenCheck, type ServiceTokenPresented } from './service-token-gate.js';
 import {
+  type ForwardedHeaders,
   forwardedHeadersOf,
   rejectSmuggling,
   rejectUpgrade,
@@ -33,10 +43,15 @@ const HANDSHAKE_STATE = /^[A-Za-z0-9_-]{43}$/;
 
 /** What an open tunnel was allowed on, kept so it can be judged again (reload) and timed out. */
 interface OpenTunnel {
+  /** Empty for a tunnel opened with a service token. */
   sessionHash: string;
   userId: string;
+  /** The service token's client id for a machine's tunnel; undefined for a person's. */
+  serviceTokenClientId?: string | undefined;
+  /** When a machine's tunnel was opened: a change to its token written before then does not concern it. */
+  openedAt?: number | undefined;
   app: string;
-  /** The portal session's absolute deadline: a tunnel must not outlive the session that opened it. */
+  /** The portal session's absolute deadline (or the token's expiry): a tunnel must not outlive the credential that opened it. */
   endsAt: number;
   request: Omit<AccessRequest, 'now'>;
 }
@@ -53,6 +68,8 @@ export interface AccessGatewayDeps {
   trustedProxies: () => TrustedProxies;
   settings: () => { portalUrl: string; organisation: string; cookieName: string; cookieMaxAgeSeconds: number; sessionAbsoluteMs: number };
   requests: Counter<'app' | 'outcome'>;
+  /** The service-token verifier and use recorder; absent, every token presentation is refused. */
+  serviceTokens?: (() => ServiceTokenCheck | undefined) | undefined;
 }
 
 function identityOf(session: SessionView): AccessIdentity {
@@ -74,6 +91,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
   // Open WebSocket tunnels by portal session: a revoked session must not keep a live tunnel, so the
   // change feed's revocations close them (authorisation is otherwise checked only at the upgrade).
   const tunnels = new Map<Duplex, OpenTunnel>();
+  const tokenGate = createServiceTokenGate({ tokens: deps.serviceTokens ?? (() => undefined), audit: deps.audit, logger: deps.logger, clock: deps.clock });
 
   // Scheme, host and port of an app come from config only (see app-origin); memoised per snapshot.
   let origins = { portalUrl: '', byHost: new Map<string, string>() };
@@ -152,6 +170,19 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     redirect(res, `${deps.settings().portalUrl}/handshake?${query.toString()}`, appCookie(names.handshakeState, state, HANDSHAKE_STATE_MAX_AGE_SECONDS, names.secure));
   }
 
+  /**
+   * A machine's request: judged by its token alone, never by a cookie it may also carry, and never sent
+   * to a sign-in page. Every refusal, from the verifier or from the policy, gets the same answer; the
+   * cause goes to the audit log.
+   */
+  async function serveServiceToken(req: IncomingMessage, res: ServerResponse, app: CompiledApp, target: string, forwarded: ForwardedHeaders, presented: ServiceTokenPresented, id: string): Promise<void> {
+    const token = tokenGate.admit(presented, app, { ip: forwarded.clientAddress, method: req.method ?? 'GET', path: target, now: deps.clock.now() }, req, id);
+    deps.requests.inc({ app: app.name, outcome: token ? SERVICE_TOKEN_ADMITTED : SERVICE_TOKEN_REFUSED });
+    if (token === undefined) return wantsHtml(req) ? page(res, 403, id, 'Access refused', SERVICE_TOKEN_PUBLIC_MESSAGE) : sendServiceTokenRefusalJson(res, id);
+    const assertion = deps.assertions.cachedServiceTokenAssertionFor(token, app.name) ?? (await deps.assertions.serviceTokenAssertionFor(token, app.name));
+    deps.proxy.forward(req, res, app.name, { assertion, requestId: id, clientAddress: forwarded.clientAddress, forwarded });
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse, app: CompiledApp): Promise<void> {
     const id = requestId();
     const smuggling = rejectSmuggling(req);
@@ -174,6 +205,9 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     // The one parse of this request's forwarded headers, under the one live trusted-proxy list: the
     // policy judges this client address and the proxy sends these X-Forwarded-* values upstream.
     const forwarded = forwardedHeadersOf(req, deps.trustedProxies());
+    // Before anything a browser would get (handshake, session, sign-in redirect).
+    const presented = tokenGate.take(req.headers);
+    if (presented !== undefined) return serveServiceToken(req, res, app, target, forwarded, presented, id);
     const url = new URL(req.url ?? '/', 'http://app.invalid');
     if (url.pathname === CALLBACK_PATH) return completeHandshake(req, res, app, url, id);
 
@@ -248,6 +282,8 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
         .catch((error: unknown) => deps.logger.warn({ err: error }, 'audit write failed'));
       return refuse(403, 'websocket_origin_refused');
     }
+    const presented = tokenGate.take(req.headers);
+    if (presented !== undefined) return tunnelWithServiceToken(req, socket, head, app, forwarded, presented, id, refuse);
     const session = await deps.appSessions.validate(cookieValue(req.headers.cookie, cookieNamesOf(app).session), app.name);
     const request = {
       ip: forwarded.clientAddress,
@@ -275,11 +311,45 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     deps.proxy.upgrade(req, socket, head, app.name, { ...(assertion ? { assertion } : {}), requestId: id, clientAddress: forwarded.clientAddress, forwarded });
   }
 
+  /** A machine's WebSocket upgrade: as serveServiceToken, and the tunnel closes when the token changes. */
+  async function tunnelWithServiceToken(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    app: CompiledApp,
+    forwarded: ForwardedHeaders,
+    presented: ServiceTokenPresented,
+    id: string,
+    refuse: (status: 403, code: string) => void,
+  ): Promise<void> {
+    const now = deps.clock.now();
+    const judged = { ip: forwarded.clientAddress, method: 'GET', path: req.url ?? '/' };
+    const token = tokenGate.admit(presented, app, { ...judged, now }, req, id);
+    deps.requests.inc({ app: app.name, outcome: `websocket_${token ? SERVICE_TOKEN_ADMITTED : SERVICE_TOKEN_REFUSED}` });
+    if (token === undefined) return refuse(403, SERVICE_TOKEN_REFUSED);
+    const request = { ...judged, serviceToken: { name: token.name, tags: token.tags } };
+    const assertion = await deps.assertions.serviceTokenAssertionFor(token, app.name);
+    tunnels.set(socket, { sessionHash: '', userId: '', serviceTokenClientId: token.clientId, openedAt: now, app: app.name, endsAt: token.expiresAt, request });
+    socket.once('close', () => tunnels.delete(socket));
+    deps.proxy.upgrade(req, socket, head, app.name, { assertion, requestId: id, clientAddress: forwarded.clientAddress, forwarded });
+  }
+
   /** Closes the tunnels of revoked sessions (called for every change-feed revocation). */
   function closeTunnels(match: { sessionHashes?: readonly string[]; userId?: string; all?: boolean }): number {
     // A Set, not includes(): a revocation row may carry thousands of hashes, tested once per open tunnel.
     const hashes = new Set(match.sessionHashes);
-    return closeTunnelsWhere((owner) => Boolean(match.all || owner.userId === match.userId || hashes.has(owner.sessionHash)));
+    return closeTunnelsWhere((owner) => owner.serviceTokenClientId === undefined && Boolean(match.all || owner.userId === match.userId || hashes.has(owner.sessionHash)));
+  }
+
+  /**
+   * Closes a service token's tunnels when the token changes (rotation, suspension, revocation): the
+   * tunnel was authorised with a secret that may no longer be valid, and only the client can present
+   * the current one, by reconnecting. A token no longer active closes them whatever the row's time; any
+   * other change only if written after the tunnel opened (the feed row of the token's creation, or of a
+   * change this instance applied before the upgrade, may arrive after it).
+   */
+  function closeServiceTokenTunnels(clientId: string, change: { at: number; active: boolean }): number {
+    return closeTunnelsWhere((owner) => owner.serviceTokenClientId === clientId && (!change.active || change.at >= (owner.openedAt ?? 0)));
   }
 
   function closeTunnelsWhere(shouldClose: (owner: OpenTunnel) => boolean): number {
@@ -316,6 +386,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
 
   return {
     closeTunnels,
+    closeServiceTokenTunnels,
     closeExpiredTunnels,
     redecideTunnels,
     get openTunnels() {

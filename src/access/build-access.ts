@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditLog } from '../audit/index.js';
 import type { GatehouseConfig } from '../config/index.js';
-import { createDatabaseSigningKeyStore, createSigningKeyRing, type JsonWebKeySet } from '../credentials/index.js';
+import { createDatabaseSigningKeyStore, createSigningKeyRing, SERVICE_TOKEN_FEED, type JsonWebKeySet } from '../credentials/index.js';
 import type { SessionManager } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import type { SecretSealer } from '../secrets/index.js';
 import type { Change, Store } from '../store/index.js';
 import { createAccessGateway, type AccessGateway } from './access-gateway.js';
+import type { ServiceTokenCheck } from './service-token-gate.js';
 import { HANDSHAKE_STATE_COOKIE } from './app-cookie-names.js';
 import { appOriginOf } from './app-origin.js';
 import { AppSessions } from './app-sessions.js';
@@ -51,6 +52,11 @@ export interface BuildAccessOptions {
   registry: Registry;
   /** The portal's external URL for a config (the composition root knows how it is derived). */
   portalUrlOf: (config: GatehouseConfig) => string;
+  /**
+   * Service tokens (the credentials capability): requests carrying a token are verified with it and
+   * their use recorded. Absent, every token presentation is refused.
+   */
+  serviceTokens?: ServiceTokenCheck | undefined;
 }
 
 function proxyAppsOf(config: GatehouseConfig) {
@@ -109,7 +115,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   const appSessions = new AppSessions(store, options.sessions, clock, random);
   const requests = new Counter({
     name: 'gatehouse_access_requests_total',
-    help: 'Requests to app hosts by app and decision outcome (allow, bypass, deny, sign_in, step_up, bad_request).',
+    help: 'Requests to app hosts by app and decision outcome (allow, bypass, deny, sign_in, step_up, bad_request; service_token_allowed and service_token_refused for machines).',
     labelNames: ['app', 'outcome'] as const,
     registers: [options.registry],
   });
@@ -125,6 +131,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     trustedProxies: () => trustedProxies,
     requests,
     settings: () => gatewaySettings,
+    serviceTokens: () => options.serviceTokens,
   });
   const housekeeping = setInterval(() => void appSessions.pruneCodes().catch(() => {}), 60_000);
   housekeeping.unref();
@@ -160,6 +167,9 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       if (change.kind === 'session.revoked') gateway.closeTunnels({ sessionHashes: idHashes });
       else if (change.kind === 'session.revoked_user' || change.kind === 'user.changed') gateway.closeTunnels({ userId: String(change.payload.userId) });
       else if (change.kind === 'session.revoked_all') gateway.closeTunnels({ all: true });
+      else if (change.kind === SERVICE_TOKEN_FEED.changed && typeof change.payload.clientId === 'string') {
+        gateway.closeServiceTokenTunnels(change.payload.clientId, { at: change.at, active: change.payload.status === 'active' });
+      }
     },
     isAppUrl: (url) => {
       const app = engine.appForHost(url.host);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { GatehouseCore } from '../core.js';
+import type { ServiceTokenRecord } from '../credentials/index.js';
 import type { CliContext } from './cli-context.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime, table } from './output.js';
@@ -8,6 +10,13 @@ const AMR_VALUES = new Set(['hwk', 'swk', 'pwd', 'otp', 'mfa']);
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** A service token as stored (name, tags, apps, status); `service_token_not_found` names a missing one. */
+async function serviceTokenNamed(core: GatehouseCore, name: string): Promise<ServiceTokenRecord> {
+  const { createServiceTokens, serviceTokenSettingsOf } = await import('../credentials/index.js');
+  const tokens = createServiceTokens({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, settings: serviceTokenSettingsOf(core.snapshot().config.service_tokens) });
+  return tokens.show(name);
 }
 
 export function registerAccessCommands(program: Command, cli: CliContext): void {
@@ -33,6 +42,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .command('test')
     .requiredOption('--app <app>', 'app name')
     .option('--user <email>', 'a user in the database (groups come from it); omit for an anonymous request')
+    .option('--service-token <name>', 'a service token in the database (its tags come from it): a machine\'s request instead of a person\'s')
     .option('--ip <ip>', 'client address', '127.0.0.1')
     .option('--amr <value>', 'session AMR value (repeatable): hwk swk pwd otp mfa', collect, [])
     .option('--auth-age <minutes>', 'minutes since the last security-key proof', (v) => Number(v))
@@ -40,7 +50,8 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .option('--path <path>', 'request path', '/')
     .option('--json', 'print JSON')
     .description('Print the decision and its reasons for a request, without making one')
-    .action(async (options: { app: string; user?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
+    .action(async (options: { app: string; user?: string; serviceToken?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
+      if (options.user !== undefined && options.serviceToken !== undefined) throw new InputError('--user and --service-token: give one; a request is a person\'s or a machine\'s, never both', 'usage');
       for (const value of options.amr) if (!AMR_VALUES.has(value)) throw new InputError(`--amr ${value}: expected one of ${[...AMR_VALUES].join(', ')}`, 'usage');
       if (options.authAge !== undefined && !(options.authAge >= 0)) throw new InputError('--auth-age must be a number of minutes', 'usage');
       const { compilePolicyEngine, explainDecision } = await import('../access/policy/index.js');
@@ -61,11 +72,18 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
               ...(phishingResistant ? { phishingResistantAt: now - (options.authAge ?? 0) * 60_000 } : {}),
             }
           : undefined;
-        const decision = engine.decide(options.app, { ip: options.ip, method: options.method.toUpperCase(), path: options.path, now, ...(identity ? { identity } : {}) });
-        return { app: options.app, user: user?.email ?? null, amr: user ? amr : [], ...decision, explanation: explainDecision(decision) };
+        const token = options.serviceToken === undefined ? undefined : await serviceTokenNamed(core, options.serviceToken);
+        const serviceToken = token ? { name: token.name, tags: token.tags } : undefined;
+        const decision = engine.decide(options.app, { ip: options.ip, method: options.method.toUpperCase(), path: options.path, now, ...(identity ? { identity } : {}), ...(serviceToken ? { serviceToken } : {}) });
+        // The gateway verifies the token before any policy runs: say when it would never get this far.
+        const notes: string[] = [];
+        if (token && !token.apps.includes(options.app)) notes.push(`service token ${token.name} does not name app ${options.app}: the gateway refuses it before any policy (service_token_app_not_allowed)`);
+        if (token && token.status !== 'active') notes.push(`service token ${token.name} is ${token.status}: the gateway refuses it before any policy`);
+        if (token && token.status === 'active' && now >= token.expiresAt) notes.push(`service token ${token.name} has expired: the gateway refuses it before any policy`);
+        return { app: options.app, user: user?.email ?? null, serviceToken: token?.name ?? null, amr: user ? amr : [], ...decision, explanation: explainDecision(decision), notes };
       });
       emit(cli, options.json, result, () =>
-        [`${result.outcome.toUpperCase()}${result.policy ? ` by policy ${result.policy}` : ''}: ${result.explanation}`, ...result.reasons.map((r) => `  - ${r}`)].join('\n'),
+        [`${result.outcome.toUpperCase()}${result.policy ? ` by policy ${result.policy}` : ''}: ${result.explanation}`, ...result.reasons.map((r) => `  - ${r}`), ...result.notes.map((n) => `note: ${n}`)].join('\n'),
       );
     });
 

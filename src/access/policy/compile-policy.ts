@@ -43,6 +43,13 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
   const exclude: Test[] = lists.exclude.map((s) => s.test);
   // An allow always needs a user: anonymous access is what `bypass` is for, and says so.
   const needsIdentity = config.action === 'allow';
+  // ...or a service token that one of its own include/require `service_token*` selectors names: an
+  // allow written for people (`everyone`, an IP range) never lets a machine in by accident.
+  const tokenTests: Test[] = [...lists.include, ...lists.require].filter((s) => s.kind === 'service_token' || s.kind === 'service_token_tag').map((s) => s.test);
+  const tokenNamed = (ctx: EvalContext): boolean => {
+    for (let i = 0; i < tokenTests.length; i++) if (tokenTests[i]!(ctx) === YES) return true;
+    return false;
+  };
 
   function match(ctx: EvalContext): Tri {
     let result: Tri = NO;
@@ -65,7 +72,10 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
       if (t === YES) return NO;
       if (t === PENDING) result = PENDING;
     }
-    if (needsIdentity && ctx.identity === undefined) return PENDING;
+    if (needsIdentity && ctx.identity === undefined) {
+      if (ctx.serviceToken === undefined) return PENDING;
+      return result === YES && tokenNamed(ctx) ? YES : NO;
+    }
     return result;
   }
 
@@ -84,6 +94,7 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
     return head + selector.describe(ctx, result);
   }
 
+  let tokenMissLine: string | undefined;
   function explainMiss(ctx: EvalContext, out: string[], results: ArrayLike<number>, included: boolean): void {
     const nInclude = lists.include.length;
     const nRequire = lists.require.length;
@@ -96,10 +107,20 @@ export function compilePolicy(config: PolicyConfig, index: number, clocks: Zoned
       const r = results[nInclude + i] as Tri;
       if (r !== YES) out.push(line(missHeads, 'not_matched', 'require', i, ctx, r));
     }
+    const before = out.length;
     for (let i = 0; i < lists.exclude.length; i++) {
       const r = results[nInclude + nRequire + i] as Tri;
       if (r !== NO) out.push(line(missHeads, 'excluded', 'exclude', i, ctx, r));
     }
+    // Every selector passed, yet a machine was not let in: say why, or the deny would name no cause.
+    if (needsIdentity && out.length === before && ctx.identity === undefined && ctx.serviceToken !== undefined && !requireMissed(results, nInclude, nRequire)) {
+      out.push((tokenMissLine ??= `not_matched: ${label} (allow) needs a signed-in user, or a service_token or service_token_tag selector naming the token`));
+    }
+  }
+
+  function requireMissed(results: ArrayLike<number>, nInclude: number, nRequire: number): boolean {
+    for (let i = 0; i < nRequire; i++) if (results[nInclude + i] !== YES) return true;
+    return false;
   }
 
   function explainStepUp(ctx: EvalContext, out: string[]): void {

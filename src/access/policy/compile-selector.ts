@@ -64,11 +64,15 @@ function compileTime(window: TimeWindowConfig, clocks: ZonedWeekClocks): Omit<Co
 }
 
 const NO_USER = 'no signed-in user';
+const TOKEN_NOT_USER = 'a service token, not a signed-in user';
+const NO_TOKEN = 'no service token';
 
 /**
  * " in [a, b]" / " not in [a, b]" (or other verbs) for a configured list, written on first use
  * and kept: only selectors that ever explain a deny pay for the text.
  */
+const noUser = (ctx: EvalContext) => (ctx.serviceToken === undefined ? NO_USER : TOKEN_NOT_USER);
+
 function verdicts(yes: string, no: string, items: readonly string[]): (matched: boolean) => string {
   let texts: readonly [string, string] | undefined;
   return (matched) => {
@@ -86,16 +90,16 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const set = new Set(selector.email);
     const verdict = verdicts('in', 'not in', selector.email);
     return {
-      test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.email()) ? YES : NO),
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email ${ctx.email()}${verdict(result === YES)}`),
+      test: (ctx) => (ctx.identity === undefined ? ctx.noIdentity : set.has(ctx.email()) ? YES : NO),
+      describe: (ctx, result) => (ctx.identity === undefined ? noUser(ctx) : `email ${ctx.email()}${verdict(result === YES)}`),
     };
   }
   if (selector.email_domain) {
     const set = new Set(selector.email_domain);
     const verdict = verdicts('in', 'not in', selector.email_domain);
     return {
-      test: (ctx) => (ctx.identity === undefined ? PENDING : set.has(ctx.emailDomain()) ? YES : NO),
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `email domain ${ctx.emailDomain() || '(none)'}${verdict(result === YES)}`),
+      test: (ctx) => (ctx.identity === undefined ? ctx.noIdentity : set.has(ctx.emailDomain()) ? YES : NO),
+      describe: (ctx, result) => (ctx.identity === undefined ? noUser(ctx) : `email domain ${ctx.emailDomain() || '(none)'}${verdict(result === YES)}`),
     };
   }
   if (selector.group) {
@@ -104,12 +108,12 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     return {
       test: (ctx) => {
         const identity = ctx.identity;
-        if (identity === undefined) return PENDING;
+        if (identity === undefined) return ctx.noIdentity;
         const groups = identity.groups;
         for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return YES;
         return NO;
       },
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${verdict(result === YES)}`),
+      describe: (ctx, result) => (ctx.identity === undefined ? noUser(ctx) : `user groups ${(ctx.groupsText ??= listText(ctx.identity.groups))}${verdict(result === YES)}`),
     };
   }
   if (selector.ip) {
@@ -127,20 +131,21 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     const hasText = ` has ${wanted}`;
     const lacksText = ` lacks ${wanted}`;
     return {
-      test: (ctx) => (ctx.identity === undefined ? PENDING : (ctx.amrBits() & mask) !== 0 ? YES : NO),
-      describe: (ctx, result) => (ctx.identity === undefined ? NO_USER : `session amr [${(ctx.amrText ??= [...ctx.identity.amr].join(','))}]${result === YES ? hasText : lacksText}`),
+      test: (ctx) => (ctx.identity === undefined ? ctx.noIdentity : (ctx.amrBits() & mask) !== 0 ? YES : NO),
+      describe: (ctx, result) => (ctx.identity === undefined ? noUser(ctx) : `session amr [${(ctx.amrText ??= [...ctx.identity.amr].join(','))}]${result === YES ? hasText : lacksText}`),
     };
   }
   if (selector.auth_age !== undefined) {
     const maxMs = selector.auth_age * 60_000;
     return {
       test: (ctx) => {
-        const at = ctx.identity?.phishingResistantAt;
+        if (ctx.identity === undefined) return ctx.noIdentity;
+        const at = ctx.identity.phishingResistantAt;
         // A proof time in the future (clock skew between instances) counts as fresh.
         return at !== undefined && Number.isFinite(at) && ctx.now - at <= maxMs ? YES : PENDING;
       },
       describe: (ctx) => {
-        if (ctx.identity === undefined) return NO_USER;
+        if (ctx.identity === undefined) return noUser(ctx);
         const at = ctx.identity.phishingResistantAt;
         if (at === undefined || !Number.isFinite(at)) return `no phishing-resistant proof in this session, max ${selector.auth_age} min`;
         return `last phishing-resistant proof ${Math.floor((ctx.now - at) / 60_000)} min ago, max ${selector.auth_age} min`;
@@ -162,6 +167,28 @@ function compileBody(selector: SelectorConfig, clocks: ZonedWeekClocks): Omit<Co
     return {
       test: (ctx) => (matches(ctx.path) ? YES : NO),
       describe: (ctx, result) => `path ${ctx.path}${verdict(result === YES)}`,
+    };
+  }
+  // Only a verified service token matches these; a person's session never does (and an identity
+  // selector never matches a token: see EvalContext.noIdentity).
+  if (selector.service_token) {
+    const set = new Set(selector.service_token);
+    const verdict = verdicts('in', 'not in', selector.service_token);
+    return {
+      test: (ctx) => (ctx.serviceToken !== undefined && set.has(ctx.serviceToken.name) ? YES : NO),
+      describe: (ctx, result) => (ctx.serviceToken === undefined ? NO_TOKEN : `service token ${ctx.serviceToken.name}${verdict(result === YES)}`),
+    };
+  }
+  if (selector.service_token_tag) {
+    const set = new Set(selector.service_token_tag);
+    const verdict = verdicts('meet', 'not in', selector.service_token_tag);
+    return {
+      test: (ctx) => {
+        const tags = ctx.tokenTags();
+        for (let i = 0; i < tags.length; i++) if (set.has(tags[i]!)) return YES;
+        return NO;
+      },
+      describe: (ctx, result) => (ctx.serviceToken === undefined ? NO_TOKEN : `service token tags ${listText(ctx.serviceToken.tags)}${verdict(result === YES)}`),
     };
   }
   // Programmer misuse: the schema guarantees exactly one known key.

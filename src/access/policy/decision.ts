@@ -3,7 +3,8 @@
 export type PolicyAction = 'allow' | 'block' | 'bypass';
 
 /**
- * - allow: a signed-in user matched an allow policy; bypass: served without identity;
+ * - allow: a signed-in user, or a verified service token named by a `service_token` or
+ *   `service_token_tag` selector, matched an allow policy; bypass: served without identity;
  * - deny: blocked (global IP rule, a block policy, or default deny when nothing matched);
  * - sign_in: no identity yet and a policy needing one could apply: send to the portal;
  * - step_up: an allow policy would match if the user touched their key again (auth_age).
@@ -53,6 +54,15 @@ export interface AccessIdentity {
   readonly phishingResistantAt?: number;
 }
 
+/**
+ * A machine's credential, already verified by the gateway for this app (never read from the client as
+ * is). It satisfies only the `service_token` and `service_token_tag` selectors, never an identity one.
+ */
+export interface AccessServiceToken {
+  readonly name: string;
+  readonly tags: readonly string[];
+}
+
 export interface AccessRequest {
   /** Client address as the proxy determined it (after trusted_proxies), IPv4 or IPv6 text. */
   readonly ip: string;
@@ -62,6 +72,8 @@ export interface AccessRequest {
   /** Request time in ms since the epoch, from the injected clock. */
   readonly now: number;
   readonly identity?: AccessIdentity;
+  /** Set instead of `identity` for a request authenticated by a service token. */
+  readonly serviceToken?: AccessServiceToken;
 }
 
 /** Takes ownership of `reasons` (every caller builds a fresh array): it is frozen, not copied. */

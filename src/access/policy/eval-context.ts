@@ -1,4 +1,4 @@
-import type { AccessIdentity, AccessRequest } from './decision.js';
+import type { AccessIdentity, AccessRequest, AccessServiceToken } from './decision.js';
 import { type IpScratch, newIpScratch } from '../../lib/ip/ip-address.js';
 
 /** RFC 8176 AMR values the selectors know, as bits, so `auth_method` is one AND. */
@@ -52,6 +52,9 @@ export interface IdentityInterning {
   /** Interned id of the upper-cased method, -1 when no policy lists it. */
   methodIdOf(method: string): number;
   readonly groupIds: ReadonlyMap<string, number>;
+  /** Interned ids of service token names and tags, -1 (absent) when no policy lists them. */
+  readonly tokenNameIds: ReadonlyMap<string, number>;
+  readonly tokenTagIds: ReadonlyMap<string, number>;
 }
 
 /**
@@ -62,6 +65,13 @@ export interface IdentityInterning {
 export class EvalContext {
   request!: AccessRequest;
   identity: AccessIdentity | undefined;
+  serviceToken: AccessServiceToken | undefined;
+  /**
+   * What an identity selector answers without a signed-in user: PENDING (signing in may satisfy it)
+   * for an anonymous request, NO for a service token (a machine cannot sign in, and a token must never
+   * stand in for a person).
+   */
+  noIdentity: 0 | 2 = 2;
   private groups: readonly string[] = NO_GROUPS;
   readonly ip: IpScratch = newIpScratch();
   /** matchedPathOf (normalize-path.ts): canonical, case-folded unless the app compares case; set by the engine before policies run. */
@@ -90,6 +100,9 @@ export class EvalContext {
     this.request = request;
     const identity = request.identity;
     this.identity = identity;
+    const serviceToken = identity === undefined ? request.serviceToken : undefined;
+    this.serviceToken = serviceToken;
+    this.noIdentity = serviceToken === undefined ? 2 : 0;
     // Read the identity's lines now: their cache misses then overlap with parsing the address and
     // path instead of stalling the first identity selector.
     this.groups = identity?.groups ?? NO_GROUPS;
@@ -134,6 +147,16 @@ export class EvalContext {
       this.groupMaskReady = true;
     }
     return this.groupBits;
+  }
+
+  /** Whether the request's service token has one of the interned names / tags (ids) a selector lists. */
+  tokenNameId(ids: IdentityInterning): number {
+    const token = this.serviceToken;
+    return token === undefined ? -1 : (ids.tokenNameIds.get(asText(token.name)) ?? -1);
+  }
+
+  tokenTags(): readonly string[] {
+    return this.serviceToken?.tags ?? NO_GROUPS;
   }
 
   email(): string {

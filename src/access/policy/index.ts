@@ -14,6 +14,7 @@ export {
   reasonCode,
   type AccessIdentity,
   type AccessRequest,
+  type AccessServiceToken,
   type Decision,
   type DecisionOutcome,
   type PolicyAction,

@@ -32,6 +32,8 @@ const OP_AUTH_AGE = 7; // a: maximum age in minutes
 const OP_TIME = 8; // a: index into timeWindows
 const OP_METHOD = 9; // a,b: sorted method ids in idPool
 const OP_PATH = 10; // a: index into pathMatchers
+const OP_SERVICE_TOKEN = 11; // a,b: sorted token name ids in idPool
+const OP_SERVICE_TOKEN_TAG = 12; // a,b: sorted token tag ids in idPool
 
 export const HEADER = 2;
 export const WIDTH = 2;
@@ -81,6 +83,8 @@ export class ProgramTables implements IdentityInterning {
   readonly domainIds = new Map<string, number>();
   readonly groupIds = new Map<string, number>();
   readonly methodIds = new Map<string, number>();
+  readonly tokenNameIds = new Map<string, number>();
+  readonly tokenTagIds = new Map<string, number>();
   readonly cidrSets: CidrSet[] = [];
   readonly timeWindows: TimeWindow[] = [];
   readonly pathMatchers: PathMatcher[] = [];
@@ -174,6 +178,8 @@ export class ProgramTables implements IdentityInterning {
       const path = selector.path;
       instruction(out, OP_PATH, this.shared(`path:${JSON.stringify(path)}`, () => this.pathMatchers.push(compilePathMatcher(path)) - 1), 0);
     }
+    else if (selector.service_token) instruction(out, OP_SERVICE_TOKEN, ...this.idList('token', this.tokenNameIds, selector.service_token));
+    else if (selector.service_token_tag) instruction(out, OP_SERVICE_TOKEN_TAG, ...this.idList('token_tag', this.tokenTagIds, selector.service_token_tag));
     else throw new Error(`policy program: no known selector in ${JSON.stringify(Object.keys(selector))}`);
   }
 
@@ -260,13 +266,13 @@ function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: Prog
     case OP_EVERYONE:
       return YES;
     case OP_EMAIL:
-      if (ctx.identity === undefined) return PENDING;
+      if (ctx.identity === undefined) return ctx.noIdentity;
       return inIdList(t.idPool, a, b, ctx.emailId(t)) ? YES : NO;
     case OP_DOMAIN:
-      if (ctx.identity === undefined) return PENDING;
+      if (ctx.identity === undefined) return ctx.noIdentity;
       return inIdList(t.idPool, a, b, ctx.domainId(t)) ? YES : NO;
     case OP_GROUP: {
-      if (ctx.identity === undefined) return PENDING;
+      if (ctx.identity === undefined) return ctx.noIdentity;
       const mask = ctx.groupMask(t.groupIds);
       const pool = t.groupPool;
       for (let i = a, end = a + 2 * b; i < end; i += 2) if ((mask[pool[i]!]! & pool[i + 1]!) !== 0) return YES;
@@ -275,10 +281,11 @@ function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: Prog
     case OP_IP:
       return t.cidrSets[a]!.has(ctx.ip) ? YES : NO;
     case OP_AUTH_METHOD:
-      if (ctx.identity === undefined) return PENDING;
+      if (ctx.identity === undefined) return ctx.noIdentity;
       return (ctx.amrBits() & a) !== 0 ? YES : NO;
     case OP_AUTH_AGE: {
-      const at = ctx.identity?.phishingResistantAt;
+      if (ctx.identity === undefined) return ctx.noIdentity;
+      const at = ctx.identity.phishingResistantAt;
       // A proof time in the future (clock skew between instances) counts as fresh.
       return at !== undefined && Number.isFinite(at) && ctx.now - at <= a * 60_000 ? YES : PENDING;
     }
@@ -291,6 +298,13 @@ function runSelector(op: number, a: number, b: number, ctx: EvalContext, t: Prog
       return inIdList(t.idPool, a, b, ctx.methodId(t)) ? YES : NO;
     case OP_PATH:
       return t.pathMatchers[a]!(ctx.path) ? YES : NO;
+    case OP_SERVICE_TOKEN:
+      return inIdList(t.idPool, a, b, ctx.tokenNameId(t)) ? YES : NO;
+    case OP_SERVICE_TOKEN_TAG: {
+      const tags = ctx.tokenTags();
+      for (let i = 0; i < tags.length; i++) if (inIdList(t.idPool, a, b, t.tokenTagIds.get(tags[i]!) ?? -1)) return YES;
+      return NO;
+    }
     default:
       throw new Error(`policy program: bad opcode ${op}`);
   }
@@ -327,9 +341,23 @@ export function runPolicy(code: Int32Array, pc: number, ctx: EvalContext, t: Pro
     if (r === YES) return NO;
     if (r === PENDING) result = PENDING;
   }
-  // An allow always needs a user: anonymous access is what `bypass` is for, and says so.
-  if (policyAction(code, pc) === ACTION_ALLOW && ctx.identity === undefined) return PENDING;
+  // An allow always needs a user: anonymous access is what `bypass` is for, and says so; or a
+  // service token named by one of the policy's own include/require token selectors.
+  if (policyAction(code, pc) === ACTION_ALLOW && ctx.identity === undefined) {
+    if (ctx.serviceToken === undefined) return PENDING;
+    return result === YES && tokenNamed(code, pc, nInclude + nRequire, ctx, t) ? YES : NO;
+  }
   return result;
+}
+
+/** Whether a `service_token*` selector among the first `n` (include and require) of the policy at `pc` says YES. */
+function tokenNamed(code: Int32Array, pc: number, n: number, ctx: EvalContext, t: ProgramTables): boolean {
+  for (let i = 0, p = pc + HEADER; i < n; i++, p += WIDTH) {
+    const op = code[p]!;
+    const kind = op & 15;
+    if ((kind === OP_SERVICE_TOKEN || kind === OP_SERVICE_TOKEN_TAG) && runSelector(kind, code[p + 1]!, op >>> 4, ctx, t) === YES) return true;
+  }
+  return false;
 }
 
 /**

@@ -33,8 +33,12 @@ const identitySelectorNoAge = fc.oneof(
   sub(['eng', 'ops', 'contractors']).map((group) => ({ group })),
   sub(['phishing_resistant', 'hwk', 'swk', 'otp', 'pwd']).map((auth_method) => ({ auth_method })),
 );
-const anySelector = fc.oneof(networkSelector, identitySelectorNoAge, fc.constantFrom(5, 60).map((auth_age) => ({ auth_age })));
-const noAgeSelector = fc.oneof(networkSelector, identitySelectorNoAge);
+const tokenSelector = fc.oneof(
+  sub(['ci-deploy', 'backup']).map((service_token) => ({ service_token })),
+  sub(['ci', 'nightly']).map((service_token_tag) => ({ service_token_tag })),
+);
+const anySelector = fc.oneof(networkSelector, identitySelectorNoAge, tokenSelector, fc.constantFrom(5, 60).map((auth_age) => ({ auth_age })));
+const noAgeSelector = fc.oneof(networkSelector, identitySelectorNoAge, tokenSelector);
 
 const policyArb = fc.oneof(
   fc.record({
@@ -60,13 +64,27 @@ const identityArb = fc.record({
   amr: sub(['hwk', 'swk', 'otp', 'pwd']),
   phishingResistantAt: fc.option(fc.integer({ min: 0, max: 120 }).map((m) => NOW - m * 60_000), { nil: undefined }),
 });
-const requestArb: fc.Arbitrary<AccessRequest> = fc.record({
-  ip: fc.constantFrom('10.1.2.3', '::ffff:10.9.9.9', '192.0.2.5', '2001:db8::5', '203.0.113.7', '198.51.100.1'),
-  method: fc.constantFrom('GET', 'post', 'DELETE'),
-  path: fc.constantFrom('/', '/admin/x', '/api/v1', '/a/b.php', '/public/../admin', '/ADMIN/x', '/Api/v1', '/A/B.PHP'),
-  now: fc.integer({ min: 0, max: 7 * 24 * 60 }).map((m) => NOW + m * 60_000),
-  identity: fc.option(identityArb, { nil: undefined }),
+const serviceTokenArb = fc.record({
+  name: fc.constantFrom('ci-deploy', 'backup', 'other'),
+  tags: fc.subarray(['ci', 'nightly', 'prod']),
 });
+/** A person, a machine's service token, or nobody: the gateway never sends both. */
+const credentialArb = fc.oneof(
+  identityArb.map((identity) => ({ identity })),
+  serviceTokenArb.map((serviceToken) => ({ serviceToken })),
+  fc.constant({}),
+);
+const requestArb: fc.Arbitrary<AccessRequest> = fc
+  .tuple(
+    fc.record({
+      ip: fc.constantFrom('10.1.2.3', '::ffff:10.9.9.9', '192.0.2.5', '2001:db8::5', '203.0.113.7', '198.51.100.1'),
+      method: fc.constantFrom('GET', 'post', 'DELETE'),
+      path: fc.constantFrom('/', '/admin/x', '/api/v1', '/a/b.php', '/public/../admin', '/ADMIN/x', '/Api/v1', '/A/B.PHP'),
+      now: fc.integer({ min: 0, max: 7 * 24 * 60 }).map((m) => NOW + m * 60_000),
+    }),
+    credentialArb,
+  )
+  .map(([request, credential]) => ({ ...request, ...credential }));
 
 function named(policies: RawPolicy[]): RawPolicy[] {
   return policies.map((p, i) => ({ ...p, name: p.name ?? `p${i}` }));
@@ -153,14 +171,43 @@ describe('policy engine properties', () => {
     );
   });
 
-  it('only allow and bypass outcomes let a request through, and allow always has a user', async () => {
+  it('only allow and bypass outcomes let a request through, and allow always has a user or a token its policy names', async () => {
     await assertInSlices(
-      fc.property(policiesArb, requestArb, (policies, request) => {
+      fc.property(policiesArb, requestArb, (raw, request) => {
+        const policies = named(raw);
         const d = engineOf(policies).decide('app', request);
         expect(d.allow).toBe(d.outcome === 'allow' || d.outcome === 'bypass');
-        if (d.outcome === 'allow') expect(request.identity).toBeDefined();
-        if (d.outcome === 'sign_in') expect(request.identity).toBeUndefined();
+        if (d.outcome === 'allow' && request.identity === undefined) {
+          expect(request.serviceToken).toBeDefined();
+          const policy = policies.find((p) => p.name === d.policy)!;
+          const token = request.serviceToken!;
+          const names = (s: unknown) => {
+            const sel = s as { service_token?: string[]; service_token_tag?: string[] };
+            return Boolean(sel.service_token?.includes(token.name) || sel.service_token_tag?.some((tag) => token.tags.includes(tag)));
+          };
+          expect([...policy.include, ...policy.require].some(names)).toBe(true);
+        }
+        // A machine cannot sign in or touch a key: it is let in or refused, never sent to the portal.
+        if (d.outcome === 'sign_in') expect(request.identity ?? request.serviceToken).toBeUndefined();
         if (d.outcome === 'step_up') expect(request.identity).toBeDefined();
+      }),
+    );
+  });
+
+  it('a service token never satisfies an identity selector, and a person never satisfies a service_token selector', async () => {
+    const identityOnly = fc.array(
+      fc.record({ action: fc.constant('allow'), include: fc.array(fc.oneof(networkSelector, identitySelectorNoAge), { minLength: 1, maxLength: 3 }), require: fc.array(anySelector.filter((s) => !('service_token' in s || 'service_token_tag' in s)), { maxLength: 2 }), exclude: fc.constant([]) }),
+      { minLength: 1, maxLength: 4 },
+    ) as fc.Arbitrary<RawPolicy[]>;
+    const tokenOnly = fc.array(
+      fc.record({ action: fc.constant('allow'), include: fc.array(tokenSelector, { minLength: 1, maxLength: 2 }), require: fc.constant([]), exclude: fc.constant([]) }),
+      { minLength: 1, maxLength: 4 },
+    ) as fc.Arbitrary<RawPolicy[]>;
+    await assertInSlices(
+      fc.property(identityOnly, tokenOnly, requestArb, serviceTokenArb, identityArb, (people, machines, request, serviceToken, identity) => {
+        const asToken = { ...request, identity: undefined, serviceToken };
+        expect(engineOf(people).decide('app', asToken)).toMatchObject({ allow: false, outcome: 'deny' });
+        expect(engineOf(machines).decide('app', { ...request, identity, serviceToken: undefined }).allow).toBe(false);
       }),
     );
   });
@@ -268,6 +315,10 @@ describe('policy engine properties', () => {
             policy.require.forEach((_, j) => tests[policy.include.length + j] !== YES && expected.push(head('not_matched', 'require', j, policy.include.length + j)));
             const at = policy.include.length + policy.require.length;
             policy.exclude.forEach((_, j) => tests[at + j] !== NO && expected.push(head('excluded', 'exclude', j, at + j)));
+            // An allow whose selectors all passed for a machine, without a token selector naming it.
+            if (expected.length === 0 && policy.action === 'allow' && request.identity === undefined && request.serviceToken !== undefined) {
+              expected.push(`not_matched: ${label} (allow) needs a signed-in user, or a service_token or service_token_tag selector naming the token`);
+            }
           }
           const lines: string[] = [];
           compilePolicy(policy, i, clocks).explainMiss(ctx, lines, results, included);

@@ -19,6 +19,18 @@ export interface AssertedIdentity {
   authTime: number;
 }
 
+/** A machine, as a verified service token names it: what the upstream JWT says instead of a person. */
+export interface AssertedServiceToken {
+  name: string;
+  /** The token's public client id (never its secret). */
+  clientId: string;
+  /** Email of the person accountable for the token. */
+  owner: string;
+}
+
+/** `sub` of a service token's JWT: prefixed, so no upstream can mistake it for a user id. */
+export const SERVICE_TOKEN_SUBJECT_PREFIX = 'service-token:';
+
 export interface IdentityAssertionIssuerOptions {
   keyRing: SigningKeyRing;
   clock: Clock;
@@ -37,6 +49,12 @@ export interface IdentityAssertionIssuer {
   assertionFor(identity: AssertedIdentity, app: string): Promise<string>;
   /** The cached JWT if still fresh, synchronously (the hot path's fast case); undefined means call assertionFor. */
   cachedAssertionFor(identity: AssertedIdentity, app: string): string | undefined;
+  /**
+   * The JWT naming a service token (not a person: no email, groups or amr) for an app. The caller has
+   * verified the token for this request; the cache only saves the signature.
+   */
+  serviceTokenAssertionFor(token: AssertedServiceToken, app: string): Promise<string>;
+  cachedServiceTokenAssertionFor(token: AssertedServiceToken, app: string): string | undefined;
   /** Drops every cached token of a session (revocation, logout, group change). */
   forgetSession(sessionId: string): void;
   /** Drops every cached token of these sessions in one pass over the cache (a feed row revoking thousands). */
@@ -80,6 +98,9 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
   if (!/^https?:\/\/./.test(issuer)) throw new TypeError('identity assertion: issuer must be an http(s) URL');
 
   const cache = new Map<string, CacheEntry>();
+  // Service tokens have their own small cache: their claims are not a person's, and a key here can
+  // never collide with a session's.
+  const tokenCache = new Map<string, { token: string; kid: string; owner: string; name: string; refreshAt: number }>();
   // Concurrent first requests of one session share one signature instead of signing N times.
   const inFlight = new Map<string, Promise<string>>();
 
@@ -110,6 +131,33 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
     return token;
   }
 
+  async function signServiceToken(machine: AssertedServiceToken, app: string, key: string): Promise<string> {
+    const signingKey = keyRing.signingKey();
+    const iat = Math.floor(clock.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const token = await new SignJWT({ gatehouse_token: { name: machine.name, client_id: machine.clientId, owner: machine.owner } })
+      .setProtectedHeader({ alg: 'ES256', kid: signingKey.kid, typ: 'JWT' })
+      .setIssuer(issuer)
+      .setAudience(app)
+      .setSubject(`${SERVICE_TOKEN_SUBJECT_PREFIX}${machine.name}`)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(signingKey.privateKey);
+    if (tokenCache.size >= maxCacheEntries && !tokenCache.has(key)) {
+      const oldest = tokenCache.keys().next().value;
+      if (oldest !== undefined) tokenCache.delete(oldest);
+    }
+    tokenCache.delete(key);
+    tokenCache.set(key, { token, kid: signingKey.kid, owner: machine.owner, name: machine.name, refreshAt: (exp - refreshBeforeSeconds) * 1000 });
+    return token;
+  }
+
+  function freshServiceToken(machine: AssertedServiceToken, key: string): string | undefined {
+    const entry = tokenCache.get(key);
+    if (entry !== undefined && clock.now() < entry.refreshAt && entry.name === machine.name && entry.owner === machine.owner && entry.kid === keyRing.signingKey().kid) return entry.token;
+    return undefined;
+  }
+
   function fresh(identity: AssertedIdentity, key: string): string | undefined {
     const entry = cache.get(key);
     if (
@@ -136,6 +184,13 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
       const signing = sign(identity, app, key).finally(() => inFlight.delete(flightKey));
       inFlight.set(flightKey, signing);
       return signing;
+    },
+    serviceTokenAssertionFor(machine, app) {
+      const key = `${machine.clientId}\u0000${app}`;
+      return Promise.resolve(freshServiceToken(machine, key) ?? signServiceToken(machine, app, key));
+    },
+    cachedServiceTokenAssertionFor(machine, app) {
+      return freshServiceToken(machine, `${machine.clientId}\u0000${app}`);
     },
     cachedAssertionFor(identity, app) {
       return fresh(identity, `${identity.sessionId}\u0000${app}`);

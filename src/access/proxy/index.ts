@@ -2,7 +2,9 @@ export { createProxy, type AccessProxy, type CreateProxyOptions, type ForwardOpt
 export {
   ASSERTION_HEADER,
   createIdentityAssertionIssuer,
+  SERVICE_TOKEN_SUBJECT_PREFIX,
   type AssertedIdentity,
+  type AssertedServiceToken,
   type IdentityAssertionIssuer,
   type IdentityAssertionIssuerOptions,
 } from './identity-assertion.js';

@@ -44,6 +44,12 @@ export type AuthMethodName = (typeof AUTH_METHODS)[number];
 
 /** Selectors that read the signed-in identity; a `bypass` policy serves requests without one. */
 export const IDENTITY_SELECTORS = ['email', 'email_domain', 'group', 'auth_method', 'auth_age'] as const;
+/**
+ * Selectors that read a verified service token (a machine's credential). Only they can let a request
+ * without a person through an `allow`; a token never satisfies an identity selector, a person never
+ * satisfies these. A `bypass` serves without any credential, so it may not name one.
+ */
+export const SERVICE_TOKEN_SELECTORS = ['service_token', 'service_token_tag'] as const;
 
 const hoursRange = z.string().superRefine((value, ctx) => {
   const m = HOURS.exec(value);
@@ -118,6 +124,12 @@ export const selectorSchema = z
       )
         .optional()
         .describe('Path prefixes ("/admin" covers "/admin/x", not "/administrator") or globs ("*" one segment, "**" any).'),
+      service_token: nonEmptyList(slug('service token name'), 'service_token')
+        .optional()
+        .describe('Matches a request authenticated by a service token with one of these names (see `gatehouse tokens list`); never a signed-in person. In an allow policy, lets the token in without a browser session.'),
+      service_token_tag: nonEmptyList(slug('service token tag'), 'service_token_tag')
+        .optional()
+        .describe('Matches a request authenticated by a service token carrying any of these tags; never a signed-in person.'),
     },
     { error: (i) => (i.code === 'unrecognized_keys' ? `unknown selector ${i.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined) },
   )
@@ -131,12 +143,12 @@ export const selectorSchema = z
     }
     // Only once the keys themselves are valid: `{ grop: [x] }` should say "unknown selector", not also "empty".
   }, { when: (payload) => payload.issues.length === 0 })
-  .describe('One condition, written as a single key: everyone, email, email_domain, group, ip, auth_method, auth_age, time, method or path.');
+  .describe('One condition, written as a single key: everyone, email, email_domain, group, ip, auth_method, auth_age, time, method, path, service_token or service_token_tag.');
 
 export const policySchema = z
   .strictObject({
     name: slug('policy name').optional().describe('Name shown in decisions and the audit log; default "policies[i]".'),
-    action: z.enum(['allow', 'block', 'bypass']).describe('allow: signed-in users who match; block: deny; bypass: serve without any identity (health checks).'),
+    action: z.enum(['allow', 'block', 'bypass']).describe('allow: signed-in users who match, or service tokens a service_token/service_token_tag selector of the policy names; block: deny; bypass: serve without any identity (health checks).'),
     include: nonEmptyList(selectorSchema, 'include').describe('The policy applies when ANY of these match.'),
     require: z.array(selectorSchema).default([]).describe('...and ALL of these match.'),
     exclude: z.array(selectorSchema).default([]).describe('...and NONE of these match.'),
@@ -148,6 +160,11 @@ export const policySchema = z
           for (const key of IDENTITY_SELECTORS) {
             if (selector[key] !== undefined) {
               ctx.addIssue({ code: 'custom', path: [list, i], message: `bypass policies serve requests without identity; selector "${key}" needs one` });
+            }
+          }
+          for (const key of SERVICE_TOKEN_SELECTORS) {
+            if (selector[key] !== undefined) {
+              ctx.addIssue({ code: 'custom', path: [list, i], message: `bypass policies serve requests without any credential; use action allow with selector "${key}"` });
             }
           }
         }
