@@ -7,6 +7,7 @@ export { formatConfigIssues } from './sections/format-issues.js';
 export {
   accessSchema,
   appsSchema,
+  appUpstreamFields,
   policySchema,
   DEFAULT_MAX_QUEUED_REQUESTS,
   DEFAULT_MAX_REQUESTS_PER_CLIENT,

@@ -188,6 +188,40 @@ function upstreamProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * How an app is reached upstream: timeouts, Host and the overload bounds. One definition for the app
+ * config and the proxy, which validates the same fields when it is given apps directly.
+ */
+export const appUpstreamFields = {
+  connect_timeout_ms: z.number().int().min(1).max(120_000).default(5_000).describe('Connect timeout to the upstream, in ms; exceeded: 504 page.'),
+  response_timeout_ms: z
+    .number()
+    .int()
+    .min(1)
+    .max(3_600_000)
+    .default(30_000)
+    .describe('From the request arriving (time queued for a connection counts) to the upstream response headers, in ms; upload progress restarts it; exceeded: 504 page.'),
+  idle_timeout_ms: z.number().int().min(0).max(3_600_000).default(300_000).describe('Longest silence inside an upstream response body, in ms (0: no limit).'),
+  preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
+  max_connections: z.number().int().min(1).max(10_000).default(256).describe('Keep-alive connections to this upstream at most; further requests queue.'),
+  // Overload bounds: without them one endpoint that never answers fills the pool and its queue, and
+  // every user of the app waits out the response timeout (see access/proxy/client-in-flight-limit).
+  max_queued_requests: z
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(DEFAULT_MAX_QUEUED_REQUESTS)
+    .describe('Requests waiting for a free upstream connection at most (0: no queue); beyond it: 503 upstream_queue_full with Retry-After.'),
+  max_requests_per_client: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(DEFAULT_MAX_REQUESTS_PER_CLIENT)
+    .describe('Requests one client address (IPv6: one /64) may have in flight to this app at once (queued, upstream, or a WebSocket handshake; an open tunnel does not count); beyond it: 429 client_concurrency_limit with Retry-After.'),
+};
+
 export const appSchema = z
   .strictObject({
     name: slug('app name').describe('Stable id of the app (a slug), used in logs, metrics and the CLI.'),
@@ -204,39 +238,13 @@ export const appSchema = z
       })
       .describe('Base URL of the app behind the proxy, http or https, e.g. http://127.0.0.1:8080.'),
     policies: nonEmptyList(policySchema, 'policies').describe('Ordered: the first policy that matches decides; none matching denies.'),
-    connect_timeout_ms: z.number().int().min(1).max(120_000).default(5_000).describe('Connect timeout to the upstream, in ms; exceeded: 504 page.'),
-    response_timeout_ms: z
-      .number()
-      .int()
-      .min(1)
-      .max(3_600_000)
-      .default(30_000)
-      .describe('From the request arriving (time queued for a connection counts) to the upstream response headers, in ms; upload progress restarts it; exceeded: 504 page.'),
-    idle_timeout_ms: z.number().int().min(0).max(3_600_000).default(300_000).describe('Longest silence inside an upstream response body, in ms (0: no limit).'),
-    preserve_host: z.boolean().default(false).describe('Send the client Host header upstream instead of the upstream URL host.'),
+    ...appUpstreamFields,
     case_sensitive_paths: z
       .boolean()
       .default(false)
       .describe(
         'false: `path` selectors ignore case, as Express, ASP.NET and IIS route paths ("/admin" also covers "/ADMIN"). true: compare case exactly, for upstreams that serve "/ADMIN" and "/admin" as different resources (nginx, Go, most static servers), so an allow on "/public" does not also open "/PUBLIC".',
       ),
-    max_connections: z.number().int().min(1).max(10_000).default(256).describe('Keep-alive connections to this upstream at most; further requests queue.'),
-    // Overload bounds: without them one endpoint that never answers fills the pool and its queue, and
-    // every user of the app waits out the response timeout (see access/proxy/client-in-flight-limit).
-    max_queued_requests: z
-      .number()
-      .int()
-      .min(0)
-      .max(100_000)
-      .default(DEFAULT_MAX_QUEUED_REQUESTS)
-      .describe('Requests waiting for a free upstream connection at most (0: no queue); beyond it: 503 upstream_queue_full with Retry-After.'),
-    max_requests_per_client: z
-      .number()
-      .int()
-      .min(1)
-      .max(100_000)
-      .default(DEFAULT_MAX_REQUESTS_PER_CLIENT)
-      .describe('Requests one client address (IPv6: one /64) may have in flight to this app at once (queued, upstream, or a WebSocket handshake; an open tunnel does not count); beyond it: 429 client_concurrency_limit with Retry-After.'),
   })
   .superRefine((app, ctx) => {
     const seen = new Map<string, number>();

@@ -1,6 +1,6 @@
 /**
  * Real sockets for the proxy tests: an in-process upstream that records what reached it, and a
- * front server that hands every request to the proxy (as the lead's listener will). Test-only.
+ * front server that hands every request to the proxy, as the access gateway does in production. Test-only.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
