@@ -8,8 +8,9 @@
 // Type-only imports are erased at run time but still count for the walls (1, 3); cycles (2) count only
 // imports that run at load. A dynamic `import('…')` counts for the walls too (the CLI loads capabilities
 // lazily, and a lazy reach inside is still a reach inside), but not for cycles: it runs after every
-// module has loaded, so it cannot see a half-initialised one. Tests (`*.test.ts`) may reach inside other capabilities to build their fixtures, so
-// only the cycle rule applies to them.
+// module has loaded, so it cannot see a half-initialised one. Tests (`*.test.ts`) and their helpers
+// (`test-support/`, never built) may reach inside other capabilities and into `test/support` to build
+// their fixtures, so only the cycle rule applies to them.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
@@ -45,7 +46,7 @@ for (const file of files) {
     if (!spec.startsWith('.')) continue;
     const target = rel(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
     if (atLoad) edges.push(target);
-    if (from.endsWith('.test.ts')) continue;
+    if (from.endsWith('.test.ts') || from.includes('/test-support/')) continue;
     const fromCap = capabilityOf(from);
     const toCap = capabilityOf(target);
     if (toCap && toCap !== fromCap && toCap !== 'lib') {

@@ -24,17 +24,40 @@ function typeOf(schema: Json): string {
   return 'value';
 }
 
-function rows(schema: Json, path: string, out: string[]): void {
+/** The object variants of a `oneOf`/`anyOf` (a discriminated union), each labelled by its `type` constant. */
+function variantsOf(schema: Json): { label: string; schema: Json }[] {
+  const options = (schema.oneOf ?? schema.anyOf) as Json[] | undefined;
+  if (!Array.isArray(options)) return [];
+  return options
+    .filter((option) => option.type === 'object' && option.properties)
+    .map((option) => {
+      const tag = ((option.properties as Record<string, Json>).type ?? {}).const;
+      return { label: tag === undefined ? '' : `(type: ${String(tag)}) `, schema: option };
+    });
+}
+
+/** An object's own keys, the entries of a map (`additionalProperties`, as `name.<name>`), and each variant of a union. */
+function nested(schema: Json, path: string, out: string[], label = ''): void {
+  if (schema.properties) rows(schema, path, out, label);
+  const entry = schema.additionalProperties;
+  if (entry && typeof entry === 'object') nested(entry as Json, `${path}.<name>`, out, label);
+  for (const variant of variantsOf(schema)) rows(variant.schema, path, out, `${label}${variant.label}`);
+}
+
+function rows(schema: Json, path: string, out: string[], label = ''): void {
   const properties = (schema.properties ?? {}) as Record<string, Json>;
   const required = new Set((schema.required as string[] | undefined) ?? []);
   for (const [key, child] of Object.entries(properties)) {
     const here = path ? `${path}.${key}` : key;
     const fallback = child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : required.has(key) ? '**required**' : '—';
-    const description = String(child.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    const description = `${label}${String(child.description ?? '')}`.replace(/\|/g, '\\|').replace(/\n/g, ' ');
     const isObject = child.type === 'object' && child.properties;
+    const entry = child.additionalProperties as Json | undefined;
+    const isMapOrUnion = !isObject && ((typeof entry === 'object' && (entry.properties !== undefined || variantsOf(entry).length > 0)) || variantsOf(child).length > 0);
     const items = child.type === 'array' ? (child.items as Json | undefined) : undefined;
-    out.push(`| \`${here}\` | ${isObject ? 'section' : typeOf(child)} | ${isObject && child.default !== undefined ? 'see below' : fallback} | ${description} |`);
-    if (isObject) rows(child, here, out);
+    out.push(`| \`${here}\` | ${isObject ? 'section' : isMapOrUnion ? (child.type === 'object' ? 'map' : 'one of') : typeOf(child)} | ${(isObject || isMapOrUnion) && child.default !== undefined ? 'see below' : fallback} | ${description} |`);
+    if (isObject) rows(child, here, out, label);
+    else if (isMapOrUnion) nested(child, here, out, label);
     if (items?.type === 'object' && items.properties) rows(items, `${here}[]`, out);
   }
 }

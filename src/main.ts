@@ -2,14 +2,14 @@ import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildAccess, type AccessLayer } from './access/index.js';
-import { refuseBlockedClients, registerAdminApi } from './admin/index.js';
+import { refuseBlockedClients, registerAdminApi, requireAdmin } from './admin/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
-import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
-import { createServiceTokens, serviceTokenSettingsOf, type ServiceTokens } from './credentials/index.js';
+import { watchConfig, type ConfigSnapshot, type ConfigWatcher, type GatehouseConfig } from './config/index.js';
+import { createCampaigns, createServiceTokens, serviceTokenSettingsOf, type OnUseAnomalies, type ServiceTokens } from './credentials/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import { createIncidentResponse } from './incident/index.js';
-import type { PasswordHashing } from './identity/index.js';
+import { CliLogin, type PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
@@ -18,6 +18,7 @@ import { restartOnlyChanges } from './lib/restart-only-changes.js';
 import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
+import { createSshCertificateAuthority, createSshCertificateGate, sshSettingsOf } from './ssh/index.js';
 import { createPortalMetrics, portalSessionCookieNameOf, registerPortal, type PortalSettings } from './portal/index.js';
 import {
   buildHttpApp,
@@ -110,6 +111,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     // Service tokens: the verifier's snapshot is read before the gateway serves anything, the feed keeps
     // it current, and the last-use writer flushes what it holds when the process stops (pushed here, so
     // it runs after the listeners have closed and before the store does).
+    const tokenAnomalies: { notify?: OnUseAnomalies } = {};
     const serviceTokens = createServiceTokens({
       store: core.store,
       clock,
@@ -117,6 +119,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       audit: core.audit,
       settings: serviceTokenSettingsOf(options.snapshot.config.service_tokens),
       log: logger,
+      // Unusual use is found when use is written and raised by incident response (bound below).
+      onAnomalies: (found) => tokenAnomalies.notify?.(found),
     });
     await serviceTokens.load();
     serviceTokens.start();
@@ -194,9 +198,12 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
     // Incident response and the admin API: watchers run here; the DNS gateway raises lookalike alerts through it.
-    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger });
+    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger, serviceTokens });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
     lookalikeAlert.notify = (sighting) => incidents.onLookalikeQuery(sighting);
+    tokenAnomalies.notify = (found) => incidents.onTokenAnomalies(found);
+    // Runs before the SMTP pool closes: the last write's anomalies are raised, and waited for, first.
+    cleanups.push(() => serviceTokens.stop());
     refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip));
     registerAdminApi(app, {
       incidents,
@@ -213,7 +220,14 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       }),
     });
 
+    // `gatehouse login` and the command line's SSH certificates: the `ssh` apps' policies, then the CA.
+    const cliCredentialSettings = (next: GatehouseConfig) => ({ credentialMaxMs: next.sessions.cli_credential_hours * 3_600_000 });
+    const cliLogin = new CliLogin(core.store, core.identity.sessions, clock, random, core.audit, cliCredentialSettings(options.snapshot.config));
+    const sshCa = createSshCertificateAuthority({ db: core.store.db, sealer: core.secrets, clock, random, audit: core.audit, settings: sshSettingsOf(options.snapshot.config.ssh) });
+    const sshGate = createSshCertificateGate({ ca: sshCa, audit: core.audit, clock, config: options.snapshot.config, isIpBlocked: access.ipBlocks.isBlocked });
+
     registerPortal(app, {
+      cliLogin: { login: cliLogin, ssh: sshGate },
       identity: core.identity,
       clock,
       random,
@@ -229,6 +243,24 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         ip: normaliseAddress(request.ip),
         userAgent: String(request.headers['user-agent'] ?? '').slice(0, 300),
       }),
+      // Owner tasks of rotation campaigns: answered and approved here, never rotated here (no rotators).
+      campaignTasks: {
+        campaigns: createCampaigns({ store: core.store, clock, random, audit: core.audit, tokens: serviceTokens, rotators: new Map() }),
+        audit: core.audit,
+        requireAdmin: (request, access) =>
+          requireAdmin(
+            request,
+            {
+              validate: (token) => core.identity.sessions.validate(token),
+              audit: core.audit,
+              clientIp: (r) => normaliseAddress(r.ip),
+              clock,
+              settings: () => ({ cookieName: portalSettings().cookieName, adminGroups: core.snapshot().config.identity.admin_groups, writeWindowMs: core.snapshot().config.identity.admin_write_window_minutes * 60_000 }),
+            },
+            access,
+          ),
+        ownerProofWindowMs: () => core.snapshot().config.identity.key_change_window_minutes * 60_000,
+      },
     });
     await app.ready();
     cleanups.push(() => app.close());
@@ -251,6 +283,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     const housekeeping = setInterval(() => {
       void core.identity.pruneExpired().catch((error: unknown) => logger.warn({ err: error }, 'identity housekeeping failed; retrying in a minute'));
+      void cliLogin.pruneExpired().catch((error: unknown) => logger.warn({ err: error }, 'command-line sign-in housekeeping failed; retrying in a minute'));
       void pruneChangeFeed(core.store.db, clock.now() - 24 * 3_600_000).catch(() => {});
     }, 60_000);
     housekeeping.unref();
@@ -280,6 +313,11 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
           await reloadCapability('access', () => access.reload(next.config));
           await reloadCapability('service_tokens', async () => serviceTokens.reload(serviceTokenSettingsOf(next.config.service_tokens)));
           await reloadCapability('dns', () => dns.reload(next.config.dns));
+          await reloadCapability('ssh', async () => {
+            sshGate.reload(next.config);
+            sshCa.reload(sshSettingsOf(next.config.ssh));
+            cliLogin.setSettings(cliCredentialSettings(next.config));
+          });
           core.setSnapshot(next);
           // Compared with the config the process started with: that is what its listeners and pools use.
           const restartNeeded = restartOnlyChanges(options.snapshot.config, next.config, RESTART_ONLY_KEYS);

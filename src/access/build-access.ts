@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditLog } from '../audit/index.js';
 import type { GatehouseConfig } from '../config/index.js';
-import { createDatabaseSigningKeyStore, createSigningKeyRing, SERVICE_TOKEN_FEED, type JsonWebKeySet } from '../credentials/index.js';
+import { createDatabaseSigningKeyStore, createSigningKeyRing, SERVICE_TOKEN_FEED, serviceTokenStatesOf, type JsonWebKeySet } from '../credentials/index.js';
 import type { SessionManager } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
@@ -167,8 +167,9 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       if (change.kind === 'session.revoked') gateway.closeTunnels({ sessionHashes: idHashes });
       else if (change.kind === 'session.revoked_user' || change.kind === 'user.changed') gateway.closeTunnels({ userId: String(change.payload.userId) });
       else if (change.kind === 'session.revoked_all') gateway.closeTunnels({ all: true });
-      else if (change.kind === SERVICE_TOKEN_FEED.changed && typeof change.payload.clientId === 'string') {
-        gateway.closeServiceTokenTunnels(change.payload.clientId, { at: change.at, active: change.payload.status === 'active' });
+      else if (change.kind === SERVICE_TOKEN_FEED.changed || change.kind === SERVICE_TOKEN_FEED.changedMany) {
+        // A bulk revocation is one row for many tokens: each one's tunnels close.
+        for (const state of serviceTokenStatesOf(change).states) gateway.closeServiceTokenTunnels(state.clientId, { at: change.at, active: state.status === 'active' });
       }
     },
     isAppUrl: (url) => {

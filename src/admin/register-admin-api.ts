@@ -68,7 +68,19 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
         const session = await adminWrite(request);
         const body = parseBody(declareBody, request.body);
         const result = await deps.incidents.declare(
-          { title: body.title, domains: body.domains, ips: body.ips, urls: body.urls, users: body.users, allSessions: body.all_sessions, ...(body.since ? { since: body.since } : {}) },
+          {
+            title: body.title,
+            domains: body.domains,
+            ips: body.ips,
+            urls: body.urls,
+            users: body.users,
+            tokens: body.tokens,
+            credentials: body.credentials,
+            campaign: body.campaign,
+            ...(body.campaign_scope !== undefined ? { campaignScope: body.campaign_scope } : {}),
+            allSessions: body.all_sessions,
+            ...(body.since ? { since: body.since } : {}),
+          },
           { actor: actorOf(session), dryRun: body.dry_run },
         );
         return reply.code('dryRun' in result ? 200 : 201).send(result);

@@ -6,7 +6,8 @@ import type { GatehouseCore } from '../core.js';
 import { InputError } from '../lib/errors.js';
 import type { CliContext } from './cli-context.js';
 import { emit, isoTime, table } from './output.js';
-import { withCore } from './open-config.js';
+import { ownerTaskEmailNotifier } from './campaign-notifier.js';
+import { loadSnapshot, withCore } from './open-config.js';
 import { parseDuration } from './token-commands.js';
 
 interface Common {
@@ -30,12 +31,16 @@ function fileSink(cli: CliContext, dir: string) {
 }
 
 /**
- * The rotators the CLI can reach. The built-in ones (PostgreSQL role, SSH authorized key, exec) need
- * their sinks and connection settings from configuration; until those are wired here, every external
- * item becomes an owner task (still closed only on evidence).
+ * The rotators the CLI can reach: the `rotators:` section of the config file, each with its own sink
+ * (where the service using the credential reads it, and where the old secret is read for the probe).
+ * `--deliver-dir` does not override those sinks: it is where Gatehouse's own service-token secrets go.
+ * `campaign start` refuses items naming a rotator not configured here unless `--allow-invalid-targets`
+ * is given; they then become owner tasks (closed only on evidence).
  */
-function cliRotators(): ReadonlyMap<string, Rotator> {
-  return new Map();
+async function cliRotators(core: GatehouseCore): Promise<ReadonlyMap<string, Rotator>> {
+  const { rotatorsFromConfig } = await import('../credentials/index.js');
+  const snapshot = core.snapshot();
+  return rotatorsFromConfig({ rotators: snapshot.config.rotators, baseDir: snapshot.baseDir, random: core.random });
 }
 
 async function withCampaigns<T>(cli: CliContext, deliverDir: string | undefined, run: (campaigns: Campaigns, core: GatehouseCore) => Promise<T>): Promise<T> {
@@ -44,8 +49,13 @@ async function withCampaigns<T>(cli: CliContext, deliverDir: string | undefined,
     const tokens = createServiceTokens({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, settings: serviceTokenSettingsOf(core.snapshot().config.service_tokens) });
     // The verifier snapshot is what a token item's probe presents the new secret to.
     await tokens.load();
-    const campaigns = createCampaigns({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, tokens, rotators: cliRotators(), deliverSecret: deliverDir === undefined ? undefined : fileSink(cli, deliverDir) });
-    return run(campaigns, core);
+    const mail = await ownerTaskEmailNotifier(core);
+    try {
+      const campaigns = createCampaigns({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, tokens, rotators: await cliRotators(core), deliverSecret: deliverDir === undefined ? undefined : fileSink(cli, deliverDir), notifyOwnerTask: mail.notify });
+      return await run(campaigns, core);
+    } finally {
+      mail.close();
+    }
   });
 }
 
@@ -60,13 +70,18 @@ async function runWithProgress(cli: CliContext, campaigns: Campaigns, id: string
   }
 }
 
-function printRun(cli: CliContext, json: boolean | undefined, id: string, result: Awaited<ReturnType<Campaigns['run']>>, extra: Record<string, unknown> = {}) {
-  // One-time links go to the owners by email; printed here until mail delivery is wired (the CLI
-  // operator is already trusted with the database these tasks live in).
-  emit(cli, json, { campaign: id, ...extra, ...result }, () =>
+async function printRun(cli: CliContext, json: boolean | undefined, id: string, result: Awaited<ReturnType<Campaigns['run']>>, extra: Record<string, unknown> = {}) {
+  // A link that reached its owner is not printed. One that did not (no incident.smtp, an owner that is
+  // not an address, a failed send) is, for the operator to pass on: it works only for the owner,
+  // signed in with a key, so the operator holding it cannot answer the task themselves.
+  const [{ portalUrlOf }, { ownerTaskPath }] = await Promise.all([import('../core.js'), import('../credentials/index.js')]);
+  const portal = portalUrlOf(loadSnapshot(cli).config);
+  const ownerTasks = result.ownerTasks.map(({ linkToken, ...t }) => ({ ...t, link: linkToken === undefined ? undefined : `${portal}${ownerTaskPath(linkToken)}` }));
+  emit(cli, json, { campaign: id, ...extra, ...result, ownerTasks, approveAt: `${portal}/campaigns/${id}/approvals` }, () =>
     [
       `Campaign ${id}: ${Object.entries(result.counts).map(([state, n]) => `${n} ${state}`).join(', ')}`,
-      ...result.ownerTasks.map((t) => `  owner task for ${t.item} (${t.owner}): one-time link token ${t.linkToken}`),
+      ...ownerTasks.map((t) => (t.link === undefined ? `  owner task for ${t.item} (${t.owner}): link sent by ${t.notifiedVia}` : `  owner task for ${t.item} (${t.owner}): NOT sent (${t.notNotified}); give the owner this one-time link: ${t.link}`)),
+      ...(ownerTasks.length > 0 ? [`  approvals (a signed-in admin other than the owner): ${portal}/campaigns/${id}/approvals`] : []),
     ].join('\n'),
   );
 }
@@ -80,27 +95,29 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
     .option('--scope <filter>', 'kind=…,system=…,owner=… (a key given twice means either value)')
     .option('--emergency', 'rotate Gatehouse service tokens with no overlap: old secrets fail at once')
     .option('--overlap <duration>', 'how long old service-token secrets keep working (default 24h)')
-    .option('--deliver-dir <dir>', 'directory new secrets are written to (one 0600 file each)')
+    .option('--deliver-dir <dir>', 'directory new service-token secrets are written to (one 0600 file each); configured rotators use their own sinks')
+    .option('--allow-invalid-targets', 'start even when items name an unconfigured rotator or a bad locator (they become owner tasks or failed items)')
     .option('--no-run', 'only snapshot the credentials; run with `campaign resume`')
     .option('--json', 'print JSON')
     .description('Snapshot every credential in scope and rotate them')
-    .action(async (options: Common & { reason: string; scope?: string; emergency?: boolean; overlap?: string; deliverDir?: string; run: boolean }) => {
+    .action(async (options: Common & { reason: string; scope?: string; emergency?: boolean; overlap?: string; deliverDir?: string; allowInvalidTargets?: boolean; run: boolean }) => {
       if (options.emergency && options.overlap !== undefined) throw new InputError('give at most one of --emergency and --overlap', 'usage');
       const overlapMs = options.overlap === undefined ? undefined : parseDuration('--overlap', options.overlap);
       const { parseCampaignScope } = await import('../credentials/index.js');
       const scope = parseCampaignScope(options.scope);
       await withCampaigns(cli, options.deliverDir, async (campaigns) => {
-        const started = await campaigns.start({ reason: options.reason, scope, emergency: options.emergency === true, overlapMs, actor: 'cli' });
+        const started = await campaigns.start({ reason: options.reason, scope, emergency: options.emergency === true, overlapMs, actor: 'cli', refuseInvalidTargets: options.allowInvalidTargets !== true });
         cli.io.stderr.write(`campaign ${started.campaign.id}: ${started.items} credential(s) in scope\n`);
+        for (const p of started.problems) cli.io.stderr.write(`  warning: ${p.item}: ${p.problem}\n`);
         if (!options.run) return emit(cli, options.json, { campaign: started.campaign.id, items: started.items }, () => started.campaign.id);
-        printRun(cli, options.json, started.campaign.id, await runWithProgress(cli, campaigns, started.campaign.id, false), { items: started.items });
+        await printRun(cli, options.json, started.campaign.id, await runWithProgress(cli, campaigns, started.campaign.id, false), { items: started.items });
       });
     });
 
   campaign
     .command('resume')
     .argument('<id>')
-    .option('--deliver-dir <dir>', 'directory new secrets are written to (one 0600 file each)')
+    .option('--deliver-dir <dir>', 'directory new service-token secrets are written to (one 0600 file each); configured rotators use their own sinks')
     .option('--json', 'print JSON')
     .description('Continue a campaign after a crash or a fix: re-runs abandoned and failed items, finishes ended overlaps')
     .action(async (id: string, options: Common & { deliverDir?: string }) => {
@@ -129,17 +146,21 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
       emit(cli, options.json, rows, () => table(rows, ['id', 'status', 'reason', 'startedAt', 'closedAt']));
     });
 
+  // The CLI records no attestation: it cannot tell who runs it, and a flag naming a person let one
+  // operator be two. It says who has attested and where a signed-in admin approves.
   campaign
     .command('attest')
     .argument('<id>')
-    .argument('<item>', 'the item name')
-    .requiredOption('--as <email>', 'the admin attesting (a second, different admin must attest too)')
-    .requiredOption('--statement <text>', 'what was done, and how it was checked')
     .option('--json', 'print JSON')
-    .description('Attest an owner task; it closes when two different admins have attested')
-    .action(async (id: string, item: string, options: Common & { as: string; statement: string }) => {
-      const result = await withCampaigns(cli, undefined, (campaigns) => campaigns.attest(id, item, { attester: options.as, statement: options.statement }));
-      emit(cli, options.json, result, () => (result.state === 'done' ? `${result.name}: closed on two attestations` : `${result.name}: attested by ${options.as}; a second, different admin must attest`));
+    .description('Show open owner tasks, who has attested, and the portal page where an admin approves them')
+    .action(async (id: string, options: Common) => {
+      const tasks = await withCampaigns(cli, undefined, (campaigns) => campaigns.awaitingApproval(id));
+      const { portalUrlOf } = await import('../core.js');
+      const approveAt = `${portalUrlOf(loadSnapshot(cli).config)}/campaigns/${id}/approvals`;
+      const rows = tasks.map((t) => ({ item: t.item.name, owner: t.item.owner, believedUnused: t.item.believedUnused, attestedBy: t.attesters.join(', ') }));
+      emit(cli, options.json, { campaign: id, approveAt, tasks: rows }, () =>
+        [table(rows, ['item', 'owner', 'attestedBy']), '', `Owners answer through their one-time link; a different admin, signed in with a security key, approves at:`, `  ${approveAt}`].join('\n'),
+      );
     });
 
   campaign

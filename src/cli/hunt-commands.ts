@@ -14,6 +14,12 @@ function human(result: HuntResult): string {
     `live sessions (${result.sessions.length})`,
     table(result.sessions.map((s) => ({ handle: s.handle, user: result.users.find((u) => u.id === s.userId)?.email ?? s.userId, ip: s.ip, amr: s.amr.join(' '), created: isoTime(s.createdAt) })), ['handle', 'user', 'ip', 'amr', 'created']),
     ...(result.clients ? ['', `clients (${result.clients.length}): ${result.clients.join(' ')}`] : []),
+    ...(result.tokens ?? []).flatMap((t) => [
+      '',
+      `token ${t.name} (${t.status}, owner ${t.owner}): ${t.refusals} refusal(s) in the window`,
+      `  last use   ${t.lastUse ? `${isoTime(t.lastUse.at)} from ${t.lastUse.ip ?? '?'} on ${t.lastUse.app ?? '?'} (${t.lastUse.userAgent ?? 'no user agent'})` : 'never'}`,
+      ...[...t.networks.map((n) => ({ ...n, kind: 'network' })), ...t.apps.map((a) => ({ ...a, kind: 'app' }))].map((s) => `  ${s.kind.padEnd(9)}  ${s.value}  first ${isoTime(s.firstSeenAt)}  last ${isoTime(s.lastSeenAt)}`),
+    ]),
     '',
     `evidence: ${result.evidence.length} row(s)${result.truncated ? ' (truncated)' : ''}; --json prints them`,
   ].join('\n');
@@ -49,6 +55,14 @@ export function registerHuntCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description('Clients and users who resolved these domains (who clicked)')
     .action((domains: string[], options: { since?: string; json?: boolean }) => run('resolved-domain', { domains, ...(options.since ? { since: options.since } : {}) }, options.json));
+
+  hunt
+    .command('token-use')
+    .argument('<names...>', 'service token names')
+    .option('--since <duration>', 'window such as 24h or 7d')
+    .option('--json', 'print JSON')
+    .description('Networks and apps these service tokens were used from in the window, their last use and their refusals (per-request history: the proxy access log)')
+    .action((tokens: string[], options: { since?: string; json?: boolean }) => run('token-use', { tokens, ...(options.since ? { since: options.since } : {}) }, options.json));
 
   hunt
     .command('new-admins')

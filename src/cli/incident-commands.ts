@@ -45,15 +45,30 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
     .option('--ip <address>', 'attacker address or CIDR (repeatable); blocked at every app and the portal', collect, [])
     .option('--url <url>', 'phishing URL (repeatable); its host is blocked too', collect, [])
     .option('--user <email>', 'user known to be affected (repeatable)', collect, [])
+    .option('--token <name>', 'leaked service token (repeatable): revoked first, on every instance', collect, [])
+    .option('--credential <id>', 'leaked outside credential, by inventory id or name (repeatable): handed to the campaign', collect, [])
+    .option('--campaign [scope]', 'start an emergency rotation campaign over the named tokens and credentials; a scope (system=github,kind=api_token) adds what it matches')
     .option('--all-sessions', "revoke every user's sessions, not only the affected users'")
     .option('--since <duration>', 'hunt window such as 24h or 7d (default incident.hunt_window_hours)')
     .option('--dry-run', 'print what would happen and change nothing')
     .option('--json', 'print JSON')
     .description('Declare an incident and run the containment playbook')
-    .action(async (options: { title: string; domain: string[]; ip: string[]; url: string[]; user: string[]; allSessions?: boolean; since?: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (options: { title: string; domain: string[]; ip: string[]; url: string[]; user: string[]; token: string[]; credential: string[]; campaign?: boolean | string; allSessions?: boolean; since?: string; dryRun?: boolean; json?: boolean }) => {
+      const campaign = options.campaign === undefined ? {} : { campaign: true, ...(typeof options.campaign === 'string' ? { campaignScope: options.campaign } : {}) };
       const result = await withIncidents(cli, (incidents) =>
         incidents.declare(
-          { title: options.title, domains: options.domain, ips: options.ip, urls: options.url, users: options.user, allSessions: options.allSessions === true, ...(options.since ? { since: options.since } : {}) },
+          {
+            title: options.title,
+            domains: options.domain,
+            ips: options.ip,
+            urls: options.url,
+            users: options.user,
+            tokens: options.token,
+            credentials: options.credential,
+            ...campaign,
+            allSessions: options.allSessions === true,
+            ...(options.since ? { since: options.since } : {}),
+          },
           { actor: 'cli', dryRun: options.dryRun === true },
         ),
       );

@@ -31,6 +31,18 @@ async function withInventory<T>(cli: CliContext, run: (inventory: CredentialInve
   return withCore(cli, (core) => run(new CredentialInventory(core.store, core.clock, core.random, core.audit), core));
 }
 
+/**
+ * An item may name a rotator before the `rotators:` section configures it (the inventory is often
+ * imported first), so this warns rather than refuses; `campaign start` refuses such items by name.
+ */
+function warnUnconfiguredRotators(cli: CliContext, core: GatehouseCore, items: readonly { name: string; rotator?: string | undefined }[]): void {
+  const configured = Object.keys(core.snapshot().config.rotators);
+  for (const item of items) {
+    if (item.rotator === undefined || configured.includes(item.rotator)) continue;
+    cli.io.stderr.write(`warning: ${item.name}: rotator "${item.rotator}" is not configured in ${core.snapshot().path} (${configured.length === 0 ? 'no rotators: section' : `configured: ${configured.sort().join(', ')}`}); campaign start will refuse it until it is\n`);
+  }
+}
+
 /** Flags as inventory fields; only those given, so `edit` changes only what was asked. */
 function fieldsOf(flags: FieldFlags): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
@@ -146,7 +158,11 @@ export function registerInventoryCommands(program: Command, cli: CliContext): vo
       });
       const { parseInventoryCsv, parseInventoryJson } = await import('../credentials/index.js');
       const rows = format === 'csv' ? parseInventoryCsv(text) : parseInventoryJson(text);
-      const result = await withInventory(cli, (service) => service.importRows(rows, 'cli', file));
+      const result = await withInventory(cli, async (service, core) => {
+        const imported = await service.importRows(rows, 'cli', file);
+        warnUnconfiguredRotators(cli, core, rows);
+        return imported;
+      });
       emit(cli, options.json, result, () => `Imported ${rows.length} credential(s) from ${file}: ${result.added} added, ${result.updated} updated, ${result.unchanged} unchanged`);
     });
 
@@ -155,7 +171,11 @@ export function registerInventoryCommands(program: Command, cli: CliContext): vo
     .option('--json', 'print JSON')
     .description('Add an external credential')
     .action(async (name: string, options: Common & FieldFlags) => {
-      const item = await withInventory(cli, (service) => service.add({ name, ...fieldsOf(options) }, 'cli'));
+      const item = await withInventory(cli, async (service, core) => {
+        const added = await service.add({ name, ...fieldsOf(options) }, 'cli');
+        warnUnconfiguredRotators(cli, core, [added]);
+        return added;
+      });
       emit(cli, options.json, row(item), () => `Added ${item.name} (${item.kind} on ${item.system}, owner ${item.owner})`);
     });
 
@@ -168,7 +188,11 @@ export function registerInventoryCommands(program: Command, cli: CliContext): vo
       const { believedUnused, rename, ...rest } = options;
       const changes = { ...fieldsOf(rest), ...(believedUnused === undefined ? {} : { believed_unused: believedUnused }), ...(rename === undefined ? {} : { name: rename }) };
       if (Object.keys(changes).length === 0) throw new InputError('nothing to change: give at least one field flag', 'usage');
-      const item = await withInventory(cli, (service) => service.edit(name, changes, 'cli'));
+      const item = await withInventory(cli, async (service, core) => {
+        const edited = await service.edit(name, changes, 'cli');
+        if (rest.rotator !== undefined) warnUnconfiguredRotators(cli, core, [edited]);
+        return edited;
+      });
       emit(cli, options.json, row(item), () => `Updated ${item.name}`);
     });
 

@@ -7,9 +7,11 @@ import { registerDnsCommands } from './dns-commands.js';
 import { registerHuntCommands } from './hunt-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
 import { registerInventoryCommands } from './inventory-commands.js';
+import { registerLoginCommands } from './login-commands.js';
 import { registerSecretsCommands } from './secrets-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
+import { registerSshCommands } from './ssh-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
@@ -45,5 +47,7 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerTokenCommands(program, cli);
   registerInventoryCommands(program, cli);
   registerCampaignCommands(program, cli);
+  registerLoginCommands(program, cli);
+  registerSshCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { IssuedServiceToken, ServiceTokenRecord, ServiceTokens } from '../credentials/index.js';
+import type { IssuedServiceToken, ServiceTokenRecord, ServiceTokens, TokenScope } from '../credentials/index.js';
 import type { GatehouseCore } from '../core.js';
-import { InputError } from '../lib/errors.js';
+import { GatehouseError, InputError } from '../lib/errors.js';
 import type { CliContext } from './cli-context.js';
 import { emit, isoTime, table } from './output.js';
 import { withCore } from './open-config.js';
@@ -171,13 +171,38 @@ export function registerTokenCommands(program: Command, cli: CliContext): void {
       printIssued(cli, options.json, 'Rotated', issued, [old]);
     });
 
-  for (const verb of ['revoke', 'suspend', 'resume'] as const) {
+  tokens
+    .command('revoke')
+    .argument('[name]', 'one token')
+    .option('--tag <tag>', 'every token with this tag')
+    .option('--owner <email>', 'every token of this owner')
+    .option('--all', 'every token (needs --yes)')
+    .option('--yes', 'confirm --all')
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .option('--json', 'print JSON')
+    .description('Revoke a token, or every token with a tag, of an owner, or all of them, for good, on every instance at once (one transaction)')
+    .action(async (name: string | undefined, options: Common & { tag?: string; owner?: string; all?: boolean; yes?: boolean; reason?: string }) => {
+      const chosen = [name !== undefined, options.tag !== undefined, options.owner !== undefined, options.all === true].filter(Boolean).length;
+      if (chosen !== 1) throw new InputError('give exactly one of: a token name, --tag TAG, --owner EMAIL, --all --yes', 'usage');
+      if (options.all && options.yes !== true) {
+        const { SERVICE_TOKEN_ERRORS } = await import('../credentials/index.js');
+        throw new GatehouseError(SERVICE_TOKEN_ERRORS.confirmationRequired, { status: 400, publicMessage: '--all revokes every service token of this deployment: add --yes to confirm' });
+      }
+      if (name !== undefined) {
+        const data = await withTokens(cli, async (service, core) => details(await service.revoke(name, { actor: 'cli', reason: options.reason }), core.clock.now()));
+        emit(cli, options.json, data, () => `${data.name}: ${data.status}`);
+        return;
+      }
+      const scope: TokenScope = options.tag !== undefined ? { tag: options.tag } : options.owner !== undefined ? { owner: options.owner } : { all: true };
+      const result = await withTokens(cli, (service) => service.revokeMany(scope, { actor: 'cli', reason: options.reason }));
+      emit(cli, options.json, result, () => `${result.revoked.length} service token(s) revoked${result.alreadyRevoked > 0 ? ` (${result.alreadyRevoked} already revoked)` : ''}`);
+    });
+
+  for (const verb of ['suspend', 'resume'] as const) {
     const command = tokens.command(verb).argument('<name>').option('--json', 'print JSON');
     if (verb !== 'resume') command.option('--reason <text>', 'why (kept in the audit log)');
     command
-      .description(
-        verb === 'revoke' ? 'Revoke a token for good, on every instance at once' : verb === 'suspend' ? 'Stop a token working until it is resumed' : 'Let a suspended token work again (never a revoked one)',
-      )
+      .description(verb === 'suspend' ? 'Stop a token working until it is resumed' : 'Let a suspended token work again (never a revoked one)')
       .action(async (name: string, options: Common & { reason?: string }) => {
         const data = await withTokens(cli, async (service, core) => {
           const token = verb === 'resume' ? await service.resume(name, { actor: 'cli' }) : await service[verb](name, { actor: 'cli', reason: options.reason });

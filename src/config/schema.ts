@@ -5,8 +5,10 @@ import { databaseSchema } from './sections/database.js';
 import { dnsConfigSchema } from './sections/dns.js';
 import { identitySchema, loggingSchema, portalSchema, sessionsSchema } from './sections/identity.js';
 import { incidentSchema } from './sections/incident.js';
+import { rotatorsSchema } from './sections/rotators.js';
 import { serverSchema } from './sections/server.js';
 import { serviceTokensSchema } from './sections/service-tokens.js';
+import { sshSchema } from './sections/ssh.js';
 import { webauthnSchema } from './sections/webauthn.js';
 
 /**
@@ -26,6 +28,8 @@ export const gatehouseConfigSchema = z
     dns: dnsConfigSchema.prefault({}),
     incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
     service_tokens: serviceTokensSchema.prefault({}).describe('Service tokens: client id and secret credentials for machine-to-machine access.'),
+    rotators: rotatorsSchema.default({}),
+    ssh: sshSchema.prefault({}).describe('The SSH certificate authority: short-lived user certificates, host certificates and the trust lines for servers and clients.'),
     logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
   })
   .superRefine((config, ctx) => {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
 import { NotFoundError } from '../lib/errors.js';
 import type { Database } from '../store/index.js';
-import type { Indicators } from './indicators.js';
+import { indicatorsOf, type Indicators } from './indicators.js';
 import { STEP_NAMES, type ContainedUser, type IncidentOptions, type IncidentRecord, type StepName, type TimelineEntry } from './incident-types.js';
 
 type IncidentRow = Database['incidents'];
@@ -13,7 +13,7 @@ function toRecord(row: IncidentRow): IncidentRecord {
     title: row.title,
     status: row.status,
     runState: row.run_state,
-    indicators: JSON.parse(row.indicators) as Indicators,
+    indicators: indicatorsOf(JSON.parse(row.indicators) as Partial<Indicators>),
     options: JSON.parse(row.options) as IncidentOptions,
     declaredAt: Number(row.declared_at),
     declaredBy: row.declared_by,
@@ -102,9 +102,33 @@ export class IncidentRepository {
     await this.db.updateTable('incidents').set({ lease_owner: null, lease_until: null, run_state: runState }).where('id', '=', id).where('lease_owner', '=', owner).execute();
   }
 
+  /**
+   * Gives an incident declared before a step existed that step's row (pending), so a resumed run
+   * records it like any other. Idempotent; returns the steps added. Only a run calls this: showing an
+   * incident writes nothing.
+   */
+  async addMissingSteps(id: string): Promise<StepName[]> {
+    const present = new Set((await this.db.selectFrom('incident_steps').select('name').where('incident_id', '=', id).execute()).map((r) => r.name));
+    const missing = STEP_NAMES.filter((name) => !present.has(name));
+    if (missing.length === 0) return [];
+    await this.db
+      .insertInto('incident_steps')
+      .values(missing.map((name) => ({ incident_id: id, name, position: STEP_NAMES.indexOf(name), status: 'pending' as const, attempts: 0, started_at: null, ended_at: null, result: null, error: null })))
+      .onConflict((oc) => oc.columns(['incident_id', 'name']).doNothing())
+      .execute();
+    return missing;
+  }
+
   async steps(id: string): Promise<Map<StepName, TimelineEntry>> {
     const declared = (await this.get(id)).declaredAt;
-    const rows = await this.db.selectFrom('incident_steps').selectAll().where('incident_id', '=', id).orderBy('position').execute();
+    const rows = await this.db.selectFrom('incident_steps').selectAll().where('incident_id', '=', id).execute();
+    // In playbook order, not by the stored position: a step added later (first in the order) is stored
+    // with a position its incident's older rows may also have.
+    const order = (name: string) => {
+      const index = (STEP_NAMES as readonly string[]).indexOf(name);
+      return index < 0 ? STEP_NAMES.length : index;
+    };
+    rows.sort((a, b) => order(a.name) - order(b.name));
     return new Map(
       rows.map((row) => {
         const startedAt = row.started_at === null ? undefined : Number(row.started_at);

@@ -1,15 +1,19 @@
 import { portalUrlOf, type GatehouseCore } from '../core.js';
+import { createServiceTokens, parseCampaignScope, serviceTokenSettingsOf, type ServiceTokens, type TokenUseAnomalies } from '../credentials/index.js';
 import { DomainBlocks } from '../dns/index.js';
-import { GatehouseError, InputError } from '../lib/errors.js';
+import { GatehouseError, InputError, isGatehouseError } from '../lib/errors.js';
 import { claimAlert, linkAlertToIncident, releaseAlert } from './alerts/alert-claims.js';
 import { watchAdminGroups, type AdminAddition } from './alerts/admin-group-watcher.js';
 import { watchKeyChanges, type KeyChange } from './alerts/key-change-watcher.js';
 import { LookalikeAlertGate, lookalikeFinding, type LookalikeFinding, type LookalikeQuery } from './alerts/lookalike-alerts.js';
+import { raiseTokenAnomalyAlerts } from './alerts/token-anomaly-alerts.js';
 import { parseDuration } from './duration.js';
 import type { HuntResult } from './hunts/hunt-result.js';
 import { runHunt } from './hunts/run-hunt.js';
+import { tokenNamed } from './hunts/token-use.js';
+import { incidentCredentialsOf, type IncidentCredentials } from './incident-credentials.js';
 import { IncidentRepository } from './incident-repository.js';
-import type { DeclareInput, IncidentRecord, IncidentView } from './incident-types.js';
+import type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentView } from './incident-types.js';
 import { parseIndicators } from './indicators.js';
 import { createItemDeliverer } from './notify/deliver-item.js';
 import { createEmailSender, type EmailSender } from './notify/email-sender.js';
@@ -31,6 +35,10 @@ export interface IncidentResponseOptions {
   hooks?: PlaybookHooks;
   /** This process as the playbook lease names it (default: this host and pid). */
   runner?: PlaybookRunner;
+  /** The running instance's service tokens (a revocation reaches its verifier at once); default: one over the core's store. */
+  serviceTokens?: ServiceTokens;
+  /** Default: built from the core (and `serviceTokens`). */
+  credentials?: IncidentCredentials;
 }
 
 export interface IncidentResponse {
@@ -42,6 +50,11 @@ export interface IncidentResponse {
   hunt(name: string, params: unknown): Promise<HuntResult>;
   /** For the DNS gateway's query hook: never throws, never waits on the database. */
   onLookalikeQuery(query: LookalikeQuery): void;
+  /**
+   * For the service tokens' `onAnomalies` (called when recorded use is written, never on the request
+   * path): alerts, and suspends the token where `service_tokens.anomalies.suspend_on` says. Never throws.
+   */
+  onTokenAnomalies(found: readonly TokenUseAnomalies[]): Promise<void>;
   /** Starts the admin-group and key-change watchers (server only). */
   startWatchers(): () => Promise<void>;
   /** Closes the SMTP pool. */
@@ -86,6 +99,7 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     random: core.random,
     ipBlocks: options.ipBlocks,
     domainBlocks,
+    credentials: options.credentials ?? incidentCredentialsOf(core, options.serviceTokens),
     repository,
     outbox,
     settings,
@@ -104,7 +118,39 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
   const show = async (id: string): Promise<IncidentView> => {
     const record = await repository.get(id);
     const [steps, users, counts, stix] = await Promise.all([repository.steps(id), repository.users(id), outbox.counts(id), repository.stix(id)]);
-    return { ...record, timeline: [...steps.values()], users, outbox: counts, stix };
+    const started = steps.get('revoke_credentials')?.result?.campaign as IncidentCampaign | undefined;
+    return { ...record, timeline: [...steps.values()], campaign: started, users, outbox: counts, stix };
+  };
+
+  /** Every named token and inventory credential must exist before anything is written; inventory names become ids. */
+  const checkCredentials = async (indicators: IncidentRecord['indicators']): Promise<void> => {
+    for (const name of indicators.tokens) await tokenNamed(deps.credentials.tokens, name, 'incident_unknown_token');
+    const ids: string[] = [];
+    for (const reference of indicators.credentials) {
+      const item = await deps.credentials.findInventoryItem(reference);
+      if (!item) throw new InputError(`--credential ${JSON.stringify(reference.slice(0, 80))}: no credential in the inventory has this id or name (gatehouse inventory list)`, 'incident_unknown_credential');
+      ids.push(item.id);
+    }
+    indicators.credentials = [...new Set(ids)];
+  };
+
+  const campaignOf = (input: DeclareInput, indicators: IncidentRecord['indicators']): IncidentRecord['options']['campaign'] => {
+    if (input.campaign !== true) {
+      if (input.campaignScope !== undefined) throw new InputError('a campaign scope needs --campaign', 'incident_invalid_campaign');
+      return undefined;
+    }
+    let scope;
+    try {
+      scope = parseCampaignScope(input.campaignScope);
+    } catch (error) {
+      throw new InputError(`--campaign: ${isGatehouseError(error) ? error.publicMessage : String(error)}`, 'incident_invalid_campaign');
+    }
+    if (scope.token || scope.credential) throw new InputError('--campaign: name tokens and credentials with --token and --credential, not in the scope', 'incident_invalid_campaign');
+    // A campaign with neither names nor filters would rotate every credential there is: say so explicitly.
+    if (indicators.tokens.length + indicators.credentials.length === 0 && Object.keys(scope).length === 0) {
+      throw new InputError('--campaign needs --token or --credential, or a scope (--campaign system=github) for what to rotate', 'incident_invalid_campaign');
+    }
+    return { scope };
   };
 
   const buildRecord = async (input: DeclareInput, actor: string): Promise<IncidentRecord> => {
@@ -112,6 +158,8 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     if (!TITLE.test(title)) throw new InputError('--title is required: 1 to 200 characters, no control characters', 'incident_invalid_title');
     const indicators = parseIndicators(input);
     for (const email of indicators.users) await core.identity.users.require(email);
+    await checkCredentials(indicators);
+    const campaign = campaignOf(input, indicators);
     const { incident } = settings();
     return {
       id: `inc-${core.random.uuid()}`,
@@ -123,6 +171,7 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
         allSessions: input.allSessions === true,
         huntWindowMs: input.since ? parseDuration(input.since) : incident.hunt_window_hours * 3_600_000,
         strictNewDomains: incident.strict_new_domains_on_incident,
+        ...(campaign ? { campaign } : {}),
       },
       declaredAt: core.clock.now(),
       declaredBy: actor,
@@ -152,6 +201,8 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     await send(message, { idempotencyKey: key });
   };
 
+  // Without the running instance's tokens (the CLI), a suspension still reaches every verifier by the feed.
+  let anomalyTokens: ServiceTokens | undefined;
   const gate = new LookalikeAlertGate(core.clock);
   const raiseLookalikeAlert = async (finding: LookalikeFinding) => {
     const { incident } = settings();
@@ -251,6 +302,22 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
         logger.error({ err: String(error) }, 'lookalike alert failed');
       }
     },
+    onTokenAnomalies: (found) =>
+      raiseTokenAnomalyAlerts(
+        {
+          db: core.store.db,
+          clock: core.clock,
+          audit: core.audit,
+          settings: () => {
+            const { suspend_on, email_owner } = core.snapshot().config.service_tokens.anomalies;
+            return { suspendOn: suspend_on, emailOwner: email_owner, organisation: settings().organisation };
+          },
+          senders,
+          logger,
+          tokens: options.serviceTokens ?? (anomalyTokens ??= createServiceTokens({ ...core, settings: serviceTokenSettingsOf(core.snapshot().config.service_tokens) })),
+        },
+        found,
+      ),
     startWatchers() {
       const watcher = watchAdminGroups({
         db: core.store.db,

@@ -1,7 +1,12 @@
+import type { CampaignScope } from '../credentials/index.js';
 import type { Indicators } from './indicators.js';
 
-/** The playbook, in order. Each step is idempotent; its state is persisted so a run can resume. */
-export const STEP_NAMES = ['block_domains', 'block_ips', 'hunt', 'revoke_sessions', 'force_reenrollment', 'notify', 'export_stix'] as const;
+/**
+ * The playbook, in order. Each step is idempotent; its state is persisted so a run can resume. A leaked
+ * credential works for whoever holds it until it is revoked, so its revocation comes first. Incidents
+ * declared before a step existed get its row when they are next run (see `IncidentRepository.addMissingSteps`).
+ */
+export const STEP_NAMES = ['revoke_credentials', 'block_domains', 'block_ips', 'hunt', 'revoke_sessions', 'force_reenrollment', 'notify', 'export_stix'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 export interface IncidentOptions {
@@ -11,6 +16,11 @@ export interface IncidentOptions {
   huntWindowMs: number;
   /** Turn on strict new-domain isolation with the domain blocks. */
   strictNewDomains: boolean;
+  /**
+   * Start a rotation campaign over the named tokens and credentials, plus what the filters of `scope`
+   * match. Absent: no campaign (and on incidents declared before campaigns could be started).
+   */
+  campaign?: { scope: CampaignScope } | undefined;
 }
 
 export interface DeclareInput {
@@ -23,6 +33,14 @@ export interface DeclareInput {
   allSessions?: boolean;
   /** Hunt window, e.g. `24h`; default incident.hunt_window_hours. */
   since?: string;
+  /** Names of leaked service tokens: revoked at once. */
+  tokens?: readonly string[];
+  /** Inventory ids (or names) of leaked outside credentials. */
+  credentials?: readonly string[];
+  /** Start a rotation campaign over the named credentials. */
+  campaign?: boolean;
+  /** With `campaign`: a campaign scope (`system=github,kind=api_token`) whose matches join the named credentials. */
+  campaignScope?: string;
 }
 
 export interface IncidentRecord {
@@ -59,8 +77,18 @@ export interface ContainedUser {
   sources: string[];
 }
 
+/** The rotation campaign an incident started, and the commands that follow and drive it. */
+export interface IncidentCampaign {
+  id: string;
+  items: number;
+  follow: string;
+  run: string;
+}
+
 export interface IncidentView extends IncidentRecord {
   timeline: TimelineEntry[];
+  /** Set once the revoke_credentials step has started the campaign. */
+  campaign: IncidentCampaign | undefined;
   users: ContainedUser[];
   outbox: Record<string, number>;
   stix: unknown;

@@ -14,6 +14,10 @@ export interface Indicators {
   urls: string[];
   /** Emails of users known to be affected. */
   users: string[];
+  /** Names of leaked Gatehouse service tokens (revoked first of all). */
+  tokens: string[];
+  /** Inventory ids of leaked outside credentials (rotated or revoked by the incident's campaign). */
+  credentials: string[];
 }
 
 const MAX_PER_KIND = 1000;
@@ -61,8 +65,15 @@ export function canonicalUrl(raw: string): string {
  * Checks and canonicalises every indicator before anything is written; an error names the bad entry.
  * The host of each URL is added to the domains (a phishing URL's host is the lookalike to block).
  */
-export function parseIndicators(input: { domains?: readonly string[]; ips?: readonly string[]; urls?: readonly string[]; users?: readonly string[] }): Indicators {
-  const raw = { domains: input.domains ?? [], ips: input.ips ?? [], urls: input.urls ?? [], users: input.users ?? [] };
+export function parseIndicators(input: {
+  domains?: readonly string[];
+  ips?: readonly string[];
+  urls?: readonly string[];
+  users?: readonly string[];
+  tokens?: readonly string[];
+  credentials?: readonly string[];
+}): Indicators {
+  const raw = { domains: input.domains ?? [], ips: input.ips ?? [], urls: input.urls ?? [], users: input.users ?? [], tokens: input.tokens ?? [], credentials: input.credentials ?? [] };
   for (const [kind, values] of Object.entries(raw)) checkCount(kind, values);
   const urls = unique(raw.urls.map(canonicalUrl));
   const hostDomains = urls.map((u) => new URL(u).hostname).filter((host) => net.isIP(host.replace(/^\[|\]$/g, '')) === 0);
@@ -75,9 +86,23 @@ export function parseIndicators(input: { domains?: readonly string[]; ips?: read
     ips: unique([...raw.ips, ...hostIps].map(canonicalCidr)),
     urls,
     users: unique(raw.users.map((e) => normaliseEmail(e))),
+    tokens: unique(raw.tokens.map((t) => credentialReference('--token', t))),
+    credentials: unique(raw.credentials.map((c) => credentialReference('--credential', c))),
   };
 }
 
+/** The shape of a token name or inventory reference; whether it exists is checked against the store. */
+function credentialReference(flag: string, raw: string): string {
+  const text = String(raw).trim();
+  if (!/^[^\u0000-\u001f\u007f]{1,200}$/.test(text)) throw new InputError(`${flag} must be 1 to 200 characters without control characters`, 'incident_invalid_indicator');
+  return text;
+}
+
+/** Indicators as stored: incidents declared before tokens and credentials were indicators have neither. */
+export function indicatorsOf(stored: Partial<Indicators>): Indicators {
+  return { domains: stored.domains ?? [], ips: stored.ips ?? [], urls: stored.urls ?? [], users: stored.users ?? [], tokens: stored.tokens ?? [], credentials: stored.credentials ?? [] };
+}
+
 export function isEmpty(indicators: Indicators): boolean {
-  return indicators.domains.length + indicators.ips.length + indicators.urls.length + indicators.users.length === 0;
+  return indicators.domains.length + indicators.ips.length + indicators.urls.length + indicators.users.length + indicators.tokens.length + indicators.credentials.length === 0;
 }

@@ -8,9 +8,33 @@ export interface IncidentPlan {
   dryRun: true;
   title: string;
   steps: { step: string; would: string }[];
+  /** Whether a rotation campaign would be started (`--campaign`). */
+  campaign: boolean;
   users: { id: string; email: string; sources: string[]; hasKey: boolean }[];
   warning: { subject: string; text: string };
   stix: StixBundle;
+}
+
+/** What revoke_credentials would do: the tokens it would revoke, the outside credentials it cannot, and the campaign. */
+async function planCredentials(deps: PlaybookDeps, incident: IncidentRecord): Promise<string> {
+  const { tokens, credentials } = incident.indicators;
+  const parts: string[] = [];
+  const toRevoke: string[] = [];
+  const revokedAlready: string[] = [];
+  for (const name of tokens) ((await deps.credentials.tokens.show(name)).status === 'revoked' ? revokedAlready : toRevoke).push(name);
+  if (toRevoke.length > 0) parts.push(`revoke service token(s) ${toRevoke.join(', ')} on every instance`);
+  if (revokedAlready.length > 0) parts.push(`leave ${revokedAlready.join(', ')} (already revoked)`);
+  if (credentials.length > 0) {
+    const names: string[] = [];
+    for (const id of credentials) names.push((await deps.credentials.findInventoryItem(id))?.name ?? id);
+    parts.push(`${incident.options.campaign ? 'hand to the campaign' : 'NOT revoke (no --campaign: revoke by hand)'} outside credential(s) ${names.join(', ')}`);
+  }
+  const campaign = incident.options.campaign;
+  if (campaign) {
+    const filters = Object.entries(campaign.scope).map(([key, values]) => `${key}=${(values as string[]).join('|')}`);
+    parts.push(`start an emergency rotation campaign over ${tokens.length + credentials.length} named credential(s)${filters.length ? ` and every credential matching ${filters.join(', ')}` : ''}`);
+  } else parts.push('start no campaign');
+  return tokens.length + credentials.length === 0 && !campaign ? 'nothing (no --token, --credential or --campaign)' : parts.join('; ');
 }
 
 /**
@@ -35,11 +59,13 @@ export async function planIncident(deps: PlaybookDeps, incident: IncidentRecord)
   const users = rows.map((r) => ({ id: r.id, email: r.email, sources: found.users.get(r.id) ?? [], hasKey: keyed.has(r.id) })).sort((a, b) => a.email.localeCompare(b.email));
   const newDomains = domains.filter((d) => !blockedDomains.has(d));
   const newIps = ips.filter((c) => !blockedIps.has(c));
+  const revokeCredentials = await planCredentials(deps, incident);
   const warning = warningEmail({ incidentId: incident.id, title: incident.title, organisation, portalUrl, indicators: incident.indicators });
   return {
     dryRun: true,
     title: incident.title,
     steps: [
+      { step: 'revoke_credentials', would: revokeCredentials },
       { step: 'block_domains', would: domains.length ? `block ${newDomains.join(', ') || '(all already blocked)'}${incident.options.strictNewDomains ? '; turn on strict new-domain isolation' : ''}` : 'nothing (no --domain)' },
       { step: 'block_ips', would: ips.length ? `block ${newIps.join(', ') || '(all already blocked)'}` : 'nothing (no --ip)' },
       { step: 'hunt', would: `contain ${users.length} user(s): ${found.hunts.map((h) => `${h.hunt} ${h.users}`).join(', ')}` },
@@ -48,6 +74,7 @@ export async function planIncident(deps: PlaybookDeps, incident: IncidentRecord)
       { step: 'notify', would: `${config.webhook_url ? 'post to the webhook; ' : 'post nothing (no incident.webhook_url); '}${config.smtp ? `email ${config.notify_all_users ? activeUsers : users.length} user(s)` : 'send no email (no incident.smtp)'}` },
       { step: 'export_stix', would: `export ${domains.length + ips.length + incident.indicators.urls.length} indicator(s) as STIX 2.1` },
     ],
+    campaign: incident.options.campaign !== undefined,
     users,
     warning,
     stix: buildStixBundle({ incidentId: incident.id, title: incident.title, organisation, declaredAt: incident.declaredAt, indicators: incident.indicators }),

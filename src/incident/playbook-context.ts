@@ -6,6 +6,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import type { Store } from '../store/index.js';
 import type { HuntContext } from './hunts/hunt-result.js';
+import type { IncidentCredentials } from './incident-credentials.js';
 import type { IncidentRepository } from './incident-repository.js';
 import type { IncidentRecord } from './incident-types.js';
 import type { EmailSender } from './notify/email-sender.js';
@@ -41,6 +42,8 @@ export interface PlaybookDeps {
   random: Random;
   ipBlocks: IpBlocker;
   domainBlocks: DomainBlocks;
+  /** Service tokens, the inventory and campaigns (the revoke_credentials step and the token-use hunt). */
+  credentials: IncidentCredentials;
   repository: IncidentRepository;
   outbox: Outbox;
   settings: () => { incident: IncidentConfig; adminGroups: readonly string[]; organisation: string; portalUrl: string };
@@ -64,7 +67,7 @@ export interface StepContext {
 }
 
 export function huntContextOf(deps: PlaybookDeps): HuntContext {
-  return { db: deps.store.db, clock: deps.clock, adminGroups: deps.settings().adminGroups };
+  return { db: deps.store.db, clock: deps.clock, adminGroups: deps.settings().adminGroups, tokens: deps.credentials.tokens };
 }
 
 export function warningContextOf(ctx: StepContext): WarningContext {

@@ -1,55 +1,12 @@
-import { hostname } from 'node:os';
-
 /**
  * Who runs a playbook: the lease names the host and process, so a second `incident resume` can tell
  * a live runner (wait) from one that crashed on this host (take over at once) instead of asking the
- * responder to guess. A pid can only be probed on its own host; elsewhere the lease's expiry decides.
+ * responder to guess. The same rule as a campaign's item leases, from `lib/process-lease-holder`.
  */
-export interface PlaybookRunner {
-  host: string;
-  pid: number;
-  /** False only when the process is known to be gone (ESRCH); a live or unprobeable pid is alive. */
-  isAlive(pid: number): boolean;
-}
+import { localLeaseRunner, type LeaseRunner } from '../lib/process-lease-holder.js';
 
-export function localPlaybookRunner(): PlaybookRunner {
-  return {
-    host: hostname(),
-    pid: process.pid,
-    isAlive(pid) {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (error) {
-        // EPERM: the process exists under another user. Only ESRCH proves it is gone.
-        return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-      }
-    },
-  };
-}
+export { holderIsDead, leaseHolderOf, leaseOwnerOf, type LeaseHolder } from '../lib/process-lease-holder.js';
 
-export interface LeaseHolder {
-  host: string;
-  pid: number;
-}
+export type PlaybookRunner = LeaseRunner;
 
-/** Lease owner values are `<host>/<pid>/<uuid>`; the uuid keeps two runs of one process apart. */
-export function leaseOwnerOf(runner: PlaybookRunner, uuid: string): string {
-  return `${encodeURIComponent(runner.host)}/${runner.pid}/${uuid}`;
-}
-
-/** The holder named by a lease owner, or undefined for owners written before leases named one. */
-export function leaseHolderOf(owner: string): LeaseHolder | undefined {
-  const match = /^([^/]+)\/(\d{1,10})\/[^/]+$/.exec(owner);
-  if (!match) return undefined;
-  try {
-    return { host: decodeURIComponent(match[1]!), pid: Number(match[2]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the holder ran on this host and its process no longer exists. */
-export function holderIsDead(runner: PlaybookRunner, holder: LeaseHolder | undefined): boolean {
-  return holder !== undefined && holder.host === runner.host && holder.pid !== runner.pid && !runner.isAlive(holder.pid);
-}
+export const localPlaybookRunner = (): PlaybookRunner => localLeaseRunner();

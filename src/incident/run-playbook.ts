@@ -27,6 +27,7 @@ export async function runPlaybook(deps: PlaybookDeps, incidentId: string, option
   try {
     const incident = await deps.repository.get(incidentId);
     const ctx: StepContext = { deps, incident, actor: `incident:${incident.id}`, reason: `incident ${incident.id}: ${incident.title}`.slice(0, 300) };
+    await deps.repository.addMissingSteps(incidentId);
     const steps = await deps.repository.steps(incidentId);
     const notDone = new Set<StepName>();
     const execute = async (step: (typeof PLAYBOOK)[number]): Promise<void> => {

@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import type { IdentityService, RequestContext, SessionView } from '../identity/index.js';
+import type { CampaignTaskDeps } from './campaign-task-routes.js';
+import type { CliLoginDeps } from './cli-login-routes.js';
 import type { PortalMetrics } from './portal-metrics.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
 
@@ -35,6 +37,10 @@ export interface PortalDeps {
   };
   /** Builds the request context (client address from the trusted proxy chain). */
   requestContext: (request: FastifyRequest) => RequestContext;
+  /** Rotation campaigns' owner-task and approval pages; absent: those routes are not served. */
+  campaignTasks?: CampaignTaskDeps;
+  /** `gatehouse login` (loopback redirect + PKCE) and the command line's SSH certificates; absent: not served. */
+  cliLogin?: CliLoginDeps;
 }
 
 export interface PortalRequestState {

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { registerAccountRoutes } from './account-routes.js';
+import { registerCampaignTaskRoutes } from './campaign-task-routes.js';
+import { registerCliLoginRoutes } from './cli-login-routes.js';
 import { registerEnrollRoutes } from './enroll-routes.js';
 import { registerHandshakeRoutes } from './handshake-routes.js';
 import { isTls, type PortalDeps } from './portal-deps.js';
@@ -41,4 +43,6 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   registerEnrollRoutes(app, deps);
   registerAccountRoutes(app, deps);
   registerHandshakeRoutes(app, deps);
+  if (deps.campaignTasks) registerCampaignTaskRoutes(app, deps, deps.campaignTasks);
+  if (deps.cliLogin) registerCliLoginRoutes(app, deps, deps.cliLogin);
 }

@@ -19,7 +19,8 @@ export function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
   reply.header('content-security-policy', PORTAL_CSP);
   reply.header('x-frame-options', 'DENY');
   reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'same-origin');
+  // A page that carries a bearer token in its URL (an owner task's link) has already chosen no-referrer.
+  if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'same-origin');
   reply.header('cross-origin-opener-policy', 'same-origin');
   reply.header('permissions-policy', 'publickey-credentials-get=(self), publickey-credentials-create=(self)');
   // A policy the server already chose (server.hsts) stands; this is the default.

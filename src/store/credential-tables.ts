@@ -100,6 +100,8 @@ export interface CampaignItemsTable {
   state: 'pending' | 'rotating' | 'waiting' | 'owner_task' | 'done' | 'failed';
   end_state: 'rotated' | 'revoked' | 'retired' | null;
   lease_until: number | null;
+  /** Who holds the claim, `<host>/<pid>/<uuid>` (migration 011); null when unclaimed. */
+  lease_owner: string | null;
   wait_until: number | null;
   attempts: number;
   evidence: string | null;

@@ -13,6 +13,9 @@ import { keyProofsMigration } from './migrations/006-key-proofs.js';
 import { signInThrottleMigration } from './migrations/007-sign-in-throttle.js';
 import { serviceTokensMigration } from './migrations/008-service-tokens.js';
 import { credentialInventoryMigration } from './migrations/009-credential-inventory.js';
+import { sshCertificateAuthorityMigration } from './migrations/010-ssh-certificate-authority.js';
+import { campaignLeaseOwnerMigration } from './migrations/011-campaign-lease-owner.js';
+import { cliLoginMigration } from './migrations/012-cli-login.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -50,6 +53,9 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '007-sign-in-throttle': signInThrottleMigration(dialect),
     '008-service-tokens': serviceTokensMigration(dialect),
     '009-credential-inventory': credentialInventoryMigration(dialect),
+    '010-ssh-certificate-authority': sshCertificateAuthorityMigration(dialect),
+    '011-campaign-lease-owner': campaignLeaseOwnerMigration(dialect),
+    '012-cli-login': cliLoginMigration(dialect),
   };
 }
 

@@ -12,6 +12,8 @@ import type {
   ServiceTokenSightingsTable,
   ServiceTokensTable,
 } from './credential-tables.js';
+import type { SshCertificateAuthoritiesTable } from './ssh-tables.js';
+import type { CliCredentialsTable, CliLoginCodesTable } from './cli-login-tables.js';
 
 export interface UsersTable {
   id: string;
@@ -351,4 +353,7 @@ export interface Database {
   rotation_campaigns: RotationCampaignsTable;
   campaign_items: CampaignItemsTable;
   campaign_attestations: CampaignAttestationsTable;
+  ssh_certificate_authorities: SshCertificateAuthoritiesTable;
+  cli_login_codes: CliLoginCodesTable;
+  cli_credentials: CliCredentialsTable;
 }

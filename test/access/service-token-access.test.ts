@@ -85,10 +85,10 @@ async function expectRefused(reply: { status: number; body: string; location: st
   const body = JSON.parse(reply.body) as { error: string; message: string; requestId: string };
   expect(body).toMatchObject({ error: 'service_token_refused', message: SERVICE_TOKEN_PUBLIC_MESSAGE });
   expect(seen.length).toBe(before); // nothing reached the upstream
-  const events = await fx.gatehouse.core.audit.list({ type });
-  const event = events.find((e) => e.detail.requestId === body.requestId);
-  expect(event).toBeDefined();
-  return event!;
+  // The audit event is written after the answer leaves (off the request path): poll for it.
+  const find = async () => (await fx.gatehouse.core.audit.list({ type })).find((e) => e.detail.requestId === body.requestId);
+  await expect.poll(find, { timeout: 10_000 }).toBeDefined();
+  return (await find())!;
 }
 
 describe('a machine with a service token', () => {
@@ -281,8 +281,9 @@ for (const engine of [{ name: 'one SQLite file', postgres: false }, ...(pgAvaila
     const refused = await onB(issued.secret);
     expect(refused.status).toBe(403);
     const { requestId } = JSON.parse(refused.body) as { requestId: string };
-    const events = await b.gatehouse.core.audit.list({ type: 'service_token.refused' });
-    expect(events.find((e) => e.detail.requestId === requestId)).toMatchObject({ code: 'service_token_bad_secret' });
+    // The refusal's audit event is written after the answer leaves (off the request path): poll for it.
+    const refusal = async () => (await b.gatehouse.core.audit.list({ type: 'service_token.refused' })).find((e) => e.detail.requestId === requestId);
+    await expect.poll(refusal, { timeout: 10_000 }).toMatchObject({ code: 'service_token_bad_secret' });
     const accepted = await onB(rotated.secret);
     expect(accepted.status).toBe(200);
     const token = seen.at(-1)!.headers['gatehouse-jwt-assertion'] as string;

@@ -129,6 +129,20 @@ describe('admin API', () => {
     expect(again.status).toBe(409);
     expect(again.json.error).toBe('incident_closed');
   });
+
+  it('declares with tokens: unknown names refused with a code; the token is revoked in this instance at once, with its campaign', async () => {
+    const unknown = await api(admin, '/incidents', { method: 'POST', body: { title: 'token leak', tokens: ['nope'] }, csrf });
+    expect(unknown).toMatchObject({ status: 400, json: { error: 'incident_unknown_token' } });
+    const issued = await fx.gatehouse.serviceTokens.create({ name: 'api-leak', owner: 'build@acme.test', apps: ['deploy'], actor: 'admin@acme.test' });
+    const declared = await api(admin, '/incidents', { method: 'POST', body: { title: 'token leak', tokens: ['api-leak'], campaign: true }, csrf });
+    expect(declared.status).toBe(201);
+    const incident = declared.json.incident as { id: string; campaign: { id: string; follow: string } };
+    expect(incident.campaign.follow).toBe(`gatehouse campaign status ${incident.campaign.id}`);
+    // The server passes its own service tokens to the playbook: its verifier refuses the token as the declaration returns.
+    expect(fx.gatehouse.serviceTokens.verify({ clientId: issued.clientId, secret: issued.secret, app: 'deploy', now: fx.gatehouse.core.clock.now() })).toMatchObject({ ok: false, code: 'service_token_revoked' });
+    const bad = await api(admin, '/incidents', { method: 'POST', body: { title: 'x', tokens: ['api-leak'], campaign_scope: 'team=x', campaign: true }, csrf });
+    expect(bad).toMatchObject({ status: 400, json: { error: 'incident_invalid_campaign' } });
+  });
 });
 
 describe('admin API writes need a fresh key proof', () => {

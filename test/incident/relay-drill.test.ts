@@ -147,6 +147,7 @@ incident:
     const { incident, run } = JSON.parse(declared.body) as { incident: IncidentView; run: { state: string } };
     expect(run.state).toBe('complete');
     expect(incident.timeline.map((t) => [t.step, t.status])).toEqual([
+      ['revoke_credentials', 'done'],
       ['block_domains', 'done'],
       ['block_ips', 'done'],
       ['hunt', 'done'],

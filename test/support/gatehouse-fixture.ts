@@ -54,6 +54,8 @@ export interface FixtureOptions {
   userVerification?: 'required' | 'preferred' | 'discouraged';
   clock?: Clock;
   watch?: boolean;
+  /** `database.feed_poll_ms` (default 50: tests wait on the feed often). */
+  feedPollMs?: number;
   /** Lets RDAP reach a local fixture (`RdapFixture.connection`). */
   rdapConnection?: StartOptions['rdapConnection'];
 }
@@ -81,7 +83,7 @@ export function fixtureConfigYaml(options: FixtureOptions & { port: number; dir:
   key_encryption_key: ${TEST_KEY_ENCRYPTION_KEY}
 database:
   url: ${options.databaseUrl ?? `sqlite:${join(options.dir, 'gatehouse.db')}`}
-  feed_poll_ms: 50
+  feed_poll_ms: ${options.feedPollMs ?? 50}
 webauthn:
   rp_id: ${domain}
   rp_name: Acme

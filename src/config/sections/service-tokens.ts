@@ -1,5 +1,27 @@
 import { z } from 'zod';
 
+/** The anomalies `detectUseAnomalies` reports, by kind. */
+export const SERVICE_TOKEN_ANOMALY_KINDS = ['believed_unused_used', 'new_network', 'new_app', 'after_silence'] as const;
+
+/**
+ * `service_tokens.anomalies:`. Suspension defaults to the use of a token believed unused only: that is
+ * how the 2023 intrusion got in (one forgotten, never-rotated token), its legitimate use is rare, and
+ * nobody is paged at night for a token its owner said was dead, so the token is refused until an
+ * admin resumes it (fail closed). A new network, a new app or a long silence is common in honest
+ * use (a CI runner moving subnet), so by default it alerts without cutting a pipeline off.
+ */
+const anomaliesSchema = z.strictObject({
+  silence_days: z.number().int().min(1).max(3650).default(30).describe('A use after this many days without any (counted from the last use, or from creation) is an `after_silence` anomaly.'),
+  suspend_on: z
+    .array(z.enum(SERVICE_TOKEN_ANOMALY_KINDS))
+    .max(SERVICE_TOKEN_ANOMALY_KINDS.length)
+    .default(['believed_unused_used'])
+    .describe(
+      'Anomaly kinds that also suspend the token until an admin runs `gatehouse tokens resume` (`believed_unused_used`, `new_network`, `new_app`, `after_silence`); [] only alerts.',
+    ),
+  email_owner: z.boolean().default(true).describe("Email the token's owner (when the owner is an address and `incident.smtp` is set) as well as the responders' webhook."),
+});
+
 /**
  * `service_tokens:` section: machine-to-machine credentials. Every token expires: a credential that
  * lives forever is the one nobody remembers to rotate, so the maximum is enforced at creation and at
@@ -29,6 +51,7 @@ export const serviceTokensSchema = z
       .max(1_000_000)
       .default(10_000)
       .describe('Most tokens whose use is held in memory between writes; when full, a write starts at once.'),
+    anomalies: anomaliesSchema.prefault({}).describe('Alerts (and optional suspension) on unusual use of a token, found when recorded use is written.'),
   })
   .refine((section) => section.default_ttl_days <= section.max_ttl_days, {
     message: 'default_ttl_days must not exceed max_ttl_days',

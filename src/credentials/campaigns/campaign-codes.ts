@@ -12,6 +12,8 @@ export const CAMPAIGN_ERRORS = {
   beliefIsNotEvidence: 'campaign_belief_not_evidence',
   sameAttester: 'campaign_attestation_same_admin',
   taskLinkInvalid: 'campaign_task_link_invalid',
+  rotationTargetsInvalid: 'campaign_rotation_targets_invalid',
+  notOwner: 'campaign_task_not_owner',
 } as const;
 
 export function campaignError(code: string, message: string, status = 400): GatehouseError {

@@ -82,10 +82,10 @@ export class CampaignRepository {
    * Claims one item for `leaseMs`, as read (compare-and-set on its attempt count); returns the claimed
    * item, or undefined when another runner got it first or it is no longer claimable.
    */
-  async claim(item: CampaignItem, now: number, leaseMs: number): Promise<CampaignItem | undefined> {
+  async claim(item: CampaignItem, now: number, leaseMs: number, owner: string): Promise<CampaignItem | undefined> {
     const result = await this.store.db
       .updateTable('campaign_items')
-      .set({ state: 'rotating', lease_until: now + leaseMs, attempts: item.attempts + 1, updated_at: now })
+      .set({ state: 'rotating', lease_until: now + leaseMs, lease_owner: owner, attempts: item.attempts + 1, updated_at: now })
       .where('campaign_id', '=', item.campaignId)
       .where('item_key', '=', item.key)
       .where('attempts', '=', item.attempts)
@@ -102,11 +102,42 @@ export class CampaignRepository {
   async settle(trx: Kysely<Database>, item: { campaignId: string; key: string; attempts: number }, set: Partial<ItemRow>): Promise<boolean> {
     const result = await trx
       .updateTable('campaign_items')
-      .set({ ...set, lease_until: null, updated_at: this.clock.now() })
+      .set({ ...set, lease_until: null, lease_owner: null, updated_at: this.clock.now() })
       .where('campaign_id', '=', item.campaignId)
       .where('item_key', '=', item.key)
       .where('state', '=', 'rotating')
       .where('attempts', '=', item.attempts)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Claims still within their lease, with who holds them (to find holders that died on this host). */
+  async heldClaims(campaignId: string, now: number): Promise<{ key: string; name: string; attempts: number; owner: string }[]> {
+    const rows = await this.store.db
+      .selectFrom('campaign_items')
+      .select(['item_key', 'name', 'attempts', 'lease_owner'])
+      .where('campaign_id', '=', campaignId)
+      .where('state', '=', 'rotating')
+      .where('lease_until', '>', now)
+      .where('lease_owner', 'is not', null)
+      .execute();
+    return rows.map((r) => ({ key: r.item_key, name: r.name, attempts: Number(r.attempts), owner: r.lease_owner as string }));
+  }
+
+  /**
+   * Ends the lease of one claim, as read (same holder, same attempt), so the ordinary claim takes the
+   * item over. Two runs ending the same dead holder's lease both succeed here, but only one of them
+   * then wins the claim (compare-and-set on the attempt count).
+   */
+  async endLease(trx: Kysely<Database>, campaignId: string, claim: { key: string; attempts: number; owner: string }, now: number): Promise<boolean> {
+    const result = await trx
+      .updateTable('campaign_items')
+      .set({ lease_until: now, updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('item_key', '=', claim.key)
+      .where('state', '=', 'rotating')
+      .where('attempts', '=', claim.attempts)
+      .where('lease_owner', '=', claim.owner)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

@@ -1,13 +1,22 @@
 import { CAMPAIGN_ERRORS, campaignError } from './campaign-codes.js';
 
-/** Which credentials a campaign snapshots: every field given must match (all when empty). */
+/**
+ * Which credentials a campaign snapshots. Filters (`kind`, `system`, `owner`): every one given must
+ * match (all credentials when none is given). Names (`token`: service token names, `credential`:
+ * inventory ids) are always in scope; with names and no filter, only the names are (an incident's
+ * campaign covers exactly the credentials it names).
+ */
 export interface CampaignScope {
   kind?: string[] | undefined;
   system?: string[] | undefined;
   owner?: string[] | undefined;
+  token?: string[] | undefined;
+  credential?: string[] | undefined;
 }
 
-const KEYS = ['kind', 'system', 'owner'] as const;
+const FILTERS = ['kind', 'system', 'owner'] as const;
+const NAMES = ['token', 'credential'] as const;
+const KEYS = [...FILTERS, ...NAMES] as const;
 
 /**
  * Parses `kind=api_token,system=github,owner=a@x.test`; a key given twice means either value
@@ -28,6 +37,19 @@ export function parseCampaignScope(text: string | undefined): CampaignScope {
   return scope;
 }
 
-export function inScope(scope: CampaignScope, credential: { kind: string; system: string; owner: string }): boolean {
-  return KEYS.every((key) => scope[key] === undefined || scope[key]!.includes(key === 'owner' ? credential.owner.toLowerCase() : credential[key]));
+/** True when the scope names credentials (service tokens or inventory ids) explicitly. */
+export function namesCredentials(scope: CampaignScope): boolean {
+  return NAMES.some((key) => scope[key] !== undefined && scope[key]!.length > 0);
+}
+
+/** True when the scope has a kind, system or owner filter. */
+export function hasFilters(scope: CampaignScope): boolean {
+  return FILTERS.some((key) => scope[key] !== undefined);
+}
+
+export function inScope(scope: CampaignScope, credential: { kind: string; system: string; owner: string; token?: string | undefined; credentialId?: string | undefined }): boolean {
+  if (credential.token !== undefined && scope.token?.includes(credential.token)) return true;
+  if (credential.credentialId !== undefined && scope.credential?.includes(credential.credentialId)) return true;
+  if (namesCredentials(scope) && !hasFilters(scope)) return false;
+  return FILTERS.every((key) => scope[key] === undefined || scope[key]!.includes(key === 'owner' ? credential.owner.toLowerCase() : credential[key]));
 }

@@ -223,15 +223,16 @@ for (const engine of engines) {
       expect(refused.message).toContain('<script>alert(1)</script>');
 
       // Believed unused: no attestation counts, not even two.
-      expect((await codeOf(campaigns.attest(started.campaign.id, 'legacy-ftp', { attester: 'alice@acme.test', statement: 'nobody uses it' }))).code).toBe('campaign_belief_not_evidence');
+      expect((await codeOf(campaigns.approve(started.campaign.id, byName.get('legacy-ftp')!.key, { approver: 'alice@acme.test', statement: 'nobody uses it' }))).code).toBe('campaign_belief_not_evidence');
       // Items closed by a probe are not attestable.
-      expect((await codeOf(campaigns.attest(started.campaign.id, 'svc-wiki', { attester: 'alice@acme.test', statement: 'rotated' }))).code).toBe('campaign_item_not_attestable');
+      expect((await codeOf(campaigns.approve(started.campaign.id, byName.get('svc-wiki')!.key, { approver: 'alice@acme.test', statement: 'rotated' }))).code).toBe('campaign_item_not_attestable');
 
       // One admin is not enough, the same admin twice is refused, a second admin closes it.
       const script = '<script>alert(1)</script>';
-      expect((await campaigns.attest(started.campaign.id, script, { attester: 'alice@acme.test', statement: 'rotated in the ticketing admin UI' })).state).toBe('owner_task');
-      expect((await codeOf(campaigns.attest(started.campaign.id, script, { attester: 'Alice@acme.test', statement: 'again' }))).code).toBe('campaign_attestation_same_admin');
-      const closedByTwo = await campaigns.attest(started.campaign.id, script, { attester: 'bob@acme.test', statement: 'checked: old key answers 401' });
+      const scriptKey = byName.get(script)!.key;
+      expect((await campaigns.approve(started.campaign.id, scriptKey, { approver: 'alice@acme.test', statement: 'rotated in the ticketing admin UI' })).state).toBe('owner_task');
+      expect((await codeOf(campaigns.approve(started.campaign.id, scriptKey, { approver: 'Alice@acme.test', statement: 'again' }))).code).toBe('campaign_attestation_same_admin');
+      const closedByTwo = await campaigns.approve(started.campaign.id, scriptKey, { approver: 'bob@acme.test', statement: 'checked: old key answers 401' });
       expect(closedByTwo).toMatchObject({ state: 'done', endState: 'rotated', evidence: { kind: 'attested', detail: { attesters: 'alice@acme.test, bob@acme.test' } } });
 
       const stillRefused = await codeOf(campaigns.close(started.campaign.id, 'admin@acme.test'));
@@ -319,20 +320,24 @@ for (const engine of engines) {
       expect(closedEvents.filter((e) => String(e.detail).includes('svc-slow'))).toHaveLength(1);
     });
 
-    it('an owner answers an owner task once through the one-time link; an admin must still attest', async () => {
+    it('an owner answers an owner task once through the one-time link, and only the owner; a different admin must still approve', async () => {
       await inventory.add({ name: 'jira-bot', kind: 'api_token', system: 'jira', owner: 'pm@acme.test' }, 'admin@acme.test');
       const campaigns = campaignsWith();
       const started = await campaigns.start({ reason: 'link drill', scope: parseCampaignScope('system=jira'), emergency: true, actor: 'admin@acme.test' });
       const { ownerTasks } = await campaigns.run(started.campaign.id, { actor: 'admin@acme.test' });
       expect(ownerTasks).toEqual([expect.objectContaining({ item: 'jira-bot', owner: 'pm@acme.test' })]);
-      const link = ownerTasks[0]!.linkToken;
+      const link = ownerTasks[0]!.linkToken!;
       const stored = await store.db.selectFrom('campaign_items').select('task_token_hash').where('campaign_id', '=', started.campaign.id).executeTakeFirstOrThrow();
       expect(stored.task_token_hash).not.toContain(link);
-      expect((await codeOf(campaigns.redeemOwnerTask('x'.repeat(43), { statement: 'done' }))).code).toBe('campaign_task_link_invalid');
-      expect((await campaigns.redeemOwnerTask(link, { statement: 'regenerated the API token in Jira' })).state).toBe('owner_task');
-      expect((await codeOf(campaigns.redeemOwnerTask(link, { statement: 'again' }))).code).toBe('campaign_task_link_invalid');
-      expect((await codeOf(campaigns.attest(started.campaign.id, 'jira-bot', { attester: 'PM@acme.test', statement: 'me again' }))).code).toBe('campaign_attestation_same_admin');
-      const closed = await campaigns.attest(started.campaign.id, 'jira-bot', { attester: 'sec@acme.test', statement: 'old token answers 401 in Jira' });
+      expect((await codeOf(campaigns.attestAsOwner('x'.repeat(43), { person: 'pm@acme.test', statement: 'done' }))).code).toBe('campaign_task_link_invalid');
+      expect((await campaigns.ownerTaskByLink(link, { person: 'pm@acme.test' })).item.name).toBe('jira-bot');
+      expect((await codeOf(campaigns.ownerTaskByLink(link, { person: 'mallory@acme.test' }))).code).toBe('campaign_task_not_owner');
+      expect((await codeOf(campaigns.attestAsOwner(link, { person: 'mallory@acme.test', statement: 'done' }))).code).toBe('campaign_task_not_owner');
+      expect((await campaigns.attestAsOwner(link, { person: 'PM@acme.test', statement: 'regenerated the API token in Jira' })).state).toBe('owner_task');
+      expect((await codeOf(campaigns.attestAsOwner(link, { person: 'pm@acme.test', statement: 'again' }))).code).toBe('campaign_task_link_invalid');
+      const key = (await campaigns.items(started.campaign.id))[0]!.key;
+      expect((await codeOf(campaigns.approve(started.campaign.id, key, { approver: 'PM@acme.test', statement: 'me again' }))).code).toBe('campaign_attestation_same_admin');
+      const closed = await campaigns.approve(started.campaign.id, key, { approver: 'sec@acme.test', statement: 'old token answers 401 in Jira' });
       expect(closed).toMatchObject({ state: 'done', evidence: { kind: 'attested', detail: { attesters: 'pm@acme.test, sec@acme.test' } } });
     });
 

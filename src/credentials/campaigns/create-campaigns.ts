@@ -1,13 +1,15 @@
 import type { Clock } from '../../lib/clock.js';
-import { randomToken, type Random } from '../../lib/random.js';
-import { hashSecret } from '../../lib/secret-hash.js';
+import { holderIsDead, leaseHolderOf, leaseOwnerOf, localLeaseRunner, type LeaseRunner } from '../../lib/process-lease-holder.js';
+import type { Random } from '../../lib/random.js';
 import type { ChangeAuditor, Database, Store } from '../../store/index.js';
 import type { RotationContext, RotationTarget, Rotator } from '../rotation/index.js';
 import type { ServiceTokens } from '../service-tokens/index.js';
 import { CAMPAIGN_ERRORS, campaignError } from './campaign-codes.js';
+import { checkRotationTargets, type RotationTargetProblem } from './check-rotation-targets.js';
 import { evidenceProblem, type CampaignEndState, type CampaignEvidence, type CampaignItem } from './campaign-item.js';
 import { CampaignRepository } from './campaign-repository.js';
 import { inScope, type CampaignScope } from './campaign-scope.js';
+import { createOwnerTasks, type OwnerTask, type OwnerTaskNotifier, type OwnerTaskView } from './owner-tasks.js';
 import { finishOverlap, rotateTokenItem } from './rotate-token-item.js';
 
 type CampaignRow = Database['rotation_campaigns'];
@@ -17,8 +19,6 @@ const DEFAULT_LEASE_MS = 5 * 60_000;
 const DEFAULT_OVERLAP_MS = 24 * 3_600_000;
 const BATCH = 100;
 const ERROR_MAX = 500;
-/** Attestations from this many different people close an owner task; one person's word never does. */
-export const ATTESTERS_REQUIRED = 2;
 
 export interface CampaignProgress {
   total: number;
@@ -48,7 +48,11 @@ export interface CampaignsOptions {
   deliverSecret?: RotationContext['deliverSecret'] | undefined;
   previousSecret?: RotationContext['previousSecret'] | undefined;
   leaseMs?: number | undefined;
+  /** This process, named in every claim it takes; default: the local host and pid. */
+  runner?: LeaseRunner | undefined;
   hooks?: CampaignHooks | undefined;
+  /** Tells an owner of their new task (the CLI wires email); without it every link is left for the operator. */
+  notifyOwnerTask?: OwnerTaskNotifier | undefined;
 }
 
 export interface StartCampaignInput {
@@ -57,13 +61,12 @@ export interface StartCampaignInput {
   emergency: boolean;
   overlapMs?: number | undefined;
   actor: string;
-}
-
-export interface OwnerTask {
-  item: string;
-  owner: string;
-  /** The one-time link token (only its hash is stored): goes in the email to the owner, nowhere else. */
-  linkToken: string;
+  /**
+   * Refuse to start (`campaign_rotation_targets_invalid`, naming each item) when an item in scope names
+   * a rotator that is not configured or has a locator its rotator refuses. Without it they are only
+   * reported in `problems`, and the run makes them owner tasks or failed items.
+   */
+  refuseInvalidTargets?: boolean | undefined;
 }
 
 export interface RunResult {
@@ -80,16 +83,24 @@ export interface CampaignStatus {
 }
 
 export interface Campaigns {
-  start(input: StartCampaignInput): Promise<{ campaign: CampaignRow; items: number }>;
+  start(input: StartCampaignInput): Promise<{ campaign: CampaignRow; items: number; problems: RotationTargetProblem[] }>;
   /** Works through every claimable item (pending, or a claim whose lease expired); `resume` is the same after a crash. */
   run(campaignId: string, options: { actor: string; retryFailed?: boolean; onProgress?: (progress: CampaignProgress) => void }): Promise<RunResult>;
   status(campaignId: string): Promise<CampaignStatus>;
-  attest(campaignId: string, itemName: string, input: { attester: string; statement: string }): Promise<CampaignItem>;
   /**
-   * The owner's answer through their one-time link (single use; the link's token is stored as a hash).
-   * It counts as one attestation: an admin different from the owner must still attest.
+   * The open owner task a one-time link names, shown only to its owner (`campaign_task_not_owner`); the
+   * link is not used up. `campaign_task_link_invalid` for an unknown or used link.
    */
-  redeemOwnerTask(linkToken: string, input: { statement: string }): Promise<CampaignItem>;
+  ownerTaskByLink(linkToken: string, input: { person: string }): Promise<OwnerTaskView>;
+  /**
+   * The owner's attestation through their one-time link (single use). `person` is the email of a
+   * portal session the caller has checked (security key, recent proof); it must be the item's owner.
+   */
+  attestAsOwner(linkToken: string, input: { person: string; statement: string }): Promise<CampaignItem>;
+  /** A second person's approval: `approver` is the email of a signed-in admin, never the owner. */
+  approve(campaignId: string, itemKey: string, input: { approver: string; statement: string }): Promise<CampaignItem>;
+  /** Open owner tasks and who has attested each. */
+  awaitingApproval(campaignId: string): Promise<OwnerTaskView[]>;
   close(campaignId: string, actor: string): Promise<CampaignRow>;
   items(campaignId: string): Promise<CampaignItem[]>;
   list(): Promise<CampaignRow[]>;
@@ -115,12 +126,16 @@ const messageOf = (error: unknown) => truncate(error instanceof Error ? error.me
  * that dies between the rotator's success and the settle leaves the item `rotating`; once its lease
  * ends, a resume runs the rotator again, which the rotator contract requires to be safe (it rotates
  * again and probes). So an item is rotated at most twice per crash, never skipped, and never closed
- * without the probe of the run that settled it.
+ * without the probe of the run that settled it. A claim names its holder's host and pid: a resume on
+ * the same host takes over at once the claims of a holder whose process is gone (audited as
+ * `campaign.lease_taken_over`); elsewhere the lease's end decides.
  */
 export function createCampaigns(options: CampaignsOptions): Campaigns {
   const { store, clock, random, audit, tokens, rotators, hooks } = options;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const runner = options.runner ?? localLeaseRunner();
   const repo = new CampaignRepository(store, clock, audit);
+  const owners = createOwnerTasks({ store, clock, random, repo, notify: options.notifyOwnerTask });
 
   const rotationContext: RotationContext = {
     now: () => clock.now(),
@@ -144,19 +159,16 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
   const settleFailed = (item: CampaignItem, actor: string, error: string) =>
     repo.audited((settled: boolean) => (settled ? { type: 'campaign.item_failed', outcome: 'failure', actor, detail: { campaign: item.campaignId, item: item.name, error } } : undefined), (trx) => repo.settle(trx, item, { state: 'failed', last_error: error }));
 
-  async function processInventoryItem(item: CampaignItem, actor: string, tasks: OwnerTask[]): Promise<void> {
+  async function processInventoryItem(item: CampaignItem, campaign: CampaignRow, actor: string, tasks: OwnerTask[]): Promise<void> {
     const inventory = await store.db.selectFrom('credential_inventory').select(['status', 'rotator', 'locator', 'believed_unused']).where('id', '=', item.credentialId).executeTakeFirst();
     if (!inventory) return void (await settleFailed(item, actor, 'the credential was deleted from the inventory'));
     // The rotator and locator are read now, not from the snapshot: fixing a locator and resuming must work.
     const rotator = inventory.rotator ? rotators.get(inventory.rotator) : undefined;
     const revokeOnly = item.believedUnused || Number(inventory.believed_unused) === 1 || inventory.status === 'retired';
     if (!rotator) {
-      const linkToken = randomToken(random, 32);
       const reason = inventory.rotator ? `rotator ${inventory.rotator} is not available here` : 'no rotator is configured';
-      const settled = await repo.audited((settled: boolean) => (settled ? { type: 'campaign.owner_task', outcome: 'info', actor, detail: { campaign: item.campaignId, item: item.name, owner: item.owner, reason } } : undefined), (trx) =>
-        repo.settle(trx, item, { state: 'owner_task', task_token_hash: hashSecret(linkToken), last_error: revokeOnly ? `${reason}; believed unused: only a probed revocation closes it` : reason }),
-      );
-      if (settled) tasks.push({ item: item.name, owner: item.owner, linkToken });
+      const task = await owners.open(item, campaign, actor, reason, revokeOnly);
+      if (task) tasks.push(task);
       return;
     }
     let locator: Record<string, string>;
@@ -165,7 +177,7 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
     } catch {
       return void (await settleFailed(item, actor, 'the locator is not valid JSON'));
     }
-    const target: RotationTarget = { itemId: item.credentialId, rotator: rotator.name, locator };
+    const target: RotationTarget = { itemId: item.credentialId, name: item.name, rotator: rotator.name, locator };
     const problem = rotator.validate(target);
     if (problem) return void (await settleFailed(item, actor, `rotator ${rotator.name}: ${problem}`));
     let outcome;
@@ -216,36 +228,16 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
     return finished;
   }
 
-  /**
-   * Records one person's attestation of an owner task, and closes the item when enough different
-   * people have attested. With `linkHash` it is the owner redeeming their one-time link, which is
-   * consumed in the same statement that locks the row.
-   */
-  async function recordAttestation(item: CampaignItem, who: string, said: string, linkHash: string | undefined): Promise<CampaignItem> {
-    const { campaignId } = item;
-    return repo.audited({ type: 'campaign.attested', outcome: 'info', actor: who, detail: { campaign: campaignId, item: item.name, via: linkHash ? 'owner link' : 'admin' } }, async (trx) => {
-      // Touch the item row first: it locks it (PostgreSQL row lock, SQLite write lock), so two people
-      // attesting at once are serialised and the second one sees the first one's attestation.
-      let lock = trx.updateTable('campaign_items').set({ updated_at: clock.now(), ...(linkHash ? { task_token_hash: null } : {}) }).where('campaign_id', '=', campaignId).where('item_key', '=', item.key).where('state', '=', 'owner_task');
-      if (linkHash) lock = lock.where('task_token_hash', '=', linkHash);
-      const locked = await lock.executeTakeFirst();
-      if (Number(locked.numUpdatedRows) !== 1) throw campaignError(linkHash ? CAMPAIGN_ERRORS.taskLinkInvalid : CAMPAIGN_ERRORS.notAttestable, `${item.name} is no longer an open owner task`, 409);
-      const before = await trx.selectFrom('campaign_attestations').select(['admin', 'statement']).where('campaign_id', '=', campaignId).where('item_key', '=', item.key).execute();
-      if (before.some((a) => a.admin === who)) throw campaignError(CAMPAIGN_ERRORS.sameAttester, `${who} already attested ${item.name}; a second, different admin must approve`, 409);
-      const now = clock.now();
-      await trx.insertInto('campaign_attestations').values({ campaign_id: campaignId, item_key: item.key, admin: who, statement: said, attested_at: now }).execute();
-      const attesters = [...before.map((a) => a.admin), who];
-      if (attesters.length < ATTESTERS_REQUIRED) return item;
-      const evidence: CampaignEvidence = { kind: 'attested', at: now, detail: { attesters: attesters.join(', '), count: attesters.length, statements: [...before.map((a) => a.statement), said].join(' | ') } };
-      await trx
-        .updateTable('campaign_items')
-        .set({ state: 'done', end_state: 'rotated', evidence: JSON.stringify(evidence), done_at: now, done_by: attesters.join(', '), task_token_hash: null, updated_at: now })
-        .where('campaign_id', '=', campaignId)
-        .where('item_key', '=', item.key)
-        .where('state', '=', 'owner_task')
-        .execute();
-      return { ...item, state: 'done', endState: 'rotated', evidence, doneAt: now, doneBy: attesters.join(', ') };
-    });
+  /** Ends the leases held by runs that died on this host, so this run claims their items now. */
+  async function takeOverDeadHolders(campaignId: string, actor: string): Promise<void> {
+    for (const claim of await repo.heldClaims(campaignId, clock.now())) {
+      const holder = leaseHolderOf(claim.owner);
+      if (!holderIsDead(runner, holder)) continue;
+      await repo.audited(
+        (ended: boolean) => (ended ? { type: 'campaign.lease_taken_over', outcome: 'success', actor, detail: { campaign: campaignId, item: claim.name, reason: 'holder_process_gone', holder: { host: holder!.host, pid: holder!.pid } } } : undefined),
+        (trx) => repo.endLease(trx, campaignId, claim, clock.now()),
+      );
+    }
   }
 
   async function progressOf(campaignId: string, processed: number, startedAt: number): Promise<CampaignProgress> {
@@ -262,22 +254,40 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
       if (!Number.isFinite(overlapMs) || overlapMs <= 0) throw campaignError(CAMPAIGN_ERRORS.invalidInput, 'the overlap must be a positive duration');
       const now = clock.now();
       const id = random.uuid();
-      const base = { campaign_id: id, state: 'pending' as const, end_state: null, lease_until: null, wait_until: null, attempts: 0, evidence: null, delivered_to: null, done_at: null, done_by: null, last_error: null, task_token_hash: null, updated_at: now };
+      const base = { campaign_id: id, state: 'pending' as const, end_state: null, lease_until: null, lease_owner: null, wait_until: null, attempts: 0, evidence: null, delivered_to: null, done_at: null, done_by: null, last_error: null, task_token_hash: null, updated_at: now };
       const items: ItemRow[] = [];
+      const named = { token: new Set(input.scope.token ?? []), credential: new Set(input.scope.credential ?? []) };
       for (const t of await tokens.list()) {
-        if (t.status === 'revoked') continue;
-        if (!inScope(input.scope, { kind: 'service_token', system: 'gatehouse', owner: t.owner })) continue;
+        // A revoked token is left out, unless named: a campaign over a leaked token records its
+        // revocation as the evidence that closes it.
+        if (t.status === 'revoked' && !named.token.has(t.name)) continue;
+        if (!inScope(input.scope, { kind: 'service_token', system: 'gatehouse', owner: t.owner, token: t.name })) continue;
+        named.token.delete(t.name);
         items.push({ ...base, item_key: `token:${t.id}`, source: 'service_token', credential_id: t.id, name: t.name, kind: 'service_token', system: 'gatehouse', owner: t.owner, rotator: 'gatehouse-service-token', locator: JSON.stringify({ token: t.name }), believed_unused: t.believedUnused ? 1 : 0 });
       }
-      const inventory = await store.db.selectFrom('credential_inventory').selectAll().where('status', '=', 'active').execute();
+      // A retired credential is left out, unless named by id (its rotator then revokes it and probes).
+      const ids = [...named.credential];
+      const inventory = await store.db
+        .selectFrom('credential_inventory')
+        .selectAll()
+        .where((eb) => (ids.length > 0 ? eb.or([eb('status', '=', 'active'), eb('id', 'in', ids)]) : eb('status', '=', 'active')))
+        .execute();
       for (const row of inventory) {
-        if (!inScope(input.scope, row)) continue;
+        if (!inScope(input.scope, { ...row, credentialId: row.id })) continue;
+        named.credential.delete(row.id);
         items.push({ ...base, item_key: `inventory:${row.id}`, source: 'inventory', credential_id: row.id, name: row.name, kind: row.kind, system: row.system, owner: row.owner, rotator: row.rotator, locator: row.locator, believed_unused: Number(row.believed_unused) });
       }
+      // A name that matches nothing is a typo or a deleted credential: refused, never silently dropped.
+      const missing = [...[...named.token].map((n) => `token=${n}`), ...[...named.credential].map((id) => `credential=${id}`)];
+      if (missing.length > 0) throw campaignError(CAMPAIGN_ERRORS.scopeInvalid, `--scope names credentials that do not exist: ${missing.join(', ').slice(0, 300)}`);
       if (items.length === 0) throw campaignError(CAMPAIGN_ERRORS.scopeInvalid, 'no credential is in scope: nothing to rotate');
+      const problems = checkRotationTargets(items.filter((i) => i.source === 'inventory').map((i) => ({ id: i.credential_id, name: i.name, rotator: i.rotator, locator: i.locator })), rotators);
+      if (problems.length > 0 && input.refuseInvalidTargets === true) {
+        throw campaignError(CAMPAIGN_ERRORS.rotationTargetsInvalid, `${problems.length} item(s) in scope cannot be rotated as the inventory says; nothing was started:\n${problems.map((p) => `  ${p.item}: ${p.problem}`).join('\n')}`);
+      }
       const campaign: CampaignRow = { id, reason, scope: JSON.stringify(input.scope), emergency: input.emergency ? 1 : 0, overlap_ms: overlapMs, status: 'open', started_at: now, started_by: input.actor, closed_at: null, closed_by: null };
       await repo.insertCampaign(campaign, items, { type: 'campaign.started', outcome: 'success', actor: input.actor, detail: { campaign: id, reason, scope: input.scope, emergency: input.emergency, items: items.length } });
-      return { campaign, items: items.length };
+      return { campaign, items: items.length, problems };
     },
 
     async run(campaignId, { actor, retryFailed = false, onProgress }) {
@@ -287,6 +297,8 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
         await repo.requeueOwnerTasksWithRotator(campaignId, [...rotators.keys()]);
       }
       const startedAt = clock.now();
+      const owner = leaseOwnerOf(runner, random.uuid());
+      await takeOverDeadHolders(campaignId, actor);
       const ownerTasks: OwnerTask[] = [];
       let processed = await finishDueOverlaps(campaignId, actor);
       const report = async () => onProgress?.(await progressOf(campaignId, processed, startedAt));
@@ -296,10 +308,10 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
         if (keys.length === 0) break;
         for (const key of keys) {
           const seen = await repo.itemByKey(campaignId, key);
-          const item = seen && (await repo.claim(seen, clock.now(), leaseMs));
+          const item = seen && (await repo.claim(seen, clock.now(), leaseMs, owner));
           if (!item) continue;
           if (item.source === 'service_token') await processTokenItem(item, campaign, actor);
-          else await processInventoryItem(item, actor, ownerTasks);
+          else await processInventoryItem(item, campaign, actor, ownerTasks);
           processed += 1;
         }
         await report();
@@ -321,37 +333,10 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
       return { campaign, total, byState, byEndState };
     },
 
-    async attest(campaignId, itemName, { attester, statement }) {
-      await repo.openCampaign(campaignId);
-      const who = attester.trim().toLowerCase();
-      const said = statement.trim();
-      if (who === '' || said === '' || said.length > 1000) throw campaignError(CAMPAIGN_ERRORS.invalidInput, 'an attestation needs who attests and a statement (at most 1000 characters)');
-      const item = await repo.itemByName(campaignId, itemName);
-      if (item.believedUnused) {
-        throw campaignError(CAMPAIGN_ERRORS.beliefIsNotEvidence, `${item.name} is believed unused: belief is not evidence, and neither is an attestation; revoke it through a rotator and let the probe close it`, 409);
-      }
-      if (item.state !== 'owner_task') throw campaignError(CAMPAIGN_ERRORS.notAttestable, `${item.name} is ${item.state}: only an owner task (no rotator could reach it) is closed by attestation`, 409);
-      return recordAttestation(item, who, said, undefined);
-    },
-
-    async redeemOwnerTask(linkToken, { statement }) {
-      const said = statement.trim();
-      if (said === '' || said.length > 1000) throw campaignError(CAMPAIGN_ERRORS.invalidInput, 'say what was done (at most 1000 characters)');
-      const invalid = () => campaignError(CAMPAIGN_ERRORS.taskLinkInvalid, 'this link is not valid: it was used already, or its campaign is closed', 404);
-      if (!/^[A-Za-z0-9_-]{43}$/.test(linkToken)) throw invalid();
-      const hash = hashSecret(linkToken);
-      const row = await store.db
-        .selectFrom('campaign_items')
-        .innerJoin('rotation_campaigns', 'rotation_campaigns.id', 'campaign_items.campaign_id')
-        .select(['campaign_items.campaign_id', 'campaign_items.item_key'])
-        .where('campaign_items.task_token_hash', '=', hash)
-        .where('rotation_campaigns.status', '=', 'open')
-        .executeTakeFirst();
-      const item = row && (await repo.itemByKey(row.campaign_id, row.item_key));
-      if (!item) throw invalid();
-      if (item.believedUnused) throw campaignError(CAMPAIGN_ERRORS.beliefIsNotEvidence, `${item.name} is believed unused: only a probed revocation closes it`, 409);
-      return recordAttestation(item, item.owner, said, hash);
-    },
+    ownerTaskByLink: (linkToken, input) => owners.byLink(linkToken, input),
+    attestAsOwner: (linkToken, input) => owners.attestAsOwner(linkToken, input),
+    approve: (campaignId, itemKey, input) => owners.approve(campaignId, itemKey, input),
+    awaitingApproval: (campaignId) => owners.awaiting(campaignId),
 
     async close(campaignId, actor) {
       await repo.openCampaign(campaignId);

@@ -9,3 +9,5 @@ export {
 } from './authorized-keys-channel.js';
 export { createExecRotator, type ExecRotatorCommand, type ExecRotatorOptions } from './exec-rotator.js';
 export { scramSha256Verifier } from './scram-sha256-verifier.js';
+export { rotatorsFromConfig, type RotatorsFromConfigOptions } from './rotators-from-config.js';
+export { rotationSinkFromConfig, type RotationSink } from './rotation-sink.js';

@@ -7,6 +7,12 @@ import { scramSha256Verifier, SCRAM_ITERATIONS } from './scram-sha256-verifier.j
 export interface PostgresRoleRotatorOptions {
   /** A connection string for a role allowed to `ALTER ROLE` the targets (CREATEROLE or superuser). */
   adminUrl: string;
+  /**
+   * Where probes log in when the item's locator gives no `url` (no user or password in it). Default:
+   * the admin URL's server. Needed when the admin channel is one the probe cannot use, e.g. a Unix
+   * socket with peer authentication while the owning service logs in over TCP with a password.
+   */
+  probeUrl?: string;
   random?: Random;
   /** Bound on every connection the rotator opens, admin and probes alike. */
   connectTimeoutMs?: number;
@@ -53,6 +59,8 @@ export function createPostgresRoleRotator(options: PostgresRoleRotatorOptions): 
   } = options;
   const adminServer = probeServerOf(adminUrl);
   if (!adminServer) throw new TypeError('postgres-role rotator: adminUrl must be a postgres:// URL');
+  const defaultProbeServer = options.probeUrl === undefined ? adminServer : probeServerOf(options.probeUrl, true);
+  if (!defaultProbeServer) throw new TypeError('postgres-role rotator: probeUrl must be a postgres:// URL with a host and no user or password');
 
   function validate(target: RotationTarget): string | undefined {
     const role = target.locator.role;
@@ -72,7 +80,7 @@ export function createPostgresRoleRotator(options: PostgresRoleRotatorOptions): 
   function checked(target: RotationTarget): { role: string; server: ProbeServer } {
     const problem = validate(target);
     if (problem) throw rotationError('rotation_invalid_locator', `postgres-role ${target.itemId}: ${problem}`);
-    const server = target.locator.url === undefined ? adminServer : probeServerOf(target.locator.url, true);
+    const server = target.locator.url === undefined ? defaultProbeServer : probeServerOf(target.locator.url, true);
     return { role: target.locator.role as string, server: server as ProbeServer };
   }
 

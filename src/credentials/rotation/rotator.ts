@@ -12,6 +12,8 @@
 export interface RotationTarget {
   /** The inventory item's id (stable across resumes: rotators use it as their idempotency key). */
   itemId: string;
+  /** The inventory item's name, when a campaign rotates it: a sink may name its file after it. */
+  name?: string;
   /** Which rotator handles it: `postgres-role`, `ssh-authorized-key`, `exec`, … */
   rotator: string;
   /** Rotator-specific coordinates, e.g. `{ role: 'billing_svc' }` or `{ host, port, user }`. */

@@ -128,6 +128,17 @@ describe.runIf(server !== undefined)('ssh-authorized-key rotator against a real 
     expect(JSON.stringify(outcome)).not.toContain(keyBody(oldKey));
   });
 
+  it('rotates a key handed back without its final newline (a directory sink strips one), which OpenSSH would not load', async () => {
+    const old = await peer.keygen('old-trimmed');
+    writeFileSync(peer.authorizedKeysFile, `${old.publicKeyLine}\n`);
+    const trimmed = readFileSync(old.privateKeyFile).subarray(0, -1);
+    expect(trimmed.at(-1)).not.toBe(0x0a);
+    const { context, delivered } = contextWith(trimmed);
+    const outcome = await rotatorWith(local).rotate(target, context);
+    expect(outcome.evidence).toMatchObject({ kind: 'old_credential_refused' });
+    expect((await login(delivered[0] as Buffer)).exitCode).toBe(0);
+  });
+
   it('rotates over an SSH admin channel with a separate admin key', async () => {
     const adminKey = await peer.keygen('admin');
     const old = await peer.keygen('old-remote');

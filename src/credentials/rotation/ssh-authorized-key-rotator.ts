@@ -63,7 +63,11 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
     if (!publicKey) {
       throw rotationError('rotation_invalid_previous_secret', `ssh-authorized-key ${target.itemId}: the previous secret is not a private key ssh can use (OpenSSH, or PEM RSA/ed25519)`);
     }
-    return { key: previous, blob: publicKey.blob };
+    // A sink hands back the key without its final newline (it strips one, as for a typed password), and
+    // OpenSSH refuses to load a key file without it ("error in libcrypto"): the key would not even be
+    // offered, and the live old key would look refused before rotation.
+    const key = previous[previous.length - 1] === 0x0a ? previous : Buffer.concat([previous, Buffer.from('\n')]);
+    return { key, blob: publicKey.blob };
   }
 
   /** Runs `fn` with a private folder for key files, removed afterwards whatever happens. */

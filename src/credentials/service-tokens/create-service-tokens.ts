@@ -7,10 +7,11 @@ import { hashSecret } from '../../lib/secret-hash.js';
 import type { Change, Store } from '../../store/index.js';
 import { SERVICE_TOKEN_ERRORS } from './service-token-codes.js';
 import { generateClientId, generateSecret } from './service-token-format.js';
-import { checkDescription, checkTokenName, type ServiceTokenDescription } from './service-token-input.js';
-import { SERVICE_TOKEN_FEED, ServiceTokenRepository, type TokenChange } from './service-token-repository.js';
-import { recordOfRow, stateOfPayload, stateOfRow, type ServiceTokenRecord } from './service-token-state.js';
-import { createServiceTokenUseRecorder, type ServiceTokenLogger, type ServiceTokenUse } from './service-token-use-recorder.js';
+import { checkDescription, checkOwner, checkTag, checkTokenName, type ServiceTokenDescription } from './service-token-input.js';
+import { serviceTokenStatesOf } from './service-token-feed.js';
+import { ServiceTokenRepository, type TokenChange, type TokenScope } from './service-token-repository.js';
+import { recordOfRow, stateOfRow, type ServiceTokenRecord } from './service-token-state.js';
+import { createServiceTokenUseRecorder, type OnUseAnomalies, type ServiceTokenLogger, type ServiceTokenUse } from './service-token-use-recorder.js';
 import { createServiceTokenVerifier, type ServiceTokenPresentation, type ServiceTokenVerdict } from './service-token-verifier.js';
 
 const DAY_MS = 86_400_000;
@@ -22,6 +23,8 @@ export interface ServiceTokenSettings {
   maxOverlapMs: number;
   flushMs: number;
   maxPending: number;
+  /** `service_tokens.anomalies.silence_days` in ms (default 30 days). */
+  anomalySilenceMs?: number | undefined;
 }
 
 export function serviceTokenSettingsOf(config: ServiceTokensConfig): ServiceTokenSettings {
@@ -31,6 +34,7 @@ export function serviceTokenSettingsOf(config: ServiceTokensConfig): ServiceToke
     maxOverlapMs: config.max_overlap_hours * HOUR_MS,
     flushMs: config.last_use_flush_ms,
     maxPending: config.last_use_max_pending,
+    anomalySilenceMs: config.anomalies.silence_days * DAY_MS,
   };
 }
 
@@ -41,6 +45,12 @@ export interface ServiceTokensOptions {
   audit: AuditLog;
   settings: ServiceTokenSettings;
   log?: ServiceTokenLogger | undefined;
+  /**
+   * Told of unusual use (a new network or app, use after silence, use of a token believed unused) when
+   * recorded use is written, never on the request path. Alerting lives with its caller (incident
+   * response), which may suspend the token through `suspend`.
+   */
+  onAnomalies?: OnUseAnomalies | undefined;
 }
 
 /** A token and its secret, returned once, at creation or rotation: the secret is stored nowhere. */
@@ -75,6 +85,12 @@ export interface ServiceTokens {
   create(input: CreateServiceTokenInput): Promise<IssuedServiceToken>;
   rotate(name: string, options: RotateOptions): Promise<IssuedServiceToken>;
   revoke(name: string, options: { actor: string; reason?: string | undefined }): Promise<ServiceTokenRecord>;
+  /**
+   * Revokes every token with a tag, of an owner, or every token, in one transaction (one audit event
+   * per token, a feed row per 500 tokens): the emergency cut-off after a leak of many secrets. A tag or owner
+   * that names no token is refused with `service_token_not_found`.
+   */
+  revokeMany(scope: TokenScope, options: { actor: string; reason?: string | undefined }): Promise<BulkRevocation>;
   suspend(name: string, options: { actor: string; reason?: string | undefined }): Promise<ServiceTokenRecord>;
   resume(name: string, options: { actor: string }): Promise<ServiceTokenRecord>;
   /**
@@ -88,6 +104,15 @@ export interface ServiceTokens {
   sightings(name: string): Promise<{ kind: 'network' | 'app'; value: string; firstSeenAt: number; lastSeenAt: number }[]>;
   settings(): ServiceTokenSettings;
 }
+
+/** What a bulk revocation did: tokens in scope, and the names of those it revoked now. */
+export interface BulkRevocation {
+  matched: number;
+  revoked: string[];
+  alreadyRevoked: number;
+}
+
+export type { TokenScope } from './service-token-repository.js';
 
 function refuse(code: string, message: string, status = 400): GatehouseError {
   return new GatehouseError(code, { status, publicMessage: message, detail: message });
@@ -107,7 +132,15 @@ export function createServiceTokens(options: ServiceTokensOptions): ServiceToken
   let settings = options.settings;
   const repository = new ServiceTokenRepository(store, clock, audit);
   const verifier = createServiceTokenVerifier(random);
-  const recorder = createServiceTokenUseRecorder({ store, tokenIdOf: verifier.idOf, flushMs: settings.flushMs, maxPending: settings.maxPending, log });
+  const recorder = createServiceTokenUseRecorder({
+    store,
+    tokenIdOf: verifier.idOf,
+    flushMs: settings.flushMs,
+    maxPending: settings.maxPending,
+    log,
+    onAnomalies: options.onAnomalies,
+    anomalySettings: () => ({ silenceMs: settings.anomalySilenceMs ?? 30 * DAY_MS }),
+  });
 
   const expiryFrom = (now: number, ttlMs: number | undefined): number => {
     const ttl = ttlMs ?? settings.defaultTtlMs;
@@ -142,10 +175,9 @@ export function createServiceTokens(options: ServiceTokensOptions): ServiceToken
     recordUse: (use) => recorder.record(use),
     flushUse: () => recorder.flush(),
     applyChange(feedChange) {
-      if (feedChange.kind !== SERVICE_TOKEN_FEED.changed) return;
-      const state = stateOfPayload(feedChange.payload);
-      if (state) verifier.apply(state);
-      else log?.warn({ feedId: feedChange.id }, 'ignored a malformed service token feed row');
+      const { states, malformed } = serviceTokenStatesOf(feedChange);
+      for (const state of states) verifier.apply(state);
+      if (malformed > 0) log?.warn({ feedId: feedChange.id, malformed }, 'ignored a malformed service token feed row');
     },
 
     async create(input) {
@@ -227,6 +259,18 @@ export function createServiceTokens(options: ServiceTokensOptions): ServiceToken
           : { set: { status: 'revoked', status_reason: reason ?? null, previous_secret_hash: null, previous_valid_until: null }, event: 'service_token.revoked', detail: { reason: reason ?? null } },
       );
       return recordOfRow(row);
+    },
+
+    async revokeMany(scope, { actor, reason }) {
+      const checked: TokenScope = 'tag' in scope ? { tag: checkTag(scope.tag) } : 'owner' in scope ? { owner: checkOwner(scope.owner) } : { all: true };
+      const { matched, revoked } = await repository.revokeScope(checked, actor, reason);
+      if (matched === 0 && !('all' in checked)) {
+        const what = 'tag' in checked ? `has the tag ${checked.tag}` : `is owned by ${checked.owner}`;
+        throw refuse(SERVICE_TOKEN_ERRORS.notFound, `no service token ${what} (see \`gatehouse tokens list\`)`, 404);
+      }
+      for (const row of revoked) verifier.apply(stateOfRow(row));
+      log?.info({ scope: checked, revoked: revoked.length, actor }, 'service tokens revoked');
+      return { matched, revoked: revoked.map((r) => r.name), alreadyRevoked: matched - revoked.length };
     },
 
     async suspend(name, { actor, reason }) {

@@ -27,4 +27,6 @@ export const SERVICE_TOKEN_ERRORS = {
   overlapInvalid: 'service_token_overlap_invalid',
   revokedIsFinal: 'service_token_revoked_final',
   conflict: 'service_token_conflict',
+  /** `--all` without `--yes`: every token of the deployment is not revoked by a slip of the keyboard. */
+  confirmationRequired: 'service_token_confirmation_required',
 } as const;

@@ -40,11 +40,22 @@ function checkList(what: string, values: readonly unknown[] | undefined, max: nu
   return [...new Set(list as string[])].sort();
 }
 
+/** A tag or an owner naming tokens (bulk revocation), by the rules they were created under. */
+export function checkTag(tag: unknown): string {
+  if (typeof tag !== 'string' || !SLUG.test(tag)) throw invalid(`tag ${shown(tag)} must be a slug (lower-case letters, digits and "-")`);
+  return tag;
+}
+
+export function checkOwner(owner: unknown): string {
+  const normalised = typeof owner === 'string' ? owner.trim().toLowerCase() : '';
+  if (normalised.length > 254 || !EMAIL.test(normalised)) throw invalid(`owner ${shown(owner)} must be an email address`);
+  return normalised;
+}
+
 /** Checks and normalises a description; every message names the field at fault. */
 export function checkDescription(input: ServiceTokenDescription): CheckedDescription {
   const name = checkTokenName(input.name);
-  const owner = typeof input.owner === 'string' ? input.owner.trim().toLowerCase() : '';
-  if (owner.length > 254 || !EMAIL.test(owner)) throw invalid(`owner ${shown(input.owner)} must be an email address`);
+  const owner = checkOwner(input.owner);
   const description = input.description ?? '';
   if (typeof description !== 'string' || description.length > MAX_DESCRIPTION || CONTROL.test(description)) {
     throw invalid(`description must be text of at most ${MAX_DESCRIPTION} characters without control characters`);

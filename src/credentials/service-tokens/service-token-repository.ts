@@ -4,11 +4,22 @@ import type { Clock } from '../../lib/clock.js';
 import { GatehouseError, NotFoundError } from '../../lib/errors.js';
 import { commitChange, type Database, type Store } from '../../store/index.js';
 import { SERVICE_TOKEN_ERRORS } from './service-token-codes.js';
-import { recordOfRow, stateOfRow, type ServiceTokenRecord, type ServiceTokenState } from './service-token-state.js';
+import { parseList, recordOfRow, stateOfRow, type ServiceTokenRecord, type ServiceTokenState } from './service-token-state.js';
 
 type Row = Database['service_tokens'];
 
-export const SERVICE_TOKEN_FEED = { changed: 'service_token.changed' } as const;
+/**
+ * `changed` carries one token's whole new state; `changed_many` carries `{ states: [...] }`, the new
+ * states of the tokens one bulk change (a revocation by tag, owner or of all) wrote in one transaction.
+ */
+export const SERVICE_TOKEN_FEED = { changed: 'service_token.changed', changedMany: 'service_token.changed_many' } as const;
+
+/** Which tokens a bulk revocation names. */
+export type TokenScope = { tag: string } | { owner: string } | { all: true };
+
+// Tokens per UPDATE, per audit insert and per feed row of a bulk revocation (within both engines'
+// bind-parameter limits; a feed row of about 250 kB).
+const BULK_CHUNK = 500;
 
 export type ServiceTokenEventType =
   | 'service_token.created'
@@ -98,6 +109,47 @@ export class ServiceTokenRepository {
       event: ({ row, decided }) => (decided ? { type: decided.event, outcome: 'success', actor, detail: auditDetail(row, decided.detail ?? {}) } : undefined),
     });
     return { row: written.row, changed: written.decided !== undefined };
+  }
+
+  /**
+   * Revokes every token in `scope` that is not revoked yet, in one transaction: the rows, one audit
+   * event per token, and feed rows carrying every new state, so another instance refuses them all
+   * once it has read them. The feed rows hold BULK_CHUNK states each: an instance applies a mass
+   * revocation a slice at a time, its loop free between slices (the tail yields between rows), rather
+   * than parse and apply one huge row at once. `matched` counts the tokens in scope, revoked before or not.
+   */
+  async revokeScope(scope: TokenScope, actor: string, reason: string | undefined): Promise<{ matched: number; revoked: Row[] }> {
+    const scopeDetail = 'tag' in scope ? { tag: scope.tag } : 'owner' in scope ? { owner: scope.owner } : { all: true };
+    return this.store.db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('service_tokens').select(['id', 'tags', 'status']);
+      if ('owner' in scope) query = query.where('owner', '=', scope.owner);
+      const inScope = (await query.execute()).filter((r) => !('tag' in scope) || parseList(r.tags).includes(scope.tag));
+      const ids = inScope.filter((r) => r.status !== 'revoked').map((r) => r.id);
+      const now = this.clock.now();
+      const revoked: Row[] = [];
+      for (let i = 0; i < ids.length; i += BULK_CHUNK) {
+        const rows = await commitChange(this.store, {
+          db: trx,
+          clock: this.clock,
+          write: async (chunkTrx) => {
+            const written = await chunkTrx
+              .updateTable('service_tokens')
+              .set((eb) => ({ status: 'revoked', status_reason: reason ?? null, previous_secret_hash: null, previous_valid_until: null, version: eb('version', '+', 1), updated_at: now }))
+              .where('id', 'in', ids.slice(i, i + BULK_CHUNK))
+              // A token revoked meanwhile by someone else keeps that revocation (and its version).
+              .where('status', '!=', 'revoked')
+              .returningAll()
+              .execute();
+            const events = written.map((row) => ({ type: 'service_token.revoked', outcome: 'success' as const, actor, detail: auditDetail(row, { reason: reason ?? null, scope: scopeDetail }) }));
+            await this.audit.recordMany(events, chunkTrx);
+            return written;
+          },
+          feed: (written) => (written.length > 0 ? { kind: SERVICE_TOKEN_FEED.changedMany, payload: { states: written.map(stateOfRow) } } : undefined),
+        });
+        revoked.push(...rows);
+      }
+      return { matched: inScope.length, revoked };
+    });
   }
 }
 

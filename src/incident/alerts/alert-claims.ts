@@ -15,7 +15,8 @@ export async function claimAlert(db: Kysely<Database>, clock: Clock, key: string
       oc
         .column('key')
         .doUpdateSet((eb) => ({ last_at: now, count: eb('incident_alerts.count', '+', 1) }))
-        .where('incident_alerts.last_at', '<=', now - cooldownMs),
+        // Floored: PostgreSQL reads the bound value as a bigint, and a fraction there is an error.
+        .where('incident_alerts.last_at', '<=', Math.floor(now - cooldownMs)),
     )
     .returning('key')
     .executeTakeFirst();

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { ServiceTokens } from '../../credentials/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Database } from '../../store/index.js';
 
-export const HUNT_NAMES = ['password-without-key', 'from-ip', 'resolved-domain', 'new-admins'] as const;
+export const HUNT_NAMES = ['password-without-key', 'from-ip', 'resolved-domain', 'new-admins', 'token-use'] as const;
 export type HuntName = (typeof HUNT_NAMES)[number];
 
 export interface HuntUser {
@@ -24,10 +25,13 @@ export interface HuntSession {
   lastSeenAt: number;
 }
 
-/** One row that made a finding: an audit event, a DNS query log row or a group membership. */
+/**
+ * One row that made a finding: an audit event, a DNS query log row, a group membership, a service
+ * token's sighting (a network or app, first and last seen) or its recorded last use.
+ */
 export interface HuntEvidence {
-  source: 'audit' | 'dns_queries' | 'group_members';
-  /** audit seq or dns_queries id; absent for memberships. */
+  source: 'audit' | 'dns_queries' | 'group_members' | 'service_token_sightings' | 'service_tokens';
+  /** audit seq or dns_queries id; absent for memberships and token rows. */
   ref?: number;
   at: number;
   type: string;
@@ -47,14 +51,32 @@ export interface HuntResult {
   evidence: HuntEvidence[];
   /** resolved-domain: the client addresses that asked. */
   clients?: string[];
+  /** token-use: per token, where it was used from in the window and its refusals. */
+  tokens?: TokenUse[];
   /** True when evidence was cut at the limit (the users list is still complete for what was read). */
   truncated: boolean;
+}
+
+/** What the token-use hunt found for one service token. */
+export interface TokenUse {
+  name: string;
+  owner: string;
+  status: string;
+  /** The last use recorded (whether or not it falls in the window). */
+  lastUse: { at: number; ip: string | null; app: string | null; userAgent: string | null } | undefined;
+  /** Networks (/24, /48) and apps it was used from or on with a last sighting in the window. */
+  networks: { value: string; firstSeenAt: number; lastSeenAt: number }[];
+  apps: { value: string; firstSeenAt: number; lastSeenAt: number }[];
+  /** Presentations of it refused in the window (`service_token.refused` audit events). */
+  refusals: number;
 }
 
 export interface HuntContext {
   db: Kysely<Database>;
   clock: Clock;
   adminGroups: readonly string[];
+  /** Service tokens, for the token-use hunt. */
+  tokens?: Pick<ServiceTokens, 'show' | 'sightings'> | undefined;
 }
 
 /** Evidence kept per hunt: enough to investigate, bounded so a hunt over a busy log stays small. */

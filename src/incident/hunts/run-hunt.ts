@@ -6,6 +6,7 @@ import { HUNT_NAMES, type HuntContext, type HuntName, type HuntResult } from './
 import { huntNewAdmins } from './new-admins.js';
 import { huntPasswordWithoutKey } from './password-without-key.js';
 import { huntResolvedDomain } from './resolved-domain.js';
+import { huntTokenUse } from './token-use.js';
 
 const since = z.string().max(12).optional().describe('window such as 24h, 7d (default: incident.hunt_window_hours)');
 const list = z.array(z.string().min(1).max(300)).min(1).max(1000);
@@ -16,6 +17,7 @@ export const huntParamSchemas = {
   'from-ip': z.strictObject({ since, ips: list }),
   'resolved-domain': z.strictObject({ since, domains: list }),
   'new-admins': z.strictObject({ since }),
+  'token-use': z.strictObject({ since, tokens: z.array(z.string().min(1).max(63)).min(1).max(100) }),
 } as const;
 
 export function isHuntName(name: string): name is HuntName {
@@ -40,5 +42,7 @@ export async function runHunt(ctx: HuntContext, name: string, params: unknown, d
       return huntResolvedDomain(ctx, { sinceMs, domains: (parsed.data as { domains: string[] }).domains });
     case 'new-admins':
       return huntNewAdmins(ctx, { sinceMs });
+    case 'token-use':
+      return huntTokenUse(ctx, { sinceMs, tokens: (parsed.data as { tokens: string[] }).tokens });
   }
 }

@@ -7,7 +7,7 @@ const input = {
   title: 'SMS phishing: acme-okta.com',
   organisation: 'Acme Corp',
   declaredAt: Date.UTC(2026, 6, 20, 14, 3, 7, 250),
-  indicators: { domains: ['acme-okta.com'], ips: ['203.0.113.7/32', '198.51.100.0/24', '2001:db8::1/128'], urls: ["https://acme-okta.com/login?next=it's"], users: ['alice@acme.test'] },
+  indicators: { domains: ['acme-okta.com'], ips: ['203.0.113.7/32', '198.51.100.0/24', '2001:db8::1/128'], urls: ["https://acme-okta.com/login?next=it's"], users: ['alice@acme.test'], tokens: [], credentials: [] },
 };
 
 describe('STIX 2.1 export', () => {
@@ -49,7 +49,7 @@ describe('STIX 2.1 export', () => {
   it('keeps network prefixes: 2001:db8::/32 is exported as the /32, not as the one address 2001:db8::', () => {
     const bundle = buildStixBundle({
       ...input,
-      indicators: { domains: [], ips: ['2001:db8::/32', '2001:db8:1::/48', '10.0.0.0/8', '192.0.2.0/31', '2001:db8::5/128', '192.0.2.9/32'], urls: [], users: [] },
+      indicators: { domains: [], ips: ['2001:db8::/32', '2001:db8:1::/48', '10.0.0.0/8', '192.0.2.0/31', '2001:db8::5/128', '192.0.2.9/32'], urls: [], users: [], tokens: [], credentials: [] },
     });
     const indicators = bundle.objects.filter((o) => o.type === 'indicator');
     expect(indicators.map((o) => o.pattern)).toEqual([
