@@ -54,7 +54,7 @@ export async function sealSecretsAtRest(deps: { db: Kysely<Database>; sealer: Se
           type: 'secrets.sealed_at_rest',
           outcome: 'info',
           actor: 'system',
-          detail: { signing_keys: sealed['signing_keys.private_jwk'], settings: sealed['settings.value'], totp_secrets: sealed['legacy_factors.totp_secret'], key_id: sealer.primaryKeyId() },
+          detail: { signing_keys: sealed['signing_keys.private_jwk'], settings: sealed['settings.value'], totp_secrets: sealed['legacy_factors.totp_secret'], ssh_ca_keys: sealed['ssh_certificate_authorities.private_key'], key_id: sealer.primaryKeyId() },
         },
         trx,
       );

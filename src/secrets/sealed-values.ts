@@ -8,7 +8,7 @@ import { isSealedValue } from './secret-sealer.js';
  * a KEK rotation re-seals them all, from here. A new sealed column must be added here, or a rotation
  * would drop the key it is sealed under.
  */
-export type SealedLocation = 'signing_keys.private_jwk' | 'settings.value' | 'legacy_factors.totp_secret';
+export type SealedLocation = 'signing_keys.private_jwk' | 'settings.value' | 'legacy_factors.totp_secret' | 'ssh_certificate_authorities.private_key';
 
 export interface SealedValue {
   location: SealedLocation;
@@ -27,6 +27,7 @@ export const SEALED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
 
 export const signingKeyContext = (kid: string) => `jwt-signing-key:${kid}`;
 export const totpSecretContext = (userId: string) => `totp:${userId}`;
+export const sshCaKeyContext = (id: string) => `ssh-ca-key:${id}`;
 
 export async function listSealedValues(db: Kysely<Database>): Promise<SealedValue[]> {
   const out: SealedValue[] = [];
@@ -39,6 +40,9 @@ export async function listSealedValues(db: Kysely<Database>): Promise<SealedValu
   }
   for (const row of await db.selectFrom('legacy_factors').select(['user_id', 'totp_secret']).where('totp_secret', 'is not', null).orderBy('user_id').execute()) {
     out.push({ location: 'legacy_factors.totp_secret', rowId: row.user_id, value: row.totp_secret!, context: totpSecretContext(row.user_id) });
+  }
+  for (const row of await db.selectFrom('ssh_certificate_authorities').select(['id', 'private_key']).orderBy('id').execute()) {
+    out.push({ location: 'ssh_certificate_authorities.private_key', rowId: row.id, value: row.private_key, context: sshCaKeyContext(row.id) });
   }
   return out;
 }
@@ -59,12 +63,15 @@ export async function replaceSealedValue(db: Kysely<Database>, item: SealedValue
     case 'legacy_factors.totp_secret':
       result = await db.updateTable('legacy_factors').set({ totp_secret: next }).where('user_id', '=', item.rowId).where('totp_secret', '=', item.value).executeTakeFirst();
       break;
+    case 'ssh_certificate_authorities.private_key':
+      result = await db.updateTable('ssh_certificate_authorities').set({ private_key: next }).where('id', '=', item.rowId).where('private_key', '=', item.value).executeTakeFirst();
+      break;
   }
   return Number(result.numUpdatedRows);
 }
 
 export function countPlaintext(values: readonly SealedValue[]): Record<SealedLocation, number> {
-  const counts: Record<SealedLocation, number> = { 'signing_keys.private_jwk': 0, 'settings.value': 0, 'legacy_factors.totp_secret': 0 };
+  const counts: Record<SealedLocation, number> = { 'signing_keys.private_jwk': 0, 'settings.value': 0, 'legacy_factors.totp_secret': 0, 'ssh_certificate_authorities.private_key': 0 };
   for (const item of values) if (!isSealedValue(item.value)) counts[item.location]++;
   return counts;
 }

@@ -58,6 +58,12 @@ export const sessionsSchema = z.strictObject({
   absolute_timeout_hours: z.number().positive().default(24).describe('A session ends this long after sign-in whatever its use, in hours.'),
   cache_entries: z.number().int().positive().default(100_000).describe('Validated sessions each instance keeps in memory; the least recently used is dropped first.'),
   cache_ttl_seconds: z.number().positive().max(3600).default(60).describe('A cached session is read again from the database after this many seconds, so a change that missed the feed still takes effect.'),
+  cli_credential_hours: z
+    .number()
+    .positive()
+    .max(24 * 7)
+    .default(12)
+    .describe('Lifetime of the credential `gatehouse login` gives the command line, in hours; never beyond its browser session, and revoking that session ends it.'),
 });
 
 export const portalSchema = z.strictObject({
