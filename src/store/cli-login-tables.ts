@@ -21,6 +21,8 @@ export interface CliCredentialsTable {
   id_hash: string;
   session_hash: string;
   user_id: string;
+  /** SHA-256 of the code it was redeemed for: a replay of that code revokes it (RFC 6749 §4.1.2). */
+  code_hash: string;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;

@@ -81,8 +81,13 @@ describe('gatehouse login: the authorize, consent and token endpoints', () => {
     const codeFor = async (challenge: string) => new URL(await s.consent(browser, s.authorizeUrl({ code_challenge: challenge, redirect_uri: redirect }))).searchParams.get('code');
     const first = pkce();
     const code = await codeFor(first.challenge);
-    expect((await s.token({ grant_type: 'authorization_code', code, code_verifier: first.verifier, redirect_uri: redirect })).status).toBe(200);
+    const issued = await s.token({ grant_type: 'authorization_code', code, code_verifier: first.verifier, redirect_uri: redirect });
+    expect(issued.status).toBe(200);
     expect((await s.token({ grant_type: 'authorization_code', code, code_verifier: first.verifier, redirect_uri: redirect })).body.code).toBe('cli_login_invalid_grant');
+    // RFC 6749 §4.1.2: the replay revokes the credential the code already gave.
+    const revoked = await fx.gatehouse.core.store.db.selectFrom('cli_credentials').select('revoked_at').where('id_hash', '=', hashSecret(String(issued.body.credential))).executeTakeFirstOrThrow();
+    expect(revoked.revoked_at).not.toBeNull();
+    expect(await s.lastAudit('cli_login.credential_revoked')).toMatchObject({ code: 'cli_login_code_replayed', actor: 'system:code-replay' });
     const second = pkce();
     expect((await s.token({ grant_type: 'authorization_code', code: await codeFor(second.challenge), redirect_uri: redirect })).body.code).toBe('cli_login_invalid_grant');
     const third = pkce();

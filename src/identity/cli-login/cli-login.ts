@@ -43,7 +43,8 @@ export interface CliCredentialGrant {
  * - A redirect_uri that is not a loopback IP literal (another host, `localhost` per RFC 8252 §8.3,
  *   `https:`, a fragment, odd spellings of 127.0.0.1): refused before any redirect, `cli_login_bad_redirect`.
  * - A code replayed, redeemed with a wrong or missing verifier, or with another redirect_uri:
- *   `cli_login_invalid_grant`; the first redemption attempt burns the code whatever its outcome. A
+ *   `cli_login_invalid_grant`; the first redemption attempt burns the code whatever its outcome, and a
+ *   replay revokes the credential already issued for it (RFC 6749 §4.1.2). A
  *   `plain` challenge is refused at authorize (`cli_login_bad_request`): the verifier would be in the URL.
  * - A code older than a minute: `cli_login_invalid_grant`. Codes are stored only as SHA-256 digests.
  * - Framing the consent page (clickjacking): the portal sends `frame-ancestors 'none'` and
@@ -99,15 +100,19 @@ export class CliLogin {
     try {
       if (typeof input.code !== 'string' || input.code.length < 20 || input.code.length > 100) throw grantRefusal('malformed code');
       const now = this.clock.now();
+      const codeHash = hashSecret(input.code);
       // Single use: the update that marks it used is the read, so two redemptions cannot both see it unused.
       const row = await this.store.db
         .updateTable('cli_login_codes')
         .set({ used_at: now })
-        .where('code_hash', '=', hashSecret(input.code))
+        .where('code_hash', '=', codeHash)
         .where('used_at', 'is', null)
         .returning(['session_hash', 'redirect_uri', 'code_challenge', 'expires_at'])
         .executeTakeFirst();
-      if (!row) throw grantRefusal('unknown or already used code (replay?)');
+      if (!row) {
+        await this.revokeReplayed(codeHash, ip);
+        throw grantRefusal('unknown or already used code (replay?)');
+      }
       if (now >= Number(row.expires_at)) throw grantRefusal('code expired');
       if (input.redirectUri !== row.redirect_uri) throw grantRefusal('redirect_uri differs from the one the code was issued for');
       if (!verifierMatches(input.codeVerifier, row.code_challenge)) throw grantRefusal('code_verifier does not match the S256 challenge');
@@ -117,7 +122,7 @@ export class CliLogin {
       const expiresAt = Math.min(now + this.settings.credentialMaxMs, session.expiresAt);
       await this.store.db
         .insertInto('cli_credentials')
-        .values({ id_hash: hashSecret(credential), session_hash: session.idHash, user_id: session.userId, created_at: now, expires_at: expiresAt, revoked_at: null })
+        .values({ id_hash: hashSecret(credential), session_hash: session.idHash, user_id: session.userId, code_hash: codeHash, created_at: now, expires_at: expiresAt, revoked_at: null })
         .execute();
       await this.audit.record({ type: 'cli_login.credential_issued', outcome: 'success', actor: `user:${session.userId}`, userId: session.userId, ip, detail: { session: session.idHash.slice(0, 16), expires_at: expiresAt } });
       return { credential, expiresAt, email: session.email };
@@ -144,6 +149,23 @@ export class CliLogin {
     } catch (error) {
       await this.refused('cli_login.credential_refused', error, ip);
       throw error;
+    }
+  }
+
+  /**
+   * RFC 6749 §4.1.2: a code presented twice means someone else holds it (browser history, a log of
+   * the loopback URL): the credential already issued for it is revoked, whoever redeemed it first.
+   */
+  private async revokeReplayed(codeHash: string, ip: string): Promise<void> {
+    const revoked = await this.store.db
+      .updateTable('cli_credentials')
+      .set({ revoked_at: this.clock.now() })
+      .where('code_hash', '=', codeHash)
+      .where('revoked_at', 'is', null)
+      .returning(['user_id', 'session_hash'])
+      .execute();
+    for (const credential of revoked) {
+      await this.audit.record({ type: 'cli_login.credential_revoked', outcome: 'success', actor: 'system:code-replay', userId: credential.user_id, ip, code: 'cli_login_code_replayed', detail: { session: credential.session_hash.slice(0, 16) } });
     }
   }
 
