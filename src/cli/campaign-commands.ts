@@ -77,11 +77,13 @@ async function printRun(cli: CliContext, json: boolean | undefined, id: string, 
   const [{ portalUrlOf }, { ownerTaskPath }] = await Promise.all([import('../core.js'), import('../credentials/index.js')]);
   const portal = portalUrlOf(loadSnapshot(cli).config);
   const ownerTasks = result.ownerTasks.map(({ linkToken, ...t }) => ({ ...t, link: linkToken === undefined ? undefined : `${portal}${ownerTaskPath(linkToken)}` }));
-  emit(cli, json, { campaign: id, ...extra, ...result, ownerTasks, approveAt: `${portal}/campaigns/${id}/approvals` }, () =>
+  const heldByOthers = result.heldByOthers.map((h) => ({ ...h, until: isoTime(h.until) }));
+  emit(cli, json, { campaign: id, ...extra, ...result, ownerTasks, heldByOthers, approveAt: `${portal}/campaigns/${id}/approvals` }, () =>
     [
       `Campaign ${id}: ${Object.entries(result.counts).map(([state, n]) => `${n} ${state}`).join(', ')}`,
       ...ownerTasks.map((t) => (t.link === undefined ? `  owner task for ${t.item} (${t.owner}): link sent by ${t.notifiedVia}` : `  owner task for ${t.item} (${t.owner}): NOT sent (${t.notNotified}); give the owner this one-time link: ${t.link}`)),
       ...(ownerTasks.length > 0 ? [`  approvals (a signed-in admin other than the owner): ${portal}/campaigns/${id}/approvals`] : []),
+      ...result.heldByOthers.map((h) => `  ${h.item}: still held by ${h.holder} until ${isoTime(h.until)}; run \`gatehouse campaign resume ${id}\` after that if it is not finished`),
     ].join('\n'),
   );
 }

@@ -77,9 +77,12 @@ for (const engine of engines) {
       expect(rotations).toBe(1);
 
       // The holder is alive (same host): its claim stands, the item is not rotated a second time.
-      await campaignsAs(runnerOf('gate-1', 1, () => true)).run(id, { actor: 'admin@acme.test' });
+      // The run says who holds the item and until when, instead of ending as if all were done.
+      const alive = await campaignsAs(runnerOf('gate-1', 1, () => true)).run(id, { actor: 'admin@acme.test' });
+      expect(alive.heldByOthers).toEqual([{ item: 'svc-held', holder: `gate-1/${DEAD_PID}`, until: expect.any(Number) }]);
       // The holder ran on another host: its pid means nothing here, even one that looks gone.
-      await campaignsAs(runnerOf('gate-2', 1, () => false)).run(id, { actor: 'admin@acme.test' });
+      const remote = await campaignsAs(runnerOf('gate-2', 1, () => false)).run(id, { actor: 'admin@acme.test' });
+      expect(remote.heldByOthers.map((h) => h.item)).toEqual(['svc-held']);
       expect((await crashing.status(id)).byState).toEqual({ rotating: 1 });
       expect(rotations).toBe(1);
       expect(await takeovers()).toEqual([]);
@@ -87,6 +90,7 @@ for (const engine of engines) {
       // The holder ran here and its process is gone: taken over now, not when the lease ends.
       const resumed = await campaignsAs(runnerOf('gate-1', 1, (pid) => pid !== DEAD_PID)).run(id, { actor: 'admin@acme.test' });
       expect(resumed.counts).toEqual({ done: 1 });
+      expect(resumed.heldByOthers).toEqual([]);
       expect(rotations).toBe(2);
       expect(await takeovers()).toEqual([{ campaign: id, item: 'svc-held', reason: 'holder_process_gone', holder: { host: 'gate-1', pid: DEAD_PID } }]);
       const [item] = await crashing.items(id);

@@ -112,16 +112,16 @@ export class CampaignRepository {
   }
 
   /** Claims still within their lease, with who holds them (to find holders that died on this host). */
-  async heldClaims(campaignId: string, now: number): Promise<{ key: string; name: string; attempts: number; owner: string }[]> {
+  async heldClaims(campaignId: string, now: number): Promise<{ key: string; name: string; attempts: number; owner: string; until: number }[]> {
     const rows = await this.store.db
       .selectFrom('campaign_items')
-      .select(['item_key', 'name', 'attempts', 'lease_owner'])
+      .select(['item_key', 'name', 'attempts', 'lease_owner', 'lease_until'])
       .where('campaign_id', '=', campaignId)
       .where('state', '=', 'rotating')
       .where('lease_until', '>', now)
       .where('lease_owner', 'is not', null)
       .execute();
-    return rows.map((r) => ({ key: r.item_key, name: r.name, attempts: Number(r.attempts), owner: r.lease_owner as string }));
+    return rows.map((r) => ({ key: r.item_key, name: r.name, attempts: Number(r.attempts), owner: r.lease_owner as string, until: Number(r.lease_until) }));
   }
 
   /**

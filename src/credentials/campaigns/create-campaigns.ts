@@ -73,6 +73,11 @@ export interface RunResult {
   processed: number;
   ownerTasks: OwnerTask[];
   counts: Record<string, number>;
+  /**
+   * Items another run still holds (a live process, or one on another host whose lease has not run
+   * out): this run left them alone, and says so rather than ending as if the campaign were done.
+   */
+  heldByOthers: { item: string; holder: string; until: number }[];
 }
 
 export interface CampaignStatus {
@@ -317,7 +322,13 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
         await report();
       }
       const status = await this.status(campaignId);
-      return { processed, ownerTasks, counts: status.byState };
+      const heldByOthers = (await repo.heldClaims(campaignId, clock.now()))
+        .filter((claim) => claim.owner !== owner)
+        .map((claim) => {
+          const holder = leaseHolderOf(claim.owner);
+          return { item: claim.name, holder: holder ? `${holder.host}/${holder.pid}` : 'another run', until: claim.until };
+        });
+      return { processed, ownerTasks, counts: status.byState, heldByOthers };
     },
 
     async status(campaignId) {
