@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { looksLikeSecret } from '../../lib/secret-shape.js';
 
 /**
  * `rotators:` section: the named rotator instances a rotation campaign may use for credentials outside
@@ -15,33 +16,6 @@ import { z } from 'zod';
 const ROTATOR_NAME = /^[a-z][a-z0-9-]{0,59}$/;
 const RESERVED_NAMES = ['gatehouse-service-token'];
 
-/** Shannon entropy in bits per character. */
-function entropyPerChar(value: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) bits -= (n / value.length) * Math.log2(n / value.length);
-  return bits;
-}
-
-/** How often a run switches between lower case, upper case and digits: often in generated text, rarely in words. */
-function classSwitches(run: string): number {
-  const classOf = (ch: string) => (/[0-9]/.test(ch) ? 0 : /[a-z]/.test(ch) ? 1 : 2);
-  let switches = 0;
-  for (let i = 1; i < run.length; i += 1) if (classOf(run[i] as string) !== classOf(run[i - 1] as string)) switches += 1;
-  return switches;
-}
-
-/**
- * A PEM block, a password assignment, credentials in a URL, or a long random run: a secret by its
- * shape. Paths and program names are words split by `/ . - _`; generated secrets are long runs that
- * switch between cases and digits all the time.
- */
-function looksSecret(value: string): boolean {
-  if (/-----BEGIN|(pass(word)?|passwd|pwd|secret|token|api[_-]?key)\s*[=:]|:\/\/[^/\s:@]+:[^/\s@]+@/i.test(value)) return true;
-  return value.split(/[\s./:@,=_-]+/).some((run) => run.length >= 16 && /^[A-Za-z0-9+]+$/.test(run) && entropyPerChar(run) >= 3.5 && classSwitches(run) >= 6);
-}
-
 /** A file path (absolute, or relative to the config file), never the secret it holds. */
 const filePath = (what: string) =>
   z
@@ -49,7 +23,7 @@ const filePath = (what: string) =>
     .min(1)
     .max(4096)
     .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { message: `must be the path of ${what}, not its content (it holds control characters)`, abort: true })
-    .refine((value) => !looksSecret(value), { message: `must be the path of ${what}; this looks like the secret itself, which must stay out of the config file` });
+    .refine((value) => !looksLikeSecret(value), { message: `must be the path of ${what}; this looks like the secret itself, which must stay out of the config file` });
 
 const timeoutMs = (fallback: number, what: string) => z.number().int().min(100).max(600_000).default(fallback).describe(`${what}, in ms.`);
 
@@ -63,7 +37,7 @@ const argvSchema = z
     if (!(argv[0] ?? '').startsWith('/')) ctx.addIssue({ code: 'custom', path: [0], message: 'must be an absolute path to the program' });
     argv.forEach((arg, index) => {
       // Every local user can read a process's argv (ps, /proc/PID/cmdline).
-      if (looksSecret(arg)) ctx.addIssue({ code: 'custom', path: [index], message: 'looks like a secret; argv is visible to every local user, so a command must read secrets from a file or its stdin' });
+      if (looksLikeSecret(arg)) ctx.addIssue({ code: 'custom', path: [index], message: 'looks like a secret; argv is visible to every local user, so a command must read secrets from a file or its stdin' });
     });
   });
 

@@ -1,35 +1,9 @@
+import { looksLikeSecret } from '../../lib/secret-shape.js';
 import { INVENTORY_ERRORS, inventoryError } from './inventory-codes.js';
 
 const MAX_KEYS = 16;
 const MAX_VALUE = 256;
-/** `password=…`, `secret: …`, a URL with credentials in it, a PEM block: secrets by their shape. */
-const SECRET_MARKERS = /(pass(word)?|passwd|pwd|secret|token|api[_-]?key|private[_-]?key)\s*[=:]|:\/\/[^/\s:@]+:[^/\s@]+@|-----BEGIN/i;
 const SECRET_KEY_NAMES = /^(pass(word)?|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credential)s?$/i;
-
-/** Shannon entropy in bits per character. */
-function entropyPerChar(value: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
-/**
- * A long unbroken run of base64/hex-like characters with high entropy is what generated secrets look
- * like; host names, role names and paths are short words separated by dots, dashes and slashes.
- */
-function looksGenerated(value: string): boolean {
-  // An OpenSSH key fingerprint identifies a public key: high entropy, but not a secret.
-  if (/^SHA256:[A-Za-z0-9+/]{43}$/.test(value)) return false;
-  for (const run of value.split(/[\s./:@,]+/)) {
-    if (run.length >= 20 && /^[A-Za-z0-9+/_=-]+$/.test(run) && entropyPerChar(run) >= 3.5) return true;
-  }
-  return false;
-}
 
 /**
  * Validates a rotator locator: a flat object of short strings that says WHERE a credential lives, never
@@ -60,7 +34,7 @@ export function checkLocator(value: unknown, where: string): Record<string, stri
     if (text.length > MAX_VALUE) throw inventoryError(INVENTORY_ERRORS.invalidInput, `${where}: locator.${key} is longer than ${MAX_VALUE} characters`);
     if (/[\u0000-\u001f\u007f]/.test(text)) throw inventoryError(INVENTORY_ERRORS.invalidInput, `${where}: locator.${key} holds control characters`);
     // The message names the key, never the value: the value may be the secret itself.
-    if (SECRET_KEY_NAMES.test(key) || SECRET_MARKERS.test(text) || looksGenerated(text)) {
+    if (SECRET_KEY_NAMES.test(key) || looksLikeSecret(text)) {
       throw inventoryError(INVENTORY_ERRORS.locatorLooksSecret, `${where}: locator.${key} looks like a secret; a locator says where a credential lives, never what it is`);
     }
     locator[key] = text;
