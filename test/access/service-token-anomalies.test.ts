@@ -127,8 +127,9 @@ describe('one instance', () => {
     expect(shown).toMatchObject({ status: 'suspended', statusReason: expect.stringContaining('token anomaly believed_unused_used') });
     const suspension = (await fx.gatehouse.core.audit.list({ type: 'service_token.suspended' })).find((e) => e.detail.name === 'old-sync');
     expect(suspension).toMatchObject({ actor: 'system:token-anomaly' });
-    const refused = (await fx.gatehouse.core.audit.list({ type: 'service_token.refused' })).filter((e) => e.detail.name === 'old-sync');
-    expect(refused.map((e) => e.code)).toContain('service_token_suspended');
+    // Refusal events are written after the answer leaves (off the request path): poll for them.
+    const refusedCodes = async () => (await fx.gatehouse.core.audit.list({ type: 'service_token.refused' })).filter((e) => e.detail.name === 'old-sync').map((e) => e.code);
+    await expect.poll(refusedCodes, POLL).toContain('service_token_suspended');
     expect((await anomalyEvents(fx, 'old-sync')).find((e) => e.detail.kind === 'believed_unused_used')).toMatchObject({ detail: { severity: 'critical', suspended: true } });
 
     // Resumed while the mark stands: it works again, and its next use suspends it again (fail closed).

@@ -78,8 +78,9 @@ for (const engine of [{ name: 'one SQLite file', postgres: false }, ...(pgAvaila
       await applied();
       expect(await statusesOnB(ci)).toEqual(Array(12).fill(403));
       expect(await statusesOnB([...nightly, ...misc])).toEqual(Array(5).fill(200));
-      const refusals = await b.gatehouse.core.audit.list({ type: 'service_token.refused' });
-      expect(new Set(refusals.filter((e) => ci.includes(String(e.detail.name))).map((e) => e.code))).toEqual(new Set(['service_token_revoked']));
+      // Refusal events are written after the answer leaves (off the request path): poll for them.
+      const refusalCodes = async () => new Set((await b.gatehouse.core.audit.list({ type: 'service_token.refused' })).filter((e) => ci.includes(String(e.detail.name))).map((e) => e.code));
+      await expect.poll(refusalCodes, { timeout: 10_000 }).toEqual(new Set(['service_token_revoked']));
       // One audit event per token, naming it and the scope; never a secret or a digest.
       const events = (await a.gatehouse.core.audit.list({ type: 'service_token.revoked' })).filter((e) => ci.includes(String(e.detail.name)));
       expect(events).toHaveLength(12);

@@ -109,7 +109,7 @@ for (const engine of [...(pgAvailable ? [{ name: 'PostgreSQL', postgres: true }]
         await vi.waitFor(async () => {
           const events = await fx.gatehouse.core.audit.list({ type: 'service_token.refused' });
           expect(events.find((e) => e.detail.requestId === requestId)).toMatchObject({ code: 'service_token_revoked' });
-        });
+        }, { timeout: 10_000 });
       }
       const token = await a.gatehouse.serviceTokens.show('ci-deploy');
       expect(token).toMatchObject({ status: 'revoked', statusReason: expect.stringContaining(view.id) as string });

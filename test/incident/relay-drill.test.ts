@@ -199,8 +199,12 @@ incident:
     const link = /(http:\/\/\S+\/enroll\?token=\S+)/.exec(invites[0]!.text)![1]!;
     await expect(core.identity.ctx.invites.findUsable(new URL(link).searchParams.get('token')!)).resolves.toMatchObject({ userId: expect.any(String) });
 
-    // Webhook: one Slack-compatible message (key-change notices of the enrollments share the channel).
-    const warned = hooks.received.filter((h) => !h.body.text?.startsWith(':key:'));
+    // Webhook: one Slack-compatible message about the incident. The channel is shared with key-change
+    // notices of the enrollments and the admin-group watcher (which may or may not see the fixture's
+    // admin arrive, depending on when it first polls), so only the incident's messages count. Delivery
+    // is at least once: a send that timed out on a loaded machine is sent again with the same
+    // Idempotency-Key, which the receiver uses to drop the copy, so messages are counted by key.
+    const warned = [...new Map(hooks.received.filter((h) => h.idempotencyKey?.startsWith('inc-')).map((h) => [h.idempotencyKey, h])).values()];
     expect(warned).toHaveLength(1);
     expect(warned[0]!.contentType).toBe('application/json');
     expect(warned[0]!.body.text).toContain('SMS phishing via acme-okta.com');
