@@ -127,7 +127,7 @@ export function registerInventoryCommands(program: Command, cli: CliContext): vo
         if (options.external) return external;
         const { createServiceTokens, serviceTokenSettingsOf, listOwnCredentials } = await import('../credentials/index.js');
         const tokens = createServiceTokens({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, settings: serviceTokenSettingsOf(core.snapshot().config.service_tokens) });
-        const own = await listOwnCredentials({ store: core.store, tokens, sealer: core.secrets, operator: 'gatehouse-operators' });
+        const own = await listOwnCredentials({ store: core.store, tokens, sealer: core.secrets, operator: 'gatehouse-operators', clock: core.clock });
         return [...own.map(ownRow), ...external];
       });
       emit(cli, options.json, rows, () => table(rows, ['name', 'kind', 'system', 'owner', 'status', 'believedUnused', 'lastRotatedAt', 'lastUsedAt', 'rotator', 'source']));

@@ -67,7 +67,7 @@ export const serverSchema = z
       .min(1)
       .optional()
       .describe(
-        'Key file (mode 0600, relative to this file) whose key-encryption key seals the signing keys, the audit checkpoint key and TOTP secrets in the database. `serve` refuses to start without one (or `key_encryption_key`). Create with `gatehouse secrets init-kek`.',
+        'Key file (mode 0600, relative to this file) whose key-encryption key seals the signing keys, the audit checkpoint key, the SSH CA keys and TOTP secrets in the database. `serve` refuses to start without one (or `key_encryption_key`). Create with `gatehouse secrets init-kek`.',
       ),
     key_encryption_key: z
       .string()

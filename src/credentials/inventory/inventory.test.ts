@@ -125,7 +125,20 @@ for (const engine of engines) {
       await store.db.insertInto('users').values({ id: 'u1', email: 'ann@acme.test', name: 'Ann', status: 'active', reenroll_required: 0, created_at: 1, updated_at: 1 }).execute();
       await store.db.insertInto('doh_tokens').values([{ token_hash: 'h1', user_id: 'u1', created_at: 5 }, { token_hash: 'h2', user_id: 'u1', created_at: 7 }]).execute();
       await store.db.insertInto('signing_keys').values({ kid: 'k1', alg: 'ES256', private_jwk: 'sealed', public_jwk: '{}', created_at: 3, activates_at: 4, retires_at: null }).execute();
-      const own = await listOwnCredentials({ store, tokens, sealer: { available: true, source: 'test', primaryKeyId: () => 'kek-2026' }, operator: 'ops@acme.test' });
+      // An SSH CA in force, one retired for good (not listed), and a live and a revoked CLI credential.
+      const caKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNc8GAXyDkHyyEKgpWAMlB8jI8bNV+1tMBHNsPwCBBH gatehouse-ca-a';
+      await store.db.insertInto('ssh_certificate_authorities').values([
+        { id: 'ca-a', algorithm: 'ssh-ed25519', public_key: caKey, private_key: 'gh-sealed.v1.x', created_at: 10, created_by: 'cli', retires_at: null },
+        { id: 'ca-old', algorithm: 'ssh-ed25519', public_key: caKey, private_key: 'gh-sealed.v1.y', created_at: 1, created_by: 'cli', retires_at: 2 },
+      ]).execute();
+      const later = clock.now() + 3_600_000;
+      await store.db.insertInto('cli_credentials').values([
+        { id_hash: 'c1', session_hash: 's1', user_id: 'u1', code_hash: 'k1', created_at: 1, expires_at: later, revoked_at: null },
+        { id_hash: 'c2', session_hash: 's1', user_id: 'u1', code_hash: 'k2', created_at: 1, expires_at: later, revoked_at: 5 },
+      ]).execute();
+      const own = await listOwnCredentials({ store, tokens, sealer: { available: true, source: 'test', primaryKeyId: () => 'kek-2026' }, operator: 'ops@acme.test', clock });
+      expect(own.filter((c) => c.source === 'ssh_ca_key')).toEqual([expect.objectContaining({ name: 'ssh-ca:ca-a', status: 'active', detail: expect.stringMatching(/^ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}$/) as string })]);
+      expect(own.filter((c) => c.source === 'cli_credentials')).toEqual([expect.objectContaining({ owner: 'ann@acme.test', detail: expect.stringContaining('1 command-line credential(s)') as string })]);
       expect(own).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ source: 'service_token', name: 'ci', owner: 'ci@acme.test' }),
