@@ -225,6 +225,16 @@ describe('gatehouse login, gatehouse ssh and POST /cli/ssh/certificate', () => {
     expect(ssh.stderr).toContain('[cli_not_signed_in]');
   });
 
+  it('stops a flood of certificate requests from one address (rate_limited) before any credential lookup', async () => {
+    // The rest of the file starts a fresh window: whatever budget earlier tests used, this one is full.
+    clock.advance(61_000);
+    const guesses = await Promise.all(Array.from({ length: 125 }, () => s.certificate(`gh-cli-${'B'.repeat(43)}`, 'servers')));
+    expect(guesses.filter((g) => g.status === 401).length).toBeLessThanOrEqual(120);
+    expect(guesses.filter((g) => g.status === 429).map((g) => g.body.code)).toEqual(expect.arrayContaining(['rate_limited']));
+    clock.advance(61_000);
+    expect(await s.certificate(`gh-cli-${'B'.repeat(43)}`, 'servers')).toMatchObject({ status: 401, body: { code: 'cli_credential_invalid' } });
+  });
+
   it('gatehouse logout revokes the credential on the portal and deletes the file', async () => {
     const dana = new TestBrowser(fx.port);
     await enrolThroughPortal(fx, dana, 'dana@acme.localhost', ['ops']);
