@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
@@ -15,6 +16,11 @@ import { registerSshCommands } from './ssh-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
+/** The package version: package.json sits two folders up from both src/cli and dist/cli. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /**
  * The whole command tree for one run, writing to `io` and never exiting the process itself. Command
  * files import the capabilities they drive inside their actions: the tree itself loads in a fraction of
@@ -24,6 +30,7 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   let exitCode = 0;
   const program = new Command('gatehouse')
     .description('Gatehouse: phishing-resistant sign-in, access proxy, DNS gateway and incident response in one process')
+    .version(packageVersion(), '-V, --version', 'print the Gatehouse version')
     .option('-c, --config <file>', 'configuration file (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError()
