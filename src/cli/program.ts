@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
@@ -16,9 +18,22 @@ import { registerSshCommands } from './ssh-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
-/** The package version: package.json sits two folders up from both src/cli and dist/cli. */
+let version: string | undefined;
+
+/**
+ * The package version, from the nearest package.json above this file: two folders up in src/ and
+ * dist/, further in a transpiled copy (the tests' build tree). Read once per process.
+ */
 export function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  if (version !== undefined) return version;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'gatehouse' && pkg.version) return (version = pkg.version);
+    }
+    if (dirname(dir) === dir) return (version = 'unknown');
+  }
 }
 
 /**
