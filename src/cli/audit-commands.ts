@@ -139,15 +139,19 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description('Print SEQ:HASH of the newest event and the checkpoint key fingerprint, to keep outside Gatehouse (use with `audit verify --anchor` and `--checkpoint-key`)')
     .action(async (options: { json?: boolean }) => {
-      const { loadCheckpointKey, readAuditHead } = await import('../audit/index.js');
+      const { loadCheckpointKey, readAuditHead, readCheckpointKey } = await import('../audit/index.js');
       const head = await withCore(cli, async (core) => {
         // The key that will sign retention checkpoints, made now if no prune has made it yet: pinned
         // before the first prune, a checkpoint signed by any other key is refused by `verify --checkpoint-key`.
-        const key = await loadCheckpointKey(core.store.db, core.random, core.secrets);
-        return { ...(await readAuditHead(core.store.db)), checkpointKey: key.fingerprint };
+        // Without the key-encryption key it cannot be made: the published one, if any, is printed.
+        const key = await loadCheckpointKey(core.store.db, core.random, core.secrets).catch(() => readCheckpointKey(core.store.db));
+        return { ...(await readAuditHead(core.store.db)), checkpointKey: key?.fingerprint ?? null };
       });
       emit(cli, options.json, { seq: head.seq, hash: head.hash, at: head.at ?? null, anchor: `${head.seq}:${head.hash}`, checkpointKey: head.checkpointKey }, () =>
-        [`${head.seq}:${head.hash}`, `checkpoint-key ${head.checkpointKey}`].join('\n'),
+        [
+          `${head.seq}:${head.hash}`,
+          head.checkpointKey === null ? 'checkpoint-key none yet (made by the first start or prune with the key-encryption key)' : `checkpoint-key ${head.checkpointKey}`,
+        ].join('\n'),
       );
     });
 }
