@@ -13,6 +13,21 @@ import { haveCommand } from '../peers.js';
 import { runGatehouse } from '../support/cli.js';
 import { coreConfigYaml } from '../support/core-fixture.js';
 import { createProgram } from '../../src/cli/program.js';
+import { loadConfigFile } from '../../src/config/index.js';
+import { openCore } from '../../src/core.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { cryptoRandom } from '../../src/lib/random.js';
+
+/** A live session for ann, so session listings have rows (times, AMR lists) to check. */
+async function signInAnn(): Promise<void> {
+  const core = await openCore(loadConfigFile(config), { clock: systemClock, random: cryptoRandom });
+  try {
+    const ann = await core.identity.users.require('ann@acme.test');
+    await core.identity.sessions.issue({ userId: ann.id, amr: ['hwk', 'mfa'], phishingResistant: true, ip: '198.51.100.7', userAgent: 'test' });
+  } finally {
+    await core.close();
+  }
+}
 
 const haveKeygen = haveCommand('ssh-keygen');
 let dir: string;
@@ -187,6 +202,8 @@ describe('every --json output', () => {
         expect(documents.length, command).toBeGreaterThan(0);
         for (const document of documents) problems.push(...styleProblems(document).map((problem) => `${args.slice(0, 3).join(' ')}: ${problem}`));
         const first = documents[0] as { id?: string; campaign?: string };
+        if (command === 'user add') await signInAnn();
+        if (command === 'sessions list') expect(documents[0], 'a session to check').toMatchObject([{ amr: ['hwk', 'mfa'], lastSeenAt: expect.stringMatching(/Z$/) }]);
         if (command === 'incident declare' && first.id) ids.incident = first.id;
         if (command === 'campaign start' && first.campaign) ids.campaign = first.campaign;
       }

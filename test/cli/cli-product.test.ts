@@ -6,6 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { runCli } from '../../src/cli/run-cli.js';
+import { loadConfigFile } from '../../src/config/index.js';
+import { openCore } from '../../src/core.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { cryptoRandom } from '../../src/lib/random.js';
 import { runGatehouse } from '../support/cli.js';
 import { coreConfigYaml } from '../support/core-fixture.js';
 import { ROOT } from '../support/paths.js';
@@ -122,14 +128,44 @@ describe('audit', () => {
   });
 });
 
+/** Signs ann in `count` times, through the store the CLI reads. */
+async function issueSessions(count: number): Promise<void> {
+  const core = await openCore(loadConfigFile(config), { clock: systemClock, random: cryptoRandom });
+  try {
+    const ann = await core.identity.users.require('ann@acme.test');
+    for (let i = 0; i < count; i++) await core.identity.sessions.issue({ userId: ann.id, amr: ['hwk'], phishingResistant: true, ip: '192.0.2.9', userAgent: 'test' });
+  } finally {
+    await core.close();
+  }
+}
+
 describe('sessions revoke --all', () => {
   it('needs --yes; without it exit 2 saying how many sessions it would revoke', async () => {
+    await issueSessions(2);
     const refused = await gatehouse(['sessions', 'revoke', '--all']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--all would revoke 0 active session(s) of every user: add --yes to confirm');
+    expect(refused.stderr).toContain('--all would revoke 2 active session(s) of every user: add --yes to confirm');
+    expect(JSON.parse((await gatehouse(['sessions', 'list', '--json'])).stdout)).toHaveLength(2);
     const done = await gatehouse(['sessions', 'revoke', '--all', '--yes', '--json']);
     expect(done.code).toBe(0);
-    expect(JSON.parse(done.stdout)).toEqual({ revoked: 0 });
+    expect(JSON.parse(done.stdout)).toEqual({ revoked: 2 });
+  });
+
+  it('at a terminal, a typed yes confirms and anything else refuses', async () => {
+    const atTerminal = async (answer: string) => {
+      let stdout = '';
+      let stderr = '';
+      const stdin = Object.assign(Readable.from([answer]), { isTTY: true });
+      const code = await runCli(['--config', config, 'sessions', 'revoke', '--all'], { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdin, env: {}, cwd: dir });
+      return { code, stdout, stderr };
+    };
+    await issueSessions(1);
+    const no = await atTerminal('no\n');
+    expect(no.code).toBe(2);
+    expect(no.stderr).toContain('--all would revoke 1 active session(s) of every user. Type yes to confirm: ');
+    expect(no.stderr).toContain('add --yes to confirm');
+    const yes = await atTerminal('yes\n');
+    expect(yes).toMatchObject({ code: 0, stdout: '1 session(s) revoked\n' });
   });
 });
 
