@@ -3,6 +3,7 @@ import type { GatehouseCore } from '../core.js';
 import type { ServiceTokenRecord } from '../credentials/index.js';
 import type { CliContext } from './cli-context.js';
 import { InputError } from '../lib/errors.js';
+import { httpMethod, ipAddress, nonNegativeNumber, positiveNumber, requestPath } from './cli-arguments.js';
 import { emit, isoTime, table } from './output.js';
 import { loadSnapshot, withCore } from './open-config.js';
 
@@ -31,9 +32,9 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
         name: app.name,
         host: app.host,
         upstream: app.upstream,
-        policies: app.policies.map((p, i) => `${p.name ?? `policies[${i}]`}:${p.action}`).join(' '),
+        policies: app.policies.map((p, i) => ({ name: p.name ?? `policies[${i}]`, action: p.action })),
       }));
-      emit(cli, options.json, rows, () => table(rows, ['name', 'host', 'upstream', 'policies']));
+      emit(cli, options.json, rows, () => table(rows.map((r) => ({ ...r, policies: r.policies.map((p) => `${p.name}:${p.action}`) })), ['name', 'host', 'upstream', 'policies']));
     });
 
   program
@@ -43,17 +44,16 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .requiredOption('--app <app>', 'app name')
     .option('--user <email>', 'a user in the database (groups come from it); omit for an anonymous request')
     .option('--service-token <name>', 'a service token in the database (its tags come from it): a machine\'s request instead of a person\'s')
-    .option('--ip <ip>', 'client address', '127.0.0.1')
+    .option('--ip <ip>', 'client address', ipAddress, '127.0.0.1')
     .option('--amr <value>', 'session AMR value (repeatable): hwk swk pwd otp mfa', collect, [])
-    .option('--auth-age <minutes>', 'minutes since the last security-key proof', (v) => Number(v))
-    .option('--method <method>', 'HTTP method', 'GET')
-    .option('--path <path>', 'request path', '/')
+    .option('--auth-age <minutes>', 'minutes since the last security-key proof', nonNegativeNumber)
+    .option('--method <method>', 'HTTP method', httpMethod, 'GET')
+    .option('--path <path>', 'request path', requestPath, '/')
     .option('--json', 'print JSON')
     .description('Print the decision and its reasons for a request, without making one')
     .action(async (options: { app: string; user?: string; serviceToken?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
       if (options.user !== undefined && options.serviceToken !== undefined) throw new InputError('--user and --service-token: give one; a request is a person\'s or a machine\'s, never both', 'usage');
       for (const value of options.amr) if (!AMR_VALUES.has(value)) throw new InputError(`--amr ${value}: expected one of ${[...AMR_VALUES].join(', ')}`, 'usage');
-      if (options.authAge !== undefined && !(options.authAge >= 0)) throw new InputError('--auth-age must be a number of minutes', 'usage');
       const { compilePolicyEngine, explainDecision } = await import('../access/policy/index.js');
       const result = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
@@ -74,7 +74,7 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
           : undefined;
         const token = options.serviceToken === undefined ? undefined : await serviceTokenNamed(core, options.serviceToken);
         const serviceToken = token ? { name: token.name, tags: token.tags } : undefined;
-        const decision = engine.decide(options.app, { ip: options.ip, method: options.method.toUpperCase(), path: options.path, now, ...(identity ? { identity } : {}), ...(serviceToken ? { serviceToken } : {}) });
+        const decision = engine.decide(options.app, { ip: options.ip, method: options.method, path: options.path, now, ...(identity ? { identity } : {}), ...(serviceToken ? { serviceToken } : {}) });
         // The gateway verifies the token before any policy runs: say when it would never get this far.
         const notes: string[] = [];
         if (token && !token.apps.includes(options.app)) notes.push(`service token ${token.name} does not name app ${options.app}: the gateway refuses it before any policy (service_token_app_not_allowed)`);
@@ -103,22 +103,26 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
   ip.command('block')
     .argument('<cidr>', 'address or CIDR range')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
-    .option('--hours <n>', 'lift the block after this many hours', (v) => Number(v))
+    .option('--hours <n>', 'lift the block after this many hours', positiveNumber)
+    .option('--json', 'print JSON')
     .description('Block an address on every instance, at once')
-    .action(async (cidr: string, options: { reason: string; hours?: number }) => {
+    .action(async (cidr: string, options: { reason: string; hours?: number; json?: boolean }) => {
       const { IpBlocks } = await import('../access/index.js');
-      await withCore(cli, async (core) => {
+      const expiresAt = await withCore(cli, async (core) => {
         const blocks = new IpBlocks(core.store, core.clock, core.audit);
-        await blocks.block(cidr, { reason: options.reason, actor: 'cli', ...(options.hours ? { expiresAt: core.clock.now() + options.hours * 3_600_000 } : {}) });
+        const until = options.hours === undefined ? undefined : core.clock.now() + options.hours * 3_600_000;
+        await blocks.block(cidr, { reason: options.reason, actor: 'cli', ...(until !== undefined ? { expiresAt: until } : {}) });
+        return until;
       });
-      cli.io.stdout.write(`blocked ${cidr}\n`);
+      emit(cli, options.json, { blocked: cidr, reason: options.reason, expiresAt: expiresAt ?? null }, () => `blocked ${cidr}${expiresAt === undefined ? '' : ` until ${isoTime(expiresAt)}`}`);
     });
   ip.command('unblock')
     .argument('<cidr>')
+    .option('--json', 'print JSON')
     .description('Lift a block')
-    .action(async (cidr: string) => {
+    .action(async (cidr: string, options: { json?: boolean }) => {
       const { IpBlocks } = await import('../access/index.js');
       const removed = await withCore(cli, (core) => new IpBlocks(core.store, core.clock, core.audit).unblock(cidr, 'cli'));
-      cli.io.stdout.write(removed ? `unblocked ${cidr}\n` : `${cidr} was not blocked\n`);
+      emit(cli, options.json, { cidr, unblocked: removed }, () => (removed ? `unblocked ${cidr}` : `${cidr} was not blocked`));
     });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import type { AuditVerification } from '../audit/index.js';
 import { InputError } from '../lib/errors.js';
-import { emit, isoTime } from './output.js';
+import { emit, isoTime, jsonLine } from './output.js';
+import { knownAuditTypes, unknownTypeMessage } from './audit-event-types.js';
 import { withCore } from './open-config.js';
 
 const ANCHOR_NOTE =
@@ -79,14 +80,20 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
     .option('--since <iso>', 'events at or after this time')
     .option('--until <iso>', 'events before this time')
     .option('--limit <n>', 'at most this many events (default: all)')
+    .option('--json', 'JSON lines (the only output of this command; accepted like every data command\'s --json)')
     .description('Print matching events as JSON lines, oldest first')
-    .action(async (options: { type?: string; user?: string; ip?: string; app?: string; since?: string; until?: string; limit?: string }) => {
+    .action(async (options: { type?: string; user?: string; ip?: string; app?: string; since?: string; until?: string; limit?: string; json?: boolean }) => {
       const since = options.since === undefined ? undefined : parseTime('--since', options.since);
       const until = options.until === undefined ? undefined : parseTime('--until', options.until);
       const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
       if (!(Number.isInteger(limit) || limit === Number.POSITIVE_INFINITY) || limit < 1) throw new InputError('--limit: expected a positive whole number', 'usage');
       const { queryAudit } = await import('../audit/index.js');
       await withCore(cli, async (core) => {
+        if (options.type !== undefined) {
+          // A mistyped type would print nothing, which reads as "no such events": refuse it instead.
+          const known = await knownAuditTypes(core.store.db);
+          if (!known.includes(options.type)) throw new InputError(unknownTypeMessage(options.type, known), 'usage');
+        }
         let printed = 0;
         let afterSeq = 0;
         // Pages of 1000: memory stays flat however long the answer.
@@ -102,7 +109,7 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
             limit: Math.min(1000, limit - printed),
           });
           if (page.length === 0) break;
-          cli.io.stdout.write(page.map((event) => `${JSON.stringify({ ...event, time: new Date(event.at).toISOString() })}\n`).join(''));
+          cli.io.stdout.write(page.map((event) => `${jsonLine(event)}\n`).join(''));
           printed += page.length;
           afterSeq = page.at(-1)!.seq;
         }
@@ -130,12 +137,21 @@ export function registerAuditCommands(program: Command, cli: CliContext): void {
   audit
     .command('head')
     .option('--json', 'print JSON')
-    .description('Print SEQ:HASH of the newest event, to keep outside Gatehouse (use with `audit verify --anchor`)')
+    .description('Print SEQ:HASH of the newest event and the checkpoint key fingerprint, to keep outside Gatehouse (use with `audit verify --anchor` and `--checkpoint-key`)')
     .action(async (options: { json?: boolean }) => {
-      const { readAuditHead } = await import('../audit/index.js');
-      const head = await withCore(cli, (core) => readAuditHead(core.store.db));
-      emit(cli, options.json, { ...head, anchor: `${head.seq}:${head.hash}` }, () =>
-        [`${head.seq}:${head.hash}`, ...(head.checkpointKey ? [`checkpoint-key ${head.checkpointKey}`] : [])].join('\n'),
+      const { loadCheckpointKey, readAuditHead, readCheckpointKey } = await import('../audit/index.js');
+      const head = await withCore(cli, async (core) => {
+        // The key that will sign retention checkpoints, made now if no prune has made it yet: pinned
+        // before the first prune, a checkpoint signed by any other key is refused by `verify --checkpoint-key`.
+        // Without the key-encryption key it cannot be made: the published one, if any, is printed.
+        const key = await loadCheckpointKey(core.store.db, core.random, core.secrets).catch(() => readCheckpointKey(core.store.db));
+        return { ...(await readAuditHead(core.store.db)), checkpointKey: key?.fingerprint ?? null };
+      });
+      emit(cli, options.json, { seq: head.seq, hash: head.hash, at: head.at ?? null, anchor: `${head.seq}:${head.hash}`, checkpointKey: head.checkpointKey }, () =>
+        [
+          `${head.seq}:${head.hash}`,
+          head.checkpointKey === null ? 'checkpoint-key none yet (made by the first start or prune with the key-encryption key)' : `checkpoint-key ${head.checkpointKey}`,
+        ].join('\n'),
       );
     });
 }

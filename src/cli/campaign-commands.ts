@@ -5,6 +5,7 @@ import type { Campaigns, RotationTarget, Rotator } from '../credentials/index.js
 import type { GatehouseCore } from '../core.js';
 import { InputError } from '../lib/errors.js';
 import type { CliContext } from './cli-context.js';
+import { jsonStyle } from './json-style.js';
 import { emit, isoTime, table } from './output.js';
 import { ownerTaskEmailNotifier } from './campaign-notifier.js';
 import { loadSnapshot, withCore } from './open-config.js';
@@ -78,7 +79,7 @@ async function printRun(cli: CliContext, json: boolean | undefined, id: string, 
   const portal = portalUrlOf(loadSnapshot(cli).config);
   const ownerTasks = result.ownerTasks.map(({ linkToken, ...t }) => ({ ...t, link: linkToken === undefined ? undefined : `${portal}${ownerTaskPath(linkToken)}` }));
   const heldByOthers = result.heldByOthers.map((h) => ({ ...h, until: isoTime(h.until) }));
-  emit(cli, json, { campaign: id, ...extra, ...result, ownerTasks, heldByOthers, approveAt: `${portal}/campaigns/${id}/approvals` }, () =>
+  emit(cli, json, { campaign: id, ...extra, ...result, ownerTasks, heldByOthers, approvalUrl: `${portal}/campaigns/${id}/approvals` }, () =>
     [
       `Campaign ${id}: ${Object.entries(result.counts).map(([state, n]) => `${n} ${state}`).join(', ')}`,
       ...ownerTasks.map((t) => (t.link === undefined ? `  owner task for ${t.item} (${t.owner}): link sent by ${t.notifiedVia}` : `  owner task for ${t.item} (${t.owner}): NOT sent (${t.notNotified}); give the owner this one-time link: ${t.link}`)),
@@ -159,8 +160,8 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
       const tasks = await withCampaigns(cli, undefined, (campaigns) => campaigns.awaitingApproval(id));
       const { portalUrlOf } = await import('../core.js');
       const approveAt = `${portalUrlOf(loadSnapshot(cli).config)}/campaigns/${id}/approvals`;
-      const rows = tasks.map((t) => ({ item: t.item.name, owner: t.item.owner, believedUnused: t.item.believedUnused, attestedBy: t.attesters.join(', ') }));
-      emit(cli, options.json, { campaign: id, approveAt, tasks: rows }, () =>
+      const rows = tasks.map((t) => ({ item: t.item.name, owner: t.item.owner, believedUnused: t.item.believedUnused, attestedBy: t.attesters }));
+      emit(cli, options.json, { campaign: id, approvalUrl: approveAt, tasks: rows }, () =>
         [table(rows, ['item', 'owner', 'attestedBy']), '', `Owners answer through their one-time link; a different admin, signed in with a security key, approves at:`, `  ${approveAt}`].join('\n'),
       );
     });
@@ -179,13 +180,15 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
     .command('report')
     .argument('<id>')
     .option('--format <format>', 'html or json', 'json')
+    .option('--json', 'print JSON (the same as --format json)')
     .option('--out <file>', 'write to a file instead of stdout')
     .description('Every item, who closed it, when, and the evidence')
-    .action(async (id: string, options: { format: string; out?: string }) => {
+    .action(async (id: string, options: { format: string; json?: boolean; out?: string }) => {
       if (options.format !== 'html' && options.format !== 'json') throw new InputError('--format must be html or json', 'usage');
+      if (options.json && options.format === 'html') throw new InputError('--json and --format html: give one', 'usage');
       const { campaignReportHtml, campaignReportJson } = await import('../credentials/index.js');
       const data = await withCampaigns(cli, undefined, (campaigns) => campaigns.report(id));
-      const text = options.format === 'html' ? campaignReportHtml(data) : `${JSON.stringify(campaignReportJson(data), null, 2)}\n`;
+      const text = options.format === 'html' ? campaignReportHtml(data) : `${JSON.stringify(jsonStyle(campaignReportJson(data)), null, 2)}\n`;
       if (options.out === undefined) cli.io.stdout.write(text);
       else {
         await writeFile(resolve(cli.io.cwd, options.out), text, { mode: 0o600 });

@@ -4,7 +4,7 @@ import type { CliContext } from './cli-context.js';
 import { systemClock } from '../lib/clock.js';
 import { InputError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
-import { emit, isoTime, table } from './output.js';
+import { emit, isoTime, jsonLine, table } from './output.js';
 import { loadSnapshot, withCore } from './open-config.js';
 
 async function namesFrom(cli: CliContext, args: string[]): Promise<string[]> {
@@ -16,6 +16,31 @@ async function namesFrom(cli: CliContext, args: string[]): Promise<string[]> {
     if (name && !name.startsWith('#')) names.push(name);
   }
   return names;
+}
+
+// RFC 1035 §2.3.1 / RFC 1123 §2.1 host names, with Unicode letters allowed: a lookalike in another
+// script (IDNA U-labels) is exactly what `domain check` is for.
+const LABEL = /^[\p{L}\p{N}_](?:[\p{L}\p{N}\p{M}_-]{0,61}[\p{L}\p{N}\p{M}_])?$/u;
+
+/** Why a name is not a domain name, or undefined when it is one. */
+export function domainNameProblem(name: string): string | undefined {
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (bare.length === 0) return 'it is empty';
+  if (bare.length > 253) return 'it is longer than 253 characters';
+  if (/\s/u.test(bare)) return 'it contains a space';
+  const bad = [...bare].find((c) => !/[\p{L}\p{N}\p{M}._-]/u.test(c));
+  if (bad !== undefined) return `it contains ${JSON.stringify(bad)}, which no domain name does`;
+  const label = bare.split('.').find((l) => !LABEL.test(l));
+  if (label !== undefined) return label === '' ? 'it has an empty label (two dots in a row, or a leading dot)' : `its label ${JSON.stringify(label.slice(0, 70))} is longer than 63 characters or starts or ends with a hyphen`;
+  return undefined;
+}
+
+function refuseMalformed(names: readonly string[]): void {
+  const problems = names.flatMap((name) => {
+    const problem = domainNameProblem(name);
+    return problem === undefined ? [] : [`${JSON.stringify(name.slice(0, 80))} is not a domain name: ${problem}`];
+  });
+  if (problems.length > 0) throw new InputError(problems.join('; '), 'usage');
 }
 
 export function registerDnsCommands(program: Command, cli: CliContext): void {
@@ -30,6 +55,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .action(async (args: string[], options: { offline?: boolean; json?: boolean }) => {
       const { config } = loadSnapshot(cli);
       const names = await namesFrom(cli, args);
+      refuseMalformed(names);
       // Age look-ups are cached per process here: the CLI does not need the shared store for a check.
       const { buildDomainIntel } = await import('../intel/index.js');
       const intel = buildDomainIntel({ dns: config.dns, clock: systemClock, offline: Boolean(options.offline) });
@@ -41,10 +67,10 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
             const verdict = await intel.classifier.classify(name);
             if (verdict.action !== 'allow') flagged++;
             line = options.json
-              ? JSON.stringify(verdict)
+              ? jsonLine(verdict)
               : `${verdict.action.toUpperCase().padEnd(5)} ${verdict.name}  ${verdict.humanReason}${verdict.reasons.length ? `  [${verdict.reasons.map((r) => r.code).join(', ')}]` : ''}`;
           } catch (error) {
-            line = options.json ? JSON.stringify({ name, error: (error as Error).message }) : `ERROR ${name}  ${(error as Error).message}`;
+            line = options.json ? jsonLine({ name, error: (error as Error).message }) : `ERROR ${name}  ${(error as Error).message}`;
           }
           cli.io.stdout.write(`${line}\n`);
         }
@@ -58,21 +84,23 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .command('block')
     .argument('<names...>')
     .requiredOption('--reason <text>', 'why (shown on the block page and kept in the audit log)')
+    .option('--json', 'print JSON')
     .description('Block names and their subdomains on every instance, at once')
-    .action(async (names: string[], options: { reason: string }) => {
+    .action(async (names: string[], options: { reason: string; json?: boolean }) => {
       const { DomainBlocks } = await import('../dns/index.js');
       const added = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
-      cli.io.stdout.write(`blocked ${added.length} new name(s)\n`);
+      emit(cli, options.json, { blocked: added }, () => `blocked ${added.length} new name(s)`);
     });
 
   domain
     .command('unblock')
     .argument('<names...>')
+    .option('--json', 'print JSON')
     .description('Lift runtime blocks')
-    .action(async (names: string[]) => {
+    .action(async (names: string[], options: { json?: boolean }) => {
       const { DomainBlocks } = await import('../dns/index.js');
       const removed = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
-      cli.io.stdout.write(`unblocked ${removed} name(s)\n`);
+      emit(cli, options.json, { unblocked: removed }, () => `unblocked ${removed} name(s)`);
     });
 
   const dns = program.command('dns').description('The DNS gateway');
@@ -88,7 +116,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
         return {
           enabled: config.dns.enabled,
           sources: config.dns.blocklists.map((l) => ({ name: l.name, source: l.path ?? l.url, format: l.format, refreshSeconds: l.refresh_interval_s })),
-          runtimeBlocks: blocks.map((b) => ({ name: b.name, reason: b.reason, since: isoTime(b.createdAt), by: b.createdBy ?? '' })),
+          runtimeBlocks: blocks.map((b) => ({ name: b.name, reason: b.reason, since: isoTime(b.createdAt), by: b.createdBy ?? null })),
           allowlist: config.dns.allowlist.length,
         };
       });
@@ -107,15 +135,16 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
   dns
     .command('token')
     .argument('<user>', 'email or id')
+    .option('--json', 'print JSON')
     .description('Print a personal DNS-over-HTTPS URL for a user (queries through it are logged with the user)')
-    .action(async (who: string) => {
+    .action(async (who: string, options: { json?: boolean }) => {
       const [{ DohTokens }, { portalUrlOf }] = await Promise.all([import('../dns/index.js'), import('../core.js')]);
       const url = await withCore(cli, async (core) => {
         const user = await core.identity.users.require(who);
         const token = await new DohTokens(core.store, core.clock, cryptoRandom).issue(user.id);
         const { config } = core.snapshot();
-        return `${portalUrlOf(config)}${config.dns.doh_path}/${token}`;
+        return { email: user.email, url: `${portalUrlOf(config)}${config.dns.doh_path}/${token}` };
       });
-      cli.io.stdout.write(`${url}\n`);
+      emit(cli, options.json, url, () => url.url);
     });
 }

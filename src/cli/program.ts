@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
@@ -15,6 +18,24 @@ import { registerSshCommands } from './ssh-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
+let version: string | undefined;
+
+/**
+ * The package version, from the nearest package.json above this file: two folders up in src/ and
+ * dist/, further in a transpiled copy (the tests' build tree). Read once per process.
+ */
+export function packageVersion(): string {
+  if (version !== undefined) return version;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'gatehouse' && pkg.version) return (version = pkg.version);
+    }
+    if (dirname(dir) === dir) return (version = 'unknown');
+  }
+}
+
 /**
  * The whole command tree for one run, writing to `io` and never exiting the process itself. Command
  * files import the capabilities they drive inside their actions: the tree itself loads in a fraction of
@@ -24,6 +45,7 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   let exitCode = 0;
   const program = new Command('gatehouse')
     .description('Gatehouse: phishing-resistant sign-in, access proxy, DNS gateway and incident response in one process')
+    .version(packageVersion(), '-V, --version', 'print the Gatehouse version')
     .option('-c, --config <file>', 'configuration file (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError()

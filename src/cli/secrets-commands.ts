@@ -17,8 +17,9 @@ export function registerSecretsCommands(program: Command, cli: CliContext): void
   secrets
     .command('init-kek')
     .option('--file <path>', 'where to write it (default: server.key_encryption_key_file of the configuration)')
+    .option('--json', 'print JSON')
     .description('Create a key-encryption key file (mode 0600); never replaces an existing one')
-    .action(async (options: { file?: string }) => {
+    .action(async (options: { file?: string; json?: boolean }) => {
       const { createKeyEncryptionKeyFile, keyEncryptionKeyFileOf } = await import('../secrets/index.js');
       let path = options.file === undefined ? undefined : resolve(cli.io.cwd, options.file);
       if (path === undefined) {
@@ -27,12 +28,13 @@ export function registerSecretsCommands(program: Command, cli: CliContext): void
         if (path === undefined) throw new GatehouseError('usage', { status: 400, publicMessage: 'pass --file PATH, or set server.key_encryption_key_file in the configuration' });
       }
       const { keyId } = createKeyEncryptionKeyFile(path, { random: cryptoRandom, clock: systemClock });
-      cli.io.stdout.write(
+      const file = path;
+      emit(cli, options.json, { keyId, file }, () =>
         [
-          `wrote key-encryption key ${keyId} to ${path} (mode 0600)`,
-          `set in gatehouse.yaml:  server: { key_encryption_key_file: ${path} }`,
+          `wrote key-encryption key ${keyId} to ${file} (mode 0600)`,
+          `set in gatehouse.yaml:  server: { key_encryption_key_file: ${file} }`,
           'back it up apart from the database: without it the signing keys and TOTP enrolments cannot be opened',
-        ].join('\n') + '\n',
+        ].join('\n'),
       );
     });
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './cli-context.js';
-import { loadConfigFile } from '../config/index.js';
+import { ConfigError, loadConfigFile } from '../config/index.js';
 import { writeDemo } from './demo-config.js';
 import { emit } from './output.js';
 import { configPathOf, loadSnapshot } from './open-config.js';
@@ -9,7 +9,7 @@ import type { GatehouseCore } from '../core.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be 1-65535, got "${value}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`expected a port 1-65535, got "${value}"`);
   return port;
 }
 
@@ -25,6 +25,16 @@ async function firstAdminLink(core: GatehouseCore): Promise<string | undefined> 
   return invite.url;
 }
 
+/**
+ * The keys a reload cannot apply. No running server is asked (there is no channel to one): they are
+ * listed instead, and a running server names each changed one in its reload log line. Loaded on use:
+ * the lists live with the capabilities that read the keys.
+ */
+async function restartOnlyKeys(): Promise<{ path: string; reason: string }[]> {
+  const { RESTART_ONLY_KEYS } = await import('../restart-only-keys.js');
+  return RESTART_ONLY_KEYS.map(({ path, reason }) => ({ path, reason }));
+}
+
 export function registerServerCommands(program: Command, cli: CliContext): void {
   program
     .command('init')
@@ -33,15 +43,19 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
     .option('--port <port>', 'listener port', parsePort, 8080)
     .option('--self-signed', 'listen with HTTPS using a new self-signed certificate')
     .option('--force', 'overwrite an existing gatehouse.yaml')
+    .option('--json', 'print JSON')
     .description('Write a demo configuration and the data folder')
-    .action(async (options: { dir: string; host: string; port: number; selfSigned?: boolean; force?: boolean }) => {
+    .action(async (options: { dir: string; host: string; port: number; selfSigned?: boolean; force?: boolean; json?: boolean }) => {
       const result = await writeDemo({ dir: resolve(cli.io.cwd, options.dir), host: options.host, port: options.port, selfSigned: Boolean(options.selfSigned), force: Boolean(options.force) });
-      cli.io.stdout.write(result.created ? `wrote ${result.configPath}\n` : `${result.configPath} exists; kept it (use --force to overwrite)\n`);
-      if (result.keyPath) {
-        cli.io.stdout.write(
-          `${result.keyCreated ? 'wrote' : 'kept'} key-encryption key ${result.keyPath} (mode 0600): back it up apart from the database; without it the signing keys and TOTP enrolments are lost\n`,
-        );
-      }
+      const data = { configPath: result.configPath, configWritten: result.created, keyPath: result.keyPath ?? null, keyWritten: result.keyPath ? Boolean(result.keyCreated) : false };
+      emit(cli, options.json, data, () =>
+        [
+          result.created ? `wrote ${result.configPath}` : `${result.configPath} exists; kept it (use --force to overwrite)`,
+          ...(result.keyPath
+            ? [`${result.keyCreated ? 'wrote' : 'kept'} key-encryption key ${result.keyPath} (mode 0600): back it up apart from the database; without it the signing keys and TOTP enrolments are lost`]
+            : []),
+        ].join('\n'),
+      );
     });
 
   program
@@ -80,13 +94,19 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
     .option('--json', 'print JSON')
     .description('Validate a configuration file; names every problem with its path')
     .action(async (file: string | undefined, options: { json?: boolean }) => {
-      const snapshot = loadConfigFile(configPathOf(cli, file));
-      // Loaded only once the file is valid: the lists live with the capabilities that read the keys.
-      const { RESTART_ONLY_KEYS } = await import('../restart-only-keys.js');
-      // No running server is asked (there is no channel to one): the keys a reload cannot apply are
-      // listed instead, and a running server names each changed one in its reload log line.
-      const restartOnly = RESTART_ONLY_KEYS.map(({ path, reason }) => ({ path, reason }));
-      emit(cli, options.json, { valid: true, path: snapshot.path, restartOnly }, () =>
+      const path = configPathOf(cli, file);
+      let snapshot;
+      try {
+        snapshot = loadConfigFile(path);
+      } catch (error) {
+        if (!(error instanceof ConfigError) || !options.json) throw error;
+        // Scripts get the same answer as JSON: every problem with its path, and exit 2 as for text.
+        emit(cli, true, { valid: false, path: error.path, issues: error.issues, restartOnly: await restartOnlyKeys() }, () => '');
+        cli.setExitCode(2);
+        return;
+      }
+      const restartOnly = await restartOnlyKeys();
+      emit(cli, options.json, { valid: true, path: snapshot.path, issues: [], restartOnly }, () =>
         [
           `${snapshot.path}: valid`,
           'Applied by a running server on reload (file change or SIGHUP), except these, which take effect after a restart:',

@@ -78,7 +78,7 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
           ...u,
           legacy,
           keys: keys.map((k) => ({ id: k.id, name: k.name, class: k.authenticatorClass, model: k.model ?? '-', aaguid: k.aaguid, createdAt: isoTime(k.createdAt), lastUsedAt: isoTime(k.lastUsedAt) })),
-          sessions: sessions.map((s) => ({ handle: s.handle, amr: s.amr.join(' '), ip: s.ip, createdAt: isoTime(s.createdAt), lastSeenAt: isoTime(s.lastSeenAt) })),
+          sessions: sessions.map((s) => ({ handle: s.handle, amr: s.amr, ip: s.ip, createdAt: isoTime(s.createdAt), lastSeenAt: isoTime(s.lastSeenAt) })),
         };
       });
       emit(cli, options.json, data, () =>

@@ -40,8 +40,8 @@ describe('config validation', () => {
   });
 
   it('names the path of an unknown key', () => {
-    expect(problems(base.replace('origins:', 'orgins:'))).toMatch(/^webauthn: .*"orgins"/m);
-    expect(problems(`${base}sesions: {}\n`)).toMatch(/^\(root\): .*"sesions"/m);
+    expect(problems(base.replace('origins:', 'orgins:'))).toMatch(/^webauthn\.orgins: unknown key \(did you mean "origins"\?\)/m);
+    expect(problems(`${base}sesions: {}\n`)).toMatch(/^sesions: unknown key \(did you mean "sessions"\?\)/m);
   });
 
   it('names the path of a bad value', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { formatConfigIssues } from './sections/format-issues.js';
+import { configIssues, type ConfigIssue } from './sections/format-issues.js';
 import { gatehouseConfigSchema, type GatehouseConfig } from './schema.js';
 
 /** A validated, deeply frozen configuration and where it came from. */
@@ -15,13 +15,27 @@ export interface ConfigSnapshot {
 }
 
 export class ConfigError extends Error {
+  /** The problems one by one (`config check --json`): `path` is null for a YAML syntax error. */
+  readonly issues: ReadonlyArray<{ path: string | null; message: string }>;
+
   constructor(
     readonly path: string,
-    readonly problems: string,
+    problems: string | readonly ConfigIssue[],
   ) {
-    super(`${path} is not a valid Gatehouse configuration:\n${problems}`);
+    const issues = typeof problems === 'string' ? problems.split('\n').map(issueOfLine) : problems;
+    const text = issues.map((issue) => (issue.path === null ? issue.message : `${issue.path}: ${issue.message}`)).join('\n');
+    super(`${path} is not a valid Gatehouse configuration:\n${text}`);
     this.name = 'ConfigError';
+    this.problems = text;
+    this.issues = issues;
   }
+
+  readonly problems: string;
+}
+
+function issueOfLine(line: string): { path: string | null; message: string } {
+  const match = /^([^\s:]+): (.*)$/.exec(line);
+  return match && match[1] !== 'YAML' ? { path: match[1]!, message: match[2]! } : { path: null, message: line };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -70,7 +84,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const substituted = substituteEnv(raw, env, '', problems);
   if (problems.length > 0) throw new ConfigError(path, problems.join('\n'));
   const result = gatehouseConfigSchema.safeParse(substituted);
-  if (!result.success) throw new ConfigError(path, formatConfigIssues(result.error as z.ZodError));
+  if (!result.success) throw new ConfigError(path, configIssues(result.error as z.ZodError, [], gatehouseConfigSchema));
   return result.data;
 }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
-import { InputError, NotFoundError } from '../lib/errors.js';
+import { GatehouseError, InputError, NotFoundError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
 import type { Database } from '../store/index.js';
 
@@ -71,7 +71,11 @@ export function createUserDirectory({ db, clock, random }: { db: Kysely<Database
       const groups = (input.groups ?? []).map(checkGroupName);
       const name = (input.name ?? email.split('@')[0] ?? email).trim().slice(0, 200);
       const existing = await target.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-      if (existing) throw new InputError(`a user with email ${email} already exists`, 'user_exists');
+      if (existing) {
+        // A conflict with the data, not a malformed request: HTTP 409, and the CLI's exit 1 (refused).
+        const message = `a user with email ${email} already exists`;
+        throw new GatehouseError('user_exists', { status: 409, publicMessage: message, detail: message });
+      }
       const now = clock.now();
       const id = random.uuid();
       await target

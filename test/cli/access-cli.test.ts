@@ -23,7 +23,7 @@ afterAll(() => fx.close());
 
 it('apps list and policy test explain decisions without a request', async () => {
   expect(await json(['apps', 'list', '--json'])).toEqual([
-    { name: 'payroll', host: 'payroll.acme.localhost', upstream: 'http://127.0.0.1:9', policies: 'finance-hwk:allow' },
+    { name: 'payroll', host: 'payroll.acme.localhost', upstream: 'http://127.0.0.1:9', policies: [{ name: 'finance-hwk', action: 'allow' }] },
   ]);
   const allowed = await json(['policy', 'test', '--app', 'payroll', '--user', 'fin@acme.test', '--amr', 'hwk', '--auth-age', '5', '--json']);
   expect(allowed).toMatchObject({ outcome: 'allow', policy: 'finance-hwk' });

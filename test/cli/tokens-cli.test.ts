@@ -33,7 +33,7 @@ it('create prints the secret once with a warning; list and show never print it',
   expect(list.stdout).toMatch(/LASTUSEDAT/);
   const shown = await gatehouse(['tokens', 'show', 'ci-deploy', '--json']);
   for (const output of [list.stdout, shown.stdout]) expect(output).not.toContain(secret!.slice(10));
-  expect(JSON.parse(shown.stdout)).toMatchObject({ name: 'ci-deploy', owner: 'build@acme.test', status: 'active', apps: ['payroll'], tags: ['ci'], lastUsedAt: '-' });
+  expect(JSON.parse(shown.stdout)).toMatchObject({ name: 'ci-deploy', owner: 'build@acme.test', status: 'active', apps: ['payroll'], tags: ['ci'], lastUsedAt: null });
 });
 
 it('list shows last use (time, address, app) and expiry as JSON', async () => {

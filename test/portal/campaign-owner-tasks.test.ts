@@ -203,7 +203,7 @@ describe('owner tasks: a link in the mail, answered by its owner with a key, app
     expect(await lastCode('admin.denied')).toBe('admin_forbidden');
     const attest = await gatehouse(['campaign', 'attest', open.id, '--json']);
     expect(attest.code).toBe(0);
-    expect(JSON.parse(attest.stdout)).toMatchObject({ approveAt: `${fx.gatehouse.portalUrl}/campaigns/${open.id}/approvals`, tasks: expect.arrayContaining([expect.objectContaining({ item: 'wiki-bot', attestedBy: '' })]) });
+    expect(JSON.parse(attest.stdout)).toMatchObject({ approvalUrl: `${fx.gatehouse.portalUrl}/campaigns/${open.id}/approvals`, tasks: expect.arrayContaining([expect.objectContaining({ item: 'wiki-bot', attestedBy: [] })]) });
     // `--as` is gone: one operator cannot be two people.
     expect((await gatehouse(['campaign', 'attest', open.id, 'wiki-bot', '--as', 'x@acme.test', '--statement', 's'])).code).not.toBe(0);
   });

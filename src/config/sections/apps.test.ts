@@ -44,7 +44,7 @@ describe('apps section: errors name the path', () => {
     ['bypass with identity', { apps: [app({ policies: [{ action: 'bypass', include: [{ everyone: true }], require: [{ group: ['eng'] }] }] })] }, 'apps[0].policies[0].require[0]: bypass policies serve requests without identity; selector "group" needs one'],
     ['path pattern', { apps: [app({ policies: [{ ...policy, require: [{ path: ['/ok', '/a/../admin'] }] }] })] }, 'apps[0].policies[0].require[0].path[1]: path "/a/../admin" has "." or ".." or empty segments; write the canonical path'],
     ['everyone must be true', { apps: [app({ policies: [{ ...policy, include: [{ everyone: false }] }] })] }, 'apps[0].policies[0].include[0].everyone: Invalid input: expected true'],
-    ['unknown app key', { apps: [app({ upstreams: 'x' })] }, 'apps[0]: Unrecognized key: "upstreams"'],
+    ['unknown app key', { apps: [app({ upstreams: 'x' })] }, 'apps[0].upstreams: unknown key'],
     ['case_sensitive_paths not a boolean', { apps: [app({ case_sensitive_paths: 'yes' })] }, 'apps[0].case_sensitive_paths: Invalid input: expected boolean, received string'],
     ['per-client cap of zero', { apps: [app({ max_requests_per_client: 0 })] }, 'apps[0].max_requests_per_client: Too small: expected number to be >=1'],
     ['negative queue bound', { apps: [app({ max_queued_requests: -1 })] }, 'apps[0].max_queued_requests: Too small: expected number to be >=0'],
@@ -53,7 +53,7 @@ describe('apps section: errors name the path', () => {
     ['trusted_proxies', { access: { trusted_proxies: ['::1/129'] } }, 'access.trusted_proxies[0]: "::1/129": prefix length exceeds 128'],
     ['jwt ttl', { access: { jwt_ttl_seconds: 86400 } }, 'access.jwt_ttl_seconds: jwt_ttl_seconds must be at most 3600'],
     ['cookie name', { access: { session_cookie_name: 'a b' } }, 'access.session_cookie_name: session_cookie_name must be an RFC 6265 token'],
-    ['unknown access key', { access: { blocked_ip: [] } }, 'access: Unrecognized key: "blocked_ip"'],
+    ['unknown access key', { access: { blocked_ip: [] } }, 'access.blocked_ip: unknown key'],
   ])('%s', (_label, input, line) => {
     expect(errorsOf(input)).toContain(line);
   });

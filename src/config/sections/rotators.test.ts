@@ -73,7 +73,7 @@ ${PG}    admin_password_file: pg-rotator.password
   it('refuses a missing field and an unknown key, naming each path', () => {
     const text = problems('  pg-main:\n    type: postgres-role\n    admin_url: postgres://rotator@db/postgres\n    adminurl: x\n');
     expect(text).toContain('rotators["pg-main"].sink: ');
-    expect(text).toContain('rotators["pg-main"]: Unrecognized key: "adminurl"');
+    expect(text).toContain('rotators["pg-main"].adminurl: unknown key (did you mean "admin_url"?)');
   });
 
   it('refuses a password in the admin URL without echoing it', () => {
