@@ -19,7 +19,7 @@ export const declareBody = z.strictObject({
   dry_run: z.boolean().default(false),
 });
 
-export const closeBody = z.strictObject({ note: z.string().max(2000).optional() });
+export const closeBody = z.strictObject({ note: z.string().max(2000).optional(), lift_blocks: z.boolean().default(false) });
 
 export const resumeBody = z.strictObject({ takeover: z.boolean().default(false) });
 

@@ -102,8 +102,8 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
       scope.post('/incidents/:id/close', async (request) => {
         const session = await adminWrite(request);
         const { id } = parseBody(incidentIdParam, request.params);
-        const { note } = parseBody(closeBody, request.body);
-        return deps.incidents.close(id, { actor: actorOf(session), ...(note ? { note } : {}) });
+        const { note, lift_blocks: liftBlocks } = parseBody(closeBody, request.body);
+        return deps.incidents.close(id, { actor: actorOf(session), ...(note ? { note } : {}), liftBlocks });
       });
 
       scope.post('/incidents/:id/resume', async (request) => {

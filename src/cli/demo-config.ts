@@ -52,6 +52,13 @@ portal:
 
 identity:
   admin_groups: [admins]
+
+# The brand whose lookalikes are flagged: \`gatehouse domain check acme-okta.com\` shows it at work.
+# The demo plays Acme Corp; put your own brand names and domains here (docs/configuration.md, dns.protect).
+dns:
+  protect:
+    brands: [acme]
+    domains: [acme.com]
 `;
 }
 

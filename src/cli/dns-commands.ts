@@ -43,6 +43,13 @@ function refuseMalformed(names: readonly string[]): void {
   if (problems.length > 0) throw new InputError(problems.join('; '), 'usage');
 }
 
+function strictLine(strict: { on: boolean; since: string | null; by: string | null; incident: string | null }): string {
+  const since = strict.since ? ` since ${strict.since}` : '';
+  const by = strict.incident ? ` (turned on by incident ${strict.incident})` : strict.by ? ` (by ${strict.by})` : '';
+  const hint = strict.on ? '; young domains are blocked, not warned; `gatehouse dns strict off` ends it' : '';
+  return `strict new-domain isolation: ${strict.on ? 'on' : 'off'}${since}${by}${hint}`;
+}
+
 export function registerDnsCommands(program: Command, cli: CliContext): void {
   const domain = program.command('domain').description('Domain verdicts and runtime blocks');
 
@@ -78,12 +85,16 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
         await intel.stop();
       }
       if (!options.json) cli.io.stderr.write(`${names.length} checked, ${flagged} flagged\n`);
+      // Without a protected brand only the age rules run: an "allow" here says nothing about lookalikes.
+      if (!config.dns.protect || (config.dns.protect.brands.length === 0 && config.dns.protect.domains.length === 0)) {
+        cli.io.stderr.write('note: no protected brand is configured, so no name was checked for lookalikes; add yours under dns.protect (brands: [acme], domains: [acme.com]) in the config (docs/configuration.md)\n');
+      }
     });
 
   domain
     .command('block')
     .argument('<names...>')
-    .requiredOption('--reason <text>', 'why (shown on the block page and kept in the audit log)')
+    .requiredOption('--reason <text>', 'why (kept in `dns lists` and the audit log; DNS clients and the block page see a generic text)')
     .option('--json', 'print JSON')
     .description('Block names and their subdomains on every instance, at once')
     .action(async (names: string[], options: { reason: string; json?: boolean }) => {
@@ -112,9 +123,11 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
       const { DomainBlocks } = await import('../dns/index.js');
       const data = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
-        const blocks = await new DomainBlocks(core.store, core.clock, core.audit).list();
+        const domainBlocks = new DomainBlocks(core.store, core.clock, core.audit);
+        const [blocks, strict] = await Promise.all([domainBlocks.list(), domainBlocks.strictNewDomainsState()]);
         return {
           enabled: config.dns.enabled,
+          strictNewDomains: { on: strict.on, since: strict.since === undefined ? null : isoTime(strict.since), by: strict.by ?? null, incident: strict.incident ?? null },
           sources: config.dns.blocklists.map((l) => ({ name: l.name, source: l.path ?? l.url, format: l.format, refreshSeconds: l.refresh_interval_s })),
           runtimeBlocks: blocks.map((b) => ({ name: b.name, reason: b.reason, since: isoTime(b.createdAt), by: b.createdBy ?? null })),
           allowlist: config.dns.allowlist.length,
@@ -123,6 +136,7 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
       emit(cli, options.json, data, () =>
         [
           `DNS gateway ${data.enabled ? 'enabled' : 'disabled'}; allowlist entries: ${data.allowlist}`,
+          strictLine(data.strictNewDomains),
           '',
           'blocklist sources (entry counts and load state: /metrics gatehouse_dns_*):',
           table(data.sources, ['name', 'format', 'source', 'refreshSeconds']),
@@ -131,6 +145,20 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
           table(data.runtimeBlocks, ['name', 'reason', 'since', 'by']),
         ].join('\n'),
       );
+    });
+  dns
+    .command('strict')
+    .argument('<state>', 'on or off')
+    .description('Switch strict new-domain isolation (young domains blocked instead of warned) on or off, on every instance; audited')
+    .action(async (state: string) => {
+      if (state !== 'on' && state !== 'off') throw new InputError('dns strict takes on or off', 'usage');
+      const { DomainBlocks } = await import('../dns/index.js');
+      const after = await withCore(cli, async (core) => {
+        const blocks = new DomainBlocks(core.store, core.clock, core.audit);
+        await blocks.setStrictNewDomains(state === 'on', 'cli');
+        return blocks.strictNewDomainsState();
+      });
+      cli.io.stdout.write(`strict new-domain isolation is ${after.on ? 'on' : 'off'}\n`);
     });
   dns
     .command('token')
@@ -146,5 +174,11 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
         return { email: user.email, url: `${portalUrlOf(config)}${config.dns.doh_path}/${token}` };
       });
       emit(cli, options.json, url, () => url.url);
+      // RFC 8484 §5: DoH is HTTPS only; browsers and phones refuse an http:// template outright.
+      if (!url.url.startsWith('https://')) {
+        cli.io.stderr.write(
+          'note: this URL is plain http, and DNS-over-HTTPS clients accept only https URLs. Serve the portal over TLS (server.https) or put a TLS reverse proxy in front of it and set server.public_url to its https:// address; the same command then prints an https URL (docs/operations.md, "Personal DoH URLs").\n',
+        );
+      }
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import type { GatehouseCore } from '../core.js';
-import type { IncidentResponse, IncidentView } from '../incident/index.js';
+import type { ClosedIncidentBlocks, IncidentResponse, IncidentView } from '../incident/index.js';
 import { InputError } from '../lib/errors.js';
 import { emit, isoTime, table } from './output.js';
 import { withCore } from './open-config.js';
@@ -33,6 +33,22 @@ export async function withIncidents<T>(cli: CliContext, run: (incidents: Inciden
 function exitCodeFor(cli: CliContext, view: IncidentView): void {
   // A playbook that could not finish is a refused operation (exit 1): scripts must notice.
   if (view.runState === 'incomplete') cli.setExitCode(1);
+}
+
+function closedBlocksText(id: string, blocks: ClosedIncidentBlocks): string[] {
+  const listed = [...blocks.domains.map((d) => `  domain ${d}`), ...blocks.ips.map((ip) => `  ip ${ip}`)];
+  const strict = blocks.strictNewDomains;
+  const lines: string[] = [];
+  if (blocks.lifted) {
+    lines.push(listed.length ? 'lifted the blocks this incident added:' : 'this incident had no blocks left to lift', ...listed);
+    if (strict.switchedOff) lines.push('strict new-domain isolation switched off');
+    else if (strict.onByThisIncident) lines.push('strict new-domain isolation stays on: another incident is open (`gatehouse dns strict off` ends it)');
+    return lines;
+  }
+  if (listed.length) lines.push('these blocks this incident added stay in force:', ...listed);
+  if (strict.onByThisIncident) lines.push('strict new-domain isolation, turned on by this incident, stays on (`gatehouse dns strict off` ends it)');
+  if (lines.length) lines.push(`to lift them: gatehouse incident close ${id} --lift-blocks`);
+  return lines;
 }
 
 export function registerIncidentCommands(program: Command, cli: CliContext): void {
@@ -133,10 +149,13 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
     .command('close')
     .argument('<id>', 'incident id')
     .option('--note <text>', 'closing note (recorded in the audit log)')
+    .option('--lift-blocks', "also lift (or, on a closed incident, lift) the domain and IP blocks this incident added (not blocks added otherwise), and strict new-domain isolation if it turned that on and no other incident is open")
     .option('--json', 'print JSON')
-    .description('Close an incident (blocks stay in place: lift them with `ip unblock` / `domain unblock`)')
-    .action(async (id: string, options: { note?: string; json?: boolean }) => {
-      const view = await withIncidents(cli, (incidents) => incidents.close(id, { actor: 'cli', ...(options.note ? { note: options.note } : {}) }));
-      emit(cli, options.json, view, () => `incident ${view.id} closed`);
+    .description('Close an incident; says which of its blocks stay in force, or lifts them with --lift-blocks')
+    .action(async (id: string, options: { note?: string; liftBlocks?: boolean; json?: boolean }) => {
+      const view = await withIncidents(cli, (incidents) =>
+        incidents.close(id, { actor: 'cli', ...(options.note ? { note: options.note } : {}), liftBlocks: options.liftBlocks === true }),
+      );
+      emit(cli, options.json, view, () => [`incident ${view.id} closed`, ...closedBlocksText(view.id, view.blocks)].join('\n'));
     });
 }

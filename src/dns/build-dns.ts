@@ -167,6 +167,7 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
       state.ports = portsOf(await state.gateway.start());
     } catch (error) {
       // Nothing is returned to stop, so what was started for the gateway is stopped here.
+      await state.gateway.stop().catch(() => undefined);
       await stopParts(running);
       throw error;
     }

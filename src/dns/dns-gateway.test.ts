@@ -186,7 +186,9 @@ describe.runIf(ok)('DNS gateway with dig over UDP and TCP', () => {
     gateway.blockDomain('Example.TEST.', 'incident 42: credential phishing');
     const blocked = await dig(port, ['www.example.test']);
     expect(digStatus(blocked)).toBe('NXDOMAIN');
-    expect(blocked).toContain('EDE: 15 (Blocked): (incident 42: credential phishing)');
+    // The stored reason stays with the operator (public-block-text.ts): clients get the generic text.
+    expect(blocked).toContain("EDE: 15 (Blocked): (Blocked by your organisation's security policy)");
+    expect(blocked).not.toContain('credential phishing');
     expect(digStatus(await dig(port, ['allowed.example.test']))).toBe('NXDOMAIN');
     expect(gateway.listState().dynamic).toEqual([expect.objectContaining({ name: 'example.test' })]);
     expect(gateway.unblockDomain('example.test')).toBe(true);

@@ -20,6 +20,7 @@ import { QueryHandler } from './query-handler.js';
 import { ResponseCache, type CacheLimits } from './response-cache.js';
 import { createTcpServer } from './tcp-server.js';
 import { createUdpServer } from './udp-server.js';
+import { listenFailure } from './listen-failure.js';
 import { UpstreamForwarder, type UpstreamAddress } from './upstream-forwarder.js';
 import type { ClassifyHook, QueryLogEntry, QueryLogSink } from './verdict.js';
 import { EDE_BLOCKED, EDE_FILTERED } from './wire-response.js';
@@ -265,9 +266,17 @@ export function createDnsGateway(options: DnsGatewayOptions): DnsGateway {
       await forwarder.start();
     },
     async listen() {
-      const udpPort = udp ? await udp.start() : null;
-      // With port 0 the TCP listener takes the UDP port, so one number serves both (as dig expects).
-      const tcpPort = tcp ? await tcp.start(config.listen.port === 0 && udpPort !== null ? udpPort : config.listen.port).catch(() => tcp.start(0)) : null;
+      const { address, port } = config.listen;
+      const udpPort = udp ? await udp.start().catch((error: unknown) => Promise.reject(listenFailure(error, { address, port, protocol: 'UDP' }))) : null;
+      let tcpPort: number | null = null;
+      try {
+        // With port 0 the TCP listener takes the UDP port, so one number serves both (as dig expects);
+        // only then may it fall back to another free port. A configured port is that port or a failure.
+        if (tcp) tcpPort = await tcp.start(port === 0 && udpPort !== null ? udpPort : port).catch((error: unknown) => (port === 0 ? tcp.start(0) : Promise.reject(error)));
+      } catch (error) {
+        await udp?.stop();
+        throw listenFailure(error, { address, port, protocol: 'TCP' });
+      }
       return { udpPort, tcpPort };
     },
     async stop() {

@@ -6,6 +6,19 @@ import { normaliseDomainName } from './domain-name.js';
 
 export const DNS_FEED = { blocksChanged: 'dns.blocks_changed', settingsChanged: 'dns.settings_changed' } as const;
 const STRICT_KEY = 'dns.strict_new_domains';
+// When and by whom the setting last changed (JSON), beside the on/off value older versions read.
+const STRICT_CHANGED_KEY = 'dns.strict_new_domains.changed';
+
+/** Strict new-domain isolation as `dns lists` shows it. */
+export interface StrictNewDomainsState {
+  on: boolean;
+  /** When it last changed (ms), undefined when it never has. */
+  since: number | undefined;
+  /** Who changed it: `cli`, an admin, or `incident:<id>`. */
+  by: string | undefined;
+  /** The incident that turned it on, when one did. */
+  incident: string | undefined;
+}
 
 export interface DomainBlock {
   name: string;
@@ -75,12 +88,12 @@ export class DomainBlocks {
       db,
       clock: this.clock,
       audit: this.audit,
-      write: (trx) =>
-        trx
-          .insertInto('settings')
-          .values({ key: STRICT_KEY, value: on ? 'on' : 'off' })
-          .onConflict((oc) => oc.column('key').doUpdateSet({ value: on ? 'on' : 'off' }))
-          .execute(),
+      write: async (trx) => {
+        const put = (key: string, value: string) =>
+          trx.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+        await put(STRICT_KEY, on ? 'on' : 'off');
+        await put(STRICT_CHANGED_KEY, JSON.stringify({ at: this.clock.now(), by: actor }));
+      },
       feed: { kind: DNS_FEED.settingsChanged, payload: { strictNewDomains: on } },
       event: { type: 'dns.strict_new_domains', outcome: 'success', actor, detail: { on } },
     });
@@ -89,6 +102,21 @@ export class DomainBlocks {
   async strictNewDomains(): Promise<boolean> {
     const row = await this.store.db.selectFrom('settings').select('value').where('key', '=', STRICT_KEY).executeTakeFirst();
     return row?.value === 'on';
+  }
+
+  async strictNewDomainsState(): Promise<StrictNewDomainsState> {
+    const rows = await this.store.db.selectFrom('settings').select(['key', 'value']).where('key', 'in', [STRICT_KEY, STRICT_CHANGED_KEY]).execute();
+    const value = (key: string) => rows.find((r) => r.key === key)?.value;
+    let changed: { at?: unknown; by?: unknown } = {};
+    try {
+      changed = JSON.parse(value(STRICT_CHANGED_KEY) ?? '{}') as typeof changed;
+    } catch {
+      // Unreadable bookkeeping must not hide whether the setting is on.
+    }
+    const on = value(STRICT_KEY) === 'on';
+    const by = typeof changed.by === 'string' ? changed.by : undefined;
+    const incident = on && by?.startsWith('incident:') ? by.slice('incident:'.length) : undefined;
+    return { on, since: typeof changed.at === 'number' ? changed.at : undefined, by, incident };
   }
 
   static isRelevant(change: Change): boolean {

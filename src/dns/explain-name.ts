@@ -2,6 +2,7 @@ import type { BlocklistStore } from './blocklist-store.js';
 import type { ClientPolicy } from './client-policies.js';
 import type { DomainHasher } from './domain-hash.js';
 import { normaliseDomainName } from './domain-name.js';
+import { publicBlockText } from './public-block-text.js';
 import type { Verdict } from './verdict.js';
 
 /**
@@ -21,6 +22,8 @@ export interface NameExplanation {
 
 const MAX_LABELS = 128;
 
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
+
 /**
  * The decision the resolver made for a name, without a packet: the block page uses it to tell a person
  * which name was blocked and why. Same order as the query path: dynamic blocks, allowlist,
@@ -38,8 +41,8 @@ export async function explainName(
   const count = deps.hasher.hashSuffixes(bytes, bytes.length, suffixes);
   const { store, policy } = deps;
   if (store.dynamicSet.match(suffixes, count) >= 0) {
-    const block = store.dynamicBlockFor(name);
-    return { name, action: 'block', kind: 'dynamic', humanReason: block?.reason ? `blocked by your security team: ${block.reason}` : 'blocked by your security team' };
+    // Anyone can ask for the block page with any Host header: no incident title nor operator note here.
+    return { name, action: 'block', kind: 'dynamic', humanReason: lowerFirst(publicBlockText(store.dynamicBlockFor(name)?.reason)) };
   }
   if (store.allowlist.match(suffixes, count) >= 0 || policy.allowlist.match(suffixes, count) >= 0) {
     return { name, action: 'allow', kind: 'allowlist', humanReason: 'on the allowlist' };

@@ -18,6 +18,7 @@ import { HotAnswer, HotAnswerTable } from './hot-answers.js';
 import {
   newCacheEntry, renderCachedReply, renderStaleReply, toCacheEntry, writeReply, type CacheEntry, type CacheLimits, type ResponseCache,
 } from './response-cache.js';
+import { publicBlockText } from './public-block-text.js';
 import { UpstreamsFailedError, type ForwardResult, type UpstreamForwarder } from './upstream-forwarder.js';
 import { VerdictMemoTable, type VerdictMemo } from './verdict-memo.js';
 import type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOutcome, Verdict } from './verdict.js';
@@ -186,9 +187,9 @@ export class QueryHandler {
     const count = this.o.hasher.hashSuffixes(this.scratch, parsed.nameLength, this.suffixes);
     // Dynamic blocks come first: an incident block must not be undone by a broad allowlist entry.
     if (store.dynamicSet.match(this.suffixes, count) >= 0) {
-      const block = store.dynamicBlockFor(parsed.name);
-      const reason = block ? block.reason : 'blocked by an operator';
-      return this.block(msg, parsed, ctx, policy, { kind: 'dynamic', ede: { infoCode: EDE_BLOCKED, text: reason } }, started);
+      // The stored reason may carry an incident title: clients get the generic text (public-block-text.ts).
+      const text = publicBlockText(store.dynamicBlockFor(parsed.name)?.reason);
+      return this.block(msg, parsed, ctx, policy, { kind: 'dynamic', ede: { infoCode: EDE_BLOCKED, text } }, started);
     }
     if (store.allowlist.match(this.suffixes, count) >= 0 || policy.allowlist.match(this.suffixes, count) >= 0) {
       return this.resolve(msg, parsed, ctx, policy, 'allow', 'allowlist', started, Infinity);

@@ -12,6 +12,7 @@ import type { HuntResult } from './hunts/hunt-result.js';
 import { runHunt } from './hunts/run-hunt.js';
 import { tokenNamed } from './hunts/token-use.js';
 import { incidentCredentialsOf, type IncidentCredentials } from './incident-credentials.js';
+import { blocksOfIncident, keptBlocks, liftBlocksOfIncident, type ClosedIncidentBlocks } from './incident-blocks.js';
 import { IncidentRepository } from './incident-repository.js';
 import type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentView } from './incident-types.js';
 import { parseIndicators } from './indicators.js';
@@ -46,7 +47,11 @@ export interface IncidentResponse {
   resume(id: string, options: { actor: string; takeover?: boolean }): Promise<{ incident: IncidentView; run: PlaybookRun }>;
   list(filter?: { status?: 'open' | 'closed' }): Promise<IncidentRecord[]>;
   show(id: string): Promise<IncidentView>;
-  close(id: string, options: { actor: string; note?: string }): Promise<IncidentView>;
+  /**
+   * Closes an incident. Its domain and IP blocks (and strict new-domain isolation, if it turned that on)
+   * stay in force unless `liftBlocks`; the result's `blocks` says which.
+   */
+  close(id: string, options: { actor: string; note?: string; liftBlocks?: boolean }): Promise<IncidentView & { blocks: ClosedIncidentBlocks }>;
   hunt(name: string, params: unknown): Promise<HuntResult>;
   /** For the DNS gateway's query hook: never throws, never waits on the database. */
   onLookalikeQuery(query: LookalikeQuery): void;
@@ -282,15 +287,26 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     },
     list: (filter?: { status?: 'open' | 'closed' }) => repository.list(filter),
     show,
-    async close(id: string, { actor, note }: { actor: string; note?: string }) {
-      await repository.get(id);
-      const closed = await core.store.db.transaction().execute(async (trx) => {
+    async close(id: string, { actor, note, liftBlocks }: { actor: string; note?: string; liftBlocks?: boolean }) {
+      const record = await repository.get(id);
+      const found = await blocksOfIncident(deps, id);
+      // An incident already closed may still have its blocks lifted: the close that kept them said how.
+      const closed = record.status === 'closed' && liftBlocks ? true : await core.store.db.transaction().execute(async (trx) => {
         const changed = await repository.close(id, { actor, ...(note ? { note } : {}) }, trx);
-        if (changed) await core.audit.record({ type: 'incident.closed', outcome: 'success', actor, detail: { incident: id, note: note ?? null } }, trx);
+        const detail = { incident: id, note: note ?? null, liftBlocks: liftBlocks === true, domains: found.domains, ips: found.ips };
+        if (changed) await core.audit.record({ type: 'incident.closed', outcome: 'success', actor, detail }, trx);
         return changed;
       });
       if (!closed) throw new GatehouseError('incident_closed', { status: 409, publicMessage: `Incident ${id} is already closed.` });
-      return show(id);
+      // Closed first: a lift that fails half-way leaves a closed incident whose blocks `dns lists` still shows.
+      const blocks = liftBlocks
+        ? await liftBlocksOfIncident(deps, found, { actor, otherOpenIncidents: (await repository.list({ status: 'open' })).length })
+        : keptBlocks(found);
+      if (blocks.lifted) {
+        const detail = { incident: id, domains: blocks.domains, ips: blocks.ips, strictNewDomainsOff: blocks.strictNewDomains.switchedOff };
+        await core.audit.record({ type: 'incident.blocks_lifted', outcome: 'success', actor, detail });
+      }
+      return { ...(await show(id)), blocks };
     },
     hunt: (name: string, params: unknown) => runHunt(huntContextOf(deps), name, params, settings().incident.hunt_window_hours * 3_600_000),
     onLookalikeQuery(query: LookalikeQuery) {

@@ -18,7 +18,8 @@ import type { PlaybookRunner } from './playbook-runner.js';
 /** Blocks an address or range at every app and the portal, on every instance (access/ip-blocks.ts). */
 export interface IpBlocker {
   block(cidr: string, input: { reason: string; actor: string }): Promise<void>;
-  list(): { cidr: string }[];
+  unblock(cidr: string, actor: string): Promise<boolean>;
+  list(): { cidr: string; reason: string }[];
 }
 
 export interface IncidentLogger {

@@ -35,3 +35,52 @@ it('domain block from the CLI reaches the store and dns lists shows it; dns toke
   expect((await gatehouse(['dns', 'token', 'dns-user@acme.test'])).stdout).toMatch(new RegExp(`^${fx.portalOrigin}/dns-query/[A-Za-z0-9_-]{43}\\n$`));
   expect((await gatehouse(['domain', 'unblock', 'kit.example'])).stdout).toBe('unblocked 1 name(s)\n');
 });
+
+it('a plain-http personal DoH URL comes with a note that DoH clients need https and how to get it', async () => {
+  await fx.gatehouse.core.identity.users.add({ email: 'doh-note@acme.test' });
+  const result = await gatehouse(['dns', 'token', 'doh-note@acme.test']);
+  expect(result.stdout).toMatch(/^http:\/\//);
+  expect(result.stderr).toContain('DNS-over-HTTPS clients accept only https URLs');
+  expect(result.stderr).toContain('server.https');
+  expect(result.stderr).toContain('server.public_url');
+});
+
+it('behind a TLS proxy (server.public_url https) the personal DoH URL is https and no note is printed', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const path = join(fx.dir, 'behind-proxy.yaml');
+  writeFileSync(path, readFileSync(fx.configPath, 'utf8').replace('  portal_host:', '  public_url: https://sso.acme.localhost\n  portal_host:'));
+  const result = await runGatehouse(['dns', 'token', 'doh-note@acme.test'], { config: path });
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^https:\/\/sso\.acme\.localhost\/dns-query\/[A-Za-z0-9_-]{43}\n$/);
+  expect(result.stderr).toBe('');
+});
+
+it('domain check without a protected brand says so and names the setting', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const path = join(fx.dir, 'no-brand.yaml');
+  writeFileSync(path, readFileSync(fx.configPath, 'utf8').replace(/dns:\n  protect:\n    brands: \[acme\]\n    domains: \[acme\.com\]\n/, ''));
+  const result = await runGatehouse(['domain', 'check', '--offline', 'acme-okta.com'], { config: path });
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^ALLOW acme-okta\.com/);
+  expect(result.stderr).toContain('no protected brand is configured');
+  expect(result.stderr).toContain('dns.protect');
+  // With the brand configured (the fixture's own config) there is no such note.
+  expect((await gatehouse(['domain', 'check', '--offline', 'acme-okta.com'])).stderr).not.toContain('no protected brand');
+});
+
+it('the demo config protects a brand, so the demo shows a lookalike flagged', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-dns-'));
+  try {
+    expect((await runGatehouse(['init', '--dir', dir])).code).toBe(0);
+    const result = await runGatehouse(['domain', 'check', '--offline', 'acme-okta.com'], { config: join(dir, 'gatehouse.yaml') });
+    expect(result.stdout).toMatch(/^BLOCK acme-okta\.com/);
+    expect(result.stderr).not.toContain('no protected brand');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -125,6 +125,35 @@ incident:
     await expect.poll(async () => digAnswers(await dig(dnsPort, ['login.kit-host.net', 'A']))[0]?.data, { timeout: 5000 }).toBe('127.0.0.1');
   });
 
+  it('an incident block answers every client with a generic EDE text and a reference, never the incident title', async () => {
+    const id = 'inc-0b7e5d1c-2f4a-4c3e-9d1a-5e6f7a8b9c0d';
+    await fx.gatehouse.dns.domainBlocks.block(['payroll-acme.net'], { reason: `incident ${id}: CFO mailbox phished via payroll-acme.net`, actor: `incident:${id}` });
+    await fx.gatehouse.feed.pollNow();
+    await expect.poll(async () => digAnswers(await dig(dnsPort, ['payroll-acme.net', 'A']))[0]?.data, { timeout: 5000 }).toBe('127.0.0.1');
+    for (const transport of ['+notcp', '+tcp']) {
+      const out = await dig(dnsPort, ['www.payroll-acme.net', 'A', transport]);
+      expect(out).toMatch(/EDE: 15 \(Blocked\)/);
+      expect(out).toContain(`Blocked by your organisation's security policy (ref ${id})`);
+      expect(out).not.toMatch(/CFO|mailbox|phished/);
+    }
+    const page = await request(`http://127.0.0.1:${fx.port}/`, { headers: { host: 'payroll-acme.net' } });
+    const body = await page.body.text();
+    expect(page.statusCode).toBe(403);
+    expect(body).toContain(`security policy (ref ${id})`);
+    expect(body).not.toMatch(/CFO|mailbox|phished/);
+    // Stored for operators as given: the title is in `dns lists` and the audit log, not on the wire.
+    expect((await fx.gatehouse.dns.domainBlocks.list()).find((b) => b.name === 'payroll-acme.net')?.reason).toContain('CFO mailbox phished');
+  });
+
+  it('an operator block sends the generic text without the operator reason', async () => {
+    await fx.gatehouse.dns.domainBlocks.block(['kit-two.example'], { reason: 'ticket 4411: vendor breach', actor: 'cli' });
+    await fx.gatehouse.feed.pollNow();
+    await expect.poll(async () => digAnswers(await dig(dnsPort, ['kit-two.example', 'A']))[0]?.data, { timeout: 5000 }).toBe('127.0.0.1');
+    const out = await dig(dnsPort, ['kit-two.example', 'A']);
+    expect(out).toContain("Blocked by your organisation's security policy");
+    expect(out).not.toMatch(/ticket|vendor|ref /);
+  });
+
   it('DoH through a personal URL logs the query with the user', async () => {
     const user = await fx.gatehouse.core.identity.users.add({ email: 'doh@acme.test' });
     const token = await fx.gatehouse.dns.dohTokens.issue(user.id);

@@ -125,9 +125,15 @@ describe('admin API', () => {
     const closed = await api(admin, `/incidents/${id}/close`, { method: 'POST', body: { note: 'drill over' }, csrf });
     expect(closed.status).toBe(200);
     expect(closed.json.status).toBe('closed');
+    // No indicators, nothing blocked: the close says so, and kept nothing.
+    expect(closed.json.blocks).toEqual({ domains: [], ips: [], lifted: false, strictNewDomains: { onByThisIncident: false, switchedOff: false } });
     const again = await api(admin, `/incidents/${id}/close`, { method: 'POST', body: {}, csrf });
     expect(again.status).toBe(409);
     expect(again.json.error).toBe('incident_closed');
+    const badFlag = await api(admin, `/incidents/${id}/close`, { method: 'POST', body: { lift_blocks: 'yes' }, csrf });
+    expect(badFlag.status).toBe(400);
+    const lifted = await api(admin, `/incidents/${id}/close`, { method: 'POST', body: { lift_blocks: true }, csrf });
+    expect(lifted).toMatchObject({ status: 200, json: { status: 'closed', blocks: { lifted: true, domains: [], ips: [] } } });
   });
 
   it('declares with tokens: unknown names refused with a code; the token is revoked in this instance at once, with its campaign', async () => {

@@ -61,7 +61,7 @@ export const incidentSchema = z.strictObject({
   strict_new_domains_on_incident: z
     .boolean()
     .default(true)
-    .describe('Turn on strict new-domain isolation in the DNS gateway when an incident names indicator domains.'),
+    .describe('Turn on strict new-domain isolation in the DNS gateway (young domains blocked instead of warned) when an incident names indicator domains. `gatehouse dns lists` shows it; `gatehouse dns strict off` or `incident close ID --lift-blocks` ends it (docs/operations.md).'),
   hunt_window_hours: z.number().positive().max(24 * 90).default(24).describe('How far back the playbook hunts for password-without-key sign-ins, in hours.'),
   auto_declare_on_lookalike: z
     .boolean()
