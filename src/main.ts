@@ -8,7 +8,7 @@ import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js'
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher, type GatehouseConfig } from './config/index.js';
 import { createCampaigns, createServiceTokens, serviceTokenSettingsOf, type OnUseAnomalies, type ServiceTokens } from './credentials/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
-import { createIncidentResponse } from './incident/index.js';
+import { createIncidentResponse, type IncidentResponse } from './incident/index.js';
 import { CliLogin, type PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
@@ -62,6 +62,8 @@ export interface RunningGatehouse {
   /** Machine credentials: verified by the access gateway, kept current by the change feed. */
   serviceTokens: ServiceTokens;
   dns: DnsLayer;
+  /** Incident response with its watchers running (the first start tells it about the admin it creates). */
+  incidents: IncidentResponse;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
   close(): Promise<void>;
@@ -340,6 +342,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       access,
       serviceTokens,
       dns,
+      incidents,
       inject: app.inject.bind(app),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();
