@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildAccess, type AccessLayer } from './access/index.js';
+import { answerJwksOnAnyHost, buildAccess, type AccessLayer } from './access/index.js';
 import { refuseBlockedClients, registerAdminApi, requireAdmin } from './admin/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
@@ -188,6 +188,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     router.current = (req, res) =>
       access.gateway.handle(req, res) ||
+      answerJwksOnAnyHost(req, res, () => access.jwks()) ||
       handleUnknownHost(req, res, {
         portalUrl: () => portalUrlOf(core.snapshot().config),
         organisation: () => core.snapshot().config.portal.organisation,
