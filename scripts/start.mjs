@@ -9,7 +9,7 @@
 // `--build-only` builds (or skips) and exits: used by the test of this script.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -78,6 +78,9 @@ const expected = fingerprint();
 if (upToDate(expected)) {
   process.stderr.write('dist/ is up to date with src/ (no build needed).\n');
 } else {
+  // tsc writes output even when it reports errors: a failed build must leave no stamp behind, or going
+  // back to the last stamped sources would run that half-built output.
+  rmSync(stampFile, { force: true });
   const code = await build();
   if (code !== 0) process.exit(code);
   writeFileSync(stampFile, `${expected}\n`);
