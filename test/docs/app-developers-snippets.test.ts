@@ -101,8 +101,6 @@ describe('docs/app-developers.md verification snippets', () => {
         HOME: process.env.HOME ?? workDir,
         GOCACHE: join(root, '.test-build', 'go-cache'),
         GOPROXY: 'off',
-        GOFLAGS: '-mod=mod',
-        GO111MODULE: 'off',
         // By address: the way an upstream on this machine reaches the keys (*.localhost is a browser's rule).
         GATEHOUSE_JWKS_URL: `http://127.0.0.1:${fx.port}/.well-known/jwks.json`,
         GATEHOUSE_ISSUER: fx.portalOrigin,
