@@ -1,14 +1,14 @@
 import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildAccess, type AccessLayer } from './access/index.js';
+import { answerJwksOnAnyHost, buildAccess, type AccessLayer } from './access/index.js';
 import { refuseBlockedClients, registerAdminApi, requireAdmin } from './admin/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher, type GatehouseConfig } from './config/index.js';
 import { createCampaigns, createServiceTokens, serviceTokenSettingsOf, type OnUseAnomalies, type ServiceTokens } from './credentials/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
-import { createIncidentResponse } from './incident/index.js';
+import { createIncidentResponse, type IncidentResponse } from './incident/index.js';
 import { CliLogin, type PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
@@ -62,6 +62,8 @@ export interface RunningGatehouse {
   /** Machine credentials: verified by the access gateway, kept current by the change feed. */
   serviceTokens: ServiceTokens;
   dns: DnsLayer;
+  /** Incident response with its watchers running (the first start tells it about the admin it creates). */
+  incidents: IncidentResponse;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
   close(): Promise<void>;
@@ -186,6 +188,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     router.current = (req, res) =>
       access.gateway.handle(req, res) ||
+      answerJwksOnAnyHost(req, res, () => access.jwks()) ||
       handleUnknownHost(req, res, {
         portalUrl: () => portalUrlOf(core.snapshot().config),
         organisation: () => core.snapshot().config.portal.organisation,
@@ -340,6 +343,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       access,
       serviceTokens,
       dns,
+      incidents,
       inject: app.inject.bind(app),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();

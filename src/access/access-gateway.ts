@@ -231,6 +231,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
             sessionId: session.idHash,
             subject: session.userId,
             email: session.email,
+            name: session.name,
             groups: session.groups,
             amr: session.amr,
             authTime: session.phishingResistantAt ?? session.createdAt,
@@ -300,7 +301,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     let assertion: string | undefined;
     if (session) {
       assertion = await deps.assertions.assertionFor(
-        { sessionId: session.idHash, subject: session.userId, email: session.email, groups: session.groups, amr: session.amr, authTime: session.phishingResistantAt ?? session.createdAt },
+        { sessionId: session.idHash, subject: session.userId, email: session.email, name: session.name, groups: session.groups, amr: session.amr, authTime: session.phishingResistantAt ?? session.createdAt },
         app.name,
       );
     }

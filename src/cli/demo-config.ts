@@ -59,6 +59,15 @@ dns:
   protect:
     brands: [acme]
     domains: [acme.com]
+
+# Protect an app on this machine (applied on save), then open ${scheme}://whoami.${options.host}:${options.port}/
+# It receives the signed header Gatehouse-Jwt-Assertion (docs/app-developers.md). Its code fetches the keys
+# by address, ${scheme}://127.0.0.1:${options.port}/.well-known/jwks.json: only browsers resolve *.localhost.
+# apps:
+#   - name: whoami
+#     host: whoami.${options.host}
+#     upstream: http://127.0.0.1:3000
+#     policies: [{ name: staff, action: allow, include: [{ group: [staff, admins] }] }]
 `;
 }
 

@@ -3,9 +3,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { ConfigError, loadConfigFile } from '../config/index.js';
 import { writeDemo } from './demo-config.js';
+import { startBannerLines } from './start-banner.js';
 import { emit } from './output.js';
 import { configPathOf, loadSnapshot } from './open-config.js';
-import type { GatehouseCore } from '../core.js';
+import type { RunningGatehouse } from '../main.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -13,16 +14,21 @@ function parsePort(value: string): number {
   return port;
 }
 
-/** While no admin has a key, every start prints a fresh one-time link for the first admin. */
-async function firstAdminLink(core: GatehouseCore): Promise<string | undefined> {
+/**
+ * The first administrator: while no admin has a key, every start prints a fresh one-time link for them
+ * (the invite revokes the previous link). Returns their email either way, for the start banner.
+ */
+async function firstAdmin({ core, incidents }: Pick<RunningGatehouse, 'core' | 'incidents'>): Promise<{ email: string | undefined; link: string | undefined }> {
   const adminGroup = core.snapshot().config.identity.admin_groups[0] ?? 'admins';
   const admins = await core.identity.users.list({ group: adminGroup });
-  for (const admin of admins) if ((await core.identity.credentials.countForUser(admin.id)) > 0) return undefined;
+  for (const admin of admins) if ((await core.identity.credentials.countForUser(admin.id)) > 0) return { email: admin.email, link: undefined };
   const email = admins[0]?.email ?? `admin@${core.snapshot().config.webauthn.rp_id}`;
   const existing = admins[0] ?? (await core.identity.users.findByEmail(email));
   if (existing) await core.identity.ctx.invites.revokeForUser(existing.id);
+  // A new membership only when the admin group is empty: that one addition is Gatehouse's own.
+  if (admins.length === 0) incidents.expectFirstStartAdmin(email, adminGroup);
   const invite = await core.identity.invite({ email, name: 'Administrator', groups: [adminGroup], actor: 'system:first-start' });
-  return invite.url;
+  return { email, link: invite.url };
 }
 
 /**
@@ -67,14 +73,20 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
       if (options.demo) await writeDemo({ dir: resolve(path, '..'), host: 'gatehouse.localhost', port: 8080, selfSigned: false, force: false });
       const { startGatehouse } = await import('../main.js');
       const running = await startGatehouse({ snapshot: loadSnapshot(cli, path), watch: true });
-      const link = await firstAdminLink(running.core);
-      const lines = [
-        '',
-        `Gatehouse is running. Portal: ${running.portalUrl}/`,
-        `Database: ${running.core.store.description}    Config: ${path} (reloads on change or SIGHUP)`,
-      ];
-      if (link) lines.push('', 'First administrator: open this one-time link in Chromium or Firefox and register a security key or passkey:', `  ${link}`);
-      cli.io.stderr.write(`${lines.join('\n')}\n\n`);
+      const admin = await firstAdmin(running);
+      const { server, dns } = running.core.snapshot().config;
+      const lines = startBannerLines({
+        portalUrl: running.portalUrl,
+        database: running.core.store.description,
+        configPath: path,
+        adminEmail: admin.email,
+        firstAdminLink: admin.link,
+        appDomain: server.portal_host.split('.').slice(1).join('.') || server.portal_host,
+        portSuffix: /:\d+$/.exec(running.portalUrl)?.[0] ?? '',
+        dnsEnabled: dns.enabled,
+        dohPath: dns.doh_path,
+      });
+      cli.io.stderr.write(`${lines.join('\n')}\n`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

@@ -4,6 +4,7 @@ import { DomainBlocks } from '../dns/index.js';
 import { GatehouseError, InputError, isGatehouseError } from '../lib/errors.js';
 import { claimAlert, linkAlertToIncident, releaseAlert } from './alerts/alert-claims.js';
 import { watchAdminGroups, type AdminAddition } from './alerts/admin-group-watcher.js';
+import { createFirstStartAdminExpectation, firstStartAdminNotice } from './alerts/first-start-admin.js';
 import { watchKeyChanges, type KeyChange } from './alerts/key-change-watcher.js';
 import { LookalikeAlertGate, lookalikeFinding, type LookalikeFinding, type LookalikeQuery } from './alerts/lookalike-alerts.js';
 import { raiseTokenAnomalyAlerts } from './alerts/token-anomaly-alerts.js';
@@ -60,6 +61,11 @@ export interface IncidentResponse {
    * path): alerts, and suspends the token where `service_tokens.anomalies.suspend_on` says. Never throws.
    */
   onTokenAnomalies(found: readonly TokenUseAnomalies[]): Promise<void>;
+  /**
+   * The first start is about to invite `email` into admin group `group`: that one addition gets a calm
+   * notice instead of the new-admin alert (threat model in alerts/first-start-admin.ts).
+   */
+  expectFirstStartAdmin(email: string, group: string): void;
   /** Starts the admin-group and key-change watchers (server only). */
   startWatchers(): () => Promise<void>;
   /** Closes the SMTP pool. */
@@ -231,7 +237,15 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     );
   };
 
+  const firstStart = createFirstStartAdminExpectation(core.clock);
   const raiseAdminAlert = async (addition: AdminAddition) => {
+    if (firstStart.take(addition)) {
+      await core.audit.record({ type: 'incident.alert', outcome: 'info', code: 'admin_first_start', userId: addition.userId, detail: { group: addition.group } });
+      const text = firstStartAdminNotice(addition);
+      if (senders().webhook) await alert({ text }, `admin-added:${addition.userId}:${addition.group}:${addition.addedAt}`);
+      else logger.info({ notice: text }, 'first administrator created at first start');
+      return;
+    }
     await core.audit.record({ type: 'incident.alert', outcome: 'info', code: 'admin_group_added', userId: addition.userId, detail: { group: addition.group, actor: addition.actor ?? null } });
     await alert({ text: `:warning: ${addition.email} was added to the admin group "${addition.group}"${addition.actor ? ` by ${addition.actor}` : ''} at ${new Date(addition.addedAt).toISOString()}. If nobody expected this, declare an incident.` }, `admin-added:${addition.userId}:${addition.group}:${addition.addedAt}`);
   };
@@ -334,6 +348,7 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
         },
         found,
       ),
+    expectFirstStartAdmin: (email, group) => firstStart.expect(email, group),
     startWatchers() {
       const watcher = watchAdminGroups({
         db: core.store.db,

@@ -49,7 +49,16 @@ describe('identity assertion', () => {
   });
   afterAll(() => new Promise<void>((resolve) => jwksServer.close(() => resolve())));
 
-  it('carries iss, aud, sub, email, groups, amr, auth_time, iat and a 60 s exp, with kid and ES256 in the header', async () => {
+  it('the name claim is the display name, else the email local part, and a renamed user is re-signed', async () => {
+    const { clock, ring, issuer } = await setup();
+    const unnamed = await verifyLocally(await issuer.assertionFor({ ...alice, name: '  ' }, 'wiki'), ring, clock);
+    expect(unnamed.payload.name).toBe('alice');
+    const named = await verifyLocally(await issuer.assertionFor({ ...alice, name: 'Alice Liddell' }, 'wiki'), ring, clock);
+    expect(named.payload.name).toBe('Alice Liddell');
+    expect(issuer.cachedAssertionFor({ ...alice, name: 'Alice L.' }, 'wiki')).toBeUndefined();
+  });
+
+  it('carries iss, aud, sub, email, name, groups, amr, auth_time, iat and a 60 s exp, with kid and ES256 in the header', async () => {
     const { clock, ring, issuer } = await setup();
     const token = await issuer.assertionFor(alice, 'wiki');
     const { payload, protectedHeader } = await verifyLocally(token, ring, clock);
@@ -60,6 +69,7 @@ describe('identity assertion', () => {
       aud: 'wiki',
       sub: 'user-123',
       email: 'alice@example.com',
+      name: 'alice',
       groups: ['eng', 'oncall'],
       amr: ['hwk', 'mfa'],
       auth_time: Math.floor(alice.authTime / 1000),

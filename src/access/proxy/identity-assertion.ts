@@ -12,6 +12,8 @@ export interface AssertedIdentity {
   /** Stable user id. */
   subject: string;
   email: string;
+  /** Display name (the user's `name`); the `name` claim falls back to the email's local part when empty. */
+  name?: string;
   groups: readonly string[];
   /** RFC 8176 authentication method references, e.g. ['hwk', 'mfa']. */
   amr: readonly string[];
@@ -80,8 +82,16 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 function sameClaims(a: AssertedIdentity, b: AssertedIdentity): boolean {
   return (
     a === b ||
-    (a.subject === b.subject && a.email === b.email && a.authTime === b.authTime && sameList(a.groups, b.groups) && sameList(a.amr, b.amr))
+    (a.subject === b.subject && a.email === b.email && a.name === b.name && a.authTime === b.authTime && sameList(a.groups, b.groups) && sameList(a.amr, b.amr))
   );
+}
+
+/** The `name` claim: the user's display name, else the email's local part. */
+export function displayNameOf(identity: Pick<AssertedIdentity, 'name' | 'email'>): string {
+  const name = identity.name?.trim();
+  if (name) return name;
+  const at = identity.email.lastIndexOf('@');
+  return at > 0 ? identity.email.slice(0, at) : identity.email;
 }
 
 export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOptions): IdentityAssertionIssuer {
@@ -110,6 +120,8 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
     const exp = iat + ttlSeconds;
     const token = await new SignJWT({
       email: identity.email,
+      // OpenID Connect Core §5.1 `name`: what an app shows; never empty, so an app needs no fallback of its own.
+      name: displayNameOf(identity),
       groups: [...identity.groups],
       amr: [...identity.amr],
       auth_time: Math.floor(identity.authTime / 1000),
@@ -178,7 +190,7 @@ export function createIdentityAssertionIssuer(options: IdentityAssertionIssuerOp
       const token = fresh(identity, key);
       if (token !== undefined) return Promise.resolve(token);
       // Concurrent misses share one signature only when they ask for the same claims.
-      const flightKey = `${key}\u0000${JSON.stringify([identity.subject, identity.email, identity.groups, identity.amr, identity.authTime])}`;
+      const flightKey = `${key}\u0000${JSON.stringify([identity.subject, identity.email, identity.name, identity.groups, identity.amr, identity.authTime])}`;
       const pending = inFlight.get(flightKey);
       if (pending) return pending;
       const signing = sign(identity, app, key).finally(() => inFlight.delete(flightKey));

@@ -24,7 +24,7 @@ describe('the JWT naming a service token', () => {
     expect(payload.sub).toBe(`${SERVICE_TOKEN_SUBJECT_PREFIX}ci-deploy`);
     expect(payload.gatehouse_token).toEqual({ name: 'ci-deploy', client_id: bot.clientId, owner: 'build@example.com' });
     expect(payload.exp! - payload.iat!).toBe(60);
-    for (const claim of ['email', 'groups', 'amr', 'auth_time']) expect(payload).not.toHaveProperty(claim);
+    for (const claim of ['email', 'name', 'groups', 'amr', 'auth_time']) expect(payload).not.toHaveProperty(claim);
   });
 
   it('is cached per token and app until shortly before it expires, and re-signed for another app or owner', async () => {
