@@ -3,7 +3,7 @@ export type { PortalDeps, PortalSettings } from './portal-deps.js';
 export type { CampaignTaskDeps } from './campaign-task-routes.js';
 export type { CliLoginDeps, CliSshCertificate } from './cli-login-routes.js';
 export { createPortalMetrics, type PortalMetrics } from './portal-metrics.js';
-export { messagePage, type PageContext } from './pages.js';
+export { messagePage, type MessagePageOptions, type PageAction, type PageContext } from './pages.js';
 export { html, layout, escapeHtml, type SafeHtml } from './html.js';
 export { PORTAL_CSP, setSecurityHeaders } from './security-headers.js';
 export { csrfTokenFor, checkCsrf } from './csrf.js';

@@ -1,13 +1,15 @@
 import type { FastifyReply } from 'fastify';
+import { PORTAL_CSS_HASH_SOURCE } from './portal-css.js';
 
 /**
- * Pages carry no inline script or style, so the CSP can forbid both; framing is refused (clickjacking
+ * Pages carry no inline script, and their one inline style is allowed by its hash alone (no style
+ * attributes, no other <style>), so the CSP forbids injected script and restyling; framing is refused (clickjacking
  * of the "touch your key" step), and nothing is cached (pages show sessions and CSRF tokens).
  */
 export const PORTAL_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  `style-src 'self' ${PORTAL_CSS_HASH_SOURCE}`,
   "img-src 'self' data:",
   "connect-src 'self'",
   "form-action 'self'",
