@@ -135,8 +135,9 @@ describe('policies per app', () => {
     const hops = await browser.follow(app('payroll'));
     const last = hops.at(-1)!;
     expect(last.status).toBe(403);
-    expect(last.body).toContain('You cannot open this app');
-    expect(last.body).toMatch(/security key/i);
+    expect(last.body).toContain('You cannot open payroll');
+    expect(last.body).toContain('This app needs a hardware security key');
+    expect(last.body).toContain('cat@acme.test'); // the page names the account that was refused
     const [event] = await fx.gatehouse.core.audit.list({ type: 'access.denied' });
     expect(event).toMatchObject({ outcome: 'failure', code: 'no_policy_matched' });
     expect(event!.detail).toMatchObject({ app: 'payroll', policy: null });
