@@ -30,6 +30,8 @@ export function refuseBlockedClients(
             message: BLOCKED,
             next: 'Your security team blocked this network address, often after a security incident. Try again from another network (your office network, or your phone without Wi-Fi), and tell your IT team, giving them the reference below.',
             requestId: request.id,
+            // A fixed path: the request's own could be "//elsewhere".
+            action: { href: '/', label: 'Try again' },
           },
         ),
       );

@@ -17,6 +17,8 @@ export interface SignInPageOptions {
   destination?: string;
   /** A confirmation to show first (signed out, session ended). */
   notice?: string;
+  /** Step-up: the person already signed in, whose key must answer. */
+  signedInAs?: string;
 }
 
 export function signInPage(ctx: PageContext, options: SignInPageOptions): string {
@@ -42,10 +44,19 @@ export function signInPage(ctx: PageContext, options: SignInPageOptions): string
     ${options.stepUp ? html`` : html`<label for="email">Work email <span class="muted">(optional)</span></label>
     <input id="email" type="email" autocomplete="username webauthn" placeholder="you@company.com">`}
     <button id="sign-in-key" class="block" type="button">${options.stepUp ? 'Touch your key' : 'Sign in with a security key or passkey'}</button>
-    <p class="muted spaced">No key yet? Your IT team sends you a one-time link to set one up.</p>
+    ${options.stepUp
+      ? options.signedInAs ? html`<p class="who spaced">Signed in as <strong>${options.signedInAs}</strong>. Not you? <a href="/sign-out">Use another account</a>.</p>` : ''
+      : html`<p class="muted spaced">No key yet? Your IT team sends you a one-time link to set one up.</p>`}
     ${legacyForm}`;
   return layout(
-    { title: to && !options.stepUp ? `Sign in to ${to}` : 'Sign in', organisation: ctx.organisation, csrfToken: ctx.csrfToken, scripts: true, data: { 'return-to': options.returnTo, 'step-up': options.stepUp ? '1' : '0' } },
+    {
+      title: to && !options.stepUp ? `Sign in to ${to}` : 'Sign in',
+      organisation: ctx.organisation,
+      csrfToken: ctx.csrfToken,
+      scripts: true,
+      data: { 'return-to': options.returnTo, 'step-up': options.stepUp ? '1' : '0' },
+      ...(options.stepUp && options.signedInAs ? { signedInAs: options.signedInAs } : {}),
+    },
     body,
   );
 }

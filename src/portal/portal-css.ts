@@ -34,7 +34,7 @@ button, .button { display: inline-flex; justify-content: center; align-items: ce
 button.block { width: 100%; margin-top: 18px; }
 button.secondary { background: #fff; color: var(--brand); }
 button.danger { background: #fff; color: var(--danger); border-color: #f1c2bd; }
-button.link { background: none; border: none; color: var(--brand); padding: 0; font-weight: 500; }
+button.link { background: none; border: none; color: var(--brand); padding: 0; font-weight: 400; font-size: inherit; text-decoration: underline; }
 button[disabled] { opacity: .6; cursor: not-allowed; }
 .divider { display: flex; align-items: center; gap: 10px; color: var(--muted); font-size: 13px; margin: 22px 0 4px; }
 .divider::before, .divider::after { content: ""; flex: 1; border-top: 1px solid var(--line); }

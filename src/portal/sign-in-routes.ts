@@ -72,6 +72,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
           returnTo,
           legacy: settings.legacyPassword,
           stepUp: stepUp && Boolean(session),
+          ...(stepUp && session ? { signedInAs: session.email } : {}),
           ...(destination ? { destination } : {}),
           ...(noticeKey ? { notice: SIGN_IN_NOTICES[noticeKey]! } : {}),
         },
