@@ -22,6 +22,15 @@ describe('deniedPage', () => {
     expect(page.next).toContain('ask your IT team for access');
   });
 
+  it('a blocked network: no other account or access request is offered, only another network', () => {
+    const blocked = { ...decision, reasons: ['ip_blocked: 203.0.113.7 in runtime block'] } as unknown as Decision;
+    const page = deniedPage({ ...base, email: 'pat@acme.test', accessRequestUrl: 'https://it.acme.test/request', decision: blocked });
+    expect(page.message).toBe('Your network address is blocked.');
+    expect(page.actions).toEqual([{ href: base.appUrl, label: 'Try again' }]);
+    expect(page.next).toContain('another network');
+    expect(JSON.stringify(page)).not.toContain('203.0.113.7');
+  });
+
   it('nobody signed in (refused before sign-in): a sign-in link back to the app, no account named', () => {
     const page = deniedPage({ ...base, email: undefined, accessRequestUrl: 'https://it.acme.test/request?app={app}' });
     expect(page.signedInAs).toBeUndefined();

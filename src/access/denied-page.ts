@@ -1,5 +1,5 @@
 import type { PageAction } from '../portal/index.js';
-import { explainDecision, type Decision } from './policy/index.js';
+import { explainDecision, reasonCode, type Decision } from './policy/index.js';
 
 export interface DeniedPageInput {
   app: string;
@@ -30,6 +30,17 @@ export function deniedPage(input: DeniedPageInput): DeniedPage {
   const { app, appUrl, portalUrl, email } = input;
   const message = explainDecision(input.decision);
   const back = encodeURIComponent(appUrl);
+  // A blocked network: another account or an access request would not help, and the portal refuses
+  // this address too. Say what does.
+  if (reasonCode(input.decision.reasons[0] ?? '') === 'ip_blocked') {
+    return {
+      title: `You cannot open ${app} from this network`,
+      message,
+      next: 'Your security team blocked this network address, often after a security incident. Try again from another network (your office network, or your phone without Wi-Fi), and tell your IT team, giving them the reference below.',
+      actions: [{ href: appUrl, label: 'Try again' }],
+      ...(email !== undefined ? { signedInAs: email } : {}),
+    };
+  }
   if (email === undefined) {
     return {
       title: `You cannot open ${app}`,

@@ -247,7 +247,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await expect.poll(async () => (await page.goto(portal('/sign-in')))?.status(), { timeout: 10_000 }).toBe(403);
       await audit(page, 'ip-block-portal', { text: /Your network is blocked.*another network/ });
       await expect.poll(async () => (await page.goto(at('wiki', '/')))?.status(), { timeout: 10_000 }).toBe(403);
-      await audit(page, 'ip-block-app', { text: /network address is blocked/ });
+      await audit(page, 'ip-block-app', { text: /You cannot open wiki from this network.*network address is blocked.*another network/ });
     } finally {
       await tab.context.close();
     }
