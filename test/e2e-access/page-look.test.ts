@@ -1,6 +1,6 @@
 /**
  * Every page a person can reach, in real Chromium at 1280 and 390 px: the portal (sign-in, sign-in to
- * an app, step-up, enrolment, account, re-enrolment notice, sign-out), a refusal, the errors (400,
+ * an app, step-up, enrolment, account, re-enrolment notice, sign-out, the command line's consent), a refusal, the errors (400,
  * 403, 404, 421, 429, 500, 502, 503), the IP block on the portal and on an app, and the DNS block
  * page. Each must wear the one look (header, card, footer, the inline stylesheet applied under the
  * CSP), say who is signed in where someone is, offer a way on, log no console error (a CSP violation
@@ -23,6 +23,7 @@ import { messagePage, PORTAL_CSP } from '../../src/portal/index.js';
 import { clickAndLand, clickAndReadError } from '../e2e/portal-steps.js';
 import { haveChromium } from '../peers.js';
 import { KeyedPage, launchChromium } from '../support/browser.js';
+import { pkce, TEST_REDIRECT_URI } from '../support/cli-login-steps.js';
 import { freePort, startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { startUpstreamApp, type UpstreamApp } from './upstream-app.js';
 
@@ -194,6 +195,15 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       // One key: its Remove button is disabled, with a real title attribute (not escaped text).
       await expect(page.locator('button.danger[disabled]').getAttribute('title')).resolves.toBe('Your only key cannot be removed: add another key first');
 
+      // `gatehouse login`'s consent page (the key proof from enrolment is still fresh).
+      const authorize = new URL('/cli/authorize', fixture.portalOrigin);
+      const { challenge } = pkce();
+      for (const [key, value] of Object.entries({ response_type: 'code', client_id: 'gatehouse-cli', redirect_uri: TEST_REDIRECT_URI, code_challenge: challenge, code_challenge_method: 'S256', state: 'state-0123456789' })) {
+        authorize.searchParams.set(key, value);
+      }
+      await visit(page, authorize.toString(), 200);
+      await audit(page, 'cli-consent', { text: 'Sign in the command line?', who: EMAIL });
+
       await visit(page, portal('/sign-in?step_up=1&return_to=%2Faccount'), 200);
       await audit(page, 'step-up', { text: 'Confirm it’s you', who: EMAIL });
 
@@ -252,7 +262,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await tab.context.close();
     }
     expect([400, 403, 404, 421, 429, 502, 503].filter((s) => !statuses.has(s))).toEqual([]);
-    expect(shot.length).toBe(19 * WIDTHS.length);
+    expect(shot.length).toBe(20 * WIDTHS.length);
   });
 
   async function servePage(page: Page, url: string, status: number, body: string): Promise<void> {
