@@ -252,6 +252,11 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await clickAndLand(page, 'main button.block', /\/sign-in\?signed_out=1/);
       await audit(page, 'signed-out', { text: /Sign in to payroll\.acme\.localhost.*You are signed out\./ });
 
+      // Signing in again while flagged: the account page's notice first, then a link on to payroll.
+      await clickAndLand(page, '#sign-in-key', /\/account\?continue=/);
+      await audit(page, 'after-sign-in-reenrol', { text: /set up your key again.*Continue where you were going/, who: EMAIL });
+      await expect(page.getByRole('link', { name: 'Continue where you were going' }).getAttribute('href')).resolves.toBe(at('payroll', '/salaries'));
+
       // The address is blocked: the portal and the app refuse it, each with a whole page.
       for (const cidr of ['127.0.0.1/32', '::1/128']) await fixture.gatehouse.access.ipBlocks.block(cidr, { reason: 'page test', actor: 'test' });
       await expect.poll(async () => (await page.goto(portal('/sign-in')))?.status(), { timeout: 10_000 }).toBe(403);
@@ -262,7 +267,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await tab.context.close();
     }
     expect([400, 403, 404, 421, 429, 502, 503].filter((s) => !statuses.has(s))).toEqual([]);
-    expect(shot.length).toBe(20 * WIDTHS.length);
+    expect(shot.length).toBe(21 * WIDTHS.length);
   });
 
   async function servePage(page: Page, url: string, status: number, body: string): Promise<void> {
