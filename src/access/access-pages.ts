@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { messagePage, PORTAL_CSP, type MessagePageOptions, type PageAction } from '../portal/index.js';
+import { messagePage, STATIC_PAGE_CSP, type MessagePageOptions, type PageAction } from '../portal/index.js';
 
 export interface AccessPageOptions {
   organisation: string;
@@ -15,8 +15,8 @@ export interface AccessPageOptions {
 
 /**
  * Pages an app host answers itself (deny, handshake failures, refused requests). Their style is
- * inline (allowed by its hash in PORTAL_CSP), so they keep their look even for a client the portal
- * itself refuses.
+ * inline (allowed by its hash in STATIC_PAGE_CSP), so they keep their look even for a client the
+ * portal itself refuses.
  */
 export function sendAccessPage(res: ServerResponse, status: number, options: AccessPageOptions): void {
   const page: MessagePageOptions = { title: options.title, message: options.message, requestId: options.requestId, assetBase: options.portalOrigin };
@@ -29,7 +29,7 @@ export function sendAccessPage(res: ServerResponse, status: number, options: Acc
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-    'content-security-policy': PORTAL_CSP,
+    'content-security-policy': STATIC_PAGE_CSP,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'same-origin',

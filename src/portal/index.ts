@@ -5,6 +5,6 @@ export type { CliLoginDeps, CliSshCertificate } from './cli-login-routes.js';
 export { createPortalMetrics, type PortalMetrics } from './portal-metrics.js';
 export { messagePage, type MessagePageOptions, type PageAction, type PageContext } from './pages.js';
 export { html, layout, escapeHtml, type SafeHtml } from './html.js';
-export { PORTAL_CSP, setSecurityHeaders } from './security-headers.js';
+export { PORTAL_CSP, STATIC_PAGE_CSP, setSecurityHeaders } from './security-headers.js';
 export { csrfTokenFor, checkCsrf } from './csrf.js';
 export { CSRF_COOKIE_NAMES, csrfCookieNameOf, portalSessionCookieNameOf } from './portal-cookie-names.js';

@@ -17,6 +17,20 @@ export const PORTAL_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
+/**
+ * For pages served on a host that is not the portal (an app host, an unknown or blocked name): no
+ * script and no form at all, only the one inline style. 'self' there is someone else's origin (an
+ * app's upstream, or a name an attacker registered), so nothing is allowed by origin.
+ */
+export const STATIC_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src ${PORTAL_CSS_HASH_SOURCE}`,
+  "img-src data:",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
 export function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
   reply.header('content-security-policy', PORTAL_CSP);
   reply.header('x-frame-options', 'DENY');

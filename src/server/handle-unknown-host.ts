@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blockPage, type NameExplanation } from '../dns/index.js';
-import { messagePage, PORTAL_CSP } from '../portal/index.js';
+import { messagePage, STATIC_PAGE_CSP } from '../portal/index.js';
 
 const PROBES = new Set(['/healthz', '/readyz']);
 
@@ -49,7 +49,7 @@ export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, opt
     res.writeHead(hostname === '' ? 400 : 421, {
       'content-type': 'text/html; charset=utf-8',
       'content-length': Buffer.byteLength(body),
-      'content-security-policy': PORTAL_CSP,
+      'content-security-policy': STATIC_PAGE_CSP,
       'cache-control': 'no-store',
     });
     res.end(body);
@@ -66,7 +66,7 @@ export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, opt
       res.writeHead(403, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(body),
-        'content-security-policy': PORTAL_CSP,
+        'content-security-policy': STATIC_PAGE_CSP,
         'cache-control': 'no-store',
         'x-frame-options': 'DENY',
       });

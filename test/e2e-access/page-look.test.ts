@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockPage } from '../../src/dns/index.js';
-import { messagePage, PORTAL_CSP } from '../../src/portal/index.js';
+import { messagePage, PORTAL_CSP, STATIC_PAGE_CSP } from '../../src/portal/index.js';
 import { clickAndLand, clickAndReadError } from '../e2e/portal-steps.js';
 import { haveChromium } from '../peers.js';
 import { KeyedPage, launchChromium } from '../support/browser.js';
@@ -239,7 +239,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await servePage(page, at('fault', '/'), 500, fault);
       await audit(page, '500', { text: 'Something went wrong on our side.' });
       const blocked = blockPage({ explanation: { name: 'acme-okta.com', action: 'block', kind: 'classify:lookalike', humanReason: 'looks like acme.com; registered 37 minutes ago' }, organisation: 'Acme Corp', portalOrigin: fixture.portalOrigin });
-      await servePage(page, at('acme-okta', '/'), 403, blocked);
+      await servePage(page, at('acme-okta', '/'), 403, blocked, STATIC_PAGE_CSP);
       await audit(page, 'dns-block', { text: /acme-okta\.com was blocked/ });
 
       // An incident flags the person for re-enrolment: the account page says so.
@@ -270,8 +270,8 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
     expect(shot.length).toBe(21 * WIDTHS.length);
   });
 
-  async function servePage(page: Page, url: string, status: number, body: string): Promise<void> {
-    await page.route(url, (route) => route.fulfill({ status, body, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PORTAL_CSP } }));
+  async function servePage(page: Page, url: string, status: number, body: string, csp = PORTAL_CSP): Promise<void> {
+    await page.route(url, (route) => route.fulfill({ status, body, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp } }));
     await visit(page, url, status);
     await page.unroute(url);
   }
