@@ -207,7 +207,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     tokenAnomalies.notify = (found) => incidents.onTokenAnomalies(found);
     // Runs before the SMTP pool closes: the last write's anomalies are raised, and waited for, first.
     cleanups.push(() => serviceTokens.stop());
-    refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip));
+    refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip), () => core.snapshot().config.portal.organisation);
     registerAdminApi(app, {
       incidents,
       audit: core.audit,

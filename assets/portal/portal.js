@@ -29,7 +29,15 @@
     return data;
   }
 
+  // A sign-in refused with NotAllowedError is, as often as not, a person with no key for this site
+  // yet (the browser offers nothing to touch): the WebAuthn API cannot tell them apart from a cancel
+  // (it must not reveal which credentials exist), so the text says both, the missing key first.
+  var ceremony = 'get';
+
   function friendly(err) {
+    if (err && err.name === 'NotAllowedError' && ceremony === 'get') {
+      return 'No key answered. If you have not set up a security key or passkey for this site yet, use the set-up link your IT team sent you. If you have one, try again and touch it when it blinks.';
+    }
     if (err && err.name === 'NotAllowedError') return 'The request was cancelled or timed out. Try again and touch your key when it blinks.';
     if (err && err.name === 'InvalidStateError') return 'This security key is already registered.';
     if (err && err.name === 'SecurityError') return 'This page is not allowed to use your security key. Check the address bar.';
@@ -43,6 +51,7 @@
       event.preventDefault();
       button.disabled = true;
       document.getElementById('error') && document.getElementById('error').classList.add('hidden');
+      ceremony = 'get';
       try {
         await run(button);
       } catch (err) {
@@ -67,8 +76,10 @@
   async function registerAndConfirm(paths, extra) {
     var name = (document.getElementById('key-name') || {}).value || 'Security key';
     var start = await post(paths.options, extra);
+    ceremony = 'create';
     var created = await lib.startRegistration({ optionsJSON: start.options });
     var pending = await post(paths.verify, Object.assign({ challengeId: start.challengeId, response: created, name: name }, extra));
+    ceremony = 'confirm';
     show('status', 'Key registered. Touch it once more to confirm it works here.');
     var proof = await lib.startAuthentication({ optionsJSON: pending.options });
     return post(paths.activate, Object.assign({ activationId: pending.activationId, response: proof }, extra));

@@ -16,7 +16,8 @@ import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { randomToken, type Random } from '../lib/random.js';
 import { returnPathRefusalOf } from '../lib/return-path-refusal.js';
 import { constantTimeEqual, hashSecret } from '../lib/secret-hash.js';
-import { cookieValue, redirect, sendAccessPage } from './access-pages.js';
+import { cookieValue, redirect, sendAccessPage, type AccessPageOptions } from './access-pages.js';
+import { deniedPage } from './denied-page.js';
 import { appCookie, appCookieNamesOf, type AppCookieNames } from './app-cookie-names.js';
 import { appOriginOf } from './app-origin.js';
 import { HANDSHAKE_FAILED, type AppSessions } from './app-sessions.js';
@@ -66,7 +67,7 @@ export interface AccessGatewayDeps {
   assertions: IdentityAssertionIssuer;
   appSessions: AppSessions;
   trustedProxies: () => TrustedProxies;
-  settings: () => { portalUrl: string; organisation: string; cookieName: string; cookieMaxAgeSeconds: number; sessionAbsoluteMs: number };
+  settings: () => { portalUrl: string; organisation: string; cookieName: string; cookieMaxAgeSeconds: number; sessionAbsoluteMs: number; accessRequestUrl?: string | undefined };
   requests: Counter<'app' | 'outcome'>;
   /** The service-token verifier and use recorder; absent, every token presentation is refused. */
   serviceTokens?: (() => ServiceTokenCheck | undefined) | undefined;
@@ -107,9 +108,17 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
   };
   const cookieNamesOf = (app: CompiledApp): AppCookieNames => appCookieNamesOf(originOf(app), deps.settings().cookieName);
 
-  const page = (res: ServerResponse, status: number, id: string, title: string, message: string, action?: { href: string; label: string }) => {
+  const page = (
+    res: ServerResponse,
+    status: number,
+    id: string,
+    title: string,
+    message: string,
+    action?: { href: string; label: string },
+    more: Pick<AccessPageOptions, 'actions' | 'signedInAs' | 'next'> = {},
+  ) => {
     const { portalUrl, organisation } = deps.settings();
-    sendAccessPage(res, status, { organisation, portalOrigin: new URL(portalUrl).origin, title, message, requestId: id, ...(action ? { action } : {}) });
+    sendAccessPage(res, status, { organisation, portalOrigin: new URL(portalUrl).origin, title, message, requestId: id, ...(action ? { action } : {}), ...more });
   };
 
   const auditDeny = (app: string, decision: Decision, req: IncomingMessage, ip: string, session: SessionView | undefined, id: string) => {
@@ -251,10 +260,12 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
         if (req.method === 'GET' || req.method === 'HEAD') {
           return redirect(res, `${portalUrl}/sign-in?step_up=1&return_to=${encodeURIComponent(appUrl)}`);
         }
-        return page(res, 401, id, 'Touch your key again', explainDecision(decision));
-      default:
+        return page(res, 401, id, 'Touch your key again', explainDecision(decision), { href: appUrl, label: `Open ${app.name} again` }, session ? { signedInAs: session.email } : {});
+      default: {
         auditDeny(app.name, decision, req, forwarded.clientAddress, session, id);
-        return page(res, 403, id, 'You cannot open this app', explainDecision(decision), session ? undefined : { href: `${portalUrl}/sign-in`, label: 'Sign in' });
+        const denied = deniedPage({ app: app.name, appUrl, portalUrl, email: session?.email, accessRequestUrl: deps.settings().accessRequestUrl, decision });
+        return page(res, 403, id, denied.title, denied.message, undefined, denied);
+      }
     }
   }
 

@@ -1,24 +1,35 @@
 import type { ServerResponse } from 'node:http';
-import { messagePage, PORTAL_CSP } from '../portal/index.js';
+import { messagePage, STATIC_PAGE_CSP, type MessagePageOptions, type PageAction } from '../portal/index.js';
+
+export interface AccessPageOptions {
+  organisation: string;
+  portalOrigin: string;
+  title: string;
+  message: string;
+  requestId: string;
+  action?: PageAction;
+  actions?: PageAction[];
+  signedInAs?: string;
+  next?: string;
+}
 
 /**
- * Pages an app host answers itself (deny, handshake failures, refused requests). They borrow the
- * portal's stylesheet, so the CSP allows styles from the portal origin and nothing else.
+ * Pages an app host answers itself (deny, handshake failures, refused requests). Their style is
+ * inline (allowed by its hash in STATIC_PAGE_CSP), so they keep their look even for a client the
+ * portal itself refuses.
  */
-export function sendAccessPage(
-  res: ServerResponse,
-  status: number,
-  options: { organisation: string; portalOrigin: string; title: string; message: string; requestId: string; action?: { href: string; label: string } },
-): void {
-  const body = messagePage(
-    { organisation: options.organisation, csrfToken: '' },
-    { title: options.title, message: options.message, requestId: options.requestId, assetBase: options.portalOrigin, ...(options.action ? { action: options.action } : {}) },
-  );
+export function sendAccessPage(res: ServerResponse, status: number, options: AccessPageOptions): void {
+  const page: MessagePageOptions = { title: options.title, message: options.message, requestId: options.requestId, assetBase: options.portalOrigin };
+  if (options.action) page.action = options.action;
+  if (options.actions) page.actions = options.actions;
+  if (options.signedInAs) page.signedInAs = options.signedInAs;
+  if (options.next) page.next = options.next;
+  const body = messagePage({ organisation: options.organisation, csrfToken: '' }, page);
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-    'content-security-policy': PORTAL_CSP.replace("style-src 'self'", `style-src ${options.portalOrigin}`),
+    'content-security-policy': STATIC_PAGE_CSP,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'same-origin',
@@ -41,4 +52,33 @@ export function cookieValue(header: string | undefined, name: string): string | 
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/**
+ * The proxy's error pages (502, 503, 504, 429, 400) in the portal's look. The proxy knows the app and
+ * the error, not the person; the text says whose problem it is and what to try.
+ */
+export function appErrorPage(
+  error: { status: number; publicMessage: string },
+  context: { requestId: string | undefined; app: string | undefined; appOrigin: string | undefined },
+  settings: { organisation: string; portalUrl: string },
+): string {
+  const app = context.app ?? 'This app';
+  const busy = error.status === 503 || error.status === 429;
+  const upstream = error.status >= 500;
+  const page: MessagePageOptions = {
+    title: busy ? `${app} is busy` : upstream ? `${app} is not answering` : 'That request did not work',
+    message: error.publicMessage,
+    status: busy ? 'warn' : 'error',
+    next: upstream || busy
+      ? 'This is not a problem with your account. Wait a moment and try again; if it keeps happening, tell your IT team and give them the reference below.'
+      : 'Go back and try again. If it keeps happening, tell your IT team and give them the reference below.',
+    assetBase: new URL(settings.portalUrl).origin,
+    actions: [
+      ...(context.appOrigin ? [{ href: `${context.appOrigin}/`, label: `Open ${app} again` }] : []),
+      { href: `${new URL(settings.portalUrl).origin}/account`, label: 'Your account', secondary: true },
+    ],
+  };
+  if (context.requestId) page.requestId = context.requestId;
+  return messagePage({ organisation: settings.organisation, csrfToken: '' }, page);
 }

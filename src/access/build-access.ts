@@ -9,6 +9,7 @@ import type { Random } from '../lib/random.js';
 import type { SecretSealer } from '../secrets/index.js';
 import type { Change, Store } from '../store/index.js';
 import { createAccessGateway, type AccessGateway } from './access-gateway.js';
+import { appErrorPage } from './access-pages.js';
 import type { ServiceTokenCheck } from './service-token-gate.js';
 import { HANDSHAKE_STATE_COOKIE } from './app-cookie-names.js';
 import { appOriginOf } from './app-origin.js';
@@ -102,11 +103,17 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       ),
     ],
     logger,
+    // Read at render time: the settings and the app list follow reloads.
+    renderError: (error, context) => {
+      const app = context.app ? engine.app(context.app) : undefined;
+      return appErrorPage(error, { ...context, appOrigin: app ? appOriginOf(gatewaySettings.portalUrl, app.host) : undefined }, gatewaySettings);
+    },
   });
   // Derived once per config snapshot, not on every proxied request.
   const gatewaySettingsOf = (next: GatehouseConfig) => ({
     portalUrl: options.portalUrlOf(next),
     organisation: next.portal.organisation,
+    accessRequestUrl: next.portal.access_request_url,
     cookieName: next.access.session_cookie_name,
     cookieMaxAgeSeconds: Math.floor(next.sessions.absolute_timeout_hours * 3600),
     sessionAbsoluteMs: next.sessions.absolute_timeout_hours * 3_600_000,

@@ -5,6 +5,7 @@ import { checkCsrf, csrfTokenFor } from './csrf.js';
 import { currentSession } from './current-session.js';
 import { accountPage } from './pages.js';
 import { clearSessionCookie, isTls, type PortalDeps } from './portal-deps.js';
+import { safeReturnTo } from './return-to.js';
 
 const NOTICES: Record<string, string> = {
   enrolled: 'Your security key is registered. You are signed in.',
@@ -61,17 +62,29 @@ export function registerAccountRoutes(app: FastifyInstance, deps: PortalDeps): v
   app.get('/account', async (request, reply) => {
     const session = await currentSession(deps, request);
     if (!session) return reply.redirect('/sign-in?return_to=%2Faccount', 303);
-    const [keys, sessions] = await Promise.all([
+    const [keys, sessions, user] = await Promise.all([
       deps.identity.credentials.listForUser(session.userId),
       deps.identity.sessions.listForUser(session.userId),
+      deps.identity.users.get(session.userId),
     ]);
     const query = request.query as Record<string, string | undefined>;
+    // Where sign-in was going before the re-enrolment notice; checked like any return_to.
+    const continueTo = query.continue === undefined ? undefined : safeReturnTo(query.continue, deps.isAllowedReturnTo);
     const notice = Object.keys(NOTICES).find((key) => query[key] === '1');
     const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
     return reply.type('text/html; charset=utf-8').send(
       accountPage(
         { organisation: deps.settings().organisation, csrfToken },
-        { email: session.email, name: session.name, keys, sessions, currentHash: session.idHash, ...(notice ? { notice: NOTICES[notice] } : {}) },
+        {
+          email: session.email,
+          name: session.name,
+          keys,
+          sessions,
+          currentHash: session.idHash,
+          reenrollRequired: user?.reenrollRequired === true,
+          ...(continueTo && continueTo !== '/account' ? { continueTo } : {}),
+          ...(notice ? { notice: NOTICES[notice] } : {}),
+        },
       ),
     );
   });
@@ -134,6 +147,6 @@ export function registerAccountRoutes(app: FastifyInstance, deps: PortalDeps): v
     const session = await requireSession(deps, request);
     await deps.identity.revokeUserSessions(session.userId, { actor: `user:${session.userId}`, reason: 'signed out everywhere' });
     clearSessionCookie(request, reply, settings);
-    return reply.redirect('/sign-in', 303);
+    return reply.redirect('/sign-in?everywhere=1', 303);
   });
 }

@@ -51,7 +51,7 @@ export function registerCampaignTaskRoutes(app: FastifyInstance, deps: PortalDep
     await tasks.audit.record({ type, outcome: 'failure', code: error.code, userId: session?.userId, ip: deps.requestContext(request).ip, detail: { reason: error.detail, route: `${request.method} ${request.routeOptions.url ?? ''}` } });
     const message = PUBLIC_MESSAGES[error.code] ?? error.publicMessage;
     const status = error.code === CAMPAIGN_ERRORS.notOwner ? 404 : error.status;
-    return reply.code(status).type('text/html; charset=utf-8').send(messagePage(page(request, reply), { title: 'This did not work', message, requestId: request.id }));
+    return reply.code(status).type('text/html; charset=utf-8').send(messagePage(page(request, reply), { title: 'This did not work', message, requestId: request.id, action: { href: '/account', label: 'Go to your account' } }));
   }
 
   /** A signed-in session with a recent key proof, or the reply that gets one (sign in, step up, refusal). */

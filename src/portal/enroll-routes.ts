@@ -49,7 +49,13 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: PortalDeps): vo
       return reply
         .code(error.status)
         .type('text/html; charset=utf-8')
-        .send(messagePage({ organisation: settings.organisation, csrfToken }, { title: 'This link cannot be used', message: error.publicMessage, requestId: request.id }));
+        .send(messagePage({ organisation: settings.organisation, csrfToken }, {
+            title: 'This link cannot be used',
+            message: error.publicMessage,
+            next: 'Set-up links work once and expire. Ask your IT team for a new one; if you already have a key, sign in with it.',
+            action: { href: '/sign-in', label: 'Go to the sign-in page' },
+            requestId: request.id,
+          }));
     }
   });
 

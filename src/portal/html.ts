@@ -1,3 +1,5 @@
+import { PORTAL_CSS } from './portal-css.js';
+
 /** Server-rendered HTML. Every interpolated value goes through `escapeHtml`; there is no inline script. */
 export function escapeHtml(value: unknown): string {
   return String(value ?? '')
@@ -37,23 +39,30 @@ export interface LayoutOptions {
   csrfToken?: string;
   /** `data-*` attributes on <body> for portal.js (values escaped). */
   data?: Record<string, string>;
+  /** Who is signed in (shown on every page that knows it, so a person sees which account acted). */
   signedInAs?: string;
   wide?: boolean;
   scripts?: boolean;
   /** Navigate here at once (a continuation page that is not the result of a form submission). */
   refreshTo?: string;
-  /** Where /assets lives: '' on the portal itself, the portal origin on pages an app host serves. */
+  /** The portal origin on pages another host serves ('' on the portal): the header's links go there. */
   assetBase?: string;
+}
+
+function navOf(options: LayoutOptions): SafeHtml {
+  if (!options.signedInAs) return html``;
+  const base = options.assetBase ?? '';
+  // A sign-out form needs this origin's CSRF token; elsewhere the portal's own page asks first.
+  const signOut = base === '' && options.csrfToken
+    ? html`<form method="post" action="/sign-out"><input type="hidden" name="_csrf" value="${options.csrfToken}"><button class="link" type="submit">Sign out</button></form>`
+    : html`<a href="${base}/sign-out">Sign out</a>`;
+  return html`<nav aria-label="Account"><span class="muted">Signed in as <strong>${options.signedInAs}</strong></span><a href="${base}/account">Account</a>${signOut}</nav>`;
 }
 
 export function layout(options: LayoutOptions, body: SafeHtml): string {
   const data = Object.entries(options.data ?? {})
     .map(([key, value]) => ` data-${key.replace(/[^a-z-]/g, '')}="${escapeHtml(value)}"`)
     .join('');
-  const nav = options.signedInAs
-    ? html`<nav><span class="muted">${options.signedInAs}</span><a href="/account">Account</a>
-        <form method="post" action="/sign-out"><input type="hidden" name="_csrf" value="${options.csrfToken ?? ''}"><button class="link" type="submit">Sign out</button></form></nav>`
-    : html``;
   const scripts = options.scripts
     ? html`<script src="/assets/simplewebauthn-browser.js"></script><script src="/assets/portal.js"></script>`
     : html``;
@@ -63,9 +72,9 @@ export function layout(options: LayoutOptions, body: SafeHtml): string {
 <meta name="referrer" content="same-origin">
 <title>${options.title} · ${options.organisation}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${options.assetBase ?? ''}/assets/portal.css">${options.refreshTo ? new SafeHtml(`<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">`) : ''}</head>
+<style>${new SafeHtml(PORTAL_CSS)}</style>${options.refreshTo ? new SafeHtml(`<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">`) : ''}</head>
 <body${new SafeHtml(data)}>
-<header class="top"><div class="mark" aria-hidden="true">G</div><div class="org">${options.organisation}</div>${nav}</header>
+<header class="top"><div class="mark" aria-hidden="true">G</div><div class="org">${options.organisation}</div>${navOf(options)}</header>
 <main><div class="card${options.wide ? ' wide' : ''}">${body}</div></main>
 <footer>Protected by Gatehouse · Sign in only at this address. Nobody from IT will ever ask for your code.</footer>
 ${scripts}</body></html>`.value}`;

@@ -8,6 +8,7 @@ import { registerCampaignTaskRoutes } from './campaign-task-routes.js';
 import { registerCliLoginRoutes } from './cli-login-routes.js';
 import { registerEnrollRoutes } from './enroll-routes.js';
 import { registerHandshakeRoutes } from './handshake-routes.js';
+import { PORTAL_CSS } from './portal-css.js';
 import { isTls, type PortalDeps } from './portal-deps.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
@@ -20,7 +21,8 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   // The package exports no package.json; its CommonJS entry is script/index.js beside dist/.
   const browserBundle = join(dirname(require.resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js');
   return new Map([
-    ['portal.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(ASSETS, 'portal.css')) }],
+    // Pages inline their style; the file stays for anything that linked it.
+    ['portal.css', { type: 'text/css; charset=utf-8', body: Buffer.from(PORTAL_CSS) }],
     ['portal.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(ASSETS, 'portal.js')) }],
     ['simplewebauthn-browser.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(browserBundle) }],
   ]);

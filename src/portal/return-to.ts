@@ -17,3 +17,21 @@ export function safeReturnTo(raw: unknown, isAllowedAbsolute: (url: URL) => bool
   if ((url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && isAllowedAbsolute(url)) return url.toString();
   return fallback;
 }
+
+/**
+ * What a return_to leads to, in words for the sign-in page's heading: an app's name (the handshake
+ * names it, or its host does), the command line, or nothing for the portal's own pages. Only for
+ * display: the address was already checked by safeReturnTo.
+ */
+export function destinationOf(returnTo: string, portalUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(returnTo, portalUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== new URL(portalUrl).origin) return url.hostname;
+  if (url.pathname === '/handshake') return url.searchParams.get('app') ?? undefined;
+  if (url.pathname.startsWith('/cli/')) return 'the Gatehouse command line';
+  return undefined;
+}

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { checkCsrf, csrfTokenFor } from './csrf.js';
-import { continuePage, signInPage } from './pages.js';
+import { continuePage, signInPage, signOutPage } from './pages.js';
 import { clearSessionCookie, isTls, setSessionCookie, type PortalDeps } from './portal-deps.js';
 import { currentSession } from './current-session.js';
-import { safeReturnTo } from './return-to.js';
+import { destinationOf, safeReturnTo } from './return-to.js';
 
 const optionsBody = {
   type: 'object',
@@ -32,6 +32,27 @@ function limit(deps: PortalDeps, request: FastifyRequest, method: string): void 
   }
 }
 
+/** Confirmations the sign-in page shows after a redirect here (fixed texts: nothing from the query is echoed). */
+const SIGN_IN_NOTICES: Record<string, string> = {
+  signed_out: 'You are signed out.',
+  everywhere: 'You are signed out on every device.',
+  ended: 'This browser’s session has ended. Sign in again to continue.',
+};
+
+/**
+ * After a sign-in by someone an incident flagged for re-enrolment: the account page says why, and
+ * links on to where they were going (a fresh navigation, like continuePage).
+ */
+async function afterSignIn(deps: PortalDeps, userId: string, returnTo: string): Promise<string> {
+  const user = await deps.identity.users.get(userId);
+  return user?.reenrollRequired ? `/account?continue=${encodeURIComponent(returnTo)}` : returnTo;
+}
+
+function destinationField(returnTo: string, publicUrl: string): { destination?: string } {
+  const destination = destinationOf(returnTo, publicUrl);
+  return destination ? { destination } : {};
+}
+
 export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): void {
   app.get('/sign-in', async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
@@ -41,9 +62,22 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
     if (session && !stepUp) return reply.redirect(returnTo, 303);
     const settings = deps.settings();
     const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(signInPage({ organisation: settings.organisation, csrfToken }, { returnTo, legacy: settings.legacyPassword, stepUp: stepUp && Boolean(session) }));
+    // A cookie that no longer opens a session: signed out elsewhere, revoked by an admin or an incident, or expired.
+    const noticeKey = Object.keys(SIGN_IN_NOTICES).find((key) => query[key] === '1') ?? (!session && request.cookies[settings.cookieName] ? 'ended' : undefined);
+    const destination = destinationOf(returnTo, settings.publicUrl);
+    return reply.type('text/html; charset=utf-8').send(
+      signInPage(
+        { organisation: settings.organisation, csrfToken },
+        {
+          returnTo,
+          legacy: settings.legacyPassword,
+          stepUp: stepUp && Boolean(session),
+          ...(stepUp && session ? { signedInAs: session.email } : {}),
+          ...(destination ? { destination } : {}),
+          ...(noticeKey ? { notice: SIGN_IN_NOTICES[noticeKey]! } : {}),
+        },
+      ),
+    );
   });
 
   app.post('/api/sign-in/options', { schema: { body: optionsBody } }, async (request) => {
@@ -68,7 +102,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
       );
       if ('token' in result) setSessionCookie(request, reply, deps.settings(), result.token);
       deps.metrics.signIns.inc({ method: 'webauthn', result: 'success' });
-      return { redirect: returnTo };
+      return { redirect: 'token' in result ? await afterSignIn(deps, result.session.userId, returnTo) : returnTo };
     } catch (error) {
       deps.metrics.signIns.inc({ method: 'webauthn', result: isGatehouseError(error) ? error.code : 'internal_error' });
       throw error;
@@ -85,6 +119,8 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
       const result = await deps.identity.legacySignIn({ email: body.email, password: body.password, code: body.code }, deps.requestContext(request));
       setSessionCookie(request, reply, settings, result.token);
       deps.metrics.signIns.inc({ method: 'password', result: 'success' });
+      const reenroll = await afterSignIn(deps, result.session.userId, returnTo);
+      if (reenroll !== returnTo) return reply.redirect(reenroll, 303);
       // A plain portal path can be a redirect; anything that goes on to an app host (directly or via
       // /handshake) needs a fresh navigation, or form-action 'self' stops it at the app host.
       if (returnTo.startsWith('/') && !returnTo.startsWith('/handshake')) return reply.redirect(returnTo, 303);
@@ -101,8 +137,19 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
       return reply
         .code(error.status)
         .type('text/html; charset=utf-8')
-        .send(signInPage({ organisation: settings.organisation, csrfToken }, { returnTo, legacy: settings.legacyPassword, stepUp: false, message: error.publicMessage }));
+        .send(signInPage({ organisation: settings.organisation, csrfToken }, { returnTo, legacy: settings.legacyPassword, stepUp: false, message: error.publicMessage, ...destinationField(returnTo, settings.publicUrl) }));
     }
+  });
+
+  // "Use another account" from a page an app host served: that host cannot post the portal's CSRF
+  // token, so this page asks, and its form signs out (a GET that signed out would be a CSRF logout).
+  app.get('/sign-out', async (request, reply) => {
+    const settings = deps.settings();
+    const returnTo = safeReturnTo((request.query as Record<string, unknown>).return_to, deps.isAllowedReturnTo);
+    const session = await currentSession(deps, request);
+    if (!session) return reply.redirect(`/sign-in?return_to=${encodeURIComponent(returnTo)}`, 303);
+    const csrfToken = csrfTokenFor(request, reply, deps.random, isTls(request));
+    return reply.type('text/html; charset=utf-8').send(signOutPage({ organisation: settings.organisation, csrfToken }, { email: session.email, returnTo }));
   });
 
   app.post('/sign-out', async (request, reply) => {
@@ -111,6 +158,8 @@ export function registerSignInRoutes(app: FastifyInstance, deps: PortalDeps): vo
     const session = await currentSession(deps, request);
     if (session) await deps.identity.revokeSession(session.idHash, { actor: `user:${session.userId}`, reason: 'signed out', userId: session.userId });
     clearSessionCookie(request, reply, settings);
-    return reply.redirect('/sign-in', 303);
+    const raw = (request.body as Record<string, unknown> | undefined)?.return_to;
+    const returnTo = raw === undefined ? '' : `&return_to=${encodeURIComponent(safeReturnTo(raw, deps.isAllowedReturnTo))}`;
+    return reply.redirect(`/sign-in?signed_out=1${returnTo}`, 303);
   });
 }

@@ -134,7 +134,18 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
     }
     return reply
       .type('text/html; charset=utf-8')
-      .send(messagePage({ organisation: options.organisation(), csrfToken: '' }, { title: status >= 500 ? 'Something went wrong' : 'That did not work', message, requestId: request.id }));
+      .send(
+        messagePage(
+          { organisation: options.organisation(), csrfToken: '' },
+          {
+            title: status >= 500 ? 'Something went wrong' : 'That did not work',
+            message,
+            next: status >= 500 ? 'Wait a moment and try again. If it keeps happening, tell your IT team and give them the reference below.' : 'Go back and try again. If it keeps happening, tell your IT team and give them the reference below.',
+            action: { href: '/account', label: 'Go to your account' },
+            requestId: request.id,
+          },
+        ),
+      );
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blockPage, type NameExplanation } from '../dns/index.js';
+import { messagePage, STATIC_PAGE_CSP } from '../portal/index.js';
 
 const PROBES = new Set(['/healthz', '/readyz']);
 
@@ -33,11 +34,22 @@ export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, opt
   const hostname = hostnameOf(req);
   if (hostname === portal.hostname) return false;
   const refuse = () => {
-    const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown address</title></head><body><h1>There is nothing at this address</h1><p>Sign in at <a href="${portal.origin}/">${portal.origin}</a>.</p></body></html>`;
+    // The Host is anyone's to choose: it is not echoed, and the page links only to the configured portal.
+    const body = messagePage(
+      { organisation: options.organisation(), csrfToken: '' },
+      {
+        title: 'There is nothing at this address',
+        message: 'This address does not belong to any app here.',
+        next: `Check the address you typed or followed. To reach your apps, sign in at ${portal.origin}.`,
+        action: { href: `${portal.origin}/`, label: 'Go to the sign-in page' },
+        assetBase: portal.origin,
+        status: 'warn',
+      },
+    );
     res.writeHead(hostname === '' ? 400 : 421, {
       'content-type': 'text/html; charset=utf-8',
       'content-length': Buffer.byteLength(body),
-      'content-security-policy': "default-src 'none'",
+      'content-security-policy': STATIC_PAGE_CSP,
       'cache-control': 'no-store',
     });
     res.end(body);
@@ -54,7 +66,7 @@ export function handleUnknownHost(req: IncomingMessage, res: ServerResponse, opt
       res.writeHead(403, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(body),
-        'content-security-policy': `default-src 'none'; style-src ${portal.origin}; img-src data:`,
+        'content-security-policy': STATIC_PAGE_CSP,
         'cache-control': 'no-store',
         'x-frame-options': 'DENY',
       });

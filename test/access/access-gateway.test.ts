@@ -7,6 +7,7 @@ import net from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
+import { STATIC_PAGE_CSP } from '../../src/portal/index.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { TestBrowser } from '../support/http-client.js';
 import { enrolThroughPortal, signInThroughPortal } from '../support/portal-sign-in.js';
@@ -135,8 +136,12 @@ describe('policies per app', () => {
     const hops = await browser.follow(app('payroll'));
     const last = hops.at(-1)!;
     expect(last.status).toBe(403);
-    expect(last.body).toContain('You cannot open this app');
-    expect(last.body).toMatch(/security key/i);
+    expect(last.body).toContain('You cannot open payroll');
+    expect(last.body).toContain('This app needs a hardware security key');
+    expect(last.body).toContain('cat@acme.test'); // the page names the account that was refused
+    // On an app's origin 'self' is the upstream's: no script, no form, only the page's own style.
+    expect(last.headers['content-security-policy']).toBe(STATIC_PAGE_CSP);
+    expect(STATIC_PAGE_CSP).not.toMatch(/script-src|'self'|unsafe-inline/);
     const [event] = await fx.gatehouse.core.audit.list({ type: 'access.denied' });
     expect(event).toMatchObject({ outcome: 'failure', code: 'no_policy_matched' });
     expect(event!.detail).toMatchObject({ app: 'payroll', policy: null });

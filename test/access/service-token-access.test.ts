@@ -213,7 +213,7 @@ describe('people and token policies', () => {
     expect(browser.cookies('deploy.acme.localhost').has('gatehouse_app_session')).toBe(true);
     const last = hops.at(-1)!;
     expect(last.status).toBe(403);
-    expect(last.body).toContain('You cannot open this app');
+    expect(last.body).toContain('You cannot open deploy');
     const [event] = await fx.gatehouse.core.audit.list({ type: 'access.denied' });
     expect(event).toMatchObject({ code: 'no_policy_matched' });
     expect(event!.detail.reasons).toEqual(expect.arrayContaining([expect.stringContaining('service_token: no service token')]));

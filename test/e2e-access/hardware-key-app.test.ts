@@ -103,8 +103,8 @@ describe.runIf(haveChromium())('an hwk-only app in Chromium', { timeout: 60_000 
       const count = upstream.seen.length;
       const refused = await openInBrowser(page, appUrl('payroll', '/salaries'));
       expect(refused).toEqual({ status: 403, url: appUrl('payroll', '/salaries') });
-      await expect(page.locator('h1').textContent()).resolves.toBe('You cannot open this app');
-      expect(await pageText(page)).toContain('This app needs a security key.');
+      await expect(page.locator('h1').textContent()).resolves.toBe('You cannot open payroll');
+      expect(await pageText(page)).toContain('This app needs a hardware security key (a USB or NFC key). A passkey is not enough here.');
       expect(upstream.seen.length).toBe(count); // nothing reached payroll
 
       expect(await payrollDenial(mark, legacy.id)).toContain('lacks hwk');
@@ -147,8 +147,8 @@ describe.runIf(haveChromium())('an hwk-only app in Chromium', { timeout: 60_000 
       const mark = await auditMark(fixture);
       const refused = await openInBrowser(page, appUrl('payroll', '/salaries'));
       expect(refused).toEqual({ status: 403, url: appUrl('payroll', '/salaries') });
-      await expect(page.locator('h1').textContent()).resolves.toBe('You cannot open this app');
-      expect(await pageText(page)).toContain('This app needs a security key.');
+      await expect(page.locator('h1').textContent()).resolves.toBe('You cannot open payroll');
+      expect(await pageText(page)).toContain('This app needs a hardware security key (a USB or NFC key). A passkey is not enough here.');
       const reasons = await payrollDenial(mark, userId);
       expect(reasons).toContain('lacks hwk');
       expect(reasons).not.toContain('group');

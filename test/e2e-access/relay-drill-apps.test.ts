@@ -108,9 +108,11 @@ describe.runIf(haveChromium())('relay drill: the stolen password + TOTP session 
     expect(hops[0]!.location).toMatch(new RegExp(`^${fixture.portalOrigin}/handshake\\?app=wiki&`));
     expect(hops[2]!.location).toBe(appUrl('wiki', '/secrets/roadmap'));
     const deny = hops[3]!;
-    expect(deny.body).toContain('You cannot open this app');
-    expect(deny.body).toContain('This app needs a security key.');
-    expect(deny.body).not.toContain(CAROL); // the page explains, the audit log names
+    expect(deny.body).toContain('You cannot open wiki');
+    expect(deny.body).toContain('This app needs a sign-in with a security key or passkey.');
+    // The page names the account it refused (a person must see which one), never the policy or its reasons.
+    expect(deny.body).toContain(`signed in as <strong>${CAROL}</strong>`);
+    expect(deny.body).not.toMatch(/lacks|phishing_resistant|policies\[/);
     expect(wiki.seen.length).toBe(count); // not one request reached the wiki
 
     const [denied] = await waitForAudit(fixture, 'access.denied', mark, (e) => e.userId === carolId);

@@ -51,7 +51,7 @@ describe.runIf(haveChromium())('one sign-in, two apps, in Chromium', { timeout: 
     ({ tab, authenticatorId: key } = await KeyedPage.open(browser));
     // Enrolment leaves her signed in; she signs out so the sign-in below is the one that counts.
     ({ userId: annId } = await enrolInBrowser(fixture, tab.page, ANN, 'Ann YubiKey'));
-    await clickAndLand(tab.page, 'nav form[action="/sign-out"] button', /\/sign-in$/);
+    await clickAndLand(tab.page, 'nav form[action="/sign-out"] button', /\/sign-in\?signed_out=1$/);
   });
 
   afterAll(async () => {

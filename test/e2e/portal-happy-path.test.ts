@@ -75,7 +75,7 @@ describe.runIf(haveChromium())('portal end to end in Chromium', { timeout: 30_00
     const { page } = laptop;
     await page.goto(`${portal()}/account`);
     const before = await laptop.cookie(portal(), SESSION_COOKIE);
-    await clickAndLand(page, 'nav form[action="/sign-out"] button', /\/sign-in$/);
+    await clickAndLand(page, 'nav form[action="/sign-out"] button', /\/sign-in\?signed_out=1$/);
     const refused = await accountWith(before);
     expect(refused.status).toBe(303);
     expect(refused.headers.location).toMatch(/^\/sign-in/);
@@ -87,7 +87,7 @@ describe.runIf(haveChromium())('portal end to end in Chromium', { timeout: 30_00
     await clickAndLand(laptop.page, '#sign-in-key', /\/account$/);
     const signIns = await auditSince(fixture, 'sign_in', mark, aliceId);
     expect(signIns.map((e) => [e.outcome, e.detail.method])).toEqual([['success', 'webauthn']]);
-    await clickAndLand(laptop.page, 'nav form[action="/sign-out"] button', /\/sign-in$/);
+    await clickAndLand(laptop.page, 'nav form[action="/sign-out"] button', /\/sign-in\?signed_out=1$/);
   });
 
   it('signs in username-first (email typed, the server lists her key ids)', async () => {
@@ -164,7 +164,7 @@ describe.runIf(haveChromium())('portal end to end in Chromium', { timeout: 30_00
     await expect(sessionRows.count()).resolves.toBe(2);
     const current = laptop.page.locator('tr:has(.badge.ok:text("This browser"))');
     await expect(current.count()).resolves.toBe(1);
-    await expect(current.locator('.badge.grey').textContent()).resolves.toBe('swk mfa');
+    await expect(current.locator('.badge.grey').textContent()).resolves.toBe('Passkey');
     await clickAndLand(laptop.page, 'tr:not(:has(.badge.ok:text("This browser"))) form[action="/account/sessions/end"] button', /\/account\?ended=1$/);
     await expect(sessionRows.count()).resolves.toBe(1);
 
@@ -186,7 +186,7 @@ describe.runIf(haveChromium())('portal end to end in Chromium', { timeout: 30_00
     expect((await accountWith(laptopCookie)).status).toBe(200);
 
     await laptop.page.goto(`${portal()}/account`);
-    await clickAndLand(laptop.page, 'form[action="/account/sign-out-everywhere"] button', /\/sign-in$/);
+    await clickAndLand(laptop.page, 'form[action="/account/sign-out-everywhere"] button', /\/sign-in\?everywhere=1$/);
     for (const cookie of [laptopCookie, desktopCookie]) {
       const refused = await accountWith(cookie);
       expect(refused.status).toBe(303);

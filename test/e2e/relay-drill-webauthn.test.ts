@@ -19,7 +19,7 @@ import { auditMark, auditSince, clickAndReadError, CSRF_COOKIE, enrolInBrowser, 
 
 const BOB = 'bob@acme.test';
 const SECURITY_ERROR_TEXT = 'This page is not allowed to use your security key. Check the address bar.';
-const NOT_ALLOWED_TEXT = 'The request was cancelled or timed out. Try again and touch your key when it blinks.';
+const NOT_ALLOWED_TEXT = 'No key answered. If you have not set up a security key or passkey for this site yet, use the set-up link your IT team sent you. If you have one, try again and touch it when it blinks.';
 const SERVER_REFUSAL_TEXT = 'Sign-in failed. Try again.';
 
 describe.runIf(haveChromium())('relay drill: a key user on the phishing relay', { timeout: 30_000 }, () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { accessSchema, appsSchema } from '../../config/index.js';
 import { type AccessRequest, compilePolicyEngine, explainDecision } from './index.js';
+import { NEEDS_HARDWARE_KEY, NEEDS_KEY_OR_PASSKEY } from './explain-decision.js';
 
 const NOW = Date.UTC(2026, 0, 7, 10, 0);
 const identity = { userId: 'u', email: 'alice@acme.test', groups: ['eng'], amr: ['pwd', 'otp'] };
@@ -19,7 +20,9 @@ const allow = (extra: Record<string, unknown>) => ({ action: 'allow', include: [
 
 describe('explainDecision', () => {
   it.each([
-    ['security key', [allow({ require: [{ auth_method: 'phishing_resistant' }] })], {}, 'This app needs a security key.'],
+    ['security key or passkey', [allow({ require: [{ auth_method: 'phishing_resistant' }] })], {}, NEEDS_KEY_OR_PASSKEY],
+    ['hardware key, passkey holder', [allow({ require: [{ auth_method: 'hwk' }] })], { identity: { ...identity, amr: ['swk', 'mfa'] } }, NEEDS_HARDWARE_KEY],
+    ['either kind of key', [allow({ require: [{ auth_method: ['hwk', 'swk'] }] })], {}, NEEDS_KEY_OR_PASSKEY],
     ['other method', [allow({ require: [{ auth_method: 'otp' }] })], { identity: { ...identity, amr: ['hwk'] } }, 'This app needs a different sign-in method.'],
     ['group', [{ action: 'allow', include: [{ group: ['admins'] }] }], {}, 'You are not in a group that may use this app.'],
     ['email', [{ action: 'allow', include: [{ email: ['bob@acme.test'] }] }], {}, 'Your account may not use this app.'],
@@ -27,7 +30,7 @@ describe('explainDecision', () => {
     ['time', [allow({ require: [{ time: { days: ['sun'] } }] })], {}, 'This app is not available at this time.'],
     ['excluded', [allow({ exclude: [{ email: ['alice@acme.test'] }] })], {}, 'Your account is excluded from this app.'],
     ['block policy', [{ action: 'block', include: [{ everyone: true }] }], {}, 'Access to this app is blocked by policy.'],
-    ['step up', [allow({ require: [{ auth_age: 10 }] })], {}, 'Touch your key again: this app needs a recent security key confirmation.'],
+    ['step up', [allow({ require: [{ auth_age: 10 }] })], {}, 'Touch your key again: this app needs a recent confirmation with your security key or passkey.'],
     ['sign in', [allow({})], { identity: undefined }, 'Sign in to continue.'],
     ['bypass', [{ action: 'bypass', include: [{ everyone: true }] }], {}, 'This page is open without sign-in.'],
     ['allowed', [allow({})], {}, 'Access allowed.'],
@@ -38,9 +41,9 @@ describe('explainDecision', () => {
   });
 
   it('speaks about the policy meant for the user before policies that do not concern them', () => {
-    // The admins policy does not include alice; the eng policy does but needs a key: say "key".
+    // The admins policy does not include alice; the eng policy does but needs a hardware key: say so.
     const policies = [{ action: 'allow', include: [{ group: ['admins'] }] }, allow({ require: [{ auth_method: 'hwk' }] })];
-    expect(explain(policies, {})).toBe('This app needs a security key.');
+    expect(explain(policies, {})).toBe(NEEDS_HARDWARE_KEY);
   });
 
   it('config IP blocks read the same as runtime ones', () => {

@@ -22,6 +22,22 @@ const BY_KIND: Record<(typeof KIND_ORDER)[number], string> = {
   path: 'This page is not available to you.',
 };
 
+/**
+ * RFC 8176 words as the portal uses them: a security key is hardware (hwk), a passkey is software
+ * (swk). A passkey holder refused by an hwk-only app must not read "needs a security key" and think
+ * the passkey is one.
+ */
+export const NEEDS_HARDWARE_KEY = 'This app needs a hardware security key (a USB or NFC key). A passkey is not enough here.';
+export const NEEDS_KEY_OR_PASSKEY = 'This app needs a sign-in with a security key or passkey. A password and code are not enough here.';
+
+function keyNeeded(missText: string): string | undefined {
+  const wanted = new Set((/ lacks (\S+)$/.exec(missText)?.[1] ?? '').split('|'));
+  if (wanted.has('phishing_resistant') || (wanted.has('hwk') && wanted.has('swk'))) return NEEDS_KEY_OR_PASSKEY;
+  if (wanted.has('hwk')) return NEEDS_HARDWARE_KEY;
+  if (wanted.has('swk')) return 'This app needs a passkey.';
+  return undefined;
+}
+
 function explainMisses(reasons: readonly string[]): string {
   const misses = reasons.map((r) => MISS_LINE.exec(r)).filter((m): m is RegExpExecArray => m !== null);
   if (misses.some((m) => m[1] === 'excluded')) return 'Your account is excluded from this app.';
@@ -31,7 +47,10 @@ function explainMisses(reasons: readonly string[]): string {
     for (const kind of KIND_ORDER) {
       const miss = tier.find((m) => m[3] === kind);
       if (miss === undefined) continue;
-      if (kind === 'auth_method' && /lacks .*(phishing_resistant|hwk|swk)/.test(miss[4]!)) return 'This app needs a security key.';
+      if (kind === 'auth_method') {
+        const key = keyNeeded(miss[4]!);
+        if (key) return key;
+      }
       return BY_KIND[kind];
     }
   }
@@ -47,7 +66,7 @@ export function explainDecision(decision: Decision): string {
     case 'sign_in':
       return 'Sign in to continue.';
     case 'step_up':
-      return 'Touch your key again: this app needs a recent security key confirmation.';
+      return 'Touch your key again: this app needs a recent confirmation with your security key or passkey.';
     case 'deny':
       break;
   }

@@ -20,5 +20,5 @@ export {
   type PolicyAction,
   type ReasonCode,
 } from './decision.js';
-export { explainDecision } from './explain-decision.js';
+export { explainDecision, NEEDS_HARDWARE_KEY, NEEDS_KEY_OR_PASSKEY } from './explain-decision.js';
 export { normalizeRequestPath, pathRefusalOf, type PathRefusal } from './normalize-path.js';

@@ -69,6 +69,14 @@ export const sessionsSchema = z.strictObject({
 export const portalSchema = z.strictObject({
   organisation: z.string().min(1).default('Gatehouse').describe('Name shown on the portal pages.'),
   sign_in_rate_per_minute: z.number().int().positive().default(30).describe('Sign-in attempts allowed per client address per minute.'),
+  access_request_url: z
+    .string()
+    .max(2048)
+    .regex(/^(https:\/\/|mailto:)\S+$/, 'must be an https: or mailto: URL')
+    .optional()
+    .describe(
+      'Where a person refused by an app asks for access: an `https:` or `mailto:` URL, in which `{app}` and `{email}` are replaced (URL-encoded). The refusal page links it as "Request access"; unset, the page tells the person to ask their IT team, with no link.',
+    ),
 });
 
 export const loggingSchema = z.strictObject({
