@@ -13,6 +13,7 @@ import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
 import { registerSshCommands } from './ssh-commands.js';
 import { registerTokenCommands } from './token-commands.js';
+import { registerTunnelCommands } from './tunnel-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
 /**
@@ -49,5 +50,6 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerCampaignCommands(program, cli);
   registerLoginCommands(program, cli);
   registerSshCommands(program, cli);
+  registerTunnelCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }
