@@ -76,7 +76,7 @@ async function certificate(fx: GatehouseFixture, credential: string, publicKey: 
 function run(argv: string[], env: Record<string, string>): Promise<{ code: number | null; ms: number; stderr: string }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '', ...(process.env.NODE_PATH ? { NODE_PATH: process.env.NODE_PATH } : {}), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.once('close', (code) => resolve({ code, ms: performance.now() - started, stderr }));
@@ -170,13 +170,19 @@ async function main(): Promise<void> {
     const target = join(dir, 'copied.bin');
     const viaDirect = await run(['scp', ...common, '-P', String(sshd.port), source, `127.0.0.1:${target}`], env);
     rmSync(target, { force: true });
+    // A ProxyCommand without Gatehouse (socat relaying stdio), when installed: what the pipe through a
+    // helper process costs by itself.
+    const socat = findExecutable('socat', ['/usr/bin/socat']);
+    const viaSocat = socat ? await run(['scp', ...common, '-o', `ProxyCommand=${socat} - TCP:127.0.0.1:${sshd.port}`, source, `bastion:${target}`], env) : undefined;
+    rmSync(target, { force: true });
     const proxyCommand = `ProxyCommand=${process.execPath} --import tsx ${join(ROOT, 'src/cli/bin.ts')} tunnel %n --stdio`;
     const viaTunnel = await run(['scp', ...common, '-o', proxyCommand, source, `bastion:${target}`], env);
     rmSync(target, { force: true });
     if (viaDirect.code !== 0 || viaTunnel.code !== 0) throw new Error(`scp failed: ${viaDirect.stderr} ${viaTunnel.stderr}`);
     const mibs = (ms: number) => SIZE_MIB / (ms / 1000);
     rows.push({ measure: `scp ${SIZE_MIB} MiB, MiB/s`, baseline: mibs(viaDirect.ms).toFixed(1), gatehouse: mibs(viaTunnel.ms).toFixed(1), ratio: `${(mibs(viaTunnel.ms) / mibs(viaDirect.ms)).toFixed(2)}×` });
-    results.bulk = { directMs: viaDirect.ms, tunnelMs: viaTunnel.ms };
+    if (viaSocat?.code === 0) rows.push({ measure: `scp ${SIZE_MIB} MiB via socat ProxyCommand, MiB/s`, baseline: mibs(viaDirect.ms).toFixed(1), gatehouse: mibs(viaSocat.ms).toFixed(1), ratio: `${(mibs(viaSocat.ms) / mibs(viaDirect.ms)).toFixed(2)}× (no Gatehouse)` });
+    results.bulk = { directMs: viaDirect.ms, tunnelMs: viaTunnel.ms, socatProxyCommandMs: viaSocat?.ms ?? null };
 
     // Certificates: the HTTP endpoint (credential, policy, CA) against the CA's signing alone.
     const publicKey = generateSessionKey().publicKeyLine;
