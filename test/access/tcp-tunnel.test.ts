@@ -68,6 +68,7 @@ describe.runIf(pgAvailable)('tcp tunnels through the access proxy (two instances
   let envA: Record<string, string>;
   let envB: Record<string, string>;
   let browser: TestBrowser;
+  let currentEmail = 'ann@acme.localhost';
   const sockets = new Set<Socket>();
   const children = new Set<ChildProcess>();
 
@@ -226,9 +227,21 @@ ${sshd ? `    - name: bastion\n      upstream: 127.0.0.1:${sshd.port}\n      pol
     await enrolAgain();
   });
 
+  it('closes a live tunnel on instance B when the user is disabled through instance A', async () => {
+    const stream = await openTunnelStream(storedFor(b, envB), 'echo');
+    expect(await roundTrip(stream, 'before')).toBe('before');
+    const closed = closedOf(stream);
+    const user = await a.gatehouse.core.identity.users.require(currentEmail);
+    await a.gatehouse.core.identity.setUserStatus(user.id, 'disabled', 'test');
+    await closed;
+    await pollUntil(() => b.gatehouse.tcpTunnels.openTunnels === 0);
+    await enrolAgain();
+  });
+
   async function enrolAgain(): Promise<void> {
     browser = new TestBrowser(a.port);
-    await enrolThroughPortal(a, browser, `ann${Date.now()}@acme.localhost`, ['ops']);
+    currentEmail = `ann${Date.now()}@acme.localhost`;
+    await enrolThroughPortal(a, browser, currentEmail, ['ops']);
     const credential = await cliLoginSteps(a).credentialFor(browser);
     for (const env of [envA, envB]) {
       rmSync(credentialsFilePath(env), { force: true });
