@@ -1,9 +1,10 @@
 import { createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Command } from 'commander';
-import { InputError } from '../lib/errors.js';
+import { GatehouseError, InputError } from '../lib/errors.js';
 import type { CliContext } from './cli-context.js';
 import { credentialsFilePath, readCliCredential } from './cli-credentials-file.js';
+import { portalRefusal, portalRequest } from './portal-client.js';
 import { openTunnelStream } from './tunnel-client.js';
 
 /** Joins two byte streams both ways; resolves when both have closed. */
@@ -108,27 +109,35 @@ class StdioDuplex extends Duplex {
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
- * `gatehouse ssh config --app NAME…`: a `~/.ssh/config` block per tcp app whose upstream is an sshd.
- * ssh runs `gatehouse tunnel %n --stdio` as its transport; the server still checks a certificate (for
- * example the one `gatehouse ssh --agent` puts in the agent) and known_hosts still checks the host.
+ * `gatehouse ssh config APP… [--user LOGIN]`: a `~/.ssh/config` block for tcp apps whose upstream is an sshd, and
+ * the known_hosts `@cert-authority` line for them from the portal. ssh runs `gatehouse tunnel %n --stdio`
+ * as its transport; the server still checks a certificate (for example the one `gatehouse ssh --agent`
+ * puts in the agent) and the client still checks the host certificate against the CA.
  */
 export function registerSshConfig(ssh: Command, cli: CliContext): void {
   ssh
     .command('config')
-    .description('Print a ~/.ssh/config block that reaches tcp apps through `gatehouse tunnel` (ProxyCommand)')
-    .option('--app <name>', 'a tcp app whose upstream is an sshd (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .description('Print a ~/.ssh/config block that reaches tcp apps through `gatehouse tunnel` (ProxyCommand), and their @cert-authority known_hosts line')
+    // Positional, not --app: the parent `gatehouse ssh` takes --app for its own app (ssh.apps).
+    .argument('<apps...>', 'tcp apps whose upstream is an sshd')
     .option('--user <login>', 'the login to use on those servers')
-    .action((options: { app: string[]; user?: string }) => {
-      const apps = options.app.length > 0 ? options.app : ['ssh'];
-      for (const app of apps) if (!SLUG.test(app)) throw new InputError(`--app ${app}: not an app name`, 'usage');
+    .action(async (apps: string[], options: { user?: string }) => {
+      for (const app of apps) if (!SLUG.test(app)) throw new InputError(`${app}: not an app name`, 'usage');
       if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/.test(options.user)) throw new InputError(`--user ${options.user}: not a login name`, 'usage');
+      const stored = readCliCredential(credentialsFilePath(cli.io.env));
+      if (Date.now() >= stored.expiresAt) throw new GatehouseError('cli_credential_expired', { status: 401, publicMessage: 'Your command-line sign-in expired. Run `gatehouse login`.' });
+      // With ProxyCommand, ssh checks the host key under the name typed (%n): the app's name.
+      const reply = await portalRequest(stored.portal, `/cli/ssh/known-hosts?host_pattern=${encodeURIComponent(apps.join(','))}`, { bearer: stored.credential });
+      if (reply.status !== 200 || typeof reply.body.known_hosts !== 'string') throw portalRefusal(reply, String(reply.body.code ?? '').startsWith('cli_credential_') ? 'Run `gatehouse login`.' : undefined);
       const lines = [
-        '# Gatehouse: SSH through the access proxy (run `gatehouse login` first).',
-        '# Host keys: add the @cert-authority line of `gatehouse ssh ca --only known-hosts --host-pattern "' + apps.join(',') + '"` to ~/.ssh/known_hosts.',
-        '# Certificate: `gatehouse ssh --agent` puts a short-lived one in your ssh-agent.',
+        '# Gatehouse: SSH through the access proxy (after `gatehouse login`).',
+        '# Add to ~/.ssh/known_hosts (the CA that signs these servers\' host certificates):',
+        ...reply.body.known_hosts.trim().split('\n').map((line) => `#   ${line}`),
+        '# A certificate for your key: `gatehouse ssh --agent` puts a short-lived one in your ssh-agent.',
         `Host ${apps.join(' ')}`,
         '  ProxyCommand gatehouse tunnel %n --stdio',
         ...(options.user ? [`  User ${options.user}`] : []),
+        '  StrictHostKeyChecking yes',
         '  ServerAliveInterval 30',
         '',
       ];

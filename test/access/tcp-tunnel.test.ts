@@ -12,6 +12,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
 import WebSocket from 'ws';
 import { credentialsFilePath, writeCliCredential } from '../../src/cli/cli-credentials-file.js';
 import { openTunnelStream } from '../../src/cli/tunnel-client.js';
@@ -196,6 +197,11 @@ ${sshd ? `    - name: bastion\n      upstream: 127.0.0.1:${sshd.port}\n      pol
       '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
       '-o', `User=${login}`,
     ];
+    // The block `gatehouse ssh config` prints: this ProxyCommand, and the CA's known_hosts line for the app's name.
+    const printed = await runGatehouse(['ssh', 'config', 'bastion', '--user', login], { env: envA });
+    expect(printed.stderr).toBe('');
+    expect(printed.stdout).toContain('Host bastion\n  ProxyCommand gatehouse tunnel %n --stdio\n');
+    expect(printed.stdout).toContain(`#   ${ca.certAuthorityLines('bastion').trim()}`);
     const ssh = await runChild(['ssh', ...options, 'bastion', 'echo tunnel-ok'], envB);
     expect(ssh.stderr).not.toContain('gatehouse:');
     expect(ssh.stdout.trim()).toBe('tunnel-ok');
@@ -289,6 +295,15 @@ ${sshd ? `    - name: bastion\n      upstream: 127.0.0.1:${sshd.port}\n      pol
     expect(crossSite).toMatchObject({ status: 403, code: 'tunnel_origin_refused' });
     const cookieOnly = await upgrade(a, '/cli/tunnel/echo', { cookie: `gatehouse_session=${credential}` });
     expect(cookieOnly).toMatchObject({ status: 401, code: 'cli_credential_invalid' });
+  });
+
+  it('serves the known_hosts line of gatehouse ssh config only with a credential', async () => {
+    const ask = async (pattern: string, headers: Record<string, string>) => {
+      const res = await request(`http://127.0.0.1:${a.port}/cli/ssh/known-hosts?host_pattern=${encodeURIComponent(pattern)}`, { headers: { host: a.portalHost, ...headers } });
+      return { status: res.statusCode, body: (await res.body.json()) as { code?: string } };
+    };
+    expect(await ask('bastion', {})).toMatchObject({ status: 401, body: { code: 'cli_credential_invalid' } });
+    expect(await ask('a b\n@revoked *', { authorization: `Bearer ${storedFor(a, envA).credential}` })).toMatchObject({ status: 400, body: { code: 'ssh_bad_request' } });
   });
 
   it('caps the tunnels one user holds to an app', async () => {
