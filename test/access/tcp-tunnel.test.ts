@@ -244,6 +244,17 @@ ${sshd ? `    - name: bastion\n      upstream: 127.0.0.1:${sshd.port}\n      pol
     await enrolAgain();
   });
 
+  it('closes a live tunnel on instance B when its credential is logged out through instance A', async () => {
+    const stream = await openTunnelStream(storedFor(b, envB), 'echo');
+    expect(await roundTrip(stream, 'before')).toBe('before');
+    const closed = closedOf(stream);
+    const out = await runGatehouse(['logout'], { env: envA });
+    expect(out.stderr).toBe('');
+    await closed;
+    await pollUntil(async () => ((await b.gatehouse.core.audit.list({ type: 'tunnel.closed', limit: 1 }))[0]?.detail as Record<string, unknown> | undefined)?.reason === 'credential_revoked');
+    await enrolAgain();
+  });
+
   async function enrolAgain(): Promise<void> {
     browser = new TestBrowser(a.port);
     currentEmail = `ann${Date.now()}@acme.localhost`;

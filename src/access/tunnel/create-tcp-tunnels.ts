@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { AuditLog } from '../../audit/index.js';
 import type { GatehouseConfig } from '../../config/index.js';
-import type { SessionView } from '../../identity/index.js';
+import { CLI_CREDENTIAL_FEED, type SessionView } from '../../identity/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { isGatehouseError } from '../../lib/errors.js';
+import { hashSecret } from '../../lib/secret-hash.js';
 import type { Change } from '../../store/index.js';
 import type { AccessIdentity } from '../policy/index.js';
 import { forwardedHeadersOf, rejectUpgrade, type TrustedProxies } from '../proxy/index.js';
@@ -31,6 +32,8 @@ interface LiveTunnel {
   app: string;
   userId: string;
   sessionHash: string;
+  /** The hash of the credential that opened it (as stored): `gatehouse logout` closes it. */
+  credentialHash: string;
   identity: AccessIdentity;
   ip: string;
   openedAt: number;
@@ -59,9 +62,9 @@ export interface TcpTunnels {
 /**
  * TCP services through the access proxy: the command line opens a WebSocket to the portal with its
  * credential, and the proxy pipes its bytes to the tcp app's configured upstream. Threats and answers:
- * - a stolen CLI credential: checked at the upgrade, and it dies with its browser session; the feed row
- *   of that revocation (or of a disabled user, or `revoke all` from an incident) closes the tunnel on
- *   every instance, each closing its own;
+ * - a stolen CLI credential: checked at the upgrade, and it dies with its browser session or `gatehouse
+ *   logout`; the feed row of that revocation (or of a disabled user, or `revoke all` from an incident)
+ *   closes the tunnel on every instance, each closing its own;
  * - an open proxy: the client names an app, never a host or port; the upstream comes from config only;
  * - cross-site WebSocket hijacking: the credential is a bearer header a page cannot set, no cookie is
  *   read, and any upgrade carrying `Origin` (every browser sends one) is refused (`tunnel_origin_refused`);
@@ -132,19 +135,21 @@ export function createTcpTunnels(deps: TcpTunnelsDeps): TcpTunnels {
         upstream.destroy();
         return;
       }
-      server.handleUpgrade(req, socket, head, (ws) => pipe(ws, upstream, { app, session, identity, ip, expiresAt, policy: matched }));
+      const credentialHash = hashSecret(bearer!);
+      server.handleUpgrade(req, socket, head, (ws) => pipe(ws, upstream, { app, session, credentialHash, identity, ip, expiresAt, policy: matched }));
     } catch (error) {
       await refuse(socket, error, ip, appName, userId);
     }
   }
 
-  function pipe(ws: WebSocket, upstream: Socket, opened: { app: TcpApp; session: SessionView; identity: AccessIdentity; ip: string; expiresAt: number; policy: string | null }): void {
+  function pipe(ws: WebSocket, upstream: Socket, opened: { app: TcpApp; session: SessionView; credentialHash: string; identity: AccessIdentity; ip: string; expiresAt: number; policy: string | null }): void {
     const { app, session } = opened;
     const now = clock.now();
     const tunnel: LiveTunnel = {
       app: app.name,
       userId: session.userId,
       sessionHash: session.idHash,
+      credentialHash: opened.credentialHash,
       identity: opened.identity,
       ip: opened.ip,
       openedAt: now,
@@ -250,6 +255,7 @@ export function createTcpTunnels(deps: TcpTunnelsDeps): TcpTunnels {
       if (change.kind === 'session.revoked') closeWhere('session_revoked', (tunnel) => idHashes.has(tunnel.sessionHash));
       else if (change.kind === 'session.revoked_user' || change.kind === 'user.changed') closeWhere('user_changed', (tunnel) => tunnel.userId === String(change.payload.userId));
       else if (change.kind === 'session.revoked_all') closeWhere('sessions_revoked_all', () => true);
+      else if (change.kind === CLI_CREDENTIAL_FEED.revoked) closeWhere('credential_revoked', (tunnel) => tunnel.credentialHash === String(change.payload.idHash));
     },
     redecide,
     reload(config) {
