@@ -18,6 +18,7 @@ import { restartOnlyChanges } from './lib/restart-only-changes.js';
 import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
+import { createTcpTunnels, type TcpTunnels } from './access/tunnel/index.js';
 import { createSshCertificateAuthority, createSshCertificateGate, sshSettingsOf } from './ssh/index.js';
 import { createPortalMetrics, portalSessionCookieNameOf, registerPortal, type PortalSettings } from './portal/index.js';
 import {
@@ -59,6 +60,8 @@ export interface RunningGatehouse {
   feed: ChangeFeedTail;
   config: ConfigWatcher | undefined;
   access: AccessLayer;
+  /** `gatehouse tunnel`'s live TCP tunnels on this instance. */
+  tcpTunnels: TcpTunnels;
   /** Machine credentials: verified by the access gateway, kept current by the change feed. */
   serviceTokens: ServiceTokens;
   dns: DnsLayer;
@@ -195,9 +198,6 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         // The gateway in force (a reload replaces or removes it); none: the plain unknown-host page.
         explain: (name) => dns.gateway?.explain(name) ?? Promise.reject(new Error('the dns gateway is off')),
       });
-    app.server.on('upgrade', (req, socket, head) => {
-      if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
-    });
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
     // Incident response and the admin API: watchers run here; the DNS gateway raises lookalike alerts through it.
@@ -228,6 +228,21 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     const cliLogin = new CliLogin(core.store, core.identity.sessions, clock, random, core.audit, cliCredentialSettings(options.snapshot.config));
     const sshCa = createSshCertificateAuthority({ db: core.store.db, sealer: core.secrets, clock, random, audit: core.audit, settings: sshSettingsOf(options.snapshot.config.ssh) });
     const sshGate = createSshCertificateGate({ ca: sshCa, audit: core.audit, clock, config: options.snapshot.config, isIpBlocked: access.ipBlocks.isBlocked });
+    // `gatehouse tunnel`: TCP apps through a WebSocket on the portal host, with the same credential.
+    const tcpTunnels = createTcpTunnels({
+      config: options.snapshot.config,
+      audit: core.audit,
+      clock,
+      logger,
+      validateCredential: (raw, ip) => cliLogin.validateCredential(raw, ip),
+      isIpBlocked: access.ipBlocks.isBlocked,
+      trustedProxies: () => access.trustedProxies(),
+    });
+    cleanups.push(access.ipBlocks.onLoaded(() => tcpTunnels.redecide()), () => tcpTunnels.close());
+    app.server.on('upgrade', (req, socket, head) => {
+      if (tcpTunnels.handleUpgrade(req, socket, head)) return;
+      if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
+    });
 
     registerPortal(app, {
       cliLogin: { login: cliLogin, ssh: sshGate },
@@ -277,6 +292,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         // Before access: a token's tunnels are closed once its new state is in the verifier.
         serviceTokens.applyChange(change);
         access.applyChange(change);
+        tcpTunnels.applyChange(change);
         dns.applyChange(change);
       },
       onError: (error) => logger.warn({ err: error }, 'change feed read failed; retrying'),
@@ -318,6 +334,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
           await reloadCapability('dns', () => dns.reload(next.config.dns));
           await reloadCapability('ssh', async () => {
             sshGate.reload(next.config);
+            tcpTunnels.reload(next.config);
             sshCa.reload(sshSettingsOf(next.config.ssh));
             cliLogin.setSettings(cliCredentialSettings(next.config));
           });
@@ -341,6 +358,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       feed,
       config,
       access,
+      tcpTunnels,
       serviceTokens,
       dns,
       incidents,

@@ -16,6 +16,7 @@ export const IP_FEED = { changed: 'ip_blocks.changed' } as const;
 export class IpBlocks {
   private matcher: (ip: string) => boolean = () => false;
   private entries: { cidr: string; reason: string; expiresAt: number | undefined }[] = [];
+  private readonly loadedListeners = new Set<() => void>();
 
   constructor(
     private readonly store: Store,
@@ -33,6 +34,13 @@ export class IpBlocks {
       .map((row) => ({ cidr: row.cidr, reason: row.reason, expiresAt: row.expires_at === null ? undefined : Number(row.expires_at) }));
     const compiled = compileIpMatcher(this.entries.map((e) => e.cidr));
     this.matcher = (ip) => compiled(ip);
+    for (const listener of this.loadedListeners) listener();
+  }
+
+  /** Called after every (re)load: what judged a connection once (a tunnel) can judge it again. */
+  onLoaded(listener: () => void): () => void {
+    this.loadedListeners.add(listener);
+    return () => this.loadedListeners.delete(listener);
   }
 
   list() {

@@ -13,7 +13,7 @@ export interface PortalReply {
  * RFC 6761 §6.3: `localhost` and names under it are the loopback interface. Node asks the system
  * resolver, which does not know `*.localhost`; browsers answer it themselves, and so does this.
  */
-const loopbackAwareLookup: LookupFunction = (hostname, options, callback) => {
+export const loopbackAwareLookup: LookupFunction = (hostname, options, callback) => {
   const name = hostname.toLowerCase().replace(/\.$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) {
     if (options.all) return (callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);

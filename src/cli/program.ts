@@ -16,6 +16,7 @@ import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
 import { registerSshCommands } from './ssh-commands.js';
 import { registerTokenCommands } from './token-commands.js';
+import { registerTunnelCommands } from './tunnel-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
 let version: string | undefined;
@@ -71,5 +72,6 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerCampaignCommands(program, cli);
   registerLoginCommands(program, cli);
   registerSshCommands(program, cli);
+  registerTunnelCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }

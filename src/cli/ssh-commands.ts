@@ -8,6 +8,7 @@ import type { CliContext } from './cli-context.js';
 import { withCore } from './open-config.js';
 import { emit, isoTime } from './output.js';
 import { registerSshConnect } from './ssh-connect.js';
+import { registerSshConfig } from './tunnel-commands.js';
 import { parseDuration } from './token-commands.js';
 
 interface Common {
@@ -124,5 +125,6 @@ export function registerSshCommands(program: Command, cli: CliContext): void {
       printIssued(cli, options, issued);
     });
   // Last: commander copies a parent's settings (unknown options allowed) into subcommands made after them.
+  registerSshConfig(ssh, cli);
   registerSshConnect(ssh, cli);
 }

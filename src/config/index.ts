@@ -27,4 +27,5 @@ export { rotatorSchema, rotatorsSchema, type RotationSinkConfig, type RotatorCon
 export { serverSchema, type ServerConfig } from './sections/server.js';
 export { SERVICE_TOKEN_ANOMALY_KINDS, serviceTokensSchema, type ServiceTokensConfig } from './sections/service-tokens.js';
 export { sshSchema, type SshConfig } from './sections/ssh.js';
+export { tcpSchema, tcpUpstreamOf, type TcpAppConfig, type TcpConfig } from './sections/tcp.js';
 export type { WebauthnConfig } from './sections/webauthn.js';

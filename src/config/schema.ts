@@ -9,6 +9,7 @@ import { rotatorsSchema } from './sections/rotators.js';
 import { serverSchema } from './sections/server.js';
 import { serviceTokensSchema } from './sections/service-tokens.js';
 import { sshSchema } from './sections/ssh.js';
+import { tcpSchema } from './sections/tcp.js';
 import { webauthnSchema } from './sections/webauthn.js';
 
 /**
@@ -30,6 +31,7 @@ export const gatehouseConfigSchema = z
     service_tokens: serviceTokensSchema.prefault({}).describe('Service tokens: client id and secret credentials for machine-to-machine access.'),
     rotators: rotatorsSchema.default({}),
     ssh: sshSchema.prefault({}).describe('The SSH certificate authority: short-lived user certificates, host certificates and the trust lines for servers and clients.'),
+    tcp: tcpSchema.prefault({}).describe('TCP services through the access proxy: `gatehouse tunnel APP` carries a stream over a WebSocket to the app\'s configured upstream.'),
     logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),
   })
   .superRefine((config, ctx) => {

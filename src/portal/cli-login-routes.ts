@@ -26,6 +26,7 @@ export interface CliLoginDeps {
   ssh?: {
     issue(request: { session: SessionView; app: string; publicKey: string; ip: string }): Promise<CliSshCertificate>;
     mappedGroups(): readonly string[];
+    certAuthorityLines(hostPattern: string): Promise<string>;
   };
 }
 
@@ -168,6 +169,26 @@ export function registerCliLoginRoutes(app: FastifyInstance, deps: PortalDeps, c
       // The person needs to know which groups would give them a login; nothing else of the config.
       const extra = isGatehouseError(error) && error.code === 'ssh_no_principal' ? { mapped_groups: ssh.mappedGroups() } : {};
       return sendRefusal(reply, error, extra);
+    }
+  });
+
+  // Public keys only, but behind the credential like every /cli endpoint: `gatehouse ssh config`.
+  app.get('/cli/ssh/known-hosts', async (request, reply) => {
+    const { ip } = deps.requestContext(request);
+    try {
+      await cli.login.validateCredential(bearerOf(request), ip);
+      const pattern = (request.query as Record<string, unknown>).host_pattern;
+      if (typeof pattern !== 'string' || pattern.length > 512) throw new GatehouseError('ssh_bad_request', { status: 400, publicMessage: 'Send host_pattern.', detail: 'missing host_pattern' });
+      let lines: string;
+      try {
+        lines = await ssh.certAuthorityLines(pattern);
+      } catch (error) {
+        if (isGatehouseError(error) && error.code === 'usage') throw new GatehouseError('ssh_bad_request', { status: 400, publicMessage: 'host_pattern is not a known_hosts pattern.', detail: error.message });
+        throw error;
+      }
+      return reply.header('cache-control', 'no-store').send({ known_hosts: lines });
+    } catch (error) {
+      return sendRefusal(reply, error);
     }
   });
 }

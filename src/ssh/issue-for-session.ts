@@ -30,6 +30,8 @@ export interface SshCertificateGate {
   issue(request: SshCertificateRequest): Promise<IssuedSshCertificate>;
   /** The groups `ssh.principals` maps to logins (for a refusal that tells the person what is missing). */
   mappedGroups(): readonly string[];
+  /** The known_hosts `@cert-authority` lines for `hostPattern` (public keys only), for `gatehouse ssh config`. */
+  certAuthorityLines(hostPattern: string): Promise<string>;
   /** Compiles the new config's ssh apps aside and swaps them in; throws (and changes nothing) if it cannot. */
   reload(config: GatehouseConfig): void;
 }
@@ -124,6 +126,10 @@ export function createSshCertificateGate(options: { ca: SshCertificateAuthority;
       );
     },
     mappedGroups: () => mapped,
+    async certAuthorityLines(hostPattern) {
+      await openCa();
+      return ca.certAuthorityLines(hostPattern);
+    },
     reload(config) {
       const next = compile(config, isIpBlocked);
       engine = next;

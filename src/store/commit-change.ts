@@ -20,6 +20,7 @@ export interface ChangeAuditEvent {
   outcome: 'success' | 'failure' | 'info';
   userId?: string | undefined;
   actor?: string | undefined;
+  ip?: string | undefined;
   detail?: Record<string, unknown>;
 }
 

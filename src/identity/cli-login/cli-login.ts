@@ -3,11 +3,14 @@ import type { Clock } from '../../lib/clock.js';
 import { isGatehouseError } from '../../lib/errors.js';
 import { randomToken, type Random } from '../../lib/random.js';
 import { hashSecret } from '../../lib/secret-hash.js';
-import type { Store } from '../../store/index.js';
+import { commitChange, type Store } from '../../store/index.js';
 import type { SessionManager, SessionView } from '../sessions.js';
 import { authorizeRefusal, CliLoginErrorCode, credentialRefusal, grantRefusal } from './cli-login-errors.js';
 import { loopbackRedirectProblem } from './loopback-redirect.js';
 import { isS256Challenge, verifierMatches } from './pkce.js';
+
+/** The change-feed row of a logged-out credential (the hash of the credential, as stored). */
+export const CLI_CREDENTIAL_FEED = { revoked: 'cli_credential.revoked' } as const;
 
 /** RFC 6749 §4.1.2: a code lives minutes at most; one minute covers a browser redirect to loopback. */
 export const CLI_LOGIN_CODE_TTL_MS = 60_000;
@@ -172,8 +175,15 @@ export class CliLogin {
   /** `gatehouse logout`: the credential stops working at once (its session goes on). */
   async revokeCredential(raw: unknown, ip: string): Promise<void> {
     const { session } = await this.validateCredential(raw, ip);
-    await this.store.db.updateTable('cli_credentials').set({ revoked_at: this.clock.now() }).where('id_hash', '=', hashSecret(raw as string)).execute();
-    await this.audit.record({ type: 'cli_login.credential_revoked', outcome: 'success', actor: `user:${session.userId}`, userId: session.userId, ip, detail: { session: session.idHash.slice(0, 16) } });
+    const idHash = hashSecret(raw as string);
+    // With a feed row: every instance closes the tunnels this credential opened (`gatehouse tunnel`).
+    await commitChange(this.store, {
+      clock: this.clock,
+      audit: this.audit,
+      write: (trx) => trx.updateTable('cli_credentials').set({ revoked_at: this.clock.now() }).where('id_hash', '=', idHash).execute(),
+      feed: { kind: CLI_CREDENTIAL_FEED.revoked, payload: { idHash } },
+      event: { type: 'cli_login.credential_revoked', outcome: 'success', actor: `user:${session.userId}`, userId: session.userId, ip, detail: { session: session.idHash.slice(0, 16) } },
+    });
   }
 
   /** An authorize request refused before any page or redirect (`cli_login_bad_redirect`, `cli_login_bad_request`). */
