@@ -21,7 +21,7 @@ import { deniedPage } from './denied-page.js';
 import { appCookie, appCookieNamesOf, type AppCookieNames } from './app-cookie-names.js';
 import { appOriginOf } from './app-origin.js';
 import { HANDSHAKE_FAILED, type AppSessions } from './app-sessions.js';
-import { explainDecision, type AccessIdentity, type AccessRequest, type CompiledApp, type Decision, type PolicyEngine } from './policy/index.js';
+import { explainDecision, identityOfSession, type AccessRequest, type CompiledApp, type Decision, type PolicyEngine } from './policy/index.js';
 import { SERVICE_TOKEN_PUBLIC_MESSAGE } from '../credentials/index.js';
 import { createServiceTokenGate, sendServiceTokenRefusalJson, SERVICE_TOKEN_ADMITTED, SERVICE_TOKEN_REFUSED, wantsHtml, type ServiceTokenCheck, type ServiceTokenPresented } from './service-token-gate.js';
 import {
@@ -71,16 +71,6 @@ export interface AccessGatewayDeps {
   requests: Counter<'app' | 'outcome'>;
   /** The service-token verifier and use recorder; absent, every token presentation is refused. */
   serviceTokens?: (() => ServiceTokenCheck | undefined) | undefined;
-}
-
-function identityOf(session: SessionView): AccessIdentity {
-  return {
-    userId: session.userId,
-    email: session.email,
-    groups: session.groups,
-    amr: session.amr,
-    ...(session.phishingResistantAt !== undefined ? { phishingResistantAt: session.phishingResistantAt } : {}),
-  };
 }
 
 /**
@@ -226,7 +216,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       method: req.method ?? 'GET',
       path: target,
       now: deps.clock.now(),
-      ...(session ? { identity: identityOf(session) } : {}),
+      ...(session ? { identity: identityOfSession(session) } : {}),
     });
     deps.requests.inc({ app: app.name, outcome: decision.outcome });
     const appUrl = `${originOf(app)}${target}`;
@@ -301,7 +291,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       ip: forwarded.clientAddress,
       method: 'GET',
       path: req.url ?? '/',
-      ...(session ? { identity: identityOf(session) } : {}),
+      ...(session ? { identity: identityOfSession(session) } : {}),
     };
     const decision = app.decide({ ...request, now: deps.clock.now() });
     deps.requests.inc({ app: app.name, outcome: `websocket_${decision.outcome}` });

@@ -1,4 +1,4 @@
-import { compilePolicyEngine, reasonCode, type AccessIdentity, type PolicyEngine } from '../access/policy/index.js';
+import { compileNonWebAppPolicy, identityOfSession, reasonCode, type NonWebAppPolicy } from '../access/policy/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import type { SessionView } from '../identity/index.js';
@@ -7,9 +7,8 @@ import { GatehouseError } from '../lib/errors.js';
 import type { SshCertificateAuthority } from './create-ssh-certificate-authority.js';
 import type { IssuedSshCertificate } from './ssh-certificate.js';
 
-/** What the request looks like to an ssh app's policies: method and path selectors see these. */
+/** What a certificate request looks like to an ssh app's policies' method selector. */
 export const SSH_POLICY_METHOD = 'SSH';
-const SSH_POLICY_PATH = '/';
 
 export interface SshCertificateRequest {
   /** The live browser session behind the command line's credential (already validated). */
@@ -48,21 +47,8 @@ export class SshPolicyRefusal extends GatehouseError {
   }
 }
 
-function identityOf(session: SessionView): AccessIdentity {
-  return {
-    userId: session.userId,
-    email: session.email,
-    groups: session.groups,
-    amr: session.amr,
-    ...(session.phishingResistantAt !== undefined ? { phishingResistantAt: session.phishingResistantAt } : {}),
-  };
-}
-
-function compile(config: GatehouseConfig, isIpBlocked: ((ip: string) => boolean) | undefined): PolicyEngine {
-  // The engine routes web apps by host; an ssh app has none, so each gets a reserved name no request
-  // can carry to this engine (it is never consulted by host).
-  const apps = config.ssh.apps.map((app) => ({ name: app.name, host: `${app.name}.ssh.invalid`, upstream: 'http://ssh.invalid', policies: app.policies }));
-  return compilePolicyEngine({ apps, access: config.access, ...(isIpBlocked ? { isIpBlocked } : {}) });
+function compile(config: GatehouseConfig, isIpBlocked: ((ip: string) => boolean) | undefined): NonWebAppPolicy {
+  return compileNonWebAppPolicy('ssh', config.ssh.apps, { access: config.access, ...(isIpBlocked ? { isIpBlocked } : {}) });
 }
 
 export function createSshCertificateGate(options: { ca: SshCertificateAuthority; audit: AuditLog; clock: Clock; config: GatehouseConfig; isIpBlocked?: (ip: string) => boolean }): SshCertificateGate {
@@ -98,10 +84,10 @@ export function createSshCertificateGate(options: { ca: SshCertificateAuthority;
   return {
     async issue(request) {
       const { session } = request;
-      if (engine.app(request.app) === undefined) {
+      if (!engine.has(request.app)) {
         return refuse(request, new SshPolicyRefusal('ssh_app_unknown', 'app_unknown', { publicMessage: 'There is no SSH app by that name.', detail: `no ssh app ${JSON.stringify(request.app.slice(0, 64))}` }), {});
       }
-      const decision = engine.decide(request.app, { ip: request.ip, method: SSH_POLICY_METHOD, path: SSH_POLICY_PATH, now: clock.now(), identity: identityOf(session) });
+      const decision = engine.decide(request.app, identityOfSession(session), request.ip, clock.now());
       const reason = reasonCode(decision.reasons[0] ?? '') ?? 'denied';
       const facts = { policy: decision.policy ?? null, reasons: decision.reasons, amr: session.amr };
       if (decision.outcome === 'step_up') {

@@ -21,4 +21,5 @@ export {
   type ReasonCode,
 } from './decision.js';
 export { explainDecision, NEEDS_HARDWARE_KEY, NEEDS_KEY_OR_PASSKEY } from './explain-decision.js';
+export { compileNonWebAppPolicy, identityOfSession, type NonWebAppKind, type NonWebAppPolicy } from './non-web-app-policy.js';
 export { normalizeRequestPath, pathRefusalOf, type PathRefusal } from './normalize-path.js';

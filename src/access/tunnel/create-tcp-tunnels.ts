@@ -10,9 +10,9 @@ import type { Clock } from '../../lib/clock.js';
 import { isGatehouseError } from '../../lib/errors.js';
 import { hashSecret } from '../../lib/secret-hash.js';
 import type { Change } from '../../store/index.js';
-import type { AccessIdentity } from '../policy/index.js';
+import { identityOfSession, type AccessIdentity } from '../policy/index.js';
 import { forwardedHeadersOf, rejectUpgrade, type TrustedProxies } from '../proxy/index.js';
-import { compileTcpTunnelPolicy, identityOf, TunnelRefusal, type TcpApp, type TcpTunnelPolicy } from './tcp-tunnel-policy.js';
+import { compileTcpTunnelPolicy, TunnelRefusal, type TcpApp, type TcpTunnelPolicy } from './tcp-tunnel-policy.js';
 
 /** `GET /cli/tunnel/<app>` on the portal host, with `Upgrade: websocket`. */
 const TUNNEL_PATH = /^\/cli\/tunnel\/([a-z0-9-]{1,63})$/;
@@ -124,7 +124,7 @@ export function createTcpTunnels(deps: TcpTunnelsDeps): TcpTunnels {
       const bearer = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,200})$/.exec(header)?.[1] : undefined;
       const { session, expiresAt } = await deps.validateCredential(bearer, ip);
       userId = session.userId;
-      const identity = identityOf(session);
+      const identity = identityOfSession(session);
       const now = clock.now();
       const { app, policy: matched } = policy.admit(appName, identity, ip, now);
       let mine = 0;

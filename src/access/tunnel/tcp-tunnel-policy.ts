@@ -1,11 +1,9 @@
 import { tcpUpstreamOf, type GatehouseConfig, type TcpAppConfig } from '../../config/index.js';
-import type { SessionView } from '../../identity/index.js';
 import { GatehouseError } from '../../lib/errors.js';
-import { compilePolicyEngine, reasonCode, type AccessIdentity, type PolicyEngine } from '../policy/index.js';
+import { compileNonWebAppPolicy, reasonCode, type AccessIdentity, type NonWebAppPolicy } from '../policy/index.js';
 
-/** What a tunnel looks like to a tcp app's policies: method and path selectors see these. */
+/** What a tunnel looks like to a tcp app's policies' method selector. */
 export const TCP_POLICY_METHOD = 'TCP';
-const TCP_POLICY_PATH = '/';
 
 /** A tcp app as the tunnel uses it: the upstream from config, never from the client. */
 export interface TcpApp {
@@ -31,16 +29,6 @@ export class TunnelRefusal extends GatehouseError {
   readonly reason: string | undefined;
 }
 
-export function identityOf(session: SessionView): AccessIdentity {
-  return {
-    userId: session.userId,
-    email: session.email,
-    groups: session.groups,
-    amr: session.amr,
-    ...(session.phishingResistantAt !== undefined ? { phishingResistantAt: session.phishingResistantAt } : {}),
-  };
-}
-
 export interface TcpTunnelPolicy {
   /** The app, or a `tunnel_app_unknown` / `tunnel_policy_denied` / `tunnel_step_up_required` refusal. */
   admit(appName: string, identity: AccessIdentity, ip: string, now: number): { app: TcpApp; policy: string | null };
@@ -48,19 +36,11 @@ export interface TcpTunnelPolicy {
   stillAllowed(appName: string, identity: AccessIdentity, ip: string, now: number): boolean;
 }
 
-/**
- * The tcp apps' policies, compiled by the proxy's own engine exactly as a web app's (global IP blocks,
- * run-time blocks, then the ordered policies). The engine routes web apps by host; a tcp app has none,
- * so each gets a reserved name no request can carry (it is never consulted by host).
- */
+/** The tcp apps' policies, decided by the proxy's own engine (`compileNonWebAppPolicy`). */
 export function compileTcpTunnelPolicy(config: GatehouseConfig, isIpBlocked: ((ip: string) => boolean) | undefined): TcpTunnelPolicy {
   const apps = new Map<string, TcpApp>(config.tcp.apps.map((app: TcpAppConfig) => [app.name, tcpAppOf(app)]));
-  const engine: PolicyEngine = compilePolicyEngine({
-    apps: config.tcp.apps.map((app) => ({ name: app.name, host: `${app.name}.tcp.invalid`, upstream: 'http://tcp.invalid', policies: app.policies })),
-    access: config.access,
-    ...(isIpBlocked ? { isIpBlocked } : {}),
-  });
-  const decide = (appName: string, identity: AccessIdentity, ip: string, now: number) => engine.decide(appName, { ip, method: TCP_POLICY_METHOD, path: TCP_POLICY_PATH, now, identity });
+  const engine: NonWebAppPolicy = compileNonWebAppPolicy('tcp', config.tcp.apps, { access: config.access, ...(isIpBlocked ? { isIpBlocked } : {}) });
+  const decide = (appName: string, identity: AccessIdentity, ip: string, now: number) => engine.decide(appName, identity, ip, now);
   return {
     admit(appName, identity, ip, now) {
       const app = apps.get(appName);
