@@ -4,7 +4,7 @@
  * and the cost of one `check` on the DNS hot path, first sight and repeat, against baselines measured
  * in the same run (a `Set` lookup as a blocklist does, and the public-suffix lookup alone).
  *
- *   npx tsx bench/lookalike-eval.ts               (or: npm run eval:lookalike)
+ *   npx tsx bench/lookalike-eval.ts               (or: npm run bench:lookalike)
  *   npx tsx bench/lookalike-eval.ts acme-okta.com (also explains the names given)
  *
  * Times are CPU microseconds per name (process.cpuUsage: the machine is shared, wall time is noisy),
