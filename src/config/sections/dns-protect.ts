@@ -118,6 +118,19 @@ export const dnsProtectSchema = z.strictObject({
       'Verdicts kept per detector (least recently used dropped first), by queried name and by registrable domain: DNS names repeat, so a repeat costs a map lookup. 0 disables the cache. About 0.5 KB per entry.',
     ),
   threshold: z.number().min(0).max(1).default(0.7).describe('Score (0..1) from which a name is a lookalike.'),
+  known_good_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A file of registrable domains never flagged (one per line, or Tranco\'s `rank,domain` CSV): the known-good prior, e.g. a popular-domain list. Refresh by replacing the file and restarting. Unset: only `domains` are exempt.',
+    ),
+  scorer: z
+    .enum(['rules', 'model'])
+    .default('rules')
+    .describe(
+      'How the findings become a score: `rules` (the hand-set score of the strongest finding) or `model` (a logistic regression over the same findings, fit offline by scripts/fit-lookalike-model.ts, whose threshold is set for a false-positive budget and mapped onto `threshold`). Reasons are the same either way.',
+    ),
   min_typo_length: z
     .number()
     .int()
