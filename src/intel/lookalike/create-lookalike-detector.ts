@@ -56,6 +56,8 @@ export function createLookalikeDetector(protect: DnsProtectConfig, options: Look
     lureSuffixes: config.lure_suffixes,
     minTypoLength: config.min_typo_length,
     countryTldSwapScore: config.country_tld_swap_score,
+    workplaceAbbreviations: config.workplace_abbreviations,
+    machineAbbreviations: config.machine_abbreviations,
   });
   const threshold = config.threshold;
   // The fitted scorer (dns.protect.scorer: model) combines what the rules found; `rules` keeps their score.
