@@ -79,6 +79,7 @@ const suffixOnly = measure(() => {
 }, names.length);
 const uncached = createLookalikeDetector({ ...config, cache_entries: 0 });
 const firstSight = measure(sweep(uncached, names), names.length);
+const firstSightModel = measure(sweep(createLookalikeDetector({ ...config, cache_entries: 0, scorer: 'model' }), names), names.length);
 const repeatSet = names.slice(0, 8_000);
 const cached = createLookalikeDetector(config);
 sweep(cached, repeatSet)();
@@ -97,6 +98,7 @@ const rows: [string, string, string][] = [
   ['baseline: Set.has (blocklist)', us(setLookup), `${names.length} names`],
   ['baseline: public suffix lookup', us(suffixOnly), 'tldts getPublicSuffix'],
   ['check, first sight (uncached)', us(firstSight), 'cache_entries: 0'],
+  ['check, first sight, fitted scorer', us(firstSightModel), 'scorer: model, cache_entries: 0'],
   ['check, repeat (cached name)', us(repeat), `${repeatSet.length} names in cache`],
   ['check, new name under a known domain', us(sameRegistrable), 'registrable-domain cache'],
 ];
