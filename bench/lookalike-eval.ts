@@ -4,7 +4,7 @@
  * and the cost of one `check` on the DNS hot path, first sight and repeat, against baselines measured
  * in the same run (a `Set` lookup as a blocklist does, and the public-suffix lookup alone).
  *
- *   npx tsx bench/lookalike-eval.ts               (or: npm run eval:lookalike)
+ *   npx tsx bench/lookalike-eval.ts               (or: npm run bench:lookalike)
  *   npx tsx bench/lookalike-eval.ts acme-okta.com (also explains the names given)
  *
  * Times are CPU microseconds per name (process.cpuUsage: the machine is shared, wall time is noisy),
@@ -79,6 +79,7 @@ const suffixOnly = measure(() => {
 }, names.length);
 const uncached = createLookalikeDetector({ ...config, cache_entries: 0 });
 const firstSight = measure(sweep(uncached, names), names.length);
+const firstSightModel = measure(sweep(createLookalikeDetector({ ...config, cache_entries: 0, scorer: 'model' }), names), names.length);
 const repeatSet = names.slice(0, 8_000);
 const cached = createLookalikeDetector(config);
 sweep(cached, repeatSet)();
@@ -97,6 +98,7 @@ const rows: [string, string, string][] = [
   ['baseline: Set.has (blocklist)', us(setLookup), `${names.length} names`],
   ['baseline: public suffix lookup', us(suffixOnly), 'tldts getPublicSuffix'],
   ['check, first sight (uncached)', us(firstSight), 'cache_entries: 0'],
+  ['check, first sight, fitted scorer', us(firstSightModel), 'scorer: model, cache_entries: 0'],
   ['check, repeat (cached name)', us(repeat), `${repeatSet.length} names in cache`],
   ['check, new name under a known domain', us(sameRegistrable), 'registrable-domain cache'],
 ];

@@ -4,7 +4,7 @@ import type { Store } from '../store/index.js';
 import { createDatabaseAgeCache, createDatabaseFirstSeenStore } from './database-age-stores.js';
 import { createDomainAge, createMemoryAgeCache, createTieredAgeCache, type PublicOnlyAgentOptions } from './domain-age/index.js';
 import { createDomainClassifier, type DomainClassifier } from './domain-verdict/index.js';
-import { createLookalikeDetector, type LookalikeDetector } from './lookalike/index.js';
+import { createLookalikeDetector, loadKnownGoodDomains, type LookalikeDetector } from './lookalike/index.js';
 
 export interface DomainIntel {
   classifier: DomainClassifier;
@@ -33,7 +33,9 @@ export function buildDomainIntel(options: {
 }): DomainIntel {
   const { dns, clock } = options;
   const ageConfig = options.offline ? { ...dns.age, enabled: false } : dns.age;
-  const lookalike = dns.protect ? createLookalikeDetector(dns.protect) : undefined;
+  const protect = dns.protect;
+  const knownGood = protect?.known_good_file === undefined ? undefined : loadKnownGoodDomains(protect.known_good_file);
+  const lookalike = protect ? createLookalikeDetector(protect, knownGood === undefined ? {} : { knownGood }) : undefined;
   const front = createMemoryAgeCache(ageConfig.max_cache_entries);
   const age = createDomainAge({
     config: ageConfig,

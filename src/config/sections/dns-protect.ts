@@ -53,6 +53,23 @@ export const DEFAULT_LURE_SUFFIXES: readonly string[] = [
   'servicenow', 'citrix',
 ];
 
+/**
+ * Abbreviations of the workplace systems and offices staff are sent to: a contact centre's case or
+ * content management system (`acme-cms`), CRM, ERP, HR systems (HCM, HRIS, employee self-service), and
+ * the security officer (`acme-cso`, `acme-ciso`). Lure words as hyphen tokens only: glued, they sit
+ * inside ordinary words (`also`, `press`).
+ */
+export const DEFAULT_WORKPLACE_ABBREVIATIONS: readonly string[] = ['cms', 'crm', 'erp', 'hcm', 'hris', 'ess', 'cso', 'ciso'];
+
+/**
+ * Three-consonant abbreviations brands give their own machine hosts (`apple-dns.net`): protocols and
+ * file types, read by software, not by the person phished. Not counted as a suspicious abbreviation
+ * beside a brand.
+ */
+export const DEFAULT_MACHINE_ABBREVIATIONS: readonly string[] = [
+  'dns', 'cdn', 'ftp', 'ntp', 'rss', 'xml', 'css', 'svg', 'png', 'jpg', 'gfx', 'sdk', 'pkg', 'rpm', 'npm',
+];
+
 const brandName = z
   .string()
   .trim()
@@ -108,6 +125,14 @@ export const dnsProtectSchema = z.strictObject({
     .describe(
       'Sign-in words so specific that `<anything>-<word>` or `<word>-<anything>` is flagged even without a known brand (the 2022-2025 campaigns registered `<target>-okta.com`, `<target>-sso.com`, `sso-<target>.com`). Empty list disables the rule.',
     ),
+  workplace_abbreviations: z
+    .array(keyword)
+    .default([...DEFAULT_WORKPLACE_ABBREVIATIONS])
+    .describe('Abbreviations of workplace systems and offices (`cms`, `hris`, `ciso`): lure words beside a brand as hyphen tokens (`acme-cms`). Replaces the default list when set.'),
+  machine_abbreviations: z
+    .array(keyword)
+    .default([...DEFAULT_MACHINE_ABBREVIATIONS])
+    .describe('Three-consonant words of machine hosts (`dns`, `cdn`, `xml`) that do not count as a department\'s initials beside a brand (`acme-dns` is the brand\'s own host style). Replaces the default list when set.'),
   cache_entries: z
     .number()
     .int()
@@ -118,6 +143,19 @@ export const dnsProtectSchema = z.strictObject({
       'Verdicts kept per detector (least recently used dropped first), by queried name and by registrable domain: DNS names repeat, so a repeat costs a map lookup. 0 disables the cache. About 0.5 KB per entry.',
     ),
   threshold: z.number().min(0).max(1).default(0.7).describe('Score (0..1) from which a name is a lookalike.'),
+  known_good_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A file of registrable domains never flagged (one per line, or Tranco\'s `rank,domain` CSV): the known-good prior, e.g. a popular-domain list. Refresh by replacing the file and restarting. Unset: only `domains` are exempt.',
+    ),
+  scorer: z
+    .enum(['rules', 'model'])
+    .default('rules')
+    .describe(
+      'How the findings become a score: `rules` (the hand-set score of the strongest finding) or `model` (a logistic regression over the same findings, fit offline by scripts/fit-lookalike-model.ts, whose threshold is set for a false-positive budget and mapped onto `threshold`). Reasons are the same either way.',
+    ),
   min_typo_length: z
     .number()
     .int()

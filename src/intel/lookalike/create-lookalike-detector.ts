@@ -4,6 +4,8 @@ import { type DnsProtectConfig, dnsProtectSchema } from '../../config/index.js';
 import { InputError } from '../../lib/errors.js';
 import { brandEntries } from './brand-entries.js';
 import { LabelAnalyzer, type LabelFinding } from './label-analyzer.js';
+import { FEATURE_COUNT, writeFeatures } from './lookalike-features.js';
+import { type LookalikeModel, logOdds, modelScore, SHIPPED_MODEL, validateModel } from './lookalike-model.js';
 import type { LookalikeDetector, LookalikeReason, LookalikeVerdict } from './lookalike-verdict.js';
 import { normalizeQueryName } from './normalize-query-name.js';
 import { RecentCache } from './recent-cache.js';
@@ -40,7 +42,7 @@ interface RegistrableAnalysis {
  *
  * Throws an InputError at start-up when the configuration does not validate (programmer misuse).
  */
-export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDetector {
+export function createLookalikeDetector(protect: DnsProtectConfig, options: LookalikeDetectorOptions = {}): LookalikeDetector {
   const parsed = dnsProtectSchema.safeParse(protect);
   if (!parsed.success) {
     throw new InputError(`dns.protect: ${z.prettifyError(parsed.error)}`, 'invalid_config');
@@ -54,8 +56,15 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
     lureSuffixes: config.lure_suffixes,
     minTypoLength: config.min_typo_length,
     countryTldSwapScore: config.country_tld_swap_score,
+    workplaceAbbreviations: config.workplace_abbreviations,
+    machineAbbreviations: config.machine_abbreviations,
   });
   const threshold = config.threshold;
+  // The fitted scorer (dns.protect.scorer: model) combines what the rules found; `rules` keeps their score.
+  const model = options.model !== undefined ? options.model && validateModel(options.model) : config.scorer === 'model' ? SHIPPED_MODEL : null;
+  const features = new Float64Array(FEATURE_COUNT);
+  const onFeatures = options.onFeatures;
+  const knownGood = options.knownGood;
   // DNS names repeat: whole verdicts by queried name; the registrable label's analysis by registrable
   // domain (`<hash>.cdn.example` queries share it); subdomain labels (`www`, `api`) by label.
   const verdicts = new RecentCache<string, LookalikeVerdict>(config.cache_entries);
@@ -98,6 +107,9 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
     const suffixDot = nthDotFromEnd(unicode, countLabels(suffix));
     const labelStart = unicode.lastIndexOf('.', suffixDot - 1) + 1;
     const registrableKey = ascii.slice(nthDotFromEnd(ascii, countLabels(suffix) + 1) + 1);
+    if (knownGood?.has(registrableKey) === true) {
+      return verdict(unicode, 0, undefined, [{ code: 'known_good_domain', detail: `${registrableKey} is on the known-good list` }]);
+    }
     let registrable = registrables.get(registrableKey);
     if (registrable === undefined) {
       const label = unicode.slice(labelStart, suffixDot);
@@ -123,13 +135,14 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
       end = start - 1;
     }
     if (findings.length === 0) return verdict(unicode, 0, undefined, NO_REASONS);
-    if (findings.length === 1) {
-      const only = findings[0] as LabelFinding;
-      return verdict(unicode, only.score, only.brand?.name, only.reasons);
-    }
-    findings.sort((a, b) => b.score - a.score);
+    if (findings.length > 1) findings.sort((a, b) => b.score - a.score);
     const best = findings[0] as LabelFinding;
-    return verdict(unicode, best.score, best.brand?.name, findings.flatMap((f) => f.reasons));
+    const reasons = findings.length === 1 ? best.reasons : findings.flatMap((f) => f.reasons);
+    if (model === null && onFeatures === undefined) return verdict(unicode, best.score, best.brand?.name, reasons);
+    writeFeatures({ best, findingCount: findings.length, label: unicode.slice(labelStart, suffixDot), suffix }, features);
+    onFeatures?.(features);
+    const score = model === null ? best.score : modelScore(model, logOdds(model, features), threshold);
+    return verdict(unicode, score, best.brand?.name, reasons);
   }
 
   function verdict(name: string, score: number, brand: string | undefined, reasons: readonly LookalikeReason[]): LookalikeVerdict {
@@ -140,6 +153,15 @@ export function createLookalikeDetector(protect: DnsProtectConfig): LookalikeDet
   }
 
   return { check };
+}
+
+export interface LookalikeDetectorOptions {
+  /** Scorer weights: the shipped model by default when `scorer` is `model`; null for the rules' score. */
+  readonly model?: LookalikeModel | null;
+  /** Receives the feature vector of every name with a finding (offline fitting; pass cache_entries 0). */
+  readonly onFeatures?: (features: Float64Array) => void;
+  /** Registrable domains never flagged (dns.protect.known_good_file, loaded by loadKnownGoodDomains). */
+  readonly knownGood?: ReadonlySet<string>;
 }
 
 /** Findings are cached and shared between verdicts: frozen so that no caller can change another's. */

@@ -37,6 +37,10 @@ export interface LabelAnalyzerOptions {
   readonly minTypoLength: number;
   /** Score of the exact brand label under a country-code suffix. */
   readonly countryTldSwapScore: number;
+  /** Workplace-system abbreviations, lure words as hyphen tokens (`acme-cms`). */
+  readonly workplaceAbbreviations: readonly string[];
+  /** Machine-host abbreviations, never a suspicious abbreviation beside a brand (`acme-dns`). */
+  readonly machineAbbreviations: readonly string[];
 }
 
 /**
@@ -88,6 +92,7 @@ export class LabelAnalyzer {
   private readonly lureSuffixes: LureSuffixMatcher;
   /** Per brand: it is also a lure keyword, i.e. an IT vendor whose portal staff sign in to (`workday`). */
   private readonly vendors: readonly boolean[];
+  private readonly machineAbbreviations: ReadonlySet<string>;
 
   constructor(
     private readonly brands: readonly BrandEntry[],
@@ -98,6 +103,7 @@ export class LabelAnalyzer {
       b.key.length >= options.minTypoLength ? VIEW.long : isInitialism(b.key) ? VIEW.initialism : VIEW.short,
     );
     this.lureSuffixes = new LureSuffixMatcher(options.lureSuffixes);
+    this.machineAbbreviations = new Set(options.machineAbbreviations);
     const keywords = new Set(options.keywords);
     this.vendors = brands.map((b) => keywords.has(b.key));
     brands.forEach((brand, index) => this.brandTrie.add(skeletonOf(brand.key), index));
@@ -238,7 +244,7 @@ export class LabelAnalyzer {
     const boundary = this.buffer.boundary;
     const [start, end] = i === 0 ? [j, n] : j === n ? [0, i] : [0, 0];
     for (let k = start + 1; k < end; k++) if (boundary[k] === 1) return false;
-    return end > start && isAbbreviationToken(this.buffer, start, end, label);
+    return end > start && isAbbreviationToken(this.buffer, start, end, label, this.machineAbbreviations);
   }
 
   /** Whether compact[j, end of its token) is one infrastructure word glued to what precedes it. */

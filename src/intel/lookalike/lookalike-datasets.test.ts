@@ -8,6 +8,7 @@ import {
 } from '../../../test/fixtures/lookalike/datasets.js';
 import { benignNames } from '../../../test/fixtures/lookalike/benign-names.js';
 import { brandHalf, configForHalf } from '../../../test/fixtures/lookalike/brand-split.js';
+import { popularPart, userConfig } from '../../../test/fixtures/lookalike/evaluation.js';
 import { createLookalikeDetector } from './index.js';
 
 /**
@@ -19,7 +20,12 @@ import { createLookalikeDetector } from './index.js';
  * beside an ordinary word, which popular domains of the brands themselves also are (`sykes-factor`
  * as `apple-mapkit.com`), one typo that also makes ordinary names, and a subdomain of a protected
  * domain. The bounds hold what is reached, so that a regression fails; see
- * `npx tsx bench/lookalike-eval.ts` for the names missed and flagged.
+ * `npm run bench:lookalike` for the names missed and flagged.
+ *
+ * These are in-sample figures: the fixture's extra brands (`tmo`, `pennkey`, `zd`...) and the rules
+ * were written from this set. The held-out figures (`npm run eval:lookalike`: leave-brand-out, the
+ * configuration a team writes from its domains alone, false positives on a fifth of the popular list
+ * held out of every prior and fit) are lower, and are guarded below as measured.
  */
 const MAX_MISSES = 19;
 const RECALL_FLOOR = (386 - MAX_MISSES) / 386;
@@ -46,6 +52,21 @@ describe.runIf(present)('lookalike detector on the shared datasets', () => {
     expect(popular.length).toBe(50_000);
     const flagged = popular.filter((name) => detector.check(name).lookalike);
     expect(flagged.length, `flagged: ${flagged.join(' ')}`).toBeLessThanOrEqual(MAX_FALSE_POSITIVES);
+  });
+
+  it('user configuration (domains only, no brand picked from the phishing set): measured 91.2 % (352/386), 11 FPs in the 50k, 2 in the held-out fifth', () => {
+    const user = createLookalikeDetector(userConfig(loadProtectFixture()));
+    const phishing = loadDomainList(PHISHING_DEV_FILE);
+    const popular = loadDomainList(POPULAR_FILE);
+    expect(phishing.filter((name) => user.check(name).lookalike).length).toBeGreaterThanOrEqual(352);
+    expect(popular.filter((name) => user.check(name).lookalike).length).toBeLessThanOrEqual(11);
+    expect(popular.filter((name) => popularPart(name) === 0 && user.check(name).lookalike).length).toBeLessThanOrEqual(2);
+  });
+
+  it('the shipped fitted scorer under the user configuration: measured 90.7 % (350/386) and 11 FPs in the 50k (fit in-sample)', () => {
+    const model = createLookalikeDetector({ ...userConfig(loadProtectFixture()), scorer: 'model' });
+    expect(loadDomainList(PHISHING_DEV_FILE).filter((name) => model.check(name).lookalike).length).toBeGreaterThanOrEqual(350);
+    expect(loadDomainList(POPULAR_FILE).filter((name) => model.check(name).lookalike).length).toBeLessThanOrEqual(11);
   });
 
   it('every verdict on the datasets is well formed', () => {

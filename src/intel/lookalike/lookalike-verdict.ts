@@ -36,6 +36,8 @@ export type LookalikeReasonCode =
   | 'lure_on_shared_suffix'
   /** The name is a protected domain or a subdomain of one (informational, never a lookalike). */
   | 'protected_domain'
+  /** The registrable domain is on the known-good list (informational, never a lookalike). */
+  | 'known_good_domain'
   /** The input is not a valid DNS name (informational, never a lookalike). */
   | 'invalid_name';
 

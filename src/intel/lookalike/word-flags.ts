@@ -9,15 +9,6 @@ import type { BrandEntry, LabelAnalyzerOptions } from './label-analyzer.js';
 const DOMAIN_SPELLING_TOKENS = ['com', 'www'];
 
 /**
- * Abbreviations of the workplace systems and offices that staff are sent to: a contact centre's case
- * or content management system (`acme-cms`), CRM, ERP, HR systems (HCM, HRIS, employee self-service),
- * and the security officer (`acme-cso`, `acme-ciso`). Hyphen tokens only: glued, they sit inside
- * ordinary words (`also`, `press`). (`lnk` is left to the abbreviation rule, which reads the letters
- * as typed: its skeleton is also that of `ink`.)
- */
-const WORKPLACE_ABBREVIATIONS = ['cms', 'crm', 'erp', 'hcm', 'hris', 'ess', 'cso', 'ciso'];
-
-/**
  * Words that join a lure word to a brand, glued: `workatacme`, `acmeatwork` (a career or staff portal
  * name). They never count alone, so `atacme` and `acmeat` stay what they were.
  */
@@ -46,7 +37,8 @@ export function wordFlags(brands: readonly BrandEntry[], options: LabelAnalyzerO
   // `persona` a brand beside a lure; shorter brands are too often ordinary words (`apple-square`).
   brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH && !b.partial).forEach((b) => tokenOnly(b.key, WORD.lure));
   DOMAIN_SPELLING_TOKENS.forEach((word) => tokenOnly(word, WORD.lure));
-  WORKPLACE_ABBREVIATIONS.forEach((word) => tokenOnly(word, WORD.lure));
+  // dns.protect.workplace_abbreviations (`acme-cms`, `acme-ciso`): hyphen tokens only.
+  options.workplaceAbbreviations.forEach((word) => tokenOnly(word, WORD.lure));
   for (const word of CONNECTORS) if (!flags.has(word)) flags.set(word, WORD.connector);
   return flags;
 }
