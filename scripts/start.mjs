@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: build only when the sources changed, show that a build is running, then `serve --demo`.
 //
-// A fingerprint (SHA-256 over the contents of src/**/*.ts, package-lock.json and tsconfig*.json, and the
+// A fingerprint (SHA-256 over the contents of src/**/*.ts and *.json, package-lock.json and tsconfig*.json, and the
 // Node and TypeScript versions) is kept in dist/.build-stamp after a successful build; when it matches,
 // the build is skipped. Contents, not mtimes: a checkout or a copy changes mtimes without changing code,
 // and an editor may save the same bytes. When a build is needed, tsc runs with --incremental (its
@@ -23,7 +23,8 @@ function sourceFiles(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) files.push(...sourceFiles(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) files.push(path);
+    // JSON too: data files imported from code (the lookalike model's weights) are part of the build.
+    else if ((entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) || entry.name.endsWith('.json')) files.push(path);
   }
   return files;
 }

@@ -4,8 +4,8 @@
  * as a separate process run plain JavaScript (a fraction of a second to load) instead of compiling
  * TypeScript with tsx on every start (seconds each on a busy two-core machine).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { ROOT, TEST_BUILDS } from './support/paths.js';
 
@@ -27,9 +27,18 @@ export default async function setup(): Promise<() => void> {
     format: 'esm',
     platform: 'node',
     target: 'node20',
+    // Keep `with { type: 'json' }` on JSON imports: Node refuses a JSON module without it.
+    supported: { 'import-attributes': true },
     sourcemap: 'inline',
     logLevel: 'error',
   });
+  // Data files imported from code (`import … with { type: 'json' }`, e.g. the lookalike model's
+  // weights) are not transpiled: copy them beside the JavaScript that imports them, as tsc's build does.
+  for (const file of readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'))) {
+    const target = join(dir, 'src', file);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(join(ROOT, 'src', file), target);
+  }
   // The test workers are started after this and inherit the environment.
   process.env.GATEHOUSE_TEST_BUILD = dir;
   return () => rmSync(dir, { recursive: true, force: true });
