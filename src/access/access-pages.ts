@@ -10,9 +10,11 @@ export function sendAccessPage(
   status: number,
   options: { organisation: string; portalOrigin: string; title: string; message: string; requestId: string; action?: { href: string; label: string } },
 ): void {
+  // A denial offers "This is a mistake" (the portal's report page) unless the page has its own next step.
+  const action = options.action ?? (status === 403 ? { href: `${options.portalOrigin}/report?kind=mistake`, label: 'This is a mistake' } : undefined);
   const body = messagePage(
     { organisation: options.organisation, csrfToken: '' },
-    { title: options.title, message: options.message, requestId: options.requestId, assetBase: options.portalOrigin, ...(options.action ? { action: options.action } : {}) },
+    { title: options.title, message: options.message, requestId: options.requestId, assetBase: options.portalOrigin, ...(action ? { action } : {}) },
   );
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',

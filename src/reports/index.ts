@@ -3,5 +3,7 @@ export { createReports, REPORT_ERRORS, type DomainBlocker, type ReportInput, typ
 export { extractIndicators, refang, type ExtractedIndicator } from './extract-indicators.js';
 export type { ReportGroup, StoredReport } from './report-repository.js';
 export type { TriagedIndicator, VerdictSource } from './report-triage.js';
-export { deliverReportMessages } from './deliver-report-messages.js';
+export { deliverReportMessages, type ReportMailer } from './deliver-report-messages.js';
+export { buildReports, type ReportsLayer } from './build-reports.js';
 export { startReportIntake, type ReportIntake } from './smtp-intake.js';
+export { REPORTS_RESTART_ONLY_KEYS } from './reports-restart-only-keys.js';
