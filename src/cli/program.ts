@@ -11,6 +11,7 @@ import { registerHuntCommands } from './hunt-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
 import { registerInventoryCommands } from './inventory-commands.js';
 import { registerLoginCommands } from './login-commands.js';
+import { registerReportCommands } from './report-commands.js';
 import { registerSecretsCommands } from './secrets-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
@@ -71,5 +72,6 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerCampaignCommands(program, cli);
   registerLoginCommands(program, cli);
   registerSshCommands(program, cli);
+  registerReportCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }
