@@ -242,6 +242,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       domainBlocks: dns.domainBlocks,
       isKnownUser: async (email) => (await core.identity.users.findByEmail(email)) !== undefined,
       logger,
+      registry,
       ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
     });
     cleanups.push(() => reports.close());

@@ -4,9 +4,11 @@ import { createEmailSender, type EmailSender } from '../incident/index.js';
 import { buildDomainIntel, type DomainIntel, type PublicOnlyAgentOptions } from '../intel/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
+import type { Registry } from 'prom-client';
 import type { Store } from '../store/index.js';
 import { createReports, type DomainBlocker, type Reports } from './create-reports.js';
 import { deliverReportMessages } from './deliver-report-messages.js';
+import { measureReports, registerReportMetrics } from './report-measures.js';
 import { startReportIntake, type ReportIntake } from './smtp-intake.js';
 
 export interface ReportsLayer {
@@ -38,6 +40,8 @@ export async function buildReports(options: {
   logger: ReportsLogger;
   rdapConnection?: PublicOnlyAgentOptions;
   deliverEveryMs?: number;
+  /** `/metrics`: time to block, reports per week, share reported before any click. */
+  registry?: Registry;
 }): Promise<ReportsLayer> {
   const intelOf = (config: GatehouseConfig): DomainIntel =>
     buildDomainIntel({ dns: config.dns, store: options.store, clock: options.clock, logger: options.logger, ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}) });
@@ -54,6 +58,7 @@ export async function buildReports(options: {
       return { reports: config.reports, organisation: config.portal.organisation, protectedDomains: [...(config.dns.protect?.domains ?? []), config.server.portal_host] };
     },
   });
+  if (options.registry) registerReportMetrics(options.registry, () => measureReports(options.store.db, options.clock.now()));
   const initial = options.config();
   const intake = initial.reports.intake
     ? await startReportIntake({

@@ -7,3 +7,4 @@ export { deliverReportMessages, type ReportMailer } from './deliver-report-messa
 export { buildReports, type ReportsLayer } from './build-reports.js';
 export { startReportIntake, type ReportIntake } from './smtp-intake.js';
 export { REPORTS_RESTART_ONLY_KEYS } from './reports-restart-only-keys.js';
+export { measureReports, type ReportMeasures } from './report-measures.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_TEST_URL, havePostgres } from '../../test/peers.js';
 import { codeOf } from '../../test/support/error-code.js';
 import { freshPostgresDatabase } from '../../test/support/gatehouse-fixture.js';
+import { measureReports } from './report-measures.js';
 import { openReportsFixture, type ReportsFixture } from './test-support/reports-fixture.js';
 
 /**
@@ -32,7 +33,9 @@ for (const engine of engines) {
       expect(first).toMatchObject({ harmless: false, escalated: false });
       // The same person again does not count twice.
       expect((await f.reports.submit({ source: 'portal', reporter: 'ann@acme.com', body: LURE(2) })).escalated).toBe(false);
+      f.fixture.clock.advance(60_000);
       expect((await f.reports.submit({ source: 'portal', reporter: 'bob@acme.com', body: LURE(3) })).escalated).toBe(false);
+      f.fixture.clock.advance(60_000);
       const third = await f.reports.submit({ source: 'smtp', reporter: 'cy@acme.com', body: LURE(4) });
       expect(third.escalated).toBe(true);
       expect(new Set([first.groupId, third.groupId]).size).toBe(1);
@@ -109,6 +112,21 @@ for (const engine of engines) {
       const other = await f.reports.submit({ source: 'portal', reporter: 'ann@acme.com', body: 'https://pay.acme-payroll.org/y' });
       expect((await f.reports.dismiss(other.groupId!, 'cli')).status).toBe('dismissed');
       expect(await codeOf(f.reports.dismiss('rg_nope', 'cli'))).toBe('report_group_not_found');
+    });
+
+    it('measures: reports per week, time from first report to block, share reported before any click', async () => {
+      const db = f.fixture.core.store.db;
+      const before = await measureReports(db, f.fixture.clock.now());
+      const total = Number((await db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      expect(before.reportsLast7Days).toBe(total);
+      // acme-payroll.com: first report, then two minutes to the third reporter and the block; the others at once.
+      expect(before.timeToBlockMaxSeconds).toBe(120);
+      expect(before.reportedBeforeAnyClickShare).toBe(1);
+      // Someone resolved (clicked) acme-bonus.com before anyone reported it.
+      await db.insertInto('dns_queries').values({ at: Date.UTC(2026, 0, 1), client: '192.0.2.7', user_id: null, protocol: 'udp', name: 'www.acme-bonus.com', type: 'A', verdict: 'allow', reason: '', latency_ms: 1 }).execute();
+      const after = await measureReports(db, f.fixture.clock.now());
+      expect(after.reportedBeforeAnyClickShare).toBeLessThan(1);
+      expect(after.reportedBeforeAnyClickShare).toBeGreaterThan(0);
     });
   });
 }

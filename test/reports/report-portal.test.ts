@@ -107,4 +107,11 @@ reports:
     expect(info.response).toMatch(/^250 /);
     expect((await fx.gatehouse.reports.reports.groups())[0]!.reports).toBe(4);
   });
+
+  it('/metrics carries the measures', async () => {
+    const text = await fx.gatehouse.registry.metrics();
+    expect(text).toMatch(/^gatehouse_reports_last_7_days \d+$/m);
+    expect(text).toMatch(/^gatehouse_report_time_to_block_max_seconds [\d.]+$/m);
+    expect(text).toMatch(/^gatehouse_report_before_any_click_ratio 1$/m);
+  });
 });
