@@ -58,12 +58,17 @@ export function registerReportCommands(program: Command, cli: CliContext): void 
     .option('--json', 'print JSON')
     .description('A group: its reports, the verdicts and the drafted incident')
     .action(async (groupId: string, options: { json?: boolean }) => {
-      const shown = await withReports(cli, (reports) => reports.show(groupId));
+      const shown = await withReports(cli, async (reports) => {
+        const { group, reports: received } = await reports.show(groupId);
+        const messages = (await reports.repository.messages({ groupId })).map((m) => ({ kind: m.kind, recipient: m.recipient, status: m.status, sentAt: m.sent_at === null ? null : Number(m.sent_at), error: m.last_error }));
+        return { group, reports: received, messages };
+      });
       emit(cli, options.json, shown, () => {
         const { group, reports } = shown;
         const lines = [`${group.id}  ${group.domain}  ${group.status}  ${group.reports} report(s) from ${group.reporters} identified reporter(s)`];
         if (group.escalationReason) lines.push(`escalated ${isoTime(group.escalatedAt ?? undefined)} by ${group.escalatedBy}: ${group.escalationReason}`);
         if (group.incidentDraft) lines.push(`drafted incident: ${String(group.incidentDraft.declare)}`);
+        for (const m of shown.messages) lines.push(`message: ${m.kind} to ${m.recipient}: ${m.status}${m.error ? ` (${m.error})` : ''}`);
         for (const r of reports) {
           // The lure is hostile text: control characters are dropped so it cannot drive the terminal.
           const text = r.body.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').slice(0, 500);
@@ -91,6 +96,37 @@ export function registerReportCommands(program: Command, cli: CliContext): void 
     .action(async (groupId: string, options: { json?: boolean }) => {
       const group = await withReports(cli, (reports) => reports.dismiss(groupId, 'cli'));
       emit(cli, options.json, group, () => `${group.domain}: ${group.status}`);
+    });
+
+  report
+    .command('abuse')
+    .argument('<group>')
+    .option('--to <email>', 'an abuse contact to add to (or use instead of) the RDAP ones (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-rdap', 'do not ask RDAP for the registrar abuse contact')
+    .option('--send', "send the group's drafted abuse reports (the server's outbox delivers them through incident.smtp)")
+    .option('--json', 'print JSON')
+    .description("Takedown help: the registrar's abuse contact from RDAP and a prepared abuse report, drafted; --send sends the drafts")
+    .action(async (groupId: string, options: { to: string[]; rdap: boolean; send?: boolean; json?: boolean }) => {
+      const result = await withReports(cli, async (reports, core) => {
+        if (options.send) return { sent: await reports.sendAbuseReports(groupId, 'cli') };
+        const { group } = await reports.show(groupId);
+        const { lookupAbuseContacts } = await import('../reports/index.js');
+        const age = core.snapshot().config.dns.age;
+        const looked = options.rdap ? await lookupAbuseContacts(group.domain, { rdapOverrides: age.rdap_overrides, timeoutMs: 10_000 }) : { contacts: [], source: 'none' };
+        const contacts = [...('contacts' in looked ? looked.contacts : []), ...options.to.map((email) => ({ role: 'given', email: email.toLowerCase() }))];
+        const drafted = await reports.draftAbuseReports(groupId, contacts, 'cli');
+        return { domain: group.domain, contacts, drafted, ...('error' in looked ? { rdapError: looked.error } : {}) };
+      });
+      emit(cli, options.json, result, () =>
+        'sent' in result
+          ? `${result.sent} abuse report(s) queued for sending`
+          : [
+              `${result.domain}: ${result.drafted} abuse report(s) drafted`,
+              ...result.contacts.map((c) => `  ${c.role}: ${c.email}`),
+              ...(result.rdapError ? [`  RDAP: ${result.rdapError}`] : []),
+              `review with \`gatehouse report show ${groupId}\`, send with \`gatehouse report abuse ${groupId} --send\``,
+            ].join('\n'),
+      );
     });
 
   report

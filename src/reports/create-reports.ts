@@ -5,6 +5,8 @@ import type { Clock } from '../lib/clock.js';
 import { GatehouseError, NotFoundError } from '../lib/errors.js';
 import { randomToken, type Random } from '../lib/random.js';
 import type { Database } from '../store/index.js';
+import type { AbuseContact } from './abuse-contacts.js';
+import { abuseReportText } from './abuse-report-text.js';
 import { extractIndicators } from './extract-indicators.js';
 import { ReportRepository, type ReportGroup, type ReportSource, type StoredReport } from './report-repository.js';
 import { isSuspicious, lureDomainOf, triageIndicators, type TriagedIndicator, type VerdictSource } from './report-triage.js';
@@ -56,6 +58,10 @@ export interface Reports {
   /** A responder's escalation (any lure, any threshold) — still never a protected or listed domain. */
   escalate(groupId: string, actor: string): Promise<ReportGroup>;
   dismiss(groupId: string, actor: string): Promise<ReportGroup>;
+  /** Prepares an abuse report per contact (status `draft`): nothing is sent until `sendAbuseReports`. */
+  draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string): Promise<number>;
+  /** A responder's decision: the group's drafts become `pending` and the server's outbox sends them. */
+  sendAbuseReports(groupId: string, actor: string): Promise<number>;
   repository: ReportRepository;
 }
 
@@ -193,6 +199,28 @@ export function createReports(options: ReportsOptions): Reports {
     async escalate(groupId, actor) {
       await escalateGroup(groupId, actor, `escalated by ${actor}`);
       return (await repository.group(groupId)) as ReportGroup;
+    },
+
+    async draftAbuseReports(groupId, contacts, actor) {
+      const group = await repository.group(groupId);
+      if (!group) throw new NotFoundError('report group', 'report_group_not_found');
+      const reports = await repository.reportsOf(groupId);
+      const { subject, text } = abuseReportText({ organisation: options.settings().organisation, group, reports });
+      let drafted = 0;
+      for (const contact of contacts) {
+        if (!SAFE_ADDRESS.test(contact.email)) continue;
+        await repository.enqueueMessage({ key: `abuse:${groupId}:${contact.email}`, group_id: groupId, kind: 'abuse_report', recipient: contact.email, subject, body: text, status: 'draft', created_at: clock.now() });
+        drafted++;
+      }
+      await options.audit.record({ type: 'report.abuse_drafted', outcome: 'success', actor, detail: { group: groupId, contacts: contacts.map((c) => c.email) } });
+      return drafted;
+    },
+
+    async sendAbuseReports(groupId, actor) {
+      const drafts = (await repository.messages({ groupId, status: 'draft' })).filter((m) => m.kind === 'abuse_report');
+      for (const draft of drafts) await repository.markMessage(draft.key, 'pending', clock.now());
+      await options.audit.record({ type: 'report.abuse_sent', outcome: 'success', actor, detail: { group: groupId, recipients: drafts.map((d) => d.recipient) } });
+      return drafts.length;
     },
 
     async dismiss(groupId, actor) {

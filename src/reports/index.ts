@@ -8,3 +8,4 @@ export { buildReports, type ReportsLayer } from './build-reports.js';
 export { startReportIntake, type ReportIntake } from './smtp-intake.js';
 export { REPORTS_RESTART_ONLY_KEYS } from './reports-restart-only-keys.js';
 export { measureReports, type ReportMeasures } from './report-measures.js';
+export { abuseContactsOf, lookupAbuseContacts, type AbuseContact } from './abuse-contacts.js';

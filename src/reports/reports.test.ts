@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_TEST_URL, havePostgres } from '../../test/peers.js';
 import { codeOf } from '../../test/support/error-code.js';
 import { freshPostgresDatabase } from '../../test/support/gatehouse-fixture.js';
+import { abuseContactsOf, lookupAbuseContacts } from './abuse-contacts.js';
 import { measureReports } from './report-measures.js';
 import { openReportsFixture, type ReportsFixture } from './test-support/reports-fixture.js';
 
@@ -127,6 +128,29 @@ for (const engine of engines) {
       const after = await measureReports(db, f.fixture.clock.now());
       expect(after.reportedBeforeAnyClickShare).toBeLessThan(1);
       expect(after.reportedBeforeAnyClickShare).toBeGreaterThan(0);
+    });
+
+    it('takedown help: the registrar abuse contact from RDAP (local fixture), a drafted abuse report, sent only on request', async () => {
+      const registrar = {
+        objectClassName: 'entity', roles: ['registrar'], vcardArray: ['vcard', [['fn', {}, 'text', 'Cheap Names Inc']]],
+        entities: [{ objectClassName: 'entity', roles: ['abuse'], vcardArray: ['vcard', [['fn', {}, 'text', 'Abuse desk'], ['email', {}, 'text', 'Abuse@CheapNames.example']]] }],
+      };
+      f.rdap.set('acme-payroll.com', { kind: 'raw', contentType: 'application/rdap+json', body: JSON.stringify({ objectClassName: 'domain', ldhName: 'acme-payroll.com', entities: [registrar] }) });
+      const looked = await lookupAbuseContacts('acme-payroll.com', { rdapOverrides: { com: f.rdap.baseUrl }, timeoutMs: 5000, connection: f.rdap.connection });
+      expect(looked).toMatchObject({ contacts: [{ role: 'registrar', email: 'abuse@cheapnames.example', name: 'Abuse desk' }] });
+      // Production: no connection options, so the loopback fixture is refused (RDAP never reaches our own network).
+      expect(await lookupAbuseContacts('acme-payroll.com', { rdapOverrides: { com: f.rdap.baseUrl }, timeoutMs: 5000 })).toMatchObject({ error: expect.stringMatching(/^non_public_address/) });
+      expect(abuseContactsOf({ entities: [{ roles: ['abuse'], vcardArray: ['vcard', [['email', {}, 'text', 'x@y.example\r\nBcc: all@z.example']]] }] })).toEqual([]);
+
+      const group = (await f.reports.groups()).find((g) => g.domain === 'acme-payroll.com')!;
+      expect(await f.reports.draftAbuseReports(group.id, 'contacts' in looked ? looked.contacts : [], 'cli')).toBe(1);
+      const [draft] = (await f.reports.repository.messages({ groupId: group.id })).filter((m) => m.kind === 'abuse_report');
+      expect(draft).toMatchObject({ status: 'draft', recipient: 'abuse@cheapnames.example', subject: 'Phishing report: acme-payroll[.]com' });
+      expect(draft!.body).toContain('> From: +1 555 0100');
+      expect(draft!.body).toContain('hxxps://login[.]acme-payroll[.]com/verify');
+      expect(draft!.body).not.toMatch(/https?:\/\//);
+      expect(await f.reports.sendAbuseReports(group.id, 'cli')).toBe(1);
+      expect((await f.reports.repository.messages({ groupId: group.id, status: 'pending' })).some((m) => m.kind === 'abuse_report')).toBe(true);
     });
   });
 }

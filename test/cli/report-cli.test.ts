@@ -35,3 +35,14 @@ it('dismiss closes a group; escalate refuses a never-block domain with its code;
   const missing = await gatehouse(['report', 'escalate', 'rg_missing']);
   expect(missing.stderr).toContain('[report_group_not_found]');
 });
+
+it('report abuse drafts an abuse report for given contacts and sends it only with --send', async () => {
+  const group = (await fx.gatehouse.reports.reports.groups()).find((g) => g.domain === 'acme-payroll.com')!;
+  const drafted = await gatehouse(['report', 'abuse', group.id, '--no-rdap', '--to', 'abuse@registrar.example']);
+  expect(drafted.stdout).toContain('acme-payroll.com: 1 abuse report(s) drafted');
+  const messages = () => fx.gatehouse.reports.reports.repository.messages({ groupId: group.id });
+  expect((await messages()).find((m) => m.kind === 'abuse_report')).toMatchObject({ status: 'draft', recipient: 'abuse@registrar.example' });
+  expect((await gatehouse(['report', 'abuse', group.id, '--send'])).stdout).toBe('1 abuse report(s) queued for sending\n');
+  expect((await messages()).find((m) => m.kind === 'abuse_report')).toMatchObject({ status: 'pending' });
+  expect((await gatehouse(['report', 'show', group.id])).stdout).toContain('message: abuse_report to abuse@registrar.example: pending');
+});
