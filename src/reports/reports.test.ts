@@ -4,6 +4,9 @@ import { codeOf } from '../../test/support/error-code.js';
 import { freshPostgresDatabase } from '../../test/support/gatehouse-fixture.js';
 import { abuseContactsOf, lookupAbuseContacts } from './abuse-contacts.js';
 import { measureReports } from './report-measures.js';
+import { deliverReportMessages } from './deliver-report-messages.js';
+import { createEmailSender } from '../incident/index.js';
+import { startMailSink } from '../../test/incident/mail-sink.js';
 import { openReportsFixture, type ReportsFixture } from './test-support/reports-fixture.js';
 
 /**
@@ -151,6 +154,25 @@ for (const engine of engines) {
       expect(draft!.body).not.toMatch(/https?:\/\//);
       expect(await f.reports.sendAbuseReports(group.id, 'cli')).toBe(1);
       expect((await f.reports.repository.messages({ groupId: group.id, status: 'pending' })).some((m) => m.kind === 'abuse_report')).toBe(true);
+    });
+
+    it('delivers the thank-you notes and alerts through the SMTP sender (a real SMTP sink); drafts stay unsent until sent', async () => {
+      const sink = await startMailSink();
+      const sender = createEmailSender({ host: '127.0.0.1', port: sink.port, secure: false, from: 'Acme Security <security@acme.com>', pool_size: 1, connection_timeout_ms: 5000, greeting_timeout_ms: 5000, socket_timeout_ms: 5000 });
+      try {
+        const pending = await f.reports.repository.messages({ status: 'pending' });
+        const result = await deliverReportMessages(f.reports.repository, sender, f.fixture.clock);
+        expect(result).toEqual({ sent: pending.length, failed: 0 });
+        const thanks = sink.messages.filter((m) => m.to.includes('bob@acme.com'));
+        expect(thanks[0]).toMatchObject({ subject: 'Thank you for your report' });
+        expect(thanks[0]!.text).not.toContain('acme-payroll');
+        expect(await f.reports.repository.messages({ status: 'pending' })).toEqual([]);
+        // A second run sends nothing again.
+        expect(await deliverReportMessages(f.reports.repository, sender, f.fixture.clock)).toEqual({ sent: 0, failed: 0 });
+      } finally {
+        sender.close();
+        await sink.close();
+      }
     });
   });
 }
