@@ -103,6 +103,25 @@ export function createReports(options: ReportsOptions): Reports {
     };
   }
 
+  /** The live group of `domain`, or a new one. A unique index keeps one live group per domain: losing a race joins the winner's. */
+  async function joinOrCreateGroup(domain: string, now: number): Promise<string> {
+    const existing = await repository.openGroupFor(domain);
+    if (existing) {
+      await repository.touchGroup(existing.id, now);
+      return existing.id;
+    }
+    const fresh = id('rg');
+    try {
+      await repository.insertGroup({ id: fresh, domain, status: 'open', first_seen_at: now, last_seen_at: now, escalated_at: null, escalated_by: null, escalation_reason: null, incident_draft: null, dismissed_at: null, dismissed_by: null });
+      return fresh;
+    } catch (error) {
+      const winner = await repository.openGroupFor(domain);
+      if (!winner) throw error;
+      await repository.touchGroup(winner.id, now);
+      return winner.id;
+    }
+  }
+
   async function escalateGroup(groupId: string, actor: string, reason: string): Promise<boolean> {
     const group = await repository.group(groupId);
     if (!group) throw new NotFoundError('report group', 'report_group_not_found');
@@ -156,10 +175,7 @@ export function createReports(options: ReportsOptions): Reports {
       let groupId: string | null = null;
       let escalated = false;
       if (lure) {
-        const existing = await repository.openGroupFor(lure.registrableDomain);
-        groupId = existing?.id ?? id('rg');
-        if (existing) await repository.touchGroup(existing.id, now);
-        else await repository.insertGroup({ id: groupId, domain: lure.registrableDomain, status: 'open', first_seen_at: now, last_seen_at: now, escalated_at: null, escalated_by: null, escalation_reason: null, incident_draft: null, dismissed_at: null, dismissed_by: null });
+        groupId = await joinOrCreateGroup(lure.registrableDomain, now);
       }
       const reportId = id('rp');
       await repository.insertReport({

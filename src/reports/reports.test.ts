@@ -174,5 +174,12 @@ for (const engine of engines) {
         await sink.close();
       }
     });
+
+    it('concurrent first reports of a new lure make one group', async () => {
+      f.rdap.set('acme-race.com', { kind: 'registered', registeredAt: Date.UTC(2001, 0, 1) });
+      const outcomes = await Promise.all(['r1@acme.com', 'r2@acme.com', 'r3@acme.com', 'r4@acme.com'].map((who) => f.reports.submit({ source: 'portal', reporter: who, body: 'https://acme-race.com/x' })));
+      expect(new Set(outcomes.map((o) => o.groupId)).size).toBe(1);
+      expect((await f.reports.groups()).filter((g) => g.domain === 'acme-race.com')).toHaveLength(1);
+    });
   });
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /**
@@ -32,6 +32,14 @@ export function reportsMigration(_dialect: Dialect) {
         .addColumn('dismissed_by', 'text')
         .execute();
       await db.schema.createIndex('report_groups_domain').on('report_groups').column('domain').execute();
+      // One live group per lure domain, even when two instances take its first reports at once.
+      await db.schema
+        .createIndex('report_groups_live_domain')
+        .unique()
+        .on('report_groups')
+        .column('domain')
+        .where(sql.ref('status'), '<>', 'dismissed')
+        .execute();
       await db.schema
         .createTable('reports')
         .addColumn('id', 'text', (c) => c.primaryKey())
