@@ -1,4 +1,4 @@
-import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import type { SMTPServerAddress } from 'smtp-server';
 import { isGatehouseError } from '../lib/errors.js';
 import type { Reports } from './create-reports.js';
 import { MalformedMailError, parseForwardedMail } from './parse-forwarded-mail.js';
@@ -33,6 +33,8 @@ function smtpError(message: string, responseCode: number): Error {
  */
 export async function startReportIntake(options: ReportIntakeOptions): Promise<ReportIntake> {
   const intakeAddress = `report@${options.domain.toLowerCase()}`;
+  // Loaded only when an intake is configured: a server without one never needs the SMTP library.
+  const { SMTPServer } = await import('smtp-server');
   const server = new SMTPServer({
     banner: 'Gatehouse report intake',
     disabledCommands: ['AUTH', 'STARTTLS'],
