@@ -17,6 +17,7 @@ import { GatehouseError } from './lib/errors.js';
 import { restartOnlyChanges } from './lib/restart-only-changes.js';
 import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
+import { buildReports, type ReportsLayer } from './reports/index.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
 import { createTcpTunnels, type TcpTunnels } from './access/tunnel/index.js';
 import { createSshCertificateAuthority, createSshCertificateGate, sshSettingsOf } from './ssh/index.js';
@@ -67,6 +68,8 @@ export interface RunningGatehouse {
   dns: DnsLayer;
   /** Incident response with its watchers running (the first start tells it about the admin it creates). */
   incidents: IncidentResponse;
+  /** Report something suspicious: the triage, the SMTP intake when configured. */
+  reports: ReportsLayer;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
   close(): Promise<void>;
@@ -244,8 +247,32 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
     });
 
+    // Reports block through the same runtime blocks as incidents: a feed row reaches every instance.
+    const reports: ReportsLayer = await buildReports({
+      config: () => core.snapshot().config,
+      store: core.store,
+      audit: core.audit,
+      clock,
+      random,
+      domainBlocks: dns.domainBlocks,
+      isKnownUser: async (email) => (await core.identity.users.findByEmail(email)) !== undefined,
+      logger,
+      registry,
+      ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
+    });
+    cleanups.push(() => reports.close());
+
     registerPortal(app, {
       cliLogin: { login: cliLogin, ssh: sshGate },
+      reports: {
+        reports: reports.reports,
+        audit: core.audit,
+        limiter: new RateLimiter(clock, 3_600_000),
+        settings: () => {
+          const section = core.snapshot().config.reports;
+          return { enabled: section.enabled, allowAnonymous: section.allow_anonymous, maxBodyBytes: section.max_body_bytes, perAddressPerHour: section.per_address_per_hour };
+        },
+      },
       identity: core.identity,
       clock,
       random,
@@ -332,6 +359,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
           await reloadCapability('access', () => access.reload(next.config));
           await reloadCapability('service_tokens', async () => serviceTokens.reload(serviceTokenSettingsOf(next.config.service_tokens)));
           await reloadCapability('dns', () => dns.reload(next.config.dns));
+          await reloadCapability('reports', async () => reports.reload(next.config));
           await reloadCapability('ssh', async () => {
             sshGate.reload(next.config);
             tcpTunnels.reload(next.config);
@@ -362,6 +390,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       serviceTokens,
       dns,
       incidents,
+      reports,
       inject: app.inject.bind(app),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();

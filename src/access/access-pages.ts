@@ -21,7 +21,9 @@ export interface AccessPageOptions {
 export function sendAccessPage(res: ServerResponse, status: number, options: AccessPageOptions): void {
   const page: MessagePageOptions = { title: options.title, message: options.message, requestId: options.requestId, assetBase: options.portalOrigin };
   if (options.action) page.action = options.action;
-  if (options.actions) page.actions = options.actions;
+  // A denial also offers "This is a mistake" (the portal's report page), last among its ways on.
+  const mistake = status === 403 ? [{ href: `${options.portalOrigin}/report?kind=mistake`, label: 'This is a mistake', secondary: true }] : [];
+  if (options.actions || mistake.length > 0) page.actions = [...(options.actions ?? []), ...mistake];
   if (options.signedInAs) page.signedInAs = options.signedInAs;
   if (options.next) page.next = options.next;
   const body = messagePage({ organisation: options.organisation, csrfToken: '' }, page);

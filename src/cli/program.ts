@@ -11,6 +11,7 @@ import { registerHuntCommands } from './hunt-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
 import { registerInventoryCommands } from './inventory-commands.js';
 import { registerLoginCommands } from './login-commands.js';
+import { registerReportCommands } from './report-commands.js';
 import { registerSecretsCommands } from './secrets-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSessionCommands } from './session-commands.js';
@@ -73,5 +74,6 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerLoginCommands(program, cli);
   registerSshCommands(program, cli);
   registerTunnelCommands(program, cli);
+  registerReportCommands(program, cli);
   return { program, exitCode: () => exitCode };
 }

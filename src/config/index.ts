@@ -23,6 +23,7 @@ export { dnsProtectSchema, type DnsProtectConfig } from './sections/dns-protect.
 export { dnsConfigSchema, type DnsConfig, type DnsConfigInput } from './sections/dns.js';
 export type { IdentityConfig, PortalConfig, SessionsConfig } from './sections/identity.js';
 export { incidentSchema, incidentSmtpSchema, smtpRequiresStartTls, type IncidentConfig, type IncidentSmtpConfig } from './sections/incident.js';
+export { reportsSchema, type ReportsConfig } from './sections/reports.js';
 export { rotatorSchema, rotatorsSchema, type RotationSinkConfig, type RotatorConfig, type RotatorsConfig } from './sections/rotators.js';
 export { serverSchema, type ServerConfig } from './sections/server.js';
 export { SERVICE_TOKEN_ANOMALY_KINDS, serviceTokensSchema, type ServiceTokensConfig } from './sections/service-tokens.js';

@@ -5,6 +5,7 @@ import { databaseSchema } from './sections/database.js';
 import { dnsConfigSchema } from './sections/dns.js';
 import { identitySchema, loggingSchema, portalSchema, sessionsSchema } from './sections/identity.js';
 import { incidentSchema } from './sections/incident.js';
+import { reportsSchema } from './sections/reports.js';
 import { rotatorsSchema } from './sections/rotators.js';
 import { serverSchema } from './sections/server.js';
 import { serviceTokensSchema } from './sections/service-tokens.js';
@@ -30,6 +31,7 @@ export const gatehouseConfigSchema = z
     incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
     service_tokens: serviceTokensSchema.prefault({}).describe('Service tokens: client id and secret credentials for machine-to-machine access.'),
     rotators: rotatorsSchema.default({}),
+    reports: reportsSchema.prefault({}).describe('Report something suspicious: the portal page, the SMTP intake, triage and escalation.'),
     ssh: sshSchema.prefault({}).describe('The SSH certificate authority: short-lived user certificates, host certificates and the trust lines for servers and clients.'),
     tcp: tcpSchema.prefault({}).describe('TCP services through the access proxy: `gatehouse tunnel APP` carries a stream over a WebSocket to the app\'s configured upstream.'),
     logging: loggingSchema.default(loggingSchema.parse({})).describe('Structured logs (pino). Secrets are never logged.'),

@@ -21,6 +21,8 @@ export function blockPage(options: { explanation: NameExplanation; organisation:
     Sign in only at <a href="${options.portalOrigin}/">${options.portalOrigin}</a>.</p>
     <p class="muted">A link that starts with https:// to a blocked site shows a certificate warning instead of this page: this
     gateway holds no certificate for that name, and must not. That warning means the same thing: do not go on.</p>
-    <p class="muted">Think this is a mistake? Tell your IT or security team the name above. Nobody from IT will ever ask you for your code.</p>`;
+    <p class="muted">Think this is a mistake? Tell your IT or security team the name above. Nobody from IT will ever ask you for your code.</p>
+    <p><a class="button" href="${options.portalOrigin}/report?domain=${encodeURIComponent(explanation.name)}">Report this</a>
+    <a href="${options.portalOrigin}/report?kind=mistake&amp;domain=${encodeURIComponent(explanation.name)}">This is a mistake</a></p>`;
   return layout({ title: 'Site blocked', organisation: options.organisation, assetBase: options.portalOrigin }, body);
 }

@@ -4,6 +4,7 @@ import type { Random } from '../lib/random.js';
 import type { IdentityService, RequestContext, SessionView } from '../identity/index.js';
 import type { CampaignTaskDeps } from './campaign-task-routes.js';
 import type { CliLoginDeps } from './cli-login-routes.js';
+import type { ReportPortalDeps } from './report-routes.js';
 import type { PortalMetrics } from './portal-metrics.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
 
@@ -41,6 +42,8 @@ export interface PortalDeps {
   campaignTasks?: CampaignTaskDeps;
   /** `gatehouse login` (loopback redirect + PKCE) and the command line's SSH certificates; absent: not served. */
   cliLogin?: CliLoginDeps;
+  /** "Report something suspicious" (`/report`); absent: not served. */
+  reports?: ReportPortalDeps;
 }
 
 export interface PortalRequestState {

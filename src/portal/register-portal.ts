@@ -9,6 +9,7 @@ import { registerCliLoginRoutes } from './cli-login-routes.js';
 import { registerEnrollRoutes } from './enroll-routes.js';
 import { registerHandshakeRoutes } from './handshake-routes.js';
 import { PORTAL_CSS } from './portal-css.js';
+import { registerReportRoutes } from './report-routes.js';
 import { isTls, type PortalDeps } from './portal-deps.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
@@ -47,4 +48,5 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   registerHandshakeRoutes(app, deps);
   if (deps.campaignTasks) registerCampaignTaskRoutes(app, deps, deps.campaignTasks);
   if (deps.cliLogin) registerCliLoginRoutes(app, deps, deps.cliLogin);
+  if (deps.reports) registerReportRoutes(app, deps, deps.reports);
 }

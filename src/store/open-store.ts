@@ -16,6 +16,7 @@ import { credentialInventoryMigration } from './migrations/009-credential-invent
 import { sshCertificateAuthorityMigration } from './migrations/010-ssh-certificate-authority.js';
 import { campaignLeaseOwnerMigration } from './migrations/011-campaign-lease-owner.js';
 import { cliLoginMigration } from './migrations/012-cli-login.js';
+import { reportsMigration } from './migrations/013-reports.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -56,6 +57,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '010-ssh-certificate-authority': sshCertificateAuthorityMigration(dialect),
     '011-campaign-lease-owner': campaignLeaseOwnerMigration(dialect),
     '012-cli-login': cliLoginMigration(dialect),
+    '013-reports': reportsMigration(dialect),
   };
 }
 

@@ -14,6 +14,7 @@ import type {
 } from './credential-tables.js';
 import type { SshCertificateAuthoritiesTable } from './ssh-tables.js';
 import type { CliCredentialsTable, CliLoginCodesTable } from './cli-login-tables.js';
+import type { ReportGroupsTable, ReportMessagesTable, ReportsTable } from './report-tables.js';
 
 export interface UsersTable {
   id: string;
@@ -355,5 +356,8 @@ export interface Database {
   campaign_attestations: CampaignAttestationsTable;
   ssh_certificate_authorities: SshCertificateAuthoritiesTable;
   cli_login_codes: CliLoginCodesTable;
+  report_groups: ReportGroupsTable;
+  reports: ReportsTable;
+  report_messages: ReportMessagesTable;
   cli_credentials: CliCredentialsTable;
 }

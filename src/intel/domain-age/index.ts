@@ -28,6 +28,8 @@ export {
   type RdapBootstrapSourceOptions,
 } from './rdap-bootstrap-source.js';
 export { createRdapClient, type RdapClient, type RdapClientOptions } from './rdap-client.js';
+export { fetchCapped, type CappedFetchResult } from './fetch-capped.js';
+export { longestSuffixMatch } from './rdap-bootstrap.js';
 export { createPublicOnlyAgent, NonPublicAddressError, type PublicOnlyAgentOptions, type ResolveHost } from './public-only-agent.js';
 export { nonPublicRange } from './non-public-range.js';
 export type { RdapErrorCode, RdapLookupOutcome } from './rdap-lookup-outcome.js';

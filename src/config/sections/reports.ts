@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * "Report something suspicious": people forward a lure; Gatehouse triages it and, past a threshold,
+ * blocks the domain. Threat: report flooding to force a block of a legitimate domain. Only distinct
+ * identified reporters count towards the threshold, and some domains are never blocked by a report.
+ */
+export const reportsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Serve the portal page `/report` and accept reports.'),
+  threshold_reporters: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(3)
+    .describe('Escalate a group when this many distinct identified reporters (signed in, or a directory user by the intake) report the same lure within `window_minutes`. Anonymous reports never count.'),
+  window_minutes: z.number().int().min(1).max(10_080).default(30).describe('The window of `threshold_reporters`, in minutes.'),
+  escalate_young_lookalike: z.boolean().default(true).describe('Escalate at once when a reported domain looks like a protected brand and is young (the gateway blocks it).'),
+  allow_anonymous: z.boolean().default(false).describe('Accept reports from people who are not signed in (they never count towards the threshold).'),
+  never_block: z
+    .array(z.string().min(1).max(253))
+    .max(10_000)
+    .default([])
+    .describe('Domains (and their subdomains) a report never blocks, beside `dns.protect.domains` and the portal host: popular services whose links appear in harmless mail.'),
+  max_body_bytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024).describe('Largest report (pasted text or forwarded message) accepted; larger ones are refused, never truncated.'),
+  per_address_per_hour: z.number().int().min(1).max(10_000).default(30).describe('Reports accepted per client address (portal) per hour.'),
+  responders: z.array(z.email()).max(100).default([]).describe('Who is alerted by email when a group escalates.'),
+  intake: z
+    .strictObject({
+      host: z.string().default('127.0.0.1').describe('Address the SMTP intake listens on (behind your mail relay).'),
+      port: z.number().int().min(0).max(65535).describe('SMTP intake port; 0 picks a free one (tests).'),
+      domain: z.string().min(1).describe('The intake address is `report@<domain>`; mail to any other recipient is refused.'),
+      trust_sender: z
+        .boolean()
+        .default(false)
+        .describe('Treat the sender as identified when the From: header and the envelope sender agree and name a directory user. Turn on only behind a relay that enforces DMARC on your own domain: anyone can write any From:. Off, intake reports are anonymous (they never count towards the threshold and get no reply).'),
+    })
+    .optional()
+    .describe('The SMTP intake for forwarded lures. Absent: no listener.'),
+});
+
+export type ReportsConfig = z.infer<typeof reportsSchema>;

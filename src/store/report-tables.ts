@@ -1,0 +1,44 @@
+/** Table types of "report something suspicious" (migration 013): integer milliseconds, JSON as text. */
+
+export interface ReportGroupsTable {
+  id: string;
+  /** The lure's registrable domain (lower-case A-label). */
+  domain: string;
+  status: 'open' | 'escalated' | 'dismissed';
+  first_seen_at: number;
+  last_seen_at: number;
+  escalated_at: number | null;
+  escalated_by: string | null;
+  escalation_reason: string | null;
+  /** JSON: the incident a responder declares (title, domains, urls) and its evidence. */
+  incident_draft: string | null;
+  dismissed_at: number | null;
+  dismissed_by: string | null;
+}
+
+export interface ReportsTable {
+  id: string;
+  group_id: string | null;
+  source: 'portal' | 'smtp' | 'block_page' | 'cli';
+  /** Directory email of an identified reporter; null: anonymous or an unverified intake sender. */
+  reporter: string | null;
+  client_ip: string | null;
+  body: string;
+  /** JSON: extracted URLs and domains with their verdicts. */
+  indicators: string;
+  verdict: 'suspicious' | 'harmless' | 'mistake';
+  received_at: number;
+}
+
+export interface ReportMessagesTable {
+  key: string;
+  group_id: string | null;
+  kind: 'thank_you' | 'responder_alert' | 'abuse_report';
+  recipient: string;
+  subject: string;
+  body: string;
+  status: 'pending' | 'sent' | 'failed' | 'draft';
+  created_at: number;
+  sent_at: number | null;
+  last_error: string | null;
+}
