@@ -40,7 +40,15 @@ function switchDensity(run: string): number {
  * paths and program names are words split by dots, dashes and slashes.
  */
 function looksGenerated(value: string): boolean {
-  return value.split(/[\s./:@,]+/).some((run) => run.length >= 16 && /^[A-Za-z0-9+/_=-]+$/.test(run) && entropyPerChar(run) >= 3.5 && switchDensity(run) >= 0.3);
+  return value.split(/[\s./:@,]+/).some((run) => {
+    if (run.length < 16 || !/^[A-Za-z0-9+/_=-]+$/.test(run)) return false;
+    // Hex has 16 symbols (at most 4 bits per character; a random 64-digit secret falls below 3.5 about
+    // once in 3,000) and switches only between digits and six letters; no word is a long run of hex,
+    // so it gets lower bars. Long base64 runs get a lower switching bar than short ones: a random one
+    // rarely keeps a case for long, a CamelCase name always does (about 0.2).
+    if (/^[0-9a-fA-F]+$/.test(run)) return entropyPerChar(run) >= 3.0 && switchDensity(run) >= 0.2;
+    return entropyPerChar(run) >= 3.5 && switchDensity(run) >= (run.length >= 32 ? 0.25 : 0.3);
+  });
 }
 
 /** True when `value` looks like a secret by its context (an assignment, a URL password, a PEM block) or its shape. */

@@ -34,6 +34,8 @@ let dir: string;
 let config: string;
 const gatehouse = (args: string[], input?: string) => runGatehouse(args, { config, cwd: dir, ...(input === undefined ? {} : { input }) });
 
+const REPORT_TEXT = 'Your payroll is on hold: hxxps://pay.acme-payroll[.]com/verify';
+
 /** Commands whose `--json` is not walked here, and where it is tested instead. */
 const NOT_WALKED: Record<string, string> = {
   login: 'needs a browser: test/cli/cli-login-flow.test.ts',
@@ -108,6 +110,13 @@ function recipes(): [string, string[][]][] {
     ['audit verify', [['audit', 'verify']]],
     ['audit head', [['audit', 'head']]],
     ['audit query', [['audit', 'query', '--type', 'user.created']]],
+    // A report reads its text on standard input (REPORT_TEXT); the group it opens is used after it.
+    ['report submit', [['report', 'submit', '--as', 'ann@acme.test']]],
+    ['report list', [['report', 'list']]],
+    ['report show', [['report', 'show', '@group']]],
+    ['report abuse', [['report', 'abuse', '@group', '--no-rdap', '--to', 'abuse@registrar.test']]],
+    ['report escalate', [['report', 'escalate', '@group']]],
+    ['report dismiss', [['report', 'dismiss', '@group']]],
   ];
   if (haveKeygen) {
     walked.push(['ssh host-cert', [['ssh', 'host-cert', '--host-key', join(dir, 'host.pub'), '--principal', 'db1.acme.test']]]);
@@ -196,12 +205,13 @@ describe('every --json output', () => {
     for (const [command, runs] of recipes()) {
       for (const run of runs) {
         const args = run.map((arg) => (arg.startsWith('@') ? ids[arg.slice(1)] ?? arg : arg));
-        const result = await gatehouse([...args, '--json']);
+        const result = await gatehouse([...args, '--json'], command === 'report submit' ? REPORT_TEXT : undefined);
         expect({ command: args.join(' '), code: result.code, stderr: result.stderr.slice(0, 400), stdout: result.stdout.slice(0, 600) }).toMatchObject({ code: 0 });
         const documents = parseOutput(command, result.stdout);
         expect(documents.length, command).toBeGreaterThan(0);
         for (const document of documents) problems.push(...styleProblems(document).map((problem) => `${args.slice(0, 3).join(' ')}: ${problem}`));
-        const first = documents[0] as { id?: string; campaign?: string };
+        const first = documents[0] as { id?: string; campaign?: string; groupId?: string };
+        if (command === 'report submit' && first.groupId) ids.group = first.groupId;
         if (command === 'user add') await signInAnn();
         if (command === 'sessions list') expect(documents[0], 'a session to check').toMatchObject([{ amr: ['hwk', 'mfa'], lastSeenAt: expect.stringMatching(/Z$/) }]);
         if (command === 'incident declare' && first.id) ids.incident = first.id;
