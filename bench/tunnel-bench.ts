@@ -42,6 +42,7 @@ const REDIRECT_URI = 'http://127.0.0.1:53682/callback';
 
 /** `ssh:` of the bench: `ops` maps to this login; the `servers` app lets ops in. */
 const sshYaml = (user: string) => `ssh:
+  certificate_requests_per_minute: 1000000
   principals:
     - { group: ops, logins: [${user}] }
   apps:

@@ -113,6 +113,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         absoluteMs: config.sessions.absolute_timeout_hours * 3_600_000,
         legacyPassword: config.identity.legacy.password,
         signInRatePerMinute: config.portal.sign_in_rate_per_minute,
+        certificateRequestsPerMinute: config.ssh.certificate_requests_per_minute,
       };
     };
 

@@ -7,8 +7,6 @@ import { currentSession } from './current-session.js';
 import { isTls, type PortalDeps } from './portal-deps.js';
 import { PORTAL_CSP } from './security-headers.js';
 
-/** Per client address and minute, on the certificate endpoint (issuance itself is cheap: ≥ 500/s). */
-const CERTIFICATE_REQUESTS_PER_MINUTE = 120;
 
 /** What the command line's SSH endpoint issues (src/ssh's IssuedSshCertificate, as the portal needs it). */
 export interface CliSshCertificate {
@@ -148,7 +146,7 @@ export function registerCliLoginRoutes(app: FastifyInstance, deps: PortalDeps, c
     try {
       // Generous for people and scripts running ssh in a loop; a flood of guessed or stolen-and-revoked
       // credentials from one address stops here, before a database read and an audit event each.
-      if (!deps.rateLimiter.take(`cli-ssh:${ip}`, CERTIFICATE_REQUESTS_PER_MINUTE)) {
+      if (!deps.rateLimiter.take(`cli-ssh:${ip}`, deps.settings().certificateRequestsPerMinute)) {
         throw new GatehouseError('rate_limited', { status: 429, publicMessage: 'Too many certificate requests. Wait a minute and try again.', detail: `ssh certificate rate limit for ${ip}` });
       }
       const { session } = await cli.login.validateCredential(bearerOf(request), ip);

@@ -18,6 +18,8 @@ export interface PortalSettings {
   absoluteMs: number;
   legacyPassword: boolean;
   signInRatePerMinute: number;
+  /** `ssh.certificate_requests_per_minute`: per client address, on POST /cli/ssh/certificate. */
+  certificateRequestsPerMinute: number;
 }
 
 export interface PortalDeps {

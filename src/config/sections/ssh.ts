@@ -98,6 +98,13 @@ export const sshSchema = z
       .max(3650)
       .default(90)
       .describe('Lifetime of a host certificate (`gatehouse ssh host-cert`), in days.'),
+    certificate_requests_per_minute: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(120)
+      .describe('Certificate requests one client address may make per minute (POST /cli/ssh/certificate); beyond it `rate_limited`. Generous for people and scripts; a flood of guessed or revoked credentials stops before a database read each.'),
     apps: z
       .array(sshAppSchema)
       .max(64)
