@@ -40,8 +40,15 @@ function switchDensity(run: string): number {
  * paths and program names are words split by dots, dashes and slashes.
  */
 function looksGenerated(value: string): boolean {
-  return value.split(/[\s./:@,]+/).some((run) => {
-    if (run.length < 16 || !/^[A-Za-z0-9+/_=-]+$/.test(run)) return false;
+  return value.split(/[\s./:@,]+/).some((whole) => {
+    if (!/^[A-Za-z0-9+/_=-]+$/.test(whole)) return false;
+    // Words joined by `-` or `_` (`gatehouse-sshd-`, `gh-secret-`) are not what makes a run random, and a
+    // temp folder's 6-character suffix after them would otherwise pass for a secret: judge the rest.
+    const run = whole
+      .split(/[-_]/)
+      .filter((part) => !/^(?:[a-z]+|[A-Z][a-z]+|[A-Z]+)$/.test(part))
+      .join('');
+    if (run.length < 16) return false;
     // Hex has 16 symbols (at most 4 bits per character; a random 64-digit secret falls below 3.5 about
     // once in 3,000) and switches only between digits and six letters; no word is a long run of hex,
     // so it gets lower bars. Long base64 runs get a lower switching bar than short ones: a random one
