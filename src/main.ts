@@ -5,11 +5,11 @@ import { answerJwksOnAnyHost, buildAccess, type AccessLayer } from './access/ind
 import { refuseBlockedClients, registerAdminApi, requireAdmin } from './admin/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
-import { watchConfig, type ConfigSnapshot, type ConfigWatcher, type GatehouseConfig } from './config/index.js';
+import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { createCampaigns, createServiceTokens, serviceTokenSettingsOf, type OnUseAnomalies, type ServiceTokens } from './credentials/index.js';
 import { openCore, portalUrlOf, type GatehouseCore } from './core.js';
 import { createIncidentResponse, type IncidentResponse } from './incident/index.js';
-import { CliLogin, type PasswordHashing } from './identity/index.js';
+import type { PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
@@ -19,8 +19,8 @@ import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { buildReports, type ReportsLayer } from './reports/index.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
-import { createTcpTunnels, type TcpTunnels } from './access/tunnel/index.js';
-import { createSshCertificateAuthority, createSshCertificateGate, sshSettingsOf } from './ssh/index.js';
+import type { TcpTunnels } from './access/tunnel/index.js';
+import { buildCommandLineAccess } from './command-line-access.js';
 import { createPortalMetrics, portalSessionCookieNameOf, registerPortal, type PortalSettings } from './portal/index.js';
 import {
   buildHttpApp,
@@ -227,22 +227,10 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       }),
     });
 
-    // `gatehouse login` and the command line's SSH certificates: the `ssh` apps' policies, then the CA.
-    const cliCredentialSettings = (next: GatehouseConfig) => ({ credentialMaxMs: next.sessions.cli_credential_hours * 3_600_000 });
-    const cliLogin = new CliLogin(core.store, core.identity.sessions, clock, random, core.audit, cliCredentialSettings(options.snapshot.config));
-    const sshCa = createSshCertificateAuthority({ db: core.store.db, sealer: core.secrets, clock, random, audit: core.audit, settings: sshSettingsOf(options.snapshot.config.ssh) });
-    const sshGate = createSshCertificateGate({ ca: sshCa, audit: core.audit, clock, config: options.snapshot.config, isIpBlocked: access.ipBlocks.isBlocked });
-    // `gatehouse tunnel`: TCP apps through a WebSocket on the portal host, with the same credential.
-    const tcpTunnels = createTcpTunnels({
-      config: options.snapshot.config,
-      audit: core.audit,
-      clock,
-      logger,
-      validateCredential: (raw, ip) => cliLogin.validateCredential(raw, ip),
-      isIpBlocked: access.ipBlocks.isBlocked,
-      trustedProxies: () => access.trustedProxies(),
-    });
-    cleanups.push(access.ipBlocks.onLoaded(() => tcpTunnels.redecide()), () => tcpTunnels.close());
+    // `gatehouse login`, SSH certificates and TCP tunnels: the command line's way in, one credential.
+    const commandLine = buildCommandLineAccess({ core, access, config: options.snapshot.config, clock, random, logger });
+    const tcpTunnels = commandLine.tunnels;
+    cleanups.push(() => commandLine.close());
     app.server.on('upgrade', (req, socket, head) => {
       if (tcpTunnels.handleUpgrade(req, socket, head)) return;
       if (!access.gateway.handleUpgrade(req, socket, head)) socket.destroy();
@@ -264,7 +252,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     cleanups.push(() => reports.close());
 
     registerPortal(app, {
-      cliLogin: { login: cliLogin, ssh: sshGate },
+      cliLogin: { login: commandLine.login, ssh: commandLine.ssh },
       reports: {
         reports: reports.reports,
         audit: core.audit,
@@ -330,7 +318,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     const housekeeping = setInterval(() => {
       void core.identity.pruneExpired().catch((error: unknown) => logger.warn({ err: error }, 'identity housekeeping failed; retrying in a minute'));
-      void cliLogin.pruneExpired().catch((error: unknown) => logger.warn({ err: error }, 'command-line sign-in housekeeping failed; retrying in a minute'));
+      void commandLine.login.pruneExpired().catch((error: unknown) => logger.warn({ err: error }, 'command-line sign-in housekeeping failed; retrying in a minute'));
       void pruneChangeFeed(core.store.db, clock.now() - 24 * 3_600_000).catch(() => {});
     }, 60_000);
     housekeeping.unref();
@@ -361,12 +349,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
           await reloadCapability('service_tokens', async () => serviceTokens.reload(serviceTokenSettingsOf(next.config.service_tokens)));
           await reloadCapability('dns', () => dns.reload(next.config.dns));
           await reloadCapability('reports', async () => reports.reload(next.config));
-          await reloadCapability('ssh', async () => {
-            sshGate.reload(next.config);
-            tcpTunnels.reload(next.config);
-            sshCa.reload(sshSettingsOf(next.config.ssh));
-            cliLogin.setSettings(cliCredentialSettings(next.config));
-          });
+          await reloadCapability('ssh', async () => commandLine.reload(next.config));
           core.setSnapshot(next);
           // Compared with the config the process started with: that is what its listeners and pools use.
           const restartNeeded = restartOnlyChanges(options.snapshot.config, next.config, RESTART_ONLY_KEYS);

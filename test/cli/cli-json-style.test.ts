@@ -3,13 +3,13 @@
  * (ISO 8601 times, never epoch milliseconds; `null`, never `-`; camelCase keys). The command tree is
  * read from the program itself, so a new command with `--json` fails here until it has a recipe.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCommand } from '../peers.js';
+import { keygen } from '../../src/ssh/test-support/ssh-peers.js';
 import { runGatehouse } from '../support/cli.js';
 import { coreConfigYaml } from '../support/core-fixture.js';
 import { createProgram } from '../../src/cli/program.js';
@@ -167,7 +167,7 @@ function parseOutput(command: string, stdout: string): unknown[] {
   return [JSON.parse(stdout) as unknown];
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-json-style-'));
   config = join(dir, 'gatehouse.yaml');
   writeFileSync(
@@ -188,7 +188,8 @@ ssh:
   );
   writeFileSync(join(dir, 'inventory.json'), JSON.stringify([{ name: 'legacy-key', kind: 'ssh_key', system: 'bastion', owner: 'ann@acme.test' }]));
   if (haveKeygen) {
-    for (const name of ['host', 'user']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(dir, name)]);
+    // Asynchronous: a synchronous child would block this worker's RPC with vitest on a busy machine.
+    for (const name of ['host', 'user']) await keygen(dir, name);
   }
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

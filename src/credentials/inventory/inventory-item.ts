@@ -6,26 +6,6 @@ type Row = Database['credential_inventory'];
 export type CredentialKind = Row['kind'];
 export const CREDENTIAL_KINDS: readonly CredentialKind[] = ['service_account', 'api_token', 'ssh_key', 'database_role', 'other'];
 
-/** What an administrator sees of an external credential (no secret: the inventory never holds one). */
-export interface InventoryItem {
-  id: string;
-  name: string;
-  kind: CredentialKind;
-  system: string;
-  owner: string;
-  scope: string;
-  createdAt: number | undefined;
-  lastRotatedAt: number | undefined;
-  lastUsedAt: number | undefined;
-  lastUsedEvidence: string | undefined;
-  rotator: string | undefined;
-  locator: Record<string, string>;
-  status: Row['status'];
-  believedUnused: boolean;
-  updatedAt: number;
-  updatedBy: string;
-}
-
 /** The fields an import row, `inventory add` or `inventory edit` sets. */
 export interface InventoryInput {
   name: string;
@@ -40,6 +20,14 @@ export interface InventoryInput {
   rotator: string | undefined;
   locator: Record<string, string>;
   believedUnused: boolean;
+}
+
+/** What an administrator sees of an external credential (no secret: the inventory never holds one). */
+export interface InventoryItem extends InventoryInput {
+  id: string;
+  status: Row['status'];
+  updatedAt: number;
+  updatedBy: string;
 }
 
 /** Field names as they appear in CSV headers and JSON keys. */
