@@ -3,6 +3,7 @@ import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { answerJwksOnAnyHost, buildAccess, type AccessLayer } from './access/index.js';
 import { refuseBlockedClients, registerAdminApi, requireAdmin } from './admin/index.js';
+import { registerConsole } from './console/index.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
@@ -212,20 +213,16 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     // Runs before the SMTP pool closes: the last write's anomalies are raised, and waited for, first.
     cleanups.push(() => serviceTokens.stop());
     refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip), () => core.snapshot().config.portal.organisation);
-    registerAdminApi(app, {
-      incidents,
-      audit: core.audit,
-      random,
-      clock,
-      validateSession: (token) => core.identity.sessions.validate(token),
-      clientIp: (request) => normaliseAddress(request.ip),
-      settings: () => ({
-        cookieName: portalSettings().cookieName,
-        adminGroups: core.snapshot().config.identity.admin_groups,
-        writeWindowMs: core.snapshot().config.identity.admin_write_window_minutes * 60_000,
-        allowedOrigins: portalSettings().allowedOrigins,
-      }),
+    const adminSettings = () => ({
+      cookieName: portalSettings().cookieName,
+      adminGroups: core.snapshot().config.identity.admin_groups,
+      writeWindowMs: core.snapshot().config.identity.admin_write_window_minutes * 60_000,
+      allowedOrigins: portalSettings().allowedOrigins,
+      organisation: portalSettings().organisation,
     });
+    const clientIp = (request: { ip: string }) => normaliseAddress(request.ip);
+    registerAdminApi(app, { incidents, audit: core.audit, random, clock, validateSession: (token) => core.identity.sessions.validate(token), clientIp, settings: adminSettings });
+    registerConsole(app, { db: core.store.db, audit: core.audit, identity: core.identity, clock, random, clientIp, settings: adminSettings });
 
     // `gatehouse login`, SSH certificates and TCP tunnels: the command line's way in, one credential.
     const commandLine = buildCommandLineAccess({ core, access, config: options.snapshot.config, clock, random, logger });

@@ -5,9 +5,9 @@ import type { IncidentResponse } from '../incident/index.js';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
-import { checkCsrf, csrfTokenFor } from '../portal/index.js';
+import { csrfTokenFor } from '../portal/index.js';
 import { closeBody, declareBody, incidentIdParam, parseBody, resumeBody } from './admin-bodies.js';
-import { requireAdmin, type AdminAuthSettings } from './require-admin.js';
+import { requireAdmin, requireAdminWrite, type AdminAuthSettings } from './require-admin.js';
 
 export interface AdminApiDeps {
   incidents: IncidentResponse;
@@ -45,18 +45,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
 
       const gate = { validate: deps.validateSession, audit: deps.audit, settings: deps.settings, clientIp: deps.clientIp, clock: deps.clock };
       const admin = (request: FastifyRequest) => requireAdmin(request, gate);
-      const adminWrite = async (request: FastifyRequest) => {
-        const session = await requireAdmin(request, gate, 'write');
-        try {
-          checkCsrf(request, deps.settings().allowedOrigins);
-        } catch (error) {
-          await deps.audit
-            .record({ type: 'admin.denied', outcome: 'failure', code: (error as GatehouseError).code, userId: session.userId, ip: deps.clientIp(request), detail: { reason: (error as GatehouseError).detail, route: `${request.method} ${request.url}` } })
-            .catch(() => {});
-          throw error;
-        }
-        return session;
-      };
+      const adminWrite = (request: FastifyRequest) => requireAdminWrite(request, gate, deps.settings().allowedOrigins);
       const actorOf = (session: SessionView) => `admin:${session.userId}`;
 
       scope.get('/session', async (request, reply) => {

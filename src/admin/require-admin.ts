@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/index.js';
 import { keyProofRefusal, type KeyProofRefusals, type SessionView } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
+import { checkCsrf } from '../portal/index.js';
 
 const DENIED = 'You are not allowed to do this.';
 const ADMIN_REFUSALS: KeyProofRefusals = {
@@ -24,11 +25,15 @@ export interface AdminAuthSettings {
  * that proof to be recent (`admin_step_up_required`). One public message per refusal; the code and
  * reason go to the audit log.
  */
-export async function requireAdmin(
-  request: FastifyRequest,
-  deps: { validate(token: string | undefined): Promise<SessionView | undefined>; audit: AuditLog; settings: () => AdminAuthSettings; clientIp: (request: FastifyRequest) => string; clock: Clock },
-  access: 'read' | 'write' = 'read',
-): Promise<SessionView> {
+export interface AdminGate {
+  validate(token: string | undefined): Promise<SessionView | undefined>;
+  audit: AuditLog;
+  settings: () => AdminAuthSettings;
+  clientIp: (request: FastifyRequest) => string;
+  clock: Clock;
+}
+
+export async function requireAdmin(request: FastifyRequest, deps: AdminGate, access: 'read' | 'write' = 'read'): Promise<SessionView> {
   const settings = deps.settings();
   const session = await deps.validate(request.cookies[settings.cookieName]);
   let error: GatehouseError | undefined;
@@ -50,4 +55,21 @@ export async function requireAdmin(
     throw error;
   }
   return session!;
+}
+
+/**
+ * A state-changing admin request: `requireAdmin` for writes (a recent key proof), then the portal's
+ * CSRF check (origin plus double-submit token), the refusal audited with the admin's identity.
+ */
+export async function requireAdminWrite(request: FastifyRequest, deps: AdminGate, allowedOrigins: readonly string[]): Promise<SessionView> {
+  const session = await requireAdmin(request, deps, 'write');
+  try {
+    checkCsrf(request, allowedOrigins);
+  } catch (error) {
+    await deps.audit
+      .record({ type: 'admin.denied', outcome: 'failure', code: (error as GatehouseError).code, userId: session.userId, ip: deps.clientIp(request), detail: { reason: (error as GatehouseError).detail, route: `${request.method} ${request.routeOptions.url ?? request.url}` } })
+      .catch(() => {});
+    throw error;
+  }
+  return session;
 }

@@ -17,6 +17,7 @@ import { sshCertificateAuthorityMigration } from './migrations/010-ssh-certifica
 import { campaignLeaseOwnerMigration } from './migrations/011-campaign-lease-owner.js';
 import { cliLoginMigration } from './migrations/012-cli-login.js';
 import { reportsMigration } from './migrations/013-reports.js';
+import { consoleIndexesMigration } from './migrations/014-console-indexes.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -58,6 +59,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '011-campaign-lease-owner': campaignLeaseOwnerMigration(dialect),
     '012-cli-login': cliLoginMigration(dialect),
     '013-reports': reportsMigration(dialect),
+    '014-console-indexes': consoleIndexesMigration(dialect),
   };
 }
 

@@ -1,0 +1,29 @@
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { AdminAuthSettings } from '../admin/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { IdentityService } from '../identity/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import type { Database } from '../store/index.js';
+
+/** What the console reads from the current config snapshot (re-read on every request: hot reload). */
+export interface ConsoleSettings extends AdminAuthSettings {
+  organisation: string;
+  /** Origins a state-changing request may come from (the portal's own). */
+  allowedOrigins: readonly string[];
+}
+
+/**
+ * Everything the console's pages use, passed in by the composition root. Each page takes only what it
+ * needs from here; the console owns no state of its own beyond its rollups.
+ */
+export interface ConsoleDeps {
+  db: Kysely<Database>;
+  audit: AuditLog;
+  identity: IdentityService;
+  clock: Clock;
+  random: Random;
+  settings: () => ConsoleSettings;
+  clientIp: (request: FastifyRequest) => string;
+}

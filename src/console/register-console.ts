@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isGatehouseError } from '../lib/errors.js';
+import { html, messagePage } from '../portal/index.js';
+import { wantsJson } from './console-action.js';
+import { createConsoleContext } from './console-context.js';
+import type { ConsoleDeps } from './console-deps.js';
+import { createConsoleGate } from './console-gate.js';
+import { consolePage } from './console-layout.js';
+import { registerSessionsPage } from './sessions-page.js';
+
+// assets/ sits at the package root, two levels above both src/console and dist/console.
+const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'console');
+
+function loadAssets(): Map<string, { type: string; body: Buffer }> {
+  const require = createRequire(import.meta.url);
+  // uPlot (MIT), served from this origin: the CSP allows script and style from 'self' only.
+  const uplot = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+  return new Map([
+    ['console.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(ASSETS, 'console.css')) }],
+    ['console.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(ASSETS, 'console.js')) }],
+    ['uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(uplot, 'uPlot.iife.min.js')) }],
+    ['uPlot.min.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(uplot, 'uPlot.min.css')) }],
+  ]);
+}
+
+/** Codes console.js acts on itself: a stale key proof is fixed by a touch and a retry. */
+const CLIENT_ACTION_CODES = new Set(['admin_step_up_required']);
+
+/** Where a form's page was: the step-up comes back here (a console path only, never another origin). */
+function pageOf(request: FastifyRequest): string {
+  const referer = request.headers.referer;
+  try {
+    const path = referer ? new URL(referer).pathname : '';
+    return /^\/admin(\/[a-z0-9/_-]*)?$/i.test(path) ? path : '/admin';
+  } catch {
+    return '/admin';
+  }
+}
+
+/**
+ * The admin console: server-rendered pages under /admin on the portal host, for members of
+ * `identity.admin_groups` signed in with a key. Reads need the admin session; every action needs a
+ * recent key proof (step-up inline), the CSRF token, and is audited under the admin's identity. A
+ * refusal is a page (or JSON for console.js), never data; pages are `no-store`.
+ */
+export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
+  const assets = loadAssets();
+  const ctx = createConsoleContext(deps, createConsoleGate(deps));
+  void app.register(
+    async (scope) => {
+      scope.setErrorHandler(async (error, request, reply) => {
+        // Anything that is not a refusal (a store outage, a bug) goes to the server's own handler.
+        if (!isGatehouseError(error)) throw error;
+        if (error.status >= 500) request.log.error({ err: error }, 'console error');
+        if (!wantsJson(request)) {
+          if (error.code === 'admin_session_required' && request.method === 'GET') return reply.redirect(`/sign-in?return_to=${encodeURIComponent(request.url)}`, 303);
+          if (error.code === 'admin_step_up_required') return reply.redirect(`/sign-in?step_up=1&return_to=${encodeURIComponent(pageOf(request))}`, 303);
+        }
+        reply.code(error.status);
+        if (wantsJson(request)) return reply.send({ error: error.code, message: error.publicMessage, requestId: request.id, ...(CLIENT_ACTION_CODES.has(error.code) ? { code: error.code } : {}) });
+        const refused = error.status === 401 || error.status === 403;
+        return reply.type('text/html; charset=utf-8').send(
+          messagePage(
+            { organisation: deps.settings().organisation, csrfToken: '' },
+            {
+              title: refused ? 'Not available' : 'That did not work',
+              message: error.publicMessage,
+              requestId: request.id,
+              action: refused ? { href: '/account', label: 'Go to your account' } : { href: pageOf(request), label: 'Back' },
+            },
+          ),
+        );
+      });
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        // Assets are public and cacheable; everything else here shows what only admins may see.
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+        return payload;
+      });
+      scope.get('/assets/:name', async (request, reply) => {
+        const asset = assets.get((request.params as { name: string }).name);
+        if (!asset) return reply.callNotFound();
+        return reply.header('cache-control', 'public, max-age=300').type(asset.type).send(asset.body);
+      });
+      scope.get('/', async (request, reply) => {
+        const session = await ctx.gate.read(request);
+        const view = ctx.view(request, reply, session, 'overview', 'Overview');
+        return reply.type('text/html; charset=utf-8').send(consolePage(view, html`<p class="muted">The overview is being built.</p>`));
+      });
+      registerSessionsPage(scope, ctx);
+    },
+    { prefix: '/admin' },
+  );
+}

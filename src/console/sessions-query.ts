@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely';
+import type { Amr } from '../identity/index.js';
+import type { Database } from '../store/index.js';
+import { containsText } from './like-pattern.js';
+
+export interface LiveSession {
+  handle: string;
+  userId: string;
+  email: string;
+  amr: Amr[];
+  ip: string;
+  userAgent: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Apps this session has signed in to (the access proxy's handshakes). */
+  apps: string[];
+}
+
+export interface SessionFilter {
+  /** Part of an email, or an exact address. */
+  q?: string;
+  limit: number;
+}
+
+/**
+ * Live portal sessions, most recently used first: a page of rows through `sessions_last_seen`, then
+ * their apps in one query. Read-only; revocation goes through the identity capability.
+ */
+export async function listLiveSessions(db: Kysely<Database>, now: number, filter: SessionFilter): Promise<{ sessions: LiveSession[]; total: number }> {
+  let base = db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.expires_at', '>', now);
+  const q = filter.q?.trim();
+  if (q) base = base.where((eb) => eb.or([containsText('users.email', q.toLowerCase()), eb('sessions.ip', '=', q)]));
+  const rows = await base
+    .select(['sessions.id_hash', 'sessions.user_id', 'users.email', 'sessions.amr', 'sessions.ip', 'sessions.user_agent', 'sessions.created_at', 'sessions.last_seen_at'])
+    .orderBy('sessions.last_seen_at', 'desc')
+    .limit(filter.limit)
+    .execute();
+  const total = Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())?.n ?? 0);
+  const hashes = rows.map((row) => row.id_hash);
+  const apps = new Map<string, string[]>();
+  if (hashes.length > 0) {
+    const appRows = await db.selectFrom('app_sessions').select(['session_hash', 'app']).where('session_hash', 'in', hashes).execute();
+    for (const row of appRows) apps.set(row.session_hash, [...new Set([...(apps.get(row.session_hash) ?? []), row.app])]);
+  }
+  return {
+    total,
+    sessions: rows.map((row) => ({
+      handle: row.id_hash.slice(0, 16),
+      userId: row.user_id,
+      email: row.email,
+      amr: JSON.parse(row.amr) as Amr[],
+      ip: row.ip,
+      userAgent: row.user_agent,
+      createdAt: Number(row.created_at),
+      lastSeenAt: Number(row.last_seen_at),
+      apps: (apps.get(row.id_hash) ?? []).sort(),
+    })),
+  };
+}
