@@ -23,6 +23,8 @@ export interface ConsoleView {
   title: string;
   /** Load uPlot (the overview's charts). */
   charts?: boolean;
+  /** A page's own scripts from assets/console (after console.js), by file name. */
+  scripts?: readonly string[];
 }
 
 /**
@@ -55,7 +57,7 @@ export function consolePage(view: ConsoleView, body: SafeHtml): string {
 <div id="console-secret" class="notice warn hidden" role="status"><p class="secret-label"></p><code class="secret-value"></code></div>
 ${body}</main>
 <footer>Gatehouse admin console · every action here is recorded in the audit log under your name.</footer>
-<script src="/assets/simplewebauthn-browser.js"></script><script src="/admin/assets/console.js"></script></body></html>`.value}`;
+<script src="/assets/simplewebauthn-browser.js"></script><script src="/admin/assets/console.js"></script>${(view.scripts ?? []).map((name) => html`<script src="/admin/assets/${name}"></script>`)}</body></html>`.value}`;
 }
 
 /** A timestamp as the console shows it: UTC, to the minute, machine-readable in `datetime`. */

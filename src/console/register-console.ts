@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isGatehouseError } from '../lib/errors.js';
@@ -19,11 +19,15 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   const require = createRequire(import.meta.url);
   // uPlot (MIT), served from this origin: the CSP allows script and style from 'self' only.
   const uplot = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+  const types: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+  // Every file in assets/console (console.js, a page's own script, console.css) by its name.
+  const own = readdirSync(ASSETS)
+    .filter((name) => types[extname(name)])
+    .map((name) => [name, { type: types[extname(name)]!, body: readFileSync(join(ASSETS, name)) }] as const);
   return new Map([
-    ['console.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(ASSETS, 'console.css')) }],
-    ['console.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(ASSETS, 'console.js')) }],
-    ['uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(uplot, 'uPlot.iife.min.js')) }],
-    ['uPlot.min.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(uplot, 'uPlot.min.css')) }],
+    ...own,
+    ['uPlot.iife.min.js', { type: types['.js']!, body: readFileSync(join(uplot, 'uPlot.iife.min.js')) }],
+    ['uPlot.min.css', { type: types['.css']!, body: readFileSync(join(uplot, 'uPlot.min.css')) }],
   ]);
 }
 
