@@ -73,6 +73,8 @@ export interface RunningGatehouse {
   reports: ReportsLayer;
   /** For tests: requests in-process without a socket. */
   inject: import('fastify').FastifyInstance['inject'];
+  /** For tests that walk every route (refusal suites): fastify's route tree, full paths. */
+  routeTree(): string;
   close(): Promise<void>;
 }
 
@@ -373,6 +375,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       incidents,
       reports,
       inject: app.inject.bind(app),
+      routeTree: () => app.printRoutes({ commonPrefix: false }),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();
       },
