@@ -70,6 +70,33 @@ export const DEFAULT_MACHINE_ABBREVIATIONS: readonly string[] = [
   'dns', 'cdn', 'ftp', 'ntp', 'rss', 'xml', 'css', 'svg', 'png', 'jpg', 'gfx', 'sdk', 'pkg', 'rpm', 'npm',
 ];
 
+/**
+ * Words that join a lure word to a brand, glued: `workatacme`, `acmeatwork` (a career or staff portal
+ * name). They never count alone, so `atacme` and `acmeat` stay what they were.
+ */
+export const DEFAULT_CONNECTOR_WORDS: readonly string[] = ['at'];
+
+/**
+ * Words that name the company itself (`yahooinc.com`, `gapinc.com`): a corporation's site lives under
+ * its own suffix, unlike the machine hosts that brands spread over many (`microsoftonline.cn`).
+ */
+export const DEFAULT_LEGAL_ENTITY_WORDS: readonly string[] = ['inc', 'llc', 'ltd', 'plc'];
+
+/**
+ * Hyphen tokens that spell a domain inside a label (`com-acme-login.net`, `www-acme.co`): the dot of
+ * `acme.com` replaced by a hyphen, a long-standing phishing-kit trick.
+ */
+export const DEFAULT_DOMAIN_SPELLING_TOKENS: readonly string[] = ['com', 'www'];
+
+/**
+ * Country-code TLDs sold worldwide as generic names: a brand rarely has a subsidiary in Colombia or
+ * Christmas Island, while phishing kits register `acme.co` and `acme.cx` for their look.
+ */
+export const DEFAULT_VANITY_CCTLDS: readonly string[] = [
+  'ac', 'ai', 'am', 'cc', 'cf', 'co', 'cx', 'fm', 'ga', 'gg', 'gq', 'gs', 'im', 'io', 'la', 'ly', 'me',
+  'ml', 'ms', 'nu', 'pw', 'sh', 'so', 'st', 'su', 'tk', 'to', 'tv', 'vc', 'vg', 'ws',
+];
+
 const brandName = z
   .string()
   .trim()
@@ -133,6 +160,22 @@ export const dnsProtectSchema = z.strictObject({
     .array(keyword)
     .default([...DEFAULT_MACHINE_ABBREVIATIONS])
     .describe('Three-consonant words of machine hosts (`dns`, `cdn`, `xml`) that do not count as a department\'s initials beside a brand (`acme-dns` is the brand\'s own host style). Replaces the default list when set.'),
+  connector_words: z
+    .array(keyword)
+    .default([...DEFAULT_CONNECTOR_WORDS])
+    .describe('Words that join a lure word to a brand when glued (`workatacme`); they never count alone. Replaces the default list when set.'),
+  legal_entity_words: z
+    .array(keyword)
+    .default([...DEFAULT_LEGAL_ENTITY_WORDS])
+    .describe('Words that name the company itself (`acmeinc`): the brand plus one of them under another suffix than the brand\'s own is a lookalike (`acmeinc.net` beside `acme.com`). Replaces the default list when set.'),
+  domain_spelling_tokens: z
+    .array(keyword)
+    .default([...DEFAULT_DOMAIN_SPELLING_TOKENS])
+    .describe('Hyphen tokens that spell a domain inside a label (`com-acme-login.net`, `www-acme.co`): lure words as hyphen tokens. Replaces the default list when set.'),
+  vanity_cctlds: z
+    .array(z.string().trim().toLowerCase().regex(/^[a-z]{2}$/, 'a country-code TLD is two letters'))
+    .default([...DEFAULT_VANITY_CCTLDS])
+    .describe('Country-code TLDs sold worldwide as generic names (`co`, `io`, `me`): the brand\'s exact label under one of them keeps the full score, where under another country\'s suffix it gets `country_tld_swap_score` (a brand may have a subsidiary there). Replaces the default list when set.'),
   cache_entries: z
     .number()
     .int()

@@ -344,3 +344,37 @@ describe('the distinctive part of a brand named with its scope (US, Global)', ()
     expect(scoped.check(name).lookalike, JSON.stringify(scoped.check(name))).toBe(false);
   });
 });
+
+describe('the word lists are configuration (dns.protect)', () => {
+  const configured = (extra: Record<string, unknown>) =>
+    createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme', 'contoso'], domains: ['acme.com', 'contoso.com'], ...extra }));
+
+  it('legal_entity_words: a company word added by config makes the corporate name under another suffix a lookalike', () => {
+    expect(configured({}).check('contosogmbh.net').lookalike).toBe(false);
+    const verdict = configured({ legal_entity_words: ['inc', 'gmbh'] }).check('contosogmbh.net');
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(codes(verdict)).toContain('tld_swap');
+    expect(configured({ legal_entity_words: [] }).check('contosoinc.net').lookalike).toBe(false);
+  });
+
+  it('domain_spelling_tokens: an empty list stops counting `www-` as a lure token', () => {
+    expect(configured({}).check('www-acme.net').lookalike).toBe(true);
+    expect(configured({ domain_spelling_tokens: [] }).check('www-acme.net').lookalike).toBe(false);
+  });
+
+  it('vanity_cctlds: a ccTLD taken off the list becomes a country namespace, with its lower score', () => {
+    const vanity = configured({}).check('acme.co');
+    const country = configured({ vanity_cctlds: ['io'] }).check('acme.co');
+    expect(country.score).toBeLessThan(vanity.score);
+  });
+
+  it('connector_words: `at` joins a lure word to a brand when glued; an empty list does not', () => {
+    expect(configured({}).check('workatacme.com').lookalike).toBe(true);
+    expect(configured({ connector_words: [] }).check('workatacme.com').lookalike).toBe(false);
+  });
+
+  it('refuses malformed entries with the path named', () => {
+    expect(() => dnsProtectSchema.parse({ vanity_cctlds: ['com'] })).toThrow(/two letters/);
+    expect(() => dnsProtectSchema.parse({ legal_entity_words: ['a b'] })).toThrow(/2-32 letters or digits/);
+  });
+});

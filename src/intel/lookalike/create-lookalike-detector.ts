@@ -58,6 +58,10 @@ export function createLookalikeDetector(protect: DnsProtectConfig, options: Look
     countryTldSwapScore: config.country_tld_swap_score,
     workplaceAbbreviations: config.workplace_abbreviations,
     machineAbbreviations: config.machine_abbreviations,
+    connectorWords: config.connector_words,
+    legalEntityWords: config.legal_entity_words,
+    domainSpellingTokens: config.domain_spelling_tokens,
+    vanityCctlds: config.vanity_cctlds,
   });
   const threshold = config.threshold;
   // The fitted scorer (dns.protect.scorer: model) combines what the rules found; `rules` keeps their score.

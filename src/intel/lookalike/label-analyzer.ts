@@ -41,21 +41,20 @@ export interface LabelAnalyzerOptions {
   readonly workplaceAbbreviations: readonly string[];
   /** Machine-host abbreviations, never a suspicious abbreviation beside a brand (`acme-dns`). */
   readonly machineAbbreviations: readonly string[];
+  /** Words that join a lure word to a brand when glued (`workatacme`). */
+  readonly connectorWords: readonly string[];
+  /** Words naming the company itself (`acmeinc`). */
+  readonly legalEntityWords: readonly string[];
+  /** Hyphen tokens that spell a domain in a label (`com-acme-login`). */
+  readonly domainSpellingTokens: readonly string[];
+  /** ccTLDs sold as generic names (`co`, `io`): not a country's namespace. */
+  readonly vanityCctlds: readonly string[];
 }
 
-/**
- * Country-code TLDs sold worldwide as generic names: a brand rarely has a subsidiary in Colombia or
- * Christmas Island, while phishing kits register `acme.co` and `acme.cx` for their look.
- */
-const VANITY_CCTLDS = new Set([
-  'ac', 'ai', 'am', 'cc', 'cf', 'co', 'cx', 'fm', 'ga', 'gg', 'gq', 'gs', 'im', 'io', 'la', 'ly', 'me',
-  'ml', 'ms', 'nu', 'pw', 'sh', 'so', 'st', 'su', 'tk', 'to', 'tv', 'vc', 'vg', 'ws',
-]);
-
 /** `de`, `co.uk`, `com.br`: a namespace of one country (the last label is a non-vanity ccTLD). */
-function isCountrySuffix(suffix: string): boolean {
+function isCountrySuffix(suffix: string, vanityCctlds: ReadonlySet<string>): boolean {
   const last = suffix.slice(suffix.lastIndexOf('.') + 1);
-  return last.length === 2 && (suffix.includes('.') || !VANITY_CCTLDS.has(last));
+  return last.length === 2 && (suffix.includes('.') || !vanityCctlds.has(last));
 }
 
 export interface LabelFinding {
@@ -74,13 +73,6 @@ function isInitialism(key: string): boolean {
   return key.length >= 3 && (!/[aeiouy]/.test(key) || /[^aeiouy0-9]{3}/.test(key));
 }
 
-/**
- * Words that name the company itself (`yahooinc.com`, `gapinc.com`): a corporation's site lives under
- * its own suffix, unlike the machine hosts that brands spread over many (`microsoftonline.cn`).
- */
-const LEGAL_ENTITY_WORDS = new Set(['inc', 'llc', 'ltd', 'plc'].map(skeletonOf));
-const LEGAL_ENTITY_MAX_LENGTH = Math.max(...[...LEGAL_ENTITY_WORDS].map((w) => w.length));
-
 /** Matches one DNS label against every brand; built once per configuration, reused per query. */
 export class LabelAnalyzer {
   private readonly buffer = new SkeletonBuffer(256);
@@ -93,6 +85,9 @@ export class LabelAnalyzer {
   /** Per brand: it is also a lure keyword, i.e. an IT vendor whose portal staff sign in to (`workday`). */
   private readonly vendors: readonly boolean[];
   private readonly machineAbbreviations: ReadonlySet<string>;
+  private readonly vanityCctlds: ReadonlySet<string>;
+  private readonly legalEntityWords: ReadonlySet<string>;
+  private readonly legalEntityMaxLength: number;
 
   constructor(
     private readonly brands: readonly BrandEntry[],
@@ -104,6 +99,9 @@ export class LabelAnalyzer {
     );
     this.lureSuffixes = new LureSuffixMatcher(options.lureSuffixes);
     this.machineAbbreviations = new Set(options.machineAbbreviations);
+    this.vanityCctlds = new Set(options.vanityCctlds);
+    this.legalEntityWords = new Set(options.legalEntityWords.map(skeletonOf));
+    this.legalEntityMaxLength = Math.max(0, ...[...this.legalEntityWords].map((w) => w.length));
     const keywords = new Set(options.keywords);
     this.vendors = brands.map((b) => keywords.has(b.key));
     brands.forEach((brand, index) => this.brandTrie.add(skeletonOf(brand.key), index));
@@ -233,10 +231,10 @@ export class LabelAnalyzer {
    */
   private corporateNameElsewhere(brand: BrandEntry, j: number, n: number): boolean {
     const suffix = this.suffix;
-    if (n - j > LEGAL_ENTITY_MAX_LENGTH || suffix === undefined || brand.protectedSuffixes.length === 0) return false;
+    if (n - j > this.legalEntityMaxLength || suffix === undefined || brand.protectedSuffixes.length === 0) return false;
     if (brand.protectedSuffixes.includes(suffix)) return false;
     for (let k = j; k < n; k++) if (this.buffer.boundary[k] === 1) return false;
-    return LEGAL_ENTITY_WORDS.has(this.buffer.compact.slice(j, n));
+    return this.legalEntityWords.has(this.buffer.compact.slice(j, n));
   }
 
   /** Whether the label is two hyphen tokens, the brand at compact[i, j) and an abbreviation (`cts-acme`). */
@@ -289,7 +287,7 @@ export class LabelAnalyzer {
     const brand = this.brands[brandIndex] as BrandEntry;
     const reasons: LookalikeReason[] = [];
     const whole = i === 0 && j === n;
-    if (whole && suffix !== undefined && score === SCORE.exact && isCountrySuffix(suffix)) {
+    if (whole && suffix !== undefined && score === SCORE.exact && isCountrySuffix(suffix, this.vanityCctlds)) {
       score = this.options.countryTldSwapScore;
     }
     if (whole && suffix !== undefined && brand.protectedSuffixes.length > 0) {

@@ -2,18 +2,6 @@ import { skeletonOf } from './confusable-skeleton.js';
 import { WORD } from './keyword-segmenter.js';
 import type { BrandEntry, LabelAnalyzerOptions } from './label-analyzer.js';
 
-/**
- * Hyphen tokens that spell a domain inside a label (`com-acme-login.net`, `www-acme.co`): the dot of
- * `acme.com` replaced by a hyphen, a long-standing phishing-kit trick.
- */
-const DOMAIN_SPELLING_TOKENS = ['com', 'www'];
-
-/**
- * Words that join a lure word to a brand, glued: `workatacme`, `acmeatwork` (a career or staff portal
- * name). They never count alone, so `atacme` and `acmeat` stay what they were.
- */
-const CONNECTORS = ['at'];
-
 /** Shortest brand that counts as a lure word beside another brand. */
 const BRAND_AS_LURE_LENGTH = 7;
 
@@ -36,9 +24,9 @@ export function wordFlags(brands: readonly BrandEntry[], options: LabelAnalyzerO
   // a vendor's name beside its customer's), as tokens only: glued, `microsoft`+`personal` would make
   // `persona` a brand beside a lure; shorter brands are too often ordinary words (`apple-square`).
   brands.filter((b) => b.key.length >= BRAND_AS_LURE_LENGTH && !b.partial).forEach((b) => tokenOnly(b.key, WORD.lure));
-  DOMAIN_SPELLING_TOKENS.forEach((word) => tokenOnly(word, WORD.lure));
+  options.domainSpellingTokens.forEach((word) => tokenOnly(word, WORD.lure));
   // dns.protect.workplace_abbreviations (`acme-cms`, `acme-ciso`): hyphen tokens only.
   options.workplaceAbbreviations.forEach((word) => tokenOnly(word, WORD.lure));
-  for (const word of CONNECTORS) if (!flags.has(word)) flags.set(word, WORD.connector);
+  for (const word of options.connectorWords.map(skeletonOf)) if (!flags.has(word)) flags.set(word, WORD.connector);
   return flags;
 }
