@@ -116,7 +116,12 @@ export class SessionManager {
     return this.validateHash(hashSecret(token));
   }
 
-  async validateHash(idHash: string): Promise<SessionView | undefined> {
+  /**
+   * `touch: false` checks without counting as use: the command line's credential rides on a browser
+   * session but must not keep it alive (a credential copied off a laptop would otherwise hold the
+   * browser session, which opens every web app, open for its whole lifetime).
+   */
+  async validateHash(idHash: string, options: { touch?: boolean } = {}): Promise<SessionView | undefined> {
     const now = this.clock.now();
     let session: SessionView | undefined = this.cache.get(idHash, now) ?? (await this.load(idHash));
     if (!session) return undefined;
@@ -126,7 +131,7 @@ export class SessionManager {
       session = await this.load(idHash);
       if (!session || now - session.lastSeenAt >= this.timeouts.idleMs) return this.forget(idHash);
     }
-    if (now - session.lastSeenAt >= 1000) {
+    if (options.touch !== false && now - session.lastSeenAt >= 1000) {
       session.lastSeenAt = now;
       this.dirtyTouches.set(idHash, now);
     }

@@ -147,9 +147,24 @@ describe('gatehouse login: the authorize, consent and token endpoints', () => {
     expect(target.searchParams.get('step_up')).toBe('1');
   });
 
+  it('does not keep the browser session alive: a credential used all day still ends with its idle browser session (cli_credential_revoked)', async () => {
+    const laptop = new TestBrowser(fx.port);
+    expect(await signInThroughPortal(fx, laptop, annKey)).toBe(200);
+    const credential = await s.credentialFor(laptop);
+    // Used every two hours; the browser is never opened again. Idle timeout: 8 hours.
+    for (let hour = 2; hour <= 6; hour += 2) {
+      clock.advance(2 * 3_600_000);
+      expect((await s.certificate(credential, 'open')).status).toBe(200);
+    }
+    await fx.gatehouse.core.identity.sessions.flushTouches();
+    clock.advance(2 * 3_600_000 + 1_000);
+    expect(await s.certificate(credential, 'open')).toMatchObject({ status: 401, body: { code: 'cli_credential_revoked' } });
+    expect((await laptop.fetch(`${fx.portalOrigin}/account`)).status).toBe(303);
+  });
+
   it('refuses a credential past its own lifetime (cli_credential_expired), never later than its session', async () => {
-    // The proof went stale in the test before: touch the key again, as the step-up page would ask.
-    expect(await signInThroughPortal(fx, browser, annKey, { stepUp: true })).toBe(200);
+    // The tests before moved the clock past the browser session's idle time: sign in again.
+    expect(await signInThroughPortal(fx, browser, annKey)).toBe(200);
     const credential = await s.credentialFor(browser);
     const row = await fx.gatehouse.core.store.db.selectFrom('cli_credentials').selectAll().where('id_hash', '=', hashSecret(credential)).executeTakeFirstOrThrow();
     const session = await fx.gatehouse.core.store.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', row.session_hash).executeTakeFirstOrThrow();

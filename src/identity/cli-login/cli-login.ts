@@ -146,7 +146,8 @@ export class CliLogin {
       if (!row) throw credentialRefusal(CliLoginErrorCode.credentialInvalid, 'unknown credential');
       if (row.revoked_at !== null) throw credentialRefusal(CliLoginErrorCode.credentialRevoked, 'credential logged out');
       if (this.clock.now() >= Number(row.expires_at)) throw credentialRefusal(CliLoginErrorCode.credentialExpired, 'credential past its lifetime');
-      const session = await this.sessions.validateHash(row.session_hash);
+      // Checked, not touched: using the command line does not extend the browser session's idle time.
+      const session = await this.sessions.validateHash(row.session_hash, { touch: false });
       if (!session) throw credentialRefusal(CliLoginErrorCode.credentialRevoked, 'its browser session was revoked, signed out or has ended');
       return { session, expiresAt: Number(row.expires_at) };
     } catch (error) {
