@@ -12,7 +12,7 @@ const base = {
 };
 
 describe('start banner', () => {
-  it('names the first admin, their link and the three next steps with pasteable lines', () => {
+  it('names the first admin, their link and the next steps with pasteable lines', () => {
     const text = startBannerLines({ ...base, adminEmail: 'admin@gatehouse.localhost', firstAdminLink: 'http://sso.gatehouse.localhost:8080/enroll/abc' }).join('\n');
     expect(text).toContain('First administrator: admin@gatehouse.localhost');
     expect(text).toContain('  http://sso.gatehouse.localhost:8080/enroll/abc');
@@ -21,6 +21,7 @@ describe('start banner', () => {
     expect(text).toContain('http://whoami.gatehouse.localhost:8080/');
     expect(text).toContain('dig @127.0.0.1 -p 5353 example.com');
     expect(text).toContain('docs/app-developers.md');
+    expect(text).toContain('Run the day from the admin console: http://sso.gatehouse.localhost:8080/admin');
   });
 
   it('without a pending link names the admin, and with DNS on gives the personal DoH command', () => {

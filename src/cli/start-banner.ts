@@ -55,6 +55,10 @@ export function startBannerLines(input: StartBannerInput): string[] {
       '       then: dig @127.0.0.1 -p 5353 example.com',
     );
   }
-  lines.push(`       DNS over HTTPS is at ${input.portalUrl}${input.dohPath}; guide: docs/dns.md`, '');
+  lines.push(
+    `       DNS over HTTPS is at ${input.portalUrl}${input.dohPath}; guide: docs/dns.md`,
+    `  4. Run the day from the admin console: ${input.portalUrl}/admin (docs/console.md)`,
+    '',
+  );
   return lines;
 }
