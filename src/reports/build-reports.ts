@@ -3,6 +3,7 @@ import type { GatehouseConfig } from '../config/index.js';
 import { createEmailSender, type EmailSender } from '../incident/index.js';
 import { buildDomainIntel, type DomainIntel, type PublicOnlyAgentOptions } from '../intel/index.js';
 import type { Clock } from '../lib/clock.js';
+import { compileIpMatcher } from '../lib/ip/ip-matcher.js';
 import type { Random } from '../lib/random.js';
 import type { Registry } from 'prom-client';
 import type { Store } from '../store/index.js';
@@ -66,9 +67,10 @@ export async function buildReports(options: {
         port: initial.reports.intake.port,
         domain: initial.reports.intake.domain,
         maxBytes: initial.reports.max_body_bytes,
-        trustSender: initial.reports.intake.trust_sender,
-        isKnownUser: options.isKnownUser,
+        sender: { trustSender: initial.reports.intake.trust_sender, isTrustedRelay: compileIpMatcher(initial.reports.intake.trusted_relays), isKnownUser: options.isKnownUser },
+        allowAnonymous: () => options.config().reports.allow_anonymous,
         reports,
+        audit: options.audit,
         logger: options.logger,
       })
     : undefined;

@@ -33,6 +33,8 @@ export interface ReportInput {
   source: ReportSource;
   /** A directory email: signed in, or a known user by the intake. Absent: anonymous (never counted). */
   reporter?: string;
+  /** An unverified sender (an intake's From:): audit detail only, never a reporter, never replied to. */
+  claimedSender?: string;
   body: string;
   clientIp?: string;
   /** `mistake`: "this block is a mistake" from a block or denial page. */
@@ -163,7 +165,7 @@ export function createReports(options: ReportsOptions): Reports {
         throw new GatehouseError(REPORT_ERRORS.tooLarge, { status: 413, publicMessage: `This report is too large (the limit is ${Math.floor(config.max_body_bytes / 1024)} KB). Paste only the suspicious part.` });
       }
       if (input.body.trim().length === 0) throw new GatehouseError(REPORT_ERRORS.empty, { status: 400, publicMessage: 'Paste the message or the link you want to report.' });
-      if (!input.reporter && !config.allow_anonymous && input.source !== 'smtp') {
+      if (!input.reporter && !config.allow_anonymous) {
         throw new GatehouseError(REPORT_ERRORS.anonymousRefused, { status: 401, publicMessage: 'Sign in to report, or ask your security team.' });
       }
       const now = clock.now();
@@ -189,7 +191,7 @@ export function createReports(options: ReportsOptions): Reports {
         verdict: mistake ? 'mistake' : suspicious ? 'suspicious' : 'harmless',
         received_at: now,
       });
-      await options.audit.record({ type: 'report.received', outcome: 'info', actor: input.reporter ? `reporter:${input.reporter}` : 'anonymous', ...(input.clientIp ? { ip: input.clientIp } : {}), detail: { report: reportId, group: groupId, source: input.source, domains: indicators.map((i) => i.domain).slice(0, 10), suspicious } });
+      await options.audit.record({ type: 'report.received', outcome: 'info', actor: input.reporter ? `reporter:${input.reporter}` : 'anonymous', ...(input.clientIp ? { ip: input.clientIp } : {}), detail: { report: reportId, group: groupId, source: input.source, ...(input.claimedSender ? { claimedSender: input.claimedSender.slice(0, 254) } : {}), domains: indicators.map((i) => i.domain).slice(0, 10), suspicious } });
       if (groupId && lure && suspicious && isSuspicious(lure)) {
         const reporters = await repository.distinctReporters(groupId, now - config.window_minutes * 60_000);
         const youngLookalike = config.escalate_young_lookalike && lure.lookalike && lure.young;

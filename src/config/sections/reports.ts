@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { parseCidr } from '../../lib/ip/ip-address.js';
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const parsed = parseCidr(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
 
 /**
  * "Report something suspicious": people forward a lure; Gatehouse triages it and, past a threshold,
@@ -33,7 +39,12 @@ export const reportsSchema = z.strictObject({
       trust_sender: z
         .boolean()
         .default(false)
-        .describe('Treat the sender as identified when the From: header and the envelope sender agree and name a directory user. Turn on only behind a relay that enforces DMARC on your own domain: anyone can write any From:. Off, intake reports are anonymous (they never count towards the threshold and get no reply).'),
+        .describe('Treat the sender as identified when the message comes from one of `trusted_relays`, the From: header and the envelope sender agree and name a directory user. Turn on only behind a relay that enforces DMARC on your own domain: the envelope sender and From: are claims anyone can write. Off, intake reports are anonymous (they never count towards the threshold and get no reply).'),
+      trusted_relays: z
+        .array(cidr)
+        .max(100)
+        .default(['127.0.0.1/32', '::1/128'])
+        .describe('CIDRs of the mail relays whose connections may carry an identified sender (with `trust_sender`). A message from any other address is anonymous, whatever it claims.'),
     })
     .optional()
     .describe('The SMTP intake for forwarded lures. Absent: no listener.'),
