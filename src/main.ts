@@ -245,6 +245,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       random,
       domainBlocks: dns.domainBlocks,
       isKnownUser: async (email) => (await core.identity.users.findByEmail(email)) !== undefined,
+      tokens: serviceTokens,
       logger,
       registry,
       ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
@@ -260,6 +261,13 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         settings: () => {
           const section = core.snapshot().config.reports;
           return { enabled: section.enabled, allowAnonymous: section.allow_anonymous, maxBodyBytes: section.max_body_bytes, perAddressPerHour: section.per_address_per_hour };
+        },
+      },
+      reportIntake: {
+        intake: reports.webhook,
+        settings: () => {
+          const section = core.snapshot().config.reports;
+          return { enabled: section.enabled && section.webhook !== undefined, maxBodyBytes: section.max_body_bytes };
         },
       },
       identity: core.identity,

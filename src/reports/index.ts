@@ -9,3 +9,4 @@ export { startReportIntake, type ReportIntake } from './smtp-intake.js';
 export { REPORTS_RESTART_ONLY_KEYS } from './reports-restart-only-keys.js';
 export { measureReports, type ReportMeasures } from './report-measures.js';
 export { abuseContactsOf, lookupAbuseContacts, type AbuseContact } from './abuse-contacts.js';
+export { createWebhookIntake, WEBHOOK_INTAKE_ERRORS, type WebhookIntake, type WebhookIntakeOptions, type WebhookPresentation } from './webhook-intake.js';

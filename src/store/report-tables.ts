@@ -19,7 +19,7 @@ export interface ReportGroupsTable {
 export interface ReportsTable {
   id: string;
   group_id: string | null;
-  source: 'portal' | 'smtp' | 'block_page' | 'cli';
+  source: 'portal' | 'smtp' | 'webhook' | 'block_page' | 'cli';
   /** Directory email of an identified reporter; null: anonymous or an unverified intake sender. */
   reporter: string | null;
   client_ip: string | null;

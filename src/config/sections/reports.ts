@@ -48,6 +48,21 @@ export const reportsSchema = z.strictObject({
     })
     .optional()
     .describe('The SMTP intake for forwarded lures. Absent: no listener.'),
+  webhook: z
+    .strictObject({
+      app: z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'app must be a slug')
+        .default('report-intake')
+        .describe('The name a service token lists in its apps to post to `POST /api/reports/intake` (`gatehouse token create --app report-intake`). Pick a name no configured app uses.'),
+      per_token_per_hour: z.number().int().min(1).max(100_000).default(600).describe('Reports accepted per service token per hour; past it, 429 `report_rate_limited`.'),
+      trust_sender: z
+        .boolean()
+        .default(false)
+        .describe('Treat the body\'s `from` as identified when it names a directory user. Turn on only for a gateway that verifies senders (DMARC): the token holder can write any `from`. Off, webhook reports are anonymous.'),
+    })
+    .optional()
+    .describe('The inbound webhook for a mail or SMS gateway\'s forward (`POST /api/reports/intake`, service-token authenticated). Absent: the route answers 404.'),
 });
 
 export type ReportsConfig = z.infer<typeof reportsSchema>;
