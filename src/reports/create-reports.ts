@@ -61,7 +61,7 @@ export interface Reports {
   escalate(groupId: string, actor: string): Promise<ReportGroup>;
   dismiss(groupId: string, actor: string): Promise<ReportGroup>;
   /** Prepares an abuse report per contact (status `draft`): nothing is sent until `sendAbuseReports`. */
-  draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string): Promise<number>;
+  draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string, evidence?: { addresses?: readonly string[] }): Promise<number>;
   /** A responder's decision: the group's drafts become `pending` and the server's outbox sends them. */
   sendAbuseReports(groupId: string, actor: string): Promise<number>;
   repository: ReportRepository;
@@ -219,18 +219,19 @@ export function createReports(options: ReportsOptions): Reports {
       return (await repository.group(groupId)) as ReportGroup;
     },
 
-    async draftAbuseReports(groupId, contacts, actor) {
+    async draftAbuseReports(groupId, contacts, actor, evidence) {
       const group = await repository.group(groupId);
       if (!group) throw new NotFoundError('report group', 'report_group_not_found');
       const reports = await repository.reportsOf(groupId);
-      const { subject, text } = abuseReportText({ organisation: options.settings().organisation, group, reports });
+      const addresses = evidence?.addresses?.length ? { addresses: { at: clock.now(), list: evidence.addresses.slice(0, 8) } } : {};
+      const { subject, text } = abuseReportText({ organisation: options.settings().organisation, group, reports, ...addresses });
       let drafted = 0;
       for (const contact of contacts) {
         if (!SAFE_ADDRESS.test(contact.email)) continue;
         await repository.enqueueMessage({ key: `abuse:${groupId}:${contact.email}`, group_id: groupId, kind: 'abuse_report', recipient: contact.email, subject, body: text, status: 'draft', created_at: clock.now() });
         drafted++;
       }
-      await options.audit.record({ type: 'report.abuse_drafted', outcome: 'success', actor, detail: { group: groupId, contacts: contacts.map((c) => c.email) } });
+      await options.audit.record({ type: 'report.abuse_drafted', outcome: 'success', actor, detail: { group: groupId, contacts: contacts.map((c) => `${c.role}:${c.email}`) } });
       return drafted;
     },
 
