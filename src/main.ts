@@ -17,7 +17,7 @@ import { GatehouseError } from './lib/errors.js';
 import { restartOnlyChanges } from './lib/restart-only-changes.js';
 import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
-import { buildReports, type ReportsLayer } from './reports/index.js';
+import { abuseReportTimeline, buildReports, type ReportsLayer } from './reports/index.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
 import type { TcpTunnels } from './access/tunnel/index.js';
 import { buildCommandLineAccess } from './command-line-access.js';
@@ -205,7 +205,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
     // Incident response and the admin API: watchers run here; the DNS gateway raises lookalike alerts through it.
-    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger, serviceTokens });
+    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger, serviceTokens, timelineSources: [abuseReportTimeline(core.store.db)] });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
     lookalikeAlert.notify = (sighting) => incidents.onLookalikeQuery(sighting);
     tokenAnomalies.notify = (found) => incidents.onTokenAnomalies(found);

@@ -104,9 +104,17 @@ export function registerReportCommands(program: Command, cli: CliContext): void 
     .option('--to <email>', 'an abuse contact to add to (or use instead of) the RDAP ones (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-rdap', "do not ask RDAP for the registrar's and the host's abuse contacts (nor resolve the lure)")
     .option('--send', "send the group's drafted abuse reports (the server's outbox delivers them through incident.smtp)")
+    .option('--acknowledged <email>', "record that this abuse desk acknowledged the report sent to it (shown on the declared incident's timeline)")
+    .option('--note <text>', 'with --acknowledged: what the desk said (a ticket number)')
     .option('--json', 'print JSON')
     .description("Takedown help: the registrar's and the hosting network's abuse contacts from RDAP (domain and IP) and a prepared abuse report, drafted; --send sends the drafts")
-    .action(async (groupId: string, options: { to: string[]; rdap: boolean; send?: boolean; json?: boolean }) => {
+    .action(async (groupId: string, options: { to: string[]; rdap: boolean; send?: boolean; acknowledged?: string; note?: string; json?: boolean }) => {
+      if (options.acknowledged !== undefined) {
+        const recipient = options.acknowledged;
+        await withReports(cli, (reports) => reports.acknowledgeAbuseReport(groupId, recipient, 'cli', options.note));
+        emit(cli, options.json, { acknowledged: recipient.toLowerCase() }, () => `abuse report to ${recipient.toLowerCase()} marked acknowledged`);
+        return;
+      }
       const result = await withReports(cli, async (reports, core) => {
         if (options.send) return { sent: await reports.sendAbuseReports(groupId, 'cli') };
         const { group } = await reports.show(groupId);

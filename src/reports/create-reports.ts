@@ -64,6 +64,8 @@ export interface Reports {
   draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string, evidence?: { addresses?: readonly string[] }): Promise<number>;
   /** A responder's decision: the group's drafts become `pending` and the server's outbox sends them. */
   sendAbuseReports(groupId: string, actor: string): Promise<number>;
+  /** Records that an abuse desk acknowledged the report sent to `recipient` (`report_abuse_not_sent` before it was sent). */
+  acknowledgeAbuseReport(groupId: string, recipient: string, actor: string, note?: string): Promise<void>;
   repository: ReportRepository;
 }
 
@@ -240,6 +242,18 @@ export function createReports(options: ReportsOptions): Reports {
       for (const draft of drafts) await repository.markMessage(draft.key, 'pending', clock.now());
       await options.audit.record({ type: 'report.abuse_sent', outcome: 'success', actor, detail: { group: groupId, recipients: drafts.map((d) => d.recipient) } });
       return drafts.length;
+    },
+
+    async acknowledgeAbuseReport(groupId, recipient, actor, note) {
+      const address = recipient.trim().toLowerCase();
+      const sent = (await repository.messages({ groupId })).find((m) => m.kind === 'abuse_report' && m.recipient === address);
+      if (!sent || sent.status === 'draft') {
+        throw new GatehouseError('report_abuse_not_sent', { status: 409, publicMessage: `No abuse report to ${address.slice(0, 254)} was sent for this group (send the drafts first: gatehouse report abuse ${groupId} --send).` });
+      }
+      // The note is the desk's reply, kept as text and only shown with control characters stripped.
+      const text = (note ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, 1000);
+      await repository.enqueueMessage({ key: `ack:${groupId}:${address}`, group_id: groupId, kind: 'abuse_ack', recipient: address, subject: 'acknowledged', body: text, status: 'received', created_at: clock.now() });
+      await options.audit.record({ type: 'report.abuse_acknowledged', outcome: 'success', actor, detail: { group: groupId, recipient: address } });
     },
 
     async dismiss(groupId, actor) {

@@ -13,3 +13,4 @@ export { createWebhookIntake, WEBHOOK_INTAKE_ERRORS, type WebhookIntake, type We
 export { lookupHostAbuseContacts, type HostAbuseLookup } from './host-abuse-contacts.js';
 export { parseIpRdapBootstrap, shippedIpRdapBootstrap, type IpRdapBootstrap } from './ip-rdap-bootstrap.js';
 export { createLureResolver, type ResolveLureAddresses } from './resolve-lure-addresses.js';
+export { abuseReportTimeline } from './abuse-report-timeline.js';
