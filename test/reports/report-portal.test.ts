@@ -113,6 +113,11 @@ reports:
     expect((await fx.gatehouse.reports.reports.groups())[0]!.reports).toBe(4);
   });
 
+  it('without reports.webhook the gateway webhook is not served (404), token or not', async () => {
+    const reply = await new TestBrowser(fx.port).fetch(`${fx.portalOrigin}/api/reports/intake`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"https://acme-payroll.com"}' });
+    expect(reply.status).toBe(404);
+  });
+
   it('/metrics carries the measures', async () => {
     const text = await fx.gatehouse.registry.metrics();
     expect(text).toMatch(/^gatehouse_reports_last_7_days \d+$/m);
