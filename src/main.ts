@@ -18,7 +18,7 @@ import { GatehouseError } from './lib/errors.js';
 import { restartOnlyChanges } from './lib/restart-only-changes.js';
 import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
-import { buildReports, type ReportsLayer } from './reports/index.js';
+import { abuseReportTimeline, buildReports, type ReportsLayer } from './reports/index.js';
 import { requireKeyEncryptionKey } from './secrets/index.js';
 import type { TcpTunnels } from './access/tunnel/index.js';
 import { buildCommandLineAccess } from './command-line-access.js';
@@ -208,7 +208,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
     // Incident response and the admin API: watchers run here; the DNS gateway raises lookalike alerts through it.
-    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger, serviceTokens });
+    const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger, serviceTokens, timelineSources: [abuseReportTimeline(core.store.db)] });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
     lookalikeAlert.notify = (sighting) => incidents.onLookalikeQuery(sighting);
     tokenAnomalies.notify = (found) => incidents.onTokenAnomalies(found);
@@ -244,6 +244,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       random,
       domainBlocks: dns.domainBlocks,
       isKnownUser: async (email) => (await core.identity.users.findByEmail(email)) !== undefined,
+      tokens: serviceTokens,
       logger,
       registry,
       ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
@@ -259,6 +260,13 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         settings: () => {
           const section = core.snapshot().config.reports;
           return { enabled: section.enabled, allowAnonymous: section.allow_anonymous, maxBodyBytes: section.max_body_bytes, perAddressPerHour: section.per_address_per_hour };
+        },
+      },
+      reportIntake: {
+        intake: reports.webhook,
+        settings: () => {
+          const section = core.snapshot().config.reports;
+          return { enabled: section.enabled && section.webhook !== undefined, maxBodyBytes: section.max_body_bytes };
         },
       },
       identity: core.identity,

@@ -20,7 +20,7 @@ export const AUDIT_EVENT_TYPES: readonly string[] = [
   'secrets.forgotten', 'secrets.kek_rotated', 'secrets.sealed_at_rest',
   'service_token.believed_unused', 'service_token.changed', 'service_token.changed_many', 'service_token.created',
   'service_token.refused', 'service_token.resumed', 'service_token.revoked', 'service_token.rotated', 'service_token.suspended',
-  'report.abuse_drafted', 'report.abuse_sent', 'report.dismissed', 'report.escalated', 'report.escalation_refused', 'report.received', 'report.refused',
+  'report.abuse_acknowledged', 'report.abuse_drafted', 'report.abuse_sent', 'report.dismissed', 'report.escalated', 'report.escalation_refused', 'report.received', 'report.refused',
   'session.revoked', 'session.revoked_all', 'session.revoked_user',
   'sign_in', 'sign_in_throttled', 'step_up',
   'ssh.ca_created', 'ssh.ca_rotated', 'ssh.certificate_issued', 'ssh.certificate_refused', 'ssh.host_certificate_issued',

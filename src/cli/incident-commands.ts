@@ -17,11 +17,12 @@ function stderrLogger(cli: CliContext) {
 
 /** The incident service for one CLI command: blocks are written with feed rows, so every running instance applies them. */
 export async function withIncidents<T>(cli: CliContext, run: (incidents: IncidentResponse, core: GatehouseCore) => Promise<T>): Promise<T> {
-  const [{ IpBlocks }, { createIncidentResponse }] = await Promise.all([import('../access/index.js'), import('../incident/index.js')]);
+  const [{ IpBlocks }, { createIncidentResponse }, { abuseReportTimeline }] = await Promise.all([import('../access/index.js'), import('../incident/index.js'), import('../reports/index.js')]);
   return withCore(cli, async (core) => {
     const ipBlocks = new IpBlocks(core.store, core.clock, core.audit);
     await ipBlocks.load();
-    const incidents = createIncidentResponse({ core, ipBlocks, logger: stderrLogger(cli) });
+    // A reported lure's takedown (abuse reports drafted, sent, acknowledged) shows on its incident's timeline.
+    const incidents = createIncidentResponse({ core, ipBlocks, logger: stderrLogger(cli), timelineSources: [abuseReportTimeline(core.store.db)] });
     try {
       return await run(incidents, core);
     } finally {

@@ -102,28 +102,47 @@ export function registerReportCommands(program: Command, cli: CliContext): void 
     .command('abuse')
     .argument('<group>')
     .option('--to <email>', 'an abuse contact to add to (or use instead of) the RDAP ones (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--no-rdap', 'do not ask RDAP for the registrar abuse contact')
+    .option('--no-rdap', "do not ask RDAP for the registrar's and the host's abuse contacts (nor resolve the lure)")
     .option('--send', "send the group's drafted abuse reports (the server's outbox delivers them through incident.smtp)")
+    .option('--acknowledged <email>', "record that this abuse desk acknowledged the report sent to it (shown on the declared incident's timeline)")
+    .option('--note <text>', 'with --acknowledged: what the desk said (a ticket number)')
     .option('--json', 'print JSON')
-    .description("Takedown help: the registrar's abuse contact from RDAP and a prepared abuse report, drafted; --send sends the drafts")
-    .action(async (groupId: string, options: { to: string[]; rdap: boolean; send?: boolean; json?: boolean }) => {
+    .description("Takedown help: the registrar's and the hosting network's abuse contacts from RDAP (domain and IP) and a prepared abuse report, drafted; --send sends the drafts")
+    .action(async (groupId: string, options: { to: string[]; rdap: boolean; send?: boolean; acknowledged?: string; note?: string; json?: boolean }) => {
+      if (options.acknowledged !== undefined) {
+        const recipient = options.acknowledged;
+        await withReports(cli, (reports) => reports.acknowledgeAbuseReport(groupId, recipient, 'cli', options.note));
+        emit(cli, options.json, { acknowledged: recipient.toLowerCase() }, () => `abuse report to ${recipient.toLowerCase()} marked acknowledged`);
+        return;
+      }
       const result = await withReports(cli, async (reports, core) => {
         if (options.send) return { sent: await reports.sendAbuseReports(groupId, 'cli') };
         const { group } = await reports.show(groupId);
-        const { lookupAbuseContacts } = await import('../reports/index.js');
-        const age = core.snapshot().config.dns.age;
-        const looked = options.rdap ? await lookupAbuseContacts(group.domain, { rdapOverrides: age.rdap_overrides, timeoutMs: 10_000 }) : { contacts: [], source: 'none' };
-        const contacts = [...('contacts' in looked ? looked.contacts : []), ...options.to.map((email) => ({ role: 'given', email: email.toLowerCase() }))];
-        const drafted = await reports.draftAbuseReports(groupId, contacts, 'cli');
-        return { domain: group.domain, contacts, drafted, ...('error' in looked ? { rdapError: looked.error } : {}) };
+        const { createLureResolver, lookupAbuseContacts, lookupHostAbuseContacts, shippedIpRdapBootstrap } = await import('../reports/index.js');
+        const dns = core.snapshot().config.dns;
+        const looked = options.rdap ? await lookupAbuseContacts(group.domain, { rdapOverrides: dns.age.rdap_overrides, timeoutMs: 10_000 }) : { contacts: [], source: 'none' };
+        // The host: the lure's addresses through the gateway's upstreams (never through its own blocks), then IP RDAP.
+        const host = options.rdap ? await lookupHostAbuseContacts(group.domain, { resolve: createLureResolver({ servers: dns.upstreams }), bootstrap: shippedIpRdapBootstrap(), timeoutMs: 10_000 }) : undefined;
+        const contacts = [...('contacts' in looked ? looked.contacts : []), ...(host?.contacts ?? []), ...options.to.map((email) => ({ role: 'given', email: email.toLowerCase() }))];
+        const drafted = await reports.draftAbuseReports(groupId, contacts, 'cli', { addresses: host?.addresses ?? [] });
+        return {
+          domain: group.domain,
+          contacts,
+          drafted,
+          addresses: host?.addresses ?? [],
+          ...('error' in looked ? { rdapError: looked.error } : {}),
+          hostErrors: (host?.sources ?? []).filter((s) => s.error).map((s) => `${s.address}: ${s.error}`),
+        };
       });
       emit(cli, options.json, result, () =>
         'sent' in result
           ? `${result.sent} abuse report(s) queued for sending`
           : [
               `${result.domain}: ${result.drafted} abuse report(s) drafted`,
-              ...result.contacts.map((c) => `  ${c.role}: ${c.email}`),
-              ...(result.rdapError ? [`  RDAP: ${result.rdapError}`] : []),
+              ...(result.addresses.length > 0 ? [`  resolves to: ${result.addresses.join(' ')}`] : []),
+              ...result.contacts.map((c) => `  ${c.role}: ${c.email}${'network' in c && c.network ? ` (${c.network}, ${'address' in c ? c.address : ''})` : ''}`),
+              ...(result.rdapError ? [`  registrar RDAP: ${result.rdapError}`] : []),
+              ...result.hostErrors.map((e) => `  host RDAP: ${e}`),
               `review with \`gatehouse report show ${groupId}\`, send with \`gatehouse report abuse ${groupId} --send\``,
             ].join('\n'),
       );

@@ -100,7 +100,9 @@ export function registerTokenCommands(program: Command, cli: CliContext): void {
       const ttlMs = options.expiresIn === undefined ? undefined : parseDuration('--expires-in', options.expiresIn);
       if (options.app.length === 0) throw new InputError('give at least one --app the token may reach', 'usage');
       const issued = await withTokens(cli, (service, core) => {
-        const known = new Set(core.snapshot().config.apps.map((a) => a.name));
+        const config = core.snapshot().config;
+        // The report webhook is a way in of its own: a gateway's token names it like an app.
+        const known = new Set([...config.apps.map((a) => a.name), ...(config.reports.webhook ? [config.reports.webhook.app] : [])]);
         for (const app of options.app) if (!known.has(app)) throw new InputError(`--app ${app}: no app of that name (see \`gatehouse apps list\`)`, 'usage');
         return service.create({ name, owner: options.owner, apps: options.app, tags: options.tag, description: options.description, ttlMs, actor: 'cli' });
       });

@@ -15,7 +15,8 @@ import { tokenNamed } from './hunts/token-use.js';
 import { incidentCredentialsOf, type IncidentCredentials } from './incident-credentials.js';
 import { blocksOfIncident, keptBlocks, liftBlocksOfIncident, type ClosedIncidentBlocks } from './incident-blocks.js';
 import { IncidentRepository } from './incident-repository.js';
-import type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentView } from './incident-types.js';
+import { eventsOf } from './incident-events.js';
+import type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentTimelineSource, IncidentView } from './incident-types.js';
 import { parseIndicators } from './indicators.js';
 import { createItemDeliverer } from './notify/deliver-item.js';
 import { createEmailSender, type EmailSender } from './notify/email-sender.js';
@@ -41,6 +42,8 @@ export interface IncidentResponseOptions {
   serviceTokens?: ServiceTokens;
   /** Default: built from the core (and `serviceTokens`). */
   credentials?: IncidentCredentials;
+  /** Other capabilities' events on an incident's timeline (the takedown of a reported lure). */
+  timelineSources?: readonly IncidentTimelineSource[];
 }
 
 export interface IncidentResponse {
@@ -130,7 +133,7 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     const record = await repository.get(id);
     const [steps, users, counts, stix] = await Promise.all([repository.steps(id), repository.users(id), outbox.counts(id), repository.stix(id)]);
     const started = steps.get('revoke_credentials')?.result?.campaign as IncidentCampaign | undefined;
-    return { ...record, timeline: [...steps.values()], campaign: started, users, outbox: counts, stix };
+    return { ...record, timeline: [...steps.values()], events: await eventsOf(record, options.timelineSources ?? []), campaign: started, users, outbox: counts, stix };
   };
 
   /** Every named token and inventory credential must exist before anything is written; inventory names become ids. */

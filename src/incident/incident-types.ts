@@ -85,8 +85,26 @@ export interface IncidentCampaign {
   run: string;
 }
 
+/**
+ * Something that happened to an incident outside its playbook (an abuse report drafted, sent,
+ * acknowledged), shown on its timeline. Written by the capability that did it, read when the
+ * incident is shown: the incident stores nothing of it.
+ */
+export interface IncidentEvent {
+  /** When, if known (ms); an event without a time is shown last. */
+  at: number | undefined;
+  /** Who told (`takedown`, …). */
+  source: string;
+  summary: string;
+}
+
+/** Reads the events one capability knows of for an incident (its indicators say which are its). */
+export type IncidentTimelineSource = (incident: IncidentRecord) => Promise<IncidentEvent[]>;
+
 export interface IncidentView extends IncidentRecord {
   timeline: TimelineEntry[];
+  /** Events beside the playbook, from the timeline sources, in time order. */
+  events: IncidentEvent[];
   /** Set once the revoke_credentials step has started the campaign. */
   campaign: IncidentCampaign | undefined;
   users: ContainedUser[];

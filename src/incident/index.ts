@@ -1,7 +1,7 @@
 /** Public surface of incident response: the playbook, hunts and alerts. */
 export { createIncidentResponse, type IncidentResponse, type IncidentResponseOptions } from './incident-response.js';
 export type { ClosedIncidentBlocks } from './incident-blocks.js';
-export type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentView, IncidentOptions, TimelineEntry, ContainedUser, StepName } from './incident-types.js';
+export type { DeclareInput, IncidentCampaign, IncidentEvent, IncidentRecord, IncidentTimelineSource, IncidentView, IncidentOptions, TimelineEntry, ContainedUser, StepName } from './incident-types.js';
 export { incidentCredentialsOf, type IncidentCredentials } from './incident-credentials.js';
 export { STEP_NAMES } from './incident-types.js';
 export type { IncidentPlan } from './plan-incident.js';

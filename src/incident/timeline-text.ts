@@ -34,6 +34,11 @@ export function timelineText(view: IncidentView): string {
       `  ${clock(entry.startedAt)} → ${clock(entry.endedAt)} ${offset.padStart(8)}  ${entry.step.padEnd(19)} ${entry.status.padEnd(7)} ${summarise(entry.result)}${entry.error ? `  error: ${entry.error}` : ''}`,
     );
   }
+  if (view.events.length > 0) {
+    lines.push('', 'beside the playbook (UTC)');
+    // The summaries carry text from outside (an abuse desk's note, an address): no control characters reach the terminal.
+    for (const event of view.events) lines.push(`  ${event.at === undefined ? '                   ' : new Date(event.at).toISOString().slice(0, 19).replace('T', ' ')}  ${event.source.padEnd(9)} ${event.summary.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')}`);
+  }
   lines.push('', `contained users (${view.users.length})`);
   for (const user of view.users.slice(0, 200)) lines.push(`  ${user.email}  ${user.sources.join(', ')}`);
   if (view.users.length > 200) lines.push(`  ... and ${view.users.length - 200} more (--json for all)`);

@@ -3,6 +3,7 @@ export type { PortalDeps, PortalSettings } from './portal-deps.js';
 export type { CampaignTaskDeps } from './campaign-task-routes.js';
 export type { CliLoginDeps, CliSshCertificate } from './cli-login-routes.js';
 export type { ReportPortalDeps } from './report-routes.js';
+export type { ReportIntakeRouteDeps } from './report-intake-routes.js';
 export { createPortalMetrics, type PortalMetrics } from './portal-metrics.js';
 export { messagePage, type MessagePageOptions, type PageAction, type PageContext } from './pages.js';
 export { signInMethodLabel, credentialKindLabel } from './sign-in-method-label.js';

@@ -4,6 +4,7 @@ import type { Random } from '../lib/random.js';
 import type { IdentityService, RequestContext, SessionView } from '../identity/index.js';
 import type { CampaignTaskDeps } from './campaign-task-routes.js';
 import type { CliLoginDeps } from './cli-login-routes.js';
+import type { ReportIntakeRouteDeps } from './report-intake-routes.js';
 import type { ReportPortalDeps } from './report-routes.js';
 import type { PortalMetrics } from './portal-metrics.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
@@ -46,6 +47,8 @@ export interface PortalDeps {
   cliLogin?: CliLoginDeps;
   /** "Report something suspicious" (`/report`); absent: not served. */
   reports?: ReportPortalDeps;
+  /** The gateway webhook (`POST /api/reports/intake`); absent: not served. */
+  reportIntake?: ReportIntakeRouteDeps;
 }
 
 export interface PortalRequestState {

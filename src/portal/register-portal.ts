@@ -9,6 +9,7 @@ import { registerCliLoginRoutes } from './cli-login-routes.js';
 import { registerEnrollRoutes } from './enroll-routes.js';
 import { registerHandshakeRoutes } from './handshake-routes.js';
 import { PORTAL_CSS } from './portal-css.js';
+import { registerReportIntakeRoutes } from './report-intake-routes.js';
 import { registerReportRoutes } from './report-routes.js';
 import { isTls, type PortalDeps } from './portal-deps.js';
 import { setSecurityHeaders } from './security-headers.js';
@@ -49,4 +50,5 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   if (deps.campaignTasks) registerCampaignTaskRoutes(app, deps, deps.campaignTasks);
   if (deps.cliLogin) registerCliLoginRoutes(app, deps, deps.cliLogin);
   if (deps.reports) registerReportRoutes(app, deps, deps.reports);
+  if (deps.reportIntake) registerReportIntakeRoutes(app, deps, deps.reportIntake);
 }

@@ -1,8 +1,11 @@
 import type { AuditLog } from '../audit/index.js';
+import type { ServiceTokens } from '../credentials/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { createEmailSender, type EmailSender } from '../incident/index.js';
 import { buildDomainIntel, type DomainIntel, type PublicOnlyAgentOptions } from '../intel/index.js';
 import type { Clock } from '../lib/clock.js';
+import { compileIpMatcher } from '../lib/ip/ip-matcher.js';
+import { RateLimiter } from '../lib/rate-limiter.js';
 import type { Random } from '../lib/random.js';
 import type { Registry } from 'prom-client';
 import type { Store } from '../store/index.js';
@@ -10,11 +13,14 @@ import { createReports, type DomainBlocker, type Reports } from './create-report
 import { deliverReportMessages } from './deliver-report-messages.js';
 import { measureReports, registerReportMetrics } from './report-measures.js';
 import { startReportIntake, type ReportIntake } from './smtp-intake.js';
+import { createWebhookIntake, type WebhookIntake } from './webhook-intake.js';
 
 export interface ReportsLayer {
   reports: Reports;
   /** The SMTP intake, when `reports.intake` is set. */
   intake: ReportIntake | undefined;
+  /** The gateway webhook's logic (served by the portal when `reports.webhook` is set). */
+  webhook: WebhookIntake;
   /** A new `dns` section rebuilds the verdicts reports use; the rest of `reports:` is read per report. */
   reload(next: GatehouseConfig): void;
   close(): Promise<void>;
@@ -37,6 +43,8 @@ export async function buildReports(options: {
   random: Random;
   domainBlocks: DomainBlocker;
   isKnownUser: (email: string) => Promise<boolean>;
+  /** The service-token verifier the webhook authenticates with. */
+  tokens: Pick<ServiceTokens, 'verify' | 'recordUse'>;
   logger: ReportsLogger;
   rdapConnection?: PublicOnlyAgentOptions;
   deliverEveryMs?: number;
@@ -66,12 +74,23 @@ export async function buildReports(options: {
         port: initial.reports.intake.port,
         domain: initial.reports.intake.domain,
         maxBytes: initial.reports.max_body_bytes,
-        trustSender: initial.reports.intake.trust_sender,
-        isKnownUser: options.isKnownUser,
+        sender: { trustSender: initial.reports.intake.trust_sender, isTrustedRelay: compileIpMatcher(initial.reports.intake.trusted_relays), isKnownUser: options.isKnownUser },
+        allowAnonymous: () => options.config().reports.allow_anonymous,
         reports,
+        audit: options.audit,
         logger: options.logger,
       })
     : undefined;
+  const webhook = createWebhookIntake({
+    reports,
+    tokens: options.tokens,
+    isKnownUser: options.isKnownUser,
+    audit: options.audit,
+    clock: options.clock,
+    hourly: new RateLimiter(options.clock, 3_600_000),
+    refusalAudit: new RateLimiter(options.clock, 60_000),
+    settings: () => options.config().reports,
+  });
   let sender: EmailSender | undefined = initial.incident.smtp ? createEmailSender(initial.incident.smtp) : undefined;
   let delivering = false;
   const timer = setInterval(() => {
@@ -85,6 +104,7 @@ export async function buildReports(options: {
   return {
     reports,
     intake,
+    webhook,
     reload(next) {
       const previous = intel;
       intel = intelOf(next);

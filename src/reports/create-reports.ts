@@ -33,6 +33,8 @@ export interface ReportInput {
   source: ReportSource;
   /** A directory email: signed in, or a known user by the intake. Absent: anonymous (never counted). */
   reporter?: string;
+  /** An unverified sender (an intake's From:): audit detail only, never a reporter, never replied to. */
+  claimedSender?: string;
   body: string;
   clientIp?: string;
   /** `mistake`: "this block is a mistake" from a block or denial page. */
@@ -59,9 +61,11 @@ export interface Reports {
   escalate(groupId: string, actor: string): Promise<ReportGroup>;
   dismiss(groupId: string, actor: string): Promise<ReportGroup>;
   /** Prepares an abuse report per contact (status `draft`): nothing is sent until `sendAbuseReports`. */
-  draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string): Promise<number>;
+  draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string, evidence?: { addresses?: readonly string[] }): Promise<number>;
   /** A responder's decision: the group's drafts become `pending` and the server's outbox sends them. */
   sendAbuseReports(groupId: string, actor: string): Promise<number>;
+  /** Records that an abuse desk acknowledged the report sent to `recipient` (`report_abuse_not_sent` before it was sent). */
+  acknowledgeAbuseReport(groupId: string, recipient: string, actor: string, note?: string): Promise<void>;
   repository: ReportRepository;
 }
 
@@ -163,7 +167,7 @@ export function createReports(options: ReportsOptions): Reports {
         throw new GatehouseError(REPORT_ERRORS.tooLarge, { status: 413, publicMessage: `This report is too large (the limit is ${Math.floor(config.max_body_bytes / 1024)} KB). Paste only the suspicious part.` });
       }
       if (input.body.trim().length === 0) throw new GatehouseError(REPORT_ERRORS.empty, { status: 400, publicMessage: 'Paste the message or the link you want to report.' });
-      if (!input.reporter && !config.allow_anonymous && input.source !== 'smtp') {
+      if (!input.reporter && !config.allow_anonymous) {
         throw new GatehouseError(REPORT_ERRORS.anonymousRefused, { status: 401, publicMessage: 'Sign in to report, or ask your security team.' });
       }
       const now = clock.now();
@@ -189,7 +193,7 @@ export function createReports(options: ReportsOptions): Reports {
         verdict: mistake ? 'mistake' : suspicious ? 'suspicious' : 'harmless',
         received_at: now,
       });
-      await options.audit.record({ type: 'report.received', outcome: 'info', actor: input.reporter ? `reporter:${input.reporter}` : 'anonymous', ...(input.clientIp ? { ip: input.clientIp } : {}), detail: { report: reportId, group: groupId, source: input.source, domains: indicators.map((i) => i.domain).slice(0, 10), suspicious } });
+      await options.audit.record({ type: 'report.received', outcome: 'info', actor: input.reporter ? `reporter:${input.reporter}` : 'anonymous', ...(input.clientIp ? { ip: input.clientIp } : {}), detail: { report: reportId, group: groupId, source: input.source, ...(input.claimedSender ? { claimedSender: input.claimedSender.slice(0, 254) } : {}), domains: indicators.map((i) => i.domain).slice(0, 10), suspicious } });
       if (groupId && lure && suspicious && isSuspicious(lure)) {
         const reporters = await repository.distinctReporters(groupId, now - config.window_minutes * 60_000);
         const youngLookalike = config.escalate_young_lookalike && lure.lookalike && lure.young;
@@ -217,18 +221,19 @@ export function createReports(options: ReportsOptions): Reports {
       return (await repository.group(groupId)) as ReportGroup;
     },
 
-    async draftAbuseReports(groupId, contacts, actor) {
+    async draftAbuseReports(groupId, contacts, actor, evidence) {
       const group = await repository.group(groupId);
       if (!group) throw new NotFoundError('report group', 'report_group_not_found');
       const reports = await repository.reportsOf(groupId);
-      const { subject, text } = abuseReportText({ organisation: options.settings().organisation, group, reports });
+      const addresses = evidence?.addresses?.length ? { addresses: { at: clock.now(), list: evidence.addresses.slice(0, 8) } } : {};
+      const { subject, text } = abuseReportText({ organisation: options.settings().organisation, group, reports, ...addresses });
       let drafted = 0;
       for (const contact of contacts) {
         if (!SAFE_ADDRESS.test(contact.email)) continue;
         await repository.enqueueMessage({ key: `abuse:${groupId}:${contact.email}`, group_id: groupId, kind: 'abuse_report', recipient: contact.email, subject, body: text, status: 'draft', created_at: clock.now() });
         drafted++;
       }
-      await options.audit.record({ type: 'report.abuse_drafted', outcome: 'success', actor, detail: { group: groupId, contacts: contacts.map((c) => c.email) } });
+      await options.audit.record({ type: 'report.abuse_drafted', outcome: 'success', actor, detail: { group: groupId, contacts: contacts.map((c) => `${c.role}:${c.email}`) } });
       return drafted;
     },
 
@@ -237,6 +242,18 @@ export function createReports(options: ReportsOptions): Reports {
       for (const draft of drafts) await repository.markMessage(draft.key, 'pending', clock.now());
       await options.audit.record({ type: 'report.abuse_sent', outcome: 'success', actor, detail: { group: groupId, recipients: drafts.map((d) => d.recipient) } });
       return drafts.length;
+    },
+
+    async acknowledgeAbuseReport(groupId, recipient, actor, note) {
+      const address = recipient.trim().toLowerCase();
+      const sent = (await repository.messages({ groupId })).find((m) => m.kind === 'abuse_report' && m.recipient === address);
+      if (!sent || sent.status === 'draft') {
+        throw new GatehouseError('report_abuse_not_sent', { status: 409, publicMessage: `No abuse report to ${address.slice(0, 254)} was sent for this group (send the drafts first: gatehouse report abuse ${groupId} --send).` });
+      }
+      // The note is the desk's reply, kept as text and only shown with control characters stripped.
+      const text = (note ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, 1000);
+      await repository.enqueueMessage({ key: `ack:${groupId}:${address}`, group_id: groupId, kind: 'abuse_ack', recipient: address, subject: 'acknowledged', body: text, status: 'received', created_at: clock.now() });
+      await options.audit.record({ type: 'report.abuse_acknowledged', outcome: 'success', actor, detail: { group: groupId, recipient: address } });
     },
 
     async dismiss(groupId, actor) {

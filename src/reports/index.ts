@@ -9,3 +9,8 @@ export { startReportIntake, type ReportIntake } from './smtp-intake.js';
 export { REPORTS_RESTART_ONLY_KEYS } from './reports-restart-only-keys.js';
 export { measureReports, type ReportMeasures } from './report-measures.js';
 export { abuseContactsOf, lookupAbuseContacts, type AbuseContact } from './abuse-contacts.js';
+export { createWebhookIntake, WEBHOOK_INTAKE_ERRORS, type WebhookIntake, type WebhookIntakeOptions, type WebhookPresentation } from './webhook-intake.js';
+export { lookupHostAbuseContacts, type HostAbuseLookup } from './host-abuse-contacts.js';
+export { parseIpRdapBootstrap, shippedIpRdapBootstrap, type IpRdapBootstrap } from './ip-rdap-bootstrap.js';
+export { createLureResolver, type ResolveLureAddresses } from './resolve-lure-addresses.js';
+export { abuseReportTimeline } from './abuse-report-timeline.js';

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import type { TriagedIndicator } from './report-triage.js';
 
-export type ReportSource = 'portal' | 'smtp' | 'block_page' | 'cli';
+export type ReportSource = 'portal' | 'smtp' | 'webhook' | 'block_page' | 'cli';
 export type ReportVerdict = 'suspicious' | 'harmless' | 'mistake';
 
 export interface StoredReport {

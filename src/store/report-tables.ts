@@ -19,7 +19,7 @@ export interface ReportGroupsTable {
 export interface ReportsTable {
   id: string;
   group_id: string | null;
-  source: 'portal' | 'smtp' | 'block_page' | 'cli';
+  source: 'portal' | 'smtp' | 'webhook' | 'block_page' | 'cli';
   /** Directory email of an identified reporter; null: anonymous or an unverified intake sender. */
   reporter: string | null;
   client_ip: string | null;
@@ -33,11 +33,12 @@ export interface ReportsTable {
 export interface ReportMessagesTable {
   key: string;
   group_id: string | null;
-  kind: 'thank_you' | 'responder_alert' | 'abuse_report';
+  /** `abuse_ack`: an abuse desk's acknowledgement, recorded by a responder (never sent). */
+  kind: 'thank_you' | 'responder_alert' | 'abuse_report' | 'abuse_ack';
   recipient: string;
   subject: string;
   body: string;
-  status: 'pending' | 'sent' | 'failed' | 'draft';
+  status: 'pending' | 'sent' | 'failed' | 'draft' | 'received';
   created_at: number;
   sent_at: number | null;
   last_error: string | null;

@@ -1,5 +1,8 @@
 /** `gatehouse report submit | list | show | escalate | dismiss`, in-process, against a running server's store. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createEmailSender } from '../../src/incident/index.js';
+import { deliverReportMessages } from '../../src/reports/index.js';
+import { startMailSink } from '../incident/mail-sink.js';
 import { runGatehouse } from '../support/cli.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 
@@ -45,4 +48,29 @@ it('report abuse drafts an abuse report for given contacts and sends it only wit
   expect((await gatehouse(['report', 'abuse', group.id, '--send'])).stdout).toBe('1 abuse report(s) queued for sending\n');
   expect((await messages()).find((m) => m.kind === 'abuse_report')).toMatchObject({ status: 'pending' });
   expect((await gatehouse(['report', 'show', group.id])).stdout).toContain('message: abuse_report to abuse@registrar.example: pending');
+});
+
+it('the takedown shows on the declared incident\'s timeline: drafted, sent (a real SMTP sink), acknowledged; acknowledging an unsent report is refused', async () => {
+  const group = (await fx.gatehouse.reports.reports.groups()).find((g) => g.domain === 'acme-payroll.com')!;
+  const notSent = await gatehouse(['report', 'abuse', group.id, '--acknowledged', 'nobody@host.example']);
+  expect(notSent.stderr).toContain('[report_abuse_not_sent]');
+  const sink = await startMailSink();
+  const sender = createEmailSender({ host: '127.0.0.1', port: sink.port, secure: false, from: 'Acme Security <security@acme.com>', pool_size: 1, connection_timeout_ms: 5000, greeting_timeout_ms: 5000, socket_timeout_ms: 5000 });
+  try {
+    await deliverReportMessages(fx.gatehouse.reports.reports.repository, sender, fx.gatehouse.core.clock);
+  } finally {
+    sender.close();
+    await sink.close();
+  }
+  expect(sink.messages.some((m) => m.to.includes('abuse@registrar.example'))).toBe(true);
+  const declared = JSON.parse((await gatehouse(['incident', 'declare', '--title', 'Reported lure: acme-payroll.com', '--domain', 'acme-payroll.com', '--json'])).stdout) as { id: string; events: { source: string; summary: string }[] };
+  expect(declared.events.map((e) => e.summary)).toEqual(['abuse report on acme-payroll[.]com drafted to abuse@registrar.example', 'abuse report on acme-payroll[.]com sent to abuse@registrar.example']);
+  const acknowledged = await gatehouse(['report', 'abuse', group.id, '--acknowledged', 'Abuse@Registrar.example', '--note', 'ticket #4411\u001b[2J']);
+  expect(acknowledged.stdout).toBe('abuse report to abuse@registrar.example marked acknowledged\n');
+  const shown = await gatehouse(['incident', 'show', declared.id]);
+  expect(shown.stdout).toMatch(/beside the playbook \(UTC\)\n.*takedown  abuse report on acme-payroll\[\.\]com drafted to abuse@registrar\.example\n.*takedown  abuse report on acme-payroll\[\.\]com sent to abuse@registrar\.example\n.*takedown  abuse report on acme-payroll\[\.\]com acknowledged by abuse@registrar\.example: ticket #4411/);
+  expect(shown.stdout).not.toContain('\u001b');
+  // An incident about another domain shows none of it.
+  const other = JSON.parse((await gatehouse(['incident', 'declare', '--title', 'other', '--domain', 'evil-other.com', '--json'])).stdout) as { events: unknown[] };
+  expect(other.events).toEqual([]);
 });

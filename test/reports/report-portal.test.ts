@@ -27,7 +27,7 @@ describe('report something suspicious (running server)', () => {
 reports:
   threshold_reporters: 3
   per_address_per_hour: 1000
-  intake: { host: 127.0.0.1, port: 0, domain: acme.localhost }
+  intake: { host: 127.0.0.1, port: 0, domain: acme.localhost, trust_sender: true }
 `,
     });
   });
@@ -101,11 +101,21 @@ reports:
     expect(page).toContain(`href="${fx.portalOrigin}/report?kind=mistake&amp;domain=acme-payroll.com"`);
   });
 
-  it('the running server takes a forwarded message on its SMTP intake', async () => {
+  it('the running server takes a forwarded message on its SMTP intake from a user, and refuses an unknown sender (anonymous off)', async () => {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: fx.gatehouse.reports.intake!.port, secure: false, ignoreTLS: true });
-    const info = await transport.sendMail({ from: 'someone@acme.localhost', to: 'report@acme.localhost', subject: 'Fwd', text: 'hxxps://login.acme-payroll[.]com/z' });
+    const refused = await transport
+      .sendMail({ from: 'someone@acme.localhost', to: 'report@acme.localhost', subject: 'Fwd', text: 'hxxps://login.acme-payroll[.]com/z' })
+      .then(() => undefined, (e: { responseCode?: number; response?: string }) => e);
+    expect(refused?.responseCode).toBe(550);
+    expect(refused?.response).toContain('5.7.1 anonymous reports are not accepted here; the sender is not a known user');
+    const info = await transport.sendMail({ from: 'ann@acme.localhost', to: 'report@acme.localhost', subject: 'Fwd', text: 'hxxps://login.acme-payroll[.]com/z' });
     expect(info.response).toMatch(/^250 /);
     expect((await fx.gatehouse.reports.reports.groups())[0]!.reports).toBe(4);
+  });
+
+  it('without reports.webhook the gateway webhook is not served (404), token or not', async () => {
+    const reply = await new TestBrowser(fx.port).fetch(`${fx.portalOrigin}/api/reports/intake`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"https://acme-payroll.com"}' });
+    expect(reply.status).toBe(404);
   });
 
   it('/metrics carries the measures', async () => {

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { parseCidr } from '../../lib/ip/ip-address.js';
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const parsed = parseCidr(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
 
 /**
  * "Report something suspicious": people forward a lure; Gatehouse triages it and, past a threshold,
@@ -33,10 +39,30 @@ export const reportsSchema = z.strictObject({
       trust_sender: z
         .boolean()
         .default(false)
-        .describe('Treat the sender as identified when the From: header and the envelope sender agree and name a directory user. Turn on only behind a relay that enforces DMARC on your own domain: anyone can write any From:. Off, intake reports are anonymous (they never count towards the threshold and get no reply).'),
+        .describe('Treat the sender as identified when the message comes from one of `trusted_relays`, the From: header and the envelope sender agree and name a directory user. Turn on only behind a relay that enforces DMARC on your own domain: the envelope sender and From: are claims anyone can write. Off, intake reports are anonymous (they never count towards the threshold and get no reply).'),
+      trusted_relays: z
+        .array(cidr)
+        .max(100)
+        .default(['127.0.0.1/32', '::1/128'])
+        .describe('CIDRs of the mail relays whose connections may carry an identified sender (with `trust_sender`). A message from any other address is anonymous, whatever it claims.'),
     })
     .optional()
     .describe('The SMTP intake for forwarded lures. Absent: no listener.'),
+  webhook: z
+    .strictObject({
+      app: z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'app must be a slug')
+        .default('report-intake')
+        .describe('The name a service token lists in its apps to post to `POST /api/reports/intake` (`gatehouse token create --app report-intake`). Pick a name no configured app uses.'),
+      per_token_per_hour: z.number().int().min(1).max(100_000).default(600).describe('Reports accepted per service token per hour; past it, 429 `report_rate_limited`.'),
+      trust_sender: z
+        .boolean()
+        .default(false)
+        .describe('Treat the body\'s `from` as identified when it names a directory user. Turn on only for a gateway that verifies senders (DMARC): the token holder can write any `from`. Off, webhook reports are anonymous.'),
+    })
+    .optional()
+    .describe('The inbound webhook for a mail or SMS gateway\'s forward (`POST /api/reports/intake`, service-token authenticated). Absent: the route answers 404.'),
 });
 
 export type ReportsConfig = z.infer<typeof reportsSchema>;
