@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { havePostgres, POSTGRES_TEST_URL } from '../peers.js';
-import { freshPostgresDatabase } from '../support/gatehouse-fixture.js';
+import { freshPostgresDatabase, startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
+import type { SoftwareAuthenticator } from '../../src/identity/webauthn/test-support/software-authenticator.js';
 import { TestBrowser, type Reply } from '../support/http-client.js';
 import { enrolThroughPortal, signInThroughPortal } from '../support/portal-sign-in.js';
 import { action, page, startConsoleKit, type ConsoleKit } from './console-test-kit.js';
@@ -31,12 +32,15 @@ async function consoleEvents(kit: ConsoleKit) {
 describe('admin console: users (SQLite)', () => {
   let kit: ConsoleKit;
   let keyholder: FirefoxBrowser;
+  let keyholderKey: SoftwareAuthenticator;
+  let second: GatehouseFixture | undefined;
   beforeAll(async () => {
     kit = await startConsoleKit();
     keyholder = new FirefoxBrowser(kit.fx.port);
-    await enrolThroughPortal(kit.fx, keyholder, 'keyholder@acme.test', ['engineering']);
+    keyholderKey = await enrolThroughPortal(kit.fx, keyholder, 'keyholder@acme.test', ['engineering']);
   });
   afterAll(async () => {
+    await second?.close();
     await kit?.close();
   });
 
@@ -191,6 +195,25 @@ describe('admin console: users (SQLite)', () => {
     const enabled = await action(kit, kit.admin, '/admin/users/enable', { user_id: target });
     expect(enabled.status).toBe(200);
     expect((await kit.fx.gatehouse.core.identity.users.require(target)).status).toBe('active');
+  });
+
+  it('a disable from the console is refused on a second instance once the change feed reaches it', async () => {
+    second = await startFixture({ dir: kit.fx.dir, legacy: { password: true, totp: true }, clock: kit.clock });
+    expect(await signInThroughPortal(kit.fx, keyholder, keyholderKey)).toBe(200);
+    const onB = new TestBrowser(second.port);
+    for (const [name, value] of keyholder.cookies(kit.fx.portalHost)) onB.cookies(second.portalHost).set(name, value);
+    const accountOnB = async () => (await onB.fetch(`${second!.portalOrigin}/account`)).status;
+    // Served (and cached) by B before the change.
+    expect(await accountOnB()).toBe(200);
+    const done = await action(kit, kit.admin, '/admin/users/disable', { user_id: await idOf('keyholder@acme.test') });
+    expect(done.status).toBe(200);
+    let status = await accountOnB();
+    for (let i = 0; i < 100 && status === 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await accountOnB();
+    }
+    expect(status).toBe(303);
+    expect((await action(kit, kit.admin, '/admin/users/enable', { user_id: await idOf('keyholder@acme.test') })).status).toBe(200);
   });
 
   it("revokes one of a user's sessions, then all of them", async () => {
