@@ -174,9 +174,11 @@ function profileBody(profile: UserProfile, csrf: string, adminGroups: readonly s
     </section>
     <section class="danger-zone" aria-labelledby="status">
       <h2 id="status">${user.status === 'active' ? 'Disable' : 'Enable'}</h2>
-      ${user.status === 'active'
-        ? html`<p class="muted">Sign-in is refused and every session ends on every instance.</p>
-          <form method="post" action="/admin/users/disable" data-console-action>${hidden(csrf, user.id)}<button class="danger" type="submit">Disable ${user.email}</button></form>`
-        : html`<form method="post" action="/admin/users/enable" data-console-action>${hidden(csrf, user.id)}<button type="submit">Enable ${user.email}</button></form>`}
+      ${self
+        ? html`<p class="muted">Your own account cannot be disabled from the console: another administrator can.</p>`
+        : user.status === 'active'
+          ? html`<p class="muted">Sign-in is refused and every session ends on every instance.</p>
+            <form method="post" action="/admin/users/disable" data-console-action>${hidden(csrf, user.id)}<button class="danger" type="submit">Disable ${user.email}</button></form>`
+          : html`<form method="post" action="/admin/users/enable" data-console-action>${hidden(csrf, user.id)}<button type="submit">Enable ${user.email}</button></form>`}
     </section>`;
 }
