@@ -108,6 +108,9 @@ describe('admin console: service tokens, inventory and campaigns (SQLite)', () =
     const noToken = await action(kit, kit.admin, '/admin/tokens/revoke', { name: 'ci-deploy', confirm: 'ci-deploy' }, { csrf: null });
     expect(noToken.status).toBe(403);
     expect(noToken.json.error).toBe('csrf_token');
+    const otherOrigin = await action(kit, kit.admin, '/admin/tokens/revoke', { name: 'ci-deploy', confirm: 'ci-deploy' }, { origin: 'http://acme-okta.localhost' });
+    expect(otherOrigin.status).toBe(403);
+    expect(otherOrigin.json.error).toBe('csrf_origin');
     const clientId = (await kit.fx.gatehouse.serviceTokens.show('ci-deploy')).clientId;
     const verdictOf = () => kit.fx.gatehouse.serviceTokens.verify({ clientId, secret: seeded.secrets[0]!, app: 'wiki', now: kit.clock.now() });
     expect(verdictOf()).toMatchObject({ ok: true });

@@ -116,6 +116,21 @@ describe('admin console: users (SQLite)', () => {
     expect(reply.body).toMatch(/<td>Passkey<\/td><td><code>127\.0\.0\.1<\/code><\/td><td>Firefox on Windows<\/td>/);
     // Never a public key, a session hash beyond its handle, or a password digest.
     expect(reply.body).not.toContain('argon2');
+    const [stored] = await kit.fx.gatehouse.core.identity.credentials.listForUser(await idOf('keyholder@acme.test'));
+    expect(reply.body).not.toContain(Buffer.from(stored!.publicKey).toString('base64url'));
+  });
+
+  it('names a security key with its attested model, and says when a key was added from an unknown place', async () => {
+    const core = kit.fx.gatehouse.core;
+    const user = await core.identity.addUser({ email: 'yubi@acme.test', actor: 'test' });
+    // Seeded as an attested registration would leave it (the model comes only from an allowlisted attestation).
+    await core.store.db
+      .insertInto('credentials')
+      .values({ id: 'seeded-hwk', user_id: user.id, name: 'Desk key', public_key: 'AA', counter: 0, aaguid: '0', transports: '["usb"]', authenticator_class: 'hwk', backed_up: 0, created_at: kit.clock.now(), last_used_at: null, model: 'YubiKey 5 NFC', attestation: 'packed', added_ip: null, added_user_agent: null })
+      .execute();
+    const reply = await page(kit, kit.admin, `/admin/users/${user.id}`);
+    expect(reply.body).toContain('Security key (YubiKey 5 NFC)');
+    expect(reply.body).toContain('address not recorded');
   });
 
   it('invites with a link shown once: in the answer, never in the audit log, the server log or the page', async () => {
