@@ -36,10 +36,10 @@ function groupsField(request: FastifyRequest, optional: boolean): string[] {
  * hunt looks for: the admin types the person's email, so a misclick or a forged-looking form that
  * slipped past CSRF cannot do it, and the audit event names the admin groups granted.
  */
-function requireTypedEmail(request: FastifyRequest, email: string): void {
+function requireTypedEmail(request: FastifyRequest, email: string, why = 'Adding to an admin group grants the console'): void {
   const typed = formField(request, 'confirm_email', { optional: true, max: 254 }).trim().toLowerCase();
   if (typed !== email) {
-    throw new GatehouseError(USER_ACTION_ERRORS.confirmationMismatch, { status: 400, publicMessage: `Adding to an admin group grants the console: type ${email} to confirm.` });
+    throw new GatehouseError(USER_ACTION_ERRORS.confirmationMismatch, { status: 400, publicMessage: `${why}: type ${email} to confirm.` });
   }
 }
 
@@ -83,6 +83,12 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     const allowExistingKeys = formField(request, 'user_has_keys', { optional: true, max: 3 }) === 'yes';
     const granted = groups.filter((g) => adminGroups().includes(g));
     if (granted.length > 0) requireTypedEmail(request, email);
+    // A new link for an administrator who has keys lets whoever opens it first add a key to an admin
+    // account: the same weight as granting the group, so the same typed confirmation.
+    const existing = allowExistingKeys ? await identity.users.findByEmail(email) : undefined;
+    if (existing && granted.length === 0 && existing.groups.some((g) => adminGroups().includes(g))) {
+      requireTypedEmail(request, email, 'A new link adds a key to an administrator account');
+    }
     let invite: Awaited<ReturnType<typeof identity.invite>>;
     try {
       invite = await identity.invite({ email, ...(name ? { name } : {}), groups, actor: actorOf(session), allowExistingKeys });

@@ -98,11 +98,14 @@ export function registerUsersPage(scope: FastifyInstance, ctx: ConsoleContext): 
   registerUserActions(scope, ctx);
 }
 
-function inviteForm(csrf: string, adminGroups: readonly string[], email?: string): SafeHtml {
+function inviteForm(csrf: string, adminGroups: readonly string[], existing?: { email: string; admin: boolean }): SafeHtml {
+  const email = existing?.email;
   return html`<form method="post" action="/admin/users/invite" data-console-action>
     <input type="hidden" name="_csrf" value="${csrf}">
     ${email
-      ? html`<input type="hidden" name="email" value="${email}">`
+      ? html`<input type="hidden" name="email" value="${email}">${existing.admin
+          ? html`<label for="reinvite-confirm">An administrator: type <code>${email}</code> to issue a link that can add a key to this account</label><input id="reinvite-confirm" name="confirm_email" type="text" maxlength="254" autocomplete="off">`
+          : ''}`
       : html`<label for="invite-email">Email</label><input id="invite-email" name="email" type="email" maxlength="254" required autocomplete="off">
         <label for="invite-name">Name</label><input id="invite-name" name="name" type="text" maxlength="200" autocomplete="off">
         <label for="invite-groups">Groups (separated by commas or spaces)</label><input id="invite-groups" name="groups" type="text" maxlength="500" autocomplete="off">
@@ -154,7 +157,7 @@ function profileBody(profile: UserProfile, csrf: string, adminGroups: readonly s
         <tbody>${keyRows.length ? keyRows : html`<tr><td colspan="5" class="muted">No key registered.</td></tr>`}</tbody>
       </table></div>
       <p class="muted">Removing a key ends the sessions it opened, on every instance.</p>
-      ${inviteForm(csrf, adminGroups, user.email)}
+      ${inviteForm(csrf, adminGroups, { email: user.email, admin: user.groups.some((g) => adminGroups.includes(g)) })}
     </section>
     <section aria-labelledby="groups"><h2 id="groups">Groups</h2>
       <ul class="group-list">${groupBadges.length ? groupBadges : html`<li class="muted">No group.</li>`}</ul>

@@ -164,6 +164,12 @@ describe('admin console: users (SQLite)', () => {
     expect(done.status).toBe(200);
     expect(done.json.message).toContain('already has 1 key(s)');
     expect((done.json.secret as { value: string }).value).toContain('/enroll?token=');
+    // For an administrator, the box is not enough: the email is typed too.
+    const adminLink = await action(kit, kit.admin, '/admin/users/invite', { email: 'admin@acme.test', user_has_keys: 'yes' });
+    expect(adminLink.status).toBe(400);
+    expect(adminLink.json.error).toBe('confirmation_mismatch');
+    const typed = await action(kit, kit.admin, '/admin/users/invite', { email: 'admin@acme.test', user_has_keys: 'yes', confirm_email: 'admin@acme.test' });
+    expect(typed.status).toBe(200);
     const bad = await action(kit, kit.admin, '/admin/users/invite', { email: 'not an email' });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toBe('invalid_email');
