@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { AdminAuthSettings } from '../admin/index.js';
 import type { AuditLog } from '../audit/index.js';
+import type { ServiceTokens } from '../credentials/index.js';
 import type { IdentityService } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
@@ -22,6 +23,8 @@ export interface ConsoleDeps {
   db: Kysely<Database>;
   audit: AuditLog;
   identity: IdentityService;
+  /** Suspend, resume and revoke from the tokens page (through the feed, like the CLI). */
+  serviceTokens: Pick<ServiceTokens, 'revoke' | 'suspend' | 'resume'>;
   clock: Clock;
   random: Random;
   settings: () => ConsoleSettings;

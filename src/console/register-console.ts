@@ -11,6 +11,8 @@ import type { ConsoleDeps } from './console-deps.js';
 import { createConsoleGate } from './console-gate.js';
 import { consolePage } from './console-layout.js';
 import { registerSessionsPage } from './sessions-page.js';
+import { registerTokensPage } from './tokens-page.js';
+import { registerUsersPage } from './users-page.js';
 
 // assets/ sits at the package root, two levels above both src/console and dist/console.
 const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'console');
@@ -95,6 +97,8 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         return reply.type('text/html; charset=utf-8').send(consolePage(view, html`<p class="muted">The overview is being built.</p>`));
       });
       registerSessionsPage(scope, ctx);
+      registerUsersPage(scope, ctx);
+      registerTokensPage(scope, ctx);
     },
     { prefix: '/admin' },
   );
