@@ -55,7 +55,8 @@ function appsYaml(upstream: UpstreamApp, hanging: number, closed: number): strin
   - name: reports
     host: reports.acme.localhost
     upstream: http://127.0.0.1:${closed}
-    policies: ${open}
+    policies:
+      - { name: staff, action: allow, include: [{ group: [staff] }] }
   - name: busy
     host: busy.acme.localhost
     upstream: http://127.0.0.1:${hanging}
@@ -229,8 +230,10 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await page.waitForURL(/\/sign-out\?return_to=/);
       await audit(page, 'use-another-account', { text: 'Use another account?', who: EMAIL });
 
+      // An app that needs sign-in, whose upstream is down: the gateway signed the person in before
+      // forwarding, so its 502 names them.
       await visit(page, at('reports', '/'), 502);
-      await audit(page, '502', { text: /reports is not answering.*not a problem with your account/ });
+      await audit(page, '502', { text: /reports is not answering.*You are signed in as pat@acme\.test.*not a problem with your account/, who: EMAIL });
 
       // Overload: a second tab holds the one connection (busy) or this client's one slot (crowded).
       const holder = await tab.context.newPage();
