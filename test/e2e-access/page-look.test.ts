@@ -1,8 +1,9 @@
 /**
  * Every page a person can reach, in real Chromium at 1280 and 390 px: the portal (sign-in, sign-in to
- * an app, step-up, enrolment, account, re-enrolment notice, sign-out, the command line's consent), a refusal, the errors (400,
- * 403, 404, 421, 429, 500, 502, 503), the IP block on the portal and on an app, and the DNS block
- * page. Each must wear the one look (header, card, footer, the inline stylesheet applied under the
+ * an app, step-up, enrolment, account, re-enrolment notice, sign-out, the command line's consent), a
+ * rotation campaign's owner task (the mailed link, the answer, the spent link) and its approval page, a
+ * refusal, the errors (400, 403, 404, 421, 429, 500, 502, 503), the IP block on the portal and on an
+ * app, and the DNS block page. Each must wear the one look (header, card, footer, the inline stylesheet applied under the
  * CSP), say who is signed in where someone is, offer a way on, log no console error (a CSP violation
  * is one), and pass axe-core with no serious or critical violation. Screenshots go to a temp folder.
  *
@@ -27,9 +28,12 @@ import { CHROMIUM_PATH, haveChromium, haveCommand } from '../peers.js';
 import { CHROMIUM_ARGS, KeyedPage, launchChromium } from '../support/browser.js';
 import { pkce, TEST_REDIRECT_URI } from '../support/cli-login-steps.js';
 import { freePort, startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
+import { startMailSink, type MailSink } from '../incident/mail-sink.js';
+import { runGatehouse } from '../support/cli.js';
 import { startUpstreamApp, type UpstreamApp } from './upstream-app.js';
 
 const EMAIL = 'pat@acme.test';
+const ADMIN_EMAIL = 'sam@acme.test';
 const WIDTHS = [1280, 390] as const;
 
 interface AxeViolation {
@@ -39,7 +43,7 @@ interface AxeViolation {
   targets: string[];
 }
 
-function appsYaml(upstream: UpstreamApp, hanging: number, closed: number): string {
+function configYaml(upstream: UpstreamApp, hanging: number, closed: number, mailPort: number): string {
   const open = `[{ name: open, action: bypass, include: [{ everyone: true }] }]`;
   return `apps:
   - name: wiki
@@ -68,6 +72,8 @@ function appsYaml(upstream: UpstreamApp, hanging: number, closed: number): strin
     upstream: http://127.0.0.1:${hanging}
     max_requests_per_client: 1
     policies: ${open}
+incident:
+  smtp: { host: 127.0.0.1, port: ${mailPort}, from: security@acme.test, connection_timeout_ms: 2000 }
 `;
 }
 
@@ -76,6 +82,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
   let browser: Browser;
   let upstream: UpstreamApp;
   let hanging: Server;
+  let mail: MailSink;
   let shots: string;
   let axeSource: string;
   const shot: string[] = [];
@@ -93,7 +100,8 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
     hanging = createServer(() => {});
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     const closed = await freePort();
-    fixture = await startFixture({ domain: 'acme.localhost', extraYaml: appsYaml(upstream, (hanging.address() as AddressInfo).port, closed) });
+    mail = await startMailSink();
+    fixture = await startFixture({ domain: 'acme.localhost', extraYaml: configYaml(upstream, (hanging.address() as AddressInfo).port, closed, mail.port) });
     browser = await launchChromium();
   });
 
@@ -101,6 +109,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
     await browser?.close();
     await fixture?.close();
     await upstream?.close();
+    await mail?.close();
     hanging?.closeAllConnections();
     await new Promise((resolve) => hanging?.close(resolve));
     if (shots && !process.env.PAGE_SHOTS_DIR) await rm(shots, { recursive: true, force: true });
@@ -223,6 +232,42 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await visit(page, portal('/sign-in?step_up=1&return_to=%2Faccount'), 200);
       await audit(page, 'step-up', { text: 'Confirm it’s you', who: EMAIL });
 
+      // A rotation campaign's owner task: the CLI starts the campaign, the owner follows the mailed
+      // link (with the key proof from enrolment still fresh), answers, and cannot use it twice.
+      const cli = (args: string[]) => runGatehouse(args, { config: fixture.configPath, cwd: fixture.dir });
+      expect((await cli(['inventory', 'add', 'jira-bot', '--kind', 'api_token', '--system', 'jira', '--owner', EMAIL])).code).toBe(0);
+      const started = await cli(['campaign', 'start', '--reason', 'vendor breach', '--scope', 'system=jira', '--json']);
+      expect(started.code, started.stderr).toBe(0);
+      const campaignId = (JSON.parse(started.stdout) as { campaign: string }).campaign;
+      const taskLink = /http:\/\/sso\.acme\.localhost:\d+\/campaigns\/tasks\/[A-Za-z0-9_-]{43}/.exec(mail.messages.at(-1)?.text ?? '')?.[0];
+      expect(taskLink, 'the owner task mail holds the link').toBeDefined();
+      await visit(page, taskLink!, 200);
+      await audit(page, 'campaign-task', { text: /Credential rotation task.*vendor breach.*jira-bot.*jira/, who: EMAIL });
+      await page.locator('#statement').fill('Revoked the token in Jira and checked that the old one is refused.');
+      const answered = page.waitForResponse((response) => response.request().method() === 'POST');
+      await page.locator('main button.block').click();
+      expect((await answered).status()).toBe(200);
+      await page.waitForLoadState();
+      await audit(page, 'campaign-task-recorded', { text: /Recorded\. An administrator will approve it; until then jira-bot stays open\./, who: EMAIL });
+      await visit(page, taskLink!, 404);
+      await audit(page, 'campaign-task-used', { text: 'This link cannot be used.', who: EMAIL });
+
+      // A different admin approves it on the campaign's approvals page.
+      const { tab: adminTab } = await KeyedPage.open(browser);
+      try {
+        const adminInvite = await fixture.gatehouse.core.identity.invite({ email: ADMIN_EMAIL, groups: ['admins'], actor: 'test' });
+        await adminTab.page.goto(adminInvite.url);
+        await adminTab.page.locator('#key-name').fill('Sam laptop');
+        await clickAndLand(adminTab.page, '#enroll-key', /\/account\?enrolled=1$/);
+        await visit(adminTab.page, portal(`/campaigns/${campaignId}/approvals`), 200);
+        await audit(adminTab.page, 'campaign-approvals', { text: /Owner tasks awaiting approval.*jira-bot.*pat@acme\.test/, who: ADMIN_EMAIL });
+        await adminTab.page.locator('main textarea[name=statement]').fill('Checked in Jira: the old token is refused.');
+        await clickAndLand(adminTab.page, 'main form button', /\/approvals\?approved=1$/);
+        await audit(adminTab.page, 'campaign-approved', { text: 'Approval recorded.', who: ADMIN_EMAIL });
+      } finally {
+        await adminTab.context.close();
+      }
+
       // A refusal: the app, the account, and two ways on.
       await visit(page, at('payroll', '/salaries'), 403);
       await audit(page, '403-denied', { text: /You cannot open payroll.*hardware security key.*A passkey is not enough/, who: EMAIL });
@@ -274,7 +319,7 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       await tab.context.close();
     }
     expect([400, 403, 404, 421, 429, 502, 503].filter((s) => !statuses.has(s))).toEqual([]);
-    expect(shot.length).toBe(20 * WIDTHS.length);
+    expect(shot.length).toBe(25 * WIDTHS.length);
   });
 
   // The block page as a person meets it: Chromium's own secure DNS ("Use secure DNS", custom provider)
