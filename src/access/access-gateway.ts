@@ -237,7 +237,13 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
           };
           assertion = deps.assertions.cachedAssertionFor(asserted, app.name) ?? (await deps.assertions.assertionFor(asserted, app.name));
         }
-        deps.proxy.forward(req, res, app.name, { ...(assertion ? { assertion } : {}), requestId: id, clientAddress: forwarded.clientAddress, forwarded });
+        deps.proxy.forward(req, res, app.name, {
+          ...(assertion ? { assertion } : {}),
+          ...(session ? { signedInAs: session.email } : {}),
+          requestId: id,
+          clientAddress: forwarded.clientAddress,
+          forwarded,
+        });
         return;
       }
       case 'sign_in':
@@ -310,7 +316,13 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       tunnels.set(socket, { sessionHash: session.idHash, userId: session.userId, app: app.name, endsAt: session.createdAt + deps.settings().sessionAbsoluteMs, request });
       socket.once('close', () => tunnels.delete(socket));
     }
-    deps.proxy.upgrade(req, socket, head, app.name, { ...(assertion ? { assertion } : {}), requestId: id, clientAddress: forwarded.clientAddress, forwarded });
+    deps.proxy.upgrade(req, socket, head, app.name, {
+      ...(assertion ? { assertion } : {}),
+      ...(session ? { signedInAs: session.email } : {}),
+      requestId: id,
+      clientAddress: forwarded.clientAddress,
+      forwarded,
+    });
   }
 
   /** A machine's WebSocket upgrade: as serveServiceToken, and the tunnel closes when the token changes. */

@@ -57,12 +57,12 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /**
- * The proxy's error pages (502, 503, 504, 429, 400) in the portal's look. The proxy knows the app and
- * the error, not the person; the text says whose problem it is and what to try.
+ * The proxy's error pages (502, 503, 504, 429, 400) in the portal's look: the app, the person the
+ * gateway signed in (when the request carried a session), whose problem it is and what to try.
  */
 export function appErrorPage(
   error: { status: number; publicMessage: string },
-  context: { requestId: string | undefined; app: string | undefined; appOrigin: string | undefined },
+  context: { requestId: string | undefined; app: string | undefined; appOrigin: string | undefined; signedInAs?: string | undefined },
   settings: { organisation: string; portalUrl: string },
 ): string {
   const app = context.app ?? 'This app';
@@ -82,5 +82,6 @@ export function appErrorPage(
     ],
   };
   if (context.requestId) page.requestId = context.requestId;
+  if (context.signedInAs) page.signedInAs = context.signedInAs;
   return messagePage({ organisation: settings.organisation, csrfToken: '' }, page);
 }

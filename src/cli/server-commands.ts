@@ -113,14 +113,22 @@ export function registerServerCommands(program: Command, cli: CliContext): void 
       } catch (error) {
         if (!(error instanceof ConfigError) || !options.json) throw error;
         // Scripts get the same answer as JSON: every problem with its path, and exit 2 as for text.
-        emit(cli, true, { valid: false, path: error.path, issues: error.issues, restartOnly: await restartOnlyKeys() }, () => '');
+        emit(cli, true, { valid: false, path: error.path, issues: error.issues, warnings: [], restartOnly: await restartOnlyKeys() }, () => '');
         cli.setExitCode(2);
         return;
       }
       const restartOnly = await restartOnlyKeys();
-      emit(cli, options.json, { valid: true, path: snapshot.path, issues: [], restartOnly }, () =>
+      // Valid, yet `serve` refuses to start without a key-encryption key (kek_not_configured): said here,
+      // before anyone starts it. Other commands run without one, so it is a warning, not an issue.
+      const { server } = snapshot.config;
+      const warnings =
+        server.key_encryption_key_file === undefined && server.key_encryption_key === undefined
+          ? ['no key-encryption key (server.key_encryption_key_file or server.key_encryption_key): `gatehouse serve` refuses to start without one; create it with `gatehouse secrets init-kek --file PATH`']
+          : [];
+      emit(cli, options.json, { valid: true, path: snapshot.path, issues: [], warnings, restartOnly }, () =>
         [
           `${snapshot.path}: valid`,
+          ...warnings.map((warning) => `warning: ${warning}`),
           'Applied by a running server on reload (file change or SIGHUP), except these, which take effect after a restart:',
           ...restartOnly.map(({ path, reason }) => `  ${path}: ${reason}`),
         ].join('\n'),

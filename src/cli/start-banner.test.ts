@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/index.js';
+import { demoConfigText } from './demo-config.js';
 import { startBannerLines } from './start-banner.js';
 
 const base = {
@@ -29,5 +31,18 @@ describe('start banner', () => {
     expect(text).toContain('Administrator: root@acme.com');
     expect(text).not.toContain('one-time link');
     expect(text).toContain('npx gatehouse dns token');
+  });
+
+  it("the DNS keys, added to the demo file's dns: section as the banner says, give a valid file with the gateway on", () => {
+    const lines = startBannerLines({ ...base, adminEmail: undefined, firstAdminLink: undefined });
+    const start = lines.findIndex((line) => line.includes('add to the dns: section of /srv/gatehouse.yaml'));
+    const end = lines.findIndex((line) => line.includes('then: dig'));
+    expect(start).toBeGreaterThan(0);
+    const keys = lines.slice(start + 1, end).map((line) => line.replace(/^ {7}/, ''));
+    expect(keys).toEqual(['  enabled: true', '  listen: { address: 127.0.0.1, port: 5353 }', '  upstreams: ["9.9.9.9:53"]']);
+    const demo = demoConfigText({ dir: '/srv', host: 'gatehouse.localhost', port: 8080, selfSigned: false });
+    expect(demo.match(/^dns:$/gm)).toHaveLength(1);
+    const config = parseConfig(demo.replace(/^dns:\n/m, `dns:\n${keys.join('\n')}\n`), '/srv/gatehouse.yaml', {});
+    expect(config.dns).toMatchObject({ enabled: true, listen: { address: '127.0.0.1', port: 5353 }, upstreams: ['9.9.9.9:53'], protect: { brands: ['acme'] } });
   });
 });

@@ -50,8 +50,13 @@ export function startBannerLines(input: StartBannerInput): string[] {
   if (input.dnsEnabled) {
     lines.push('       personal DNS-over-HTTPS URL for a browser or phone: npx gatehouse dns token alice@example.com');
   } else {
+    // Keys to merge into the file's dns: section, not a second dns: line: the demo file has one already
+    // (its protected brands), and YAML refuses a repeated key.
     lines.push(
-      `       add to ${input.configPath}: dns: { enabled: true, listen: { address: 127.0.0.1, port: 5353 }, upstreams: ["9.9.9.9:53"] }`,
+      `       add to the dns: section of ${input.configPath} (applied on save; start the section if there is none):`,
+      '         enabled: true',
+      '         listen: { address: 127.0.0.1, port: 5353 }',
+      '         upstreams: ["9.9.9.9:53"]',
       '       then: dig @127.0.0.1 -p 5353 example.com',
     );
   }

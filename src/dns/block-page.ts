@@ -22,7 +22,7 @@ export function blockPage(options: { explanation: NameExplanation; organisation:
     <p class="muted">A link that starts with https:// to a blocked site shows a certificate warning instead of this page: this
     gateway holds no certificate for that name, and must not. That warning means the same thing: do not go on.</p>
     <p class="muted">Think this is a mistake? Tell your IT or security team the name above. Nobody from IT will ever ask you for your code.</p>
-    <p><a class="button" href="${options.portalOrigin}/report?domain=${encodeURIComponent(explanation.name)}">Report this</a>
-    <a href="${options.portalOrigin}/report?kind=mistake&amp;domain=${encodeURIComponent(explanation.name)}">This is a mistake</a></p>`;
+    <div class="actions"><a class="button" href="${options.portalOrigin}/report?domain=${encodeURIComponent(explanation.name)}">Report this</a>
+    <a class="button secondary" href="${options.portalOrigin}/report?kind=mistake&amp;domain=${encodeURIComponent(explanation.name)}">This is a mistake</a></div>`;
   return layout({ title: 'Site blocked', organisation: options.organisation, assetBase: options.portalOrigin }, body);
 }

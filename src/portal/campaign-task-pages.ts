@@ -33,22 +33,27 @@ export function ownerTaskPage(ctx: PageContext, options: { email: string; path: 
 
 /** An admin's list of a campaign's open owner tasks, each with an approve form. */
 export function approvalsPage(ctx: PageContext, options: { email: string; campaignId: string; tasks: OwnerTaskView[]; notice?: string }): string {
+  // The approve form sits in a row of its own under its task, so the table keeps three columns and
+  // fits a phone's width instead of hiding the form off to the side.
   const rows: SafeHtml[] = options.tasks.map(
-    ({ item, attesters }) => html`<tr>
+    ({ item, attesters }) => html`<tr class="task">
       <td>${item.name}<br><span class="muted">${item.kind} · ${item.system}</span></td>
       <td>${item.owner}</td>
-      <td>${attesters.join(', ') || html`<span class="muted">nobody yet</span>`}</td>
-      <td>${item.believedUnused
+      <td>${attesters.join(', ') || html`<span class="muted">nobody yet</span>`}</td></tr>
+      <tr><td colspan="3">${item.believedUnused
         ? html`<span class="muted">Believed unused: only a revocation probed by a rotator closes it.</span>`
         : html`<form method="post" action="/campaigns/${options.campaignId}/approvals">
         <input type="hidden" name="_csrf" value="${ctx.csrfToken}"><input type="hidden" name="item" value="${item.key}">
-        <textarea name="statement" maxlength="1000" rows="2" required aria-label="How you checked it"></textarea>
-        <button class="secondary" type="submit">Approve</button></form>`}</td></tr>`,
+        <textarea name="statement" maxlength="1000" rows="2" required aria-label="How you checked ${item.name}" placeholder="How you checked it"></textarea>
+        <button class="secondary" type="submit">Approve ${item.name}</button></form>`}</td></tr>`,
   );
   const body = html`
     <h1>Owner tasks awaiting approval</h1>
     <p class="muted">Campaign ${options.campaignId}. A task closes on two attestations by two different people: its owner (through their link) and an administrator who is not the owner.</p>
     ${options.notice ? html`<div class="notice ok" role="status">${options.notice}</div>` : ''}
-    <table><thead><tr><th>Credential</th><th>Owner</th><th>Attested by</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+    ${rows.length > 0
+      ? html`<div class="table-scroll"><table><thead><tr><th>Credential</th><th>Owner</th><th>Attested by</th></tr></thead><tbody>${rows}</tbody></table></div>`
+      : html`<p>Nothing in this campaign is waiting for approval.</p>`}
+    <div class="actions"><a class="button secondary" href="/account">Your account</a></div>`;
   return layout({ title: 'Approvals', organisation: ctx.organisation, csrfToken: ctx.csrfToken, signedInAs: options.email, wide: true }, body);
 }

@@ -51,7 +51,9 @@ export function registerCampaignTaskRoutes(app: FastifyInstance, deps: PortalDep
     await tasks.audit.record({ type, outcome: 'failure', code: error.code, userId: session?.userId, ip: deps.requestContext(request).ip, detail: { reason: error.detail, route: `${request.method} ${request.routeOptions.url ?? ''}` } });
     const message = PUBLIC_MESSAGES[error.code] ?? error.publicMessage;
     const status = error.code === CAMPAIGN_ERRORS.notOwner ? 404 : error.status;
-    return reply.code(status).type('text/html; charset=utf-8').send(messagePage(page(request, reply), { title: 'This did not work', message, requestId: request.id, action: { href: '/account', label: 'Go to your account' } }));
+    return reply.code(status).type('text/html; charset=utf-8').send(
+      messagePage(page(request, reply), { title: 'This did not work', message, requestId: request.id, action: { href: '/account', label: 'Go to your account' }, ...(session ? { signedInAs: session.email } : {}) }),
+    );
   }
 
   /** A signed-in session with a recent key proof, or the reply that gets one (sign in, step up, refusal). */
@@ -94,7 +96,9 @@ export function registerCampaignTaskRoutes(app: FastifyInstance, deps: PortalDep
     try {
       const item = await tasks.campaigns.attestAsOwner(token, { person: session.email, statement: typeof statement === 'string' ? statement : '' });
       const message = item.state === 'done' ? `Recorded. ${item.name} is closed.` : `Recorded. An administrator will approve it; until then ${item.name} stays open.`;
-      return reply.type('text/html; charset=utf-8').send(messagePage(page(request, reply), { title: 'Thank you', message, status: 'ok' }));
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(messagePage(page(request, reply), { title: 'Thank you', message, status: 'ok', signedInAs: session.email, action: { href: '/account', label: 'Go to your account' } }));
     } catch (error) {
       return refuse(request, reply, error, session, 'campaign.task_refused');
     }

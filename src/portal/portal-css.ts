@@ -47,6 +47,7 @@ table { width: 100%; border-collapse: collapse; font-size: 14px; }
 th, td { text-align: left; padding: 10px 8px; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { color: var(--muted); font-weight: 600; font-size: 13px; }
 td form { display: inline; }
+tr.task > td { border-bottom: 0; padding-bottom: 2px; }
 .badge { display: inline-block; font-size: 12px; padding: 2px 8px; border-radius: 999px; background: #eef4ff; color: var(--brand); font-weight: 600; }
 .badge.ok { background: #ecfdf3; color: var(--ok); }
 .badge.grey { background: #f2f4f7; color: var(--muted); }

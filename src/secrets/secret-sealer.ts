@@ -128,7 +128,7 @@ export function createUnavailableSealer(): SecretSealer {
     throw new GatehouseError('kek_not_configured', {
       status: 500,
       publicMessage:
-        'No key-encryption key is configured, and this needs one. Create one with `gatehouse secrets init-kek --file /etc/gatehouse/kek.json` and set `server.key_encryption_key_file` to its path (see docs/operations.md, "Key-encryption key").',
+        'No key-encryption key is configured, and this needs one. Create one with `gatehouse secrets init-kek --file /etc/gatehouse/kek/gatehouse.kek` and set `server.key_encryption_key_file` to its path (see docs/operations.md, "Key-encryption key").',
       detail: 'server.key_encryption_key_file and server.key_encryption_key are both unset',
     });
   };

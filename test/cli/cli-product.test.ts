@@ -192,6 +192,19 @@ describe('config check', () => {
     writeFileSync(yaml, 'server: [unclosed\n');
     expect(JSON.parse((await gatehouse(['config', 'check', yaml, '--json'])).stdout)).toMatchObject({ valid: false, issues: [{ path: null }] });
   });
+
+  it('a valid file without a key-encryption key is valid, with a warning that serve will refuse it', async () => {
+    const withKey = JSON.parse((await gatehouse(['config', 'check', '--json'])).stdout) as { valid: boolean; warnings: string[] };
+    expect(withKey).toMatchObject({ valid: true, warnings: [] });
+    const keyless = join(dir, 'keyless.yaml');
+    writeFileSync(keyless, readFileSync(config, 'utf8').replace(/^ {2}key_encryption_key(_file)?: .*\n/m, ''));
+    const json = await gatehouse(['config', 'check', keyless, '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, warnings: [expect.stringContaining('`gatehouse serve` refuses to start without one')] });
+    const text = await gatehouse(['config', 'check', keyless]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/: valid\nwarning: no key-encryption key \(server\.key_encryption_key_file or server\.key_encryption_key\)/);
+  });
 });
 
 describe('domain check', () => {

@@ -58,6 +58,8 @@ export interface FixtureOptions {
   feedPollMs?: number;
   /** Lets RDAP reach a local fixture (`RdapFixture.connection`). */
   rdapConnection?: StartOptions['rdapConnection'];
+  /** An HTTPS listener beside the plain one (plain requests for the portal and apps then move to it). */
+  https?: { port: number; certFile: string; keyFile: string };
 }
 
 export interface GatehouseFixture {
@@ -80,7 +82,7 @@ export function fixtureConfigYaml(options: FixtureOptions & { port: number; dir:
   http:
     host: "::"
     port: ${options.port}
-  key_encryption_key: ${TEST_KEY_ENCRYPTION_KEY}
+${options.https ? `  https: { host: "::", port: ${options.https.port}, cert_file: ${options.https.certFile}, key_file: ${options.https.keyFile} }\n` : ''}  key_encryption_key: ${TEST_KEY_ENCRYPTION_KEY}
 database:
   url: ${options.databaseUrl ?? `sqlite:${join(options.dir, 'gatehouse.db')}`}
   feed_poll_ms: ${options.feedPollMs ?? 50}

@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../../lib/errors.js';
+import type { ErrorPageContext } from './proxy-error.js';
 import { closeServer, get, listen, rawRequest, startFront, startRecordingUpstream } from './test-support/proxy-test-harness.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -191,6 +192,38 @@ describe('createProxy: upstream failures', () => {
     expect(response.status).toBe(502);
     expect(response.headers['content-type']).toContain('text/html');
     expect(response.body).toBe('<p>custom 502 upstream_unreachable r-502</p>');
+  });
+
+  it('hands the renderer the person the gateway signed in, on a request and on a WebSocket upgrade', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await closeServer(probe);
+    const seen: ErrorPageContext[] = [];
+    const recording = (error: GatehouseError, context: ErrorPageContext) => {
+      seen.push(context);
+      return `<p>${error.status} ${context.signedInAs ?? 'nobody'}</p>`;
+    };
+    const front = await startFront({ apps: [{ name: 'down', upstream: `http://127.0.0.1:${port}` }], renderError: recording }, 'down', { requestId: 'r-who', signedInAs: 'pat@acme.test' });
+    cleanups.push(() => front.close());
+    const response = await get(front.port, '/');
+    expect(response.status).toBe(502);
+    expect(response.body).toBe('<p>502 pat@acme.test</p>');
+    const upgrade = await rawRequest(front.port, 'GET /live HTTP/1.1\r\nHost: down\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    expect(upgrade.status).toBe(502);
+    expect(upgrade.text).toContain('<p>502 pat@acme.test</p>');
+    expect(seen).toEqual([
+      { requestId: 'r-who', app: 'down', signedInAs: 'pat@acme.test' },
+      { requestId: 'r-who', app: 'down', signedInAs: 'pat@acme.test' },
+    ]);
+  });
+
+  it('names nobody when the gateway forwarded without a session (a bypass app, a service token)', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await closeServer(probe);
+    const front = await startFront({ apps: [{ name: 'down', upstream: `http://127.0.0.1:${port}` }], renderError: (error, context) => `<p>${error.status} ${context.signedInAs ?? 'nobody'}</p>` }, 'down', { requestId: 'r-anon' });
+    cleanups.push(() => front.close());
+    expect((await get(front.port, '/')).body).toBe('<p>502 nobody</p>');
   });
 
   it('answers 504 when the upstream does not answer within responseTimeoutMs', async () => {

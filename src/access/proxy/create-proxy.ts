@@ -14,6 +14,7 @@ import {
   renderPlainErrorPage,
   requestRefused,
   retryAfterOf,
+  type ErrorPageContext,
   type ErrorRenderer,
   type ProxyLogger,
 } from './proxy-error.js';
@@ -57,6 +58,8 @@ export interface ForwardOptions {
    * parse under one trusted-proxy list, so a reload cannot make them disagree.
    */
   forwarded?: ForwardedHeaders;
+  /** The signed-in person the gateway validated the session of, named on an error page (502, 503...). */
+  signedInAs?: string;
 }
 
 /** What one app's upstream is carrying right now, and what was refused since start. */
@@ -103,22 +106,22 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
   let targets = buildTargets(resolveProxyApps(options.apps), new Map(), now);
   const tunnels = new Set<Socket>();
 
-  function render(error: GatehouseError, app: string | undefined, requestId: string | undefined): string {
+  function render(error: GatehouseError, page: ErrorPageContext): string {
     try {
-      return renderError(error, { requestId, app });
+      return renderError(error, page);
     } catch (cause) {
-      logger?.warn({ err: cause, app, requestId }, 'error page renderer failed');
-      return renderPlainErrorPage(error, { requestId, app });
+      logger?.warn({ err: cause, app: page.app, requestId: page.requestId }, 'error page renderer failed');
+      return renderPlainErrorPage(error, page);
     }
   }
 
-  function respondWithError(res: ServerResponse, error: GatehouseError, app: string | undefined, requestId: string | undefined, close: boolean): void {
+  function respondWithError(res: ServerResponse, error: GatehouseError, page: ErrorPageContext, close: boolean): void {
     if (res.headersSent || res.destroyed) {
       // The status line is gone already: cutting the connection is the only honest signal of a truncated body.
       res.destroy();
       return;
     }
-    const body = render(error, app, requestId);
+    const body = render(error, page);
     const headers = ['content-type', 'text/html; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'cache-control', 'no-store'];
     // RFC 9112 §6.3: after a framing error the rest of the connection cannot be trusted.
     if (close) headers.push('connection', 'close');
@@ -135,31 +138,33 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
   }
 
   const sink: ForwardFailureSink = {
-    upstreamFailed(res, cause, app, requestId) {
+    upstreamFailed(res, cause, app, page) {
+      const { requestId } = page;
       const error = classifyUpstreamFailure(cause, app);
       if (error.code === 'upstream_queue_full' || error.code === 'upstream_queue_timeout') overload.record(app, error.code, { requestId, detail: error.detail });
       else logger?.warn({ code: error.code, detail: error.detail, app, requestId }, 'upstream request failed');
-      respondWithError(res, error, app, requestId, false);
+      respondWithError(res, error, page, false);
     },
   };
 
   return {
     forward(req, res, app, forwardOptions = {}) {
       const { assertion, requestId, forwarded } = forwardOptions;
+      const page: ErrorPageContext = { requestId, app, signedInAs: forwardOptions.signedInAs };
       let handler: ForwardHandler | undefined;
       try {
         const target = targets.get(app);
-        if (target === undefined) return respondWithError(res, requestRefused('unknown_app', `no app ${JSON.stringify(app)}`), app, requestId, false);
+        if (target === undefined) return respondWithError(res, requestRefused('unknown_app', `no app ${JSON.stringify(app)}`), page, false);
         const refusal = rejectSmuggling(req);
         if (refusal !== null) {
           logger?.warn({ code: refusal, app, requestId, peer: req.socket.remoteAddress }, 'request refused: ambiguous framing');
-          return respondWithError(res, requestRefused(refusal), app, requestId, true);
+          return respondWithError(res, requestRefused(refusal), page, true);
         }
         const path = upstreamTargetOf(req.url!);
         if (path === null) {
           const reason = upstreamTargetRefusalOf(req.url!);
           logger?.warn({ code: reason, app, requestId, peer: req.socket.remoteAddress }, 'request refused: path an upstream could route differently');
-          return respondWithError(res, requestRefused(reason), app, requestId, false);
+          return respondWithError(res, requestRefused(reason), page, false);
         }
         const trustedProxies = trustedProxiesNow();
         const headers = buildUpstreamRequestHeaders(req, {
@@ -175,9 +180,9 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         if (req.socket.destroyed) return;
         const client = forwardOptions.clientAddress ?? forwarded?.clientAddress ?? clientAddressOf(req, trustedProxies);
         const release = target.clients.acquire(client);
-        if (release === null) return refuseOverClientLimit(app, target, client, requestId, (error) => respondWithError(res, error, app, requestId, false));
+        if (release === null) return refuseOverClientLimit(app, target, client, requestId, (error) => respondWithError(res, error, page, false));
         // From here the handler owns the slot: it gives it back on every way the exchange can end.
-        handler = new ForwardHandler(res, sink, app, requestId, strippedCookies, release);
+        handler = new ForwardHandler(res, sink, app, page, strippedCookies, release);
         target.pool.dispatch(
           {
             path: target.pathPrefix + path,
@@ -190,13 +195,13 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
         );
       } catch (cause) {
         if (handler !== undefined) handler.onError(cause as Error);
-        else sink.upstreamFailed(res, cause, app, requestId);
+        else sink.upstreamFailed(res, cause, app, page);
       }
     },
 
     upgrade(req, socket, head, app, forwardOptions = {}) {
       const { assertion, requestId, forwarded } = forwardOptions;
-      const fail = (error: GatehouseError): void => writeRawErrorResponse(socket, error, render(error, app, requestId));
+      const fail = (error: GatehouseError): void => writeRawErrorResponse(socket, error, render(error, { requestId, app, signedInAs: forwardOptions.signedInAs }));
       let release: (() => void) | null = null;
       try {
         socket.on('error', () => socket.destroy());

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { ErrorPageContext } from './proxy-error.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import type { UpstreamResponseHandler } from './upstream-pool.js';
 import { filterUpstreamResponseHeaders } from './upstream-response-headers.js';
@@ -16,7 +17,7 @@ function onClientDrain(this: HandledResponse): void {
 }
 
 export interface ForwardFailureSink {
-  upstreamFailed(res: ServerResponse, error: unknown, app: string, requestId: string | undefined): void;
+  upstreamFailed(res: ServerResponse, error: unknown, app: string, page: ErrorPageContext): void;
 }
 
 /**
@@ -34,7 +35,8 @@ export class ForwardHandler implements UpstreamResponseHandler {
     private readonly res: ServerResponse,
     private readonly sink: ForwardFailureSink,
     private readonly app: string,
-    private readonly requestId: string | undefined,
+    /** The request's reference and person, for the error page if the exchange fails. */
+    private readonly page: ErrorPageContext,
     private readonly protectedCookies: ReadonlySet<string> | null = null,
     /**
      * Gives back the client's in-flight slot. Called once the upstream side is over, on whichever
@@ -98,7 +100,7 @@ export class ForwardHandler implements UpstreamResponseHandler {
     this.releaseSlot();
     if (this.finished) return;
     this.finished = true;
-    this.sink.upstreamFailed(this.res, error, this.app, this.requestId);
+    this.sink.upstreamFailed(this.res, error, this.app, this.page);
   }
 
   private releaseSlot(): void {

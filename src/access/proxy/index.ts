@@ -15,7 +15,7 @@ export {
   resolveProxyApps,
   type ProxyAppOptions,
 } from './proxy-app-options.js';
-export { renderPlainErrorPage, type ErrorRenderer, type ProxyLogger } from './proxy-error.js';
+export { renderPlainErrorPage, type ErrorPageContext, type ErrorRenderer, type ProxyLogger } from './proxy-error.js';
 export { originFormOf, rejectSmuggling, type SmugglingReason } from './reject-smuggling.js';
 export { createTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 export { buildUpstreamRequestHeaders, REQUEST_ID_HEADER } from './upstream-request-headers.js';

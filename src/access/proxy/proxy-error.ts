@@ -2,8 +2,16 @@ import { GatehouseError } from '../../lib/errors.js';
 import type { PathRefusal } from '../policy/index.js';
 import type { SmugglingReason } from './reject-smuggling.js';
 
+/** What an error page may say about its request besides the error. */
+export interface ErrorPageContext {
+  requestId: string | undefined;
+  app: string | undefined;
+  /** The person whose session the gateway validated before forwarding, so the page can say which account it was. */
+  signedInAs?: string | undefined;
+}
+
 /** Renders the HTML body of an error page (the portal injects its branded renderer). */
-export type ErrorRenderer = (error: GatehouseError, context: { requestId: string | undefined; app: string | undefined }) => string;
+export type ErrorRenderer = (error: GatehouseError, context: ErrorPageContext) => string;
 
 /** Pino-compatible subset: the proxy only reports failures. */
 export interface ProxyLogger {
