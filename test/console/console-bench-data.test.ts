@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDataCounts, generateConsoleData, type GeneratedConsoleData } from '../../bench/console/generate-console-data.js';
 import { createAuditLog, verifyAuditChain } from '../../src/audit/index.js';
+import { listLiveSessions } from '../../src/console/sessions-query.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { totpSecretContext } from '../../src/secrets/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -91,6 +92,29 @@ for (const engine of engines) {
       // Every row within the last 30 days, so a 30-day retention keeps all of it.
       const oldest = await db.selectFrom('dns_queries').select(sql<number>`min(at)`.as('at')).executeTakeFirstOrThrow();
       expect(Number(oldest.at)).toBeGreaterThan(NOW - 30 * 86_400_000);
+    });
+
+    it('the sessions page query on it: a search finds a user’s sessions by email or address, and the count stops at its cap', async () => {
+      const db = store.db;
+      const sample = await db.selectFrom('users').select('email').where('id', '=', generated.sampleUserId).executeTakeFirstOrThrow();
+      const own = await db.selectFrom('sessions').select(['id_hash', 'ip']).where('user_id', '=', generated.sampleUserId).execute();
+      expect(own.length).toBeGreaterThan(0);
+      const byEmail = await listLiveSessions(db, NOW, { q: sample.email.toUpperCase(), limit: 100 });
+      expect(byEmail.sessions.map((s) => s.userId)).toEqual(own.map(() => generated.sampleUserId));
+      expect(byEmail).toMatchObject({ total: own.length, more: false });
+      const byAddress = await listLiveSessions(db, NOW, { q: own[0]!.ip, limit: 100 });
+      expect(byAddress.sessions.map((s) => s.ip)).toEqual(byAddress.sessions.map(() => own[0]!.ip));
+      expect(byAddress.total).toBeGreaterThan(0);
+      // "%" is a character in a search, not a wildcard: nothing has one.
+      expect((await listLiveSessions(db, NOW, { q: '%', limit: 100 })).total).toBe(0);
+
+      const all = await listLiveSessions(db, NOW, { limit: 10 });
+      expect(all).toMatchObject({ total: 100, more: false });
+      expect(all.sessions).toHaveLength(10);
+      const lastSeen = all.sessions.map((s) => s.lastSeenAt);
+      expect(lastSeen).toEqual([...lastSeen].sort((a, b) => b - a));
+      expect(await listLiveSessions(db, NOW, { limit: 10, countCap: 40 })).toMatchObject({ total: 40, more: true });
+      expect(await listLiveSessions(db, NOW, { limit: 10, countCap: 100 })).toMatchObject({ total: 100, more: false });
     });
   });
 }
