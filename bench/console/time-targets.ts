@@ -100,7 +100,7 @@ export function formatTable(engine: string, timings: readonly Timing[], target: 
     const ms = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(1));
     return [t.label, t.path ?? '(query on the store)', ms(p50), ms(p99), String(t.samples.length || '-'), t.bytes !== undefined && t.state === 'ok' ? `${Math.round(t.bytes / 1024)} KiB` : '-', result];
   });
-  const header = ['target', 'path', 'median ms', 'p99 ms', 'n', 'size', `≤${target.medianMs} / ≤${target.p99Ms} ms`];
+  const header = ['page or query', 'path', 'median ms', 'p99 ms', 'n', 'size', `≤${target.medianMs} / ≤${target.p99Ms} ms`];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   return [`${engine}:`, line(header), `|${widths.map((w, i) => (i >= 2 && i <= 5 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)].join('\n');
