@@ -20,7 +20,7 @@ export function registerSessionsPage(scope: FastifyInstance, ctx: ConsoleContext
   scope.get('/sessions', async (request, reply) => {
     const session = await ctx.gate.read(request);
     const q = String((request.query as { q?: unknown }).q ?? '').slice(0, 200);
-    const { sessions, total } = await listLiveSessions(ctx.deps.db, ctx.deps.clock.now(), { ...(q ? { q } : {}), limit: PAGE_SIZE });
+    const { sessions, total, more } = await listLiveSessions(ctx.deps.db, ctx.deps.clock.now(), { ...(q ? { q } : {}), limit: PAGE_SIZE });
     const view = ctx.view(request, reply, session, 'sessions', 'Sessions');
     const rows = sessions.map(
       (s) => html`<tr>
@@ -40,7 +40,7 @@ export function registerSessionsPage(scope: FastifyInstance, ctx: ConsoleContext
         <label for="q">User email or address</label>
         <div class="row"><input id="q" name="q" type="text" value="${q}" maxlength="200"><button class="secondary" type="submit">Search</button></div>
       </form>
-      <p class="muted">${total} live session${total === 1 ? '' : 's'}${total > sessions.length ? `, the ${sessions.length} most recently used shown` : ''}.</p>
+      <p class="muted">${more ? `More than ${total.toLocaleString('en-US')}` : total} live session${total === 1 && !more ? '' : 's'}${more || total > sessions.length ? `, the ${sessions.length} most recently used shown` : ''}.</p>
       <div class="table-scroll"><table>
         <thead><tr><th scope="col">User</th><th scope="col">Method</th><th scope="col">Address</th><th scope="col">Browser</th><th scope="col">Apps</th><th scope="col">Last use</th><th scope="col">Revoke</th></tr></thead>
         <tbody>${rows.length ? rows : html`<tr><td colspan="7" class="muted">No live session${q ? ' matches' : ''}.</td></tr>`}</tbody>
