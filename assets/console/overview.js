@@ -15,6 +15,13 @@
   var xs = (data.buckets || []).map(function (ms) { return ms / 1000; });
   var plots = [];
 
+  // ISO-style UTC labels, like the tables (uPlot's default is US-style local time).
+  var span = xs.length > 1 ? xs[xs.length - 1] - xs[0] : 0;
+  function timeLabel(ts) {
+    var iso = new Date(ts * 1000).toISOString();
+    return span <= 86400 ? iso.slice(11, 16) : iso.slice(5, 10) + (iso.slice(11, 16) === '00:00' ? '' : '\n' + iso.slice(11, 16));
+  }
+
   function widthOf(el) {
     return Math.max(240, Math.floor(el.getBoundingClientRect().width));
   }
@@ -31,7 +38,7 @@
       // Bucket starts are UTC, like the tables beside the charts.
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } },
-      axes: [{}, { values: function (u, ticks) { return ticks.map(function (v) { return Number.isInteger(v) ? String(v) : ''; }); } }],
+      axes: [{ values: function (u, ticks) { return ticks.map(timeLabel); } }, { values: function (u, ticks) { return ticks.map(function (v) { return Number.isInteger(v) ? String(v) : ''; }); } }],
       series: series,
     };
     plots.push({ el: el, plot: new uPlot(opts, [xs].concat(chart.values), el) });
