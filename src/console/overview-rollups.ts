@@ -21,7 +21,7 @@ const FIRST_SPAN: Record<Grain, number> = { '5m': 2 * HOUR, '1h': 31 * DAY };
 /** Bounded work per pass (a catch-up after a long stop is spread over several passes). */
 const MAX_BUCKETS_PER_PASS: Record<Grain, number> = { '5m': 36, '1h': 48 };
 /** Buckets counted per query: on SQLite a query blocks the event loop, so it stays small. */
-const CHUNK: Record<Grain, number> = { '5m': 12, '1h': 6 };
+const CHUNK: Record<Grain, number> = { '5m': 12, '1h': 3 };
 /** 5-minute rows older than this are not read by any chart. */
 const KEEP_5M_MS = DAY;
 
