@@ -10,7 +10,8 @@ import { openStore, type Store } from '../store/index.js';
 import { overviewNaive } from './overview-naive.js';
 import { readOverview } from './overview-query.js';
 import { OVERVIEW_RANGE_NAMES, type OverviewRange } from './overview-range.js';
-import { rollUpOverview } from './overview-rollups.js';
+import { startOverviewRollups } from './overview-rollup-timer.js';
+import { rollupMark, rollUpOverview } from './overview-rollups.js';
 
 /**
  * The overview's rollups against the raw rows they summarise, on both engines: the page's series
@@ -166,6 +167,19 @@ for (const engine of engines) {
       const after = await readOverview(store.db, '30d', now);
       expect(after.series).toEqual(month.series);
       expect((await overviewNaive(store.db, '30d', now)).series).not.toEqual(month.series);
+    });
+
+    it('the background timer rolls on its own, and after stop() no pass runs again', async () => {
+      await store.db.deleteFrom('console_rollup_marks').execute();
+      const errors: unknown[] = [];
+      const timer = startOverviewRollups({ db: store.db, clock, intervalMs: 20, catchUpMs: 20, onError: (error) => errors.push(error) });
+      await expect.poll(() => rollupMark(store.db, '1h')).toBe(T0);
+      await timer.stop();
+      await store.db.deleteFrom('console_rollup_marks').execute();
+      // Passes came every 20 ms; a timer left running would have written the mark again by now.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await rollupMark(store.db, '1h')).toBeUndefined();
+      expect(errors).toEqual([]);
     });
   });
 }
