@@ -18,9 +18,9 @@ export interface ActionResult {
 
 export type ActionHandler = (request: FastifyRequest, session: SessionView) => Promise<ActionResult>;
 
-/** A console request made by console.js (fetch) rather than by a plain form post. */
+/** A console request made by console.js (fetch) rather than by a plain form post, or a `.json` endpoint. */
 export function wantsJson(request: FastifyRequest): boolean {
-  return String(request.headers.accept ?? '').includes('application/json');
+  return String(request.headers.accept ?? '').includes('application/json') || request.url.split('?')[0]!.endsWith('.json');
 }
 
 /** A form field as a bounded string; missing or oversized names the field. */

@@ -4,12 +4,13 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isGatehouseError } from '../lib/errors.js';
-import { html, messagePage } from '../portal/index.js';
+import { messagePage } from '../portal/index.js';
 import { wantsJson } from './console-action.js';
 import { createConsoleContext } from './console-context.js';
 import type { ConsoleDeps } from './console-deps.js';
 import { createConsoleGate } from './console-gate.js';
-import { consolePage } from './console-layout.js';
+import { startOverviewRollups } from './overview-rollup-timer.js';
+import { registerOverviewPage } from './overview-page.js';
 import { registerSessionsPage } from './sessions-page.js';
 import { registerTokensPage } from './tokens-page.js';
 import { registerUsersPage } from './users-page.js';
@@ -33,6 +34,11 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   ]);
 }
 
+export interface ConsoleHandle {
+  /** Stops the console's background work (the overview rollups) and waits for a pass in flight. */
+  close(): Promise<void>;
+}
+
 /** Codes console.js acts on itself: a stale key proof is fixed by a touch and a retry. */
 const CLIENT_ACTION_CODES = new Set(['admin_step_up_required']);
 
@@ -53,9 +59,11 @@ function pageOf(request: FastifyRequest): string {
  * recent key proof (step-up inline), the CSRF token, and is audited under the admin's identity. A
  * refusal is a page (or JSON for console.js), never data; pages are `no-store`.
  */
-export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
+export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): ConsoleHandle {
   const assets = loadAssets();
   const ctx = createConsoleContext(deps, createConsoleGate(deps));
+  // The overview's counts are rolled up in the background; close() stops it before the store closes.
+  const rollups = startOverviewRollups({ db: deps.db, clock: deps.clock, onError: (error) => app.log.warn({ err: error }, 'console rollup pass failed; retrying') });
   void app.register(
     async (scope) => {
       scope.setErrorHandler(async (error, request, reply) => {
@@ -91,15 +99,12 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         if (!asset) return reply.callNotFound();
         return reply.header('cache-control', 'public, max-age=300').type(asset.type).send(asset.body);
       });
-      scope.get('/', async (request, reply) => {
-        const session = await ctx.gate.read(request);
-        const view = ctx.view(request, reply, session, 'overview', 'Overview');
-        return reply.type('text/html; charset=utf-8').send(consolePage(view, html`<p class="muted">The overview is being built.</p>`));
-      });
+      registerOverviewPage(scope, ctx);
       registerSessionsPage(scope, ctx);
       registerUsersPage(scope, ctx);
       registerTokensPage(scope, ctx);
     },
     { prefix: '/admin' },
   );
+  return { close: () => rollups.stop() };
 }

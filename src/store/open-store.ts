@@ -18,6 +18,7 @@ import { campaignLeaseOwnerMigration } from './migrations/011-campaign-lease-own
 import { cliLoginMigration } from './migrations/012-cli-login.js';
 import { reportsMigration } from './migrations/013-reports.js';
 import { consoleIndexesMigration } from './migrations/014-console-indexes.js';
+import { consoleRollupsMigration } from './migrations/015-console-rollups.js';
 import { consoleUserIndexesMigration } from './migrations/016-console-user-indexes.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
@@ -61,6 +62,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '012-cli-login': cliLoginMigration(dialect),
     '013-reports': reportsMigration(dialect),
     '014-console-indexes': consoleIndexesMigration(dialect),
+    '015-console-rollups': consoleRollupsMigration(dialect),
     '016-console-user-indexes': consoleUserIndexesMigration(dialect),
   };
 }

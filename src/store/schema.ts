@@ -15,6 +15,7 @@ import type {
 import type { SshCertificateAuthoritiesTable } from './ssh-tables.js';
 import type { CliCredentialsTable, CliLoginCodesTable } from './cli-login-tables.js';
 import type { ReportGroupsTable, ReportMessagesTable, ReportsTable } from './report-tables.js';
+import type { ConsoleRollupMarksTable, ConsoleRollupsTable } from './console-tables.js';
 
 export interface UsersTable {
   id: string;
@@ -360,4 +361,6 @@ export interface Database {
   reports: ReportsTable;
   report_messages: ReportMessagesTable;
   cli_credentials: CliCredentialsTable;
+  console_rollups: ConsoleRollupsTable;
+  console_rollup_marks: ConsoleRollupMarksTable;
 }
