@@ -11,6 +11,7 @@ import type { ConsoleDeps } from './console-deps.js';
 import { createConsoleGate } from './console-gate.js';
 import { consolePage } from './console-layout.js';
 import { registerSessionsPage } from './sessions-page.js';
+import { registerAppsPage } from './apps-page.js';
 
 // assets/ sits at the package root, two levels above both src/console and dist/console.
 const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'console');
@@ -95,6 +96,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         return reply.type('text/html; charset=utf-8').send(consolePage(view, html`<p class="muted">The overview is being built.</p>`));
       });
       registerSessionsPage(scope, ctx);
+      registerAppsPage(scope, ctx);
     },
     { prefix: '/admin' },
   );
