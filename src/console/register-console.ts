@@ -13,6 +13,7 @@ import { consolePage } from './console-layout.js';
 import { registerSessionsPage } from './sessions-page.js';
 import { registerAppsPage } from './apps-page.js';
 import { registerAuditPage } from './audit-page.js';
+import { registerReportsPage } from './reports-page.js';
 
 // assets/ sits at the package root, two levels above both src/console and dist/console.
 const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'console');
@@ -99,6 +100,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       registerSessionsPage(scope, ctx);
       registerAppsPage(scope, ctx);
       registerAuditPage(scope, ctx);
+      registerReportsPage(scope, ctx);
     },
     { prefix: '/admin' },
   );
