@@ -16,6 +16,7 @@ const OUTCOMES = ['success', 'failure', 'info'] as const;
  * not turn it into a way to load the server. Within the minute the page shows the last result.
  */
 export const VERIFY_INTERVAL_MS = 60_000;
+const VERIFY_PAGE_SIZE = 1000;
 
 const ANCHOR_NOTE =
   'Verification proves the log is internally consistent. Someone able to write the database could rebuild the whole chain: keep the head below somewhere Gatehouse cannot write, and check against it with gatehouse audit verify --anchor SEQ:HASH.';
@@ -72,13 +73,24 @@ async function filterOf(ctx: ConsoleContext, query: Query): Promise<{ filter: Au
 
 export function registerAuditPage(scope: FastifyInstance, ctx: ConsoleContext): void {
   let running: Promise<AuditVerification> | undefined;
+  let progress = 0;
   let last: { result: AuditVerification; at: number } | undefined;
 
   /** The last result when it is fresh, the run in progress when there is one, else a new run. */
   async function verification(): Promise<{ result: AuditVerification; at: number; fresh: boolean }> {
     const now = ctx.deps.clock.now();
     if (last && now - last.at < VERIFY_INTERVAL_MS) return { ...last, fresh: false };
-    running ??= verifyAuditChain(ctx.deps.db).finally(() => (running = undefined));
+    if (!running) {
+      progress = 0;
+      // Small pages with a macrotask between them: the instance keeps serving while the log is walked.
+      running = verifyAuditChain(ctx.deps.db, {
+        pageSize: VERIFY_PAGE_SIZE,
+        onPage: async (verified) => {
+          progress = verified;
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+      }).finally(() => (running = undefined));
+    }
     const result = await running;
     if (!last || last.result !== result) last = { result, at: ctx.deps.clock.now() };
     return { ...last, fresh: true };
@@ -97,7 +109,7 @@ export function registerAuditPage(scope: FastifyInstance, ctx: ConsoleContext): 
     const { events, next } = await listAuditEvents(ctx.deps.db, parsed.filter);
     const head = await readAuditHead(ctx.deps.db);
     const nextQuery = next === undefined ? undefined : new URLSearchParams({ ...Object.fromEntries(Object.entries(parsed.form).filter(([, v]) => v !== '')), before: String(next) }).toString();
-    const body = html`${headSection(head, last)}
+    const body = html`${headSection(head, last, running ? progress : undefined)}
       ${filterForm(parsed.form)}
       <div class="table-scroll"><table class="audit-events">
         <thead><tr><th scope="col">Seq</th><th scope="col">When</th><th scope="col">Type</th><th scope="col">Outcome</th><th scope="col">Code</th><th scope="col">User</th><th scope="col">Address</th><th scope="col">Detail</th></tr></thead>
@@ -134,7 +146,7 @@ function verificationResult(result: AuditVerification): SafeHtml {
     <p>Head <code>${result.last.seq}:${result.last.hash}</code></p></div>`;
 }
 
-function headSection(head: { seq: number; hash: string; at?: number; checkpointKey?: string }, last: { result: AuditVerification; at: number } | undefined): SafeHtml {
+function headSection(head: { seq: number; hash: string; at?: number; checkpointKey?: string }, last: { result: AuditVerification; at: number } | undefined, progress: number | undefined): SafeHtml {
   return html`<section class="audit-head" aria-labelledby="audit-head">
     <h2 id="audit-head">Head</h2>
     <p class="muted">Ship this to a system Gatehouse cannot write (a ticket, a SIEM, object lock); <code>gatehouse audit verify --anchor</code> and <code>--checkpoint-key</code> check against it.</p>
@@ -142,7 +154,7 @@ function headSection(head: { seq: number; hash: string; at?: number; checkpointK
       <dt>Anchor</dt><dd><code class="anchor">${head.seq}:${head.hash}</code></dd>
       <dt>Newest event</dt><dd>${consoleTime(head.at)}</dd>
       <dt>Checkpoint key</dt><dd>${head.checkpointKey ? html`<code>${head.checkpointKey}</code>` : html`<span class="muted">none yet (made by the first start or prune with the key-encryption key)</span>`}</dd>
-      <dt>Chain</dt><dd>${last ? html`${last.result.ok ? 'verified' : html`<strong>failed</strong> at seq ${last.result.problem?.seq ?? '?'}`} at ${consoleTime(last.at)} · ` : ''}<a href="/admin/audit/verify">Verify the chain now</a></dd>
+      <dt>Chain</dt><dd>${progress !== undefined ? html`verification running: ${progress} events checked so far · ` : ''}${last ? html`${last.result.ok ? 'verified' : html`<strong>failed</strong> at seq ${last.result.problem?.seq ?? '?'}`} at ${consoleTime(last.at)} · ` : ''}<a href="/admin/audit/verify">Verify the chain now</a></dd>
     </dl>
   </section>`;
 }
