@@ -54,7 +54,8 @@ export async function listAuditEvents(db: Kysely<Database>, filter: AuditFilter)
     const before = filter.before;
     if (cursor) {
       const at = Number(cursor.at);
-      query = query.where((eb) => eb.or([eb('audit_events.at', '<', at), eb.and([eb('audit_events.at', '=', at), eb('audit_events.seq', '<', before)])]));
+      // The plain bound first: it is what an index on `at` can range over; the OR only breaks ties.
+      query = query.where('audit_events.at', '<=', at).where((eb) => eb.or([eb('audit_events.at', '<', at), eb('audit_events.seq', '<', before)]));
     } else {
       query = query.where('audit_events.seq', '<', before);
     }

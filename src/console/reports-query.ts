@@ -15,26 +15,29 @@ export interface ReportGroupRow {
 }
 
 /**
- * The triage queue: report groups, most recently reported first, with their counts in the same query
- * (one grouped join over `reports_group`, not a count per group).
+ * The triage queue: a page of report groups, most recently reported first, then the counts of that
+ * page's groups in one grouped query over `reports_group` (two queries, never one per group).
  */
 export async function listReportGroups(db: Kysely<Database>, filter: { status?: ReportGroupStatus; limit: number }): Promise<ReportGroupRow[]> {
-  let query = db
-    .selectFrom('report_groups as g')
-    .leftJoin('reports as r', 'r.group_id', 'g.id')
-    .select(['g.id', 'g.domain', 'g.status', 'g.first_seen_at', 'g.last_seen_at'])
-    .select((eb) => [eb.fn.count<number>('r.id').as('reports'), eb.fn.count<number>('r.reporter').distinct().as('reporters')])
-    .groupBy(['g.id', 'g.domain', 'g.status', 'g.first_seen_at', 'g.last_seen_at']);
-  if (filter.status) query = query.where('g.status', '=', filter.status);
-  const rows = await query.orderBy('g.last_seen_at', 'desc').orderBy('g.id').limit(filter.limit).execute();
-  return rows.map((row) => ({
+  let query = db.selectFrom('report_groups').select(['id', 'domain', 'status', 'first_seen_at', 'last_seen_at']);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  const groups = await query.orderBy('last_seen_at', 'desc').orderBy('id').limit(filter.limit).execute();
+  if (groups.length === 0) return [];
+  const counts = await db
+    .selectFrom('reports')
+    .select((eb) => ['group_id', eb.fn.countAll<number>().as('reports'), eb.fn.count<number>('reporter').distinct().as('reporters')])
+    .where('group_id', 'in', groups.map((g) => g.id))
+    .groupBy('group_id')
+    .execute();
+  const byGroup = new Map(counts.map((c) => [c.group_id, c]));
+  return groups.map((row) => ({
     id: row.id,
     domain: row.domain,
     status: row.status,
     firstSeenAt: Number(row.first_seen_at),
     lastSeenAt: Number(row.last_seen_at),
-    reports: Number(row.reports),
-    reporters: Number(row.reporters),
+    reports: Number(byGroup.get(row.id)?.reports ?? 0),
+    reporters: Number(byGroup.get(row.id)?.reporters ?? 0),
   }));
 }
 

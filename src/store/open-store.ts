@@ -18,6 +18,7 @@ import { campaignLeaseOwnerMigration } from './migrations/011-campaign-lease-own
 import { cliLoginMigration } from './migrations/012-cli-login.js';
 import { reportsMigration } from './migrations/013-reports.js';
 import { consoleIndexesMigration } from './migrations/014-console-indexes.js';
+import { auditConsoleIndexesMigration } from './migrations/017-audit-console-indexes.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -60,6 +61,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '012-cli-login': cliLoginMigration(dialect),
     '013-reports': reportsMigration(dialect),
     '014-console-indexes': consoleIndexesMigration(dialect),
+    '017-audit-console-indexes': auditConsoleIndexesMigration(dialect),
   };
 }
 
