@@ -135,7 +135,7 @@ function testerForm(apps: readonly ConsoleApp[], input: Partial<Record<'app' | '
       })}</select></label>
       <label>User email <input name="user" type="email" value="${input.user ?? ''}" maxlength="320" placeholder="empty: not signed in"></label>
       <label>Signed in with <select name="signin">${Object.entries(SIGN_INS).map(([key, s]) => (key === (input.signin || 'hwk') ? html`<option value="${key}" selected>${s.label}</option>` : html`<option value="${key}">${s.label}</option>`))}</select></label>
-      <label>Minutes since the key proof <input name="age" type="number" min="0" max="525600" value="${input.age ?? '0'}"></label>
+      <label>Minutes since the key proof <input name="age" type="number" min="0" max="525600" value="${input.age || '0'}"></label>
       <label>Address <input name="ip" type="text" value="${input.ip ?? ''}" maxlength="64" placeholder="127.0.0.1"></label>
       <label>Method (web apps) <input name="method" type="text" value="${input.method ?? ''}" maxlength="16" placeholder="GET"></label>
       <label>Path (web apps) <input name="path" type="text" value="${input.path ?? ''}" maxlength="2000" placeholder="/"></label>
