@@ -86,7 +86,7 @@ export function registerAppsPage(scope: FastifyInstance, ctx: ConsoleContext): v
     if (!signIn) return refuse(`"${input.signin}" is not a sign-in method (${Object.keys(SIGN_INS).join(', ')}).`);
     const age = input.age ? Number(input.age) : 0;
     if (!Number.isInteger(age) || age < 0 || age > 525_600) return refuse(`"${input.age}" is not a number of minutes (0 to 525600).`);
-    let user: { id: string; email: string; groups: readonly string[] } | undefined;
+    let user: { id: string; email: string; groups: readonly string[]; status: 'active' | 'disabled' } | undefined;
     if (input.user) {
       user = await ctx.deps.identity.users.findByEmail(input.user.toLowerCase());
       if (!user) return refuse(`There is no user "${input.user}".`);
@@ -98,7 +98,9 @@ export function registerAppsPage(scope: FastifyInstance, ctx: ConsoleContext): v
       { app: app.name, ...(user ? { user } : {}), amr: signIn.amr, authAgeMinutes: age, ip, method, path, now },
     );
     if (!result) return refuse(`There is no app named "${input.app}".`);
-    const body = html`${testerForm(apps, input)}${decisionSection(app, user?.email, ip, method, path, now, result)}`;
+    // The portal refuses a disabled user before any policy: the decision alone would mislead.
+    const note = user?.status === 'disabled' ? html`<div class="notice warn" role="status">${user.email} is disabled: they cannot sign in, so no policy is reached. The decision below is what the policies alone would say.</div>` : html``;
+    const body = html`${testerForm(apps, input)}${note}${decisionSection(app, user?.email, ip, method, path, now, result)}`;
     return reply.type('text/html; charset=utf-8').send(consolePage(view, body));
   });
 }

@@ -119,6 +119,12 @@ describe('admin console: apps and policies', () => {
     // Nobody signed in on the bypassed path: open.
     const health = await page(kit, kit.admin, '/admin/apps/test?app=wiki&path=%2Fhealthz');
     expect(health.body).toContain('Open without sign-in by policy <code>health</code>');
+    // A disabled user never reaches a policy: the tester says so beside the policies' answer.
+    const users = kit.fx.gatehouse.core.identity.users;
+    const gone = await users.add({ email: 'gone@acme.test', groups: ['engineering'] });
+    await users.setStatus(gone.id, 'disabled');
+    const disabled = await page(kit, kit.admin, '/admin/apps/test?app=payroll&user=gone%40acme.test&ip=10.1.2.3&at=2026-12-07T09:00');
+    expect(disabled.body).toContain('gone@acme.test is disabled: they cannot sign in');
   });
 
   it('gives the same reasons as `gatehouse policy test`', async () => {
