@@ -224,8 +224,6 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     });
     const clientIp = (request: { ip: string }) => normaliseAddress(request.ip);
     registerAdminApi(app, { incidents, audit: core.audit, random, clock, validateSession: (token) => core.identity.sessions.validate(token), clientIp, settings: adminSettings });
-    const adminConsole = registerConsole(app, { db: core.store.db, audit: core.audit, identity: core.identity, serviceTokens, clock, random, clientIp, settings: adminSettings });
-    cleanups.push(() => adminConsole.close());
 
     // `gatehouse login`, SSH certificates and TCP tunnels: the command line's way in, one credential.
     const commandLine = buildCommandLineAccess({ core, access, config: options.snapshot.config, clock, random, logger });
@@ -251,6 +249,11 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
     });
     cleanups.push(() => reports.close());
+    const adminConsole = registerConsole(app, {
+      ...{ db: core.store.db, audit: core.audit, identity: core.identity, serviceTokens, clock, random, clientIp, settings: adminSettings },
+      ...{ config: () => core.snapshot().config, isIpBlocked: access.ipBlocks.isBlocked, reports: reports.reports },
+    });
+    cleanups.push(() => adminConsole.close());
 
     registerPortal(app, {
       cliLogin: { login: commandLine.login, ssh: commandLine.ssh },

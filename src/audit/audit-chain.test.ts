@@ -83,6 +83,14 @@ for (const engine of engines) {
       expect(await readAuditHead(db())).toMatchObject({ seq: 8, hash: result.last.hash });
     });
 
+    it('reports each page as it goes, so a server can yield between pages', async () => {
+      await writeEvents(25);
+      const seen: number[] = [];
+      const result = await verifyAuditChain(store.db, { pageSize: 10, onPage: (verified) => void seen.push(verified) });
+      expect(result).toMatchObject({ ok: true, events: 25 });
+      expect(seen).toEqual([10, 20, 25]);
+    });
+
     it('catches a changed event (UPDATE of its detail) and names it', async () => {
       await writeEvents(6);
       await db().updateTable('audit_events').set({ detail: '{"app":"wiki","n":99}' }).where('seq', '=', 4).execute();

@@ -7,3 +7,4 @@ export { pruneAuditLog, type PruneAuditResult } from './prune-audit-log.js';
 export { readAuditHead, type AuditHead } from './audit-head.js';
 export { checkpointKeyFingerprint, ensureCheckpointPublicKey, loadCheckpointKey, readCheckpointKey, type CheckpointKey, type CheckpointPublicKey } from './checkpoint-key.js';
 export type { AuditCheckpoint } from './audit-checkpoint.js';
+export { AUDIT_EVENT_TYPES, knownAuditTypes } from './audit-event-types.js';

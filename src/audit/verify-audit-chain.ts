@@ -40,6 +40,12 @@ export interface VerifyAuditOptions {
   checkpointKeyFingerprint?: string;
   /** A seq and hash exported earlier (`audit head`): the chain must still hold exactly that event. */
   anchor?: { seq: number; hash: string };
+  /**
+   * Called after each page with the events verified so far. A server awaits a macrotask here: on
+   * SQLite every read is synchronous, and a walk of the whole log would otherwise hold the event loop
+   * (every request of the instance) for its whole length.
+   */
+  onPage?: (verifiedSoFar: number) => Promise<void> | void;
 }
 
 type Outcome = Omit<AuditVerification, 'elapsedMs' | 'eventsPerSecond'>;
@@ -134,6 +140,7 @@ async function verifyOnce(db: Kysely<Database>, options: VerifyAuditOptions): Pr
         events++;
         prev = { seq: row.seq, hash: row.hash };
       }
+      await options.onPage?.(events);
     }
   };
 

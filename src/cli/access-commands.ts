@@ -54,33 +54,34 @@ export function registerAccessCommands(program: Command, cli: CliContext): void 
     .action(async (options: { app: string; user?: string; serviceToken?: string; ip: string; amr: string[]; authAge?: number; method: string; path: string; json?: boolean }) => {
       if (options.user !== undefined && options.serviceToken !== undefined) throw new InputError('--user and --service-token: give one; a request is a person\'s or a machine\'s, never both', 'usage');
       for (const value of options.amr) if (!AMR_VALUES.has(value)) throw new InputError(`--amr ${value}: expected one of ${[...AMR_VALUES].join(', ')}`, 'usage');
-      const { compilePolicyEngine, explainDecision } = await import('../access/policy/index.js');
+      const { testPolicy } = await import('../access/policy/index.js');
       const result = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
-        const engine = compilePolicyEngine({ apps: config.apps, access: config.access });
-        if (!engine.app(options.app)) throw new InputError(`no app named "${options.app}" (see \`gatehouse apps list\`)`, 'usage');
         const now = core.clock.now();
-        const amr = options.amr.length > 0 ? options.amr : ['hwk', 'mfa'];
         const user = options.user ? await core.identity.users.require(options.user) : undefined;
-        const phishingResistant = amr.includes('hwk') || amr.includes('swk');
-        const identity = user
-          ? {
-              userId: user.id,
-              email: user.email,
-              groups: user.groups,
-              amr,
-              ...(phishingResistant ? { phishingResistantAt: now - (options.authAge ?? 0) * 60_000 } : {}),
-            }
-          : undefined;
         const token = options.serviceToken === undefined ? undefined : await serviceTokenNamed(core, options.serviceToken);
-        const serviceToken = token ? { name: token.name, tags: token.tags } : undefined;
-        const decision = engine.decide(options.app, { ip: options.ip, method: options.method, path: options.path, now, ...(identity ? { identity } : {}), ...(serviceToken ? { serviceToken } : {}) });
+        const tested = testPolicy(
+          { apps: config.apps, access: config.access },
+          {
+            app: options.app,
+            ...(user ? { user } : {}),
+            ...(token ? { serviceToken: { name: token.name, tags: token.tags } } : {}),
+            amr: options.amr,
+            ...(options.authAge !== undefined ? { authAgeMinutes: options.authAge } : {}),
+            ip: options.ip,
+            method: options.method,
+            path: options.path,
+            now,
+          },
+        );
+        if (!tested) throw new InputError(`no app named "${options.app}" (see \`gatehouse apps list\`)`, 'usage');
+        const { decision, explanation, amr } = tested;
         // The gateway verifies the token before any policy runs: say when it would never get this far.
         const notes: string[] = [];
         if (token && !token.apps.includes(options.app)) notes.push(`service token ${token.name} does not name app ${options.app}: the gateway refuses it before any policy (service_token_app_not_allowed)`);
         if (token && token.status !== 'active') notes.push(`service token ${token.name} is ${token.status}: the gateway refuses it before any policy`);
         if (token && token.status === 'active' && now >= token.expiresAt) notes.push(`service token ${token.name} has expired: the gateway refuses it before any policy`);
-        return { app: options.app, user: user?.email ?? null, serviceToken: token?.name ?? null, amr: user ? amr : [], ...decision, explanation: explainDecision(decision), notes };
+        return { app: options.app, user: user?.email ?? null, serviceToken: token?.name ?? null, amr, ...decision, explanation, notes };
       });
       emit(cli, options.json, result, () =>
         [`${result.outcome.toUpperCase()}${result.policy ? ` by policy ${result.policy}` : ''}: ${result.explanation}`, ...result.reasons.map((r) => `  - ${r}`), ...result.notes.map((n) => `note: ${n}`)].join('\n'),

@@ -3,9 +3,11 @@ import type { Kysely } from 'kysely';
 import type { AdminAuthSettings } from '../admin/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { ServiceTokens } from '../credentials/index.js';
+import type { GatehouseConfig } from '../config/index.js';
 import type { IdentityService } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
+import type { Reports } from '../reports/index.js';
 import type { Database } from '../store/index.js';
 
 /** What the console reads from the current config snapshot (re-read on every request: hot reload). */
@@ -29,4 +31,10 @@ export interface ConsoleDeps {
   random: Random;
   settings: () => ConsoleSettings;
   clientIp: (request: FastifyRequest) => string;
+  /** The config snapshot in force (apps, `ssh.apps`, `tcp.apps`, global access rules): re-read per request. */
+  config: () => GatehouseConfig;
+  /** The run-time IP blocks the gateway applies before any policy: the policy tester sees them too. */
+  isIpBlocked: (ip: string) => boolean;
+  /** Reported lures: the triage queue reads and acts through this, never on the tables by hand. */
+  reports: Reports;
 }

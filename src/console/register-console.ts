@@ -14,6 +14,9 @@ import { registerOverviewPage } from './overview-page.js';
 import { registerSessionsPage } from './sessions-page.js';
 import { registerTokensPage } from './tokens-page.js';
 import { registerUsersPage } from './users-page.js';
+import { registerAppsPage } from './apps-page.js';
+import { registerAuditPage } from './audit-page.js';
+import { registerReportsPage } from './reports-page.js';
 
 // assets/ sits at the package root, two levels above both src/console and dist/console.
 const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'console');
@@ -103,6 +106,9 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       registerSessionsPage(scope, ctx);
       registerUsersPage(scope, ctx);
       registerTokensPage(scope, ctx);
+      registerAppsPage(scope, ctx);
+      registerAuditPage(scope, ctx);
+      registerReportsPage(scope, ctx);
     },
     { prefix: '/admin' },
   );

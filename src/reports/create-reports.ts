@@ -59,7 +59,8 @@ export interface Reports {
   show(groupId: string): Promise<{ group: ReportGroup; reports: StoredReport[] }>;
   /** A responder's escalation (any lure, any threshold) — still never a protected or listed domain. */
   escalate(groupId: string, actor: string): Promise<ReportGroup>;
-  dismiss(groupId: string, actor: string): Promise<ReportGroup>;
+  /** Closes an open group as harmless; `note` (why) is kept in the audit event. */
+  dismiss(groupId: string, actor: string, note?: string): Promise<ReportGroup>;
   /** Prepares an abuse report per contact (status `draft`): nothing is sent until `sendAbuseReports`. */
   draftAbuseReports(groupId: string, contacts: readonly AbuseContact[], actor: string, evidence?: { addresses?: readonly string[] }): Promise<number>;
   /** A responder's decision: the group's drafts become `pending` and the server's outbox sends them. */
@@ -256,11 +257,11 @@ export function createReports(options: ReportsOptions): Reports {
       await options.audit.record({ type: 'report.abuse_acknowledged', outcome: 'success', actor, detail: { group: groupId, recipient: address } });
     },
 
-    async dismiss(groupId, actor) {
+    async dismiss(groupId, actor, note) {
       const group = await repository.group(groupId);
       if (!group) throw new NotFoundError('report group', 'report_group_not_found');
       if (await repository.markDismissed(groupId, { at: clock.now(), by: actor })) {
-        await options.audit.record({ type: 'report.dismissed', outcome: 'success', actor, detail: { group: groupId, domain: group.domain } });
+        await options.audit.record({ type: 'report.dismissed', outcome: 'success', actor, detail: { group: groupId, domain: group.domain, ...(note ? { note: note.slice(0, 1000) } : {}) } });
       }
       return (await repository.group(groupId)) as ReportGroup;
     },

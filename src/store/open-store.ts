@@ -20,6 +20,7 @@ import { reportsMigration } from './migrations/013-reports.js';
 import { consoleIndexesMigration } from './migrations/014-console-indexes.js';
 import { consoleRollupsMigration } from './migrations/015-console-rollups.js';
 import { consoleUserIndexesMigration } from './migrations/016-console-user-indexes.js';
+import { auditConsoleIndexesMigration } from './migrations/017-audit-console-indexes.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -64,6 +65,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '014-console-indexes': consoleIndexesMigration(dialect),
     '015-console-rollups': consoleRollupsMigration(dialect),
     '016-console-user-indexes': consoleUserIndexesMigration(dialect),
+    '017-audit-console-indexes': auditConsoleIndexesMigration(dialect),
   };
 }
 

@@ -21,5 +21,7 @@ export {
   type ReasonCode,
 } from './decision.js';
 export { explainDecision, NEEDS_HARDWARE_KEY, NEEDS_KEY_OR_PASSKEY } from './explain-decision.js';
-export { compileNonWebAppPolicy, identityOfSession, type NonWebAppKind, type NonWebAppPolicy } from './non-web-app-policy.js';
+export { compileNonWebAppPolicy, identityOfSession, nonWebEngineApps, nonWebMethod, type NonWebAppKind, type NonWebAppPolicy } from './non-web-app-policy.js';
+export { testPolicy, type PolicyTestInput, type PolicyTestResult, type PolicyTrace } from './test-policy.js';
+export { describePolicy } from './describe-policy.js';
 export { normalizeRequestPath, pathRefusalOf, type PathRefusal } from './normalize-path.js';

@@ -36,13 +36,23 @@ export function compileNonWebAppPolicy(
   options: Pick<PolicyEngineOptions, 'access' | 'isIpBlocked'>,
 ): NonWebAppPolicy {
   const engine = compilePolicyEngine({
-    apps: apps.map((app) => ({ name: app.name, host: `${app.name}.${kind}.invalid`, upstream: `http://${kind}.invalid`, policies: app.policies })),
+    apps: nonWebEngineApps(kind, apps),
     access: options.access,
     ...(options.isIpBlocked ? { isIpBlocked: options.isIpBlocked } : {}),
   });
-  const method = kind.toUpperCase();
+  const method = nonWebMethod(kind);
   return {
     has: (app) => engine.app(app) !== undefined,
     decide: (app, identity, ip, now) => engine.decide(app, { ip, method, path: '/', now, identity }),
   };
+}
+
+/** Non-web apps as the engine's apps: a host under `.invalid` that no request can carry. */
+export function nonWebEngineApps(kind: NonWebAppKind, apps: readonly Pick<AppConfig, 'name' | 'policies'>[]): PolicyEngineOptions['apps'] {
+  return apps.map((app) => ({ name: app.name, host: `${app.name}.${kind}.invalid`, upstream: `http://${kind}.invalid`, policies: app.policies }));
+}
+
+/** The method a non-web app's policies see (`SSH` or `TCP`); their path is always `/`. */
+export function nonWebMethod(kind: NonWebAppKind): string {
+  return kind.toUpperCase();
 }
