@@ -117,7 +117,7 @@ function appSection(app: ConsoleApp, denials: readonly AppDenial[]): SafeHtml {
     <h3>Recent denials</h3>
     ${denials.length === 0
       ? html`<p class="muted">None among the latest ${DENIALS_SCANNED} of this kind.</p>`
-      : html`<div class="table-scroll"><table>
+      : html`<div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">When</th><th scope="col">User</th><th scope="col">Address</th><th scope="col">Code</th><th scope="col">Why</th></tr></thead>
         <tbody>${denials.map((d) => html`<tr><td>${consoleTime(d.at)}</td><td>${d.email ?? html`<span class="muted">anonymous</span>`}</td><td><code>${d.ip ?? ''}</code></td><td><code>${d.code ?? ''}</code></td><td>${d.reason}</td></tr>`)}</tbody>
       </table></div>`}

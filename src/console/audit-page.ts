@@ -111,7 +111,7 @@ export function registerAuditPage(scope: FastifyInstance, ctx: ConsoleContext): 
     const nextQuery = next === undefined ? undefined : new URLSearchParams({ ...Object.fromEntries(Object.entries(parsed.form).filter(([, v]) => v !== '')), before: String(next) }).toString();
     const body = html`${headSection(head, last, running ? progress : undefined)}
       ${filterForm(parsed.form)}
-      <div class="table-scroll"><table class="audit-events">
+      <div class="table-scroll" tabindex="0"><table class="audit-events">
         <thead><tr><th scope="col">Seq</th><th scope="col">When</th><th scope="col">Type</th><th scope="col">Outcome</th><th scope="col">Code</th><th scope="col">User</th><th scope="col">Address</th><th scope="col">Detail</th></tr></thead>
         <tbody>${events.length ? events.map(eventRow) : html`<tr><td colspan="8" class="muted">No event matches.</td></tr>`}</tbody>
       </table></div>

@@ -89,7 +89,7 @@ function chartSection(spec: ChartSpec, data: ChartData, overview: Overview): Saf
     <p class="chart-summary">${summary}</p>
     ${data.total > 0 ? html`<div class="chart" data-chart="${spec.id}" role="img" aria-label="${spec.title} chart; the same counts are in the table below"></div>` : html``}
     ${data.total > 0
-      ? html`<details><summary>${spec.title}: table</summary><div class="table-scroll"><table>
+      ? html`<details><summary>${spec.title}: table</summary><div class="table-scroll" tabindex="0"><table>
         <caption>${spec.title}, ${label}, per ${overview.bucketMs >= 86_400_000 ? 'day' : overview.bucketMs >= 3_600_000 ? `${overview.bucketMs / 3_600_000} h` : `${overview.bucketMs / 60_000} min`} (UTC)</caption>
         <thead><tr><th scope="col">Time</th>${data.names.map((name) => html`<th scope="col">${name}</th>`)}</tr></thead>
         <tbody>${rows}</tbody></table></div></details>`

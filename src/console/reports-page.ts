@@ -47,7 +47,7 @@ export function registerReportsPage(scope: FastifyInstance, ctx: ConsoleContext)
     );
     const body = html`${statusNav(status)}
       <p class="muted">${groups.length === PAGE_SIZE ? `The ${PAGE_SIZE} most recently reported groups.` : `${groups.length} group${groups.length === 1 ? '' : 's'}.`} Reports of the same lure domain are grouped; the reporters column counts identified people (anonymous reports count none).</p>
-      <div class="table-scroll"><table>
+      <div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">Lure domain</th><th scope="col">Status</th><th scope="col">Reporters</th><th scope="col">Reports</th><th scope="col">First seen</th><th scope="col">Last report</th></tr></thead>
         <tbody>${rows.length ? rows : html`<tr><td colspan="6" class="muted">No report group${status ? ` is ${status}` : ''}.</td></tr>`}</tbody>
       </table></div>`;
@@ -149,7 +149,7 @@ function reportArticle(report: StoredReport): SafeHtml {
     <h3>${consoleTime(report.receivedAt)} · ${report.reporter ?? 'anonymous'} · ${report.source} · ${report.verdict}</h3>
     <pre class="lure">${report.body.slice(0, LURE_CHARS)}${report.body.length > LURE_CHARS ? '\n…' : ''}</pre>
     ${report.indicators.length
-      ? html`<div class="table-scroll"><table><thead><tr><th scope="col">Indicator</th><th scope="col">Gateway</th><th scope="col">Signals</th><th scope="col">Why</th></tr></thead><tbody>${report.indicators.map(indicatorRow)}</tbody></table></div>`
+      ? html`<div class="table-scroll" tabindex="0"><table><thead><tr><th scope="col">Indicator</th><th scope="col">Gateway</th><th scope="col">Signals</th><th scope="col">Why</th></tr></thead><tbody>${report.indicators.map(indicatorRow)}</tbody></table></div>`
       : html`<p class="muted">No link or domain found in this report.</p>`}
   </article>`;
 }

@@ -41,7 +41,7 @@ export function registerSessionsPage(scope: FastifyInstance, ctx: ConsoleContext
         <div class="row"><input id="q" name="q" type="text" value="${q}" maxlength="200"><button class="secondary" type="submit">Search</button></div>
       </form>
       <p class="muted">${more ? `More than ${total.toLocaleString('en-US')}` : total} live session${total === 1 && !more ? '' : 's'}${more || total > sessions.length ? `, the ${sessions.length} most recently used shown` : ''}.</p>
-      <div class="table-scroll"><table>
+      <div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">User</th><th scope="col">Method</th><th scope="col">Address</th><th scope="col">Browser</th><th scope="col">Apps</th><th scope="col">Last use</th><th scope="col">Revoke</th></tr></thead>
         <tbody>${rows.length ? rows : html`<tr><td colspan="7" class="muted">No live session${q ? ' matches' : ''}.</td></tr>`}</tbody>
       </table></div>

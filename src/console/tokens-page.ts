@@ -98,21 +98,21 @@ export function registerTokensPage(scope: FastifyInstance, ctx: ConsoleContext):
           <div class="row"><input id="q" name="q" type="text" value="${q}" maxlength="200"><button class="secondary" type="submit">Search</button></div>
         </form>
         <p class="muted">${total} token${total === 1 ? '' : 's'}${q ? ' matching' : ''}${total > tokens.length ? `, the first ${tokens.length} by name shown` : ''}. Create and rotate with <code>gatehouse tokens</code>: a secret is shown once, there.</p>
-        <div class="table-scroll"><table>
+        <div class="table-scroll" tabindex="0"><table>
           <thead><tr><th scope="col">Token</th><th scope="col">Owner</th><th scope="col">Apps</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last use</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
           <tbody>${tokens.length ? tokens.map((t) => tokenRow(t, now, view.csrfToken)) : html`<tr><td colspan="8" class="muted">No service token${q ? ' matches' : ''}.</td></tr>`}</tbody>
         </table></div>
       </section>
       <section aria-labelledby="inventory"><h2 id="inventory">Credential inventory</h2>
         <p class="muted">${inventory.active} credential${inventory.active === 1 ? '' : 's'} of outside systems${inventory.retired ? `, ${inventory.retired} retired` : ''}${inventory.active > inventory.items.length ? `, the first ${inventory.items.length} by name shown` : ''}. Kept with <code>gatehouse inventory</code>.</p>
-        <div class="table-scroll"><table>
+        <div class="table-scroll" tabindex="0"><table>
           <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">System</th><th scope="col">Owner</th><th scope="col">Scope</th><th scope="col">Last rotated</th><th scope="col">Last used</th><th scope="col">Rotator</th></tr></thead>
           <tbody>${inventory.items.length ? inventory.items.map(inventoryRow) : html`<tr><td colspan="8" class="muted">The inventory is empty.</td></tr>`}</tbody>
         </table></div>
       </section>
       <section aria-labelledby="campaigns"><h2 id="campaigns">Rotation campaigns</h2>
         <p class="muted">The latest ${CAMPAIGNS_SHOWN}. Run, approve and close with <code>gatehouse campaign</code>; an item closes only on evidence.</p>
-        <div class="table-scroll"><table>
+        <div class="table-scroll" tabindex="0"><table>
           <thead><tr><th scope="col">Reason</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Started</th><th scope="col">Closed</th></tr></thead>
           <tbody>${campaigns.length ? campaigns.map(campaignRow) : html`<tr><td colspan="5" class="muted">No campaign yet.</td></tr>`}</tbody>
         </table></div>

@@ -72,7 +72,7 @@ export function registerUsersPage(scope: FastifyInstance, ctx: ConsoleContext): 
         <div class="row"><input id="q" name="q" type="text" value="${q}" maxlength="200"><button class="secondary" type="submit">Search</button></div>
       </form>
       <p class="muted">${total} user${total === 1 ? '' : 's'}${filter === 'password-only' ? ' active without a key (password and code only, or nothing yet)' : filter === 'disabled' ? ' disabled' : ''}${q ? ' matching' : ''}.${after ? html` Showing those after <strong>${after}</strong>.` : ''}</p>
-      <div class="table-scroll"><table>
+      <div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Groups</th><th scope="col">Signs in with</th><th scope="col">Created</th></tr></thead>
         <tbody>${rows.length ? rows : html`<tr><td colspan="6" class="muted">No user${q ? ' matches' : ' here'}.</td></tr>`}</tbody>
       </table></div>
@@ -152,7 +152,7 @@ function profileBody(profile: UserProfile, csrf: string, adminGroups: readonly s
       ? html`<div class="notice warn" role="status">${openInvites.length} enrollment link${openInvites.length === 1 ? '' : 's'} not yet used (the latest expires ${consoleTime(openInvites[0]!.expiresAt)}): whoever holds one can add a key to this account.</div>`
       : ''}
     <section aria-labelledby="keys"><h2 id="keys">Security keys and passkeys</h2>
-      <div class="table-scroll"><table>
+      <div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Added</th><th scope="col">Last used</th><th scope="col">Remove</th></tr></thead>
         <tbody>${keyRows.length ? keyRows : html`<tr><td colspan="5" class="muted">No key registered.</td></tr>`}</tbody>
       </table></div>
@@ -169,7 +169,7 @@ function profileBody(profile: UserProfile, csrf: string, adminGroups: readonly s
       </form>
     </section>
     <section aria-labelledby="sessions"><h2 id="sessions">Live sessions</h2>
-      <div class="table-scroll"><table>
+      <div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">Method</th><th scope="col">Address</th><th scope="col">Browser</th><th scope="col">Signed in</th><th scope="col">Last use</th><th scope="col">Revoke</th></tr></thead>
         <tbody>${sessionRows.length ? sessionRows : html`<tr><td colspan="6" class="muted">No live session.</td></tr>`}</tbody>
       </table></div>

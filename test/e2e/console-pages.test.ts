@@ -25,11 +25,26 @@ import { enrolThroughPortal } from '../support/portal-sign-in.js';
 const ADMIN = 'ada@acme.test';
 const STAFF = 'sam@acme.test';
 const WIDTHS = [1280, 390] as const;
+const APPS = `apps:
+  - name: wiki
+    host: wiki.acme.localhost
+    upstream: http://127.0.0.1:9
+    policies:
+      - { name: staff, action: allow, include: [{ group: [staff] }], require: [{ auth_method: [hwk, swk] }] }
+`;
 
 /** Every console page: its path and a phrase it must show. Pages join this list as they are built. */
-export const CONSOLE_PAGES: readonly { name: string; path: string; text: string | RegExp }[] = [
+const CONSOLE_PAGES: readonly { name: string; path: string | ((fx: GatehouseFixture) => Promise<string>); text: string | RegExp }[] = [
   { name: 'overview', path: '/admin', text: 'Overview' },
   { name: 'sessions', path: '/admin/sessions', text: /live session/ },
+  { name: 'users', path: '/admin/users', text: STAFF },
+  { name: 'users-password-only', path: '/admin/users?filter=password-only', text: 'Users' },
+  { name: 'user', path: async (fx) => `/admin/users/${(await fx.gatehouse.core.identity.users.require(STAFF)).id}`, text: STAFF },
+  { name: 'tokens', path: '/admin/tokens', text: 'Service tokens' },
+  { name: 'apps', path: '/admin/apps', text: 'Apps' },
+  { name: 'policy-tester', path: `/admin/apps/test?app=wiki&user=${encodeURIComponent(STAFF)}&ip=10.1.2.3`, text: 'wiki' },
+  { name: 'audit', path: '/admin/audit', text: 'Audit' },
+  { name: 'reports', path: '/admin/reports', text: 'Reports' },
 ];
 
 interface AxeViolation {
@@ -60,9 +75,9 @@ describe.runIf(haveChromium())('the admin console in Chromium', { timeout: 300_0
   beforeAll(async () => {
     axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     shots = process.env.PAGE_SHOTS_DIR ?? (await mkdtemp(join(tmpdir(), 'gatehouse-console-')));
-    a = await startFixture({ domain: 'acme.localhost', clock });
+    a = await startFixture({ domain: 'acme.localhost', clock, extraYaml: APPS });
     // A second instance on the same SQLite file: it learns of revocations through the change feed.
-    b = await startFixture({ domain: 'acme.localhost', dir: a.dir });
+    b = await startFixture({ domain: 'acme.localhost', dir: a.dir, extraYaml: APPS });
     const staff = new TestBrowser(a.port);
     await enrolThroughPortal(a, staff, STAFF);
     staffCookie = staff.cookies(a.portalHost).get('gatehouse_session')!;
@@ -126,7 +141,8 @@ describe.runIf(haveChromium())('the admin console in Chromium', { timeout: 300_0
     const { tab } = await KeyedPage.open(browser);
     const { userId } = await enrolInBrowser(a, tab.page, ADMIN, 'Ada key');
     await a.gatehouse.core.identity.addUserToGroups(userId, ['admins'], 'test');
-    for (const { name, path, text } of CONSOLE_PAGES) {
+    for (const { name, path: pathOf, text } of CONSOLE_PAGES) {
+      const path = typeof pathOf === 'string' ? pathOf : await pathOf(a);
       const response = await tab.page.goto(`${a.portalOrigin}${path}`);
       expect({ path, status: response?.status() }).toEqual({ path, status: 200 });
       await check(tab.page, name, text, 'console');
