@@ -12,7 +12,7 @@ import { signInThroughPortal } from '../support/portal-sign-in.js';
 import { action, page, startConsoleKit, type ConsoleKit } from './console-test-kit.js';
 
 // Age look-ups off: no test reaches the internet; the lookalike verdict is lexical.
-const REPORTS_YAML = 'dns:\n  protect:\n    brands: [acme]\n    domains: [acme.com]\n  age:\n    enabled: false\nreports:\n  threshold_reporters: 5\n  escalate_young_lookalike: false\n  never_block: [example.org]\n';
+const REPORTS_YAML = 'dns:\n  protect:\n    brands: [acme]\n    domains: [acme.com]\n  age:\n    enabled: false\nreports:\n  allow_anonymous: true\n  threshold_reporters: 5\n  escalate_young_lookalike: false\n  never_block: [example.org]\n';
 
 const engines = [
   { name: 'SQLite file', available: true, url: async () => undefined },
