@@ -222,7 +222,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     });
     const clientIp = (request: { ip: string }) => normaliseAddress(request.ip);
     registerAdminApi(app, { incidents, audit: core.audit, random, clock, validateSession: (token) => core.identity.sessions.validate(token), clientIp, settings: adminSettings });
-    registerConsole(app, { db: core.store.db, audit: core.audit, identity: core.identity, clock, random, clientIp, settings: adminSettings });
+    registerConsole(app, { db: core.store.db, audit: core.audit, identity: core.identity, clock, random, clientIp, settings: adminSettings, dns, ipBlocks: access.ipBlocks, incidents, config: () => core.snapshot().config });
 
     // `gatehouse login`, SSH certificates and TCP tunnels: the command line's way in, one credential.
     const commandLine = buildCommandLineAccess({ core, access, config: options.snapshot.config, clock, random, logger });

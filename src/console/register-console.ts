@@ -10,6 +10,8 @@ import { createConsoleContext } from './console-context.js';
 import type { ConsoleDeps } from './console-deps.js';
 import { createConsoleGate } from './console-gate.js';
 import { consolePage } from './console-layout.js';
+import { registerDnsPage } from './dns-page.js';
+import { registerIncidentsPage } from './incidents-page.js';
 import { registerSessionsPage } from './sessions-page.js';
 
 // assets/ sits at the package root, two levels above both src/console and dist/console.
@@ -95,6 +97,8 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         return reply.type('text/html; charset=utf-8').send(consolePage(view, html`<p class="muted">The overview is being built.</p>`));
       });
       registerSessionsPage(scope, ctx);
+      registerDnsPage(scope, ctx);
+      registerIncidentsPage(scope, ctx);
     },
     { prefix: '/admin' },
   );

@@ -18,6 +18,7 @@ import { campaignLeaseOwnerMigration } from './migrations/011-campaign-lease-own
 import { cliLoginMigration } from './migrations/012-cli-login.js';
 import { reportsMigration } from './migrations/013-reports.js';
 import { consoleIndexesMigration } from './migrations/014-console-indexes.js';
+import { dnsQueryLogFiltersMigration } from './migrations/018-dns-query-log-filters.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -60,6 +61,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '012-cli-login': cliLoginMigration(dialect),
     '013-reports': reportsMigration(dialect),
     '014-console-indexes': consoleIndexesMigration(dialect),
+    '018-dns-query-log-filters': dnsQueryLogFiltersMigration(dialect),
   };
 }
 
