@@ -62,7 +62,7 @@ function detailBody(incident: IncidentView, csrfToken: string): SafeHtml {
     <p><a class="button secondary" href="/admin/incidents/${incident.id}/stix" download>Download STIX 2.1 bundle</a></p>
     <section aria-labelledby="timeline"><h2 id="timeline">Timeline</h2>
       <p class="muted">Live: new entries appear as any instance writes them.</p>
-      <ol class="incident-timeline" data-live-source="/admin/incidents/${incident.id}/events"></ol>
+      <ol class="timeline incident-timeline" data-live-source="/admin/incidents/${incident.id}/events"></ol>
       <div class="table-scroll"><table><thead><tr><th scope="col">Step</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Ended</th><th scope="col">Result</th></tr></thead>
       <tbody>${incident.timeline.map((t) => html`<tr><td><code>${t.step}</code></td><td>${t.status}</td><td>${consoleTime(t.startedAt)}</td><td>${consoleTime(t.endedAt)}</td><td>${t.error ? html`<strong>${t.error}</strong> ` : ''}<code>${t.result ? short(t.result, 500) : ''}</code></td></tr>`)}</tbody></table></div>
       ${open && incident.runState !== 'complete' && incident.runState !== 'running' ? html`<form method="post" action="/admin/incidents/${incident.id}/resume" data-console-action>${csrf}<button type="submit">Resume the playbook</button></form>` : ''}

@@ -5,6 +5,8 @@
  * portal's own host nor a protected or never-block domain, nor the admin's own address.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { havePostgres, POSTGRES_TEST_URL } from '../peers.js';
+import { freshPostgresDatabase } from '../support/gatehouse-fixture.js';
 import { signInThroughPortal } from '../support/portal-sign-in.js';
 import { action, csrfOf, page, startConsoleKit, type ConsoleKit } from './console-test-kit.js';
 
@@ -18,11 +20,16 @@ reports:
   never_block: [github.com]
 `;
 
-describe('admin console: DNS', () => {
+const pgUp = await havePostgres();
+// The searches are index ranges written per engine (prefix: a byte range on SQLite, LIKE on PostgreSQL).
+const engines = [{ engine: 'SQLite', database: async () => undefined }, ...(pgUp ? [{ engine: 'PostgreSQL', database: () => freshPostgresDatabase(POSTGRES_TEST_URL, 'gatehouse_console_dns') }] : [])];
+
+describe.each(engines)('admin console: DNS ($engine)', ({ database }) => {
   let kit: ConsoleKit;
   let base: number;
   beforeAll(async () => {
-    kit = await startConsoleKit({ extraYaml: EXTRA });
+    const databaseUrl = await database();
+    kit = await startConsoleKit({ extraYaml: EXTRA, ...(databaseUrl ? { databaseUrl } : {}) });
     const core = kit.fx.gatehouse.core;
     const staff = (await core.identity.users.require('staff@acme.test')).id;
     base = kit.clock.now() - 3_600_000;
