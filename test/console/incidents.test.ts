@@ -7,7 +7,8 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
+import { havePostgres, POSTGRES_TEST_URL } from '../peers.js';
+import { freshPostgresDatabase, startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { signInThroughPortal } from '../support/portal-sign-in.js';
 import { action, page, startConsoleKit, type ConsoleKit } from './console-test-kit.js';
 
@@ -263,5 +264,36 @@ describe('admin console: incidents', () => {
     } finally {
       await second?.close();
     }
+  });
+});
+
+describe.runIf(await havePostgres())('admin console: incident timeline across instances on PostgreSQL', () => {
+  let kit: ConsoleKit;
+  let second: GatehouseFixture;
+  let databaseUrl: string;
+  beforeAll(async () => {
+    databaseUrl = await freshPostgresDatabase(POSTGRES_TEST_URL, 'gatehouse_console_incidents');
+    kit = await startConsoleKit({ extraYaml: EXTRA, databaseUrl });
+    second = await startFixture({ databaseUrl, clock: kit.clock, legacy: { password: true, totp: true }, extraYaml: EXTRA });
+  });
+  afterAll(async () => {
+    for (const req of streams) req.destroy();
+    await second?.close();
+    await kit?.close();
+  });
+
+  it('streams on one instance the entries the other writes', async () => {
+    const result = await kit.fx.gatehouse.incidents.declare({ title: 'Across PostgreSQL', domains: ['pg.example.test'] }, { actor: 'test' });
+    if (!('incident' in result)) throw new Error('not declared');
+    const id = result.incident.id;
+    const cookie = [...kit.admin.cookies(kit.fx.portalHost)].map(([k, v]) => `${k}=${v}`).join('; ');
+    const stream = openStream(second.port, `${kit.fx.portalHost}:${second.port}`, cookie, `/admin/incidents/${id}/events`);
+    expect((await stream.response).statusCode).toBe(200);
+    await stream.waitFor((e) => e.text.startsWith('block_domains done'));
+    const closed = await action(kit, kit.admin, `/admin/incidents/${id}/close`, { note: 'closed on the first instance' });
+    expect(closed.json.ok).toBe(true);
+    expect((await stream.waitFor((e) => e.text.startsWith('closed by admin:'))).text).toContain('closed on the first instance');
+    stream.close();
+    await stream.end;
   });
 });
