@@ -31,7 +31,7 @@ function verdictSection(name: string, outcome: { verdict: DomainVerdict } | { er
   const { verdict } = outcome;
   return html`<div class="dns-verdict">
     <p><span class="verdict verdict-${verdict.action}">${verdict.action.toUpperCase()}</span> <code>${verdict.name}</code> ${verdict.humanReason}</p>
-    ${verdict.reasons.length ? html`<ul>${verdict.reasons.map((r) => html`<li><code>${r.code}</code> ${'message' in r ? String((r as { message?: unknown }).message ?? '') : ''}</li>`)}</ul>` : html`<p class="muted">No rule flagged this name.</p>`}
+    ${verdict.reasons.length ? html`<ul>${verdict.reasons.map((r) => html`<li><code>${r.code}</code> ${r.detail}</li>`)}</ul>` : html`<p class="muted">No rule flagged this name.</p>`}
     <p class="muted">Age: ${verdict.age.state}${verdict.registeredAt ? `, registered ${verdict.registeredAt}` : ''}${verdict.lookalike?.brand ? `; looks like ${verdict.lookalike.brand}` : ''}</p>
   </div>`;
 }

@@ -137,7 +137,7 @@ describe.each(engines)('admin console: DNS ($engine)', ({ database }) => {
     const verdict = await kit.fx.gatehouse.dns.intel.classifier.classify('acme-login.test');
     expect(verdict.action).not.toBe('allow');
     expect(reply.body).toContain(`verdict-${verdict.action}`);
-    for (const reason of verdict.reasons) expect(reply.body).toContain(`<code>${reason.code}</code>`);
+    for (const reason of verdict.reasons) expect(reply.body).toContain(`<code>${reason.code}</code> ${reason.detail.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')}`);
     const hostile = await page(kit, kit.admin, `/admin/dns?check=${encodeURIComponent('<script>alert(1)</script>')}`);
     expect(hostile.status).toBe(200);
     expect(hostile.body).not.toContain('<script>alert');
