@@ -8,6 +8,7 @@ import { consolePage, consoleTime } from './console-layout.js';
 import { registerConsolePagePost } from './console-page-post.js';
 import { registerIncidentDetail } from './incident-page.js';
 import { registerIncidentEvents } from './incident-events.js';
+import { REVOKE_ALL_CONFIRMATION } from './sessions-page.js';
 
 const MAX_LIST = 1000;
 
@@ -65,6 +66,7 @@ function planBody(plan: IncidentPlan, form: DeclareForm, csrfToken: string): Saf
       : html`<p class="muted">None named or found yet (the hunt runs during the playbook).</p>`}
     <h2>Warning sent to everyone</h2><p><strong>${plan.warning.subject}</strong></p><pre class="incident-warning">${plan.warning.text}</pre>
     <form method="post" action="/admin/incidents/declare" data-console-action>${hiddenFields(form, csrfToken)}
+      ${form.allSessions ? html`<p><strong>This signs out everyone in the organisation, you included.</strong></p><label for="confirm-all">Type <code>${REVOKE_ALL_CONFIRMATION}</code> to confirm</label><input id="confirm-all" name="confirm" type="text" autocomplete="off" required>` : ''}
       <div class="row"><button class="danger" type="submit">Declare and run the playbook</button><a class="button secondary" href="/admin/incidents">Cancel</a></div>
     </form>`;
 }
@@ -112,7 +114,12 @@ export function registerIncidentsPage(scope: FastifyInstance, ctx: ConsoleContex
   });
 
   registerConsoleAction(scope, ctx, 'incidents', '/incidents/declare', 'incident.declare', async (request, session) => {
-    const result = await ctx.deps.incidents.declare(declareInputOf(declareFormOf(request)), { actor: `admin:${session.userId}` });
+    const form = declareFormOf(request);
+    // Revoking every session is the sessions page's "sign everyone out": typed, not clicked, there too.
+    if (form.allSessions && formField(request, 'confirm', { optional: true, max: 100 }).trim().toLowerCase() !== REVOKE_ALL_CONFIRMATION) {
+      throw new GatehouseError('confirmation_mismatch', { status: 400, publicMessage: `Type "${REVOKE_ALL_CONFIRMATION}" to confirm revoking every session.` });
+    }
+    const result = await ctx.deps.incidents.declare(declareInputOf(form), { actor: `admin:${session.userId}` });
     if (!('incident' in result)) throw new Error('a declaration returned a plan');
     const { incident, run } = result;
     return {

@@ -140,6 +140,14 @@ describe('admin console: incidents', () => {
 
   it('answers a bad declaration with the capability’s error, declaring nothing', async () => {
     const before = await incidentIds();
+    // Every session of everyone: typed, as on the sessions page.
+    const plan = await action(kit, kit.admin, '/admin/incidents/plan', { title: 'everyone out', all_sessions: 'on' }, { json: false });
+    expect(plan.reply.body).toContain('name="confirm"');
+    const untyped = await action(kit, kit.admin, '/admin/incidents/declare', { title: 'everyone out', all_sessions: 'on' });
+    expect(untyped.status).toBe(400);
+    expect(untyped.json.error).toBe('confirmation_mismatch');
+    const mistyped = await action(kit, kit.admin, '/admin/incidents/declare', { title: 'everyone out', all_sessions: 'on', confirm: 'yes' });
+    expect(mistyped.json.error).toBe('confirmation_mismatch');
     const noTitle = await action(kit, kit.admin, '/admin/incidents/plan', { title: '' });
     expect(noTitle.status).toBe(400);
     const badSince = await action(kit, kit.admin, '/admin/incidents/declare', { title: 'x', since: 'forever' });
