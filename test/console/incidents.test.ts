@@ -19,14 +19,14 @@ interface LiveEvent {
 }
 
 /** A real EventSource-like client over node:http: events as they arrive, and a wait on a predicate. */
-function openStream(port: number, host: string, cookie: string, path: string) {
+function openStream(port: number, host: string, cookie: string, path: string, extraHeaders: Record<string, string> = {}) {
   const events: LiveEvent[] = [];
   const waiters: { match: (e: LiveEvent) => boolean; resolve: (e: LiveEvent) => void }[] = [];
   let ended!: () => void;
   const end = new Promise<void>((resolve) => (ended = resolve));
   let req!: http.ClientRequest;
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-    req = http.get({ host: '127.0.0.1', port, path, headers: { host, cookie, accept: 'text/event-stream' }, agent: false }, (res) => {
+    req = http.get({ host: '127.0.0.1', port, path, headers: { host, cookie, accept: 'text/event-stream', ...extraHeaders }, agent: false }, (res) => {
       resolve(res);
       let buffer = '';
       res.setEncoding('utf8');
@@ -194,6 +194,14 @@ describe('admin console: incidents', () => {
     expect(new Set(stream.events.map((e) => e.id)).size).toBe(stream.events.length);
     stream.close();
     await stream.end;
+
+    // A reconnecting EventSource names the last entry it has: only the ones after it come again.
+    const all = stream.events.map((e) => e.id);
+    const resumed = openStream(kit.fx.port, host, cookie, `/admin/incidents/${id}/events`, { 'last-event-id': all[2]! });
+    await resumed.waitFor((e) => e.text.startsWith('closed by admin:'));
+    expect(resumed.events.map((e) => e.id)).toEqual(all.slice(3));
+    resumed.close();
+    await resumed.end;
   });
 
   it('gates the stream like a page and bounds the streams one admin holds', async () => {
