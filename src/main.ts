@@ -251,7 +251,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     cleanups.push(() => reports.close());
     const adminConsole = registerConsole(app, {
       ...{ db: core.store.db, audit: core.audit, identity: core.identity, serviceTokens, clock, random, clientIp, settings: adminSettings },
-      ...{ config: () => core.snapshot().config, isIpBlocked: access.ipBlocks.isBlocked, reports: reports.reports },
+      ...{ config: () => core.snapshot().config, isIpBlocked: access.ipBlocks.isBlocked, reports: reports.reports, dns, ipBlocks: access.ipBlocks, incidents },
     });
     cleanups.push(() => adminConsole.close());
 

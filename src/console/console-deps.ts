@@ -1,10 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { IpBlocks } from '../access/index.js';
 import type { AdminAuthSettings } from '../admin/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { ServiceTokens } from '../credentials/index.js';
 import type { GatehouseConfig } from '../config/index.js';
+import type { DnsLayer } from '../dns/index.js';
 import type { IdentityService } from '../identity/index.js';
+import type { IncidentResponse } from '../incident/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import type { Reports } from '../reports/index.js';
@@ -37,4 +40,9 @@ export interface ConsoleDeps {
   isIpBlocked: (ip: string) => boolean;
   /** Reported lures: the triage queue reads and acts through this, never on the tables by hand. */
   reports: Reports;
+  /** Runtime domain blocks, the lists in force and the domain verdicts (the CLI's `domain`, `dns lists`). */
+  dns: Pick<DnsLayer, 'domainBlocks' | 'gateway' | 'config' | 'intel'>;
+  /** The running instance's IP blocks: applied here at once, on the other instances by the feed. */
+  ipBlocks: IpBlocks;
+  incidents: IncidentResponse;
 }

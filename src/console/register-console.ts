@@ -11,6 +11,8 @@ import type { ConsoleDeps } from './console-deps.js';
 import { createConsoleGate } from './console-gate.js';
 import { startOverviewRollups } from './overview-rollup-timer.js';
 import { registerOverviewPage } from './overview-page.js';
+import { registerDnsPage } from './dns-page.js';
+import { registerIncidentsPage } from './incidents-page.js';
 import { registerSessionsPage } from './sessions-page.js';
 import { registerTokensPage } from './tokens-page.js';
 import { registerUsersPage } from './users-page.js';
@@ -109,6 +111,8 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
       registerAppsPage(scope, ctx);
       registerAuditPage(scope, ctx);
       registerReportsPage(scope, ctx);
+      registerDnsPage(scope, ctx);
+      registerIncidentsPage(scope, ctx);
     },
     { prefix: '/admin' },
   );

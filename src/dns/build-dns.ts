@@ -24,6 +24,8 @@ export interface DnsLayer {
   readonly ports: { udp: number | null; tcp: number | null };
   /** The `dns` section in force: the last one applied. */
   readonly config: DnsConfig;
+  /** The domain intelligence in force (`domain check` from the console asks the same classifier). */
+  readonly intel: DomainIntel;
   /**
    * Applies a new `dns` section without a restart: the next gateway is built and prepared aside (lists
    * loaded, upstream sockets open), then listens and replaces the current one whole. If anything fails
@@ -252,6 +254,9 @@ export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
     },
     get config() {
       return state.config;
+    },
+    get intel() {
+      return state.intel;
     },
     reload(next) {
       const run = reloading.then(() => apply(next));

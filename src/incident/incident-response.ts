@@ -16,7 +16,7 @@ import { incidentCredentialsOf, type IncidentCredentials } from './incident-cred
 import { blocksOfIncident, keptBlocks, liftBlocksOfIncident, type ClosedIncidentBlocks } from './incident-blocks.js';
 import { IncidentRepository } from './incident-repository.js';
 import { eventsOf } from './incident-events.js';
-import type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentTimelineSource, IncidentView } from './incident-types.js';
+import type { DeclareInput, IncidentCampaign, IncidentRecord, IncidentTimelineSource, IncidentView, TimelineEntry } from './incident-types.js';
 import { parseIndicators } from './indicators.js';
 import { createItemDeliverer } from './notify/deliver-item.js';
 import { createEmailSender, type EmailSender } from './notify/email-sender.js';
@@ -51,6 +51,8 @@ export interface IncidentResponse {
   resume(id: string, options: { actor: string; takeover?: boolean }): Promise<{ incident: IncidentView; run: PlaybookRun }>;
   list(filter?: { status?: 'open' | 'closed' }): Promise<IncidentRecord[]>;
   show(id: string): Promise<IncidentView>;
+  /** The incident and its step rows only (no users, outbox nor STIX): cheap enough to poll for a live view. */
+  timeline(id: string): Promise<{ incident: IncidentRecord; timeline: TimelineEntry[] }>;
   /**
    * Closes an incident. Its domain and IP blocks (and strict new-domain isolation, if it turned that on)
    * stay in force unless `liftBlocks`; the result's `blocks` says which.
@@ -304,6 +306,10 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     },
     list: (filter?: { status?: 'open' | 'closed' }) => repository.list(filter),
     show,
+    async timeline(id: string) {
+      const [incident, steps] = await Promise.all([repository.get(id), repository.steps(id)]);
+      return { incident, timeline: [...steps.values()] };
+    },
     async close(id: string, { actor, note, liftBlocks }: { actor: string; note?: string; liftBlocks?: boolean }) {
       const record = await repository.get(id);
       const found = await blocksOfIncident(deps, id);

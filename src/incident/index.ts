@@ -12,6 +12,7 @@ export { HUNT_NAMES, type HuntName, type HuntResult, type HuntUser, type HuntSes
 export { huntParamSchemas } from './hunts/run-hunt.js';
 export { parseDuration } from './duration.js';
 export { timelineText } from './timeline-text.js';
+export { timelineEvents, type TimelineEvent } from './timeline-events.js';
 export { buildStixBundle, type StixBundle } from './stix/stix-bundle.js';
 export type { Indicators } from './indicators.js';
 export { createEmailSender, type EmailSender, type EmailMessage } from './notify/email-sender.js';

@@ -4,7 +4,8 @@ function clock(ms: number | undefined): string {
   return ms === undefined ? '--:--:--.---' : new Date(ms).toISOString().slice(11, 23);
 }
 
-function summarise(result: Record<string, unknown> | undefined): string {
+/** A step's recorded result as `key=value` pairs (long lists as counts). */
+export function summarise(result: Record<string, unknown> | undefined): string {
   if (!result) return '';
   return Object.entries(result)
     .map(([key, value]) => `${key}=${Array.isArray(value) ? (value.length > 5 ? `${value.length} items` : value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(',')) : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`)

@@ -1,0 +1,105 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { timelineEvents } from '../incident/index.js';
+import { GatehouseError } from '../lib/errors.js';
+import type { ConsoleContext } from './console-context.js';
+import { incidentIdOf } from './incident-page.js';
+
+/** Streams one admin may hold open (a few tabs); more is a runaway script, not a responder. */
+export const STREAMS_PER_ADMIN = 4;
+/** Streams for the whole instance: each polls the database, so their number is bounded. */
+const STREAMS_TOTAL = 200;
+/** A comment line this often keeps proxies from closing an idle stream; the session is re-checked with it. */
+const HEARTBEAT_MS = 15_000;
+/** Entries sent per poll at most (a step's result is bounded text; an incident has a dozen lines). */
+const MAX_EVENTS = 200;
+
+/** SSE field values are single lines (WHATWG HTML §9.2.6): an id never carries a line break. */
+function sseId(key: string): string {
+  return key.replace(/[\r\n]/g, ' ').slice(0, 200);
+}
+
+/**
+ * The incident timeline as server-sent events: the entries already written, then each new one as it
+ * is written. The playbook may run on any instance (or the CLI), and its steps are rows updated in
+ * place with no notification across processes, so each stream reads the incident's few rows at the
+ * change-feed poll interval and sends the lines it has not sent. Gated like a page (an admin session
+ * with a key, re-checked at every heartbeat so a revoked session's stream ends), bounded per admin
+ * and per instance, ended on client disconnect and when the console closes.
+ */
+export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleContext): void {
+  const open = new Set<() => void>();
+  const perAdmin = new Map<string, number>();
+  // preClose: the server waits for open responses to end before it closes, and a stream never ends by itself.
+  scope.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  scope.get('/incidents/:id/events', async (request, reply) => {
+    const session = await ctx.gate.read(request);
+    const id = incidentIdOf(request);
+    // Refused before the stream starts: a missing incident is a 404, not an empty stream.
+    await ctx.deps.incidents.timeline(id);
+    const held = perAdmin.get(session.userId) ?? 0;
+    if (held >= STREAMS_PER_ADMIN || open.size >= STREAMS_TOTAL) {
+      throw new GatehouseError('console_too_many_streams', { status: 429, publicMessage: 'Too many live views are open. Close a tab and reload.' });
+    }
+    perAdmin.set(session.userId, held + 1);
+
+    const stream = new PassThrough();
+    const sent = new Set<string>();
+    const lastEventId = String(request.headers['last-event-id'] ?? '');
+    let resumed = lastEventId === '';
+    let polling: NodeJS.Timeout | undefined;
+    let ended = false;
+    const heartbeat = setInterval(() => {
+      stream.write(': keep-alive\n\n');
+      ctx.gate.read(request).catch(() => end());
+    }, HEARTBEAT_MS);
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(polling);
+      clearInterval(heartbeat);
+      open.delete(end);
+      const left = (perAdmin.get(session.userId) ?? 1) - 1;
+      if (left > 0) perAdmin.set(session.userId, left);
+      else perAdmin.delete(session.userId);
+      stream.end();
+    };
+    open.add(end);
+
+    const poll = async () => {
+      try {
+        const { incident, timeline } = await ctx.deps.incidents.timeline(id);
+        for (const event of timelineEvents(incident, timeline).slice(0, MAX_EVENTS)) {
+          const key = sseId(event.key);
+          if (sent.has(key)) continue;
+          sent.add(key);
+          // A reconnecting EventSource names the last entry it has: those up to it are not sent again.
+          if (!resumed) {
+            resumed = key === lastEventId;
+            continue;
+          }
+          stream.write(`id: ${key}\ndata: ${JSON.stringify({ text: event.text, at: event.at })}\n\n`);
+        }
+        // An unknown Last-Event-ID (the incident changed since): everything is sent once.
+        if (!resumed) {
+          resumed = true;
+          sent.clear();
+          return poll();
+        }
+      } catch (error) {
+        request.log.warn({ err: error, incident: id }, 'incident timeline read failed; retrying');
+      }
+      if (!ended) polling = setTimeout(() => void poll(), Math.max(25, ctx.deps.config().database.feed_poll_ms));
+    };
+    // The response's close, not the request's: a GET's request stream ends as soon as it is read.
+    reply.raw.on('close', end);
+
+    // EventSource waits this long before reconnecting after a dropped connection.
+    stream.write('retry: 3000\n\n');
+    void poll();
+    return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store').header('x-accel-buffering', 'no').send(stream);
+  });
+}
