@@ -2,8 +2,8 @@ import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { answerJwksOnAnyHost, buildAccess, type AccessLayer } from './access/index.js';
-import { refuseBlockedClients, registerAdminApi, requireAdmin } from './admin/index.js';
-import { registerConsole } from './console/index.js';
+import { refuseBlockedClients, requireAdmin } from './admin/index.js';
+import { registerAdminSurfaces } from './admin-surfaces.js';
 import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
@@ -207,7 +207,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       });
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(access.jwks()));
 
-    // Incident response and the admin API: watchers run here; the DNS gateway raises lookalike alerts through it.
+    // Incident response: watchers run here; the DNS gateway raises lookalike alerts through it.
     const incidents = createIncidentResponse({ core, ipBlocks: access.ipBlocks, domainBlocks: dns.domainBlocks, logger, serviceTokens, timelineSources: [abuseReportTimeline(core.store.db)] });
     cleanups.push(incidents.startWatchers(), () => incidents.dispose());
     lookalikeAlert.notify = (sighting) => incidents.onLookalikeQuery(sighting);
@@ -215,15 +215,6 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     // Runs before the SMTP pool closes: the last write's anomalies are raised, and waited for, first.
     cleanups.push(() => serviceTokens.stop());
     refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip), () => core.snapshot().config.portal.organisation);
-    const adminSettings = () => ({
-      cookieName: portalSettings().cookieName,
-      adminGroups: core.snapshot().config.identity.admin_groups,
-      writeWindowMs: core.snapshot().config.identity.admin_write_window_minutes * 60_000,
-      allowedOrigins: portalSettings().allowedOrigins,
-      organisation: portalSettings().organisation,
-    });
-    const clientIp = (request: { ip: string }) => normaliseAddress(request.ip);
-    registerAdminApi(app, { incidents, audit: core.audit, random, clock, validateSession: (token) => core.identity.sessions.validate(token), clientIp, settings: adminSettings });
 
     // `gatehouse login`, SSH certificates and TCP tunnels: the command line's way in, one credential.
     const commandLine = buildCommandLineAccess({ core, access, config: options.snapshot.config, clock, random, logger });
@@ -249,10 +240,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       ...(options.rdapConnection ? { rdapConnection: options.rdapConnection } : {}),
     });
     cleanups.push(() => reports.close());
-    const adminConsole = registerConsole(app, {
-      ...{ db: core.store.db, audit: core.audit, identity: core.identity, serviceTokens, clock, random, clientIp, settings: adminSettings },
-      ...{ config: () => core.snapshot().config, isIpBlocked: access.ipBlocks.isBlocked, reports: reports.reports, dns, ipBlocks: access.ipBlocks, incidents },
-    });
+    // The admin API and the console's pages: one gate, one address rule.
+    const adminConsole = registerAdminSurfaces(app, { core, access, dns, incidents, serviceTokens, reports, portalSettings, clock, random });
     cleanups.push(() => adminConsole.close());
 
     registerPortal(app, {
