@@ -11,7 +11,7 @@ import { findExecutable, haveCommand } from '../../../test/peers.js';
 import { codeOf } from '../../../test/support/error-code.js';
 import { cryptoRandom } from '../../lib/random.js';
 import { createLocalAuthorizedKeysChannel } from './authorized-keys-channel.js';
-import type { RotationTarget, Rotator } from './rotator.js';
+import type { RotationTarget } from './rotator.js';
 import { runProcess } from './run-process.js';
 import { createSshAuthorizedKeyRotator } from './ssh-authorized-key-rotator.js';
 import { faultyDirectorySink, messagesOf } from './test-support/faulty-directory-sink.js';
@@ -40,16 +40,14 @@ describe.runIf(server !== undefined)('ssh-authorized-key rotator: a crash betwee
     await peer.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  // Built on first use: a skipped suite is still collected, and has no sshd.
-  const rotator = {
-    rotate: (...args: Parameters<Rotator['rotate']>) =>
-      createSshAuthorizedKeyRotator({
-        channel: createLocalAuthorizedKeysChannel({ pathFor: () => peer.authorizedKeysFile }),
-        knownHostsFile: peer.knownHostsFile,
-        sshBinary: ssh as string,
-        timeoutMs: 20_000,
-      }).rotate(...args),
-  };
+  // Built in each test: a skipped suite is still collected, and has no sshd.
+  const makeRotator = () =>
+    createSshAuthorizedKeyRotator({
+      channel: createLocalAuthorizedKeysChannel({ pathFor: () => peer.authorizedKeysFile }),
+      knownHostsFile: peer.knownHostsFile,
+      sshBinary: ssh as string,
+      timeoutMs: 20_000,
+    });
 
   async function loginExit(privateKey: Buffer | string): Promise<number | undefined> {
     const file = join(peer.dir, `probe-${cryptoRandom.uuid()}`);
@@ -75,7 +73,7 @@ describe.runIf(server !== undefined)('ssh-authorized-key rotator: a crash betwee
   it('recovers on the next call by delivering the staged key, without a third one', async () => {
     const { target, old, file } = await keyInSink('deploy');
     const crashing = faultyDirectorySink(dir, { failDelivery: true });
-    const failure = await rotator.rotate(target, crashing.context).catch((caught: unknown) => caught);
+    const failure = await makeRotator().rotate(target, crashing.context).catch((caught: unknown) => caught);
     expect((failure as { code?: string }).code).toBe('rotation_sink_failed');
 
     const pending = crashing.pendingOf(target);
@@ -86,7 +84,7 @@ describe.runIf(server !== undefined)('ssh-authorized-key rotator: a crash betwee
     expect(await loginExit(staged)).toBe(0);
     const installed = readFileSync(peer.authorizedKeysFile, 'utf8');
 
-    const outcome = await rotator.rotate(target, faultyDirectorySink(dir).context);
+    const outcome = await makeRotator().rotate(target, faultyDirectorySink(dir).context);
     expect(outcome.evidence).toMatchObject({ kind: 'old_credential_refused', detail: { recoveredStagedSecret: true, newCredential: 'accepted' } });
     expect(outcome.evidence.detail.answer).toMatch(/Permission denied \(publickey\)/);
     expect(readFileSync(peer.authorizedKeysFile, 'utf8')).toBe(installed);
@@ -102,11 +100,11 @@ describe.runIf(server !== undefined)('ssh-authorized-key rotator: a crash betwee
   it('discards a key staged by an attempt that died before the change, and rotates afresh', async () => {
     const { target, old, file } = await keyInSink('builder');
     const crashing = faultyDirectorySink(dir, { crashAfterStage: true });
-    expect(await codeOf(rotator.rotate(target, crashing.context))).toBe('rotation_staging_failed');
+    expect(await codeOf(makeRotator().rotate(target, crashing.context))).toBe('rotation_staging_failed');
     const stale = readFileSync(crashing.pendingOf(target));
     expect(await loginExit(old)).toBe(0);
 
-    const outcome = await rotator.rotate(target, faultyDirectorySink(dir).context);
+    const outcome = await makeRotator().rotate(target, faultyDirectorySink(dir).context);
     expect(outcome.evidence.detail).toMatchObject({ staleStagedSecretDiscarded: true, newCredential: 'accepted' });
     expect(readFileSync(file)).not.toEqual(stale);
     expect(existsSync(crashing.pendingOf(target))).toBe(false);
@@ -115,15 +113,35 @@ describe.runIf(server !== undefined)('ssh-authorized-key rotator: a crash betwee
     expect(await loginExit(old)).toBe(255);
   });
 
+  it('a staged key found installed beside a live previous key is removed, by a fresh rotation and by a revocation', async () => {
+    for (const action of ['rotate', 'revoke'] as const) {
+      const { target, old, file } = await keyInSink(`leftover-${action}`);
+      const strayPair = await peer.keygen(`leftover-${action}-staged`);
+      // A write-ahead whose key reached authorized_keys while the old key stayed (a hand edit, a partial write).
+      writeFileSync(peer.authorizedKeysFile, `${readFileSync(peer.authorizedKeysFile, 'utf8')}${strayPair.publicKeyLine}\n`);
+      const { context, pendingOf } = faultyDirectorySink(dir);
+      await context.staging!.stage(target, readFileSync(strayPair.privateKeyFile));
+      expect(await loginExit(readFileSync(strayPair.privateKeyFile))).toBe(0);
+
+      const outcome = action === 'rotate' ? await makeRotator().rotate(target, context) : await makeRotator().revoke(target, context);
+      expect(outcome.evidence.kind).toBe(action === 'rotate' ? 'old_credential_refused' : 'revocation_probed');
+      expect(await loginExit(readFileSync(strayPair.privateKeyFile))).toBe(255);
+      expect(await loginExit(old)).toBe(255);
+      expect(existsSync(pendingOf(target))).toBe(false);
+      expect(readFileSync(peer.authorizedKeysFile, 'utf8')).not.toContain(strayPair.publicKeyLine.split(' ')[1]);
+      if (action === 'rotate') expect(await loginExit(readFileSync(file))).toBe(0);
+    }
+  });
+
   it('stops, naming both refusals, when neither the previous nor the staged key logs in', async () => {
     const { target, old } = await keyInSink('orphan');
     const crashing = faultyDirectorySink(dir, { failDelivery: true });
-    await rotator.rotate(target, crashing.context).catch(() => undefined);
+    await makeRotator().rotate(target, crashing.context).catch(() => undefined);
     const staged = readFileSync(crashing.pendingOf(target));
     const elsewhere = await peer.keygen('orphan-by-hand');
     writeFileSync(peer.authorizedKeysFile, `${elsewhere.publicKeyLine}\n`);
 
-    const error = await rotator.rotate(target, faultyDirectorySink(dir).context).catch((caught: unknown) => caught);
+    const error = await makeRotator().rotate(target, faultyDirectorySink(dir).context).catch((caught: unknown) => caught);
     expect((error as { code?: string }).code).toBe('rotation_previous_and_staged_secret_refused');
     expect(messagesOf(error)).not.toContain(keyBody(old));
     expect(messagesOf(error)).not.toContain(keyBody(staged));

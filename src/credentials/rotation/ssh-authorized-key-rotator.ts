@@ -140,7 +140,8 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
         let current = await channel.read(destination);
         // A stale staged key was never delivered: if a partial change left it installed, nobody may keep it.
         const staleBlob = start.staleDiscarded ? publicKeyBlobOf(start.staleDiscarded)?.blob : undefined;
-        if (staleBlob) current = replaceAuthorizedKey(current, { removeBlob: staleBlob }).content;
+        // (It is the previous key itself when a delivery completed but the discard did not: removed below.)
+        if (staleBlob && staleBlob !== old.blob) current = replaceAuthorizedKey(current, { removeBlob: staleBlob }).content;
         const replaced = replaceAuthorizedKey(current, { removeBlob: old.blob, addLine: fresh.publicKeyLine });
         removed = replaced.removed;
         await channel.write(destination, replaced.content);
@@ -185,7 +186,7 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
       // A key staged by an interrupted rotation may be installed though never delivered: it goes too.
       const staged = await context.staging?.staged(target);
       const stagedBlob = staged ? publicKeyBlobOf(staged)?.blob : undefined;
-      if (stagedBlob) current = replaceAuthorizedKey(current, { removeBlob: stagedBlob }).content;
+      if (stagedBlob && stagedBlob !== old.blob) current = replaceAuthorizedKey(current, { removeBlob: stagedBlob }).content;
       const { content, removed } = replaceAuthorizedKey(current, { removeBlob: old.blob });
       await channel.write(destination, content);
       if (staged) await context.staging?.discard(target);
