@@ -40,6 +40,7 @@ ${PG}    admin_password_file: pg-rotator.password
       type: exec
       deliver: { argv: [/usr/local/bin/vault-put, kv/ssh] }
       read_previous: { argv: [/usr/local/bin/vault-get, kv/ssh], timeout_ms: 5000 }
+      staging_dir: /var/lib/gatehouse/rotation-staging
   wiki:
     type: exec
     commands:
@@ -48,7 +49,7 @@ ${PG}    admin_password_file: pg-rotator.password
       'gatehouse.yaml',
     );
     expect(config.rotators['pg-main']).toMatchObject({ type: 'postgres-role', connect_timeout_ms: 5000, terminate_sessions: true, sink: { type: 'directory', file_name: '{name}.secret' } });
-    expect(config.rotators.bastion).toMatchObject({ ssh_binary: '/usr/bin/ssh', authorized_keys_path: '.ssh/authorized_keys', timeout_ms: 15_000, sink: { deliver: { timeout_ms: 60_000 } } });
+    expect(config.rotators.bastion).toMatchObject({ ssh_binary: '/usr/bin/ssh', authorized_keys_path: '.ssh/authorized_keys', timeout_ms: 15_000, sink: { deliver: { timeout_ms: 60_000 }, staging_dir: '/var/lib/gatehouse/rotation-staging' } });
     expect(config.rotators.wiki).toMatchObject({ commands: { 'wiki-api': { timeout_ms: 60_000 } } });
   });
 
@@ -114,6 +115,9 @@ ${PG}    admin_password_file: pg-rotator.password
       'rotators["pg-main"].sink.file_name: must contain {name} or {item}, and no other placeholder',
     );
     expect(problems('  pg-main:\n    type: postgres-role\n    admin_url: postgres://rotator@db/postgres\n    sink: { type: exec, deliver: { argv: [vault] } }\n')).toBe('rotators["pg-main"].sink.deliver.argv[0]: must be an absolute path to the program');
+    expect(problems('  pg-main:\n    type: postgres-role\n    admin_url: postgres://rotator@db/postgres\n    sink: { type: exec, deliver: { argv: [/usr/bin/vault] }, staging_dir: "Zq8xW2mK9pLr4TvB7nYc3Hs" }\n')).toMatch(
+      /^rotators\["pg-main"\]\.sink\.staging_dir: must be the path of the staging directory; this looks like the secret itself/,
+    );
   });
 
   it('refuses names the inventory could not use, and the token rotator\'s name', () => {

@@ -67,6 +67,9 @@ const sinkSchema = z.discriminatedUnion('type', [
       read_previous: commandSchema
         .optional()
         .describe('Prints the secret in use on stdout (same environment as `deliver`), for the probe that shows it refused after rotation. Without it, rotators that must present the old secret (postgres-role, ssh-authorized-key) refuse to rotate.'),
+      staging_dir: filePath('the staging directory')
+        .optional()
+        .describe('A directory only Gatehouse can read (absolute, or relative to this file; created 0700) where postgres-role and ssh-authorized-key stage each new secret (a 0600 file) before changing the target, so a crash or a failed delivery cannot lose it. Without it they refuse to rotate through this sink.'),
     })
     .describe('Deliver each new secret through a command (a secrets manager client, …).'),
 ]);

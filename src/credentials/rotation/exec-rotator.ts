@@ -39,6 +39,9 @@ const revokeOutput = rotateOutput.extend({ deliveredTo: text(300).optional() });
  * command as JSON on stdin, where no argument or shell can reinterpret it. A non-zero exit, a
  * timeout, output that is not exactly that shape, or a probe that does not say `refused: true` is not
  * evidence. The command's stderr is never copied into errors or logs: a script may print secrets there.
+ * Gatehouse runs it again for an item whose outcome it did not record, so a command that changes the
+ * target before delivering must write the new secret ahead itself, as the built-in rotators do
+ * (docs/credential-campaigns.md, "Crash safety of a rotation").
  */
 export function createExecRotator(options: ExecRotatorOptions): Rotator {
   const { commands, defaultTimeoutMs = 60_000, maxOutputBytes = 64 * 1024 } = options;

@@ -6,6 +6,7 @@ import { cryptoRandom, randomToken } from '../../lib/random.js';
 import { createPostgresRoleRotator } from './postgres-role-rotator.js';
 import { scramSha256Verifier } from './scram-sha256-verifier.js';
 import type { RotationContext, RotationTarget } from './rotator.js';
+import { memoryStaging } from './test-support/memory-staging.js';
 import { startPrivatePostgres, type PrivatePostgres } from './test-support/private-postgres.js';
 
 const postgres = await havePostgres();
@@ -20,6 +21,7 @@ function contextWith(previous: string | undefined) {
       return `memory:${target.itemId}`;
     },
     previousSecret: async () => (previous === undefined ? undefined : Buffer.from(previous)),
+    staging: memoryStaging(),
   };
   return { context, delivered };
 }

@@ -3,6 +3,7 @@ import { cryptoRandom, randomToken, type Random } from '../../lib/random.js';
 import { rotationError } from './rotation-error.js';
 import type { RotationContext, RotationOutcome, RotationTarget, Rotator } from './rotator.js';
 import { scramSha256Verifier, SCRAM_ITERATIONS } from './scram-sha256-verifier.js';
+import { requireStaging, writeAheadStart, type LoginProbe } from './write-ahead.js';
 
 export interface PostgresRoleRotatorOptions {
   /** A connection string for a role allowed to `ALTER ROLE` the targets (CREATEROLE or superuser). */
@@ -166,26 +167,47 @@ export function createPostgresRoleRotator(options: PostgresRoleRotatorOptions): 
         `postgres-role ${target.itemId}: the previous password is not available, so the probe cannot present it`,
       );
     }
+    const staging = requireStaging(`postgres-role ${target.itemId}`, context);
     await requirePasswordChecked(target, server, role);
     // A refusal after the change proves something only if the same secret was accepted before it: a
     // campaign holding a stale or mistyped secret would otherwise record evidence about a password that
-    // was never the live one, while the real one keeps working.
-    const before = await login(server, role, previous.toString('utf8'));
-    if (!before.ok) {
-      throw rotationError(
-        before.sqlstate === undefined ? 'rotation_probe_failed' : 'rotation_previous_secret_refused',
-        `postgres-role ${target.itemId}: the previous password does not log in at ${serverName(server)} before rotation (${before.answer}), so its refusal afterwards would prove nothing`,
+    // was never the live one, while the real one keeps working. The one exception is a staged password
+    // that logs in while the previous one is refused: an earlier call checked the previous one, staged,
+    // changed the role and was interrupted before delivering (see writeAheadStart).
+    let previousSqlstate: string | undefined;
+    const probe = async (secret: Buffer): Promise<LoginProbe> => {
+      const result = await login(server, role, secret.toString('utf8'));
+      if (secret === previous && !result.ok) previousSqlstate = result.sqlstate;
+      return result.ok ? { accepted: true, refused: false, answer: 'accepted' } : { accepted: false, refused: result.sqlstate === INVALID_PASSWORD, answer: result.answer };
+    };
+    const start = await writeAheadStart({
+      who: `postgres-role ${target.itemId} at ${serverName(server)}`,
+      target,
+      staging,
+      probePrevious: () => probe(previous),
+      probeStaged: probe,
+      previousNotAccepted: (before) =>
+        rotationError(
+          previousSqlstate === undefined ? 'rotation_probe_failed' : 'rotation_previous_secret_refused',
+          `postgres-role ${target.itemId}: the previous password does not log in at ${serverName(server)} before rotation (${before.answer}), so its refusal afterwards would prove nothing`,
+        ),
+    });
+
+    let password: string;
+    if (start.recover) password = start.recover.toString('utf8');
+    else {
+      password = randomToken(random, 32);
+      // Write-ahead: on disk before the role changes, so no crash can leave a password only the server knows.
+      await staging.stage(target, Buffer.from(password));
+      const verifier = scramSha256Verifier(Buffer.from(password), random.bytes(16), scramIterations);
+      await admin(
+        `ALTER ROLE ${pg.escapeIdentifier(role)} PASSWORD ${pg.escapeLiteral(verifier)}`,
+        'ALTER ROLE … PASSWORD',
+        target,
       );
     }
-
-    const password = randomToken(random, 32);
-    const verifier = scramSha256Verifier(Buffer.from(password), random.bytes(16), scramIterations);
-    await admin(
-      `ALTER ROLE ${pg.escapeIdentifier(role)} PASSWORD ${pg.escapeLiteral(verifier)}`,
-      'ALTER ROLE … PASSWORD',
-      target,
-    );
     const deliveredTo = await context.deliverSecret(target, Buffer.from(password));
+    await staging.discard(target);
     const sessionsTerminated = terminateSessionsOnRotate ? await terminateSessions(target, role) : 0;
 
     const old = await login(server, role, previous.toString('utf8'));
@@ -222,6 +244,8 @@ export function createPostgresRoleRotator(options: PostgresRoleRotatorOptions): 
           answer: old.answer,
           previousAcceptedBefore: true,
           newCredential: 'accepted',
+          ...(start.recover ? { recoveredStagedSecret: true } : {}),
+          ...(start.staleDiscarded ? { staleStagedSecretDiscarded: true } : {}),
           sessionsTerminated,
           storedAs: 'SCRAM-SHA-256 verifier',
         },
@@ -234,6 +258,8 @@ export function createPostgresRoleRotator(options: PostgresRoleRotatorOptions): 
     // NOLOGIN refuses the role after authentication (28000) whatever pg_hba says, trust included;
     // PASSWORD NULL makes every password fail (28P01) where passwords are checked.
     await admin(`ALTER ROLE ${pg.escapeIdentifier(role)} NOLOGIN PASSWORD NULL`, 'ALTER ROLE … NOLOGIN', target);
+    // A password staged by an interrupted rotation no longer opens anything; no copy of it stays on disk.
+    await context.staging?.discard(target);
     const sessionsTerminated = await terminateSessions(target, role);
     const previous = await context.previousSecret?.(target);
     const presented = previous && previous.length > 0 ? 'previous_secret' : 'random_password';

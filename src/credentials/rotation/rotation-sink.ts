@@ -1,9 +1,11 @@
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { RotationSinkConfig } from '../../config/index.js';
 import { rotationError } from './rotation-error.js';
-import type { RotationContext, RotationTarget } from './rotator.js';
+import type { RotationContext, RotationStaging, RotationTarget } from './rotator.js';
 import { runProcess } from './run-process.js';
+import { syncDirectory, writeSecretFile } from './write-secret-file.js';
 
 /** Where a configured rotator puts new secrets, and where it reads the one in use for the probe. */
 export interface RotationSink {
@@ -11,7 +13,12 @@ export interface RotationSink {
   describe(): string;
   deliver: RotationContext['deliverSecret'];
   previous: NonNullable<RotationContext['previousSecret']>;
+  /** The write-ahead of new secrets; absent when the sink has nowhere private to stage them. */
+  staging?: RotationStaging;
 }
+
+/** A staged secret sits beside the file it will replace, so it is on the same filesystem and as private. */
+const PENDING_SUFFIX = '.pending';
 
 const MAX_SECRET_BYTES = 64 * 1024;
 
@@ -24,30 +31,62 @@ function fileNameOf(template: string, target: RotationTarget): string {
   if (template.includes('{name}') && (!/^[A-Za-z0-9_.@-]{1,200}$/.test(name) || name.startsWith('.'))) {
     throw rotationError('rotation_sink_failed', `${target.itemId}: the item name is not usable as a file name (letters, digits, _ . @ -, not starting with a dot); use {item} in file_name`);
   }
-  return template.replaceAll('{name}', name).replaceAll('{item}', target.itemId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  const file = template.replaceAll('{name}', name).replaceAll('{item}', target.itemId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  // Another item's staged secret lives at `<file>.pending`: a file named so would be handed that secret.
+  if (file.endsWith(PENDING_SUFFIX)) throw rotationError('rotation_sink_failed', `${target.itemId}: the file name ends with ${PENDING_SUFFIX}, which is where staged secrets are kept`);
+  return file;
+}
+
+/**
+ * Staging in `<file>.pending` files: 0600, written durably (see writeSecretFile), read back exactly as
+ * written, in a directory only Gatehouse and the owning service can enter.
+ */
+function fileStaging(pendingPathOf: (target: RotationTarget) => string): RotationStaging {
+  const failed = (target: RotationTarget, what: string, path: string, error: unknown) =>
+    rotationError('rotation_staging_failed', `${target.itemId}: the staged secret could not be ${what} ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  return {
+    async stage(target, secret) {
+      const path = pendingPathOf(target);
+      await writeSecretFile(path, secret).catch((error: unknown) => {
+        throw failed(target, 'written to', path, error);
+      });
+    },
+    async staged(target) {
+      const path = pendingPathOf(target);
+      try {
+        const content = await readFile(path);
+        return content.length > MAX_SECRET_BYTES || content.length === 0 ? undefined : content;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw failed(target, 'read from', path, error);
+      }
+    },
+    async discard(target) {
+      const path = pendingPathOf(target);
+      await rm(path, { force: true }).catch((error: unknown) => {
+        throw failed(target, 'removed from', path, error);
+      });
+      await syncDirectory(dirname(path));
+    },
+  };
 }
 
 /**
  * One 0600 file per credential in a 0700 directory. The file is both the delivery and the record of
  * the secret in use: the owning service reads it, and the probe reads it as the old secret before it
- * is replaced. The new file is written beside the old one (O_EXCL: never through a file or symlink
- * someone else put there) and renamed over it, so a reader never sees half a secret.
+ * is replaced. It is written durably and atomically (writeSecretFile), so a reader never sees half a
+ * secret; a new secret is staged beside it in `<file>.pending` before the target changes.
  */
 function directorySink(dir: string, template: string): RotationSink {
-  let writes = 0;
   const pathOf = (target: RotationTarget) => join(dir, fileNameOf(template, target));
   return {
     describe: () => `directory ${dir}`,
+    staging: fileStaging((target) => `${pathOf(target)}${PENDING_SUFFIX}`),
     async deliver(target, secret) {
       const path = pathOf(target);
-      const temporary = join(dir, `.gatehouse-new-${process.pid}-${(writes += 1)}`);
       try {
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        await writeFile(temporary, secret, { mode: 0o600, flag: 'wx' });
-        await chmod(temporary, 0o600);
-        await rename(temporary, path);
+        await writeSecretFile(path, secret);
       } catch (error) {
-        await rm(temporary, { force: true }).catch(() => undefined);
         throw rotationError('rotation_sink_failed', `${target.itemId}: the new secret could not be written to ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
       }
       return `file:${path}`;
@@ -87,8 +126,12 @@ function execSink(config: ExecSinkConfig): RotationSink {
     GATEHOUSE_ROTATION_LOCATOR: JSON.stringify(target.locator),
   });
   const program = config.deliver.argv[0] as string;
+  const stagingDir = config.staging_dir;
   return {
     describe: () => `command ${program}`,
+    // The command's store may not be able to hold a secret aside, so Gatehouse stages it in a folder of
+    // its own, one file per item named by a hash of its id (distinct ids never share a file).
+    ...(stagingDir === undefined ? {} : { staging: fileStaging((target) => join(stagingDir, `${createHash('sha256').update(target.itemId).digest('hex')}${PENDING_SUFFIX}`)) }),
     async deliver(target, secret) {
       const result = await runProcess(config.deliver.argv, { stdin: secret, timeoutMs: config.deliver.timeout_ms, maxOutputBytes: 4096, env: envOf(target) });
       if (result.timedOut || result.spawnError || result.exitCode !== 0) {
@@ -114,5 +157,6 @@ function execSink(config: ExecSinkConfig): RotationSink {
 /** Builds a sink from its config; relative directories are relative to the config file's folder. */
 export function rotationSinkFromConfig(config: RotationSinkConfig, baseDir: string): RotationSink {
   if (config.type === 'directory') return directorySink(isAbsolute(config.path) ? config.path : resolve(baseDir, config.path), config.file_name);
-  return execSink(config);
+  const { staging_dir: stagingDir, ...rest } = config;
+  return execSink(stagingDir === undefined ? rest : { ...rest, staging_dir: isAbsolute(stagingDir) ? stagingDir : resolve(baseDir, stagingDir) });
 }

@@ -31,6 +31,28 @@ export interface RotationContext {
   deliverSecret(target: RotationTarget, secret: Buffer): Promise<string>;
   /** The previous secret, when the campaign holds it (e.g. read from the sink) for the probe. */
   previousSecret?(target: RotationTarget): Promise<Buffer | undefined>;
+  /**
+   * Where a rotator writes the new secret ahead of changing the target (see `RotationStaging`). The
+   * built-in rotators refuse to change a target without it: a crash between the change and the
+   * delivery would otherwise lose the only copy of the secret that now works.
+   */
+  staging?: RotationStaging;
+}
+
+/**
+ * A write-ahead of the new secret, readable only by Gatehouse. The target is changed only once the
+ * secret is staged durably, and the staged copy is discarded only once the secret is delivered. A
+ * call that finds a staged secret after a crash lets the probe decide: the previous secret still
+ * logs in, so the change never happened (discard it, rotate afresh); the previous one is refused and
+ * the staged one logs in, so the change took (deliver the staged one, never a third secret).
+ */
+export interface RotationStaging {
+  /** Durably replaces any staged secret for the item with this one (on disk before it returns). */
+  stage(target: RotationTarget, secret: Buffer): Promise<void>;
+  /** The staged secret, byte for byte, or undefined when there is none. */
+  staged(target: RotationTarget): Promise<Buffer | undefined>;
+  /** Removes the staged secret; nothing to remove is not an error. */
+  discard(target: RotationTarget): Promise<void>;
 }
 
 /** Proof that the old credential no longer works, taken against the real system. */
@@ -55,8 +77,9 @@ export interface Rotator {
   validate(target: RotationTarget): string | undefined;
   /**
    * Rotates and probes. Must be safe to call again for the same item after a crash at any point (the
-   * campaign resumes items that have no evidence yet): a second call rotates again rather than
-   * assuming the first one took, and the probe decides.
+   * campaign resumes items that have no evidence yet): a second call never assumes the first one took,
+   * the probe decides. A rotator that changes the target before delivering stages the new secret
+   * first (`RotationContext.staging`), so a crash in between leaves a secret that can still be delivered.
    */
   rotate(target: RotationTarget, context: RotationContext): Promise<RotationOutcome>;
   /** Revokes without a replacement (an item believed unused) and probes that the old one fails. */

@@ -43,7 +43,7 @@ async function readSecretFile(path: string, configPath: string): Promise<string>
  */
 function withSink(name: string, inner: Rotator, sink: RotationSink | undefined): Rotator {
   const contextOf = (context: RotationContext): RotationContext =>
-    sink ? { now: () => context.now(), deliverSecret: sink.deliver, previousSecret: sink.previous } : context;
+    sink ? { now: () => context.now(), deliverSecret: sink.deliver, previousSecret: sink.previous, ...(sink.staging ? { staging: sink.staging } : {}) } : context;
   return {
     name,
     validate: (target) => inner.validate(target),

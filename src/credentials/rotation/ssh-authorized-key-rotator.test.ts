@@ -8,6 +8,7 @@ import { createLocalAuthorizedKeysChannel, createSshAuthorizedKeysChannel, type 
 import { generateOpenSshEd25519Key, publicKeyBlobOf } from './openssh-key.js';
 import { replaceAuthorizedKey } from './replace-authorized-key.js';
 import type { RotationContext, RotationTarget } from './rotator.js';
+import { memoryStaging } from './test-support/memory-staging.js';
 import { runProcess } from './run-process.js';
 import { createSshAuthorizedKeyRotator } from './ssh-authorized-key-rotator.js';
 import { startPrivateSshd, type PrivateSshd } from './test-support/private-sshd.js';
@@ -47,6 +48,7 @@ function contextWith(previous: Buffer | undefined) {
       return `memory:${target.itemId}`;
     },
     previousSecret: async () => previous,
+    staging: memoryStaging(),
   };
   return { context, delivered };
 }

@@ -8,6 +8,16 @@ import { replaceAuthorizedKey } from './replace-authorized-key.js';
 import { rotationError } from './rotation-error.js';
 import type { RotationContext, RotationOutcome, RotationTarget, Rotator } from './rotator.js';
 import { isPublicKeyRefusal, runSsh, sshAnswer, sshDestinationProblem, type SshClientOptions, type SshDestination } from './ssh-client.js';
+import { requireStaging, writeAheadStart, type LoginProbe } from './write-ahead.js';
+
+/**
+ * A sink hands back a key without its final newline (it strips one, as for a typed password), and
+ * OpenSSH refuses to load a key file without it ("error in libcrypto"): the key would not even be
+ * offered, and a live key would look refused.
+ */
+function withFinalNewline(key: Buffer): Buffer {
+  return key[key.length - 1] === 0x0a ? key : Buffer.concat([key, Buffer.from('\n')]);
+}
 
 export interface SshAuthorizedKeyRotatorOptions {
   /** Reads and rewrites authorized_keys on the target host. */
@@ -63,11 +73,7 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
     if (!publicKey) {
       throw rotationError('rotation_invalid_previous_secret', `ssh-authorized-key ${target.itemId}: the previous secret is not a private key ssh can use (OpenSSH, or PEM RSA/ed25519)`);
     }
-    // A sink hands back the key without its final newline (it strips one, as for a typed password), and
-    // OpenSSH refuses to load a key file without it ("error in libcrypto"): the key would not even be
-    // offered, and the live old key would look refused before rotation.
-    const key = previous[previous.length - 1] === 0x0a ? previous : Buffer.concat([previous, Buffer.from('\n')]);
-    return { key, blob: publicKey.blob };
+    return { key: withFinalNewline(previous), blob: publicKey.blob };
   }
 
   /** Runs `fn` with a private folder for key files, removed afterwards whatever happens. */
@@ -84,13 +90,10 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
     }
   }
 
-  async function requireOldKeyWorks(target: RotationTarget, destination: SshDestination, oldKeyFile: string): Promise<void> {
-    const before = await runSsh(client, destination, oldKeyFile, 'true');
-    if (before.exitCode === 0) return;
-    throw rotationError(
-      isPublicKeyRefusal(before) ? 'rotation_previous_secret_refused' : 'rotation_probe_failed',
-      `ssh-authorized-key ${target.itemId}: the previous key does not log in to ${where(destination)} before rotation (${sshAnswer(before)}), so its refusal afterwards would prove nothing`,
-    );
+  /** A login with `keyFile`, as evidence: sshd accepted it, refused the key itself, or gave no answer. */
+  async function probeLogin(destination: SshDestination, keyFile: string): Promise<LoginProbe> {
+    const result = await runSsh(client, destination, keyFile, 'true');
+    return { accepted: result.exitCode === 0, refused: result.exitCode !== 0 && isPublicKeyRefusal(result), answer: sshAnswer(result) };
   }
 
   /** The old key must be refused by sshd itself; a timeout or a network error is not evidence. */
@@ -108,19 +111,47 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
   async function rotate(target: RotationTarget, context: RotationContext): Promise<RotationOutcome> {
     const destination = destinationOf(target);
     const old = await oldKeyOf(target, context);
+    const staging = requireStaging(`ssh-authorized-key ${target.itemId}`, context);
     return withKeyFolder(async (write) => {
       const oldKeyFile = await write('old', old.key);
-      await requireOldKeyWorks(target, destination, oldKeyFile);
+      // Before changing anything the old key must log in, unless an earlier call was interrupted after
+      // the change: then the key it staged logs in instead, and is delivered (see writeAheadStart).
+      const start = await writeAheadStart({
+        who: `ssh-authorized-key ${target.itemId} at ${where(destination)}`,
+        target,
+        staging,
+        probePrevious: () => probeLogin(destination, oldKeyFile),
+        probeStaged: async (staged) => probeLogin(destination, await write('staged', withFinalNewline(staged))),
+        previousNotAccepted: (before) =>
+          rotationError(
+            before.refused ? 'rotation_previous_secret_refused' : 'rotation_probe_failed',
+            `ssh-authorized-key ${target.itemId}: the previous key does not log in to ${where(destination)} before rotation (${before.answer}), so its refusal afterwards would prove nothing`,
+          ),
+      });
 
-      const fresh = generateOpenSshEd25519Key(random, `gatehouse-rotated-${target.itemId.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-      const current = await channel.read(destination);
-      const { content, removed } = replaceAuthorizedKey(current, { removeBlob: old.blob, addLine: fresh.publicKeyLine });
-      await channel.write(destination, content);
-      const deliveredTo = await context.deliverSecret(target, Buffer.from(fresh.privateKey));
+      let privateKey: Buffer;
+      let removed = 0;
+      if (start.recover) privateKey = start.recover;
+      else {
+        const fresh = generateOpenSshEd25519Key(random, `gatehouse-rotated-${target.itemId.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+        privateKey = Buffer.from(fresh.privateKey);
+        // Write-ahead: on disk before authorized_keys changes, so no crash can leave a key only the host accepts.
+        await staging.stage(target, privateKey);
+        let current = await channel.read(destination);
+        // A stale staged key was never delivered: if a partial change left it installed, nobody may keep it.
+        const staleBlob = start.staleDiscarded ? publicKeyBlobOf(start.staleDiscarded)?.blob : undefined;
+        // (It is the previous key itself when a delivery completed but the discard did not: removed below.)
+        if (staleBlob && staleBlob !== old.blob) current = replaceAuthorizedKey(current, { removeBlob: staleBlob }).content;
+        const replaced = replaceAuthorizedKey(current, { removeBlob: old.blob, addLine: fresh.publicKeyLine });
+        removed = replaced.removed;
+        await channel.write(destination, replaced.content);
+      }
+      const deliveredTo = await context.deliverSecret(target, privateKey);
+      await staging.discard(target);
 
       const answer = await probeOldRefused(target, destination, oldKeyFile);
       const at = context.now();
-      const newKeyFile = await write('new', fresh.privateKey);
+      const newKeyFile = await write('new', withFinalNewline(privateKey));
       const check = await runSsh(client, destination, newKeyFile, 'true');
       if (check.exitCode !== 0) {
         throw rotationError('rotation_new_credential_fails', `ssh-authorized-key ${target.itemId}: the new key does not log in to ${where(destination)} (${sshAnswer(check)})`);
@@ -138,6 +169,8 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
             previousAcceptedBefore: true,
             linesRemoved: removed,
             newCredential: 'accepted',
+            ...(start.recover ? { recoveredStagedSecret: true } : {}),
+            ...(start.staleDiscarded ? { staleStagedSecretDiscarded: true } : {}),
           },
         },
       };
@@ -149,9 +182,14 @@ export function createSshAuthorizedKeyRotator(options: SshAuthorizedKeyRotatorOp
     const old = await oldKeyOf(target, context);
     return withKeyFolder(async (write) => {
       const oldKeyFile = await write('old', old.key);
-      const current = await channel.read(destination);
+      let current = await channel.read(destination);
+      // A key staged by an interrupted rotation may be installed though never delivered: it goes too.
+      const staged = await context.staging?.staged(target);
+      const stagedBlob = staged ? publicKeyBlobOf(staged)?.blob : undefined;
+      if (stagedBlob && stagedBlob !== old.blob) current = replaceAuthorizedKey(current, { removeBlob: stagedBlob }).content;
       const { content, removed } = replaceAuthorizedKey(current, { removeBlob: old.blob });
       await channel.write(destination, content);
+      if (staged) await context.staging?.discard(target);
       const answer = await probeOldRefused(target, destination, oldKeyFile);
       const at = context.now();
       return {
