@@ -7,15 +7,18 @@
  * - certificates: POST /cli/ssh/certificate per second, sequential and 16 at once, against the same
  *   CA signing without HTTP, credential check or policy.
  * Gatehouse runs in this process (SQLite); the tunnel client of the latency rows too, so their figure
- * holds both ends' work. Writes bench/results/tunnel.json.
+ * holds both ends' work. The ProxyCommand runs the CLI as it ships, plain JavaScript (`src/` transpiled
+ * once by esbuild, as the tests' global setup does), not TypeScript compiled by tsx at every start;
+ * `--cli FILE` runs another build's `src/cli/bin.js` instead (to compare two). Writes bench/results/tunnel.json.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { build } from 'esbuild';
 import { request } from 'undici';
 import { credentialsFilePath, writeCliCredential } from '../src/cli/cli-credentials-file.js';
 import { openTunnelStream } from '../src/cli/tunnel-client.js';
@@ -32,6 +35,10 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const flag = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const textFlag = (name: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : undefined;
 };
 const SIZE_MIB = flag('size-mib', 256);
 const MESSAGES = flag('messages', 2000);
@@ -84,6 +91,18 @@ function run(argv: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
+/**
+ * `src/` as plain JavaScript below `.test-build/` (so its packages resolve from node_modules), as
+ * `npm run build` would ship it; returns the CLI's entry point and the folder to remove.
+ */
+async function transpiledCli(): Promise<{ bin: string; dir: string }> {
+  mkdirSync(join(ROOT, '.test-build'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, '.test-build', 'bench-'));
+  const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'));
+  await build({ entryPoints: sources.map((file) => join(ROOT, 'src', file)), outdir: dir, outbase: ROOT, format: 'esm', platform: 'node', target: 'node20', supported: { 'import-attributes': true }, logLevel: 'error' });
+  return { bin: join(dir, 'src/cli/bin.js'), dir };
+}
+
 async function roundTrips(stream: Duplex, count: number): Promise<number[]> {
   const message = Buffer.alloc(64, 1);
   const times: number[] = [];
@@ -116,6 +135,13 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   const echoPort = (echo.address() as AddressInfo).port;
+  // Reads and discards, and closes when the client has sent everything.
+  const sink = createServer((socket) => {
+    socket.resume();
+    socket.once('end', () => socket.end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sinkPort = (sink.address() as AddressInfo).port;
   const sshdBinary = findExecutable('sshd', ['/usr/sbin/sshd']);
   if (!sshdBinary) throw new Error('sshd is needed (apt-get install openssh-server)');
   const sshd = await startCaSshd({ sshdBinary, trustedUserCaKeys: '' });
@@ -125,6 +151,7 @@ async function main(): Promise<void> {
   apps:
     - { name: echo, upstream: "127.0.0.1:${echoPort}", policies: [{ action: allow, include: [{ group: [ops] }] }] }
     - { name: bastion, upstream: "127.0.0.1:${sshd.port}", policies: [{ action: allow, include: [{ group: [ops] }] }] }
+    - { name: sink, upstream: "127.0.0.1:${sinkPort}", policies: [{ action: allow, include: [{ group: [ops] }] }] }
 `,
   });
   const rows: { measure: string; baseline: string; gatehouse: string; ratio: string }[] = [];
@@ -176,14 +203,29 @@ async function main(): Promise<void> {
     const socat = findExecutable('socat', ['/usr/bin/socat']);
     const viaSocat = socat ? await run(['scp', ...common, '-o', `ProxyCommand=${socat} - TCP:127.0.0.1:${sshd.port}`, source, `bastion:${target}`], env) : undefined;
     rmSync(target, { force: true });
-    const proxyCommand = `ProxyCommand=${process.execPath} --import tsx ${join(ROOT, 'src/cli/bin.ts')} tunnel %n --stdio`;
+    const given = textFlag('cli');
+    const cli = given ? { bin: given, dir: undefined } : await transpiledCli();
+    const proxyCommand = `ProxyCommand=${process.execPath} ${cli.bin} tunnel %n --stdio`;
     const viaTunnel = await run(['scp', ...common, '-o', proxyCommand, source, `bastion:${target}`], env);
     rmSync(target, { force: true });
+    // CPU seconds of each end of the tunnel per GiB, which a busy machine's wall clock hides: the file
+    // piped through `gatehouse tunnel sink --stdio` (GNU time counts that process) to a server that
+    // discards it; this process serves the other end and does nothing else meanwhile.
+    const gnuTime = findExecutable('time', ['/usr/bin/time']);
+    const serverCpuBefore = process.cpuUsage();
+    const pumped = gnuTime ? await run(['sh', '-c', `cat "$0" | ${gnuTime} -f "cpu %U %S" ${process.execPath} ${cli.bin} tunnel sink --stdio > /dev/null`, source], env) : undefined;
+    const serverCpu = process.cpuUsage(serverCpuBefore);
+    if (cli.dir) rmSync(cli.dir, { recursive: true, force: true });
+    const clientCpu = pumped ? /cpu ([0-9.]+) ([0-9.]+)/.exec(pumped.stderr) : null;
+    const clientCpuSeconds = clientCpu ? Number(clientCpu[1]) + Number(clientCpu[2]) : undefined;
+    const serverCpuSeconds = (serverCpu.user + serverCpu.system) / 1e6;
     if (viaDirect.code !== 0 || viaTunnel.code !== 0) throw new Error(`scp failed: ${viaDirect.stderr} ${viaTunnel.stderr}`);
     const mibs = (ms: number) => SIZE_MIB / (ms / 1000);
     rows.push({ measure: `scp ${SIZE_MIB} MiB, MiB/s`, baseline: mibs(viaDirect.ms).toFixed(1), gatehouse: mibs(viaTunnel.ms).toFixed(1), ratio: `${(mibs(viaTunnel.ms) / mibs(viaDirect.ms)).toFixed(2)}×` });
     if (viaSocat?.code === 0) rows.push({ measure: `scp ${SIZE_MIB} MiB via socat ProxyCommand, MiB/s`, baseline: mibs(viaDirect.ms).toFixed(1), gatehouse: mibs(viaSocat.ms).toFixed(1), ratio: `${(mibs(viaSocat.ms) / mibs(viaDirect.ms)).toFixed(2)}× (no Gatehouse)` });
-    results.bulk = { directMs: viaDirect.ms, tunnelMs: viaTunnel.ms, socatProxyCommandMs: viaSocat?.ms ?? null };
+    const perGib = (seconds: number) => ((seconds * 1024) / SIZE_MIB).toFixed(2);
+    rows.push({ measure: 'CPU s per GiB up a tunnel: client / server end', baseline: '-', gatehouse: `${clientCpuSeconds === undefined ? '?' : perGib(clientCpuSeconds)} / ${perGib(serverCpuSeconds)}`, ratio: '-' });
+    results.bulk = { directMs: viaDirect.ms, tunnelMs: viaTunnel.ms, socatProxyCommandMs: viaSocat?.ms ?? null, proxyCommandCpuSeconds: clientCpuSeconds ?? null, serverCpuSeconds };
 
     // Certificates: the HTTP endpoint (credential, policy, CA) against the CA's signing alone.
     const publicKey = generateSessionKey().publicKeyLine;
@@ -211,6 +253,7 @@ async function main(): Promise<void> {
     await fx.close();
     await sshd.stop();
     echo.close();
+    sink.close();
     rmSync(dir, { recursive: true, force: true });
   }
   console.log('baseline: direct TCP / direct scp / CA signing without HTTP');

@@ -145,6 +145,13 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
   // A tunnel is authorised once, at the upgrade; this bounds it by its session's absolute timeout.
   const tunnelExpiry = setInterval(() => gateway.closeExpiredTunnels(), 15_000);
   tunnelExpiry.unref();
+  // A block reaches this instance through the feed (or its own write) and reloads the list: every open
+  // tunnel is judged again, as at its upgrade, so a blocked address loses the connections it holds and
+  // not only the next request (an attacker's live WebSocket would otherwise outlast the incident's block).
+  const stopWatchingBlocks = ipBlocks.onLoaded(() => {
+    const closed = gateway.redecideTunnels();
+    if (closed > 0) logger.info({ closed }, 'websocket tunnels no longer allowed after an address block change were closed');
+  });
   const appOrigin = (name: string) => {
     const app = engine.app(name);
     return app ? appOriginOf(gatewaySettings.portalUrl, app.host) : undefined;
@@ -186,6 +193,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     appOrigin,
     trustedProxies: () => trustedProxies,
     async close() {
+      stopWatchingBlocks();
       clearInterval(maintenance);
       clearInterval(housekeeping);
       clearInterval(tunnelExpiry);

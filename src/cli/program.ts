@@ -1,11 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { registerAccessCommands } from './access-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { createBareProgram } from './bare-program.js';
 import { registerCampaignCommands } from './campaign-commands.js';
-import type { CliContext, CliIo } from './cli-context.js';
+import type { CliIo } from './cli-context.js';
 import { registerDnsCommands } from './dns-commands.js';
 import { registerHuntCommands } from './hunt-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
@@ -20,23 +18,7 @@ import { registerTokenCommands } from './token-commands.js';
 import { registerTunnelCommands } from './tunnel-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
-let version: string | undefined;
-
-/**
- * The package version, from the nearest package.json above this file: two folders up in src/ and
- * dist/, further in a transpiled copy (the tests' build tree). Read once per process.
- */
-export function packageVersion(): string {
-  if (version !== undefined) return version;
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'gatehouse' && pkg.version) return (version = pkg.version);
-    }
-    if (dirname(dir) === dir) return (version = 'unknown');
-  }
-}
+export { packageVersion } from './bare-program.js';
 
 /**
  * The whole command tree for one run, writing to `io` and never exiting the process itself. Command
@@ -44,21 +26,7 @@ export function packageVersion(): string {
  * the time, and each command pays only for what it uses (a responder's `ip block` in an incident).
  */
 export function createProgram(io: CliIo): { program: Command; exitCode: () => number } {
-  let exitCode = 0;
-  const program = new Command('gatehouse')
-    .description('Gatehouse: phishing-resistant sign-in, access proxy, DNS gateway and incident response in one process')
-    .version(packageVersion(), '-V, --version', 'print the Gatehouse version')
-    .option('-c, --config <file>', 'configuration file (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
-    .showHelpAfterError()
-    .exitOverride();
-  const cli: CliContext = {
-    io,
-    configFlag: () => program.opts<{ config?: string }>().config,
-    setExitCode: (code) => {
-      exitCode = Math.max(exitCode, code);
-    },
-  };
+  const { program, cli, exitCode } = createBareProgram(io);
   registerServerCommands(program, cli);
   registerUserCommands(program, cli);
   registerSessionCommands(program, cli);
@@ -75,5 +43,5 @@ export function createProgram(io: CliIo): { program: Command; exitCode: () => nu
   registerSshCommands(program, cli);
   registerTunnelCommands(program, cli);
   registerReportCommands(program, cli);
-  return { program, exitCode: () => exitCode };
+  return { program, exitCode };
 }

@@ -16,15 +16,15 @@ import { request } from 'undici';
 import WebSocket from 'ws';
 import { credentialsFilePath, writeCliCredential } from '../../src/cli/cli-credentials-file.js';
 import { openTunnelStream } from '../../src/cli/tunnel-client.js';
-import { systemClock } from '../../src/lib/clock.js';
 import type { GatehouseError } from '../../src/lib/errors.js';
-import { keygen, startCaSshd, type CaSshd } from '../../src/ssh/test-support/ssh-peers.js';
+import { startCaSshd, type CaSshd } from '../../src/ssh/test-support/ssh-peers.js';
 import { findExecutable, havePostgres, haveCommand, POSTGRES_TEST_URL } from '../peers.js';
 import { runGatehouse } from '../support/cli.js';
 import { cliLoginSshYaml, cliLoginSteps } from '../support/cli-login-steps.js';
 import { freePort, freshPostgresDatabase, startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { TestBrowser } from '../support/http-client.js';
 import { builtCli } from '../support/paths.js';
+import { runChild as runSshChild, sshThroughTunnel } from '../support/ssh-through-tunnel.js';
 import { enrolThroughPortal } from '../support/portal-sign-in.js';
 
 const pgAvailable = await havePostgres();
@@ -177,26 +177,7 @@ ${sshd ? `    - name: bastion\n      upstream: 127.0.0.1:${sshd.port}\n      pol
 
   it.runIf(haveSsh)('carries ssh and scp through ProxyCommand gatehouse tunnel %n --stdio to a real sshd', async () => {
     // A user certificate through the ssh path, with the same credential; then trust its CA in sshd.
-    const key = await keygen(dir, 'id_ed25519');
-    const issued = await cliLoginSteps(a).certificate(storedFor(a, envA).credential, 'servers', key.publicKey);
-    expect(issued.status).toBe(200);
-    writeFileSync(`${key.privateKeyFile}-cert.pub`, `${String(issued.body.certificate)}\n`);
-    const { createSshCertificateAuthority, sshSettingsOf } = await import('../../src/ssh/index.js');
-    const { cryptoRandom } = await import('../../src/lib/random.js');
-    const core = a.gatehouse.core;
-    const ca = createSshCertificateAuthority({ db: core.store.db, sealer: core.secrets, clock: systemClock, random: cryptoRandom, audit: core.audit, settings: sshSettingsOf(core.snapshot().config.ssh) });
-    await ca.open('test');
-    writeFileSync(sshd!.trustedUserCaKeysFile, ca.trustedUserCaKeys());
-    const knownHosts = join(dir, 'known_hosts');
-    writeFileSync(knownHosts, `bastion ${sshd!.hostPublicKey}`);
-    const options = [
-      '-F', '/dev/null',
-      '-o', `ProxyCommand=${process.execPath} ${builtCli()} tunnel %n --stdio`,
-      '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
-      '-o', `IdentityFile=${key.privateKeyFile}`, '-o', `CertificateFile=${key.privateKeyFile}-cert.pub`,
-      '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
-      '-o', `User=${login}`,
-    ];
+    const { ca, options } = await sshThroughTunnel({ fx: a, credential: storedFor(a, envA).credential, sshd: sshd!, dir, login, tcpApp: 'bastion' });
     // The block `gatehouse ssh config` prints: this ProxyCommand, and the CA's known_hosts line for the app's name.
     const printed = await runGatehouse(['ssh', 'config', 'bastion', '--user', login], { env: envA });
     expect(printed.stderr).toBe('');
@@ -361,20 +342,5 @@ ${sshd ? `    - name: bastion\n      upstream: 127.0.0.1:${sshd.port}\n      pol
     });
   }
 
-  function runChild(argv: string[], env: Record<string, string>): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.once('close', (exitCode) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ exitCode, stdout, stderr });
-      });
-    });
-  }
+  const runChild = (argv: string[], env: Record<string, string>) => runSshChild(argv, env, children);
 });

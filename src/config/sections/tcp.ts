@@ -27,7 +27,7 @@ const tcpAppSchema = z
       .min(1, 'policies needs at least one entry')
       .describe('Ordered: the first policy that matches decides; none matching denies. The request is method `TCP`, path `/`, from the client address of the tunnel.'),
     idle_timeout_seconds: z.number().int().min(10).max(86_400).default(3600).describe('A tunnel with no byte either way for this long is closed (a half-open stream holds a socket and a slot).'),
-    max_tunnels_per_user: z.number().int().min(1).max(1024).default(32).describe('Open tunnels of this app one user may hold on one instance; one more is refused with `tunnel_limit`.'),
+    max_tunnels_per_user: z.number().int().min(1).max(1024).default(32).describe('Open tunnels of this app one user may hold on one instance; one more is refused with `tunnel_limit`. Counted per instance, like the sockets and memory it protects: behind N instances a user may hold up to N times this (docs/ssh.md).'),
     connect_timeout_ms: z.number().int().min(100).max(60_000).default(5000).describe('How long the proxy waits for the upstream to accept a connection.'),
   })
   .superRefine((app, ctx) => {

@@ -55,8 +55,11 @@ export interface CaSshd {
   stop(): Promise<void>;
 }
 
-/** Starts sshd (an absolute path: sshd re-executes itself) trusting `trustedUserCaKeys`; `hostCertificate(hostPublicKey)` signs its host key, or it presents the bare key. */
-export async function startCaSshd(options: { sshdBinary: string; trustedUserCaKeys: string; hostCertificate?: (hostPublicKey: string) => Promise<string> }): Promise<CaSshd | string> {
+/**
+ * Starts sshd (an absolute path: sshd re-executes itself) trusting `trustedUserCaKeys`; `hostCertificate(hostPublicKey)`
+ * signs its host key, or it presents the bare key. `extraLines` follow the base lines (a subsystem, forwarding switches).
+ */
+export async function startCaSshd(options: { sshdBinary: string; trustedUserCaKeys: string; hostCertificate?: (hostPublicKey: string) => Promise<string>; extraLines?: readonly string[] }): Promise<CaSshd | string> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-ca-'));
   const host = await keygen(dir, 'host_key');
   const trustedUserCaKeysFile = join(dir, 'trusted_user_ca_keys');
@@ -67,6 +70,7 @@ export async function startCaSshd(options: { sshdBinary: string; trustedUserCaKe
     // Certificates only: no authorized_keys file can let a bare key in.
     'AuthorizedKeysFile none',
     ...TEST_SSHD_BASE_LINES,
+    ...(options.extraLines ?? []),
   ];
   if (options.hostCertificate) {
     const certificateFile = join(dir, 'host_key-cert.pub');
