@@ -18,12 +18,13 @@
     if (el) el.classList.add('hidden');
   }
 
-  async function postJson(url, body) {
+  // POSTs to this origin and reads the JSON answer; a refusal becomes an error carrying its code.
+  async function post(url, contentType, body) {
     var res = await fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify(body),
+      headers: { 'content-type': contentType, accept: 'application/json', 'x-csrf-token': csrf },
+      body: body,
     });
     var data = {};
     try { data = await res.json(); } catch (e) { /* not JSON */ }
@@ -35,21 +36,12 @@
     return data;
   }
 
-  async function submitForm(form) {
-    var res = await fetch(form.action, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-csrf-token': csrf },
-      body: new URLSearchParams(new FormData(form)).toString(),
-    });
-    var data = {};
-    try { data = await res.json(); } catch (e) { /* not JSON */ }
-    if (!res.ok) {
-      var error = new Error(data.message || 'Something went wrong. Try again.');
-      error.code = data.code || data.error;
-      throw error;
-    }
-    return data;
+  function postJson(url, body) {
+    return post(url, 'application/json', JSON.stringify(body));
+  }
+
+  function submitForm(form) {
+    return post(form.action, 'application/x-www-form-urlencoded', new URLSearchParams(new FormData(form)).toString());
   }
 
   // A key proof older than the admin window: touch the key here, then the action is sent again.

@@ -7,21 +7,14 @@
  * src/access/service-token-gate.ts), so the overview's charts have something to draw.
  */
 
+import { seededPrng } from '../../test/support/seeded-prng.js';
+
 export const DAY_MS = 86_400_000;
 /** The window every row falls in: the last 30 days, minus a margin so a 30-day retention keeps them. */
 export const SPAN_MS = 30 * DAY_MS - 3_600_000;
 
-/** mulberry32: small, fast, seeded; plenty for synthetic data (never for anything secret). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared mulberry32 of test/support: the same data on every run and engine. */
+export const seededRandom = seededPrng;
 
 export type Rng = () => number;
 

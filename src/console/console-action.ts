@@ -33,6 +33,18 @@ export function formField(request: FastifyRequest, name: string, options: { opti
   return value;
 }
 
+/** The one audit event of a console action that ran: what, by which admin, from where (no secrets). */
+export function auditConsoleAction(ctx: ConsoleContext, request: FastifyRequest, session: SessionView, action: string, detail: Record<string, unknown> = {}): Promise<unknown> {
+  return ctx.deps.audit.record({
+    type: 'admin.console_action',
+    outcome: 'success',
+    userId: session.userId,
+    actor: `admin:${session.userId}`,
+    ip: ctx.deps.clientIp(request),
+    detail: { action, ...detail },
+  });
+}
+
 /**
  * Registers a state-changing console action at POST `path`. The gate's write check runs first (admin,
  * recent key proof, CSRF), then the handler; the result is audited as `admin.console_action` with the
@@ -42,14 +54,7 @@ export function registerConsoleAction(scope: FastifyInstance, ctx: ConsoleContex
   scope.post(path, async (request, reply) => {
     const session = await ctx.gate.write(request);
     const result = await handler(request, session);
-    await ctx.deps.audit.record({
-      type: 'admin.console_action',
-      outcome: 'success',
-      userId: session.userId,
-      actor: `admin:${session.userId}`,
-      ip: ctx.deps.clientIp(request),
-      detail: { action, ...(result.audit ?? {}) },
-    });
+    await auditConsoleAction(ctx, request, session, action, result.audit);
     return answer(request, reply, ctx, session, section, result);
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SessionView } from '../identity/index.js';
 import type { SafeHtml } from '../portal/index.js';
-import { wantsJson } from './console-action.js';
+import { auditConsoleAction, wantsJson } from './console-action.js';
 import type { ConsoleContext } from './console-context.js';
 import { consolePage, type ConsoleSection } from './console-layout.js';
 
@@ -32,14 +32,7 @@ export function registerConsolePagePost(
   scope.post(path, async (request, reply) => {
     const session = await ctx.gate.write(request);
     const result = await handler(request, session);
-    await ctx.deps.audit.record({
-      type: 'admin.console_action',
-      outcome: 'success',
-      userId: session.userId,
-      actor: `admin:${session.userId}`,
-      ip: ctx.deps.clientIp(request),
-      detail: { action, ...(result.audit ?? {}) },
-    });
+    await auditConsoleAction(ctx, request, session, action, result.audit);
     if (wantsJson(request)) return reply.send({ ok: true, ...result.json });
     const view = ctx.view(request, reply, session, section, result.title);
     return reply.type('text/html; charset=utf-8').send(consolePage(view, result.body(view.csrfToken)));

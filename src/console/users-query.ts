@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Amr } from '../identity/index.js';
+import type { Amr, User } from '../identity/index.js';
 import type { Database } from '../store/index.js';
 import { containsText, containsTextAnyCase } from './like-pattern.js';
 
@@ -7,17 +7,11 @@ import { containsText, containsTextAnyCase } from './like-pattern.js';
 export type UserListFilter = 'all' | 'password-only' | 'disabled';
 export const USER_LIST_FILTERS: readonly UserListFilter[] = ['all', 'password-only', 'disabled'];
 
-export interface UserListRow {
-  id: string;
-  email: string;
-  name: string;
-  status: 'active' | 'disabled';
-  reenrollRequired: boolean;
-  groups: string[];
+/** A directory user with what the list shows about how they sign in. */
+export interface UserListRow extends User {
   keys: number;
   password: boolean;
   totp: boolean;
-  createdAt: number;
 }
 
 export interface UserListQuery {

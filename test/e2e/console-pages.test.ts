@@ -45,6 +45,16 @@ const CONSOLE_PAGES: readonly { name: string; path: string | ((fx: GatehouseFixt
   { name: 'policy-tester', path: `/admin/apps/test?app=wiki&user=${encodeURIComponent(STAFF)}&ip=10.1.2.3`, text: 'wiki' },
   { name: 'audit', path: '/admin/audit', text: 'Audit' },
   { name: 'reports', path: '/admin/reports', text: 'Reports' },
+  { name: 'dns', path: '/admin/dns', text: 'DNS' },
+  { name: 'incidents', path: '/admin/incidents', text: 'Incidents' },
+  {
+    name: 'incident',
+    path: async (fx) => {
+      const declared = await fx.gatehouse.incidents.declare({ title: 'SMS lure drill', domains: ['acme-okta.com'], ips: ['198.51.100.23'] }, { actor: 'test' });
+      return `/admin/incidents/${'dryRun' in declared ? '' : declared.incident.id}`;
+    },
+    text: 'SMS lure drill',
+  },
 ];
 
 interface AxeViolation {
@@ -116,23 +126,27 @@ describe.runIf(haveChromium())('the admin console in Chromium', { timeout: 300_0
         background: getComputedStyle(document.documentElement).backgroundColor,
         consoleCss: getComputedStyle(document.querySelector('nav.console-nav') || document.body).display,
         overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        // What sticks out, to name it when the page scrolls sideways.
+        wide: [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !(el.parentElement && el.parentElement.closest('.table-scroll')))
+          .slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '') + ' ' + (el.textContent || '').trim().slice(0, 40)),
         text: document.body.innerText.replace(/\\s+/g, ' '),
-      }))()`)) as { header: boolean; nav: boolean; heading: boolean; footer: boolean; background: string; consoleCss: string; overflow: number; text: string };
+      }))()`)) as { header: boolean; nav: boolean; heading: boolean; footer: boolean; background: string; consoleCss: string; overflow: number; wide: string[]; text: string };
+      // The screenshot first: a failing check below leaves the picture of what failed.
+      const path = join(shots, `console-${name}-${width}.png`);
+      await page.screenshot({ path, fullPage: true });
+      expect((await stat(path)).size, `${path} is too small to show a page`).toBeGreaterThan(8_000);
       expect({ name, width, header: seen.header, heading: seen.heading, footer: seen.footer }).toEqual({ name, width, header: true, heading: true, footer: true });
       expect(seen.background, `${name}: the portal stylesheet was not applied`).toBe('rgb(244, 246, 249)');
       if (look === 'console') {
         expect(seen.nav, `${name}: no current section in the console nav`).toBe(true);
         expect(seen.consoleCss, `${name}: console.css was not applied`).toBe('flex');
       }
-      expect(seen.overflow, `${name} at ${width}: the page scrolls sideways`).toBeLessThanOrEqual(0);
+      expect(seen.overflow, `${name} at ${width}: the page scrolls sideways (${seen.wide.join('; ')})`).toBeLessThanOrEqual(0);
       expect(seen.text).toMatch(text);
       await page.evaluate(axeSource);
       const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({
         id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)) })))`)) as AxeViolation[];
       expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `${name} at ${width}`).toEqual([]);
-      const path = join(shots, `console-${name}-${width}.png`);
-      await page.screenshot({ path, fullPage: true });
-      expect((await stat(path)).size, `${path} is too small to show a page`).toBeGreaterThan(8_000);
     }
     expect(errors, name).toEqual([]);
   }
