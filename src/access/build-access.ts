@@ -14,7 +14,7 @@ import type { ServiceTokenCheck } from './service-token-gate.js';
 import { HANDSHAKE_STATE_COOKIE } from './app-cookie-names.js';
 import { appOriginOf } from './app-origin.js';
 import { AppSessions } from './app-sessions.js';
-import { CSRF_COOKIE_NAMES, portalSessionCookieNameOf } from '../portal/index.js';
+import { CSRF_COOKIE_NAMES, portalSessionCookieNameOf, STATIC_PAGE_CSP } from '../portal/index.js';
 import { IpBlocks } from './ip-blocks.js';
 import { compilePolicyEngine, type PolicyEngine } from './policy/index.js';
 import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
@@ -103,6 +103,8 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
       ),
     ],
     logger,
+    // The pages wear the portal's inline stylesheet, allowed by its hash alone.
+    errorPageHeaders: { 'content-security-policy': STATIC_PAGE_CSP },
     // Read at render time: the settings and the app list follow reloads.
     renderError: (error, context) => {
       const app = context.app ? engine.app(context.app) : undefined;

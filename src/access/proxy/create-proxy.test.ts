@@ -217,6 +217,28 @@ describe('createProxy: upstream failures', () => {
     ]);
   });
 
+  it('frames nothing and runs nothing on its own error pages, for a request and an upgrade; the caller may widen the CSP for its markup', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await closeServer(probe);
+    const plain = await startFront({ apps: [{ name: 'down', upstream: `http://127.0.0.1:${port}` }] }, 'down', { requestId: 'r-frame' });
+    cleanups.push(() => plain.close());
+    const response = await get(plain.port, '/');
+    expect(response.status).toBe(502);
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    const upgrade = await rawRequest(plain.port, 'GET /live HTTP/1.1\r\nHost: down\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    expect(upgrade.status).toBe(502);
+    expect(upgrade.text.toLowerCase()).toContain('x-frame-options: deny');
+    expect(upgrade.text.toLowerCase()).toContain("content-security-policy: default-src 'none'");
+    const styled = await startFront({ apps: [{ name: 'down', upstream: `http://127.0.0.1:${port}` }], errorPageHeaders: { 'content-security-policy': "style-src 'sha256-x'; frame-ancestors 'none'" } }, 'down', {});
+    cleanups.push(() => styled.close());
+    const widened = await get(styled.port, '/');
+    expect(widened.headers['content-security-policy']).toBe("style-src 'sha256-x'; frame-ancestors 'none'");
+    expect(widened.headers['x-frame-options']).toBe('DENY');
+  });
+
   it('names nobody when the gateway forwarded without a session (a bypass app, a service token)', async () => {
     const probe = net.createServer();
     const port = await listen(probe);

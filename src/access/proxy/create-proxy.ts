@@ -36,6 +36,11 @@ export interface CreateProxyOptions {
   trustedProxies?: readonly string[] | (() => TrustedProxies);
   /** HTML for 4xx/502/504 pages; defaults to a plain page. */
   renderError?: ErrorRenderer;
+  /**
+   * Headers on those pages besides the framing ones: the caller's CSP for its renderer's markup (the
+   * default allows nothing, which suits the plain page).
+   */
+  errorPageHeaders?: Readonly<Record<string, string>>;
   logger?: ProxyLogger;
   /** Cookies never passed to an app (the Gatehouse session cookie: an app must not be able to replay it). */
   strippedCookies?: readonly string[];
@@ -94,7 +99,20 @@ interface AppTarget extends UpgradeTarget {
   fingerprint: string;
 }
 
+/**
+ * An error page the proxy answers itself speaks for the app's host, so it carries what the gateway's
+ * own pages carry: no framing (a "try again" button under someone else's page is a clickjacking lure),
+ * no sniffing, and a CSP that allows no script and no origin ('self' would be the app's upstream).
+ */
+const ERROR_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+};
+
 export function createProxy(options: CreateProxyOptions): AccessProxy {
+  const errorPageHeaders = { ...ERROR_PAGE_HEADERS, ...options.errorPageHeaders };
   const configured = options.trustedProxies;
   const fixedTrusted: TrustedProxies | undefined = typeof configured === 'function' ? undefined : createTrustedProxies(configured ?? []);
   const trustedProxiesNow = (): TrustedProxies => fixedTrusted ?? (configured as () => TrustedProxies)();
@@ -122,7 +140,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
       return;
     }
     const body = render(error, page);
-    const headers = ['content-type', 'text/html; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'cache-control', 'no-store'];
+    const headers = ['content-type', 'text/html; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'cache-control', 'no-store', ...Object.entries(errorPageHeaders).flat()];
     // RFC 9112 §6.3: after a framing error the rest of the connection cannot be trusted.
     if (close) headers.push('connection', 'close');
     const retryAfter = retryAfterOf(error);
@@ -201,7 +219,7 @@ export function createProxy(options: CreateProxyOptions): AccessProxy {
 
     upgrade(req, socket, head, app, forwardOptions = {}) {
       const { assertion, requestId, forwarded } = forwardOptions;
-      const fail = (error: GatehouseError): void => writeRawErrorResponse(socket, error, render(error, { requestId, app, signedInAs: forwardOptions.signedInAs }));
+      const fail = (error: GatehouseError): void => writeRawErrorResponse(socket, error, render(error, { requestId, app, signedInAs: forwardOptions.signedInAs }), errorPageHeaders);
       let release: (() => void) | null = null;
       try {
         socket.on('error', () => socket.destroy());

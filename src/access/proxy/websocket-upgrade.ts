@@ -156,7 +156,7 @@ export function tunnelWebSocket(
 }
 
 /** Writes a complete HTTP/1.1 error response onto a raw socket (no ServerResponse exists on an upgrade). */
-export function writeRawErrorResponse(socket: Duplex, error: GatehouseError, body: string): void {
+export function writeRawErrorResponse(socket: Duplex, error: GatehouseError, body: string, extraHeaders: Readonly<Record<string, string>> = {}): void {
   if (socket.destroyed || !socket.writable) return void socket.destroy();
   const retryAfter = retryAfterOf(error);
   const head = [
@@ -164,6 +164,7 @@ export function writeRawErrorResponse(socket: Duplex, error: GatehouseError, bod
     'content-type: text/html; charset=utf-8',
     `content-length: ${Buffer.byteLength(body)}`,
     'cache-control: no-store',
+    ...Object.entries(extraHeaders).map(([name, value]) => `${name}: ${value}`),
     ...(retryAfter === undefined ? [] : [`retry-after: ${retryAfter}`]),
     'connection: close',
     '',
