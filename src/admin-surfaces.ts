@@ -53,6 +53,7 @@ export function registerAdminSurfaces(app: FastifyInstance, input: AdminSurfaces
     config: () => core.snapshot().config,
     isIpBlocked: access.ipBlocks.isBlocked,
     reports: input.reports.reports,
+    reportMeasures: () => input.reports.measures(),
     dns: input.dns,
     ipBlocks: access.ipBlocks,
     incidents: input.incidents,

@@ -10,7 +10,7 @@ import type { IdentityService } from '../identity/index.js';
 import type { IncidentResponse } from '../incident/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
-import type { Reports } from '../reports/index.js';
+import type { ReportMeasures, Reports } from '../reports/index.js';
 import type { Database } from '../store/index.js';
 
 /** What the console reads from the current config snapshot (re-read on every request: hot reload). */
@@ -40,6 +40,8 @@ export interface ConsoleDeps {
   isIpBlocked: (ip: string) => boolean;
   /** Reported lures: the triage queue reads and acts through this, never on the tables by hand. */
   reports: Reports;
+  /** The reports' measures, memoised per group (the same measurer `/metrics` reads). */
+  reportMeasures: () => Promise<ReportMeasures>;
   /** Runtime domain blocks, the lists in force and the domain verdicts (the CLI's `domain`, `dns lists`). */
   dns: Pick<DnsLayer, 'domainBlocks' | 'gateway' | 'config' | 'intel'>;
   /** The running instance's IP blocks: applied here at once, on the other instances by the feed. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../lib/errors.js';
 import { html, type SafeHtml } from '../portal/index.js';
-import type { ReportGroup, StoredReport, TriagedIndicator } from '../reports/index.js';
+import type { ReportGroup, ReportMeasures, StoredReport, TriagedIndicator } from '../reports/index.js';
 import { formField, registerConsoleAction } from './console-action.js';
 import type { ConsoleContext } from './console-context.js';
 import { consolePage, consoleTime } from './console-layout.js';
@@ -13,6 +13,24 @@ const GROUP_ID = /^rg_[A-Za-z0-9_-]{1,64}$/;
 /** A report's lure shown on the page: enough to judge it; the full text is in `gatehouse report show`. */
 const LURE_CHARS = 4000;
 const STATUS_CLASS: Record<ReportGroupStatus, string> = { open: 'badge warn', escalated: 'badge danger', dismissed: 'badge' };
+
+/** 95 s → "1 min 35 s"; the measures a responder reads at a glance. */
+function duration(seconds: number | undefined): string {
+  if (seconds === undefined) return '—';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+/** What the 2022 response measured itself by: reports, how fast a reported lure was blocked, and how many were reported before anyone clicked. */
+function measuresOf(m: ReportMeasures): SafeHtml {
+  const share = m.reportedBeforeAnyClickShare === undefined ? '—' : `${Math.round(m.reportedBeforeAnyClickShare * 100)} %`;
+  return html`<div class="grid">
+    <div class="stat"><div class="value">${m.reportsLast7Days}</div><div class="label">reports in the last 7 days</div></div>
+    <div class="stat"><div class="value">${duration(m.timeToBlockMedianSeconds)}</div><div class="label">median time from the first report to the block (last 30 days; longest ${duration(m.timeToBlockMaxSeconds)})</div></div>
+    <div class="stat"><div class="value">${share}</div><div class="label">of reported lures nobody had resolved through the gateway before the first report</div></div>
+  </div>`;
+}
 
 function groupIdOf(value: string): string {
   if (!GROUP_ID.test(value)) throw new GatehouseError('invalid_input', { status: 400, publicMessage: 'That is not a report group.' });
@@ -35,7 +53,10 @@ export function registerReportsPage(scope: FastifyInstance, ctx: ConsoleContext)
     if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
       return reply.code(400).type('text/html; charset=utf-8').send(consolePage(view, html`<div class="notice error" role="alert">"${status.slice(0, 40)}" is not a status (${STATUSES.join(', ')}).</div>${statusNav(undefined)}`));
     }
-    const groups = await listReportGroups(ctx.deps.db, { ...(status ? { status: status as ReportGroupStatus } : {}), limit: PAGE_SIZE });
+    const [groups, measures] = await Promise.all([
+      listReportGroups(ctx.deps.db, { ...(status ? { status: status as ReportGroupStatus } : {}), limit: PAGE_SIZE }),
+      ctx.deps.reportMeasures(),
+    ]);
     const rows = groups.map(
       (g) => html`<tr>
         <td><a href="/admin/reports/${encodeURIComponent(g.id)}">${g.domain}</a></td>
@@ -45,7 +66,7 @@ export function registerReportsPage(scope: FastifyInstance, ctx: ConsoleContext)
         <td>${consoleTime(g.firstSeenAt)}</td>
         <td>${consoleTime(g.lastSeenAt)}</td></tr>`,
     );
-    const body = html`${statusNav(status)}
+    const body = html`${measuresOf(measures)}${statusNav(status)}
       <p class="muted">${groups.length === PAGE_SIZE ? `The ${PAGE_SIZE} most recently reported groups.` : `${groups.length} group${groups.length === 1 ? '' : 's'}.`} Reports of the same lure domain are grouped; the reporters column counts identified people (anonymous reports count none).</p>
       <div class="table-scroll" tabindex="0"><table>
         <thead><tr><th scope="col">Lure domain</th><th scope="col">Status</th><th scope="col">Reporters</th><th scope="col">Reports</th><th scope="col">First seen</th><th scope="col">Last report</th></tr></thead>

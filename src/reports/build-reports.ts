@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import type { Store } from '../store/index.js';
 import { createReports, type DomainBlocker, type Reports } from './create-reports.js';
 import { deliverReportMessages } from './deliver-report-messages.js';
-import { measureReports, registerReportMetrics } from './report-measures.js';
+import { createReportMeasurer, registerReportMetrics, type ReportMeasures } from './report-measures.js';
 import { startReportIntake, type ReportIntake } from './smtp-intake.js';
 import { createWebhookIntake, type WebhookIntake } from './webhook-intake.js';
 
@@ -21,6 +21,8 @@ export interface ReportsLayer {
   intake: ReportIntake | undefined;
   /** The gateway webhook's logic (served by the portal when `reports.webhook` is set). */
   webhook: WebhookIntake;
+  /** Reports per week, time from first report to block, share reported before any click (`/metrics` and the console). */
+  measures(): Promise<ReportMeasures>;
   /** A new `dns` section rebuilds the verdicts reports use; the rest of `reports:` is read per report. */
   reload(next: GatehouseConfig): void;
   close(): Promise<void>;
@@ -66,7 +68,8 @@ export async function buildReports(options: {
       return { reports: config.reports, organisation: config.portal.organisation, protectedDomains: [...(config.dns.protect?.domains ?? []), config.server.portal_host] };
     },
   });
-  if (options.registry) registerReportMetrics(options.registry, () => measureReports(options.store.db, options.clock.now()));
+  const measures = createReportMeasurer(options.store.db, () => options.clock.now());
+  if (options.registry) registerReportMetrics(options.registry, measures);
   const initial = options.config();
   const intake = initial.reports.intake
     ? await startReportIntake({
@@ -105,6 +108,7 @@ export async function buildReports(options: {
     reports,
     intake,
     webhook,
+    measures,
     reload(next) {
       const previous = intel;
       intel = intelOf(next);

@@ -7,7 +7,7 @@ export { deliverReportMessages, type ReportMailer } from './deliver-report-messa
 export { buildReports, type ReportsLayer } from './build-reports.js';
 export { startReportIntake, type ReportIntake } from './smtp-intake.js';
 export { REPORTS_RESTART_ONLY_KEYS } from './reports-restart-only-keys.js';
-export { measureReports, type ReportMeasures } from './report-measures.js';
+export { createReportMeasurer, measureReports, type ReportMeasures } from './report-measures.js';
 export { abuseContactsOf, lookupAbuseContacts, type AbuseContact } from './abuse-contacts.js';
 export { createWebhookIntake, WEBHOOK_INTAKE_ERRORS, type WebhookIntake, type WebhookIntakeOptions, type WebhookPresentation } from './webhook-intake.js';
 export { lookupHostAbuseContacts, type HostAbuseLookup } from './host-abuse-contacts.js';

@@ -27,38 +27,65 @@ function median(values: number[]): number | undefined {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export async function measureReports(db: Kysely<Database>, now: number): Promise<ReportMeasures> {
-  const recent = await db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).where('received_at', '>=', now - 7 * DAY).executeTakeFirstOrThrow();
-  const groups = await db
-    .selectFrom('report_groups')
-    .select(['domain', 'status', 'first_seen_at', 'escalated_at'])
-    .where('first_seen_at', '>=', now - GROUP_WINDOW_MS)
-    .where('status', '!=', 'dismissed')
-    .orderBy('first_seen_at', 'desc')
-    .limit(MAX_GROUPS)
-    .execute();
-  const toBlock = groups.filter((g) => g.escalated_at !== null).map((g) => (Number(g.escalated_at) - Number(g.first_seen_at)) / 1000);
-  let beforeClick = 0;
-  for (const group of groups) {
-    const clicked = await db
-      .selectFrom('dns_queries')
-      .select('id')
-      .where((eb) => eb.or([eb('name', '=', group.domain), eb('name', 'like', `%.${group.domain}`)]))
-      .where('verdict', '=', 'allow')
-      .where('at', '<', Number(group.first_seen_at))
-      .limit(1)
-      .executeTakeFirst();
-    if (!clicked) beforeClick++;
-  }
-  return {
-    reportsLast7Days: Number(recent.n),
-    timeToBlockMedianSeconds: median(toBlock),
-    timeToBlockMaxSeconds: toBlock.length ? Math.max(...toBlock) : undefined,
-    reportedBeforeAnyClickShare: groups.length ? beforeClick / groups.length : undefined,
+/**
+ * Whether anyone resolved a lure through the gateway before it was first reported. The answer never
+ * changes once the report exists (the query log before that moment is history), so it is computed once
+ * per group: a subdomain match (`%.domain`) cannot use the name index, and repeating that scan of the
+ * query log for every group at every `/metrics` scrape would cost seconds per scrape at a million rows.
+ */
+async function resolvedBeforeReport(db: Kysely<Database>, domain: string, firstSeenAt: number): Promise<boolean> {
+  const clicked = await db
+    .selectFrom('dns_queries')
+    .select('id')
+    .where((eb) => eb.or([eb('name', '=', domain), eb('name', 'like', `%.${domain}`)]))
+    .where('verdict', '=', 'allow')
+    .where('at', '<', firstSeenAt)
+    .limit(1)
+    .executeTakeFirst();
+  return clicked !== undefined;
+}
+
+/** Measures reports; remembers each group's "resolved before the report" answer (bounded). */
+export function createReportMeasurer(db: Kysely<Database>, now: () => number): () => Promise<ReportMeasures> {
+  const resolved = new Map<string, boolean>();
+  return async () => {
+    const at = now();
+    const recent = await db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).where('received_at', '>=', at - 7 * DAY).executeTakeFirstOrThrow();
+    const groups = await db
+      .selectFrom('report_groups')
+      .select(['id', 'domain', 'status', 'first_seen_at', 'escalated_at'])
+      .where('first_seen_at', '>=', at - GROUP_WINDOW_MS)
+      .where('status', '!=', 'dismissed')
+      .orderBy('first_seen_at', 'desc')
+      .limit(MAX_GROUPS)
+      .execute();
+    const toBlock = groups.filter((g) => g.escalated_at !== null).map((g) => (Number(g.escalated_at) - Number(g.first_seen_at)) / 1000);
+    let beforeClick = 0;
+    for (const group of groups) {
+      let known = resolved.get(group.id);
+      if (known === undefined) {
+        known = await resolvedBeforeReport(db, group.domain, Number(group.first_seen_at));
+        resolved.set(group.id, known);
+      }
+      if (!known) beforeClick++;
+    }
+    // Only the groups still in the window are kept.
+    if (resolved.size > MAX_GROUPS * 2) for (const id of [...resolved.keys()].slice(0, resolved.size - MAX_GROUPS)) resolved.delete(id);
+    return {
+      reportsLast7Days: Number(recent.n),
+      timeToBlockMedianSeconds: median(toBlock),
+      timeToBlockMaxSeconds: toBlock.length ? Math.max(...toBlock) : undefined,
+      reportedBeforeAnyClickShare: groups.length ? beforeClick / groups.length : undefined,
+    };
   };
 }
 
-/** The measures as gauges, computed when `/metrics` is scraped (the console comes later). */
+/** One measurement without memory (tests, one-off CLI use). */
+export function measureReports(db: Kysely<Database>, now: number): Promise<ReportMeasures> {
+  return createReportMeasurer(db, () => now)();
+}
+
+/** The measures as gauges, computed when `/metrics` is scraped (the console's reports page reads the same measurer). */
 export function registerReportMetrics(registry: Registry, measure: () => Promise<ReportMeasures>): void {
   let pending: Promise<ReportMeasures> | undefined;
   // One computation per scrape, shared by the four gauges.

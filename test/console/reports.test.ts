@@ -123,6 +123,13 @@ for (const engine of engines) {
       expect(shown.body).not.toContain('action="/admin/reports/escalate"');
       const twice = await action(kit, kit.admin, '/admin/reports/escalate', { group: lureGroup });
       expect(twice.json.message).toBe('Nothing changed: this group is escalated.');
+
+      // The measures: five reports this week, blocked 11 minutes after the first report, and no lure
+      // resolved through the gateway before it was reported (the query log is empty here).
+      const queue = (await page(kit, kit.admin, '/admin/reports')).body.replace(/\s+/g, ' ');
+      expect(queue).toContain('<div class="value">5</div><div class="label">reports in the last 7 days</div>');
+      expect(queue).toContain('<div class="value">11 min 0 s</div>');
+      expect(queue).toContain('<div class="value">100 %</div>');
     });
 
     it('refuses to escalate a never-block domain, with its code, and blocks nothing', async () => {
