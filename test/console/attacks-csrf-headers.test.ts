@@ -11,10 +11,13 @@
  *   carries frame-ancestors 'none' and no-store; the STIX file name is never built from the title.
  * - Query-string pollution and oversized parameters (`?q=a&q=b`, 8 KB values): a 400 naming the
  *   parameter or the page, never a 500.
+ * - A hostile header on a real action: a forged X-Forwarded-For from a peer that is no trusted proxy
+ *   must not become the address the audit log records for the admin.
  * Each refusal asserts its code, and no `admin.console_action` event is written by any of them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from '../support/http-client.js';
+import { signInThroughPortal } from '../support/portal-sign-in.js';
 import { csrfOf, page, startConsoleKit, type ConsoleKit } from './console-test-kit.js';
 
 describe('console attacks: CSRF variants, redirects, headers, parameter pollution', { timeout: 120_000 }, () => {
@@ -200,5 +203,19 @@ describe('console attacks: CSRF variants, redirects, headers, parameter pollutio
       const reply = await kit.admin.fetch(`${kit.fx.portalOrigin}${path}`);
       expect({ path: path.slice(0, 80), ok: reply.status < 500 }).toEqual({ path: path.slice(0, 80), ok: true });
     }
+  });
+
+  it('records the peer address, not a forged X-Forwarded-For, for an action that runs', async () => {
+    await signInThroughPortal(kit.fx, kit.admin, kit.adminKey, { stepUp: true });
+    const fresh = await csrfOf(kit, kit.admin);
+    const reply = await post(revokeUser, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: kit.fx.portalOrigin, 'x-csrf-token': fresh, 'x-forwarded-for': '198.51.100.66', forwarded: 'for=198.51.100.66', 'x-real-ip': '198.51.100.66' },
+      body: `user_id=${staffId}`,
+    });
+    expect(reply.status).toBe(200);
+    const [event] = await actions();
+    expect(event).toMatchObject({ type: 'admin.console_action', detail: { action: 'session.revoke_user' } });
+    expect(event).toMatchObject({ ip: '127.0.0.1' });
+    expect(JSON.stringify(event)).not.toContain('198.51.100.66');
   });
 });
