@@ -9,6 +9,7 @@
  *   must stay on the portal, whatever the Referer or the path says.
  * - A framing page or a shared cache: every console answer (pages, JSON, refusals, the STIX file)
  *   carries frame-ancestors 'none' and no-store; the STIX file name is never built from the title.
+ * - Form-body pollution (`user_id=a&user_id=b`, `user_id[]=`): refused, never the first or last value.
  * - Query-string pollution and oversized parameters (`?q=a&q=b`, 8 KB values): a 400 naming the
  *   parameter or the page, never a 500.
  * - A hostile header on a real action: a forged X-Forwarded-For from a peer that is no trusted proxy
@@ -217,5 +218,17 @@ describe('console attacks: CSRF variants, redirects, headers, parameter pollutio
     expect(event).toMatchObject({ type: 'admin.console_action', detail: { action: 'session.revoke_user' } });
     expect(event).toMatchObject({ ip: '127.0.0.1' });
     expect(JSON.stringify(event)).not.toContain('198.51.100.66');
+  });
+
+  it('refuses a repeated or bracketed form field with a 400 naming it, acting on neither value', async () => {
+    const fresh = await csrfOf(kit, kit.admin);
+    const before = (await actions()).length;
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', origin: kit.fx.portalOrigin, 'x-csrf-token': fresh };
+    for (const body of [`user_id=${staffId}&user_id=${staffId}`, `user_id[]=${staffId}`, `user_id[0]=${staffId}`]) {
+      const reply = await post(revokeUser, { headers, body });
+      expect({ body, status: reply.status, code: reply.code }).toEqual({ body, status: 400, code: 'invalid_input' });
+      expect(JSON.parse(reply.reply.body)).toMatchObject({ message: 'The form field "user_id" is missing or too long.' });
+    }
+    expect((await actions()).length).toBe(before);
   });
 });
