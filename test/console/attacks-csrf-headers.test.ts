@@ -82,6 +82,24 @@ describe('console attacks: CSRF variants, redirects, headers, parameter pollutio
     expect(await actions()).toEqual([]);
   });
 
+  it('refuses a same-site app host (its cookies are sent: SameSite=Lax), another scheme or port, and a suffix of the portal', async () => {
+    const portal = new URL(kit.fx.portalOrigin);
+    const other = portal.protocol === 'http:' ? 'https:' : 'http:';
+    const origins = [
+      `${portal.protocol}//wiki.${portal.hostname.split('.').slice(1).join('.')}${portal.port ? `:${portal.port}` : ''}`,
+      `${other}//${portal.host}`,
+      `${portal.protocol}//${portal.hostname}:1`,
+      `${portal.protocol}//${portal.hostname}.evil.test${portal.port ? `:${portal.port}` : ''}`,
+      `${kit.fx.portalOrigin}/`,
+      kit.fx.portalOrigin.toUpperCase(),
+    ];
+    for (const origin of origins) {
+      const reply = await post(revokeUser, { headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token, origin }, body: `user_id=${staffId}` });
+      expect({ origin, status: reply.status, code: reply.code }).toEqual({ origin, status: 403, code: 'csrf_origin' });
+    }
+    expect(await actions()).toEqual([]);
+  });
+
   it('refuses a second _csrf beside the real one, an array, and a header that differs from the cookie', async () => {
     const headers = { 'content-type': 'application/x-www-form-urlencoded', origin: kit.fx.portalOrigin };
     for (const body of [`_csrf=${token}&_csrf=guess&user_id=${staffId}`, `_csrf[]=${token}&user_id=${staffId}`, `_csrf=${token.slice(0, -1)}A&user_id=${staffId}`]) {
