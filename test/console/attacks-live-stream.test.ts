@@ -8,6 +8,9 @@
  * - A reconnect carrying a hostile Last-Event-ID (markup, an SSE field injection attempt, 8 KB):
  *   the value is compared, never echoed; the stream sends each entry once and stays well-formed.
  * - A framing page or a shared cache: the stream is no-store, unframeable, nosniff.
+ * - HEAD requests (fastify answers HEAD for every GET route by running the GET handler): each would
+ *   start a stream with no body to carry it; if it held its place, a few HEADs would lock the admin
+ *   out of the live view (429) until a restart.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +144,32 @@ describe('console attacks: the live incident stream', { timeout: 90_000 }, () =>
       s.close();
       await s.ended;
     }
+  });
+
+  it('does not let HEAD requests hold stream places', async () => {
+    const id = await declared('Heads');
+    const cookie = cookieOf(kit.admin, kit.fx.portalHost);
+    for (let i = 0; i < 6; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ method: 'HEAD', host: '127.0.0.1', port: kit.fx.port, path: `/admin/incidents/${id}/events`, headers: { host, cookie }, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBeLessThan(500);
+    }
+    // Places are given back when the connection closes: wait for it, then the live view opens.
+    await expect
+      .poll(async () => {
+        const s = open(cookie, `/admin/incidents/${id}/events`);
+        const code = (await s.response).statusCode;
+        s.close();
+        await s.ended;
+        return code;
+      })
+      .toBe(200);
   });
 });
