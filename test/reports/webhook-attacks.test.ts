@@ -10,7 +10,8 @@
  *   unknown type), prototype-pollution keys, JSON nested 20,000 deep inside the
  *   size limit, NUL bytes in `text` or `from` or a raw message (PostgreSQL refuses NUL in text: an
  *   unchecked one is a 500 and a report half stored). Each is a 4xx with a stable code, never a 500.
- * - A flood of bad tokens from one address: at most 30 refusal lines a minute in the audit log.
+ * - A flood of bad tokens from one address, or from a fresh IPv6 address of one /64 each time: at most
+ *   30 refusal lines a minute in the audit log.
  * Runs on SQLite and, when it answers, PostgreSQL.
  */
 import net from 'node:net';
@@ -32,7 +33,10 @@ for (const engine of engines) {
       const databaseUrl = await engine.url();
       fx = await startFixture({
         ...(databaseUrl ? { databaseUrl } : {}),
-        extraYaml: `dns:
+        // The loopback peer is a trusted proxy, so a test can speak for IPv6 clients (X-Forwarded-For).
+        extraYaml: `access:
+  trusted_proxies: ["127.0.0.1/32", "::1/128"]
+dns:
   protect: { brands: [acme] }
   age: { enabled: false }
 reports:
@@ -167,5 +171,25 @@ reports:
       }
       expect(await count() - before).toBeLessThanOrEqual(30);
     });
+
+    it('counts a fresh IPv6 address of the same /64 as the same client for refusal lines', async () => {
+      const count = async () => Number((await fx.gatehouse.core.store.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'service_token.refused').executeTakeFirstOrThrow()).n);
+      const before = await count();
+      for (let i = 1; i <= 45; i++) {
+        const reply = await post('/api/reports/intake', { 'content-type': 'application/json', 'x-forwarded-for': `2001:db8:7:9::${i.toString(16)}`, 'gatehouse-client-id': `gh-client-${i}`, 'gatehouse-client-secret': 'nope' }, '{}');
+        expect(reply.status).toBe(401);
+      }
+      const lines = (await count()) - before;
+      expect(lines).toBeGreaterThan(0);
+      expect(lines).toBeLessThanOrEqual(30);
+      const ips = await fx.gatehouse.core.store.db.selectFrom('audit_events').select('ip').where('type', '=', 'service_token.refused').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+      expect(ips.ip).toMatch(/^2001:db8:7:9::/);
+    });
   });
 }
+
+describe('report webhook attacks across instances', () => {
+  it.todo(
+    'holds per_token_per_hour across instances: the limiter is a RateLimiter in each process (build-reports.ts), so a stolen gateway token behind a load balancer of N instances files N times the hourly budget of reports (and of audit lines); a shared counter in the store (a row per token and hour, incremented with a conditional update) would make the budget global',
+  );
+});
