@@ -9,7 +9,7 @@ import { incidentIdOf } from './incident-page.js';
 export const STREAMS_PER_ADMIN = 4;
 /** Streams for the whole instance: each polls the database, so their number is bounded. */
 const STREAMS_TOTAL = 200;
-/** A comment line this often keeps proxies from closing an idle stream; the session is re-checked with it. */
+/** A comment line this often keeps proxies from closing an idle stream; the session is re-checked with it (not counted as use). */
 const HEARTBEAT_MS = 15_000;
 /** Entries sent per poll at most (a step's result is bounded text; an incident has a dozen lines). */
 const MAX_EVENTS = 200;
@@ -55,7 +55,7 @@ export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleConte
     let ended = false;
     const heartbeat = setInterval(() => {
       stream.write(': keep-alive\n\n');
-      ctx.gate.read(request).catch(() => end());
+      ctx.gate.recheck(request).catch(() => end());
     }, HEARTBEAT_MS);
     const end = () => {
       if (ended) return;
@@ -80,7 +80,7 @@ export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleConte
         // Read after the entries: a session revoked (or an admin demoted) before they were written never
         // receives them. A stolen cookie revoked mid-incident must not keep a live feed of the response
         // until the next heartbeat.
-        if (fresh.length > 0 && !(await ctx.gate.read(request).then(() => true, () => false))) return end();
+        if (fresh.length > 0 && !(await ctx.gate.recheck(request).then(() => true, () => false))) return end();
         for (const event of fresh) {
           sent.add(event.key);
           // A reconnecting EventSource names the last entry it has: those up to it are not sent again.

@@ -8,6 +8,8 @@
  * - A reconnect carrying a hostile Last-Event-ID (markup, an SSE field injection attempt, 8 KB):
  *   the value is compared, never echoed; the stream sends each entry once and stays well-formed.
  * - A framing page or a shared cache: the stream is no-store, unframeable, nosniff.
+ * - A stream held open past the idle timeout: its re-checks must not count as use, or a stolen cookie
+ *   (or a tab left open on an incident) keeps the session alive until its absolute end.
  * - HEAD requests (fastify answers HEAD for every GET route by running the GET handler): each would
  *   start a stream with no body to carry it; if it held its place, a few HEADs would lock the admin
  *   out of the live view (429) until a restart.
@@ -181,5 +183,24 @@ describe('console attacks: the live incident stream', { timeout: 90_000 }, () =>
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
     for (const s of burst) s.close();
     await Promise.all(burst.map((s) => s.ended));
+  });
+
+  it('does not keep an idle session alive: the stream re-checks it without counting as use', async () => {
+    const idler = new TestBrowser(kit.fx.port);
+    await enrolThroughPortal(kit.fx, idler, 'idle-admin@acme.test', ['admins']);
+    const cookie = cookieOf(idler, kit.fx.portalHost);
+    const id = await declared('Idle');
+    const s = open(cookie, `/admin/incidents/${id}/events`);
+    await s.waitFor((t) => t.startsWith('declared'));
+    // Almost the idle timeout (identity.idle_timeout_minutes, 8 h) passes with only the stream open;
+    // a heartbeat re-checks the session, and a new entry makes the stream re-check it again.
+    kit.clock.advance(8 * 3_600_000 - 60_000);
+    await kit.fx.gatehouse.incidents.resume(id, { actor: 'admin:responder' }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    kit.clock.advance(2 * 60_000);
+    // Past the idle timeout counted from the last real use: the session has ended.
+    const reply = await idler.fetch(`${kit.fx.portalOrigin}/admin/incidents`, { headers: { accept: 'application/json' } });
+    expect({ status: reply.status, code: reply.body.startsWith('{') ? (JSON.parse(reply.body) as { error?: string }).error : 'a page' }).toEqual({ status: 401, code: 'admin_session_required' });
+    s.close();
   });
 });
