@@ -23,12 +23,19 @@ export function wantsJson(request: FastifyRequest): boolean {
   return String(request.headers.accept ?? '').includes('application/json') || request.url.split('?')[0]!.endsWith('.json');
 }
 
+const CONTROL_BYTES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
 /** A form field as a bounded string; missing or oversized names the field. */
 export function formField(request: FastifyRequest, name: string, options: { optional?: boolean; max?: number } = {}): string {
   const value = (request.body as Record<string, unknown> | undefined)?.[name];
   if ((value === undefined || value === '') && options.optional) return '';
   if (typeof value !== 'string' || value.length === 0 || value.length > (options.max ?? 500)) {
     throw new GatehouseError('invalid_input', { status: 400, publicMessage: `The form field "${name}" is missing or too long.` });
+  }
+  // No form sends control bytes but tab and line breaks: NUL is refused by PostgreSQL text (a 500 with
+  // a step half done) and stored as is by SQLite (an email or note that looks like another).
+  if (CONTROL_BYTES.test(value)) {
+    throw new GatehouseError('invalid_input', { status: 400, publicMessage: `The form field "${name}" contains control characters.` });
   }
   return value;
 }

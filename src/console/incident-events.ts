@@ -9,7 +9,7 @@ import { incidentIdOf } from './incident-page.js';
 export const STREAMS_PER_ADMIN = 4;
 /** Streams for the whole instance: each polls the database, so their number is bounded. */
 const STREAMS_TOTAL = 200;
-/** A comment line this often keeps proxies from closing an idle stream; the session is re-checked with it. */
+/** A comment line this often keeps proxies from closing an idle stream; the session is re-checked with it (not counted as use). */
 const HEARTBEAT_MS = 15_000;
 /** Entries sent per poll at most (a step's result is bounded text; an incident has a dozen lines). */
 const MAX_EVENTS = 200;
@@ -24,7 +24,8 @@ function sseId(key: string): string {
  * is written. The playbook may run on any instance (or the CLI), and its steps are rows updated in
  * place with no notification across processes, so each stream reads the incident's few rows at the
  * change-feed poll interval and sends the lines it has not sent. Gated like a page (an admin session
- * with a key, re-checked at every heartbeat so a revoked session's stream ends), bounded per admin
+ * with a key, re-checked before any new line is sent and at every heartbeat, so a revoked session's
+ * stream ends and receives nothing written after the revocation), bounded per admin
  * and per instance, ended on client disconnect and when the console closes.
  */
 export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleContext): void {
@@ -54,7 +55,7 @@ export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleConte
     let ended = false;
     const heartbeat = setInterval(() => {
       stream.write(': keep-alive\n\n');
-      ctx.gate.read(request).catch(() => end());
+      ctx.gate.recheck(request).catch(() => end());
     }, HEARTBEAT_MS);
     const end = () => {
       if (ended) return;
@@ -72,16 +73,22 @@ export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleConte
     const poll = async () => {
       try {
         const { incident, timeline } = await ctx.deps.incidents.timeline(id);
-        for (const event of timelineEvents(incident, timeline).slice(0, MAX_EVENTS)) {
-          const key = sseId(event.key);
-          if (sent.has(key)) continue;
-          sent.add(key);
+        const fresh = timelineEvents(incident, timeline)
+          .slice(0, MAX_EVENTS)
+          .map((event) => ({ ...event, key: sseId(event.key) }))
+          .filter((event) => !sent.has(event.key));
+        // Read after the entries: a session revoked (or an admin demoted) before they were written never
+        // receives them. A stolen cookie revoked mid-incident must not keep a live feed of the response
+        // until the next heartbeat.
+        if (fresh.length > 0 && !(await ctx.gate.recheck(request).then(() => true, () => false))) return end();
+        for (const event of fresh) {
+          sent.add(event.key);
           // A reconnecting EventSource names the last entry it has: those up to it are not sent again.
           if (!resumed) {
-            resumed = key === lastEventId;
+            resumed = event.key === lastEventId;
             continue;
           }
-          stream.write(`id: ${key}\ndata: ${JSON.stringify({ text: event.text, at: event.at })}\n\n`);
+          stream.write(`id: ${event.key}\ndata: ${JSON.stringify({ text: event.text, at: event.at })}\n\n`);
         }
         // An unknown Last-Event-ID (the incident changed since): everything is sent once.
         if (!resumed) {

@@ -69,6 +69,17 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     throw new GatehouseError(code, { status: 409, publicMessage: message });
   };
 
+  // The guard reads "is there another usable administrator?" and the change is a later statement: two
+  // guarded changes at once (a script, or two admins removing each other) would each see the other and
+  // both act, leaving none. On this instance they run one at a time; two instances can still race (closing
+  // that needs the re-count and the change in one transaction, in the identity capability).
+  let guardedChanges: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(change: () => Promise<T>): Promise<T> => {
+    const run = guardedChanges.then(change, change);
+    guardedChanges = run.catch(() => undefined);
+    return run;
+  };
+
   /** Refuses when taking `target` out of the usable administrators would leave none. */
   const guardLastAdmin = async (request: FastifyRequest, session: SessionView, action: string, target: User): Promise<void> => {
     if (!target.groups.some((g) => adminGroups().includes(g))) return;
@@ -112,16 +123,18 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     };
   });
 
-  registerConsoleAction(scope, ctx, 'users', '/users/disable', 'user.disable', async (request, session) => {
-    const target = await targetOf(request);
-    if (target.id === session.userId) await refuse(request, session, 'user.disable', USER_ACTION_ERRORS.selfDisable, 'You cannot disable your own account from the console.', target);
-    await guardLastAdmin(request, session, 'user.disable', target);
-    // As `gatehouse user disable`: the status change reaches every instance's cache through the feed,
-    // and the sessions are revoked too, so enabling the account later does not bring a stolen one back.
-    await identity.setUserStatus(target.id, 'disabled', actorOf(session));
-    const sessions = await identity.revokeUserSessions(target.id, { actor: actorOf(session), reason: 'user disabled from the admin console' });
-    return { message: `${target.email} is disabled; ${sessions} session(s) revoked on every instance.`, redirect: userPage(target), audit: { target: target.id, email: target.email, sessions } };
-  });
+  registerConsoleAction(scope, ctx, 'users', '/users/disable', 'user.disable', async (request, session) =>
+    oneAtATime(async () => {
+      const target = await targetOf(request);
+      if (target.id === session.userId) await refuse(request, session, 'user.disable', USER_ACTION_ERRORS.selfDisable, 'You cannot disable your own account from the console.', target);
+      await guardLastAdmin(request, session, 'user.disable', target);
+      // As `gatehouse user disable`: the status change reaches every instance's cache through the feed,
+      // and the sessions are revoked too, so enabling the account later does not bring a stolen one back.
+      await identity.setUserStatus(target.id, 'disabled', actorOf(session));
+      const sessions = await identity.revokeUserSessions(target.id, { actor: actorOf(session), reason: 'user disabled from the admin console' });
+      return { message: `${target.email} is disabled; ${sessions} session(s) revoked on every instance.`, redirect: userPage(target), audit: { target: target.id, email: target.email, sessions } };
+    }),
+  );
 
   registerConsoleAction(scope, ctx, 'users', '/users/enable', 'user.enable', async (request, session) => {
     const target = await targetOf(request);
@@ -142,34 +155,38 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     };
   });
 
-  registerConsoleAction(scope, ctx, 'users', '/users/groups/remove', 'user.groups_remove', async (request, session) => {
-    const target = await targetOf(request);
-    const group = formField(request, 'group', { max: 64 });
-    const remaining = target.groups.filter((g) => g !== group);
-    if (!remaining.some((g) => adminGroups().includes(g))) await guardLastAdmin(request, session, 'user.groups_remove', target);
-    const { removed } = await identity.removeUserFromGroups(target.id, [group], actorOf(session));
-    return {
-      message: removed.length ? `${target.email} removed from ${group}.` : `${target.email} was not in ${group}.`,
-      redirect: userPage(target),
-      audit: { target: target.id, email: target.email, groups: removed, adminGroupRemoved: removed.some((g) => adminGroups().includes(g)) },
-    };
-  });
+  registerConsoleAction(scope, ctx, 'users', '/users/groups/remove', 'user.groups_remove', async (request, session) =>
+    oneAtATime(async () => {
+      const target = await targetOf(request);
+      const group = formField(request, 'group', { max: 64 });
+      const remaining = target.groups.filter((g) => g !== group);
+      if (!remaining.some((g) => adminGroups().includes(g))) await guardLastAdmin(request, session, 'user.groups_remove', target);
+      const { removed } = await identity.removeUserFromGroups(target.id, [group], actorOf(session));
+      return {
+        message: removed.length ? `${target.email} removed from ${group}.` : `${target.email} was not in ${group}.`,
+        redirect: userPage(target),
+        audit: { target: target.id, email: target.email, groups: removed, adminGroupRemoved: removed.some((g) => adminGroups().includes(g)) },
+      };
+    }),
+  );
 
-  registerConsoleAction(scope, ctx, 'users', '/users/keys/remove', 'user.key_remove', async (request, session) => {
-    const target = await targetOf(request);
-    const credentialId = formField(request, 'credential_id', { max: 1400 });
-    const keys = await identity.credentials.countForUser(target.id);
-    if (keys <= 1) {
-      if (target.id === session.userId) await refuse(request, session, 'user.key_remove', USER_ACTION_ERRORS.ownLastKey, 'This is your only key: add another before removing it.', target);
-      if (target.status === 'active') await guardLastAdmin(request, session, 'user.key_remove', target);
-    }
-    const { sessionsRevoked } = await identity.removeKey(target.id, credentialId, { byAdmin: true, actor: actorOf(session), ip: ctx.deps.clientIp(request) });
-    return {
-      message: `Key removed from ${target.email}; ${sessionsRevoked} session(s) it opened revoked.${keys <= 1 ? ' The user has no key left: send a new enrollment link.' : ''}`,
-      redirect: userPage(target),
-      audit: { target: target.id, email: target.email, credential: credentialId, sessions: sessionsRevoked },
-    };
-  });
+  registerConsoleAction(scope, ctx, 'users', '/users/keys/remove', 'user.key_remove', async (request, session) =>
+    oneAtATime(async () => {
+      const target = await targetOf(request);
+      const credentialId = formField(request, 'credential_id', { max: 1400 });
+      const keys = await identity.credentials.countForUser(target.id);
+      if (keys <= 1) {
+        if (target.id === session.userId) await refuse(request, session, 'user.key_remove', USER_ACTION_ERRORS.ownLastKey, 'This is your only key: add another before removing it.', target);
+        if (target.status === 'active') await guardLastAdmin(request, session, 'user.key_remove', target);
+      }
+      const { sessionsRevoked } = await identity.removeKey(target.id, credentialId, { byAdmin: true, actor: actorOf(session), ip: ctx.deps.clientIp(request) });
+      return {
+        message: `Key removed from ${target.email}; ${sessionsRevoked} session(s) it opened revoked.${keys <= 1 ? ' The user has no key left: send a new enrollment link.' : ''}`,
+        redirect: userPage(target),
+        audit: { target: target.id, email: target.email, credential: credentialId, sessions: sessionsRevoked },
+      };
+    }),
+  );
 
   registerConsoleAction(scope, ctx, 'users', '/users/sessions/revoke', 'user.session_revoke', async (request, session) => {
     const target = await targetOf(request);

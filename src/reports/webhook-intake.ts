@@ -3,6 +3,7 @@ import { serviceTokenRefusalEvent, type ServiceTokenIdentity, type ServiceTokens
 import type { ReportsConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import { GatehouseError } from '../lib/errors.js';
+import { ipv6Prefix64Of } from '../lib/ip/ipv6-prefix64.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
 import { REPORT_ERRORS, type ReportOutcome, type Reports } from './create-reports.js';
 import { judgeIntakeSender } from './judge-intake-sender.js';
@@ -53,7 +54,7 @@ const REFUSAL_AUDITS_PER_MINUTE = 30;
  * The attacker:
  * - No or a wrong token: 401 before the body is read, one generic message; the verifier's code
  *   (`service_token_bad_secret`, `_expired`, `_app_not_allowed`, …) goes to the audit log, at most
- *   30 lines a minute per address.
+ *   30 lines a minute per address (IPv6: per /64).
  * - A gateway token used to forge reporters: `from` is the gateway's claim; it becomes a reporter only
  *   with `reports.webhook.trust_sender` and a directory user, else the report is anonymous (counted
  *   zero) or, with `allow_anonymous` off, refused (`report_anonymous_refused`).
@@ -70,7 +71,9 @@ export function createWebhookIntake(options: WebhookIntakeOptions): WebhookIntak
       const now = options.clock.now();
       const verdict = options.tokens.verify({ clientId: presented.clientId, secret: presented.secret, app: webhook.app, now });
       if (!verdict.ok) {
-        if (options.refusalAudit.take(`report-intake:${presented.ip}`, REFUSAL_AUDITS_PER_MINUTE)) {
+        // Per IPv6 /64, not per address: a host owns a whole /64 and could take a fresh address (and a
+        // fresh 30 lines) for every request, filling the audit log.
+        if (options.refusalAudit.take(`report-intake:${ipv6Prefix64Of(presented.ip) ?? presented.ip}`, REFUSAL_AUDITS_PER_MINUTE)) {
           await options.audit.record(serviceTokenRefusalEvent(verdict, { clientId: presented.clientId, app: webhook.app, clientAddress: presented.ip }));
         }
         throw unauthenticated();
