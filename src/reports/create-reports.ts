@@ -13,6 +13,9 @@ import { isSuspicious, lureDomainOf, triageIndicators, type TriagedIndicator, ty
 import { SAFE_ADDRESS, thankYouText } from './reporter-messages.js';
 
 /** The runtime blocks a report escalation writes (src/dns `DomainBlocks`: a feed row reaches every instance). */
+
+const withoutNul = (text: string): string => text.replaceAll('\u0000', '\uFFFD');
+
 export interface DomainBlocker {
   list(): Promise<{ name: string }[]>;
   block(names: readonly string[], input: { reason: string; actor: string }): Promise<string[]>;
@@ -160,7 +163,11 @@ export function createReports(options: ReportsOptions): Reports {
   return {
     repository,
 
-    async submit(input) {
+    async submit(raw) {
+      // A forwarded message may carry NUL bytes (binary junk, an attacker's probe): PostgreSQL text
+      // cannot hold them (the report would fail with a 500), SQLite would keep them. Kept visible as
+      // U+FFFD, so the report is stored either way and nothing is lost.
+      const input = { ...raw, body: withoutNul(raw.body), ...(raw.reporter ? { reporter: withoutNul(raw.reporter) } : {}), ...(raw.claimedSender ? { claimedSender: withoutNul(raw.claimedSender) } : {}) };
       const settings = options.settings();
       const config = settings.reports;
       if (!config.enabled) throw new GatehouseError(REPORT_ERRORS.disabled, { status: 404, publicMessage: 'Reporting is not enabled here.' });

@@ -31,6 +31,12 @@ for (const engine of engines) {
     });
     afterAll(async () => f?.close());
 
+    it('keeps a report whose text carries NUL bytes (stored as U+FFFD) instead of failing on the database', async () => {
+      const outcome = await f.reports.submit({ source: 'smtp', reporter: 'ann@acme.com', body: `junk\u0000bytes https://acme-nul-lure.com/x\u0000`, claimedSender: 'x\u0000@evil.test' });
+      const { reports } = await f.reports.show(outcome.groupId!);
+      expect(reports.map((r) => r.body)).toContain('junk\uFFFDbytes https://acme-nul-lure.com/x\uFFFD');
+    });
+
     it('three reporters of the same lure: one group, blocked on every instance, a drafted incident, three thank-yous', async () => {
       const first = await f.reports.submit({ source: 'portal', reporter: 'ann@acme.com', body: LURE(1) });
       expect(first.indicators[0]).toMatchObject({ domain: 'login.acme-payroll.com', registrableDomain: 'acme-payroll.com', defanged: true, lookalike: true, young: false });
