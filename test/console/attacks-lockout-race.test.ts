@@ -52,8 +52,7 @@ for (const engine of engines) {
   });
 }
 
-describe('console attacks: racing the last-administrator guard across instances', () => {
-  it.todo(
-    'serialises the last-administrator guard across instances: the check and the change are separate statements, so two instances can each see the other administrator; a transaction that re-counts usable administrators after the change (and rolls back at zero) through the identity capability would close it',
-  );
-});
+// Not closed yet (a known limit, listed in the closing note):
+// serialises the last-administrator guard across instances: the check and the change are separate
+// statements, so two instances can each see the other administrator; a transaction that re-counts usable
+// administrators after the change (and rolls back at zero) through the identity capability would close it
