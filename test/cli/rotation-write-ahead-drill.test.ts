@@ -5,6 +5,7 @@
  * folder. `campaign resume` must deliver that staged password, never make a third one, and close the
  * item on evidence; no password may reach the report, the audit log or the database.
  */
+import { postgresLogin as loginAnswer } from '../../src/credentials/rotation/test-support/private-postgres.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,18 +27,6 @@ let cluster: PrivatePostgres | undefined;
   } else cluster = started;
 }
 
-async function loginAnswer(url: string, role: string, password: string): Promise<string> {
-  const parsed = new URL(url);
-  const client = new pg.Client({ host: parsed.hostname, port: Number(parsed.port), database: parsed.pathname.slice(1), user: role, password });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.end();
-    return 'ok';
-  } catch (error) {
-    return String((error as { code?: unknown }).code);
-  }
-}
 
 async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
   for (let i = 0; i < 1200; i += 1) {

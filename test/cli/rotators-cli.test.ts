@@ -3,6 +3,7 @@
  * cluster that checks passwords (the shared server trusts every local login, so a probe there is
  * inconclusive by design and the rotator refuses it).
  */
+import { postgresLogin as loginAnswer } from '../../src/credentials/rotation/test-support/private-postgres.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,18 +23,6 @@ let cluster: PrivatePostgres | undefined;
   } else cluster = started;
 }
 
-async function loginAnswer(url: string, role: string, password: string): Promise<string> {
-  const parsed = new URL(url);
-  const client = new pg.Client({ host: parsed.hostname, port: Number(parsed.port), database: parsed.pathname.slice(1), user: role, password });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.end();
-    return 'ok';
-  } catch (error) {
-    return String((error as { code?: unknown }).code);
-  }
-}
 
 it('config check accepts a rotators: section and prints none of its values', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rotators-check-'));

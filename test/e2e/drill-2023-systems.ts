@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import pg from 'pg';
 import { runProcess } from '../../src/credentials/rotation/run-process.js';
 
 /** One request from a chosen local address (all of 127/8 is loopback on Linux): a client on another /24. */
@@ -24,19 +23,7 @@ export function requestFrom(port: number, localAddress: string, host: string, to
   });
 }
 
-/** Logs in with the real PostgreSQL client: `ok`, or the SQLSTATE of the refusal (28P01: wrong password). */
-export async function postgresLogin(url: string, role: string, password: string): Promise<string> {
-  const parsed = new URL(url);
-  const client = new pg.Client({ host: parsed.hostname, port: Number(parsed.port), database: parsed.pathname.slice(1), user: role, password });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.end();
-    return 'ok';
-  } catch (error) {
-    return String((error as { code?: unknown }).code);
-  }
-}
+export { postgresLogin } from '../../src/credentials/rotation/test-support/private-postgres.js';
 
 /** Logs in with the real `ssh` client, host key checked, no agent and no ssh_config: the exit code and stderr. */
 export async function sshLogin(ssh: string, peer: { port: number; user: string; knownHostsFile: string }, keyFile: string): Promise<{ exitCode: number | undefined; stderr: string }> {

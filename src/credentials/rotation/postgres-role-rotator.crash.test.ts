@@ -3,6 +3,7 @@
  * is staged (`<file>.pending`, 0600) before the change, and the next call delivers it. Real PostgreSQL
  * checking passwords, the real directory sink, faults injected through the sink interface.
  */
+import { postgresLogin as loginAnswer } from './test-support/private-postgres.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,18 +44,6 @@ describe.runIf(cluster !== undefined)('postgres-role rotator: a crash between th
     }
   }
 
-  async function loginAnswer(role: string, password: string): Promise<string> {
-    const url = new URL(server.probeUrl);
-    const client = new pg.Client({ host: url.hostname, port: Number(url.port), database: 'postgres', user: role, password });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.end();
-      return 'ok';
-    } catch (error) {
-      return String((error as { code?: unknown }).code);
-    }
-  }
 
   /** A role whose live password is in the sink's file, as the owning service would read it. */
   async function roleInSink(role: string): Promise<{ target: RotationTarget; old: string; file: string }> {
@@ -80,8 +69,8 @@ describe.runIf(cluster !== undefined)('postgres-role rotator: a crash between th
     expect(statSync(pending).mode & 0o777).toBe(0o600);
     const staged = readFileSync(pending, 'utf8');
     expect(readFileSync(file, 'utf8')).toBe(`${old}\n`);
-    expect(await loginAnswer('crash_svc', old)).toBe('28P01');
-    expect(await loginAnswer('crash_svc', staged)).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'crash_svc', old)).toBe('28P01');
+    expect(await loginAnswer(server.probeUrl, 'crash_svc', staged)).toBe('ok');
 
     const logBefore = server.log().length;
     const outcome = await rotator().rotate(target, faultyDirectorySink(dir).context);
@@ -91,8 +80,8 @@ describe.runIf(cluster !== undefined)('postgres-role rotator: a crash between th
     expect(logDuring).not.toMatch(/ALTER ROLE/);
     expect(readFileSync(file, 'utf8')).toBe(staged);
     expect(existsSync(pending)).toBe(false);
-    expect(await loginAnswer('crash_svc', staged)).toBe('ok');
-    expect(await loginAnswer('crash_svc', old)).toBe('28P01');
+    expect(await loginAnswer(server.probeUrl, 'crash_svc', staged)).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'crash_svc', old)).toBe('28P01');
     for (const text of [messagesOf(failure), JSON.stringify(outcome), logDuring]) {
       expect(text).not.toContain(old);
       expect(text).not.toContain(staged);
@@ -101,8 +90,8 @@ describe.runIf(cluster !== undefined)('postgres-role rotator: a crash between th
     // The recovered password is a normal previous one: the next rotation starts from it.
     const next = await rotator().rotate(target, faultyDirectorySink(dir).context);
     expect(next.evidence.detail.recoveredStagedSecret).toBeUndefined();
-    expect(await loginAnswer('crash_svc', staged)).toBe('28P01');
-    expect(await loginAnswer('crash_svc', readFileSync(file, 'utf8'))).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'crash_svc', staged)).toBe('28P01');
+    expect(await loginAnswer(server.probeUrl, 'crash_svc', readFileSync(file, 'utf8'))).toBe('ok');
   });
 
   it('discards a password staged by an attempt that died before the change, and rotates afresh', async () => {
@@ -110,16 +99,16 @@ describe.runIf(cluster !== undefined)('postgres-role rotator: a crash between th
     const crashing = faultyDirectorySink(dir, { crashAfterStage: true });
     expect(await codeOf(rotator().rotate(target, crashing.context))).toBe('rotation_staging_failed');
     const stale = readFileSync(crashing.pendingOf(target), 'utf8');
-    expect(await loginAnswer('stale_svc', old)).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'stale_svc', old)).toBe('ok');
 
     const outcome = await rotator().rotate(target, faultyDirectorySink(dir).context);
     expect(outcome.evidence.detail).toMatchObject({ staleStagedSecretDiscarded: true, newCredential: 'accepted' });
     const delivered = readFileSync(file, 'utf8');
     expect(delivered).not.toBe(stale);
     expect(existsSync(crashing.pendingOf(target))).toBe(false);
-    expect(await loginAnswer('stale_svc', delivered)).toBe('ok');
-    expect(await loginAnswer('stale_svc', stale)).toBe('28P01');
-    expect(await loginAnswer('stale_svc', old)).toBe('28P01');
+    expect(await loginAnswer(server.probeUrl, 'stale_svc', delivered)).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'stale_svc', stale)).toBe('28P01');
+    expect(await loginAnswer(server.probeUrl, 'stale_svc', old)).toBe('28P01');
   });
 
   it('stops, naming both refusals, when neither the previous nor the staged password logs in', async () => {
@@ -136,13 +125,13 @@ describe.runIf(cluster !== undefined)('postgres-role rotator: a crash between th
     expect(messagesOf(error)).toMatch(/neither the previous secret \(28P01 .*\) nor the one staged .* \(28P01 /);
     for (const secret of [old, staged, elsewhere]) expect(messagesOf(error)).not.toContain(secret);
     expect(readFileSync(crashing.pendingOf(target), 'utf8')).toBe(staged);
-    expect(await loginAnswer('reset_svc', elsewhere)).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'reset_svc', elsewhere)).toBe('ok');
   });
 
   it('refuses to change a role when the sink cannot stage, and changes nothing', async () => {
     const { target, old } = await roleInSink('nostage_svc');
     const { staging: _dropped, ...unstaged } = faultyDirectorySink(dir).context;
     expect(await codeOf(rotator().rotate(target, unstaged))).toBe('rotation_staging_unavailable');
-    expect(await loginAnswer('nostage_svc', old)).toBe('ok');
+    expect(await loginAnswer(server.probeUrl, 'nostage_svc', old)).toBe('ok');
   });
 });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { postgresLogin as loginAnswer } from './test-support/private-postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeOf } from '../../../test/support/error-code.js';
 import { havePostgres, POSTGRES_TEST_URL } from '../../../test/peers.js';
@@ -36,18 +37,6 @@ async function sql(url: string, text: string): Promise<pg.QueryResult> {
   }
 }
 
-async function loginAnswer(url: string, role: string, password: string): Promise<string> {
-  const parsed = new URL(url);
-  const client = new pg.Client({ host: parsed.hostname, port: Number(parsed.port), database: parsed.pathname.slice(1), user: role, password });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.end();
-    return 'ok';
-  } catch (error) {
-    return String((error as { code?: unknown }).code);
-  }
-}
 
 /** Fails when any secret appears in any message the rotation produced. */
 function expectNoSecretIn(texts: string[], secrets: string[]): void {

@@ -96,3 +96,17 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres | string> 
   await stop();
   return 'the private cluster did not start';
 }
+
+/** Logs in with the real PostgreSQL client: `ok`, or the SQLSTATE of the refusal (28P01: wrong password). */
+export async function postgresLogin(url: string, role: string, password: string): Promise<string> {
+  const parsed = new URL(url);
+  const client = new pg.Client({ host: parsed.hostname, port: Number(parsed.port), database: parsed.pathname.slice(1), user: role, password });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.end();
+    return 'ok';
+  } catch (error) {
+    return String((error as { code?: unknown }).code);
+  }
+}
