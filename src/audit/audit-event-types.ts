@@ -12,7 +12,7 @@ export const AUDIT_EVENT_TYPES: readonly string[] = [
   'campaign.item_waiting', 'campaign.lease_taken_over', 'campaign.owner_task', 'campaign.started', 'campaign.task_refused',
   'cli_login.authorize_refused', 'cli_login.code_issued', 'cli_login.credential_issued', 'cli_login.credential_refused',
   'cli_login.credential_revoked', 'cli_login.token_refused',
-  'dns.blocks_changed', 'dns.domains_blocked', 'dns.domains_unblocked', 'dns.settings_changed', 'dns.strict_new_domains',
+  'dns.block_refused', 'dns.blocks_changed', 'dns.domains_blocked', 'dns.domains_unblocked', 'dns.settings_changed', 'dns.strict_new_domains',
   'incident.alert', 'incident.closed', 'incident.declared', 'incident.lease_taken_over', 'incident.playbook', 'incident.resumed',
   'inventory.added', 'inventory.edited', 'inventory.imported', 'inventory.retired',
   'invite.created', 'ip.blocked', 'ip.unblocked', 'key.added', 'key.removed', 'key.renamed',

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { systemClock } from '../lib/clock.js';
-import { InputError } from '../lib/errors.js';
+import { GatehouseError, InputError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
 import { emit, isoTime, jsonLine, table } from './output.js';
 import { loadSnapshot, withCore } from './open-config.js';
@@ -98,8 +98,19 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description('Block names and their subdomains on every instance, at once')
     .action(async (names: string[], options: { reason: string; json?: boolean }) => {
-      const { DomainBlocks } = await import('../dns/index.js');
-      const added = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).block(names, { reason: options.reason, actor: 'cli' }));
+      const { DomainBlocks, keptDomainsOf, neverBlockedBy, normaliseDomainName } = await import('../dns/index.js');
+      const added = await withCore(cli, async (core) => {
+        // The same rule as the console: never the portal's own host, a protected or a never-block domain.
+        const normalised = names.map((name) => normaliseDomainName(name));
+        const kept = keptDomainsOf(core.snapshot().config);
+        for (const name of normalised) {
+          const covers = neverBlockedBy(name, kept);
+          if (covers === undefined) continue;
+          await core.audit.record({ type: 'dns.block_refused', outcome: 'failure', code: 'dns_domain_never_blocked', actor: 'cli', detail: { name, covers } });
+          throw new GatehouseError('dns_domain_never_blocked', { status: 409, publicMessage: `${name} is the portal's own, a protected or a never-block domain (or covers ${covers}): it cannot be blocked` });
+        }
+        return new DomainBlocks(core.store, core.clock, core.audit).block(normalised, { reason: options.reason, actor: 'cli' });
+      });
       emit(cli, options.json, { blocked: added }, () => `blocked ${added.length} new name(s)`);
     });
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { normaliseDomainName } from '../dns/index.js';
+import { keptDomainsOf, neverBlockedBy, normaliseDomainName } from '../dns/index.js';
 import type { DomainVerdict } from '../intel/index.js';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { parseCidr } from '../lib/ip/ip-address.js';
@@ -8,7 +8,7 @@ import { html, type SafeHtml } from '../portal/index.js';
 import { formField, registerConsoleAction } from './console-action.js';
 import type { ConsoleContext } from './console-context.js';
 import { consolePage, consoleTime } from './console-layout.js';
-import { neverBlockedBy, parseQueryLogSearch, type QueryLogSearch } from './dns-params.js';
+import { parseQueryLogSearch, type QueryLogSearch } from './dns-params.js';
 import { listIpBlocks, QUERY_VERDICTS, searchQueryLog, type QueryLogRow } from './dns-query.js';
 
 const LIST_LIMIT = 500;
@@ -171,8 +171,7 @@ export function registerDnsPage(scope: FastifyInstance, ctx: ConsoleContext): vo
     const reason = formField(request, 'reason', { max: 500 }).trim();
     // Each name checked before anything is written (a bad one names itself: dns_invalid_domain).
     const normalised = names.map((name) => normaliseDomainName(name));
-    const config = ctx.deps.config();
-    const kept = [config.server.portal_host, ...(config.dns.protect?.domains ?? []), ...config.reports.never_block];
+    const kept = keptDomainsOf(ctx.deps.config());
     for (const name of normalised) {
       const covers = neverBlockedBy(name, kept);
       if (covers !== undefined) {

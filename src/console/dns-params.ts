@@ -72,15 +72,3 @@ export function parseQueryLogSearch(query: Record<string, unknown>): QueryLogSea
     },
   };
 }
-
-/**
- * Names a block must never cover: the portal's own host (blocking it or a parent locks everyone out
- * of the portal), the protected brands' domains and `reports.never_block`. A block of a parent covers
- * its subdomains, so `acme.com` is refused when `sso.acme.com` is the portal.
- */
-export function neverBlockedBy(name: string, protectedNames: readonly string[]): string | undefined {
-  return protectedNames.find((kept) => {
-    const p = kept.toLowerCase().replace(/\.$/, '');
-    return name === p || name.endsWith(`.${p}`) || p.endsWith(`.${name}`);
-  });
-}

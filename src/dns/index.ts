@@ -5,6 +5,7 @@ export type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOut
 export type { BlocklistSourceState, DynamicBlock } from './blocklist-store.js';
 export type { DnsMetricsSnapshot } from './gateway-metrics.js';
 export { normaliseDomainName } from './domain-name.js';
+export { keptDomainsOf, neverBlockedBy } from './never-blocked.js';
 export { blockPage } from './block-page.js';
 export type { NameExplanation } from './explain-name.js';
 export { DomainBlocks, DNS_FEED, type DomainBlock, type StrictNewDomainsState } from './domain-blocks.js';

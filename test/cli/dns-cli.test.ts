@@ -36,6 +36,18 @@ it('domain block from the CLI reaches the store and dns lists shows it; dns toke
   expect((await gatehouse(['domain', 'unblock', 'kit.example'])).stdout).toBe('unblocked 1 name(s)\n');
 });
 
+it('domain block refuses the portal\'s own host, a protected domain and anything covering one, with its code, and blocks nothing', async () => {
+  for (const name of ['acme.com', 'login.acme.com', 'com', fx.portalHost, 'localhost']) {
+    const refused = await gatehouse(['domain', 'block', 'evil.example', name, '--reason', 'typo in an incident']);
+    expect({ name, code: refused.code }).toEqual({ name, code: 1 });
+    expect(refused.stderr).toContain('cannot be blocked');
+  }
+  const lists = JSON.parse((await gatehouse(['dns', 'lists', '--json'])).stdout) as { runtimeBlocks: { name: string }[] };
+  expect(lists.runtimeBlocks.map((b) => b.name)).not.toContain('evil.example');
+  const [event] = await fx.gatehouse.core.audit.list({ type: 'dns.block_refused', limit: 1 });
+  expect(event).toMatchObject({ outcome: 'failure', code: 'dns_domain_never_blocked', actor: 'cli', detail: { name: 'localhost' } });
+});
+
 it('a plain-http personal DoH URL comes with a note that DoH clients need https and how to get it', async () => {
   await fx.gatehouse.core.identity.users.add({ email: 'doh-note@acme.test' });
   const result = await gatehouse(['dns', 'token', 'doh-note@acme.test']);
