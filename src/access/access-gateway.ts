@@ -224,26 +224,7 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
     switch (decision.outcome) {
       case 'allow':
       case 'bypass': {
-        let assertion: string | undefined;
-        if (session) {
-          const asserted = {
-            sessionId: session.idHash,
-            subject: session.userId,
-            email: session.email,
-            name: session.name,
-            groups: session.groups,
-            amr: session.amr,
-            authTime: session.phishingResistantAt ?? session.createdAt,
-          };
-          assertion = deps.assertions.cachedAssertionFor(asserted, app.name) ?? (await deps.assertions.assertionFor(asserted, app.name));
-        }
-        deps.proxy.forward(req, res, app.name, {
-          ...(assertion ? { assertion } : {}),
-          ...(session ? { signedInAs: session.email } : {}),
-          requestId: id,
-          clientAddress: forwarded.clientAddress,
-          forwarded,
-        });
+        deps.proxy.forward(req, res, app.name, await forwardOptionsFor(session, app.name, id, forwarded));
         return;
       }
       case 'sign_in':
@@ -305,24 +286,32 @@ export function createAccessGateway(deps: AccessGatewayDeps) {
       auditDeny(app.name, decision, req, forwarded.clientAddress, session, id);
       return decision.outcome === 'deny' ? refuse(403, 'websocket_denied') : refuse(401, 'websocket_sign_in_required');
     }
-    let assertion: string | undefined;
-    if (session) {
-      assertion = await deps.assertions.assertionFor(
-        { sessionId: session.idHash, subject: session.userId, email: session.email, name: session.name, groups: session.groups, amr: session.amr, authTime: session.phishingResistantAt ?? session.createdAt },
-        app.name,
-      );
-    }
+    const options = await forwardOptionsFor(session, app.name, id, forwarded);
     if (session) {
       tunnels.set(socket, { sessionHash: session.idHash, userId: session.userId, app: app.name, endsAt: session.createdAt + deps.settings().sessionAbsoluteMs, request });
       socket.once('close', () => tunnels.delete(socket));
     }
-    deps.proxy.upgrade(req, socket, head, app.name, {
-      ...(assertion ? { assertion } : {}),
-      ...(session ? { signedInAs: session.email } : {}),
-      requestId: id,
-      clientAddress: forwarded.clientAddress,
-      forwarded,
-    });
+    deps.proxy.upgrade(req, socket, head, app.name, options);
+  }
+
+  /**
+   * What the proxy passes on for a person's request or upgrade: the signed identity for the app (none
+   * on a bypass without a session) and who is signed in, for the proxy's own error pages.
+   */
+  async function forwardOptionsFor(session: SessionView | undefined, appName: string, requestId: string, forwarded: ForwardedHeaders) {
+    const base = { requestId, clientAddress: forwarded.clientAddress, forwarded };
+    if (!session) return base;
+    const asserted = {
+      sessionId: session.idHash,
+      subject: session.userId,
+      email: session.email,
+      name: session.name,
+      groups: session.groups,
+      amr: session.amr,
+      authTime: session.phishingResistantAt ?? session.createdAt,
+    };
+    const assertion = deps.assertions.cachedAssertionFor(asserted, appName) ?? (await deps.assertions.assertionFor(asserted, appName));
+    return { ...base, assertion, signedInAs: session.email };
   }
 
   /** A machine's WebSocket upgrade: as serveServiceToken, and the tunnel closes when the token changes. */

@@ -25,7 +25,7 @@ import { writeSelfSignedCertificate } from '../../src/cli/demo-config.js';
 import { startRdapFixture } from '../../src/intel/domain-age/test-support/rdap-fixture-server.js';
 import { clickAndLand, clickAndReadError } from '../e2e/portal-steps.js';
 import { CHROMIUM_PATH, haveChromium, haveCommand } from '../peers.js';
-import { CHROMIUM_ARGS, KeyedPage, launchChromium } from '../support/browser.js';
+import { CHROMIUM_ARGS, KeyedPage, launchChromium, watchConsoleErrors } from '../support/browser.js';
 import { pkce, TEST_REDIRECT_URI } from '../support/cli-login-steps.js';
 import { freePort, startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { startMailSink, type MailSink } from '../incident/mail-sink.js';
@@ -116,24 +116,13 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
   });
 
   /** Console errors of `page` from now on; a failed load of the page itself (its 4xx/5xx status) is not one. */
-  function watchConsole(page: Page): string[] {
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const text = message.text();
-      if (/^Failed to load resource: the server responded with a status of \d+/.test(text) && message.location().url === page.url()) return;
-      errors.push(`${text} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-    return errors;
-  }
 
   /**
    * The checks every page gets, at both widths. `who` is the signed-in person the page must name;
    * `text` a phrase that says what happened.
    */
   async function audit(page: Page, name: string, expected: { text: string | RegExp; who?: string }): Promise<void> {
-    const errors = watchConsole(page);
+    const errors = watchConsoleErrors(page);
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
       const look = (await page.evaluate(`(() => {

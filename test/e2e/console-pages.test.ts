@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import { auditMark, auditSince, enrolInBrowser } from './portal-steps.js';
 import { haveChromium } from '../peers.js';
-import { KeyedPage, launchChromium } from '../support/browser.js';
+import { KeyedPage, launchChromium, watchConsoleErrors } from '../support/browser.js';
 import { startFixture, type GatehouseFixture } from '../support/gatehouse-fixture.js';
 import { TestBrowser } from '../support/http-client.js';
 import { enrolThroughPortal } from '../support/portal-sign-in.js';
@@ -101,21 +101,9 @@ describe.runIf(haveChromium())('the admin console in Chromium', { timeout: 300_0
     if (shots && !process.env.PAGE_SHOTS_DIR) await rm(shots, { recursive: true, force: true });
   });
 
-  function watchConsole(page: Page): string[] {
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const text = message.text();
-      // The refusal page's own 403 is its status, not an error of the page.
-      if (/^Failed to load resource: the server responded with a status of \d+/.test(text) && message.location().url === page.url()) return;
-      errors.push(`${text} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-    return errors;
-  }
 
   async function check(page: Page, name: string, text: string | RegExp, look: 'console' | 'refusal'): Promise<void> {
-    const errors = watchConsole(page);
+    const errors = watchConsoleErrors(page);
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
       const seen = (await page.evaluate(`(() => ({

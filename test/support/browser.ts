@@ -141,3 +141,19 @@ export class KeyedPage {
 export function base64ToBase64url(value: string): string {
   return Buffer.from(value, 'base64').toString('base64url');
 }
+
+/**
+ * Console errors of `page` from now on, collected for a test to assert empty: a CSP violation is one,
+ * a script error too; a failed load of the page itself (its own 4xx/5xx status) is not.
+ */
+export function watchConsoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    if (/^Failed to load resource: the server responded with a status of \d+/.test(text) && message.location().url === page.url()) return;
+    errors.push(`${text} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  return errors;
+}
