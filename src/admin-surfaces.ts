@@ -51,7 +51,6 @@ export function registerAdminSurfaces(app: FastifyInstance, input: AdminSurfaces
     clientIp,
     settings,
     config: () => core.snapshot().config,
-    isIpBlocked: access.ipBlocks.isBlocked,
     reports: input.reports.reports,
     reportMeasures: () => input.reports.measures(),
     dns: input.dns,

@@ -94,7 +94,7 @@ export function registerAppsPage(scope: FastifyInstance, ctx: ConsoleContext): v
 
     const engineApps = app.kind === 'web' ? config.apps : nonWebEngineApps(app.kind, app.kind === 'ssh' ? config.ssh.apps : config.tcp.apps);
     const result = testPolicy(
-      { apps: engineApps, access: config.access, isIpBlocked: ctx.deps.isIpBlocked },
+      { apps: engineApps, access: config.access, isIpBlocked: ctx.deps.ipBlocks.isBlocked },
       { app: app.name, ...(user ? { user } : {}), amr: signIn.amr, authAgeMinutes: age, ip, method, path, now },
     );
     if (!result) return refuse(`There is no app named "${input.app}".`);

@@ -36,15 +36,13 @@ export interface ConsoleDeps {
   clientIp: (request: FastifyRequest) => string;
   /** The config snapshot in force (apps, `ssh.apps`, `tcp.apps`, global access rules): re-read per request. */
   config: () => GatehouseConfig;
-  /** The run-time IP blocks the gateway applies before any policy: the policy tester sees them too. */
-  isIpBlocked: (ip: string) => boolean;
   /** Reported lures: the triage queue reads and acts through this, never on the tables by hand. */
   reports: Reports;
   /** The reports' measures, memoised per group (the same measurer `/metrics` reads). */
   reportMeasures: () => Promise<ReportMeasures>;
   /** Runtime domain blocks, the lists in force and the domain verdicts (the CLI's `domain`, `dns lists`). */
   dns: Pick<DnsLayer, 'domainBlocks' | 'gateway' | 'config' | 'intel'>;
-  /** The running instance's IP blocks: applied here at once, on the other instances by the feed. */
+  /** The running instance's IP blocks: applied here at once, on the other instances by the feed; the policy tester sees them as the gateway does. */
   ipBlocks: IpBlocks;
   incidents: IncidentResponse;
 }
