@@ -228,7 +228,10 @@ describe.runIf(haveChromium())('every page a person can reach', { timeout: 240_0
       const started = await cli(['campaign', 'start', '--reason', 'vendor breach', '--scope', 'system=jira', '--json']);
       expect(started.code, started.stderr).toBe(0);
       const campaignId = (JSON.parse(started.stdout) as { campaign: string }).campaign;
-      const taskLink = /http:\/\/sso\.acme\.localhost:\d+\/campaigns\/tasks\/[A-Za-z0-9_-]{43}/.exec(mail.messages.at(-1)?.text ?? '')?.[0];
+      // The task mail by its subject, not the newest message: the key-change notice for Pat's enrolment
+      // goes out through the server's outbox and may land after the CLI's synchronous send.
+      const taskMail = mail.messages.find((message) => message.to.includes(EMAIL) && message.subject.startsWith('Action needed: rotate jira-bot'));
+      const taskLink = /http:\/\/sso\.acme\.localhost:\d+\/campaigns\/tasks\/[A-Za-z0-9_-]{43}/.exec(taskMail?.text ?? '')?.[0];
       expect(taskLink, 'the owner task mail holds the link').toBeDefined();
       await visit(page, taskLink!, 200);
       await audit(page, 'campaign-task', { text: /Credential rotation task.*vendor breach.*jira-bot.*jira/, who: EMAIL });

@@ -59,7 +59,10 @@ async function campaign(scope: string, config?: string) {
   const run = await gatehouse(['campaign', 'start', '--reason', 'vendor breach', '--scope', scope, '--json'], config);
   expect(run.code, run.stderr).toBe(0);
   const result = JSON.parse(run.stdout) as { campaign: string; ownerTasks: { item: string; owner: string; notifiedVia?: string; notNotified?: string; link?: string }[] };
-  return { ...result, stdout: run.stdout, mails: mail.messages.slice(before) };
+  // Owner-task mails only: the running server's outbox (key-change notices) shares this sink and may
+  // deliver while the CLI runs.
+  const mails = mail.messages.slice(before).filter((message) => message.subject.startsWith('Action needed: rotate '));
+  return { ...result, stdout: run.stdout, mails };
 }
 
 const linkIn = (text: string) => /http:\/\/sso\.acme\.localhost:\d+(\/campaigns\/tasks\/[A-Za-z0-9_-]{43})/.exec(text)?.[1];
@@ -224,9 +227,8 @@ describe('when the mail does not go out', () => {
     await gatehouse(['inventory', 'add', 'crm-bot', '--kind', 'api_token', '--system', 'crm', '--owner', 'sales@acme.test']);
     const deadConfig = join(fx.dir, 'dead-smtp.yaml');
     writeFileSync(deadConfig, fixtureConfigYaml({ legacy: { password: true, totp: true }, port: fx.port, dir: fx.dir, extraYaml: smtpYaml(await freePort()) }));
-    const before = mail.messages.length;
     const run = await campaign('system=crm', deadConfig);
-    expect(mail.messages.length).toBe(before);
+    expect(run.mails).toEqual([]);
     expect(run.ownerTasks).toEqual([expect.objectContaining({ item: 'crm-bot', notNotified: expect.stringContaining('sending failed') })]);
     const link = run.ownerTasks[0]!.link!;
     expect(link).toMatch(new RegExp(`^${fx.gatehouse.portalUrl}/campaigns/tasks/[A-Za-z0-9_-]{43}$`));
