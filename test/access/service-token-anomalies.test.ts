@@ -100,7 +100,7 @@ describe('one instance', () => {
     expect(event).toMatchObject({ outcome: 'info', actor: 'system:token-anomaly', ip: '127.0.1.1' });
     expect(event!.detail).toMatchObject({ kind: 'new_network', severity: 'warning', network: '127.0.1.0/24', address: '127.0.1.1', app: 'deploy', owner: 'build@acme.test', suspended: false });
     await expect.poll(() => mail.messages.filter((m) => m.to.includes('build@acme.test') && m.subject.includes('ci-deploy')).length, POLL).toBe(1);
-    expect(mail.messages.at(-1)!.text).toContain('From address: 127.0.1.1');
+    expect(mail.messages.find((m) => m.to.includes('build@acme.test') && m.subject.includes('ci-deploy'))!.text).toContain('From address: 127.0.1.1');
     // New network alone: alert, no suspension (service_tokens.anomalies.suspend_on default).
     expect((await fx.gatehouse.serviceTokens.show('ci-deploy')).status).toBe('active');
     expect((await requestFrom(fx.port, '127.0.1.1', 'deploy', issued)).status).toBe(200);
