@@ -15,6 +15,7 @@ import type { Clock } from './lib/clock.js';
 import { systemClock } from './lib/clock.js';
 import { cryptoRandom, type Random } from './lib/random.js';
 import { GatehouseError } from './lib/errors.js';
+import { keepFreedHeap } from './lib/keep-freed-heap.js';
 import { restartOnlyChanges } from './lib/restart-only-changes.js';
 import { RESTART_ONLY_KEYS } from './restart-only-keys.js';
 import { RateLimiter } from './lib/rate-limiter.js';
@@ -90,6 +91,8 @@ async function reloadCapability(section: string, reload: () => Promise<void>): P
 
 /** The composition root (ARCHITECTURE.md): builds every capability, wires them, starts listening. */
 export async function startGatehouse(options: StartOptions): Promise<RunningGatehouse> {
+  // The proxy and tunnels allocate a Buffer per socket read: keep glibc from trimming the heap at each GC.
+  keepFreedHeap();
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
   const logger = createLogger(options.snapshot.config.logging.level, options.logDestination);

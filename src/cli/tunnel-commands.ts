@@ -1,7 +1,8 @@
 import { createServer, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { Command } from 'commander';
 import { GatehouseError, InputError } from '../lib/errors.js';
+import { keepFreedHeap } from '../lib/keep-freed-heap.js';
 import type { CliContext } from './cli-context.js';
 import { credentialsFilePath, readCliCredential } from './cli-credentials-file.js';
 import { portalRefusal, portalRequest } from './portal-client.js';
@@ -42,12 +43,15 @@ export function registerTunnelCommands(program: Command, cli: CliContext): void 
     .action(async (app: string, options: { local?: string; stdio?: boolean }) => {
       if (Boolean(options.local) === Boolean(options.stdio)) throw new InputError('give exactly one of --local ADDRESS:PORT or --stdio', 'usage');
       const stored = readCliCredential(credentialsFilePath(cli.io.env));
+      // Every byte of the stream passes through this process: keep glibc from trimming the heap at each GC.
+      keepFreedHeap();
       if (options.stdio) {
         const stream = await openTunnelStream(stored, app);
-        // ssh owns these pipes; nothing else may write to stdout.
-        const stdio = new StdioDuplex();
-        stream.pipe(stdio);
-        stdio.pipe(stream);
+        // ssh owns these pipes; nothing else may write to stdout. Piped straight, without a wrapper
+        // stream that paused and resumed stdin at every read (two system calls a chunk, and ssh stalls
+        // on a full pipe meanwhile).
+        process.stdin.pipe(stream);
+        stream.pipe(process.stdout);
         stream.once('error', () => undefined);
         // ssh sees the end of the transport only when this process exits: done when the tunnel closes.
         await new Promise<void>((resolve) => stream.once('close', () => resolve()));
@@ -83,26 +87,6 @@ export function registerTunnelCommands(program: Command, cli: CliContext): void 
         process.once('SIGTERM', stop);
       });
     });
-}
-
-/** stdin and stdout as one duplex stream, for --stdio. */
-class StdioDuplex extends Duplex {
-  constructor() {
-    super();
-    process.stdin.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) process.stdin.pause();
-    });
-    process.stdin.once('end', () => this.push(null));
-  }
-  override _read(): void {
-    process.stdin.resume();
-  }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    process.stdout.write(chunk, done);
-  }
-  override _final(done: () => void): void {
-    done();
-  }
 }
 
 /** Characters a Host pattern and a ProxyCommand argument may carry here (an app name is a slug). */
