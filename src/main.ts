@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { answerJwksOnAnyHost, buildAccess, type AccessLayer } from './access/index.js';
 import { refuseBlockedClients, requireAdmin } from './admin/index.js';
 import { registerAdminSurfaces } from './admin-surfaces.js';
-import { buildDns, type DnsLayer, type LookalikeSighting } from './dns/index.js';
+import { buildDns, keptDomainsOf, type DnsLayer, type LookalikeSighting } from './dns/index.js';
 import { buildDomainIntel, type PublicOnlyAgentOptions } from './intel/index.js';
 import { watchConfig, type ConfigSnapshot, type ConfigWatcher } from './config/index.js';
 import { createCampaigns, createServiceTokens, serviceTokenSettingsOf, type OnUseAnomalies, type ServiceTokens } from './credentials/index.js';
@@ -191,6 +191,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         }),
       store: core.store,
       audit: core.audit,
+      keptDomains: () => keptDomainsOf(core.snapshot().config),
       clock,
       random,
       logger,

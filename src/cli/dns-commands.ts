@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { systemClock } from '../lib/clock.js';
-import { GatehouseError, InputError } from '../lib/errors.js';
+import { InputError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
 import { emit, isoTime, jsonLine, table } from './output.js';
 import { loadSnapshot, withCore } from './open-config.js';
@@ -98,19 +98,9 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description('Block names and their subdomains on every instance, at once')
     .action(async (names: string[], options: { reason: string; json?: boolean }) => {
-      const { DomainBlocks, keptDomainsOf, neverBlockedBy, normaliseDomainName } = await import('../dns/index.js');
-      const added = await withCore(cli, async (core) => {
-        // The same rule as the console: never the portal's own host, a protected or a never-block domain.
-        const normalised = names.map((name) => normaliseDomainName(name));
-        const kept = keptDomainsOf(core.snapshot().config);
-        for (const name of normalised) {
-          const covers = neverBlockedBy(name, kept);
-          if (covers === undefined) continue;
-          await core.audit.record({ type: 'dns.block_refused', outcome: 'failure', code: 'dns_domain_never_blocked', actor: 'cli', detail: { name, covers } });
-          throw new GatehouseError('dns_domain_never_blocked', { status: 409, publicMessage: `${name} is the portal's own, a protected or a never-block domain (or covers ${covers}): it cannot be blocked` });
-        }
-        return new DomainBlocks(core.store, core.clock, core.audit).block(normalised, { reason: options.reason, actor: 'cli' });
-      });
+      const { domainBlocksOf } = await import('../dns/index.js');
+      // Never the portal's own host, a protected or a never-block domain: DomainBlocks refuses them.
+      const added = await withCore(cli, (core) => domainBlocksOf(core).block(names, { reason: options.reason, actor: 'cli' }));
       emit(cli, options.json, { blocked: added }, () => `blocked ${added.length} new name(s)`);
     });
 
@@ -120,8 +110,8 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description('Lift runtime blocks')
     .action(async (names: string[], options: { json?: boolean }) => {
-      const { DomainBlocks } = await import('../dns/index.js');
-      const removed = await withCore(cli, (core) => new DomainBlocks(core.store, core.clock, core.audit).unblock(names, 'cli'));
+      const { domainBlocksOf } = await import('../dns/index.js');
+      const removed = await withCore(cli, (core) => domainBlocksOf(core).unblock(names, 'cli'));
       emit(cli, options.json, { unblocked: removed }, () => `unblocked ${removed} name(s)`);
     });
 
@@ -131,10 +121,10 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .description("Each blocklist source and the runtime blocks, as configured and stored")
     .action(async (options: { json?: boolean }) => {
-      const { DomainBlocks } = await import('../dns/index.js');
+      const { domainBlocksOf } = await import('../dns/index.js');
       const data = await withCore(cli, async (core) => {
         const { config } = core.snapshot();
-        const domainBlocks = new DomainBlocks(core.store, core.clock, core.audit);
+        const domainBlocks = domainBlocksOf(core);
         const [blocks, strict] = await Promise.all([domainBlocks.list(), domainBlocks.strictNewDomainsState()]);
         return {
           enabled: config.dns.enabled,
@@ -163,9 +153,9 @@ export function registerDnsCommands(program: Command, cli: CliContext): void {
     .description('Switch strict new-domain isolation (young domains blocked instead of warned) on or off, on every instance; audited')
     .action(async (state: string) => {
       if (state !== 'on' && state !== 'off') throw new InputError('dns strict takes on or off', 'usage');
-      const { DomainBlocks } = await import('../dns/index.js');
+      const { domainBlocksOf } = await import('../dns/index.js');
       const after = await withCore(cli, async (core) => {
-        const blocks = new DomainBlocks(core.store, core.clock, core.audit);
+        const blocks = domainBlocksOf(core);
         await blocks.setStrictNewDomains(state === 'on', 'cli');
         return blocks.strictNewDomainsState();
       });

@@ -8,7 +8,7 @@ import { withCore } from './open-config.js';
 /** Reports over the core's store with the same verdicts and runtime blocks as the server. */
 async function withReports<T>(cli: CliContext, run: (reports: Reports, core: GatehouseCore) => Promise<T>): Promise<T> {
   return withCore(cli, async (core) => {
-    const [{ createReports }, { DomainBlocks }, { buildDomainIntel }] = await Promise.all([import('../reports/index.js'), import('../dns/index.js'), import('../intel/index.js')]);
+    const [{ createReports }, { domainBlocksOf }, { buildDomainIntel }] = await Promise.all([import('../reports/index.js'), import('../dns/index.js'), import('../intel/index.js')]);
     const config = core.snapshot().config;
     const intel = buildDomainIntel({ dns: config.dns, store: core.store, clock: core.clock });
     try {
@@ -18,7 +18,7 @@ async function withReports<T>(cli: CliContext, run: (reports: Reports, core: Gat
         clock: core.clock,
         random: core.random,
         verdicts: intel.classifier,
-        domainBlocks: new DomainBlocks(core.store, core.clock, core.audit),
+        domainBlocks: domainBlocksOf(core),
         settings: () => ({ reports: config.reports, organisation: config.portal.organisation, protectedDomains: [...(config.dns.protect?.domains ?? []), config.server.portal_host] }),
       });
       return await run(reports, core);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { keptDomainsOf, neverBlockedBy, normaliseDomainName } from '../dns/index.js';
+import { normaliseDomainName } from '../dns/index.js';
 import type { DomainVerdict } from '../intel/index.js';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { parseCidr } from '../lib/ip/ip-address.js';
@@ -171,15 +171,8 @@ export function registerDnsPage(scope: FastifyInstance, ctx: ConsoleContext): vo
     const reason = formField(request, 'reason', { max: 500 }).trim();
     // Each name checked before anything is written (a bad one names itself: dns_invalid_domain).
     const normalised = names.map((name) => normaliseDomainName(name));
-    const kept = keptDomainsOf(ctx.deps.config());
-    for (const name of normalised) {
-      const covers = neverBlockedBy(name, kept);
-      if (covers !== undefined) {
-        await ctx.deps.audit.record({ type: 'dns.block_refused', outcome: 'failure', code: 'dns_domain_never_blocked', userId: session.userId, actor: actorOf(session.userId), ip: ctx.deps.clientIp(request), detail: { name, covers } });
-        throw new GatehouseError('dns_domain_never_blocked', { status: 409, publicMessage: `${name} is the portal's own, a protected or a never-block domain (or covers one): it cannot be blocked.` });
-      }
-    }
-    const added = await ctx.deps.dns.domainBlocks.block(normalised, { reason, actor: actorOf(session.userId) });
+    // The portal's own host, protected and never-block domains are refused (and audited) by DomainBlocks.
+    const added = await ctx.deps.dns.domainBlocks.block(normalised, { reason, actor: actorOf(session.userId), userId: session.userId, ip: ctx.deps.clientIp(request) });
     return { message: `${added.length} name${added.length === 1 ? '' : 's'} newly blocked on every instance${added.length < normalised.length ? ` (${normalised.length - added.length} already were)` : ''}.`, redirect: '/admin/dns#domain-blocks', audit: { names: normalised, added } };
   });
 

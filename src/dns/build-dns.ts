@@ -44,6 +44,8 @@ export interface LookalikeSighting {
 
 export interface BuildDnsOptions {
   config: DnsConfig;
+  /** Names no runtime block may cover (keptDomainsOf the live config): DomainBlocks refuses them. */
+  keptDomains: () => readonly string[];
   /**
    * The domain intelligence, or how to build it from a `dns` section: then a reload that changes
    * `dns.protect` or `dns.age` builds it again (a fixed instance is kept across reloads).
@@ -74,7 +76,7 @@ function toVerdict(verdict: DomainVerdict, strictNewDomains: boolean): Verdict {
  */
 export async function buildDns(options: BuildDnsOptions): Promise<DnsLayer> {
   const { store, clock, logger } = options;
-  const domainBlocks = new DomainBlocks(store, clock, options.audit);
+  const domainBlocks = new DomainBlocks(store, clock, options.audit, options.keptDomains);
   const dohTokens = new DohTokens(store, clock, options.random);
   let strictNewDomains = await domainBlocks.strictNewDomains();
   const intelOf = (config: DnsConfig, previous?: DomainIntel): DomainIntel =>

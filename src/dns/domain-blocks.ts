@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
+import { GatehouseError } from '../lib/errors.js';
 import { commitChange, type Change, type Database, type Store } from '../store/index.js';
 import { normaliseDomainName } from './domain-name.js';
+import type { GatehouseConfig } from '../config/index.js';
+import { keptDomainsOf, neverBlockedBy } from './never-blocked.js';
 
 export const DNS_FEED = { blocksChanged: 'dns.blocks_changed', settingsChanged: 'dns.settings_changed' } as const;
 const STRICT_KEY = 'dns.strict_new_domains';
@@ -27,17 +30,36 @@ export interface DomainBlock {
   createdBy: string | null;
 }
 
+/** Who asks for a block, for the audit event of a refusal as of a success. */
+export interface BlockRequest {
+  reason: string;
+  actor: string;
+  userId?: string;
+  ip?: string;
+}
+
 /**
- * Domains blocked at run time (incident response, `gatehouse domain block`). Written with a feed row so
- * every instance's DNS gateway applies the block on its next query; `onChange` hands each instance the
- * full current set to apply.
+ * Domains blocked at run time (incident response, reports, the console, `gatehouse domain block`).
+ * Written with a feed row so every instance's DNS gateway applies the block on its next query;
+ * `onChange` hands each instance the full current set to apply.
+ *
+ * Threat: a block of the portal's own host, a protected domain or a name above one (`com`, the
+ * organisation's domain typed by mistake, an attacker's indicator list fed to an incident) cuts every
+ * person off sign-in and every admin off the console that would lift it. Every path that blocks comes
+ * through `block`, so the rule is here, once: `keptDomains` (keptDomainsOf the live config) are refused.
  */
 export class DomainBlocks {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly audit: AuditLog,
+    private readonly keptDomains: () => readonly string[],
   ) {}
+
+  /** The kept name (portal, protected, never_block) that `name` is, is under or covers; undefined when none. */
+  keptNameCoveredBy(name: string): string | undefined {
+    return neverBlockedBy(normaliseDomainName(name), this.keptDomains());
+  }
 
   async list(): Promise<DomainBlock[]> {
     const rows = await this.store.db.selectFrom('domain_blocks').selectAll().orderBy('name').execute();
@@ -45,9 +67,17 @@ export class DomainBlocks {
   }
 
   /** Blocks names (and their subdomains); idempotent. Returns the names that were newly blocked. */
-  async block(names: readonly string[], input: { reason: string; actor: string }, db: Kysely<Database> = this.store.db): Promise<string[]> {
+  async block(names: readonly string[], input: BlockRequest, db: Kysely<Database> = this.store.db): Promise<string[]> {
     // Throws InputError (dns_invalid_domain) naming a bad entry before anything is written.
     const normalised = names.map((raw) => normaliseDomainName(raw));
+    // All or nothing: a kept name refuses the whole request before anything is written.
+    const kept = this.keptDomains();
+    for (const name of normalised) {
+      const covers = neverBlockedBy(name, kept);
+      if (covers === undefined) continue;
+      await this.audit.record({ type: 'dns.block_refused', outcome: 'failure', code: 'dns_domain_never_blocked', actor: input.actor, ...(input.userId ? { userId: input.userId } : {}), ...(input.ip ? { ip: input.ip } : {}), detail: { name, covers, reason: input.reason } });
+      throw new GatehouseError('dns_domain_never_blocked', { status: 409, publicMessage: `${name} is the portal's own, a protected or a never-block domain (or covers one): it cannot be blocked.`, detail: `${name} covers or is under ${covers}` });
+    }
     return commitChange(this.store, {
       db,
       clock: this.clock,
@@ -122,4 +152,9 @@ export class DomainBlocks {
   static isRelevant(change: Change): boolean {
     return change.kind === DNS_FEED.blocksChanged || change.kind === DNS_FEED.settingsChanged;
   }
+}
+
+/** DomainBlocks over a core whose live config names the kept domains (the CLI, incidents, reports). */
+export function domainBlocksOf(core: { store: Store; clock: Clock; audit: AuditLog; snapshot(): { config: GatehouseConfig } }): DomainBlocks {
+  return new DomainBlocks(core.store, core.clock, core.audit, () => keptDomainsOf(core.snapshot().config));
 }

@@ -1,6 +1,6 @@
 import { portalUrlOf, type GatehouseCore } from '../core.js';
 import { createServiceTokens, parseCampaignScope, serviceTokenSettingsOf, type ServiceTokens, type TokenUseAnomalies } from '../credentials/index.js';
-import { DomainBlocks } from '../dns/index.js';
+import { domainBlocksOf, type DomainBlocks } from '../dns/index.js';
 import { GatehouseError, InputError, isGatehouseError } from '../lib/errors.js';
 import { claimAlert, linkAlertToIncident, releaseAlert } from './alerts/alert-claims.js';
 import { watchAdminGroups, type AdminAddition } from './alerts/admin-group-watcher.js';
@@ -86,7 +86,7 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
   const logger = options.logger ?? silent;
   const repository = new IncidentRepository(core.store.db, core.clock);
   const outbox = new Outbox(core.store.db, core.clock);
-  const domainBlocks = options.domainBlocks ?? new DomainBlocks(core.store, core.clock, core.audit);
+  const domainBlocks = options.domainBlocks ?? domainBlocksOf(core);
   const settings = () => {
     const { config } = core.snapshot();
     return { incident: config.incident, adminGroups: config.identity.admin_groups, organisation: config.portal.organisation, portalUrl: portalUrlOf(config) };
@@ -173,6 +173,13 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     const title = typeof input.title === 'string' ? input.title.trim() : '';
     if (!TITLE.test(title)) throw new InputError('--title is required: 1 to 200 characters, no control characters', 'incident_invalid_title');
     const indicators = parseIndicators(input);
+    // Checked before anything is written, dry run included: an incident that blocked the portal's own
+    // host or a protected domain (a typo, or an indicator list from outside) would lock out every person
+    // and the admins who would lift it. DomainBlocks refuses it too; here the error names the indicator.
+    for (const domain of indicators.domains) {
+      const covers = domainBlocks.keptNameCoveredBy(domain);
+      if (covers !== undefined) throw new InputError(`--domain ${domain} is the portal's own, a protected or a never-block domain (or covers ${covers}): an incident cannot block it`, 'incident_domain_never_blocked');
+    }
     for (const email of indicators.users) await core.identity.users.require(email);
     await checkCredentials(indicators);
     const campaign = campaignOf(input, indicators);

@@ -48,6 +48,26 @@ it('domain block refuses the portal\'s own host, a protected domain and anything
   expect(event).toMatchObject({ outcome: 'failure', code: 'dns_domain_never_blocked', actor: 'cli', detail: { name: 'localhost' } });
 });
 
+it('an incident refuses to block the portal, a protected domain or a name covering one, dry run or not, and writes nothing', async () => {
+  const incidentsBefore = await fx.gatehouse.core.store.db.selectFrom('incidents').select('id').execute();
+  for (const [flag, value] of [['--domain', 'acme.com'], ['--domain', 'sso.acme.com'], ['--domain', 'com'], ['--domain', fx.portalHost], ['--url', `${fx.portalOrigin}/sign-in`]] as const) {
+    for (const dryRun of [true, false]) {
+      const refused = await gatehouse(['incident', 'declare', '--title', 'typo in the indicators', '--domain', 'relay.example', flag, value, ...(dryRun ? ['--dry-run'] : [])]);
+      expect({ flag, value, dryRun, code: refused.code }).toEqual({ flag, value, dryRun, code: 2 });
+      expect(refused.stderr).toContain('[incident_domain_never_blocked]');
+      expect(refused.stderr).toContain('an incident cannot block it');
+    }
+  }
+  expect(await fx.gatehouse.core.store.db.selectFrom('incidents').select('id').execute()).toEqual(incidentsBefore);
+  expect((await fx.gatehouse.core.store.db.selectFrom('domain_blocks').select('name').where('name', '=', 'relay.example').execute())).toEqual([]);
+  // The store's owner refuses it too, whatever the caller (an incident step resumed after a config change, a report).
+  const { domainBlocksOf } = await import('../../src/dns/index.js');
+  await expect(domainBlocksOf(fx.gatehouse.core).block(['relay.example', 'Login.ACME.com.'], { reason: 'resumed step', actor: 'incident:inc-test' })).rejects.toMatchObject({ code: 'dns_domain_never_blocked' });
+  expect((await fx.gatehouse.core.store.db.selectFrom('domain_blocks').select('name').where('name', '=', 'relay.example').execute())).toEqual([]);
+  const [event] = await fx.gatehouse.core.audit.list({ type: 'dns.block_refused', limit: 1 });
+  expect(event).toMatchObject({ outcome: 'failure', code: 'dns_domain_never_blocked', actor: 'incident:inc-test', detail: { name: 'login.acme.com', covers: 'acme.com' } });
+});
+
 it('a plain-http personal DoH URL comes with a note that DoH clients need https and how to get it', async () => {
   await fx.gatehouse.core.identity.users.add({ email: 'doh-note@acme.test' });
   const result = await gatehouse(['dns', 'token', 'doh-note@acme.test']);

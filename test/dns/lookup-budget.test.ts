@@ -73,6 +73,7 @@ describe('per-client RDAP lookup budget, end to end', () => {
       intel: buildDomainIntel({ dns: config, store: fx.core.store, clock: fx.clock, logger, rdapConnection: rdap.connection }),
       store: fx.core.store,
       audit: fx.core.audit,
+      keptDomains: () => [],
       clock: fx.clock,
       random: cryptoRandom,
       logger,

@@ -1,4 +1,4 @@
-import { DomainBlocks } from '../../dns/index.js';
+import { domainBlocksOf, type DomainBlocks } from '../../dns/index.js';
 import { buildDomainIntel, type DomainIntel } from '../../intel/index.js';
 import { startRdapFixture, type RdapFixture } from '../../intel/domain-age/test-support/rdap-fixture-server.js';
 import type { ReportsConfig } from '../../config/index.js';
@@ -48,7 +48,7 @@ ${options.reportsYaml ?? ''}`,
   rdap.set('wikipedia.org', { kind: 'registered', registeredAt: Date.UTC(2001, 0, 13) });
   rdap.set('bit.ly', { kind: 'registered', registeredAt: Date.UTC(2008, 0, 1) });
   const intel = buildDomainIntel({ dns: config.dns, store: core.store, clock, rdapConnection: rdap.connection });
-  const blocks = new DomainBlocks(core.store, clock, core.audit);
+  const blocks = domainBlocksOf({ ...core, clock, snapshot: () => core.snapshot() });
   const mutable = { reports: config.reports };
   const reports = createReports({
     db: core.store.db,
