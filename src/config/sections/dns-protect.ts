@@ -83,6 +83,18 @@ export const DEFAULT_CONNECTOR_WORDS: readonly string[] = ['at'];
 export const DEFAULT_LEGAL_ENTITY_WORDS: readonly string[] = ['inc', 'llc', 'ltd', 'plc'];
 
 /**
+ * Words that state a company's reach in its name (US Cellular, Altice USA, Sutherland Global): the rest
+ * of the name (`cellular`) is what phishing names use alone (`cellularhr.com`).
+ */
+export const DEFAULT_SCOPE_WORDS: readonly string[] = ['usa', 'us', 'uk', 'eu', 'emea', 'global', 'international'];
+
+/**
+ * Words a company appends to its name in its domain when the bare name was taken or to say what it makes
+ * (`postmarkapp.com`, `mongodb.com`, `acmehq.com`): phishing names use the bare name (`mongosso.com`).
+ */
+export const DEFAULT_NAME_SUFFIX_WORDS: readonly string[] = ['app', 'apps', 'hq', 'db', 'labs', 'group', 'inc', 'tech'];
+
+/**
  * Hyphen tokens that spell a domain inside a label (`com-acme-login.net`, `www-acme.co`): the dot of
  * `acme.com` replaced by a hyphen, a long-standing phishing-kit trick.
  */
@@ -168,6 +180,18 @@ export const dnsProtectSchema = z.strictObject({
     .array(keyword)
     .default([...DEFAULT_LEGAL_ENTITY_WORDS])
     .describe('Words that name the company itself (`acmeinc`): the brand plus one of them under another suffix than the brand\'s own is a lookalike (`acmeinc.net` beside `acme.com`). Replaces the default list when set.'),
+  scope_words: z
+    .array(keyword)
+    .default([...DEFAULT_SCOPE_WORDS])
+    .describe(
+      'Words that state a company\'s reach in its name, at either end (`uscellular`, `alticeusa`): the rest of the name, when at least `min_typo_length` long, counts as the brand beside lure words (`cellularhr`), never alone. Replaces the default list when set.',
+    ),
+  name_suffix_words: z
+    .array(keyword)
+    .default([...DEFAULT_NAME_SUFFIX_WORDS])
+    .describe(
+      'Words a company appends to its name in its domain (`postmarkapp`, `mongodb`, `acmehq`): the name without it, when at least `min_typo_length` long, counts as the brand beside lure words (`mongosso`), never alone. Replaces the default list when set.',
+    ),
   domain_spelling_tokens: z
     .array(keyword)
     .default([...DEFAULT_DOMAIN_SPELLING_TOKENS])

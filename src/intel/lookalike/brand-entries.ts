@@ -36,7 +36,7 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
   });
   const brands = [...entries.values()];
   for (const brand of brands) {
-    const part = distinctivePart(brand.key, config.min_typo_length);
+    const part = distinctivePart(brand.key, config);
     if (part !== undefined && !entries.has(part) && !keywords.has(part)) {
       entries.set(part, { name: brand.name, key: part, protectedSuffixes: [], compounds: true, partial: true });
     }
@@ -44,20 +44,21 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
   return [...entries.values()];
 }
 
-/** Words that state a company's reach in its name (US Cellular, Altice USA, Sutherland Global). */
-const SCOPE_WORDS = ['usa', 'us', 'uk', 'eu', 'emea', 'global', 'international'];
-
 /**
- * `uscellular` → `cellular`, `alticeusa` → `altice`: a brand made of a scope word and a distinctive
- * part, which phishing names use alone (`cellularhr.com`). The part must be long enough to be matched
- * inside labels at all. Other generic words are not split off: `infocision` is not `cision`, another
- * company.
+ * `uscellular` → `cellular`, `alticeusa` → `altice`, `mongodb` → `mongo`: a brand made of a scope word
+ * (either end) or a name suffix word (the end) and a distinctive part, which phishing names use alone
+ * (`cellularhr.com`, `mongosso.com`). The part must be long enough to be matched inside labels at all.
+ * Other generic words are not split off: `infocision` is not `cision`, another company.
  */
-function distinctivePart(key: string, minLength: number): string | undefined {
-  for (const word of SCOPE_WORDS) {
+function distinctivePart(key: string, config: DnsProtectConfig): string | undefined {
+  const minLength = config.min_typo_length;
+  for (const word of config.scope_words) {
     if (key.length - word.length < minLength) continue;
     if (key.startsWith(word)) return key.slice(word.length);
     if (key.endsWith(word)) return key.slice(0, key.length - word.length);
+  }
+  for (const word of config.name_suffix_words) {
+    if (key.length - word.length >= minLength && key.endsWith(word)) return key.slice(0, key.length - word.length);
   }
   return undefined;
 }

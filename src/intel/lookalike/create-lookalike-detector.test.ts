@@ -345,6 +345,36 @@ describe('the distinctive part of a brand named with its scope (US, Global)', ()
   });
 });
 
+describe('the distinctive part of a brand named with a name suffix (app, db, hq)', () => {
+  const suffixed = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['fabrikamdb.com', 'tailspinapp.com'] }));
+  it.each([
+    ['fabrikamhr.com', 'fabrikamdb'],
+    ['fabrikam-payroll.net', 'fabrikamdb'],
+    ['tailspin-helpdesk.com', 'tailspinapp'],
+  ])('%s', (name, brand) => {
+    const verdict = suffixed.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(verdict.brand).toBe(brand);
+  });
+  it.each([
+    'fabrikam.com', // the bare name alone may be another company's
+    'fabrikam-games.com', // beside an unknown word
+    'apptailspin.com', // a name suffix word is stripped from the end only
+  ])('not %s', (name) => {
+    expect(suffixed.check(name).lookalike, JSON.stringify(suffixed.check(name))).toBe(false);
+  });
+  it('name_suffix_words: an empty list keeps the whole name only', () => {
+    const plain = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['fabrikamdb.com'], name_suffix_words: [] }));
+    expect(plain.check('fabrikamhr.com').lookalike).toBe(false);
+  });
+  it('scope_words: a scope word added by config splits it off too', () => {
+    const config = { brands: ['fabrikamasia'], domains: ['fabrikamasia.com'] };
+    expect(createLookalikeDetector(dnsProtectSchema.parse(config)).check('fabrikam-hr.com').lookalike).toBe(false);
+    const scoped = createLookalikeDetector(dnsProtectSchema.parse({ ...config, scope_words: ['asia'] }));
+    expect(scoped.check('fabrikam-hr.com').lookalike).toBe(true);
+  });
+});
+
 describe('the word lists are configuration (dns.protect)', () => {
   const configured = (extra: Record<string, unknown>) =>
     createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme', 'contoso'], domains: ['acme.com', 'contoso.com'], ...extra }));

@@ -19,8 +19,9 @@ export interface BrandEntry {
   /** Matched inside longer labels too; false for short labels taken from protected domains
    * (`box.com` → `box`), which only match as a whole label (TLD swap). */
   readonly compounds: boolean;
-  /** The distinctive part of a brand named with its scope (`cellular` of `uscellular`, shown as the
-   * brand): an ordinary word more often than not, so it counts only beside lure words. */
+  /** The distinctive part of a brand named with its scope or a name suffix (`cellular` of `uscellular`,
+   * `mongo` of `mongodb`, shown as the brand): an ordinary word more often than not, so it counts only
+   * beside lure words. */
   readonly partial: boolean;
 }
 
