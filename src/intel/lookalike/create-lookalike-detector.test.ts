@@ -345,6 +345,22 @@ describe('the distinctive part of a brand named with its scope (US, Global)', ()
   });
 });
 
+describe('a short brand that reads as a word, glued to a lure word', () => {
+  const short = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['lux', 'qz'], domains: ['lux.com', 'qz.com'] }));
+  it.each(['luxsso.com', 'luxhr.net', 'ssolux.com', 'lux-support.com', 'support-lux.net', 'worklux-login.com', 'qzcorp.com'])('%s', (name) => {
+    const verdict = short.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(codes(verdict)).toContain('brand_keyword_compound');
+  });
+  it.each([
+    'supportlux.com', // an ordinary compound: English joins whole words
+    'worklux.dk',
+    'luxaccount.net',
+  ])('not %s', (name) => {
+    expect(short.check(name).lookalike, JSON.stringify(short.check(name))).toBe(false);
+  });
+});
+
 describe('the distinctive part of a brand named with a name suffix (app, db, hq)', () => {
   const suffixed = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['fabrikamdb.com', 'tailspinapp.com'] }));
   it.each([
