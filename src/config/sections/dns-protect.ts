@@ -109,6 +109,15 @@ export const DEFAULT_VANITY_CCTLDS: readonly string[] = [
   'ml', 'ms', 'nu', 'pw', 'sh', 'so', 'st', 'su', 'tk', 'to', 'tv', 'vc', 'vg', 'ws',
 ];
 
+/**
+ * Suffixes whose registries register only vetted institutions (schools, governments, the military,
+ * treaty organisations): `pattern` is a whole suffix, `pattern.*` the first label of a country's
+ * second level (`ac.uk`, `edu.au`, `gov.br`, `go.jp`).
+ */
+export const DEFAULT_VETTED_SUFFIXES: readonly string[] = [
+  'edu', 'gov', 'mil', 'int', 'ac.*', 'edu.*', 'gov.*', 'gob.*', 'go.*', 'govt.*', 'gouv.*', 'mil.*',
+];
+
 const brandName = z
   .string()
   .trim()
@@ -200,6 +209,18 @@ export const dnsProtectSchema = z.strictObject({
     .array(z.string().trim().toLowerCase().regex(/^[a-z]{2}$/, 'a country-code TLD is two letters'))
     .default([...DEFAULT_VANITY_CCTLDS])
     .describe('Country-code TLDs sold worldwide as generic names (`co`, `io`, `me`): the brand\'s exact label under one of them keeps the full score, where under another country\'s suffix it gets `country_tld_swap_score` (a brand may have a subsidiary there). Replaces the default list when set.'),
+  vetted_suffixes: z
+    .array(
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^[a-z0-9-]{2,63}(?:\.\*)?$/, 'a vetted suffix is a label (`edu`) or a label and `.*` (`gov.*`)'),
+    )
+    .default([...DEFAULT_VETTED_SUFFIXES])
+    .describe(
+      'Public suffixes open only to vetted institutions (`edu`, `gov`, and with `.*` a country\'s second level: `ac.*` for `ac.uk`, `gov.*` for `gov.br`): a phisher cannot register there, so the registrable label (`<school>-sso.edu`) is not examined; subdomains still are. Replaces the default list when set; empty examines every suffix.',
+    ),
   cache_entries: z
     .number()
     .int()

@@ -345,6 +345,25 @@ describe('the distinctive part of a brand named with its scope (US, Global)', ()
   });
 });
 
+describe('names under suffixes open only to vetted institutions (edu, gov, ac.uk)', () => {
+  it.each(['acme-sso.edu', 'acme-login.ac.uk', 'contoso-okta.gov.br', 'acme.gov'])('not %s: the registrable label is the institution\'s own', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
+  });
+  it('a subdomain of a vetted name is still examined (an institution\'s host can be taken over)', () => {
+    expectLookalike('acme-login.school.edu', 'brand_in_subdomain', 'acme');
+  });
+  it('open registries stay examined: `.ac` (Ascension Island) is not `ac.uk`', () => {
+    expectLookalike('acme-sso.ac', 'brand_keyword_compound', 'acme');
+    expectLookalike('acme-sso.co.uk', 'brand_keyword_compound', 'acme');
+  });
+  it('vetted_suffixes: an empty list examines every suffix', () => {
+    const open = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme'], vetted_suffixes: [] }));
+    expect(open.check('acme-sso.edu').lookalike).toBe(true);
+    expect(() => dnsProtectSchema.parse({ vetted_suffixes: ['*.gov'] })).toThrow(/vetted suffix/);
+  });
+});
+
 describe('a short brand that reads as a word, glued to a lure word', () => {
   const short = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['lux', 'qz'], domains: ['lux.com', 'qz.com'] }));
   it.each(['luxsso.com', 'luxhr.net', 'ssolux.com', 'lux-support.com', 'support-lux.net', 'worklux-login.com', 'qzcorp.com'])('%s', (name) => {
