@@ -112,10 +112,14 @@ export const DEFAULT_VANITY_CCTLDS: readonly string[] = [
 /**
  * Suffixes whose registries register only vetted institutions (schools, governments, the military,
  * treaty organisations): `pattern` is a whole suffix, `pattern.*` the first label of a country's
- * second level (`ac.uk`, `edu.au`, `gov.br`, `go.jp`).
+ * second level (`ac.uk`, `edu.au`, `gov.br`, `go.jp`). Brand TLDs (ICANN registry agreement,
+ * Specification 13) are open only to the brand itself: `gemini.google` is Google's.
  */
 export const DEFAULT_VETTED_SUFFIXES: readonly string[] = [
   'edu', 'gov', 'mil', 'int', 'ac.*', 'edu.*', 'gov.*', 'gob.*', 'go.*', 'govt.*', 'gouv.*', 'mil.*',
+  // brand TLDs
+  'google', 'youtube', 'android', 'chrome', 'apple', 'microsoft', 'azure', 'windows', 'xbox', 'bing',
+  'amazon', 'aws', 'ibm', 'cisco', 'sony', 'canon', 'bmw', 'barclays', 'hsbc',
 ];
 
 const brandName = z
@@ -219,7 +223,7 @@ export const dnsProtectSchema = z.strictObject({
     )
     .default([...DEFAULT_VETTED_SUFFIXES])
     .describe(
-      'Public suffixes open only to vetted institutions (`edu`, `gov`, and with `.*` a country\'s second level: `ac.*` for `ac.uk`, `gov.*` for `gov.br`): a phisher cannot register there, so the registrable label (`<school>-sso.edu`) is not examined; subdomains still are. Replaces the default list when set; empty examines every suffix.',
+      'Public suffixes open only to vetted institutions (`edu`, `gov`, and with `.*` a country\'s second level: `ac.*` for `ac.uk`, `gov.*` for `gov.br`) or to one brand (`google`, `apple`: ICANN Specification 13 brand TLDs): a phisher cannot register there, so the registrable label (`<school>-sso.edu`) is not examined; subdomains still are. Replaces the default list when set; empty examines every suffix.',
     ),
   cache_entries: z
     .number()

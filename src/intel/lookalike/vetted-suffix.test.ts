@@ -4,7 +4,7 @@ import { vettedSuffixMatcher } from './vetted-suffix.js';
 
 describe('vettedSuffixMatcher', () => {
   const vetted = vettedSuffixMatcher(DEFAULT_VETTED_SUFFIXES);
-  it.each(['edu', 'gov', 'mil', 'int', 'ac.uk', 'edu.au', 'gov.br', 'go.jp', 'gouv.fr'])('%s is vetted', (suffix) => {
+  it.each(['edu', 'gov', 'mil', 'int', 'ac.uk', 'edu.au', 'gov.br', 'go.jp', 'gouv.fr', 'google', 'apple'])('%s is vetted', (suffix) => {
     expect(vetted(suffix)).toBe(true);
   });
   it.each(['com', 'net', 'ac', 'io', 'co.uk', 'com.au', 'education'])('%s is open', (suffix) => {

@@ -1,7 +1,8 @@
 /**
  * Public suffixes whose registries register only vetted institutions: `.edu` (accredited US
  * post-secondary schools), `.gov`, `.mil`, `.int` (treaty organisations, IANA), and the academic and
- * government second levels of country codes (`ac.uk`, `edu.au`, `gov.br`, `go.jp`). A phisher cannot
+ * government second levels of country codes (`ac.uk`, `edu.au`, `gov.br`, `go.jp`), and brand TLDs,
+ * which ICANN's Specification 13 keeps for the brand and its affiliates (`.google`). A phisher cannot
  * register `acme-sso.edu`, so its label is the institution's own name (`<school>-sso` is the school's
  * sign-in host); its subdomains are still examined, since an institution's hosts can be taken over.
  *
