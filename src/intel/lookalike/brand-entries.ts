@@ -23,12 +23,22 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
     labelByKey.set(key, labelByKey.get(key) ?? parsed.domainWithoutSuffix);
     suffixesByKey.set(key, [...(suffixesByKey.get(key) ?? []), parsed.publicSuffix]);
   }
+  // `wal-mart.com` beside `walmart.com`: every hyphenated spelling of a key is the brand's written form.
+  const hyphenatedByKey = new Map<string, string[]>();
+  for (const name of [...config.brands, ...labelByKey.values(), ...config.domains.map((d) => parse(d, TLD_OPTIONS).domainWithoutSuffix ?? '')]) {
+    const key = name.replace(/-/g, '');
+    const known = hyphenatedByKey.get(key) ?? [];
+    if (name.includes('-') && !known.includes(name)) hyphenatedByKey.set(key, [...known, name]);
+  }
   // `outlook.com` is a real domain to keep unflagged, but its label is a lure word, not a brand.
   const keywords = new Set([...config.keywords, ...config.generic_keywords, ...config.infrastructure_keywords]);
   const entries = new Map<string, BrandEntry>();
   const add = (name: string, compounds: boolean): void => {
     const key = name.replace(/-/g, '');
-    if (!entries.has(key)) entries.set(key, { name, key, protectedSuffixes: suffixesByKey.get(key) ?? [], compounds, partial: false });
+    if (!entries.has(key)) {
+      const hyphenated = hyphenatedByKey.get(key) ?? [];
+      entries.set(key, { name, key, protectedSuffixes: suffixesByKey.get(key) ?? [], compounds, partial: false, hyphenated });
+    }
   };
   config.brands.forEach((brand) => add(brand, true));
   labelByKey.forEach((label, key) => {
@@ -38,7 +48,7 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
   for (const brand of brands) {
     const part = distinctivePart(brand.key, config);
     if (part !== undefined && !entries.has(part) && !keywords.has(part)) {
-      entries.set(part, { name: brand.name, key: part, protectedSuffixes: [], compounds: true, partial: true });
+      entries.set(part, { name: brand.name, key: part, protectedSuffixes: [], compounds: true, partial: true, hyphenated: [] });
     }
   }
   return [...entries.values()];

@@ -345,6 +345,26 @@ describe('the distinctive part of a brand named with its scope (US, Global)', ()
   });
 });
 
+describe('a typo of a hyphenated brand that keeps its hyphen', () => {
+  const hyphenated = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['kopex.com', 'ko-pex.com'] }));
+  it.each([
+    ['ko-ppex.com', 'typo_repetition'], // edit after the hyphen
+    ['koo-pex.net', 'typo_repetition'], // edit before it: the hyphen kept counting from the end
+    ['ko-pxe.com', 'typo_transposition'],
+  ])('%s', (name, code) => {
+    const verdict = hyphenated.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(codes(verdict)).toEqual(expect.arrayContaining([code, 'typo_hyphenation']));
+  });
+  it.each([
+    'koppex.com', // the same edit without the brand's hyphen: a short brand's typo alone stays weak
+    'ko-pez.com', // an edit of the last letter, where ordinary names arise
+    'k-oppex.com', // a hyphen where the brand has none
+  ])('not %s', (name) => {
+    expect(hyphenated.check(name).lookalike, JSON.stringify(hyphenated.check(name))).toBe(false);
+  });
+});
+
 describe('names under suffixes open only to vetted institutions (edu, gov, ac.uk)', () => {
   it.each(['acme-sso.edu', 'acme-login.ac.uk', 'contoso-okta.gov.br', 'acme.gov'])('not %s: the registrable label is the institution\'s own', (name) => {
     const verdict = detector.check(name);

@@ -23,6 +23,8 @@ export interface BrandEntry {
    * `mongo` of `mongodb`, shown as the brand): an ordinary word more often than not, so it counts only
    * beside lure words. */
   readonly partial: boolean;
+  /** Its spellings with hyphens, configured or from protected domains (`t-mobile`, `wal-mart`). */
+  readonly hyphenated: readonly string[];
 }
 
 export interface LabelAnalyzerOptions {
