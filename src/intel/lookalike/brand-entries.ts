@@ -13,7 +13,9 @@ export const TLD_OPTIONS = { allowPrivateDomains: true, extractHostname: false, 
  */
 export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
   const suffixesByKey = new Map<string, string[]>();
+  const domainsByKey = new Map<string, string[]>();
   const labelByKey = new Map<string, string>();
+  const labels: string[] = [];
   for (const domain of config.domains) {
     const parsed = parse(domain, TLD_OPTIONS);
     if (parsed.domainWithoutSuffix === null || parsed.publicSuffix === null) {
@@ -22,10 +24,12 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
     const key = parsed.domainWithoutSuffix.replace(/-/g, '');
     labelByKey.set(key, labelByKey.get(key) ?? parsed.domainWithoutSuffix);
     suffixesByKey.set(key, [...(suffixesByKey.get(key) ?? []), parsed.publicSuffix]);
+    domainsByKey.set(key, [...(domainsByKey.get(key) ?? []), `${parsed.domainWithoutSuffix}.${parsed.publicSuffix}`]);
+    labels.push(parsed.domainWithoutSuffix);
   }
   // `wal-mart.com` beside `walmart.com`: every hyphenated spelling of a key is the brand's written form.
   const hyphenatedByKey = new Map<string, string[]>();
-  for (const name of [...config.brands, ...labelByKey.values(), ...config.domains.map((d) => parse(d, TLD_OPTIONS).domainWithoutSuffix ?? '')]) {
+  for (const name of [...config.brands, ...labels]) {
     const key = name.replace(/-/g, '');
     const known = hyphenatedByKey.get(key) ?? [];
     if (name.includes('-') && !known.includes(name)) hyphenatedByKey.set(key, [...known, name]);
@@ -37,7 +41,9 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
     const key = name.replace(/-/g, '');
     if (!entries.has(key)) {
       const hyphenated = hyphenatedByKey.get(key) ?? [];
-      entries.set(key, { name, key, protectedSuffixes: suffixesByKey.get(key) ?? [], compounds, partial: false, hyphenated });
+      const protectedSuffixes = suffixesByKey.get(key) ?? [];
+      const protectedDomains = [...new Set(domainsByKey.get(key) ?? [])];
+      entries.set(key, { name, key, protectedSuffixes, protectedDomains, compounds, partial: false, hyphenated });
     }
   };
   config.brands.forEach((brand) => add(brand, true));
@@ -48,7 +54,7 @@ export function brandEntries(config: DnsProtectConfig): BrandEntry[] {
   for (const brand of brands) {
     const part = distinctivePart(brand.key, config);
     if (part !== undefined && !entries.has(part) && !keywords.has(part)) {
-      entries.set(part, { name: brand.name, key: part, protectedSuffixes: [], compounds: true, partial: true, hyphenated: [] });
+      entries.set(part, { name: brand.name, key: part, protectedSuffixes: [], protectedDomains: [], compounds: true, partial: true, hyphenated: [] });
     }
   }
   return [...entries.values()];

@@ -356,6 +356,10 @@ describe('a typo of a hyphenated brand that keeps its hyphen', () => {
     expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
     expect(codes(verdict)).toEqual(expect.arrayContaining([code, 'typo_hyphenation']));
   });
+  it('a TLD swap names the protected domains as configured', () => {
+    const verdict = hyphenated.check('kopex.net');
+    expect(verdict.reasons.find((r) => r.code === 'tld_swap')?.detail).toContain('kopex.com, ko-pex.com under another suffix');
+  });
   it.each([
     'koppex.com', // the same edit without the brand's hyphen: a short brand's typo alone stays weak
     'ko-pez.com', // an edit of the last letter, where ordinary names arise

@@ -16,6 +16,8 @@ export interface BrandEntry {
   readonly key: string;
   /** Suffixes under which this label is a protected domain (`com` for `acme.com`). */
   readonly protectedSuffixes: readonly string[];
+  /** The protected domains with this key, as configured (`t-mobile.com`, `tmobile.com`), for reasons. */
+  readonly protectedDomains: readonly string[];
   /** Matched inside longer labels too; false for short labels taken from protected domains
    * (`box.com` → `box`), which only match as a whole label (TLD swap). */
   readonly compounds: boolean;
@@ -325,7 +327,7 @@ export class LabelAnalyzer {
       score = this.options.countryTldSwapScore;
     }
     if (whole && suffix !== undefined && brand.protectedSuffixes.length > 0) {
-      const real = brand.protectedSuffixes.map((s) => `${brand.key}.${s}`).join(', ');
+      const real = brand.protectedDomains.join(', ');
       reasons.push({ code: 'tld_swap', detail: `"${label}.${suffix}" reuses the label of ${real} under another suffix` });
     } else if (whole) {
       reasons.push({ code: 'brand_exact', detail: `label "${label}" is the brand "${brand.name}"` });
