@@ -102,8 +102,6 @@ export class LabelAnalyzer {
   private readonly legalEntityWords: ReadonlySet<string>;
   private readonly legalEntityMaxLength: number;
   private readonly connectorWords: readonly string[];
-  /** The lure-suffix words (`login`, `helpdesk`): specific to sign-in, they make no ordinary compound. */
-  private readonly signInWords: ReadonlySet<string>;
 
   constructor(
     private readonly brands: readonly BrandEntry[],
@@ -118,7 +116,6 @@ export class LabelAnalyzer {
     this.vanityCctlds = new Set(options.vanityCctlds);
     this.legalEntityWords = new Set(options.legalEntityWords.map(skeletonOf));
     this.connectorWords = options.connectorWords.map(skeletonOf);
-    this.signInWords = new Set(options.lureSuffixes.map(skeletonOf));
     this.legalEntityMaxLength = Math.max(0, ...[...this.legalEntityWords].map((w) => w.length));
     const keywords = new Set(options.keywords);
     this.vendors = brands.map((b) => keywords.has(b.key));
@@ -248,8 +245,8 @@ export class LabelAnalyzer {
   /**
    * Whether a short brand that reads as a word (`box`, `fox`: a vowel, not an initialism) is glued to 4+ letters
    * of its hyphen token: `workbox`, `supportbox`, `firefox` are ordinary compounds, English joining whole
-   * words; phishing names glue such a brand to an acronym (`coxsso`, `attuid`) or to a sign-in word
-   * (`acmelogin`), hyphenate it, or join it with a connector (`workatacme`), a phrase, not a compound.
+   * words; phishing names glue such a brand to an acronym (`coxsso`, `attuid`), hyphenate it, or join
+   * it with a connector (`workatacme`), a phrase rather than a compound.
    */
   private gluedToWord(i: number, j: number): boolean {
     const { boundary, compact } = this.buffer;
@@ -261,7 +258,6 @@ export class LabelAnalyzer {
       if (i - connector.length >= start && compact.startsWith(connector, i - connector.length)) return false;
       if (j + connector.length <= end && compact.startsWith(connector, j)) return false;
     }
-    if (this.signInWords.has(compact.slice(start, i)) || this.signInWords.has(compact.slice(j, end))) return false;
     return i - start > SHORT_GLUED_ACRONYM || end - j > SHORT_GLUED_ACRONYM;
   }
 
