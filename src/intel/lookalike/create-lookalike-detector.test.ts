@@ -388,19 +388,12 @@ describe('names under suffixes open only to vetted institutions (edu, gov, ac.uk
   });
 });
 
-describe('a short brand that reads as a word, glued to a lure word', () => {
-  const short = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['lux', 'qz'], domains: ['lux.com', 'qz.com'] }));
-  it.each(['luxsso.com', 'luxhr.net', 'ssolux.com', 'lux-support.com', 'support-lux.net', 'worklux-login.com', 'qzcorp.com'])('%s', (name) => {
-    const verdict = short.check(name);
-    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
-    expect(codes(verdict)).toContain('brand_keyword_compound');
-  });
-  it.each([
-    'supportlux.com', // an ordinary compound: English joins whole words
-    'worklux.dk',
-    'luxaccount.net',
-  ])('not %s', (name) => {
-    expect(short.check(name).lookalike, JSON.stringify(short.check(name))).toBe(false);
+describe('a short brand glued to a helpdesk word (the lures of 2022 and 2023)', () => {
+  // A brand that is also an English word (acme, cox, box) joined to help or support is the helpdesk lure
+  // itself, not an ordinary compound: a rule that let `supportbox` pass would let `acmehelp` pass too.
+  const short = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme', 'cox', 'box'], domains: ['acme.com', 'cox.com', 'box.com'] }));
+  it.each(['acmehelp.com', 'acmesupport.com', 'coxhelp.com', 'coxsupport.net', 'boxsupport.com', 'acme-help.com'])('%s', (name) => {
+    expect(short.check(name).lookalike, JSON.stringify(short.check(name))).toBe(true);
   });
 });
 

@@ -78,14 +78,6 @@ function isInitialism(key: string): boolean {
   return key.length >= 3 && (!/[aeiouy]/.test(key) || /[^aeiouy0-9]{3}/.test(key));
 }
 
-/** Longest glued run still read as an acronym beside a short brand (`sso`, `uid`, `hr`). */
-const SHORT_GLUED_ACRONYM = 3;
-
-/** A vowel: the brand can be read as a word (`box`), where `zd` or `vz` cannot. */
-function readsAsWord(key: string): boolean {
-  return /[aeiouy]/.test(key);
-}
-
 /** Matches one DNS label against every brand; built once per configuration, reused per query. */
 export class LabelAnalyzer {
   private readonly buffer = new SkeletonBuffer(256);
@@ -101,7 +93,6 @@ export class LabelAnalyzer {
   private readonly vanityCctlds: ReadonlySet<string>;
   private readonly legalEntityWords: ReadonlySet<string>;
   private readonly legalEntityMaxLength: number;
-  private readonly connectorWords: readonly string[];
 
   constructor(
     private readonly brands: readonly BrandEntry[],
@@ -115,7 +106,6 @@ export class LabelAnalyzer {
     this.machineAbbreviations = new Set(options.machineAbbreviations);
     this.vanityCctlds = new Set(options.vanityCctlds);
     this.legalEntityWords = new Set(options.legalEntityWords.map(skeletonOf));
-    this.connectorWords = options.connectorWords.map(skeletonOf);
     this.legalEntityMaxLength = Math.max(0, ...[...this.legalEntityWords].map((w) => w.length));
     const keywords = new Set(options.keywords);
     this.vendors = brands.map((b) => keywords.has(b.key));
@@ -217,9 +207,7 @@ export class LabelAnalyzer {
     let score: number;
     if (left !== UNREACHABLE && right !== UNREACHABLE) {
       const strongest = Math.max(left, right);
-      if (strongest === LURE && view === VIEW.short && readsAsWord(brand.key) && this.gluedToWord(i, j) && !this.segmenter.hasLureOutside(view, i, j)) {
-        [score, this.scoredCode] = [SCORE.besideLure(length), 'brand_keyword_compound'];
-      } else if (strongest === LURE) [score, this.scoredCode] = [SCORE.lureCompound, 'brand_keyword_compound'];
+      if (strongest === LURE) [score, this.scoredCode] = [SCORE.lureCompound, 'brand_keyword_compound'];
       else if (strongest === INFRASTRUCTURE) [score, this.scoredCode] = [SCORE.infrastructureCompound(length), 'brand_keyword_compound'];
       else [score, this.scoredCode] = [SCORE.numberCompound(length), 'brand_number_compound'];
     } else if (token) {
@@ -240,25 +228,6 @@ export class LabelAnalyzer {
       [score, this.scoredCode] = [SCORE.embedded, 'brand_embedded'];
     }
     return Math.min(1, score + (lookalike ? SCORE.lookalikeCharactersBonus : 0));
-  }
-
-  /**
-   * Whether a short brand that reads as a word (`box`, `fox`: a vowel, not an initialism) is glued to 4+ letters
-   * of its hyphen token: `workbox`, `supportbox`, `firefox` are ordinary compounds, English joining whole
-   * words; phishing names glue such a brand to an acronym (`coxsso`, `attuid`), hyphenate it, or join
-   * it with a connector (`workatacme`), a phrase rather than a compound.
-   */
-  private gluedToWord(i: number, j: number): boolean {
-    const { boundary, compact } = this.buffer;
-    let start = i;
-    while (start > 0 && boundary[start] !== 1) start--;
-    let end = j;
-    while (end < this.buffer.length && boundary[end] !== 1) end++;
-    for (const connector of this.connectorWords) {
-      if (i - connector.length >= start && compact.startsWith(connector, i - connector.length)) return false;
-      if (j + connector.length <= end && compact.startsWith(connector, j)) return false;
-    }
-    return i - start > SHORT_GLUED_ACRONYM || end - j > SHORT_GLUED_ACRONYM;
   }
 
   /**
