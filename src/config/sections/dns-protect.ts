@@ -83,6 +83,18 @@ export const DEFAULT_CONNECTOR_WORDS: readonly string[] = ['at'];
 export const DEFAULT_LEGAL_ENTITY_WORDS: readonly string[] = ['inc', 'llc', 'ltd', 'plc'];
 
 /**
+ * Words that state a company's reach in its name (US Cellular, Altice USA, Sutherland Global): the rest
+ * of the name (`cellular`) is what phishing names use alone (`cellularhr.com`).
+ */
+export const DEFAULT_SCOPE_WORDS: readonly string[] = ['usa', 'us', 'uk', 'eu', 'emea', 'global', 'international'];
+
+/**
+ * Words a company appends to its name in its domain when the bare name was taken or to say what it makes
+ * (`postmarkapp.com`, `mongodb.com`, `acmehq.com`): phishing names use the bare name (`mongosso.com`).
+ */
+export const DEFAULT_NAME_SUFFIX_WORDS: readonly string[] = ['app', 'apps', 'hq', 'db', 'labs', 'group', 'inc', 'tech'];
+
+/**
  * Hyphen tokens that spell a domain inside a label (`com-acme-login.net`, `www-acme.co`): the dot of
  * `acme.com` replaced by a hyphen, a long-standing phishing-kit trick.
  */
@@ -95,6 +107,19 @@ export const DEFAULT_DOMAIN_SPELLING_TOKENS: readonly string[] = ['com', 'www'];
 export const DEFAULT_VANITY_CCTLDS: readonly string[] = [
   'ac', 'ai', 'am', 'cc', 'cf', 'co', 'cx', 'fm', 'ga', 'gg', 'gq', 'gs', 'im', 'io', 'la', 'ly', 'me',
   'ml', 'ms', 'nu', 'pw', 'sh', 'so', 'st', 'su', 'tk', 'to', 'tv', 'vc', 'vg', 'ws',
+];
+
+/**
+ * Suffixes whose registries register only vetted institutions (schools, governments, the military,
+ * treaty organisations): `pattern` is a whole suffix, `pattern.*` the first label of a country's
+ * second level (`ac.uk`, `edu.au`, `gov.br`, `go.jp`). Brand TLDs (ICANN registry agreement,
+ * Specification 13) are open only to the brand itself: `gemini.google` is Google's.
+ */
+export const DEFAULT_VETTED_SUFFIXES: readonly string[] = [
+  'edu', 'gov', 'mil', 'int', 'ac.*', 'edu.*', 'gov.*', 'gob.*', 'go.*', 'govt.*', 'gouv.*', 'mil.*',
+  // brand TLDs
+  'google', 'youtube', 'android', 'chrome', 'apple', 'microsoft', 'azure', 'windows', 'xbox', 'bing',
+  'amazon', 'aws', 'ibm', 'cisco', 'sony', 'canon', 'bmw', 'barclays', 'hsbc',
 ];
 
 const brandName = z
@@ -168,6 +193,18 @@ export const dnsProtectSchema = z.strictObject({
     .array(keyword)
     .default([...DEFAULT_LEGAL_ENTITY_WORDS])
     .describe('Words that name the company itself (`acmeinc`): the brand plus one of them under another suffix than the brand\'s own is a lookalike (`acmeinc.net` beside `acme.com`). Replaces the default list when set.'),
+  scope_words: z
+    .array(keyword)
+    .default([...DEFAULT_SCOPE_WORDS])
+    .describe(
+      'Words that state a company\'s reach in its name, at either end (`uscellular`, `alticeusa`): the rest of the name, when at least `min_typo_length` long, counts as the brand beside lure words (`cellularhr`), never alone. Replaces the default list when set.',
+    ),
+  name_suffix_words: z
+    .array(keyword)
+    .default([...DEFAULT_NAME_SUFFIX_WORDS])
+    .describe(
+      'Words a company appends to its name in its domain (`postmarkapp`, `mongodb`, `acmehq`): the name without it, when at least `min_typo_length` long, counts as the brand beside lure words (`mongosso`), never alone. Replaces the default list when set.',
+    ),
   domain_spelling_tokens: z
     .array(keyword)
     .default([...DEFAULT_DOMAIN_SPELLING_TOKENS])
@@ -176,6 +213,18 @@ export const dnsProtectSchema = z.strictObject({
     .array(z.string().trim().toLowerCase().regex(/^[a-z]{2}$/, 'a country-code TLD is two letters'))
     .default([...DEFAULT_VANITY_CCTLDS])
     .describe('Country-code TLDs sold worldwide as generic names (`co`, `io`, `me`): the brand\'s exact label under one of them keeps the full score, where under another country\'s suffix it gets `country_tld_swap_score` (a brand may have a subsidiary there). Replaces the default list when set.'),
+  vetted_suffixes: z
+    .array(
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^[a-z0-9-]{2,63}(?:\.\*)?$/, 'a vetted suffix is a label (`edu`) or a label and `.*` (`gov.*`)'),
+    )
+    .default([...DEFAULT_VETTED_SUFFIXES])
+    .describe(
+      'Public suffixes open only to vetted institutions (`edu`, `gov`, and with `.*` a country\'s second level: `ac.*` for `ac.uk`, `gov.*` for `gov.br`) or to one brand (`google`, `apple`: ICANN Specification 13 brand TLDs): a phisher cannot register there, so the registrable label (`<school>-sso.edu`) is not examined; subdomains still are. Replaces the default list when set; empty examines every suffix.',
+    ),
   cache_entries: z
     .number()
     .int()

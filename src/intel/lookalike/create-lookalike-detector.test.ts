@@ -345,6 +345,88 @@ describe('the distinctive part of a brand named with its scope (US, Global)', ()
   });
 });
 
+describe('a typo of a hyphenated brand that keeps its hyphen', () => {
+  const hyphenated = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['kopex.com', 'ko-pex.com'] }));
+  it.each([
+    ['ko-ppex.com', 'typo_repetition'], // edit after the hyphen
+    ['koo-pex.net', 'typo_repetition'], // edit before it: the hyphen kept counting from the end
+    ['ko-pxe.com', 'typo_transposition'],
+  ])('%s', (name, code) => {
+    const verdict = hyphenated.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(codes(verdict)).toEqual(expect.arrayContaining([code, 'typo_hyphenation']));
+  });
+  it('a TLD swap names the protected domains as configured', () => {
+    const verdict = hyphenated.check('kopex.net');
+    expect(verdict.reasons.find((r) => r.code === 'tld_swap')?.detail).toContain('kopex.com, ko-pex.com under another suffix');
+  });
+  it.each([
+    'koppex.com', // the same edit without the brand's hyphen: a short brand's typo alone stays weak
+    'ko-pez.com', // an edit of the last letter, where ordinary names arise
+    'k-oppex.com', // a hyphen where the brand has none
+  ])('not %s', (name) => {
+    expect(hyphenated.check(name).lookalike, JSON.stringify(hyphenated.check(name))).toBe(false);
+  });
+});
+
+describe('names under suffixes open only to vetted institutions (edu, gov, ac.uk)', () => {
+  it.each(['acme-sso.edu', 'acme-login.ac.uk', 'contoso-okta.gov.br', 'acme.gov'])('not %s: the registrable label is the institution\'s own', (name) => {
+    const verdict = detector.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(false);
+  });
+  it('a subdomain of a vetted name is still examined (an institution\'s host can be taken over)', () => {
+    expectLookalike('acme-login.school.edu', 'brand_in_subdomain', 'acme');
+  });
+  it('open registries stay examined: `.ac` (Ascension Island) is not `ac.uk`', () => {
+    expectLookalike('acme-sso.ac', 'brand_keyword_compound', 'acme');
+    expectLookalike('acme-sso.co.uk', 'brand_keyword_compound', 'acme');
+  });
+  it('vetted_suffixes: an empty list examines every suffix', () => {
+    const open = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme'], vetted_suffixes: [] }));
+    expect(open.check('acme-sso.edu').lookalike).toBe(true);
+    expect(() => dnsProtectSchema.parse({ vetted_suffixes: ['*.gov'] })).toThrow(/vetted suffix/);
+  });
+});
+
+describe('a short brand glued to a helpdesk word (the lures of 2022 and 2023)', () => {
+  // A brand that is also an English word (acme, cox, box) joined to help or support is the helpdesk lure
+  // itself, not an ordinary compound: a rule that let `supportbox` pass would let `acmehelp` pass too.
+  const short = createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme', 'cox', 'box'], domains: ['acme.com', 'cox.com', 'box.com'] }));
+  it.each(['acmehelp.com', 'acmesupport.com', 'coxhelp.com', 'coxsupport.net', 'boxsupport.com', 'acme-help.com'])('%s', (name) => {
+    expect(short.check(name).lookalike, JSON.stringify(short.check(name))).toBe(true);
+  });
+});
+
+describe('the distinctive part of a brand named with a name suffix (app, db, hq)', () => {
+  const suffixed = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['fabrikamdb.com', 'tailspinapp.com'] }));
+  it.each([
+    ['fabrikamhr.com', 'fabrikamdb'],
+    ['fabrikam-payroll.net', 'fabrikamdb'],
+    ['tailspin-helpdesk.com', 'tailspinapp'],
+  ])('%s', (name, brand) => {
+    const verdict = suffixed.check(name);
+    expect(verdict.lookalike, JSON.stringify(verdict)).toBe(true);
+    expect(verdict.brand).toBe(brand);
+  });
+  it.each([
+    'fabrikam.com', // the bare name alone may be another company's
+    'fabrikam-games.com', // beside an unknown word
+    'apptailspin.com', // a name suffix word is stripped from the end only
+  ])('not %s', (name) => {
+    expect(suffixed.check(name).lookalike, JSON.stringify(suffixed.check(name))).toBe(false);
+  });
+  it('name_suffix_words: an empty list keeps the whole name only', () => {
+    const plain = createLookalikeDetector(dnsProtectSchema.parse({ domains: ['fabrikamdb.com'], name_suffix_words: [] }));
+    expect(plain.check('fabrikamhr.com').lookalike).toBe(false);
+  });
+  it('scope_words: a scope word added by config splits it off too', () => {
+    const config = { brands: ['fabrikamasia'], domains: ['fabrikamasia.com'] };
+    expect(createLookalikeDetector(dnsProtectSchema.parse(config)).check('fabrikam-hr.com').lookalike).toBe(false);
+    const scoped = createLookalikeDetector(dnsProtectSchema.parse({ ...config, scope_words: ['asia'] }));
+    expect(scoped.check('fabrikam-hr.com').lookalike).toBe(true);
+  });
+});
+
 describe('the word lists are configuration (dns.protect)', () => {
   const configured = (extra: Record<string, unknown>) =>
     createLookalikeDetector(dnsProtectSchema.parse({ brands: ['acme', 'contoso'], domains: ['acme.com', 'contoso.com'], ...extra }));

@@ -11,6 +11,7 @@ import { normalizeQueryName } from './normalize-query-name.js';
 import { RecentCache } from './recent-cache.js';
 import { sharedSuffixLure } from './shared-suffix-lure.js';
 import { subdomainFinding } from './subdomain-finding.js';
+import { vettedSuffixMatcher } from './vetted-suffix.js';
 
 /**
  * Private suffixes (github.io, zapto.org...) count: `acme-sso.github.io` is its own registrable domain.
@@ -26,6 +27,9 @@ const MAX_SUBDOMAIN_LABELS = 8;
 const MAX_CACHED_INPUT = 512;
 
 const NO_REASONS: readonly LookalikeReason[] = Object.freeze([]);
+
+/** The registrable label under a vetted suffix (dns.protect.vetted_suffixes): the institution's own name. */
+const NOT_EXAMINED: RegistrableAnalysis = Object.freeze({ finding: undefined, isLure: false });
 
 /** What the registrable label says, shared by every name under the same registrable domain. */
 interface RegistrableAnalysis {
@@ -49,6 +53,7 @@ export function createLookalikeDetector(protect: DnsProtectConfig, options: Look
   }
   const config = parsed.data;
   const protectedDomains = new Set(config.domains);
+  const isVettedSuffix = vettedSuffixMatcher(config.vetted_suffixes);
   const analyzer = new LabelAnalyzer(brandEntries(config), {
     keywords: config.keywords,
     genericKeywords: config.generic_keywords,
@@ -115,7 +120,10 @@ export function createLookalikeDetector(protect: DnsProtectConfig, options: Look
       return verdict(unicode, 0, undefined, [{ code: 'known_good_domain', detail: `${registrableKey} is on the known-good list` }]);
     }
     let registrable = registrables.get(registrableKey);
-    if (registrable === undefined) {
+    if (registrable === undefined && isVettedSuffix(suffix)) {
+      registrable = NOT_EXAMINED;
+      registrables.set(registrableKey, registrable);
+    } else if (registrable === undefined) {
       const label = unicode.slice(labelStart, suffixDot);
       let finding = analyzer.analyze(label, unicode.slice(suffixDot + 1));
       if (finding === undefined && analyzer.lastWasAllKeywords) finding = sharedSuffixLure(ascii, suffix, label);

@@ -16,12 +16,17 @@ export interface BrandEntry {
   readonly key: string;
   /** Suffixes under which this label is a protected domain (`com` for `acme.com`). */
   readonly protectedSuffixes: readonly string[];
+  /** The protected domains with this key, as configured (`t-mobile.com`, `tmobile.com`), for reasons. */
+  readonly protectedDomains: readonly string[];
   /** Matched inside longer labels too; false for short labels taken from protected domains
    * (`box.com` → `box`), which only match as a whole label (TLD swap). */
   readonly compounds: boolean;
-  /** The distinctive part of a brand named with its scope (`cellular` of `uscellular`, shown as the
-   * brand): an ordinary word more often than not, so it counts only beside lure words. */
+  /** The distinctive part of a brand named with its scope or a name suffix (`cellular` of `uscellular`,
+   * `mongo` of `mongodb`, shown as the brand): an ordinary word more often than not, so it counts only
+   * beside lure words. */
   readonly partial: boolean;
+  /** Its spellings with hyphens, configured or from protected domains (`t-mobile`, `wal-mart`). */
+  readonly hyphenated: readonly string[];
 }
 
 export interface LabelAnalyzerOptions {
@@ -291,7 +296,7 @@ export class LabelAnalyzer {
       score = this.options.countryTldSwapScore;
     }
     if (whole && suffix !== undefined && brand.protectedSuffixes.length > 0) {
-      const real = brand.protectedSuffixes.map((s) => `${brand.key}.${s}`).join(', ');
+      const real = brand.protectedDomains.join(', ');
       reasons.push({ code: 'tld_swap', detail: `"${label}.${suffix}" reuses the label of ${real} under another suffix` });
     } else if (whole) {
       reasons.push({ code: 'brand_exact', detail: `label "${label}" is the brand "${brand.name}"` });

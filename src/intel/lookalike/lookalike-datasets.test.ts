@@ -54,18 +54,18 @@ describe.runIf(present)('lookalike detector on the shared datasets', () => {
     expect(flagged.length, `flagged: ${flagged.join(' ')}`).toBeLessThanOrEqual(MAX_FALSE_POSITIVES);
   });
 
-  it('user configuration (domains only, no brand picked from the phishing set): measured 91.2 % (352/386), 11 FPs in the 50k, 2 in the held-out fifth', () => {
+  it('user configuration (domains only, no brand picked from the phishing set): measured 91.5 % (353/386), 10 FPs in the 50k, 2 in the held-out fifth', () => {
     const user = createLookalikeDetector(userConfig(loadProtectFixture()));
     const phishing = loadDomainList(PHISHING_DEV_FILE);
     const popular = loadDomainList(POPULAR_FILE);
-    expect(phishing.filter((name) => user.check(name).lookalike).length).toBeGreaterThanOrEqual(352);
-    expect(popular.filter((name) => user.check(name).lookalike).length).toBeLessThanOrEqual(11);
+    expect(phishing.filter((name) => user.check(name).lookalike).length).toBeGreaterThanOrEqual(353);
+    expect(popular.filter((name) => user.check(name).lookalike).length).toBeLessThanOrEqual(10);
     expect(popular.filter((name) => popularPart(name) === 0 && user.check(name).lookalike).length).toBeLessThanOrEqual(2);
   });
 
-  it('the shipped fitted scorer under the user configuration: measured 90.7 % (350/386) and 11 FPs in the 50k (fit in-sample)', () => {
+  it('the shipped fitted scorer under the user configuration: measured 90.9 % (351/386) and 11 FPs in the 50k (fit in-sample)', () => {
     const model = createLookalikeDetector({ ...userConfig(loadProtectFixture()), scorer: 'model' });
-    expect(loadDomainList(PHISHING_DEV_FILE).filter((name) => model.check(name).lookalike).length).toBeGreaterThanOrEqual(350);
+    expect(loadDomainList(PHISHING_DEV_FILE).filter((name) => model.check(name).lookalike).length).toBeGreaterThanOrEqual(351);
     expect(loadDomainList(POPULAR_FILE).filter((name) => model.check(name).lookalike).length).toBeLessThanOrEqual(11);
   });
 

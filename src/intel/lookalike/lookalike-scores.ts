@@ -35,6 +35,9 @@ export const SCORE = {
   /** A typo as a hyphen token beside unknown words: only a long brand's inner edit is still telling
    * (`gryscale-ox0d`), since such a variant of a 9+ letter brand is rarely a word of its own. */
   typoToken: (length: number, variant: TypoVariant) => (!variant.edge && length >= 9 ? 0.7 : 0.55),
+  /** An inner edit of a hyphenated brand that keeps its hyphen where the brand has it (`7-elevn`,
+   * `wal-mrt`): the brand's written form imitated; ordinary words do not arise so. */
+  typoKeepingHyphens: 0.75,
   lureSuffix: 0.75,
   /** The distinctive part of a brand named with its scope, beside lure words (`cellularhr` for `uscellular`). */
   partBesideLure: 0.75,

@@ -21,6 +21,8 @@ export class TypoMatcher {
   private readonly typos = new Map<string, TypoEntry>();
   private readonly filter = new HashFilter(21);
   private readonly maxTypoLength: number;
+  /** Per brand, per hyphenated spelling: where it has hyphens, as offsets into the key (`t-mobile` → [1]). */
+  private readonly hyphens: readonly (readonly (readonly number[])[])[];
 
   /** `isTaken(skeleton)`: the variant is another brand or a keyword, so not a typo of this brand. */
   constructor(
@@ -29,6 +31,7 @@ export class TypoMatcher {
     isTaken: (skeleton: string) => boolean,
   ) {
     let maxTypoLength = 0;
+    this.hyphens = brands.map((brand) => brand.hyphenated.map(hyphenOffsets));
     brands.forEach((brand, index) => {
       if (brand.key.length < minTypoLength || brand.partial) return;
       const anyCharacter = brand.key.length >= 7;
@@ -45,6 +48,28 @@ export class TypoMatcher {
       }
     });
     this.maxTypoLength = maxTypoLength;
+  }
+
+  /**
+   * The brand's hyphenated spelling whose hyphens sit where those inside compact[p, s) do (`7-elevn`,
+   * `wal-mrt` for `7-eleven`, `wal-mart`), counted from the start or, when the edit came before the
+   * hyphen, from the end: the brand's written form imitated, which no ordinary word shares.
+   */
+  private keptHyphenatedSpelling(brandIndex: number, buffer: SkeletonBuffer, p: number, s: number): string | undefined {
+    const brand = this.brands[brandIndex] as BrandEntry;
+    const keyLength = brand.key.length;
+    const spellings = this.hyphens[brandIndex] ?? [];
+    for (let at = 0; at < spellings.length; at++) {
+      const hyphens = spellings[at] as readonly number[];
+      let found = 0;
+      for (let k = p + 1; k < s && found >= 0; k++) {
+        if (buffer.boundary[k] !== 1) continue;
+        const h = hyphens[found];
+        found = h === undefined || (k - p !== h && s - k !== keyLength - h) ? -1 : found + 1;
+      }
+      if (found === hyphens.length) return brand.hyphenated[at];
+    }
+    return undefined;
   }
 
   /** Number of precomputed typo variants. */
@@ -87,13 +112,16 @@ export class TypoMatcher {
           : leftAffix && rightAffix
             ? SCORE.typoAlone(length, variant)
             : SCORE.typoToken(length, variant);
-        const score = Math.min(1, base + (lookalike ? SCORE.lookalikeCharactersBonus : 0));
+        const keptSpelling = variant.edge ? undefined : this.keptHyphenatedSpelling(entry.brand, buffer, p, s);
+        const floor = keptSpelling === undefined ? 0 : SCORE.typoKeepingHyphens;
+        const score = Math.min(1, Math.max(base, floor) + (lookalike ? SCORE.lookalikeCharactersBonus : 0));
         // Ties go to the earliest start, then to the longest variant.
         if (best !== undefined && (best.score > score || (best.score === score && bestStart !== p))) continue;
         bestStart = p;
         const what = variant.typo.slice(5).replace('_', ' ');
         const reasons: LookalikeReason[] = [{ code: variant.typo, detail: `"${label}" is one ${what} away from "${brand.key}"` }];
         if (withLure) reasons.push({ code: 'brand_keyword_compound', detail: `the typo of "${brand.name}" is combined with lure words` });
+        if (keptSpelling !== undefined) reasons.push({ code: 'typo_hyphenation', detail: `the typo keeps the hyphens of "${keptSpelling}"` });
         if (buffer.nonAscii) reasons.push({ code: 'confusable_unicode', detail: `"${label}" has non-ASCII look-alike characters` });
         else if (lookalike) reasons.push({ code: 'homoglyph', detail: `"${label}" also uses ASCII look-alike characters` });
         best = { score, brand, reasons, whole: p === 0 && s === n };
@@ -101,6 +129,17 @@ export class TypoMatcher {
     }
     return best;
   }
+}
+
+/** Offsets into the hyphenless key before which `name` has a hyphen (`7-eleven` → [1]). */
+function hyphenOffsets(name: string): number[] {
+  const offsets: number[] = [];
+  let letters = 0;
+  for (const c of name) {
+    if (c === '-') offsets.push(letters);
+    else letters++;
+  }
+  return offsets;
 }
 
 /** Whether the input behind compact[p, s) is none of `texts` and its look-alikes are letters, not digits. */
