@@ -19,7 +19,12 @@
  */
 const JUST_UNDER_MAX = 32 * 1024 * 1024 - 64 * 1024;
 
+let done = false;
+
+/** Once per process: glibc never lowers the dynamic thresholds again. */
 export function keepFreedHeap(): void {
+  if (done) return;
+  done = true;
   // Not pooled (allocUnsafeSlow), not written: dropped at once, freed when V8 next collects.
   Buffer.allocUnsafeSlow(JUST_UNDER_MAX);
 }
