@@ -377,6 +377,9 @@ describe('names under suffixes open only to vetted institutions (edu, gov, ac.uk
   it('a subdomain of a vetted name is still examined (an institution\'s host can be taken over)', () => {
     expectLookalike('acme-login.school.edu', 'brand_in_subdomain', 'acme');
   });
+  it('a private-section suffix that reads like a vetted one stays examined: `edu.eu.org` is free for anyone', () => {
+    expectLookalike('acme-sso.edu.eu.org', 'brand_keyword_compound', 'acme');
+  });
   it('open registries stay examined: `.ac` (Ascension Island) is not `ac.uk`', () => {
     expectLookalike('acme-sso.ac', 'brand_keyword_compound', 'acme');
     expectLookalike('acme-sso.co.uk', 'brand_keyword_compound', 'acme');

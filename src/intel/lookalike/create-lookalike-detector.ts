@@ -19,6 +19,7 @@ import { vettedSuffixMatcher } from './vetted-suffix.js';
  * suffix lookup alone (its cheapest call).
  */
 const SUFFIX_OPTIONS = { allowPrivateDomains: true, extractHostname: false, detectIp: false, validateHostname: false } as const;
+const ICANN_SUFFIX_OPTIONS = { ...SUFFIX_OPTIONS, allowPrivateDomains: false } as const;
 
 /** Subdomain labels examined, nearest the registrable domain first (phishing links rarely nest deeper). */
 const MAX_SUBDOMAIN_LABELS = 8;
@@ -120,7 +121,9 @@ export function createLookalikeDetector(protect: DnsProtectConfig, options: Look
       return verdict(unicode, 0, undefined, [{ code: 'known_good_domain', detail: `${registrableKey} is on the known-good list` }]);
     }
     let registrable = registrables.get(registrableKey);
-    if (registrable === undefined && isVettedSuffix(suffix)) {
+    // Vetted only under the ICANN section of the Public Suffix List: its private section holds open
+    // registries whose names look the same (`edu.eu.org`, free for anyone), which must stay examined.
+    if (registrable === undefined && isVettedSuffix(suffix) && getPublicSuffix(ascii, ICANN_SUFFIX_OPTIONS) === suffix) {
       registrable = NOT_EXAMINED;
       registrables.set(registrableKey, registrable);
     } else if (registrable === undefined) {

@@ -7,7 +7,9 @@
  * sign-in host); its subdomains are still examined, since an institution's hosts can be taken over.
  *
  * A pattern is a whole suffix (`edu`) or the first label of a suffix of two or more labels (`gov.*`
- * matches `gov.uk`, not `gov` itself), so that `ac.*` never covers the open `.ac` registry.
+ * matches `gov.uk`, not `gov` itself), so that `ac.*` never covers the open `.ac` registry. The
+ * detector applies it to ICANN-section suffixes only: the private section lists open registries
+ * that read alike (`edu.eu.org`).
  */
 export function vettedSuffixMatcher(patterns: readonly string[]): (suffix: string) => boolean {
   const whole = new Set(patterns.filter((p) => !p.endsWith('.*')));
