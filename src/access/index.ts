@@ -5,5 +5,5 @@
  */
 export { buildAccess, type AccessLayer, type BuildAccessOptions } from './build-access.js';
 export { ACCESS_RESTART_ONLY_KEYS } from './access-restart-only-keys.js';
-export { IpBlocks, IP_FEED } from './ip-blocks.js';
+export { IpBlocks, IP_FEED, tooWideToBlock } from './ip-blocks.js';
 export { answerJwksOnAnyHost, JWKS_PATH } from './jwks-on-any-host.js';

@@ -1,12 +1,28 @@
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
-import { InputError } from '../lib/errors.js';
+import { GatehouseError, InputError } from '../lib/errors.js';
 import { commitChange, type Change, type Database, type Store } from '../store/index.js';
 import { parseCidr } from '../lib/ip/ip-address.js';
 import { compileIpMatcher } from '../lib/ip/ip-matcher.js';
 
 export const IP_FEED = { changed: 'ip_blocks.changed' } as const;
+
+/**
+ * Whether a range is too wide for a runtime block: more than an IPv4 /8 (16.7 million addresses, an
+ * `::ffff:`-mapped range counted as IPv4) or an IPv6 /16. Threat: `0.0.0.0/0`, `::/0` or a default
+ * route pasted into an incident's indicator list refuses every person and every admin at once, the
+ * console that would lift it included; no real attacker infrastructure needs a wider block than that.
+ */
+export function tooWideToBlock(cidr: string): boolean {
+  const parsed = parseCidr(cidr);
+  if (typeof parsed === 'string') return false;
+  // From the prefix length, not the parsed range: a range written with host bits set is not narrower.
+  const slash = cidr.indexOf('/');
+  const prefix = slash < 0 ? 128 : Number(cidr.slice(slash + 1));
+  if (parsed.kind === 4) return cidr.includes(':') ? prefix < 96 + 8 : prefix < 8;
+  return prefix < 16;
+}
 
 /**
  * Addresses blocked at run time (incident response, `gatehouse ip block`), applied before any app
@@ -47,8 +63,12 @@ export class IpBlocks {
     return [...this.entries];
   }
 
-  async block(cidr: string, input: { reason: string; actor: string; expiresAt?: number }, db: Kysely<Database> = this.store.db): Promise<void> {
+  async block(cidr: string, input: { reason: string; actor: string; expiresAt?: number; userId?: string; ip?: string }, db: Kysely<Database> = this.store.db): Promise<void> {
     const canonical = canonicalCidr(cidr);
+    if (tooWideToBlock(canonical)) {
+      await this.audit.record({ type: 'ip.block_refused', outcome: 'failure', code: 'ip_block_too_wide', actor: input.actor, ...(input.userId ? { userId: input.userId } : {}), ...(input.ip ? { ip: input.ip } : {}), detail: { cidr: canonical, reason: input.reason } });
+      throw new GatehouseError('ip_block_too_wide', { status: 409, publicMessage: `${canonical} is wider than an IPv4 /8 or an IPv6 /16: a block that wide would refuse almost everyone. Block narrower ranges.`, detail: canonical });
+    }
     await commitChange(this.store, {
       db,
       clock: this.clock,

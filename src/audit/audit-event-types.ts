@@ -15,7 +15,7 @@ export const AUDIT_EVENT_TYPES: readonly string[] = [
   'dns.block_refused', 'dns.blocks_changed', 'dns.domains_blocked', 'dns.domains_unblocked', 'dns.settings_changed', 'dns.strict_new_domains',
   'incident.alert', 'incident.closed', 'incident.declared', 'incident.lease_taken_over', 'incident.playbook', 'incident.resumed',
   'inventory.added', 'inventory.edited', 'inventory.imported', 'inventory.retired',
-  'invite.created', 'ip.blocked', 'ip.unblocked', 'key.added', 'key.removed', 'key.renamed',
+  'invite.created', 'ip.block_refused', 'ip.blocked', 'ip.unblocked', 'key.added', 'key.removed', 'key.renamed',
   'secrets.forgotten', 'secrets.kek_rotated', 'secrets.sealed_at_rest',
   'service_token.believed_unused', 'service_token.changed', 'service_token.changed_many', 'service_token.created',
   'service_token.refused', 'service_token.resumed', 'service_token.revoked', 'service_token.rotated', 'service_token.suspended',

@@ -195,7 +195,7 @@ export function registerDnsPage(scope: FastifyInstance, ctx: ConsoleContext): vo
       throw new GatehouseError('ip_block_own_address', { status: 409, publicMessage: 'That address or range contains your own address: it was not blocked.' });
     }
     // Throws InputError naming a malformed address or range before anything is written.
-    await ctx.deps.ipBlocks.block(cidr, { reason, actor: actorOf(session.userId), ...(expiresAt !== undefined ? { expiresAt } : {}) });
+    await ctx.deps.ipBlocks.block(cidr, { reason, actor: actorOf(session.userId), userId: session.userId, ip: ctx.deps.clientIp(request), ...(expiresAt !== undefined ? { expiresAt } : {}) });
     return { message: `${cidr} is blocked on every instance${expiresAt === undefined ? '' : ` for ${hours} hour${hours === 1 ? '' : 's'}`}.`, redirect: '/admin/dns#ip-blocks', audit: { cidr, hours: hours ?? null } };
   });
 

@@ -1,5 +1,6 @@
 import { portalUrlOf, type GatehouseCore } from '../core.js';
 import { createServiceTokens, parseCampaignScope, serviceTokenSettingsOf, type ServiceTokens, type TokenUseAnomalies } from '../credentials/index.js';
+import { tooWideToBlock } from '../access/index.js';
 import { domainBlocksOf, type DomainBlocks } from '../dns/index.js';
 import { GatehouseError, InputError, isGatehouseError } from '../lib/errors.js';
 import { claimAlert, linkAlertToIncident, releaseAlert } from './alerts/alert-claims.js';
@@ -179,6 +180,9 @@ export function createIncidentResponse(options: IncidentResponseOptions): Incide
     for (const domain of indicators.domains) {
       const covers = domainBlocks.keptNameCoveredBy(domain);
       if (covers !== undefined) throw new InputError(`--domain ${domain} is the portal's own, a protected or a never-block domain (or covers ${covers}): an incident cannot block it`, 'incident_domain_never_blocked');
+    }
+    for (const cidr of indicators.ips) {
+      if (tooWideToBlock(cidr)) throw new InputError(`--ip ${cidr} is wider than an IPv4 /8 or an IPv6 /16: it would refuse almost everyone; give the attacker's addresses or narrower ranges`, 'incident_ip_too_wide');
     }
     for (const email of indicators.users) await core.identity.users.require(email);
     await checkCredentials(indicators);

@@ -49,3 +49,26 @@ it('ip block from the CLI is refused by the running server', async () => {
   await expect.poll(() => fx.gatehouse.access.ipBlocks.isBlocked('127.0.0.1'), { timeout: 5000 }).toBe(false);
   expect((await gatehouse(['ip', 'unblock', '127.0.0.1'])).stdout).toBe('127.0.0.1 was not blocked\n');
 });
+
+it('ip block refuses a range that would refuse almost everyone (wider than IPv4 /8, IPv6 /16, mapped ranges as IPv4), audited, nothing stored', async () => {
+  for (const cidr of ['0.0.0.0/0', '128.0.0.0/1', '10.0.0.0/7', '::/0', '2000::/3', '2000::/15', '::ffff:0.0.0.0/96']) {
+    const refused = await gatehouse(['ip', 'block', cidr, '--reason', 'pasted default route']);
+    expect({ cidr, code: refused.code }).toEqual({ cidr, code: 1 });
+    expect(refused.stderr).toContain('[ip_block_too_wide]');
+  }
+  const [event] = await fx.gatehouse.core.audit.list({ type: 'ip.block_refused', limit: 1 });
+  expect(event).toMatchObject({ outcome: 'failure', code: 'ip_block_too_wide', actor: 'cli', detail: { cidr: '::ffff:0.0.0.0/96' } });
+  // The widest ranges still allowed: a /8 and an IPv6 /16.
+  for (const cidr of ['10.0.0.0/8', '2001::/16']) {
+    expect((await gatehouse(['ip', 'block', cidr, '--reason', 'hosting provider'])).code).toBe(0);
+    expect((await gatehouse(['ip', 'unblock', cidr])).code).toBe(0);
+  }
+  expect((await fx.gatehouse.core.store.db.selectFrom('ip_blocks').select('cidr').execute()).map((row) => row.cidr)).toEqual([]);
+  // An incident names the bad indicator before anything is written, dry run included.
+  for (const dryRun of [true, false]) {
+    const incident = await gatehouse(['incident', 'declare', '--title', 'pasted list', '--ip', '203.0.113.7', '--ip', '0.0.0.0/0', ...(dryRun ? ['--dry-run'] : [])]);
+    expect(incident.code).toBe(2);
+    expect(incident.stderr).toContain('[incident_ip_too_wide]');
+  }
+  expect(await fx.gatehouse.core.store.db.selectFrom('incidents').select('id').execute()).toEqual([]);
+});
