@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { IssuedServiceToken, ServiceTokenRecord, ServiceTokens, TokenScope } from '../credentials/index.js';
+import { serviceTokenAppNamesOf } from '../config/index.js';
 import type { GatehouseCore } from '../core.js';
 import { GatehouseError, InputError } from '../lib/errors.js';
 import type { CliContext } from './cli-context.js';
@@ -102,7 +103,7 @@ export function registerTokenCommands(program: Command, cli: CliContext): void {
       const issued = await withTokens(cli, (service, core) => {
         const config = core.snapshot().config;
         // The report webhook is a way in of its own: a gateway's token names it like an app.
-        const known = new Set([...config.apps.map((a) => a.name), ...(config.reports.webhook ? [config.reports.webhook.app] : [])]);
+        const known = new Set(serviceTokenAppNamesOf(config).map((entry) => entry.name));
         for (const app of options.app) if (!known.has(app)) throw new InputError(`--app ${app}: no app of that name (see \`gatehouse apps list\`)`, 'usage');
         return service.create({ name, owner: options.owner, apps: options.app, tags: options.tag, description: options.description, ttlMs, actor: 'cli' });
       });

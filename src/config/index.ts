@@ -1,6 +1,7 @@
 export { gatehouseConfigSchema, type GatehouseConfig } from './schema.js';
 export { loadConfigFile, parseConfig, ConfigError, type ConfigSnapshot } from './load-config.js';
 export { watchConfig, type ConfigWatcher } from './config-watcher.js';
+export { serviceTokenAppNamesOf, type ServiceTokenAppName } from './service-token-app-names.js';
 export { configIssues, formatConfigIssues, type ConfigIssue } from './sections/format-issues.js';
 // The sections: each schema (tests and benches build a section from plain objects) and the type a
 // capability receives. Nothing outside config imports `sections/*` directly.

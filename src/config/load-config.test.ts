@@ -39,6 +39,17 @@ describe('config validation', () => {
     expect(problems(`${base}access: { session_cookie_name: gatehouse_handshake }\n`)).toBe('access.session_cookie_name: "gatehouse_handshake" is the name of another Gatehouse cookie');
   });
 
+  it('refuses an app named like the report webhook, naming both keys (one namespace for what a service token reaches)', () => {
+    const app = (name: string) => `  - name: ${name}\n    host: ${name}.acme.localhost\n    upstream: http://127.0.0.1:9000\n    policies: [{ action: allow, include: [{ everyone: true }] }]\n`;
+    expect(problems(`${base}apps:\n${app('wiki')}${app('report-intake')}reports:\n  webhook: {}\n`)).toBe(
+      'reports.webhook.app: "report-intake" is also apps[1].name: a service token listing it would reach both; give one of them another name',
+    );
+    expect(problems(`${base}apps:\n${app('payroll')}reports:\n  webhook: { app: payroll }\n`)).toBe('reports.webhook.app: "payroll" is also apps[0].name: a service token listing it would reach both; give one of them another name');
+    // Without the webhook the name is free, and a webhook with another name is fine.
+    expect(() => parseConfig(`${base}apps:\n${app('report-intake')}`, 'gatehouse.yaml')).not.toThrow();
+    expect(() => parseConfig(`${base}apps:\n${app('report-intake')}reports:\n  webhook: { app: sms-reports }\n`, 'gatehouse.yaml')).not.toThrow();
+  });
+
   it('names the path of an unknown key', () => {
     expect(problems(base.replace('origins:', 'orgins:'))).toMatch(/^webauthn\.orgins: unknown key \(did you mean "origins"\?\)/m);
     expect(problems(`${base}sesions: {}\n`)).toMatch(/^sesions: unknown key \(did you mean "sessions"\?\)/m);

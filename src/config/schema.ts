@@ -12,6 +12,7 @@ import { serviceTokensSchema } from './sections/service-tokens.js';
 import { sshSchema } from './sections/ssh.js';
 import { tcpSchema } from './sections/tcp.js';
 import { webauthnSchema } from './sections/webauthn.js';
+import { serviceTokenAppNameClashes } from './service-token-app-names.js';
 
 /**
  * The whole `gatehouse.yaml`. Every object is strict (unknown keys are errors that name their path),
@@ -45,6 +46,10 @@ export const gatehouseConfigSchema = z
     if (portal === app) ctx.addIssue({ code: 'custom', path: ['access', 'session_cookie_name'], message: `must differ from sessions.cookie_name ("${portal}")` });
     for (const [path, name] of [[['sessions', 'cookie_name'], portal], [['access', 'session_cookie_name'], app]] as const) {
       if (FIXED_COOKIE_NAMES.includes(name)) ctx.addIssue({ code: 'custom', path: [...path], message: `"${name}" is the name of another Gatehouse cookie` });
+    }
+    // One namespace for what a service token may reach: a shared name would be one grant for two ways in.
+    for (const { clash, first } of serviceTokenAppNameClashes(config)) {
+      ctx.addIssue({ code: 'custom', path: clash.path, message: `"${clash.name}" is also ${first.key}: a service token listing it would reach both; give one of them another name` });
     }
   });
 

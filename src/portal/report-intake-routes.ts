@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SERVICE_TOKEN_HEADERS, type ServiceTokenIdentity } from '../credentials/index.js';
+import type { ServiceTokenIdentity } from '../credentials/index.js';
 import { isGatehouseError } from '../lib/errors.js';
 import type { WebhookIntake } from '../reports/index.js';
 import type { PortalDeps } from './portal-deps.js';
@@ -18,11 +18,15 @@ export const REPORT_INTAKE_PATH = '/api/reports/intake';
  * server buffer an upload. The route's body limit is fixed at start-up (JSON escapes can grow a text
  * sixfold); `max_body_bytes` is enforced again on what was read. Answers are JSON with a stable code:
  * the caller is a machine that logs it. Token refusals all get one code; the cause is in the audit log.
+ * The token comes as the two Gatehouse headers or `Authorization: Bearer <client id>.<secret>`; an
+ * `Idempotency-Key` makes a retry return the first answer (see `createWebhookIntake`).
  */
 export function registerReportIntakeRoutes(app: FastifyInstance, deps: PortalDeps, route: ReportIntakeRouteDeps): void {
   const tokens = new WeakMap<FastifyRequest, ServiceTokenIdentity>();
   const fail = (reply: FastifyReply, error: unknown) => {
     if (!isGatehouseError(error) || error.status >= 500) throw error;
+    // RFC 6750 §3: a 401 names the scheme the client may use.
+    if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="gatehouse-report-intake"');
     return reply.code(error.status).header('cache-control', 'no-store').send({ code: error.code, message: error.publicMessage });
   };
   const bodyLimit = route.settings().maxBodyBytes * 6 + 4096;
@@ -38,7 +42,7 @@ export function registerReportIntakeRoutes(app: FastifyInstance, deps: PortalDep
           if (!route.settings().enabled) return reply.callNotFound();
           try {
             const ip = deps.requestContext(request).ip;
-            tokens.set(request, await route.intake.authenticate({ clientId: request.headers[SERVICE_TOKEN_HEADERS.clientId], secret: request.headers[SERVICE_TOKEN_HEADERS.clientSecret], ip, userAgent: request.headers['user-agent'] }));
+            tokens.set(request, await route.intake.authenticate({ rawHeaders: request.raw.rawHeaders, ip, userAgent: request.headers['user-agent'] }));
           } catch (error) {
             return fail(reply, error);
           }
@@ -48,8 +52,10 @@ export function registerReportIntakeRoutes(app: FastifyInstance, deps: PortalDep
         const token = tokens.get(request);
         if (!token) return reply.code(401).send({ code: 'report_intake_unauthenticated', message: 'The service token was not accepted.' });
         try {
-          const outcome = await route.intake.accept(token, { contentType: request.headers['content-type'], body: request.body, ip: deps.requestContext(request).ip });
-          return reply.code(202).header('cache-control', 'no-store').send({ report: outcome.reportId, group: outcome.groupId, harmless: outcome.harmless, escalated: outcome.escalated });
+          const { answer, replayed } = await route.intake.accept(token, { contentType: request.headers['content-type'], body: request.body, ip: deps.requestContext(request).ip, rawHeaders: request.raw.rawHeaders });
+          // A retry answered from its Idempotency-Key says so (the header Stripe and others use): nothing new was filed.
+          if (replayed) reply.header('idempotent-replayed', 'true');
+          return reply.code(202).header('cache-control', 'no-store').send(answer);
         } catch (error) {
           return fail(reply, error);
         }

@@ -12,6 +12,7 @@ import type { Store } from '../store/index.js';
 import { createReports, type DomainBlocker, type Reports } from './create-reports.js';
 import { deliverReportMessages } from './deliver-report-messages.js';
 import { createReportMeasurer, registerReportMetrics, type ReportMeasures } from './report-measures.js';
+import { IntakeIdempotencyKeys } from './intake-idempotency-keys.js';
 import { startReportIntake, type ReportIntake } from './smtp-intake.js';
 import { createWebhookIntake, type WebhookIntake } from './webhook-intake.js';
 
@@ -91,6 +92,7 @@ export async function buildReports(options: {
     audit: options.audit,
     clock: options.clock,
     hourly: new RateLimiter(options.clock, 3_600_000),
+    keys: new IntakeIdempotencyKeys(options.store.db),
     refusalAudit: new RateLimiter(options.clock, 60_000),
     settings: () => options.config().reports,
   });

@@ -22,6 +22,7 @@ import { consoleRollupsMigration } from './migrations/015-console-rollups.js';
 import { consoleUserIndexesMigration } from './migrations/016-console-user-indexes.js';
 import { auditConsoleIndexesMigration } from './migrations/017-audit-console-indexes.js';
 import { dnsQueryLogFiltersMigration } from './migrations/018-dns-query-log-filters.js';
+import { reportIntakeKeysMigration } from './migrations/019-report-intake-keys.js';
 import type { Database } from './schema.js';
 import { nameStatementsOnConnect } from './pg-named-statements.js';
 import { withStatementCache } from './statement-cache.js';
@@ -68,6 +69,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '016-console-user-indexes': consoleUserIndexesMigration(dialect),
     '017-audit-console-indexes': auditConsoleIndexesMigration(dialect),
     '018-dns-query-log-filters': dnsQueryLogFiltersMigration(dialect),
+    '019-report-intake-keys': reportIntakeKeysMigration(dialect),
   };
 }
 

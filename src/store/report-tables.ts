@@ -43,3 +43,15 @@ export interface ReportMessagesTable {
   sent_at: number | null;
   last_error: string | null;
 }
+
+/** An idempotency key of the report webhook (migration 019), per service token, as the SHA-256 of the key. */
+export interface ReportIntakeKeysTable {
+  token_id: string;
+  key_hash: string;
+  /** SHA-256 of the first request's media type and body. */
+  fingerprint: string;
+  /** JSON: the first request's answer; null while it runs. */
+  response: string | null;
+  started_at: number;
+  expires_at: number;
+}

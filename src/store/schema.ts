@@ -14,7 +14,7 @@ import type {
 } from './credential-tables.js';
 import type { SshCertificateAuthoritiesTable } from './ssh-tables.js';
 import type { CliCredentialsTable, CliLoginCodesTable } from './cli-login-tables.js';
-import type { ReportGroupsTable, ReportMessagesTable, ReportsTable } from './report-tables.js';
+import type { ReportGroupsTable, ReportIntakeKeysTable, ReportMessagesTable, ReportsTable } from './report-tables.js';
 import type { ConsoleRollupMarksTable, ConsoleRollupsTable } from './console-tables.js';
 
 export interface UsersTable {
@@ -360,6 +360,7 @@ export interface Database {
   report_groups: ReportGroupsTable;
   reports: ReportsTable;
   report_messages: ReportMessagesTable;
+  report_intake_keys: ReportIntakeKeysTable;
   cli_credentials: CliCredentialsTable;
   console_rollups: ConsoleRollupsTable;
   console_rollup_marks: ConsoleRollupMarksTable;

@@ -54,8 +54,15 @@ export const reportsSchema = z.strictObject({
         .string()
         .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'app must be a slug')
         .default('report-intake')
-        .describe('The name a service token lists in its apps to post to `POST /api/reports/intake` (`gatehouse token create --app report-intake`). Pick a name no configured app uses.'),
+        .describe('The name a service token lists in its apps to post to `POST /api/reports/intake` (`gatehouse token create --app report-intake`). It shares one namespace with `apps[].name` (a token lists both alike), so a config where an app has this name is refused at load.'),
       per_token_per_hour: z.number().int().min(1).max(100_000).default(600).describe('Reports accepted per service token per hour; past it, 429 `report_rate_limited`.'),
+      idempotency_hours: z
+        .number()
+        .int()
+        .min(1)
+        .max(168)
+        .default(24)
+        .describe('How long an `Idempotency-Key` is remembered (per token, as a SHA-256): a retry with the same key and body inside it gets the first answer and files nothing; the same key with another body is 422 `report_intake_idempotency_key_reused`.'),
       trust_sender: z
         .boolean()
         .default(false)

@@ -55,4 +55,5 @@ export {
 export type { TokenIdentityForAlert } from './read-use-history.js';
 export { networkOf } from './network-of.js';
 export { serviceTokenHeadersOf, stripServiceTokenHeaders } from './service-token-headers.js';
+export { presentedServiceTokenOf, serviceTokenBearerOf, SERVICE_TOKEN_BEARER_SEPARATOR, type PresentedServiceToken } from './service-token-credentials.js';
 export { serviceTokenRefusalEvent } from './service-token-audit-event.js';
