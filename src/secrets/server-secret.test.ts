@@ -21,7 +21,7 @@ import { queryAudit } from '../audit/index.js';
 import { isGatehouseError } from '../lib/errors.js';
 import { cryptoRandom } from '../lib/random.js';
 import { openStore, type Database } from '../store/index.js';
-import { createKeyEncryptionKeyFile, createUnavailableSealer, isSealedValue, loadServerSecret, openSecretSealer } from './index.js';
+import { createKeyEncryptionKeyFile, createUnavailableSealer, forgetUnopenableSecrets, isSealedValue, loadServerSecret, openSecretSealer } from './index.js';
 
 const pgAvailable = await havePostgres();
 let databases = 0;
@@ -172,6 +172,31 @@ for (const engine of engines) {
       expect(back.core.identity.ctx.serverSecret().equals(secret)).toBe(true);
       await back.close();
       await first.close();
+    });
+
+    it('forget-lost: a secret sealed under the lost key is forgotten; a plaintext one is kept and sealed as it is at the next start', async () => {
+      const url = await engine.url(dir);
+      const lost = await openCoreFixture({ databaseUrl: url, sealer: testSealer(OTHER_KEY_ENCRYPTION_KEY) });
+      const old = lost.core.identity.ctx.serverSecret();
+      await lost.close();
+
+      const fx = await openCoreFixture({ databaseUrl: url, sealer: createUnavailableSealer() });
+      const { db } = fx.core.store;
+      const report = await forgetUnopenableSecrets({ db, sealer: testSealer(), audit: fx.core.audit, actor: 'cli' });
+      expect(report).toMatchObject({ serverSecret: true, canary: true });
+      expect(await rawRow(db)).toBeUndefined();
+      expect(await queryAudit(db, { type: 'secrets.forgotten' })).toMatchObject([{ detail: { server_secret: true } }]);
+      // A plaintext value (never sealed) is under no key: not lost, sealed as it is at the next start.
+      const legacy = Buffer.alloc(32, 0x3c);
+      await db.insertInto('settings').values({ key: 'server_secret', value: legacy.toString('base64url') }).execute();
+      expect(await forgetUnopenableSecrets({ db, sealer: testSealer(), audit: fx.core.audit, actor: 'cli' })).toMatchObject({ serverSecret: false });
+      expect(await rawRow(db)).toBe(legacy.toString('base64url'));
+      await fx.close();
+
+      const fresh = await openCoreFixture({ databaseUrl: url });
+      expect(fresh.core.identity.ctx.serverSecret().equals(legacy)).toBe(true);
+      expect(fresh.core.identity.ctx.serverSecret().equals(old)).toBe(false);
+      await fresh.close();
     });
 
     it('without a KEK (CLI) the secret is neither created nor read, and sign-in refuses with kek_not_configured', async () => {
