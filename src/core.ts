@@ -3,8 +3,8 @@ import type { ConfigSnapshot, GatehouseConfig } from './config/index.js';
 import { IdentityService, webauthnSettingsFromConfig, type IdentitySettings, type PasswordHashing } from './identity/index.js';
 import type { Clock } from './lib/clock.js';
 import type { Random } from './lib/random.js';
-import { openSecretSealer, sealSecretsAtRest, type SealAtRestReport, type SecretSealer } from './secrets/index.js';
-import { loadServerSecret, openStore, type Store } from './store/index.js';
+import { loadServerSecret, openSecretSealer, requireKeyEncryptionKey, sealSecretsAtRest, type SealAtRestReport, type SecretSealer } from './secrets/index.js';
+import { openStore, type Store } from './store/index.js';
 
 /**
  * The parts every entry point needs (server, CLI, benchmarks): config snapshot, store, audit log and
@@ -69,14 +69,16 @@ export async function openCore(
     // Before anything reads a private key: check the KEK opens this database, seal legacy plaintext.
     await ensureCheckpointPublicKey(store.db);
     const sealedAtOpen = sealer.available ? await sealSecretsAtRest({ db: store.db, sealer, random: deps.random, audit }) : undefined;
-    const serverSecret = await loadServerSecret(store.db, deps.random);
+    // Without a KEK (CLI commands that need none; serve refuses) the HMAC key is neither read nor
+    // created: only sign-in uses it, and there it refuses with kek_not_configured.
+    const serverSecret = sealer.available ? await loadServerSecret(store.db, deps.random, sealer) : undefined;
     const identity = new IdentityService({
       store,
       clock: deps.clock,
       random: deps.random,
       audit,
       sealer,
-      serverSecret,
+      serverSecret: () => serverSecret ?? refuseWithoutKek(sealer),
       settings: () => settings,
       timeouts: sessionTimeoutsOf(config),
       sessionCache: { maxEntries: config.sessions.cache_entries, ttlMs: config.sessions.cache_ttl_seconds * 1000 },
@@ -105,4 +107,9 @@ export async function openCore(
     await store.close();
     throw error;
   }
+}
+
+function refuseWithoutKek(sealer: SecretSealer): never {
+  requireKeyEncryptionKey(sealer);
+  throw new TypeError('a key-encryption key is configured but the server secret was not loaded');
 }

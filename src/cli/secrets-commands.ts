@@ -90,6 +90,7 @@ export function registerSecretsCommands(program: Command, cli: CliContext): void
         [
           `forgot ${report.signingKeys.length} signing key(s) (new ones are minted at start) and the TOTP enrolment of ${report.totpUsers.length} user(s) (they must re-enrol)`,
           ...(report.sshCas.length > 0 ? [`forgot ${report.sshCas.length} SSH CA generation(s): servers and clients must trust the new CA (\`gatehouse ssh ca\`) and host certificates be re-issued`] : []),
+          ...(report.serverSecret ? ['forgot the server secret: a new one is made at start (decoy credential ids change once, sign-in lockouts in progress end)'] : []),
           ...(report.checkpointKeyUnopenable
             ? ['the audit checkpoint key is sealed under the lost key and was kept: `audit prune` stays refused until the old key file is restored']
             : []),

@@ -41,7 +41,8 @@ export interface IdentityContext {
   sessions: SessionManager;
   legacy: LegacyFactors;
   challenges: ChallengeStore;
-  serverSecret: Buffer;
+  /** The per-deployment HMAC key; a process without a KEK (CLI) has none and this throws kek_not_configured. */
+  serverSecret: () => Buffer;
   settings: () => IdentitySettings;
 }
 

@@ -28,7 +28,8 @@ export interface IdentityServiceOptions {
   audit: AuditLog;
   /** Seals TOTP secrets at rest under the key-encryption key. */
   sealer: SecretSealer;
-  serverSecret: Buffer;
+  /** The per-deployment HMAC key (decoy credential ids, sign-in throttle); throws when there is none. */
+  serverSecret: () => Buffer;
   settings: () => IdentitySettings;
   timeouts: SessionTimeouts;
   sessionCache?: SessionCacheOptions;

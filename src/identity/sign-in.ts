@@ -31,7 +31,7 @@ const DECOY_TRANSPORTS: readonly (readonly string[])[] = [['usb'], ['nfc', 'usb'
  * listed id: a visible relation between id and shape would mark the decoys.
  */
 function decoyCredentials(ctx: IdentityContext, email: string): { id: string; transports: string[] }[] {
-  const hmac = (label: string) => createHmac('sha256', ctx.serverSecret).update(`${label}:${email}`).digest();
+  const hmac = (label: string) => createHmac('sha256', ctx.serverSecret()).update(`${label}:${email}`).digest();
   const shape = hmac('decoy-shape');
   return Array.from({ length: 1 + (shape[0]! & 1) }, (_, index) => ({
     id: hmac(index === 0 ? 'decoy-credential' : `decoy-credential-${index}`).toString('base64url'),
@@ -182,7 +182,7 @@ export async function legacySignIn(
       throw new GatehouseError('invalid_input', { status: 400, publicMessage: FAILED, detail: 'email and password are required' });
     }
     const email = input.email.trim().toLowerCase();
-    const throttle = { db: ctx.store.db, clock: ctx.clock, serverSecret: ctx.serverSecret };
+    const throttle = { db: ctx.store.db, clock: ctx.clock, serverSecret: ctx.serverSecret() };
     const withinLimit = await countSignInAttempt(throttle, email, legacy);
     const user = await ctx.users.findByEmail(email);
     userId = user?.id;

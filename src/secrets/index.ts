@@ -14,3 +14,4 @@ export { listSealedValues, signingKeyContext, sshCaKeyContext, totpSecretContext
 export { sealSecretsAtRest, type SealAtRestReport } from './seal-secrets-at-rest.js';
 export { rotateKeyEncryptionKey, type RotateKekResult, type RotationStep } from './rotate-key-encryption-key.js';
 export { forgetUnopenableSecrets, type ForgetReport } from './forget-unopenable-secrets.js';
+export { loadServerSecret } from './server-secret.js';

@@ -83,7 +83,7 @@ for (const engine of engines) {
       const udb = upgraded.core.store.db;
       expect(upgraded.core.sealedAtOpen).toEqual({ sealed: { 'signing_keys.private_jwk': 1, 'settings.value': 1, 'legacy_factors.totp_secret': 1, 'ssh_certificate_authorities.private_key': 0 }, total: 3 });
       const values = await listSealedValues(udb);
-      expect(values.map((item) => item.context).sort()).toEqual(['audit-checkpoint-key', 'jwt-signing-key:legacy-kid', 'kek-canary', `totp:${user.id}`]);
+      expect(values.map((item) => item.context).sort()).toEqual(['audit-checkpoint-key', 'jwt-signing-key:legacy-kid', 'kek-canary', 'server-secret', `totp:${user.id}`]);
       expect(values.every((item) => isSealedValue(item.value))).toBe(true);
       expect(JSON.stringify(values)).not.toContain(totp.secret);
       expect(JSON.stringify(values)).not.toContain(String(jwk.d));

@@ -23,6 +23,7 @@ export interface SealedValue {
 export const SEALED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   audit_checkpoint_key: 'audit-checkpoint-key',
   kek_canary: 'kek-canary',
+  server_secret: 'server-secret',
 });
 
 export const signingKeyContext = (kid: string) => `jwt-signing-key:${kid}`;

@@ -5,7 +5,8 @@ import type { KeyEncryptionKey, KeyEncryptionKeys } from './key-encryption-keys.
 
 /**
  * Envelope encryption of the private keys Gatehouse keeps in its database (identity-JWT signing keys,
- * the audit checkpoint key, TOTP secrets), under a key-encryption key (KEK) kept outside it.
+ * the audit checkpoint key, the server secret that keys its HMACs, TOTP secrets, SSH CA keys), under a
+ * key-encryption key (KEK) kept outside it.
  *
  * Threat model. The KEK defends against someone who obtains a copy of the database (a backup, a dump,
  * a replica, a read-only SQL injection) but not the KEK: they learn public keys, hashes and sealed

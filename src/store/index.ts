@@ -3,4 +3,3 @@ export { publishChange, tailChangeFeed, pruneChangeFeed, FEED_CHANNEL, type Chan
 export { commitChange, type CommitChangeOptions, type ChangeAuditor, type ChangeAuditEvent, type FeedRow, type FromWrite } from './commit-change.js';
 export type { Database } from './schema.js';
 export type { Dialect } from './dialect.js';
-export { loadServerSecret } from './server-secret.js';

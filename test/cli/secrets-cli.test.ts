@@ -88,7 +88,7 @@ describe('gatehouse init and secrets', () => {
 
     const forgot = await runGatehouse(['secrets', 'forget-lost', '--yes', '--json'], { config });
     expect(forgot.code).toBe(0);
-    expect(JSON.parse(forgot.stdout)).toMatchObject({ signingKeys: [expect.any(String)], totpUsers: [expect.any(String)], canary: true, checkpointKeyUnopenable: false });
+    expect(JSON.parse(forgot.stdout)).toMatchObject({ signingKeys: [expect.any(String)], totpUsers: [expect.any(String)], canary: true, serverSecret: true, checkpointKeyUnopenable: false });
     const reopened = await openCore(loadConfigFile(config), { clock: systemClock, random: cryptoRandom });
     const user = await reopened.identity.users.findByEmail('totp@gatehouse.localhost');
     expect(await reopened.identity.legacy.has(user!.id)).toEqual({ password: false, totp: false });
