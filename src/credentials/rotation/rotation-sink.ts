@@ -160,3 +160,13 @@ export function rotationSinkFromConfig(config: RotationSinkConfig, baseDir: stri
   const { staging_dir: stagingDir, ...rest } = config;
   return execSink(stagingDir === undefined ? rest : { ...rest, staging_dir: isAbsolute(stagingDir) ? stagingDir : resolve(baseDir, stagingDir) });
 }
+
+/**
+ * The folders a sink writes secret files into (its directory, its staging folder): where a crashed
+ * write can have left a temporary file holding a secret (see sweepStaleSecretTemporaries).
+ */
+export function secretDirectoriesOf(config: RotationSinkConfig, baseDir: string): string[] {
+  const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  if (config.type === 'directory') return [at(config.path)];
+  return config.staging_dir === undefined ? [] : [at(config.staging_dir)];
+}
