@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GatehouseError } from '../../lib/errors.js';
@@ -93,6 +94,21 @@ async function refuseNonRegularTarget(path: string): Promise<void> {
     publicMessage: 'The secret could not be delivered.',
     detail: `${path} is ${what}: refusing to write a secret there (remove it if it is not an attack)`,
   });
+}
+
+/**
+ * Reads a secret file without following a symlink at its name (O_NOFOLLOW: ELOOP), and only if it is a
+ * regular file: a link planted where a secret is read would make Gatehouse present another file's
+ * contents to the target system as a password. ENOENT passes through for the caller to read as "none".
+ */
+export async function readSecretFile(path: string): Promise<Buffer> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    if (!(await file.stat()).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: SECRET_TARGET_NOT_A_FILE });
+    return await file.readFile();
+  } finally {
+    await file.close();
+  }
 }
 
 /** Makes a rename or unlink in `dir` durable; a platform that cannot open a directory keeps the atomic rename. */
