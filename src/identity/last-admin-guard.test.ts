@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { havePostgres, POSTGRES_TEST_URL } from '../../test/peers.js';
 import { openCoreFixture, type CoreFixture } from '../../test/support/core-fixture.js';
@@ -118,5 +119,27 @@ describe.each(engines)('last-administrator guard ($name)', ({ url, instances }) 
     await a.core.identity.removeUserFromGroups(keyless.id, ['admins'], 'test', GUARD);
     await a.core.identity.setUserStatus(keyless.id, 'disabled', 'test', GUARD);
     expect(await a.core.identity.users.require(keyless.id)).toMatchObject({ status: 'disabled', groups: ['staff'] });
+  });
+});
+
+describe.runIf(pgAvailable)('last-administrator guard under REPEATABLE READ (PostgreSQL)', () => {
+  it('refuses to run rather than count from a snapshot older than its lock, and changes nothing', async () => {
+    const databaseUrl = await freshPostgresDatabase(POSTGRES_TEST_URL, 'gatehouse_last_admin_rr');
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(new URL(databaseUrl).pathname.slice(1))} SET default_transaction_isolation = 'repeatable read'`);
+    } finally {
+      await admin.end();
+    }
+    const fx = await openCoreFixture({ databaseUrl });
+    try {
+      const first = await fx.core.identity.addUser({ email: 'first@acme.test', groups: ['admins'], actor: 'test' });
+      await fx.core.identity.addUser({ email: 'second@acme.test', groups: ['admins'], actor: 'test' });
+      await expect(fx.core.identity.removeUserFromGroups(first.id, ['admins'], 'test', GUARD)).rejects.toThrow(/REPEATABLE READ/);
+      expect((await fx.core.identity.users.require(first.id)).groups).toEqual(['admins']);
+    } finally {
+      await fx.close();
+    }
   });
 });

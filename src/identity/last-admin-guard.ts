@@ -32,7 +32,13 @@ const ADMIN_GUARD_LOCK = 0x67682d61646d696en;
 
 async function takeAdminGuardLock(trx: Kysely<Database>, dialect: Dialect, userId: string): Promise<void> {
   if (dialect === 'postgres') {
-    await sql`select pg_advisory_xact_lock(${sql.lit(ADMIN_GUARD_LOCK.toString())}::bigint)`.execute(trx);
+    const { rows } = await sql<{ isolation: string }>`select pg_advisory_xact_lock(${sql.lit(ADMIN_GUARD_LOCK.toString())}::bigint), current_setting('transaction_isolation') as isolation`.execute(trx);
+    // Under REPEATABLE READ (a server or role default) the count would read the snapshot taken before
+    // the lock was granted and miss the other change: refuse rather than guard nothing. SERIALIZABLE
+    // is safe (one of two such changes fails to commit).
+    if (rows[0]?.isolation === 'repeatable read') {
+      throw new Error('the last-administrator guard needs READ COMMITTED or SERIALIZABLE transactions; this connection defaults to REPEATABLE READ');
+    }
   } else {
     // A write that changes nothing: SQLite takes its one write lock here, before the count reads.
     await trx.updateTable('users').set((eb) => ({ status: eb.ref('status') })).where('id', '=', userId).execute();
