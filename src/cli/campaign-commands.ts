@@ -1,9 +1,9 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Campaigns, RotationTarget, Rotator } from '../credentials/index.js';
 import type { GatehouseCore } from '../core.js';
-import { InputError } from '../lib/errors.js';
+import { GatehouseError, InputError } from '../lib/errors.js';
 import type { CliContext } from './cli-context.js';
 import { jsonStyle } from './json-style.js';
 import { emit, isoTime, table } from './output.js';
@@ -17,18 +17,47 @@ interface Common {
 
 /**
  * A secret sink for the CLI: one file per credential, mode 0600, in a directory the operator names.
- * The campaign never prints or stores a new secret; this file is the one place it goes.
+ * The campaign never prints or stores a new secret; this file is the one place it goes. Written as
+ * every secret file is (writeSecretFile): a fresh O_EXCL 0600 file, fsynced, renamed over the target,
+ * the directory fsynced; a symlink (or anything but a regular file) planted at the target name is
+ * refused with `secret_target_not_a_file` and what it points to is never written.
  */
 function fileSink(cli: CliContext, dir: string) {
   const root = resolve(cli.io.cwd, dir);
   return async (target: RotationTarget, secret: Buffer): Promise<string> => {
-    await mkdir(root, { recursive: true, mode: 0o700 });
+    const { writeSecretFile } = await import('../credentials/index.js');
     const base = (target.locator.token ?? target.itemId).replace(/[^A-Za-z0-9_.-]/g, '_');
     const path = join(root, `${base}.secret`);
-    await writeFile(path, secret, { mode: 0o600 });
-    await chmod(path, 0o600);
+    try {
+      await writeSecretFile(path, secret);
+    } catch (error) {
+      if (error instanceof GatehouseError) throw error;
+      throw new GatehouseError('deliver_dir_write_failed', { status: 500, publicMessage: 'The secret could not be delivered.', detail: `${path} could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
+    }
     return `file:${path}`;
   };
+}
+
+/**
+ * Before a campaign run writes any secret file: removes the temporary files a crashed run left in the
+ * folders this run writes to (each holds a live secret), saying so on stderr and in the audit log
+ * (`campaign.stale_secret_files_removed`, file names and pids, never contents). Files of a process
+ * that is still alive are left and named.
+ */
+async function sweepSecretDirectories(cli: CliContext, core: GatehouseCore, deliverDir: string | undefined): Promise<void> {
+  const { secretDirectoriesOfRotators, sweepStaleSecretTemporaries } = await import('../credentials/index.js');
+  const snapshot = core.snapshot();
+  const dirs = [...(deliverDir === undefined ? [] : [resolve(cli.io.cwd, deliverDir)]), ...secretDirectoriesOfRotators(snapshot.config.rotators, snapshot.baseDir)];
+  for (const dir of new Set(dirs)) {
+    const sweep = await sweepStaleSecretTemporaries(dir);
+    if (sweep.removed.length > 0) {
+      await core.audit.record({ type: 'campaign.stale_secret_files_removed', outcome: 'success', actor: 'cli', detail: { dir, files: sweep.removed.map((r) => r.file), pids: [...new Set(sweep.removed.map((r) => r.pid))] } });
+      cli.io.stderr.write(`Removed ${sweep.removed.length} temporary secret file(s) left in ${dir} by a run that crashed: ${sweep.removed.map((r) => r.file).join(', ')}\n`);
+    }
+    if (sweep.leftToLiveProcesses.length > 0) {
+      cli.io.stderr.write(`Left ${sweep.leftToLiveProcesses.length} temporary secret file(s) in ${dir}: their process is still running (${sweep.leftToLiveProcesses.map((r) => `${r.file}, pid ${r.pid}`).join('; ')})\n`);
+    }
+  }
 }
 
 /**
@@ -44,12 +73,19 @@ async function cliRotators(core: GatehouseCore): Promise<ReadonlyMap<string, Rot
   return rotatorsFromConfig({ rotators: snapshot.config.rotators, baseDir: snapshot.baseDir, random: core.random });
 }
 
-async function withCampaigns<T>(cli: CliContext, deliverDir: string | undefined, run: (campaigns: Campaigns, core: GatehouseCore) => Promise<T>): Promise<T> {
+/** A run writes secrets (`campaign start`, `resume`): its sink folders are swept first. Read-only commands pass undefined. */
+interface CampaignRun {
+  deliverDir: string | undefined;
+}
+
+async function withCampaigns<T>(cli: CliContext, writing: CampaignRun | undefined, run: (campaigns: Campaigns, core: GatehouseCore) => Promise<T>): Promise<T> {
   const { createCampaigns, createServiceTokens, serviceTokenSettingsOf } = await import('../credentials/index.js');
   return withCore(cli, async (core) => {
     const tokens = createServiceTokens({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, settings: serviceTokenSettingsOf(core.snapshot().config.service_tokens) });
     // The verifier snapshot is what a token item's probe presents the new secret to.
     await tokens.load();
+    if (writing) await sweepSecretDirectories(cli, core, writing.deliverDir);
+    const deliverDir = writing?.deliverDir;
     const mail = await ownerTaskEmailNotifier(core);
     try {
       const campaigns = createCampaigns({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, tokens, rotators: await cliRotators(core), deliverSecret: deliverDir === undefined ? undefined : fileSink(cli, deliverDir), notifyOwnerTask: mail.notify });
@@ -108,7 +144,7 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
       const overlapMs = options.overlap === undefined ? undefined : parseDuration('--overlap', options.overlap);
       const { parseCampaignScope } = await import('../credentials/index.js');
       const scope = parseCampaignScope(options.scope);
-      await withCampaigns(cli, options.deliverDir, async (campaigns) => {
+      await withCampaigns(cli, { deliverDir: options.deliverDir }, async (campaigns) => {
         const started = await campaigns.start({ reason: options.reason, scope, emergency: options.emergency === true, overlapMs, actor: 'cli', refuseInvalidTargets: options.allowInvalidTargets !== true });
         cli.io.stderr.write(`campaign ${started.campaign.id}: ${started.items} credential(s) in scope\n`);
         for (const p of started.problems) cli.io.stderr.write(`  warning: ${p.item}: ${p.problem}\n`);
@@ -124,7 +160,7 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
     .option('--json', 'print JSON')
     .description('Continue a campaign after a crash or a fix: re-runs abandoned and failed items, finishes ended overlaps')
     .action(async (id: string, options: Common & { deliverDir?: string }) => {
-      await withCampaigns(cli, options.deliverDir, async (campaigns) => printRun(cli, options.json, id, await runWithProgress(cli, campaigns, id, true)));
+      await withCampaigns(cli, { deliverDir: options.deliverDir }, async (campaigns) => printRun(cli, options.json, id, await runWithProgress(cli, campaigns, id, true)));
     });
 
   campaign

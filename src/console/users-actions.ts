@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { normaliseEmail, type SessionView, type User } from '../identity/index.js';
+import { LAST_ADMIN_CODE, normaliseEmail, type SessionView, type User } from '../identity/index.js';
 import { GatehouseError, isGatehouseError } from '../lib/errors.js';
 import { formField, registerConsoleAction } from './console-action.js';
 import type { ConsoleContext } from './console-context.js';
-import { anotherUsableAdminExists } from './users-query.js';
 
 /** Stable codes of the console's own refusals on the users page (each has a negative test). */
 export const USER_ACTION_ERRORS = {
@@ -49,7 +48,7 @@ function requireTypedEmail(request: FastifyRequest, email: string, why = 'Adding
  * are audited too: an attempt to strip the last administrator is worth reading about.
  */
 export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext): void {
-  const { identity, db } = ctx.deps;
+  const { identity } = ctx.deps;
   const adminGroups = () => ctx.deps.settings().adminGroups;
 
   const targetOf = async (request: FastifyRequest): Promise<User> => identity.users.require(formField(request, 'user_id', { max: 64 }));
@@ -69,22 +68,18 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     throw new GatehouseError(code, { status: 409, publicMessage: message });
   };
 
-  // The guard reads "is there another usable administrator?" and the change is a later statement: two
-  // guarded changes at once (a script, or two admins removing each other) would each see the other and
-  // both act, leaving none. On this instance they run one at a time; two instances can still race (closing
-  // that needs the re-count and the change in one transaction, in the identity capability).
-  let guardedChanges: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(change: () => Promise<T>): Promise<T> => {
-    const run = guardedChanges.then(change, change);
-    guardedChanges = run.catch(() => undefined);
-    return run;
-  };
+  // The guard is the identity capability's (withLastAdminGuard): the re-count and the change in one
+  // transaction behind one lock, so two removals at once, on one instance or two, cannot both pass.
+  const guard = () => ({ adminGroups: adminGroups() });
 
-  /** Refuses when taking `target` out of the usable administrators would leave none. */
-  const guardLastAdmin = async (request: FastifyRequest, session: SessionView, action: string, target: User): Promise<void> => {
-    if (!target.groups.some((g) => adminGroups().includes(g))) return;
-    if (await anotherUsableAdminExists(db, adminGroups(), target.id)) return;
-    await refuse(request, session, action, USER_ACTION_ERRORS.lastAdmin, `${target.email} is the last administrator who can sign in with a key: add another administrator first.`, target);
+  /** Runs a guarded change; its `last_admin` refusal becomes the console's, audited under the admin's identity. */
+  const keepingAnAdmin = async <T>(request: FastifyRequest, session: SessionView, action: string, target: User, change: () => Promise<T>): Promise<T> => {
+    try {
+      return await change();
+    } catch (error) {
+      if (!isGatehouseError(error) || error.code !== LAST_ADMIN_CODE) throw error;
+      return refuse(request, session, action, USER_ACTION_ERRORS.lastAdmin, `${target.email} is the last administrator who can sign in with a key: add another administrator first.`, target);
+    }
   };
 
   registerConsoleAction(scope, ctx, 'users', '/users/invite', 'user.invite', async (request, session) => {
@@ -123,18 +118,15 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     };
   });
 
-  registerConsoleAction(scope, ctx, 'users', '/users/disable', 'user.disable', async (request, session) =>
-    oneAtATime(async () => {
-      const target = await targetOf(request);
-      if (target.id === session.userId) await refuse(request, session, 'user.disable', USER_ACTION_ERRORS.selfDisable, 'You cannot disable your own account from the console.', target);
-      await guardLastAdmin(request, session, 'user.disable', target);
-      // As `gatehouse user disable`: the status change reaches every instance's cache through the feed,
-      // and the sessions are revoked too, so enabling the account later does not bring a stolen one back.
-      await identity.setUserStatus(target.id, 'disabled', actorOf(session));
-      const sessions = await identity.revokeUserSessions(target.id, { actor: actorOf(session), reason: 'user disabled from the admin console' });
-      return { message: `${target.email} is disabled; ${sessions} session(s) revoked on every instance.`, redirect: userPage(target), audit: { target: target.id, email: target.email, sessions } };
-    }),
-  );
+  registerConsoleAction(scope, ctx, 'users', '/users/disable', 'user.disable', async (request, session) => {
+    const target = await targetOf(request);
+    if (target.id === session.userId) await refuse(request, session, 'user.disable', USER_ACTION_ERRORS.selfDisable, 'You cannot disable your own account from the console.', target);
+    // As `gatehouse user disable`: the status change reaches every instance's cache through the feed,
+    // and the sessions are revoked too, so enabling the account later does not bring a stolen one back.
+    await keepingAnAdmin(request, session, 'user.disable', target, () => identity.setUserStatus(target.id, 'disabled', actorOf(session), guard()));
+    const sessions = await identity.revokeUserSessions(target.id, { actor: actorOf(session), reason: 'user disabled from the admin console' });
+    return { message: `${target.email} is disabled; ${sessions} session(s) revoked on every instance.`, redirect: userPage(target), audit: { target: target.id, email: target.email, sessions } };
+  });
 
   registerConsoleAction(scope, ctx, 'users', '/users/enable', 'user.enable', async (request, session) => {
     const target = await targetOf(request);
@@ -155,38 +147,31 @@ export function registerUserActions(scope: FastifyInstance, ctx: ConsoleContext)
     };
   });
 
-  registerConsoleAction(scope, ctx, 'users', '/users/groups/remove', 'user.groups_remove', async (request, session) =>
-    oneAtATime(async () => {
-      const target = await targetOf(request);
-      const group = formField(request, 'group', { max: 64 });
-      const remaining = target.groups.filter((g) => g !== group);
-      if (!remaining.some((g) => adminGroups().includes(g))) await guardLastAdmin(request, session, 'user.groups_remove', target);
-      const { removed } = await identity.removeUserFromGroups(target.id, [group], actorOf(session));
-      return {
-        message: removed.length ? `${target.email} removed from ${group}.` : `${target.email} was not in ${group}.`,
-        redirect: userPage(target),
-        audit: { target: target.id, email: target.email, groups: removed, adminGroupRemoved: removed.some((g) => adminGroups().includes(g)) },
-      };
-    }),
-  );
+  registerConsoleAction(scope, ctx, 'users', '/users/groups/remove', 'user.groups_remove', async (request, session) => {
+    const target = await targetOf(request);
+    const group = formField(request, 'group', { max: 64 });
+    const { removed } = await keepingAnAdmin(request, session, 'user.groups_remove', target, () => identity.removeUserFromGroups(target.id, [group], actorOf(session), guard()));
+    return {
+      message: removed.length ? `${target.email} removed from ${group}.` : `${target.email} was not in ${group}.`,
+      redirect: userPage(target),
+      audit: { target: target.id, email: target.email, groups: removed, adminGroupRemoved: removed.some((g) => adminGroups().includes(g)) },
+    };
+  });
 
-  registerConsoleAction(scope, ctx, 'users', '/users/keys/remove', 'user.key_remove', async (request, session) =>
-    oneAtATime(async () => {
-      const target = await targetOf(request);
-      const credentialId = formField(request, 'credential_id', { max: 1400 });
-      const keys = await identity.credentials.countForUser(target.id);
-      if (keys <= 1) {
-        if (target.id === session.userId) await refuse(request, session, 'user.key_remove', USER_ACTION_ERRORS.ownLastKey, 'This is your only key: add another before removing it.', target);
-        if (target.status === 'active') await guardLastAdmin(request, session, 'user.key_remove', target);
-      }
-      const { sessionsRevoked } = await identity.removeKey(target.id, credentialId, { byAdmin: true, actor: actorOf(session), ip: ctx.deps.clientIp(request) });
-      return {
-        message: `Key removed from ${target.email}; ${sessionsRevoked} session(s) it opened revoked.${keys <= 1 ? ' The user has no key left: send a new enrollment link.' : ''}`,
-        redirect: userPage(target),
-        audit: { target: target.id, email: target.email, credential: credentialId, sessions: sessionsRevoked },
-      };
-    }),
-  );
+  registerConsoleAction(scope, ctx, 'users', '/users/keys/remove', 'user.key_remove', async (request, session) => {
+    const target = await targetOf(request);
+    const credentialId = formField(request, 'credential_id', { max: 1400 });
+    const keys = await identity.credentials.countForUser(target.id);
+    if (keys <= 1 && target.id === session.userId) await refuse(request, session, 'user.key_remove', USER_ACTION_ERRORS.ownLastKey, 'This is your only key: add another before removing it.', target);
+    const { sessionsRevoked } = await keepingAnAdmin(request, session, 'user.key_remove', target, () =>
+      identity.removeKey(target.id, credentialId, { byAdmin: true, actor: actorOf(session), ip: ctx.deps.clientIp(request), guard: guard() }),
+    );
+    return {
+      message: `Key removed from ${target.email}; ${sessionsRevoked} session(s) it opened revoked.${keys <= 1 ? ' The user has no key left: send a new enrollment link.' : ''}`,
+      redirect: userPage(target),
+      audit: { target: target.id, email: target.email, credential: credentialId, sessions: sessionsRevoked },
+    };
+  });
 
   registerConsoleAction(scope, ctx, 'users', '/users/sessions/revoke', 'user.session_revoke', async (request, session) => {
     const target = await targetOf(request);

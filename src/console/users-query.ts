@@ -191,22 +191,3 @@ export async function userProfile(db: Kysely<Database>, userId: string, now: num
     openInvites: inviteRows.map((i) => ({ createdAt: Number(i.created_at), expiresAt: Number(i.expires_at), createdBy: i.created_by })),
   };
 }
-
-/**
- * Whether an administrator who can still reach the console remains besides `userId`: active, in an
- * admin group, with at least one key (the console refuses password sessions). The lock-out guards ask
- * this before an action takes `userId` out of that set.
- */
-export async function anotherUsableAdminExists(db: Kysely<Database>, adminGroups: readonly string[], userId: string): Promise<boolean> {
-  if (adminGroups.length === 0) return false;
-  const row = await db
-    .selectFrom('users')
-    .select('users.id')
-    .where('users.status', '=', 'active')
-    .where('users.id', '!=', userId)
-    .where('users.id', 'in', (eb) => eb.selectFrom('group_members').select('group_members.user_id').where('group_members.group_name', 'in', [...adminGroups]))
-    .where((eb) => eb.exists(eb.selectFrom('credentials').select('credentials.id').whereRef('credentials.user_id', '=', 'users.id')))
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}

@@ -10,6 +10,7 @@ import { CredentialRegistry } from './credential-registry.js';
 import { activateKey, finishRegistration, startAddKey, startEnrollment, type KeyActivationFinish, type RegistrationFinish } from './enrollment.js';
 import type { IdentityContext, IdentitySettings, RequestContext } from './identity-context.js';
 import { InviteBook } from './invites.js';
+import { withLastAdminGuard, type KeepUsableAdmin } from './last-admin-guard.js';
 import { LegacyFactors, type PasswordHashing } from './legacy-factors.js';
 import { PendingCredentials } from './pending-credentials.js';
 import { pruneSignInThrottle } from './sign-in-throttle.js';
@@ -131,17 +132,22 @@ export class IdentityService {
     return this.changeGroups(userId, actor, (user) => wanted.filter((g) => !user.groups.includes(g)), 'user.group_added', (added, trx) => this.ctx.users.addToGroups(userId, added, trx));
   }
 
-  /** Removes a user from groups; the narrowing reaches every instance's cache in the same way. */
-  async removeUserFromGroups(userId: string, groups: string[], actor: string): Promise<{ user: User; removed: string[] }> {
+  /**
+   * Removes a user from groups; the narrowing reaches every instance's cache in the same way. With
+   * `guard`, a removal that would leave no usable administrator is refused (`last_admin`, see
+   * withLastAdminGuard) and nothing changes.
+   */
+  async removeUserFromGroups(userId: string, groups: string[], actor: string, guard?: KeepUsableAdmin): Promise<{ user: User; removed: string[] }> {
     const unwanted = [...new Set(groups.map(checkGroupName))].sort();
     const { user, added } = await this.changeGroups(
       userId,
       actor,
       (current) => unwanted.filter((g) => current.groups.includes(g)),
       'user.group_removed',
-      async (removed, trx) => {
-        for (const group of removed) await this.ctx.users.removeFromGroup(userId, group, trx);
-      },
+      (removed, trx) =>
+        this.guarded(trx, userId, guard, async () => {
+          for (const group of removed) await this.ctx.users.removeFromGroup(userId, group, trx);
+        }),
     );
     return { user, removed: added };
   }
@@ -204,14 +210,14 @@ export class IdentityService {
    * instance (a stolen session that a removed key opened must not outlive it). A user removes their own
    * key only with a fresh key proof (`session`); an admin (`byAdmin`, the CLI) needs none.
    */
-  async removeKey(userId: string, credentialId: string, options: { byAdmin: boolean; actor: string; ip?: string; session?: SessionView }): Promise<{ sessionsRevoked: number }> {
+  async removeKey(userId: string, credentialId: string, options: { byAdmin: boolean; actor: string; ip?: string; session?: SessionView; guard?: KeepUsableAdmin }): Promise<{ sessionsRevoked: number }> {
     try {
       if (!options.byAdmin) {
         if (!options.session || options.session.userId !== userId) throw new GatehouseError('key_proof_required', { status: 403, publicMessage: 'Sign in with your security key or passkey to do this.', detail: 'key removal without the owner’s session' });
         requireRecentKeyProof(options.session, this.ctx.clock.now(), this.ctx.settings().keyChangeWindowMs, 'removing a key');
       }
       return await this.ctx.store.db.transaction().execute(async (trx) => {
-        const removed = await this.ctx.credentials.remove(userId, credentialId, { byAdmin: options.byAdmin }, trx);
+        const removed = await this.guarded(trx, userId, options.guard, () => this.ctx.credentials.remove(userId, credentialId, { byAdmin: options.byAdmin }, trx));
         const sessionsRevoked = await this.ctx.sessions.revokeByCredential(credentialId, 'key removed', trx);
         await this.ctx.audit.record(
           {
@@ -276,14 +282,19 @@ export class IdentityService {
     return count;
   }
 
-  async setUserStatus(userId: string, status: 'active' | 'disabled', actor: string): Promise<void> {
+  /** Enables or disables a user; with `guard`, disabling the last usable administrator is refused (`last_admin`). */
+  async setUserStatus(userId: string, status: 'active' | 'disabled', actor: string, guard?: KeepUsableAdmin): Promise<void> {
     await commitChange(this.ctx.store, {
       clock: this.ctx.clock,
-      write: (trx) => this.ctx.users.setStatus(userId, status, trx),
+      write: (trx) => this.guarded(trx, userId, guard, () => this.ctx.users.setStatus(userId, status, trx)),
       feed: { kind: SESSION_FEED.userChanged, payload: { userId } },
       audit: this.ctx.audit,
       event: { type: status === 'disabled' ? 'user.disabled' : 'user.enabled', outcome: 'success', userId, actor },
     });
     this.ctx.sessions.applyChange({ id: 0, at: this.ctx.clock.now(), kind: SESSION_FEED.userChanged, payload: { userId } });
+  }
+
+  private guarded<T>(trx: Kysely<Database>, userId: string, guard: KeepUsableAdmin | undefined, change: () => Promise<T>): Promise<T> {
+    return guard ? withLastAdminGuard(trx, this.ctx.store.dialect, guard, userId, change) : change();
   }
 }

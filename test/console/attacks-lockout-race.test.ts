@@ -4,7 +4,8 @@
  * checking "is there another one?" and then acting. Two requests sent at once (a script in a
  * compromised admin's browser, or two admins removing each other) each see the other administrator
  * and both act: nobody is left who can use the console. Sent together, at most one may succeed; the
- * other is refused with its code, and an administrator remains.
+ * other is refused with its code, and an administrator remains. The same race across two instances
+ * on PostgreSQL is src/identity/last-admin-guard.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { havePostgres, POSTGRES_TEST_URL } from '../peers.js';
@@ -52,7 +53,3 @@ for (const engine of engines) {
   });
 }
 
-// Not closed yet (a known limit, listed in the closing note):
-// serialises the last-administrator guard across instances: the check and the change are separate
-// statements, so two instances can each see the other administrator; a transaction that re-counts usable
-// administrators after the change (and rolls back at zero) through the identity capability would close it

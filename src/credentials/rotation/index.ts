@@ -9,5 +9,6 @@ export {
 } from './authorized-keys-channel.js';
 export { createExecRotator, type ExecRotatorCommand, type ExecRotatorOptions } from './exec-rotator.js';
 export { scramSha256Verifier } from './scram-sha256-verifier.js';
-export { rotatorsFromConfig, type RotatorsFromConfigOptions } from './rotators-from-config.js';
+export { rotatorsFromConfig, secretDirectoriesOfRotators, type RotatorsFromConfigOptions } from './rotators-from-config.js';
 export { rotationSinkFromConfig, type RotationSink } from './rotation-sink.js';
+export { processIsAlive, SECRET_TARGET_NOT_A_FILE, sweepStaleSecretTemporaries, writeSecretFile, type StaleSecretSweep } from './write-secret-file.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,25 @@ describe('directory sink staging', () => {
     await staging.discard(target);
     await staging.discard(target);
     expect(existsSync(pending)).toBe(false);
+  });
+
+  it('never writes or reads through a symlink planted at the credential file or its staged copy', async () => {
+    const linked = rotationSinkFromConfig({ type: 'directory', path: 'linked', file_name: '{name}.secret' }, dir);
+    mkdirSync(join(dir, 'linked'), { mode: 0o700 });
+    const victim = join(dir, 'victim-file');
+    writeFileSync(victim, 'not a secret of this sink\n', { mode: 0o644 });
+    symlinkSync(victim, join(dir, 'linked', 'billing-db.secret'));
+    symlinkSync(victim, join(dir, 'linked', 'billing-db.secret.pending'));
+    const refusal = await linked.deliver(target, STAGED).catch((error: Error) => error);
+    expect(refusal).toMatchObject({ code: 'rotation_sink_failed' });
+    expect((refusal as Error).message).toContain('(secret_target_not_a_file)');
+    expect(await codeOf(linked.staging!.stage(target, STAGED))).toBe('rotation_staging_failed');
+    // Read as the old secret for the probe, the victim's contents would go to the target system.
+    expect((await linked.previous(target).catch((error: Error) => error) as Error).message).toContain('(ELOOP)');
+    expect((await linked.staging!.staged(target).catch((error: Error) => error) as Error).message).toContain('(ELOOP)');
+    expect(readFileSync(victim, 'utf8')).toBe('not a secret of this sink\n');
+    expect(lstatSync(join(dir, 'linked', 'billing-db.secret')).isSymbolicLink()).toBe(true);
+    expect(readdirSync(join(dir, 'linked')).sort()).toEqual(['billing-db.secret', 'billing-db.secret.pending']);
   });
 
   it('refuses a credential file name that would be another item\'s staged secret', async () => {

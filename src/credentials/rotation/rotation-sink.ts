@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { RotationSinkConfig } from '../../config/index.js';
 import { rotationError } from './rotation-error.js';
 import type { RotationContext, RotationStaging, RotationTarget } from './rotator.js';
 import { runProcess } from './run-process.js';
-import { syncDirectory, writeSecretFile } from './write-secret-file.js';
+import { readSecretFile, syncDirectory, writeSecretFile } from './write-secret-file.js';
 
 /** Where a configured rotator puts new secrets, and where it reads the one in use for the probe. */
 export interface RotationSink {
@@ -54,7 +54,7 @@ function fileStaging(pendingPathOf: (target: RotationTarget) => string): Rotatio
     async staged(target) {
       const path = pendingPathOf(target);
       try {
-        const content = await readFile(path);
+        const content = await readSecretFile(path);
         return content.length > MAX_SECRET_BYTES || content.length === 0 ? undefined : content;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -94,7 +94,7 @@ function directorySink(dir: string, template: string): RotationSink {
     async previous(target) {
       const path = pathOf(target);
       try {
-        const content = await readFile(path);
+        const content = await readSecretFile(path);
         // A text secret written by hand usually ends with a newline the service does not send.
         return content.length > MAX_SECRET_BYTES ? undefined : stripFinalNewline(content);
       } catch (error) {
@@ -159,4 +159,14 @@ export function rotationSinkFromConfig(config: RotationSinkConfig, baseDir: stri
   if (config.type === 'directory') return directorySink(isAbsolute(config.path) ? config.path : resolve(baseDir, config.path), config.file_name);
   const { staging_dir: stagingDir, ...rest } = config;
   return execSink(stagingDir === undefined ? rest : { ...rest, staging_dir: isAbsolute(stagingDir) ? stagingDir : resolve(baseDir, stagingDir) });
+}
+
+/**
+ * The folders a sink writes secret files into (its directory, its staging folder): where a crashed
+ * write can have left a temporary file holding a secret (see sweepStaleSecretTemporaries).
+ */
+export function secretDirectoriesOf(config: RotationSinkConfig, baseDir: string): string[] {
+  const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  if (config.type === 'directory') return [at(config.path)];
+  return config.staging_dir === undefined ? [] : [at(config.staging_dir)];
 }

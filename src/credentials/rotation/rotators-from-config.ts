@@ -6,7 +6,7 @@ import { cryptoRandom, type Random } from '../../lib/random.js';
 import { createSshAuthorizedKeysChannel } from './authorized-keys-channel.js';
 import { createExecRotator } from './exec-rotator.js';
 import { createPostgresRoleRotator } from './postgres-role-rotator.js';
-import { rotationSinkFromConfig, type RotationSink } from './rotation-sink.js';
+import { rotationSinkFromConfig, secretDirectoriesOf, type RotationSink } from './rotation-sink.js';
 import type { RotationContext, Rotator } from './rotator.js';
 import { createSshAuthorizedKeyRotator } from './ssh-authorized-key-rotator.js';
 
@@ -101,4 +101,10 @@ export async function rotatorsFromConfig(options: RotatorsFromConfigOptions): Pr
   const built = new Map<string, Rotator>();
   for (const [name, config] of Object.entries(rotators)) built.set(name, await buildOne(name, config, baseDir, random));
   return built;
+}
+
+/** Every folder the configured rotators' sinks write secret files into, once each. */
+export function secretDirectoriesOfRotators(rotators: RotatorsConfig, baseDir: string): string[] {
+  const dirs = Object.values(rotators).flatMap((config) => ('sink' in config ? secretDirectoriesOf(config.sink, baseDir) : []));
+  return [...new Set(dirs)];
 }
