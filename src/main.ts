@@ -310,6 +310,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       clock,
       onChange: (change) => {
         core.identity.sessions.applyChange(change);
+        // After the sessions: a changed admin's live streams are re-checked against the fresh row.
+        adminConsole.applyChange(change);
         // Before access: a token's tunnels are closed once its new state is in the verifier.
         serviceTokens.applyChange(change);
         access.applyChange(change);
