@@ -19,6 +19,8 @@ import { startConsoleKit, type ConsoleKit } from './console-test-kit.js';
 
 interface Stream {
   response: Promise<http.IncomingMessage>;
+  /** The first timeline entry arrived (the stream's first poll, and its session re-check, are done). */
+  firstEntry: Promise<void>;
   body: Promise<string>;
   ended: Promise<'ended'>;
   close(): void;
@@ -31,12 +33,17 @@ function openStream(port: number, host: string, cookie: string, path: string, ac
   let ended!: (value: 'ended') => void;
   const endedPromise = new Promise<'ended'>((resolve) => (ended = resolve));
   let body!: Promise<string>;
+  let entry!: () => void;
+  const firstEntry = new Promise<void>((resolve) => (entry = resolve));
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
     req = http.get({ host: '127.0.0.1', port, path, headers: { host, cookie, accept }, agent: false }, (res) => {
       body = new Promise((done) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\ndata: ')) entry();
+        });
         res.on('close', () => done(text));
       });
       res.on('close', () => ended('ended'));
@@ -47,7 +54,7 @@ function openStream(port: number, host: string, cookie: string, path: string, ac
       ended('ended');
     });
   });
-  const stream = { response, get body() { return body; }, ended: endedPromise, close: () => req.destroy() };
+  const stream = { response, firstEntry, get body() { return body; }, ended: endedPromise, close: () => req.destroy() };
   opened.push(stream);
   return stream;
 }
@@ -125,7 +132,7 @@ describe('console: live streams per session and per admin, ended on revocation',
     const [stolen, kept] = [await adminSession(), await adminSession()];
     const thief = [openStream(kit.fx.port, host, stolen.cookie, path), openStream(kit.fx.port, host, stolen.cookie, path)];
     const owner = openStream(kit.fx.port, host, kept.cookie, path);
-    for (const s of [...thief, owner]) expect((await s.response).statusCode).toBe(200);
+    for (const s of [...thief, owner]) await s.firstEntry;
     // No timeline entry is written after this: only the revocation can end the streams before the heartbeat.
     await kit.fx.gatehouse.core.identity.revokeSession(stolen.idHash, { actor: 'test', reason: 'stolen cookie' });
     expect(await Promise.all(thief.map(endsSoon))).toEqual(['ended', 'ended']);
@@ -142,11 +149,20 @@ describe('console: live streams per session and per admin, ended on revocation',
       const id = await declared('Revoked elsewhere');
       const stolen = await adminSession();
       const s = openStream(second.port, `${kit.fx.portalHost}:${second.port}`, stolen.cookie, `/admin/incidents/${id}/events`);
-      expect((await s.response).statusCode).toBe(200);
+      await s.firstEntry;
       await kit.fx.gatehouse.core.identity.revokeUserSessions((await kit.fx.gatehouse.core.identity.users.require('admin@acme.test')).id, { actor: 'test', reason: 'stolen cookie' });
       expect(await endsSoon(s)).toBe('ended');
     } finally {
       await second?.close();
     }
+  });
+
+  it('ends every stream when everyone is signed out', async () => {
+    const id = await declared('Everyone out');
+    const session = await adminSession();
+    const s = openStream(kit.fx.port, host, session.cookie, `/admin/incidents/${id}/events`);
+    await s.firstEntry;
+    await kit.fx.gatehouse.core.identity.revokeAllSessions({ actor: 'test', reason: 'incident' });
+    expect(await endsSoon(s)).toBe('ended');
   });
 });
