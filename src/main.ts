@@ -344,6 +344,9 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         isServedHost: (host, hostname) => hostname === core.snapshot().config.server.portal_host.toLowerCase() || access.engine().appForHost(host) !== undefined,
         applies: () => !behindTlsProxy || !access.trustedProxies().empty,
       };
+      if (behindTlsProxy && access.trustedProxies().empty) {
+        logger.warn('server.public_url is https but only server.http listens and access.trusted_proxies is empty: plain HTTP cannot be told from proxied HTTPS, so it is served without a redirect');
+      }
     }
     const metricsListener = options.snapshot.config.server.metrics && (await startMetricsListener(options.snapshot.config.server.metrics, registry));
     if (metricsListener) cleanups.push(() => metricsListener.close());
