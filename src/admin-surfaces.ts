@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccessLayer } from './access/index.js';
 import { registerAdminApi } from './admin/index.js';
-import { registerConsole } from './console/index.js';
+import { registerConsole, type ConsoleHandle } from './console/index.js';
 import type { GatehouseCore } from './core.js';
 import type { ServiceTokens } from './credentials/index.js';
 import type { DnsLayer } from './dns/index.js';
@@ -30,7 +30,7 @@ export interface AdminSurfacesInput {
  * admin API under /admin/api and the console's pages under /admin. Both read the config snapshot per
  * request, so a reload changes who is an admin at once.
  */
-export function registerAdminSurfaces(app: FastifyInstance, input: AdminSurfacesInput): { close(): Promise<void> } {
+export function registerAdminSurfaces(app: FastifyInstance, input: AdminSurfacesInput): ConsoleHandle {
   const { core, access, portalSettings, clock, random } = input;
   const settings = () => ({
     cookieName: portalSettings().cookieName,

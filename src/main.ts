@@ -162,6 +162,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       bodyLimit: options.snapshot.config.server.body_limit_bytes,
       // The access capability owns the one trusted-proxy list; reload replaces it for the portal too.
       isTrustedProxy: (address) => access.trustedProxies().contains(address),
+      isHttps: (req) => access.isHttps(req),
       registry,
       metrics,
       organisation: () => core.snapshot().config.portal.organisation,
@@ -309,6 +310,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       clock,
       onChange: (change) => {
         core.identity.sessions.applyChange(change);
+        // After the sessions: a changed admin's live streams are re-checked against the fresh row.
+        adminConsole.applyChange(change);
         // Before access: a token's tunnels are closed once its new state is in the verifier.
         serviceTokens.applyChange(change);
         access.applyChange(change);
@@ -330,13 +333,20 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     const listeners: Listeners = await startListeners(options.snapshot.config.server, options.snapshot.baseDir, app.server as http.Server, handler);
     cleanups.push(() => listeners.close());
-    if (listeners.httpPort !== undefined && listeners.httpsPort !== undefined) {
-      const publicUrl = new URL(portalUrlOf(options.snapshot.config));
+    const publicUrl = new URL(portalUrlOf(options.snapshot.config));
+    // Plain HTTP goes to HTTPS when we listen on both, or when the public URL is https and a trusted
+    // proxy in front terminates TLS (only its X-Forwarded-Proto / Forwarded can say a request was https).
+    const behindTlsProxy = listeners.httpsPort === undefined && publicUrl.protocol === 'https:';
+    if (listeners.httpPort !== undefined && (listeners.httpsPort !== undefined || behindTlsProxy)) {
       httpsRedirect.current = {
         // The public URL's port when it is HTTPS (a port mapping may put 443 in front of the listener).
-        httpsPort: publicUrl.protocol === 'https:' ? Number(publicUrl.port || 443) : listeners.httpsPort,
+        httpsPort: publicUrl.protocol === 'https:' ? Number(publicUrl.port || 443) : listeners.httpsPort!,
         isServedHost: (host, hostname) => hostname === core.snapshot().config.server.portal_host.toLowerCase() || access.engine().appForHost(host) !== undefined,
+        applies: () => !behindTlsProxy || !access.trustedProxies().empty,
       };
+      if (behindTlsProxy && access.trustedProxies().empty) {
+        logger.warn('server.public_url is https but only server.http listens and access.trusted_proxies is empty: plain HTTP cannot be told from proxied HTTPS, so it is served without a redirect');
+      }
     }
     const metricsListener = options.snapshot.config.server.metrics && (await startMetricsListener(options.snapshot.config.server.metrics, registry));
     if (metricsListener) cleanups.push(() => metricsListener.close());

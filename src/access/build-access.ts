@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditLog } from '../audit/index.js';
@@ -17,7 +18,7 @@ import { AppSessions } from './app-sessions.js';
 import { CSRF_COOKIE_NAMES, portalSessionCookieNameOf, STATIC_PAGE_CSP } from '../portal/index.js';
 import { IpBlocks } from './ip-blocks.js';
 import { compilePolicyEngine, type PolicyEngine } from './policy/index.js';
-import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
+import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, isHttpsRequest, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
 
 export interface AccessLayer {
   gateway: AccessGateway;
@@ -33,6 +34,8 @@ export interface AccessLayer {
    * and the portal's client address (fastify `trustProxy`) all consult it.
    */
   trustedProxies(): TrustedProxies;
+  /** Whether a request reached us over TLS or a trusted proxy says it reached that proxy over TLS (the one rule, see forwarded-headers). */
+  isHttps(req: IncomingMessage): boolean;
   /** Whether `url` is on an app's configured origin (scheme, host and port from config). */
   isAppUrl(url: URL): boolean;
   /** The configured origin of an app (see app-origin), or undefined for an unknown app. */
@@ -194,6 +197,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     },
     appOrigin,
     trustedProxies: () => trustedProxies,
+    isHttps: (req) => isHttpsRequest(req, trustedProxies),
     async close() {
       stopWatchingBlocks();
       clearInterval(maintenance);

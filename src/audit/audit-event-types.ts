@@ -7,7 +7,7 @@ import type { Database } from '../store/index.js';
  * too: the types already in the log are added to this list.
  */
 export const AUDIT_EVENT_TYPES: readonly string[] = [
-  'access.denied', 'access.handshake', 'admin.console_action', 'admin.denied', 'admin.hunt', 'audit.pruned',
+  'access.denied', 'access.handshake', 'admin.console_action', 'admin.denied', 'admin.hunt', 'admin.stream_refused', 'audit.pruned',
   'campaign.approval_refused', 'campaign.attested', 'campaign.closed', 'campaign.item_closed', 'campaign.item_failed',
   'campaign.item_waiting', 'campaign.lease_taken_over', 'campaign.owner_task', 'campaign.stale_secret_files_removed', 'campaign.started', 'campaign.task_refused',
   'cli_login.authorize_refused', 'cli_login.code_issued', 'cli_login.credential_issued', 'cli_login.credential_refused',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FIXED_COOKIE_NAMES } from '../lib/gatehouse-cookie-names.js';
 import { accessSchema, appsSchema } from './sections/apps.js';
+import { consoleSchema } from './sections/console.js';
 import { databaseSchema } from './sections/database.js';
 import { dnsConfigSchema } from './sections/dns.js';
 import { identitySchema, loggingSchema, portalSchema, sessionsSchema } from './sections/identity.js';
@@ -32,6 +33,7 @@ export const gatehouseConfigSchema = z
     incident: incidentSchema.prefault({}).describe('Incident response: notifications, hunts and alerts.'),
     service_tokens: serviceTokensSchema.prefault({}).describe('Service tokens: client id and secret credentials for machine-to-machine access.'),
     rotators: rotatorsSchema.default({}),
+    console: consoleSchema.prefault({}).describe('The admin console under /admin on the portal host.'),
     reports: reportsSchema.prefault({}).describe('Report something suspicious: the portal page, the SMTP intake, triage and escalation.'),
     ssh: sshSchema.prefault({}).describe('The SSH certificate authority: short-lived user certificates, host certificates and the trust lines for servers and clients.'),
     tcp: tcpSchema.prefault({}).describe('TCP services through the access proxy: `gatehouse tunnel APP` carries a stream over a WebSocket to the app\'s configured upstream.'),

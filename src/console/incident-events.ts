@@ -1,14 +1,9 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { timelineEvents } from '../incident/index.js';
-import { GatehouseError } from '../lib/errors.js';
 import type { ConsoleContext } from './console-context.js';
 import { incidentIdOf } from './incident-page.js';
 
-/** Streams one admin may hold open (a few tabs); more is a runaway script, not a responder. */
-export const STREAMS_PER_ADMIN = 4;
-/** Streams for the whole instance: each polls the database, so their number is bounded. */
-const STREAMS_TOTAL = 200;
 /** A comment line this often keeps proxies from closing an idle stream; the session is re-checked with it (not counted as use). */
 const HEARTBEAT_MS = 15_000;
 /** Entries sent per poll at most (a step's result is bounded text; an incident has a dozen lines). */
@@ -25,50 +20,41 @@ function sseId(key: string): string {
  * place with no notification across processes, so each stream reads the incident's few rows at the
  * change-feed poll interval and sends the lines it has not sent. Gated like a page (an admin session
  * with a key, re-checked before any new line is sent and at every heartbeat, so a revoked session's
- * stream ends and receives nothing written after the revocation), bounded per admin
- * and per instance, ended on client disconnect and when the console closes.
+ * stream ends and receives nothing written after the revocation), bounded per session, per admin
+ * and per instance (live-streams.ts), ended when the session's revocation reaches this instance
+ * through the change feed, on client disconnect and when the console closes.
  */
 export function registerIncidentEvents(scope: FastifyInstance, ctx: ConsoleContext): void {
-  const open = new Set<() => void>();
-  const perAdmin = new Map<string, number>();
   // preClose: the server waits for open responses to end before it closes, and a stream never ends by itself.
-  scope.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
+  scope.addHook('preClose', async () => ctx.liveStreams.endAll());
 
   scope.get('/incidents/:id/events', async (request, reply) => {
     const session = await ctx.gate.read(request);
     const id = incidentIdOf(request);
     // Refused before the stream starts: a missing incident is a 404, not an empty stream.
     await ctx.deps.incidents.timeline(id);
-    const held = perAdmin.get(session.userId) ?? 0;
-    if (held >= STREAMS_PER_ADMIN || open.size >= STREAMS_TOTAL) {
-      throw new GatehouseError('console_too_many_streams', { status: 429, publicMessage: 'Too many live views are open. Close a tab and reload.' });
-    }
-    perAdmin.set(session.userId, held + 1);
-
     const stream = new PassThrough();
     const sent = new Set<string>();
     const lastEventId = String(request.headers['last-event-id'] ?? '');
     let resumed = lastEventId === '';
     let polling: NodeJS.Timeout | undefined;
     let ended = false;
-    const heartbeat = setInterval(() => {
+    const timers: { heartbeat?: NodeJS.Timeout } = {};
+    // Throws 429 before anything starts when this session or admin holds its share already.
+    const lease = ctx.liveStreams.admit(request, session, {
+      recheck: () => ctx.gate.recheck(request),
+      end: () => {
+        ended = true;
+        clearTimeout(polling);
+        clearInterval(timers.heartbeat);
+        stream.end();
+      },
+    });
+    const end = () => lease.end();
+    timers.heartbeat = setInterval(() => {
       stream.write(': keep-alive\n\n');
       ctx.gate.recheck(request).catch(() => end());
     }, HEARTBEAT_MS);
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearTimeout(polling);
-      clearInterval(heartbeat);
-      open.delete(end);
-      const left = (perAdmin.get(session.userId) ?? 1) - 1;
-      if (left > 0) perAdmin.set(session.userId, left);
-      else perAdmin.delete(session.userId);
-      stream.end();
-    };
-    open.add(end);
 
     const poll = async () => {
       try {

@@ -4,11 +4,13 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isGatehouseError } from '../lib/errors.js';
+import type { Change } from '../store/index.js';
 import { messagePage } from '../portal/index.js';
 import { wantsJson } from './console-action.js';
 import { createConsoleContext } from './console-context.js';
 import type { ConsoleDeps } from './console-deps.js';
 import { createConsoleGate } from './console-gate.js';
+import { createLiveStreams } from './live-streams.js';
 import { startOverviewRollups } from './overview-rollup-timer.js';
 import { registerOverviewPage } from './overview-page.js';
 import { registerDnsPage } from './dns-page.js';
@@ -42,6 +44,8 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
 export interface ConsoleHandle {
   /** Stops the console's background work (the overview rollups) and waits for a pass in flight. */
   close(): Promise<void>;
+  /** A change-feed row from any instance: a revoked session's live streams end here. */
+  applyChange(change: Change): void;
 }
 
 /** Codes console.js acts on itself: a stale key proof is fixed by a touch and a retry. */
@@ -66,7 +70,16 @@ function pageOf(request: FastifyRequest): string {
  */
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): ConsoleHandle {
   const assets = loadAssets();
-  const ctx = createConsoleContext(deps, createConsoleGate(deps));
+  const liveStreams = createLiveStreams({
+    limits: () => {
+      const { live_streams_per_session: perSession, live_streams_per_admin: perAdmin } = deps.config().console;
+      return { perSession, perAdmin };
+    },
+    audit: deps.audit,
+    clock: deps.clock,
+    clientIp: deps.clientIp,
+  });
+  const ctx = createConsoleContext(deps, createConsoleGate(deps), liveStreams);
   // The overview's counts are rolled up in the background; close() stops it before the store closes.
   const rollups = startOverviewRollups({ db: deps.db, clock: deps.clock, onError: (error) => app.log.warn({ err: error }, 'console rollup pass failed; retrying') });
   void app.register(
@@ -116,5 +129,5 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Consol
     },
     { prefix: '/admin' },
   );
-  return { close: () => rollups.stop() };
+  return { close: () => rollups.stop(), applyChange: (change) => liveStreams.applyChange(change) };
 }

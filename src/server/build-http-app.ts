@@ -24,6 +24,8 @@ export interface HttpAppOptions {
    * than a copy taken at start-up.
    */
   isTrustedProxy: (address: string) => boolean;
+  /** Whether the client's request reached us (or the trusted proxy in front) over TLS: the access capability's one rule. */
+  isHttps: (req: http.IncomingMessage) => boolean;
   registry: Registry;
   metrics: PortalMetrics;
   organisation: () => string;
@@ -64,13 +66,19 @@ const CLIENT_ACTION_CODES = new Set(['step_up_required']);
 export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; handler: http.RequestListener } {
   let fastifyHandler: http.RequestListener | undefined;
   const handler: http.RequestListener = (req, res) => {
-    const secureLocation = options.httpsRedirect.current && httpsRedirectTarget(req, options.httpsRedirect.current);
+    const https = options.isHttps(req);
+    const secureLocation = options.httpsRedirect.current && httpsRedirectTarget(req, https, options.httpsRedirect.current);
     if (secureLocation) {
       res.writeHead(308, { location: secureLocation, 'content-length': '0', 'cache-control': 'no-store' });
       res.end();
       return;
     }
     if (options.router.current?.(req, res)) return;
+    // fastify's request.protocol (read for HSTS, Secure and the CSRF cookie's name) takes the last
+    // X-Forwarded-Proto entry from a trusted peer and knows no `Forwarded`: the decision made above is
+    // written there, so the redirect, HSTS and cookies cannot disagree. From an untrusted peer fastify
+    // ignores the field and reads the socket, which gives the same answer.
+    req.headers['x-forwarded-proto'] = https ? 'https' : 'http';
     fastifyHandler!(req, res);
   };
   const app = Fastify({

@@ -34,6 +34,29 @@ describe('buildForwardedHeaders', () => {
     expect(buildForwardedHeaders(peer('192.0.2.7'), 'h', { for: 'not-an-ip, 10.0.0.1' }, lb).clientAddress).toBe('10.0.0.1');
   });
 
+  it('reads the proto a trusted peer wrote: the last X-Forwarded-Proto entry or Forwarded element', () => {
+    const plain = peer('10.0.0.1', false);
+    const proto = (received: { proto?: string; forwarded?: string }) => buildForwardedHeaders(plain, 'h', received, lb).forwardedProto;
+    // A client's own value, left of what an appending proxy added, is not believed.
+    expect(proto({ proto: 'https, http' })).toBe('http');
+    expect(proto({ proto: 'http, HTTPS' })).toBe('https');
+    expect(proto({ forwarded: 'for=198.51.100.1;proto=https' })).toBe('https');
+    expect(proto({ forwarded: 'for=6.6.6.6;proto=https, for=198.51.100.1;proto=http' })).toBe('http');
+    expect(proto({ forwarded: 'for=198.51.100.1;proto=http, for="[2001:db8::1]:443";proto="https"' })).toBe('https');
+    // A quoted value cannot forge a pair or an element.
+    expect(proto({ forwarded: 'for="x;proto=https, proto=https";proto=http' })).toBe('http');
+    // The two fields disagreeing: one came through from the client; http is the safe reading.
+    expect(proto({ proto: 'https', forwarded: 'proto=http' })).toBe('http');
+    expect(proto({ proto: 'https', forwarded: 'for=198.51.100.1' })).toBe('https');
+  });
+
+  it('ignores the proto an untrusted peer sends, and believes TLS over any header', () => {
+    for (const received of [{ proto: 'https' }, { forwarded: 'proto=https' }]) {
+      expect(buildForwardedHeaders(peer('203.0.113.9', false), 'h', received, lb).forwardedProto).toBe('http');
+    }
+    expect(buildForwardedHeaders(peer('10.0.0.1', true), 'h', { proto: 'http', forwarded: 'proto=http' }, lb).forwardedProto).toBe('https');
+  });
+
   it('ignores a proto other than http/https', () => {
     expect(buildForwardedHeaders(peer('10.0.0.1', false), 'h', { proto: 'javascript' }, lb).forwardedProto).toBe('http');
   });

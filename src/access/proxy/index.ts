@@ -8,7 +8,7 @@ export {
   type IdentityAssertionIssuer,
   type IdentityAssertionIssuerOptions,
 } from './identity-assertion.js';
-export { buildForwardedHeaders, forwardedHeadersOf, type ForwardedHeaders, type ReceivedForwarded } from './forwarded-headers.js';
+export { buildForwardedHeaders, forwardedHeadersOf, isHttpsRequest, type ForwardedHeaders, type ReceivedForwarded } from './forwarded-headers.js';
 export {
   proxyAppConfigSchema,
   proxyAppOptionsOf,

@@ -73,6 +73,7 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
   let receivedFor: string | undefined;
   let receivedProto: string | undefined;
   let receivedHost: string | undefined;
+  let receivedForwarded: string | undefined;
   let keptForwarding: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -97,12 +98,14 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
     if (first === 120 /* x */ && PATH_OVERRIDE_FIELDS.has(lower)) continue;
     if (first === 120 /* x */ && lower.startsWith('x-forwarded-')) {
       if (lower === 'x-forwarded-for') receivedFor = receivedFor === undefined ? value : `${receivedFor}, ${value}`;
-      else if (lower === 'x-forwarded-proto') receivedProto ??= value;
+      // Every line joined: the last entry is the one our peer wrote (see buildForwardedHeaders).
+      else if (lower === 'x-forwarded-proto') receivedProto = receivedProto === undefined ? value : `${receivedProto}, ${value}`;
       else if (lower === 'x-forwarded-host') receivedHost ??= value;
       else (keptForwarding ??= []).push(name, value);
       continue;
     }
     if (lower === 'forwarded' || lower === 'x-real-ip') {
+      if (lower === 'forwarded') receivedForwarded = receivedForwarded === undefined ? value : `${receivedForwarded}, ${value}`;
       (keptForwarding ??= []).push(name, value);
       continue;
     }
@@ -120,7 +123,7 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
     buildForwardedHeaders(
       { address: req.socket.remoteAddress ?? '', encrypted: Boolean((req.socket as TLSSocket).encrypted) },
       host,
-      { for: receivedFor, proto: receivedProto, host: receivedHost },
+      { for: receivedFor, proto: receivedProto, host: receivedHost, forwarded: receivedForwarded },
       context.trustedProxies,
     );
   // Other forwarding fields (Forwarded, X-Real-IP, X-Forwarded-Port...) are believed only from a trusted proxy.

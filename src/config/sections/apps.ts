@@ -274,7 +274,7 @@ export const appsSchema = z
 export const accessSchema = z
   .strictObject({
     blocked_ips: cidrList('Client CIDRs denied before any app policy (IPv4/IPv6).').default([]),
-    trusted_proxies: cidrList('CIDRs of proxies whose X-Forwarded-For is believed; empty trusts none.').default([]),
+    trusted_proxies: cidrList('CIDRs of proxies whose X-Forwarded-For, X-Forwarded-Proto and Forwarded proto are believed; empty trusts none.').default([]),
     session_cookie_name: z
       .string()
       .regex(COOKIE_NAME, 'session_cookie_name must be an RFC 6265 token')
