@@ -151,6 +151,15 @@ describe('createProxy: X-Forwarded-*', () => {
     expect(fieldValues(seen.rawHeaders, 'x-real-ip')).toEqual(['6.6.6.6']);
   });
 
+  it('from a trusted proxy that appends, forwards the host and proto that proxy wrote, not the client’s', async () => {
+    const { upstream, front } = await setup({ trustedProxies: ['127.0.0.0/8'] });
+    // The client's own line first, the proxy's appended after it (a comma-joined value reads the same).
+    await get(front.port, '/', { Host: 'internal', 'X-Forwarded-Host': ['evil.example', 'wiki.example.com'], 'X-Forwarded-Proto': ['https', 'http'] });
+    await get(front.port, '/', { Host: 'internal', 'X-Forwarded-Host': 'evil.example, wiki.example.com' });
+    expect(upstream.seen.map((seen) => fieldValues(seen.rawHeaders, 'x-forwarded-host'))).toEqual([['wiki.example.com'], ['wiki.example.com']]);
+    expect(fieldValues(upstream.seen[0]!.rawHeaders, 'x-forwarded-proto')).toEqual(['http']);
+  });
+
   it('without any trusted proxy, never believes the client', async () => {
     const { upstream, front } = await setup();
     await get(front.port, '/', forged);

@@ -50,6 +50,16 @@ describe('buildForwardedHeaders', () => {
     expect(proto({ proto: 'https', forwarded: 'for=198.51.100.1' })).toBe('https');
   });
 
+  it('reads the host a trusted peer wrote: the last X-Forwarded-Host entry', () => {
+    const host = (received: string) => buildForwardedHeaders(peer('10.0.0.1'), 'internal', { host: received }, lb).forwardedHost;
+    // An appending proxy keeps the client's own value left of its own: the client's is not believed.
+    expect(host('evil.example.net, app.example.com')).toBe('app.example.com');
+    expect(host('evil.example.net,app.example.com ')).toBe('app.example.com');
+    expect(host('app.example.com')).toBe('app.example.com');
+    // An empty last entry says nothing: the Host this hop received stands.
+    expect(host('evil.example.net, ')).toBe('internal');
+  });
+
   it('ignores the proto an untrusted peer sends, and believes TLS over any header', () => {
     for (const received of [{ proto: 'https' }, { forwarded: 'proto=https' }]) {
       expect(buildForwardedHeaders(peer('203.0.113.9', false), 'h', received, lb).forwardedProto).toBe('http');

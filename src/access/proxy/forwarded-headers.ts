@@ -53,7 +53,8 @@ export function buildForwardedHeaders(
     forwardedFor: chain ? `${chain}, ${peerAddress}` : peerAddress,
     // The TLS hop to us is proof of https; a trusted proxy's word is needed only on plain HTTP.
     forwardedProto: peer.encrypted ? 'https' : (trustedProto(received) ?? ownProto),
-    forwardedHost: received.host?.split(',')[0]?.trim() || requestHost,
+    // The last entry, the one our peer wrote: a proxy that appends keeps the client's own value left of it.
+    forwardedHost: received.host?.split(',').at(-1)?.trim() || requestHost,
     clientAddress: chain ? rightmostUntrusted(chain, peerAddress, trusted) : peerAddress,
     peerTrusted: true,
   };

@@ -100,7 +100,7 @@ export function buildUpstreamRequestHeaders(req: IncomingMessage, context: Upstr
       if (lower === 'x-forwarded-for') receivedFor = receivedFor === undefined ? value : `${receivedFor}, ${value}`;
       // Every line joined: the last entry is the one our peer wrote (see buildForwardedHeaders).
       else if (lower === 'x-forwarded-proto') receivedProto = receivedProto === undefined ? value : `${receivedProto}, ${value}`;
-      else if (lower === 'x-forwarded-host') receivedHost ??= value;
+      else if (lower === 'x-forwarded-host') receivedHost = receivedHost === undefined ? value : `${receivedHost}, ${value}`;
       else (keptForwarding ??= []).push(name, value);
       continue;
     }
