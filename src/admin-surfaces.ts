@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessLayer } from './access/index.js';
 import { registerAdminApi } from './admin/index.js';
 import { registerConsole, type ConsoleHandle } from './console/index.js';
@@ -10,7 +10,6 @@ import type { Clock } from './lib/clock.js';
 import type { Random } from './lib/random.js';
 import type { PortalSettings } from './portal/index.js';
 import type { ReportsLayer } from './reports/index.js';
-import { normaliseAddress } from './server/index.js';
 
 export interface AdminSurfacesInput {
   core: GatehouseCore;
@@ -39,7 +38,7 @@ export function registerAdminSurfaces(app: FastifyInstance, input: AdminSurfaces
     allowedOrigins: portalSettings().allowedOrigins,
     organisation: portalSettings().organisation,
   });
-  const clientIp = (request: { ip: string }) => normaliseAddress(request.ip);
+  const clientIp = (request: FastifyRequest) => access.clientAddress(request.raw);
   registerAdminApi(app, { incidents: input.incidents, audit: core.audit, random, clock, validateSession: (token) => core.identity.sessions.validate(token), clientIp, settings });
   return registerConsole(app, {
     db: core.store.db,

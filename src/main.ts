@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type http from 'node:http';
 import type pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -28,7 +29,6 @@ import {
   buildHttpApp,
   createLogger,
   handleUnknownHost,
-  normaliseAddress,
   registerDoh,
   startListeners,
   startMetricsListener,
@@ -155,13 +155,14 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       serviceTokens,
     });
     cleanups.push(() => access.close());
+    // Every fastify surface (portal, admin API, console, DoH, the IP-block refusal) reads the client's
+    // address here, from the one forwarded-headers parser: fastify's own `request.ip` is the socket's.
+    const clientIp = (request: FastifyRequest) => access.clientAddress(request.raw);
     const router: { current?: HostRouter } = {};
     const httpsRedirect: { current?: HttpsRedirectOptions } = {};
     const { app, handler } = buildHttpApp({
       logger,
       bodyLimit: options.snapshot.config.server.body_limit_bytes,
-      // The access capability owns the one trusted-proxy list; reload replaces it for the portal too.
-      isTrustedProxy: (address) => access.trustedProxies().contains(address),
       isHttps: (req) => access.isHttps(req),
       registry,
       metrics,
@@ -199,7 +200,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
       registry,
     });
     cleanups.push(() => dns.stop());
-    registerDoh(app, dns, options.snapshot.config.dns);
+    registerDoh(app, dns, options.snapshot.config.dns, clientIp);
 
     router.current = (req, res) =>
       access.gateway.handle(req, res) ||
@@ -219,7 +220,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     tokenAnomalies.notify = (found) => incidents.onTokenAnomalies(found);
     // Runs before the SMTP pool closes: the last write's anomalies are raised, and waited for, first.
     cleanups.push(() => serviceTokens.stop());
-    refuseBlockedClients(app, access.ipBlocks.isBlocked, (request) => normaliseAddress(request.ip), () => core.snapshot().config.portal.organisation);
+    refuseBlockedClients(app, access.ipBlocks.isBlocked, clientIp, () => core.snapshot().config.portal.organisation);
 
     // `gatehouse login`, SSH certificates and TCP tunnels: the command line's way in, one credential.
     const commandLine = buildCommandLineAccess({ core, access, config: options.snapshot.config, clock, random, logger });
@@ -279,7 +280,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
         issueCode: (session, name, binding) => access.appSessions.issueCode(session, name, binding),
       },
       requestContext: (request) => ({
-        ip: normaliseAddress(request.ip),
+        ip: clientIp(request),
         userAgent: String(request.headers['user-agent'] ?? '').slice(0, 300),
       }),
       // Owner tasks of rotation campaigns: answered and approved here, never rotated here (no rotators).
@@ -292,7 +293,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
             {
               validate: (token) => core.identity.sessions.validate(token),
               audit: core.audit,
-              clientIp: (r) => normaliseAddress(r.ip),
+              clientIp,
               clock,
               settings: () => ({ cookieName: portalSettings().cookieName, adminGroups: core.snapshot().config.identity.admin_groups, writeWindowMs: core.snapshot().config.identity.admin_write_window_minutes * 60_000 }),
             },

@@ -18,7 +18,7 @@ import { AppSessions } from './app-sessions.js';
 import { CSRF_COOKIE_NAMES, portalSessionCookieNameOf, STATIC_PAGE_CSP } from '../portal/index.js';
 import { IpBlocks } from './ip-blocks.js';
 import { compilePolicyEngine, type PolicyEngine } from './policy/index.js';
-import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, isHttpsRequest, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
+import { createIdentityAssertionIssuer, createProxy, createTrustedProxies, forwardedHeadersOf, isHttpsRequest, proxyAppOptionsOf, type TrustedProxies } from './proxy/index.js';
 
 export interface AccessLayer {
   gateway: AccessGateway;
@@ -31,9 +31,15 @@ export interface AccessLayer {
   applyChange(change: Change): void;
   /**
    * The one trusted-proxy list (`access.trusted_proxies`), replaced by `reload`: the gateway, the proxy
-   * and the portal's client address (fastify `trustProxy`) all consult it.
+   * and the portal's client address (`clientAddress`) all consult it.
    */
   trustedProxies(): TrustedProxies;
+  /**
+   * The client's address for audit records, rate limits and IP rules: X-Forwarded-For read only from a
+   * trusted peer (the one parser, see forwarded-headers). A client naming an address in the header
+   * while not a trusted proxy gets its socket address.
+   */
+  clientAddress(req: IncomingMessage): string;
   /** Whether a request reached us over TLS or a trusted proxy says it reached that proxy over TLS (the one rule, see forwarded-headers). */
   isHttps(req: IncomingMessage): boolean;
   /** Whether `url` is on an app's configured origin (scheme, host and port from config). */
@@ -198,6 +204,7 @@ export async function buildAccess(options: BuildAccessOptions): Promise<AccessLa
     appOrigin,
     trustedProxies: () => trustedProxies,
     isHttps: (req) => isHttpsRequest(req, trustedProxies),
+    clientAddress: (req) => forwardedHeadersOf(req, trustedProxies).clientAddress,
     async close() {
       stopWatchingBlocks();
       clearInterval(maintenance);

@@ -50,7 +50,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): void
 
       scope.get('/session', async (request, reply) => {
         const session = await admin(request);
-        return { email: session.email, groups: session.groups, amr: session.amr, csrfToken: csrfTokenFor(request, reply, deps.random, request.protocol === 'https') };
+        return { email: session.email, groups: session.groups, amr: session.amr, csrfToken: csrfTokenFor(request, reply, deps.random, request.isHttps) };
       });
 
       scope.post('/incidents', async (request, reply) => {

@@ -23,7 +23,7 @@ export function createConsoleContext(deps: ConsoleDeps, gate: ConsoleGate, liveS
     liveStreams,
     view: (request, reply, session, section, title) => ({
       organisation: deps.settings().organisation,
-      csrfToken: csrfTokenFor(request, reply, deps.random, request.protocol === 'https'),
+      csrfToken: csrfTokenFor(request, reply, deps.random, request.isHttps),
       session,
       section,
       title,

@@ -43,7 +43,7 @@ export function checkCsrf(request: FastifyRequest, allowedOrigins: readonly stri
     });
   }
   // The same rule as csrfTokenFor's callers (isTls) picks the name the token was set under.
-  const cookie = request.cookies[csrfCookieNameOf(request.protocol === 'https')] ?? '';
+  const cookie = request.cookies[csrfCookieNameOf(request.isHttps)] ?? '';
   const body = request.body as Record<string, unknown> | undefined;
   const sent = request.headers['x-csrf-token'] ?? (typeof body?._csrf === 'string' ? body._csrf : '');
   if (typeof sent !== 'string' || cookie.length === 0 || !constantTimeEqual(sent, cookie)) {

@@ -56,7 +56,7 @@ export interface PortalRequestState {
 }
 
 export function isTls(request: FastifyRequest): boolean {
-  return request.protocol === 'https';
+  return request.isHttps;
 }
 
 export function sessionCookieOptions(request: FastifyRequest, settings: PortalSettings) {

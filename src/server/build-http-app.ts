@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { isGatehouseError } from '../lib/errors.js';
@@ -18,12 +18,6 @@ export type HostRouter = (req: http.IncomingMessage, res: http.ServerResponse) =
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
-  /**
-   * Whether a hop's address is a trusted proxy, asked per request: `request.ip` (and the protocol and
-   * host fastify derives) follow the live `access.trusted_proxies` list, replaced on reload, rather
-   * than a copy taken at start-up.
-   */
-  isTrustedProxy: (address: string) => boolean;
   /** Whether the client's request reached us (or the trusted proxy in front) over TLS: the access capability's one rule. */
   isHttps: (req: http.IncomingMessage) => boolean;
   registry: Registry;
@@ -37,6 +31,13 @@ export interface HttpAppOptions {
   /** Whether HSTS covers subdomains (`server.hsts.include_subdomains`). */
   hstsIncludeSubdomains: () => boolean;
   now: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Whether the client reached us, or the trusted proxy in front, over TLS (access's one rule; never fastify's `protocol`). */
+    readonly isHttps: boolean;
+  }
 }
 
 /** Seconds a client is asked to wait (RFC 9110 §10.2.3) while the database is unreachable. */
@@ -74,21 +75,26 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
       return;
     }
     if (options.router.current?.(req, res)) return;
-    // fastify's request.protocol (read for HSTS, Secure and the CSRF cookie's name) takes the last
-    // X-Forwarded-Proto entry from a trusted peer and knows no `Forwarded`: the decision made above is
-    // written there, so the redirect, HSTS and cookies cannot disagree. From an untrusted peer fastify
-    // ignores the field and reads the socket, which gives the same answer.
-    req.headers['x-forwarded-proto'] = https ? 'https' : 'http';
     fastifyHandler!(req, res);
   };
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
-    trustProxy: (address: string) => options.isTrustedProxy(address),
+    // Forwarded headers have one parser, against the one trusted-proxy list (access's forwarded-headers).
+    // fastify's own (proxy-addr) reads no `Forwarded` and unmaps nothing, so with it `request.ip` and
+    // `request.protocol` could disagree with the gateway's decision for the same request; off, they
+    // are the socket's, and readers ask `request.isHttps` or the deps' clientIp instead.
+    trustProxy: false,
     genReqId: () => randomUUID().slice(0, 13),
     serverFactory: (fastifyListener) => {
       fastifyHandler = fastifyListener;
       return http.createServer(handler);
+    },
+  });
+  // The redirect's decision above, for HSTS, Secure cookies and the CSRF cookie's name: they cannot disagree.
+  app.decorateRequest('isHttps', {
+    getter(this: FastifyRequest) {
+      return options.isHttps(this.raw);
     },
   });
   app.register(cookie);
@@ -100,7 +106,7 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
   // RFC 6797 §6.1.2: includeSubDomains is opt-in, since every subdomain must then serve HTTPS. Set
   // before any handler runs; the portal's security headers keep a policy already set.
   app.addHook('onRequest', async (request, reply) => {
-    if (request.protocol === 'https' && options.hstsIncludeSubdomains()) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    if (request.isHttps && options.hstsIncludeSubdomains()) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -132,7 +138,7 @@ export function buildHttpApp(options: HttpAppOptions): { app: FastifyInstance; h
       request.log.error({ err: error }, 'unhandled error');
     }
     reply.code(status);
-    setSecurityHeaders(reply, request.protocol === 'https');
+    setSecurityHeaders(reply, request.isHttps);
     if (wantsJson(request.url, request.headers.accept)) {
       // A code goes to the client only where the page acts on it (ask for a key touch and retry);
       // every other refusal keeps one generic message, with the real reason in the audit log.

@@ -4,7 +4,6 @@
  * `src/main.ts` wires these together.
  */
 export { buildHttpApp, type HostRouter, type HttpAppOptions } from './build-http-app.js';
-export { normaliseAddress } from './client-address.js';
 export { createLogger, redactPath } from './create-logger.js';
 export { handleUnknownHost, type UnknownHostOptions } from './handle-unknown-host.js';
 export { httpsRedirectTarget, type HttpsRedirectOptions } from './https-redirect.js';

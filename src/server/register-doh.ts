@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifyReply } from 'fastify';
 import type { DnsConfig } from '../config/index.js';
 import type { DnsLayer } from '../dns/index.js';
 
@@ -8,13 +8,13 @@ const DNS_MESSAGE = 'application/dns-message';
  * DNS over HTTPS (RFC 8484) on the portal listeners: `GET <path>?dns=<base64url>` and `POST <path>` with
  * an application/dns-message body; `<path>/<token>` is a personal URL (queries logged with the user).
  */
-export function registerDoh(app: FastifyInstance, dns: DnsLayer, config: DnsConfig): void {
+export function registerDoh(app: FastifyInstance, dns: DnsLayer, config: DnsConfig, clientIp: (request: FastifyRequest) => string): void {
   // The routes are mounted whether or not the gateway runs: a reload may start or stop it, and each
   // request follows the gateway in force. While it is off the answer is the router's own 404, so an
   // unused path reveals nothing. The path itself is restart-only (dns.doh_path).
   // RFC 8484 §6: a DNS message is at most 65535 octets.
   app.addContentTypeParser(DNS_MESSAGE, { parseAs: 'buffer', bodyLimit: 65_535 }, (_request, body, done) => done(null, body));
-  const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const gateway = dns.gateway;
     if (!gateway) return reply.callNotFound();
     const params = request.params as { token?: string };
@@ -25,7 +25,8 @@ export function registerDoh(app: FastifyInstance, dns: DnsLayer, config: DnsConf
       query: request.query as Record<string, string>,
       body: Buffer.isBuffer(request.body) ? request.body : null,
       headers: request.headers,
-      remoteAddress: request.ip,
+      // The trusted-proxy rule's client (anonymous DoH is allowed from loopback only): never a spoofed header.
+      remoteAddress: clientIp(request),
     });
     return reply.code(response.status).headers(response.headers).send(Buffer.from(response.body));
   };

@@ -1,7 +1,7 @@
 /**
  * `access.trusted_proxies` reloaded in a running Gatehouse: one list, replaced for everyone. The policy
  * (client address of an IP rule), the X-Forwarded-For the upstream receives and the portal's client
- * address (`request.ip`, which IP blocks are checked against) must always agree on whether the peer's
+ * address (`access.clientAddress`, which IP blocks are checked against) must always agree on whether the peer's
  * X-Forwarded-For is believed: a spoofed header from a peer no longer trusted must fool none of them.
  */
 import { writeFileSync } from 'node:fs';
