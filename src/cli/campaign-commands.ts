@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Campaigns, RotationTarget, Rotator } from '../credentials/index.js';
@@ -168,6 +167,27 @@ async function printRun(cli: CliContext, json: boolean | undefined, id: string, 
   );
 }
 
+/**
+ * `campaign report --out`: the report names every credential in scope, where new secrets were delivered
+ * and what is still open (a map of the incident for whoever reads it), so it is 0600. Threat: someone
+ * who can write to the folder plants a symlink at the report's name (the operator's usual path, say)
+ * to have the report written over another file, such as an authorized_keys or a config the link points
+ * to. So it is written as secret files are (writeSecretFile): a fresh O_EXCL temporary, renamed over
+ * the name, never written through it; a symlink or anything but a regular file there is refused with
+ * `report_target_not_a_file` and left alone, as is what it points to.
+ */
+async function writeReportFile(path: string, text: string): Promise<void> {
+  const { SECRET_TARGET_NOT_A_FILE, writeSecretFile } = await import('../credentials/index.js');
+  try {
+    await writeSecretFile(path, Buffer.from(text, 'utf8'));
+  } catch (error) {
+    if (error instanceof GatehouseError && error.code === SECRET_TARGET_NOT_A_FILE) {
+      throw new GatehouseError('report_target_not_a_file', { status: 409, publicMessage: `${path} is a symbolic link or not a regular file: refusing to write the report there (remove it, or give another --out)` });
+    }
+    throw error;
+  }
+}
+
 export function registerCampaignCommands(program: Command, cli: CliContext): void {
   const campaign = program.command('campaign').description('Rotation campaigns: rotate every credential in scope, each closed only on evidence');
 
@@ -270,7 +290,7 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
       const text = options.format === 'html' ? campaignReportHtml(data) : `${JSON.stringify(jsonStyle(campaignReportJson(data)), null, 2)}\n`;
       if (options.out === undefined) cli.io.stdout.write(text);
       else {
-        await writeFile(resolve(cli.io.cwd, options.out), text, { mode: 0o600 });
+        await writeReportFile(resolve(cli.io.cwd, options.out), text);
         cli.io.stderr.write(`wrote ${options.out}\n`);
       }
     });
