@@ -44,12 +44,17 @@ async function unusableAdmins(core: GatehouseCore, adminGroups: readonly string[
   return out;
 }
 
-/** Runs a guarded change; a `last_admin` refusal names who would be left and the two ways on. */
-async function keepingAnAdmin<T>(core: GatehouseCore, target: User, what: string, change: () => Promise<T>): Promise<T> {
+/**
+ * Runs a guarded change; a `last_admin` refusal names who would be left and the two ways on. The
+ * refusal is audited under `refusal` (as the console audits its own): an attempt to strip the last
+ * administrator is worth reading about. Key removal audits its own failures, so it passes none.
+ */
+async function keepingAnAdmin<T>(core: GatehouseCore, target: User, what: string, refusal: { type: 'user.disabled' | 'user.group_removed'; detail?: Record<string, unknown> } | undefined, change: () => Promise<T>): Promise<T> {
   try {
     return await change();
   } catch (error) {
     if (!isGatehouseError(error) || error.code !== LAST_ADMIN_CODE) throw error;
+    if (refusal) await core.audit.record({ type: refusal.type, outcome: 'failure', code: LAST_ADMIN_CODE, userId: target.id, actor: 'cli', ...(refusal.detail ? { detail: refusal.detail } : {}) });
     const adminGroups = core.snapshot().config.identity.admin_groups;
     const others = await unusableAdmins(core, adminGroups, target);
     throw new GatehouseError(LAST_ADMIN_CODE, {
@@ -157,7 +162,7 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
       .action(async (who: string, options: Common & AllowNoAdminOption) => {
         const result = await withCore(cli, async (core) => {
           const u = await core.identity.users.require(who);
-          if (status === 'disabled') await keepingAnAdmin(core, u, `disable ${u.email}`, () => core.identity.setUserStatus(u.id, status, 'cli', adminGuardOf(core, options)));
+          if (status === 'disabled') await keepingAnAdmin(core, u, `disable ${u.email}`, { type: 'user.disabled' }, () => core.identity.setUserStatus(u.id, status, 'cli', adminGuardOf(core, options)));
           else await core.identity.setUserStatus(u.id, status, 'cli');
           const revoked = status === 'disabled' ? await core.identity.revokeUserSessions(u.id, { actor: 'cli', reason: 'user disabled' }) : 0;
           return { email: u.email, status, sessionsRevoked: revoked };
@@ -187,7 +192,7 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
             const { user: after, added } = await core.identity.addUserToGroups(u.id, groups, 'cli');
             return { email: after.email, groups: after.groups, changed: added };
           }
-          const { user: after, removed } = await keepingAnAdmin(core, u, `remove ${u.email} from ${groups.join(', ')}`, () =>
+          const { user: after, removed } = await keepingAnAdmin(core, u, `remove ${u.email} from ${groups.join(', ')}`, { type: 'user.group_removed', detail: { groups } }, () =>
             core.identity.removeUserFromGroups(u.id, groups, 'cli', adminGuardOf(core, options)),
           );
           return { email: after.email, groups: after.groups, changed: removed };
@@ -233,7 +238,7 @@ export function registerUserCommands(program: Command, cli: CliContext): void {
     .action(async (who: string, keyId: string, options: Common & AllowNoAdminOption) => {
       const result = await withCore(cli, async (core) => {
         const u = await core.identity.users.require(who);
-        const { sessionsRevoked } = await keepingAnAdmin(core, u, `remove key ${keyId} from ${u.email}`, () =>
+        const { sessionsRevoked } = await keepingAnAdmin(core, u, `remove key ${keyId} from ${u.email}`, undefined, () =>
           core.identity.removeKey(u.id, keyId, { byAdmin: true, actor: 'cli', guard: adminGuardOf(core, options) }),
         );
         return { email: u.email, removed: keyId, remaining: await core.identity.credentials.countForUser(u.id), sessionsRevoked };
