@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Campaigns, RotationTarget, Rotator } from '../credentials/index.js';
@@ -17,24 +16,56 @@ interface Common {
 
 /**
  * A secret sink for the CLI: one file per credential, mode 0600, in a directory the operator names.
- * The campaign never prints or stores a new secret; this file is the one place it goes. Written as
- * every secret file is (writeSecretFile): a fresh O_EXCL 0600 file, fsynced, renamed over the target,
- * the directory fsynced; a symlink (or anything but a regular file) planted at the target name is
- * refused with `secret_target_not_a_file` and what it points to is never written.
+ * The campaign never stores a new secret; this file is the one place it goes. Written as every secret
+ * file is (writeSecretFile): a fresh O_EXCL 0600 file, fsynced, renamed over the target, the directory
+ * fsynced; a symlink (or anything but a regular file) planted at the target name is refused with
+ * `secret_target_not_a_file` and what it points to is never written.
+ *
+ * An emergency rotation kills the old secret before the new one is written, so a refused write would
+ * leave the service with a dead secret and the new one lost. Two defences, in order:
+ * - `check` runs before the token is rotated (checkSecretTarget: the folder exists or is made, is a
+ *   folder, takes a new file; the name is not a symlink or other non-regular file). A planted link or a
+ *   read-only folder fails the item with its code while the old secret still works.
+ * - A write that fails anyway (the link planted between the check and the write, a full disk) prints
+ *   the secret once to the operator's terminal with a warning, as `tokens create` and `tokens rotate`
+ *   print a new secret once: the campaign has no sealed staging of its own for Gatehouse's tokens (a
+ *   write-ahead exists only for configured rotators' sinks), and a staging file in the same folder would
+ *   fail the same way. Only a terminal: stderr piped to a file or a log collector is where a secret
+ *   must not go, so there the secret is dropped and the item fails saying so; `campaign resume` retries
+ *   the failed item and issues a fresh secret (Gatehouse is the issuer: a lost secret of its own token
+ *   costs an outage until the resume, never the credential).
  */
 function fileSink(cli: CliContext, dir: string) {
   const root = resolve(cli.io.cwd, dir);
-  return async (target: RotationTarget, secret: Buffer): Promise<string> => {
-    const { writeSecretFile } = await import('../credentials/index.js');
-    const base = (target.locator.token ?? target.itemId).replace(/[^A-Za-z0-9_.-]/g, '_');
-    const path = join(root, `${base}.secret`);
-    try {
-      await writeSecretFile(path, secret);
-    } catch (error) {
-      if (error instanceof GatehouseError) throw error;
-      throw new GatehouseError('deliver_dir_write_failed', { status: 500, publicMessage: 'The secret could not be delivered.', detail: `${path} could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
-    }
-    return `file:${path}`;
+  const pathOf = (target: RotationTarget) => join(root, `${(target.locator.token ?? target.itemId).replace(/[^A-Za-z0-9_.-]/g, '_')}.secret`);
+  const stderr = cli.io.stderr as { write(text: string): unknown; isTTY?: boolean };
+  return {
+    async check(target: RotationTarget): Promise<void> {
+      const { checkSecretTarget } = await import('../credentials/index.js');
+      await checkSecretTarget(pathOf(target));
+    },
+    async deliver(target: RotationTarget, secret: Buffer): Promise<string> {
+      const { writeSecretFile } = await import('../credentials/index.js');
+      const path = pathOf(target);
+      try {
+        await writeSecretFile(path, secret);
+      } catch (error) {
+        const reason = error instanceof GatehouseError ? `${error.code}: ${error.detail ?? error.message}` : `${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+        const name = target.locator.token ?? target.itemId;
+        if (stderr.isTTY === true) {
+          stderr.write(
+            `\nWARNING: ${name} was rotated (after an emergency rotation its old secret no longer works) but the new secret could not be written to ${path} (${reason}).\n` +
+              `It is shown only now, here, and is kept nowhere else: give it to the service by hand.\n${secret.toString('utf8')}\n`,
+          );
+        }
+        throw new GatehouseError(error instanceof GatehouseError ? error.code : 'deliver_dir_write_failed', {
+          status: 500,
+          publicMessage: 'The secret could not be delivered.',
+          detail: `${path} could not be written (${reason}) after the rotation; ${stderr.isTTY === true ? 'the new secret was shown once on the terminal' : 'the new secret was not kept (stderr is not a terminal): fix the folder and run `gatehouse campaign resume` to issue and deliver another'}`,
+        });
+      }
+      return `file:${path}`;
+    },
   };
 }
 
@@ -88,7 +119,18 @@ async function withCampaigns<T>(cli: CliContext, writing: CampaignRun | undefine
     const deliverDir = writing?.deliverDir;
     const mail = await ownerTaskEmailNotifier(core);
     try {
-      const campaigns = createCampaigns({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, tokens, rotators: await cliRotators(core), deliverSecret: deliverDir === undefined ? undefined : fileSink(cli, deliverDir), notifyOwnerTask: mail.notify });
+      const sink = deliverDir === undefined ? undefined : fileSink(cli, deliverDir);
+      const campaigns = createCampaigns({
+        store: core.store,
+        clock: core.clock,
+        random: core.random,
+        audit: core.audit,
+        tokens,
+        rotators: await cliRotators(core),
+        deliverSecret: sink?.deliver,
+        checkDelivery: sink?.check,
+        notifyOwnerTask: mail.notify,
+      });
       return await run(campaigns, core);
     } finally {
       mail.close();
@@ -123,6 +165,27 @@ async function printRun(cli: CliContext, json: boolean | undefined, id: string, 
       ...result.heldByOthers.map((h) => `  ${h.item}: still held by ${h.holder} until ${isoTime(h.until)}; run \`gatehouse campaign resume ${id}\` after that if it is not finished`),
     ].join('\n'),
   );
+}
+
+/**
+ * `campaign report --out`: the report names every credential in scope, where new secrets were delivered
+ * and what is still open (a map of the incident for whoever reads it), so it is 0600. Threat: someone
+ * who can write to the folder plants a symlink at the report's name (the operator's usual path, say)
+ * to have the report written over another file, such as an authorized_keys or a config the link points
+ * to. So it is written as secret files are (writeSecretFile): a fresh O_EXCL temporary, renamed over
+ * the name, never written through it; a symlink or anything but a regular file there is refused with
+ * `report_target_not_a_file` and left alone, as is what it points to.
+ */
+async function writeReportFile(path: string, text: string): Promise<void> {
+  const { SECRET_TARGET_NOT_A_FILE, writeSecretFile } = await import('../credentials/index.js');
+  try {
+    await writeSecretFile(path, Buffer.from(text, 'utf8'));
+  } catch (error) {
+    if (error instanceof GatehouseError && error.code === SECRET_TARGET_NOT_A_FILE) {
+      throw new GatehouseError('report_target_not_a_file', { status: 409, publicMessage: `${path} is a symbolic link or not a regular file: refusing to write the report there (remove it, or give another --out)` });
+    }
+    throw error;
+  }
 }
 
 export function registerCampaignCommands(program: Command, cli: CliContext): void {
@@ -227,7 +290,7 @@ export function registerCampaignCommands(program: Command, cli: CliContext): voi
       const text = options.format === 'html' ? campaignReportHtml(data) : `${JSON.stringify(jsonStyle(campaignReportJson(data)), null, 2)}\n`;
       if (options.out === undefined) cli.io.stdout.write(text);
       else {
-        await writeFile(resolve(cli.io.cwd, options.out), text, { mode: 0o600 });
+        await writeReportFile(resolve(cli.io.cwd, options.out), text);
         cli.io.stderr.write(`wrote ${options.out}\n`);
       }
     });

@@ -10,7 +10,7 @@ import { CredentialRegistry } from './credential-registry.js';
 import { activateKey, finishRegistration, startAddKey, startEnrollment, type KeyActivationFinish, type RegistrationFinish } from './enrollment.js';
 import type { IdentityContext, IdentitySettings, RequestContext } from './identity-context.js';
 import { InviteBook } from './invites.js';
-import { withLastAdminGuard, type KeepUsableAdmin } from './last-admin-guard.js';
+import { adminGuardDetail, withLastAdminGuard, type AdminGuard } from './last-admin-guard.js';
 import { LegacyFactors, type PasswordHashing } from './legacy-factors.js';
 import { PendingCredentials } from './pending-credentials.js';
 import { pruneSignInThrottle } from './sign-in-throttle.js';
@@ -135,9 +135,9 @@ export class IdentityService {
   /**
    * Removes a user from groups; the narrowing reaches every instance's cache in the same way. With
    * `guard`, a removal that would leave no usable administrator is refused (`last_admin`, see
-   * withLastAdminGuard) and nothing changes.
+   * withLastAdminGuard) and nothing changes; `{ allowNoAdmin: true }` lets it through and says so in the event.
    */
-  async removeUserFromGroups(userId: string, groups: string[], actor: string, guard?: KeepUsableAdmin): Promise<{ user: User; removed: string[] }> {
+  async removeUserFromGroups(userId: string, groups: string[], actor: string, guard?: AdminGuard): Promise<{ user: User; removed: string[] }> {
     const unwanted = [...new Set(groups.map(checkGroupName))].sort();
     const { user, added } = await this.changeGroups(
       userId,
@@ -148,6 +148,7 @@ export class IdentityService {
         this.guarded(trx, userId, guard, async () => {
           for (const group of removed) await this.ctx.users.removeFromGroup(userId, group, trx);
         }),
+      adminGuardDetail(guard),
     );
     return { user, removed: added };
   }
@@ -158,6 +159,7 @@ export class IdentityService {
     changing: (user: User) => string[],
     type: 'user.group_added' | 'user.group_removed',
     write: (groups: string[], trx: Kysely<Database>) => Promise<void>,
+    extraDetail: Record<string, unknown> = {},
   ): Promise<{ user: User; added: string[] }> {
     const before = await this.ctx.users.require(userId);
     const groups = changing(before);
@@ -167,7 +169,7 @@ export class IdentityService {
       write: (trx) => write(groups, trx),
       feed: { kind: SESSION_FEED.userChanged, payload: { userId } },
       audit: this.ctx.audit,
-      event: { type, outcome: 'success', userId, actor, detail: { groups } },
+      event: { type, outcome: 'success', userId, actor, detail: { groups, ...extraDetail } },
     });
     this.ctx.sessions.applyChange({ id: 0, at: this.ctx.clock.now(), kind: SESSION_FEED.userChanged, payload: { userId } });
     return { user: (await this.ctx.users.get(userId)) ?? before, added: groups };
@@ -210,7 +212,7 @@ export class IdentityService {
    * instance (a stolen session that a removed key opened must not outlive it). A user removes their own
    * key only with a fresh key proof (`session`); an admin (`byAdmin`, the CLI) needs none.
    */
-  async removeKey(userId: string, credentialId: string, options: { byAdmin: boolean; actor: string; ip?: string; session?: SessionView; guard?: KeepUsableAdmin }): Promise<{ sessionsRevoked: number }> {
+  async removeKey(userId: string, credentialId: string, options: { byAdmin: boolean; actor: string; ip?: string; session?: SessionView; guard?: AdminGuard }): Promise<{ sessionsRevoked: number }> {
     try {
       if (!options.byAdmin) {
         if (!options.session || options.session.userId !== userId) throw new GatehouseError('key_proof_required', { status: 403, publicMessage: 'Sign in with your security key or passkey to do this.', detail: 'key removal without the owner’s session' });
@@ -226,7 +228,7 @@ export class IdentityService {
             userId,
             actor: options.actor,
             ip: options.ip,
-            detail: { credential: credentialId, name: removed.name, model: removed.model ?? null, byAdmin: options.byAdmin, sessionsRevoked },
+            detail: { credential: credentialId, name: removed.name, model: removed.model ?? null, byAdmin: options.byAdmin, sessionsRevoked, ...adminGuardDetail(options.guard) },
           },
           trx,
         );
@@ -283,18 +285,18 @@ export class IdentityService {
   }
 
   /** Enables or disables a user; with `guard`, disabling the last usable administrator is refused (`last_admin`). */
-  async setUserStatus(userId: string, status: 'active' | 'disabled', actor: string, guard?: KeepUsableAdmin): Promise<void> {
+  async setUserStatus(userId: string, status: 'active' | 'disabled', actor: string, guard?: AdminGuard): Promise<void> {
     await commitChange(this.ctx.store, {
       clock: this.ctx.clock,
       write: (trx) => this.guarded(trx, userId, guard, () => this.ctx.users.setStatus(userId, status, trx)),
       feed: { kind: SESSION_FEED.userChanged, payload: { userId } },
       audit: this.ctx.audit,
-      event: { type: status === 'disabled' ? 'user.disabled' : 'user.enabled', outcome: 'success', userId, actor },
+      event: { type: status === 'disabled' ? 'user.disabled' : 'user.enabled', outcome: 'success', userId, actor, ...(guard && 'allowNoAdmin' in guard ? { detail: adminGuardDetail(guard) } : {}) },
     });
     this.ctx.sessions.applyChange({ id: 0, at: this.ctx.clock.now(), kind: SESSION_FEED.userChanged, payload: { userId } });
   }
 
-  private guarded<T>(trx: Kysely<Database>, userId: string, guard: KeepUsableAdmin | undefined, change: () => Promise<T>): Promise<T> {
-    return guard ? withLastAdminGuard(trx, this.ctx.store.dialect, guard, userId, change) : change();
+  private guarded<T>(trx: Kysely<Database>, userId: string, guard: AdminGuard | undefined, change: () => Promise<T>): Promise<T> {
+    return guard && 'adminGroups' in guard ? withLastAdminGuard(trx, this.ctx.store.dialect, guard, userId, change) : change();
   }
 }

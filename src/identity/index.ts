@@ -8,4 +8,4 @@ export type { StoredCredential } from './credential-registry.js';
 export { LegacyFactors, OWASP_ARGON2ID, type PasswordHashing } from './legacy-factors.js';
 export { webauthnSettingsFromConfig, WebauthnErrorCode } from './webauthn/index.js';
 export { CliLogin, CliLoginErrorCode, CLI_CLIENT_ID, CLI_CREDENTIAL_FEED, type CliAuthorizeRequest, type CliCredentialGrant } from './cli-login/index.js';
-export { LAST_ADMIN_CODE, type KeepUsableAdmin } from './last-admin-guard.js';
+export { LAST_ADMIN_CODE, type AdminGuard, type AllowNoAdmin, type KeepUsableAdmin } from './last-admin-guard.js';

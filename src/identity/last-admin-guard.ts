@@ -27,6 +27,23 @@ export interface KeepUsableAdmin {
   adminGroups: readonly string[];
 }
 
+/**
+ * The host operator's explicit choice to go ahead even if no usable administrator is left (the CLI's
+ * `--allow-no-admin`): the change runs unguarded, and its audit event carries `allowNoAdmin: true` so
+ * the log shows the lock-out was meant, not a slip.
+ */
+export interface AllowNoAdmin {
+  allowNoAdmin: true;
+}
+
+/** What a guarded change is given: keep a usable administrator, or the operator's explicit override. */
+export type AdminGuard = KeepUsableAdmin | AllowNoAdmin;
+
+/** The audit detail a change adds for `guard`: the override is recorded, the default says nothing. */
+export function adminGuardDetail(guard: AdminGuard | undefined): { allowNoAdmin?: true } {
+  return guard && 'allowNoAdmin' in guard ? { allowNoAdmin: true } : {};
+}
+
 /** A fixed key for pg_advisory_xact_lock: "gh-admin" in ASCII, so it names itself in pg_locks. */
 const ADMIN_GUARD_LOCK = 0x67682d61646d696en;
 

@@ -1,5 +1,5 @@
 /** `gatehouse inventory …` and `gatehouse campaign …` in-process against a running server's database. */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runGatehouse } from '../support/cli.js';
@@ -89,6 +89,30 @@ it('a campaign rotates the token into a 0600 file, leaves external items open, r
   const json = JSON.parse((await gatehouse(['campaign', 'report', result.campaign, '--format', 'json'])).stdout) as { items: { name: string; evidence: unknown }[] };
   expect(json.items.find((i) => i.name === 'ci-deploy')?.evidence).toMatchObject({ kind: 'old_credential_refused' });
   expect(JSON.stringify(json)).not.toContain('gh-secret-');
+});
+
+it('campaign report --out: written 0600 by rename; a symlink planted at the path is refused and its target untouched', async () => {
+  const started = JSON.parse((await gatehouse(['campaign', 'start', '--reason', 'report drill', '--scope', 'system=ticketing', '--json'])).stdout) as { campaign: string };
+  const reports = join(fx.dir, 'reports');
+  mkdirSync(reports, { mode: 0o755 });
+
+  const written = await gatehouse(['campaign', 'report', started.campaign, '--out', 'reports/report.json']);
+  expect(written.code, written.stderr).toBe(0);
+  expect(statSync(join(reports, 'report.json')).mode & 0o777).toBe(0o600);
+  expect(JSON.parse(readFileSync(join(reports, 'report.json'), 'utf8'))).toMatchObject({ campaign: { id: started.campaign } });
+
+  const victim = join(fx.dir, 'victim.conf');
+  writeFileSync(victim, 'PermitRootLogin no\n', { mode: 0o644 });
+  symlinkSync(victim, join(reports, 'linked.html'));
+  const refused = await gatehouse(['campaign', 'report', started.campaign, '--format', 'html', '--out', 'reports/linked.html']);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('[report_target_not_a_file]');
+  expect(readFileSync(victim, 'utf8')).toBe('PermitRootLogin no\n');
+  expect(statSync(victim).mode & 0o777).toBe(0o644);
+  expect(readlinkSync(join(reports, 'linked.html'))).toBe(victim);
+  expect(lstatSync(join(reports, 'linked.html')).isSymbolicLink()).toBe(true);
+  // No temporary file left beside it.
+  expect(readdirSync(reports).sort()).toEqual(['linked.html', 'report.json']);
 });
 
 it('as a real process: a refused close exits 1 and names its code; campaign status works on its own connection', async () => {

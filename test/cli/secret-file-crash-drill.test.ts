@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { runGatehouse, runGatehouseProcess } from '../support/cli.js';
+import { loadConfigFile } from '../../src/config/index.js';
 import { fixtureConfigYaml } from '../support/gatehouse-fixture.js';
 import { builtCli } from '../support/paths.js';
 
@@ -98,7 +99,8 @@ it('kill -9 between the temporary write and the rename: the next run removes the
 
   // What the crash left: the temporary file, complete, private, holding a secret; no delivered file.
   const secrets = join(dir, 'token-secrets');
-  const stale = `.gatehouse-new-${first.pid}-1`;
+  // Its second temporary: the first was the check before the rotation (checkSecretTarget), removed at once.
+  const stale = `.gatehouse-new-${first.pid}-2`;
   expect(reached.temporary).toBe(join(secrets, stale));
   expect(readdirSync(secrets)).toEqual([stale]);
   expect(statSync(join(secrets, stale)).mode & 0o777).toBe(0o600);
@@ -151,6 +153,82 @@ it('a symlink planted at the deliver target is refused with its code; the file i
   expect(readlinkSync(join(secrets, 'deploy-bot.secret'))).toBe(victim);
   // Nothing else was left behind in the directory (no temporary file holding the secret).
   expect(readdirSync(secrets)).toEqual(['deploy-bot.secret']);
+});
+
+/** Rotates deploy-bot once from the CLI, so the test holds the secret in use (the fixture's is never printed). */
+async function secretInUse(): Promise<{ clientId: string; secret: string }> {
+  const rotated = await gatehouse(['tokens', 'rotate', 'deploy-bot', '--emergency', '--json']);
+  expect(rotated.code, rotated.stderr).toBe(0);
+  return JSON.parse(rotated.stdout) as { clientId: string; secret: string };
+}
+
+/** What this instance's verifier says to `secret` now, and the token's state version. */
+async function verifierSays(held: { clientId: string; secret: string }): Promise<{ ok: boolean; version: number }> {
+  const [{ openCore }, { createServiceTokens, serviceTokenSettingsOf }, { systemClock }, { cryptoRandom }] = await Promise.all([
+    import('../../src/core.js'),
+    import('../../src/credentials/index.js'),
+    import('../../src/lib/clock.js'),
+    import('../../src/lib/random.js'),
+  ]);
+  const core = await openCore(loadConfigFile(configPath), { clock: systemClock, random: cryptoRandom });
+  try {
+    const tokens = createServiceTokens({ store: core.store, clock: core.clock, random: core.random, audit: core.audit, settings: serviceTokenSettingsOf(core.snapshot().config.service_tokens) });
+    await tokens.load();
+    try {
+      return { ok: tokens.verify({ clientId: held.clientId, secret: held.secret, app: 'payroll', now: Date.now() }).ok, version: (await tokens.show('deploy-bot')).version };
+    } finally {
+      await tokens.stop();
+    }
+  } finally {
+    await core.close();
+  }
+}
+
+/** Starts an emergency campaign delivering to `deliverDir`; returns its counts and the failed item's recorded error. */
+async function emergencyCampaign(deliverDir: string): Promise<{ counts: Record<string, number>; report: string }> {
+  const started = await gatehouse(['campaign', 'start', '--reason', 'vendor breach', '--emergency', '--deliver-dir', deliverDir, '--json']);
+  expect(started.code, started.stderr).toBe(0);
+  const result = JSON.parse(started.stdout) as { campaign: string; counts: Record<string, number> };
+  const report = await gatehouse(['campaign', 'report', result.campaign, '--format', 'json']);
+  return { counts: result.counts, report: report.stdout };
+}
+
+it('a symlink planted at the deliver target fails the item BEFORE the rotation: the old secret still works', { timeout: 60_000 }, async () => {
+  const held = await secretInUse();
+  const before = await verifierSays(held);
+  expect(before.ok).toBe(true);
+  const secrets = join(dir, 'token-secrets');
+  mkdirSync(secrets, { mode: 0o700 });
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'not a secret\n', { mode: 0o644 });
+  symlinkSync(victim, join(secrets, 'deploy-bot.secret'));
+
+  const { counts, report } = await emergencyCampaign('token-secrets');
+  expect(counts).toEqual({ failed: 1 });
+  expect(report).toContain('secret_target_not_a_file');
+  expect(await verifierSays(held)).toEqual(before);
+  expect(readFileSync(victim, 'utf8')).toBe('not a secret\n');
+  expect(readdirSync(secrets)).toEqual(['deploy-bot.secret']);
+});
+
+it('a deliver folder that takes no new file, or is not a folder, fails the item BEFORE the rotation with secret_dir_unusable', { timeout: 60_000 }, async () => {
+  const held = await secretInUse();
+  const before = await verifierSays(held);
+  expect(before.ok).toBe(true);
+  // Root writes through a 0500 folder's mode bits; sysfs refuses a new file even to root.
+  let readOnly = '/sys/kernel';
+  if (process.getuid?.() !== 0) {
+    readOnly = join(dir, 'read-only');
+    mkdirSync(readOnly, { mode: 0o500 });
+  }
+  const notAFolder = join(dir, 'plain-file');
+  writeFileSync(notAFolder, 'x');
+  for (const deliverDir of [readOnly, notAFolder]) {
+    const { counts, report } = await emergencyCampaign(deliverDir);
+    expect({ deliverDir, counts }).toEqual({ deliverDir, counts: { failed: 1 } });
+    expect(report).toContain('secret_dir_unusable');
+    expect(await verifierSays(held)).toEqual(before);
+  }
 });
 
 it('campaign start sweeps the configured rotators’ folders too (a directory sink, an exec sink’s staging folder)', { timeout: 60_000 }, async () => {

@@ -46,6 +46,8 @@ export interface CampaignsOptions {
   rotators: ReadonlyMap<string, Rotator>;
   /** Where new secrets go (service tokens, and rotators through their context). */
   deliverSecret?: RotationContext['deliverSecret'] | undefined;
+  /** Checks that `deliverSecret` would take a service token's new secret, before the token is rotated. */
+  checkDelivery?: ((target: RotationTarget) => Promise<void>) | undefined;
   previousSecret?: RotationContext['previousSecret'] | undefined;
   leaseMs?: number | undefined;
   /** This process, named in every claim it takes; default: the local host and pid. */
@@ -201,7 +203,7 @@ export function createCampaigns(options: CampaignsOptions): Campaigns {
   async function processTokenItem(item: CampaignItem, campaign: CampaignRow, actor: string): Promise<void> {
     let step;
     try {
-      step = await rotateTokenItem(item, { tokens, clock, emergency: Number(campaign.emergency) === 1, overlapMs: Number(campaign.overlap_ms), actor, deliverSecret: options.deliverSecret });
+      step = await rotateTokenItem(item, { tokens, clock, emergency: Number(campaign.emergency) === 1, overlapMs: Number(campaign.overlap_ms), actor, deliverSecret: options.deliverSecret, checkDelivery: options.checkDelivery });
     } catch (error) {
       return void (await settleFailed(item, actor, messageOf(error)));
     }

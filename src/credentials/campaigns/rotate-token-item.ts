@@ -14,6 +14,8 @@ export interface TokenItemContext {
   overlapMs: number;
   actor: string;
   deliverSecret: ((target: RotationTarget, secret: Buffer) => Promise<string>) | undefined;
+  /** Throws (with the sink's code) when `deliverSecret` would refuse `target`: called before the token changes. */
+  checkDelivery: ((target: RotationTarget) => Promise<void>) | undefined;
 }
 
 /** Refusals the verifier gives only after the secret matched the digest it holds (it checks the secret first). */
@@ -56,6 +58,10 @@ export async function rotateTokenItem(item: CampaignItem, context: TokenItemCont
   }
   if (!context.deliverSecret) throw new Error('no secret sink is configured for service tokens: the new secret would be lost');
   const target: RotationTarget = { itemId: item.credentialId, rotator: 'gatehouse-service-token', locator: { token: item.name } };
+  // Before the rotation: an emergency rotation kills the old secret at once, so a target that would
+  // refuse the new one (a planted symlink, a read-only folder) must fail the item while the old secret
+  // still works, not after. A failure after this point is the sink's to handle (see the CLI's fileSink).
+  await context.checkDelivery?.(target);
   if (context.emergency) {
     const issued = await tokens.rotate(item.name, { emergency: true, actor });
     const deliveredTo = await context.deliverSecret(target, Buffer.from(`${issued.clientId}\n${issued.secret}\n`));

@@ -11,4 +11,4 @@ export { createExecRotator, type ExecRotatorCommand, type ExecRotatorOptions } f
 export { scramSha256Verifier } from './scram-sha256-verifier.js';
 export { rotatorsFromConfig, secretDirectoriesOfRotators, type RotatorsFromConfigOptions } from './rotators-from-config.js';
 export { rotationSinkFromConfig, type RotationSink } from './rotation-sink.js';
-export { processIsAlive, SECRET_TARGET_NOT_A_FILE, sweepStaleSecretTemporaries, writeSecretFile, type StaleSecretSweep } from './write-secret-file.js';
+export { checkSecretTarget, processIsAlive, SECRET_DIR_UNUSABLE, SECRET_TARGET_NOT_A_FILE, sweepStaleSecretTemporaries, writeSecretFile, type StaleSecretSweep } from './write-secret-file.js';

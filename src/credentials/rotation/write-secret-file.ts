@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GatehouseError } from '../../lib/errors.js';
 
@@ -79,6 +79,42 @@ async function createTemporary(dir: string): Promise<{ file: FileHandle; tempora
       inFlight.delete(temporary);
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 16) throw error;
     }
+  }
+}
+
+/** The folder a secret is to be written to is missing and cannot be made, is not a folder, or cannot be written. */
+export const SECRET_DIR_UNUSABLE = 'secret_dir_unusable';
+
+/**
+ * Checks, before anything is changed, that writeSecretFile(path) would get as far as the rename: the
+ * folder exists (made 0700 if missing, as the write would), is a folder, takes a new file, and the name
+ * is absent or a regular file (a planted symlink: `secret_target_not_a_file`). Writability is proven by
+ * creating and removing a temporary exactly as the write does (O_EXCL, 0600), not by access(2), which
+ * says yes to root on a 0500 folder. A rotation that kills the old secret calls this first, so a target
+ * that would refuse the new one fails the item while the old secret still works. It narrows the window
+ * rather than closing it: the caller must still handle a write that fails afterwards.
+ */
+export async function checkSecretTarget(path: string): Promise<void> {
+  const dir = dirname(path);
+  const unusable = (why: string, error?: unknown) =>
+    new GatehouseError(SECRET_DIR_UNUSABLE, {
+      status: 500,
+      publicMessage: 'The secret could not be delivered.',
+      detail: `${dir} ${why}${error === undefined ? '' : ` (${(error as NodeJS.ErrnoException).code ?? 'error'})`}: no secret can be written there`,
+    });
+  const found = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw unusable('cannot be examined', error);
+  });
+  if (found === undefined) await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => Promise.reject(unusable('is missing and cannot be created', error)));
+  else if (!found.isDirectory()) throw unusable('is not a directory');
+  await refuseNonRegularTarget(path);
+  const { file, temporary } = await createTemporary(dir).catch((error: unknown) => Promise.reject(unusable('is not writable', error)));
+  try {
+    await file.close();
+    await rm(temporary, { force: true });
+  } finally {
+    inFlight.delete(temporary);
   }
 }
 
