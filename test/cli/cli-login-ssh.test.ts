@@ -245,7 +245,10 @@ describe('gatehouse login, gatehouse ssh and POST /cli/ssh/certificate', () => {
     const danaEnv = { ...env, XDG_CONFIG_HOME: join(dir, 'dana'), BROWSER: opener };
     const result = await s.cliLogin(dana, danaEnv, dir, []);
     expect(result.code).toBe(0);
-    expect(readFileSync(opened, 'utf8')).toMatch(/^http:\/\/sso\.acme\.localhost:\d+\/cli\/authorize\?response_type=code&client_id=gatehouse-cli&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fcallback&code_challenge=[A-Za-z0-9_-]{43}&code_challenge_method=S256&state=/);
+    // The CLI starts the browser detached and does not wait for it (a person's browser outlives the
+    // login): on a loaded machine the opener may write after the login has finished.
+    await expect.poll(() => existsSync(opened), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => readFileSync(opened, 'utf8'), { timeout: 5_000 }).toMatch(/^http:\/\/sso\.acme\.localhost:\d+\/cli\/authorize\?response_type=code&client_id=gatehouse-cli&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fcallback&code_challenge=[A-Za-z0-9_-]{43}&code_challenge_method=S256&state=/);
     const file = join(danaEnv.XDG_CONFIG_HOME, 'gatehouse', 'credentials.json');
     const { credential } = JSON.parse(readFileSync(file, 'utf8')) as { credential: string };
     const out = await runGatehouse(['logout'], { env: danaEnv, cwd: dir });
