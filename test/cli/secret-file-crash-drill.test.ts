@@ -12,7 +12,8 @@
  * write, pointing at a file they want overwritten (or one they can read). The delivery is refused
  * with `secret_target_not_a_file`; the file the link points to is untouched, the link still a link.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,7 +246,7 @@ it('campaign start sweeps the configured rotators’ folders too (a directory si
     sink: { type: exec, deliver: { argv: [/bin/false] }, staging_dir: staging }
 `,
   );
-  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  const dead = await exitedPid();
   for (const folder of ['service', 'staging']) {
     mkdirSync(join(dir, folder), { mode: 0o700 });
     writeFileSync(join(dir, folder, `.gatehouse-new-${dead}-2`), 'a secret from a crashed run', { mode: 0o600 });
@@ -260,3 +261,10 @@ it('campaign start sweeps the configured rotators’ folders too (a directory si
   expect(audit.stdout.trim().split('\n')).toHaveLength(2);
   expect(audit.stdout).not.toContain('a secret from a crashed run');
 });
+
+/** The pid of a process that has exited, waited for without blocking the test worker's event loop. */
+async function exitedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  return child.pid!;
+}

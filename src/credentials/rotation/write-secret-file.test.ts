@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,7 @@ describe('writeSecretFile', () => {
 
 describe('sweepStaleSecretTemporaries', () => {
   it('removes the files of dead processes and of this pid, keeps a live process’s and anything else', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const dead = await exitedPid();
     expect(processIsAlive(dead)).toBe(false);
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
@@ -97,3 +98,10 @@ describe('sweepStaleSecretTemporaries', () => {
     expect(await sweepStaleSecretTemporaries(join(dir, 'absent'))).toEqual({ dir: join(dir, 'absent'), removed: [], leftToLiveProcesses: [] });
   });
 });
+
+/** The pid of a process that has exited, waited for without blocking the test worker's event loop. */
+async function exitedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  return child.pid!;
+}
