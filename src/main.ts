@@ -29,6 +29,8 @@ import {
   buildHttpApp,
   createLogger,
   handleUnknownHost,
+  HTTPS_REDIRECT_OFF_BEHIND_PROXY,
+  httpsRedirectPlan,
   registerDoh,
   startListeners,
   startMetricsListener,
@@ -334,20 +336,12 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
 
     const listeners: Listeners = await startListeners(options.snapshot.config.server, options.snapshot.baseDir, app.server as http.Server, handler);
     cleanups.push(() => listeners.close());
-    const publicUrl = new URL(portalUrlOf(options.snapshot.config));
-    // Plain HTTP goes to HTTPS when we listen on both, or when the public URL is https and a trusted
-    // proxy in front terminates TLS (only its X-Forwarded-Proto / Forwarded can say a request was https).
-    const behindTlsProxy = listeners.httpsPort === undefined && publicUrl.protocol === 'https:';
-    if (listeners.httpPort !== undefined && (listeners.httpsPort !== undefined || behindTlsProxy)) {
-      httpsRedirect.current = {
-        // The public URL's port when it is HTTPS (a port mapping may put 443 in front of the listener).
-        httpsPort: publicUrl.protocol === 'https:' ? Number(publicUrl.port || 443) : listeners.httpsPort!,
-        isServedHost: (host, hostname) => hostname === core.snapshot().config.server.portal_host.toLowerCase() || access.engine().appForHost(host) !== undefined,
-        applies: () => !behindTlsProxy || !access.trustedProxies().empty,
-      };
-      if (behindTlsProxy && access.trustedProxies().empty) {
-        logger.warn('server.public_url is https but only server.http listens and access.trusted_proxies is empty: plain HTTP cannot be told from proxied HTTPS, so it is served without a redirect');
-      }
+    const redirectPlan = httpsRedirectPlan(listeners, new URL(portalUrlOf(options.snapshot.config)));
+    if (redirectPlan) {
+      const { httpsPort, behindTlsProxy } = redirectPlan;
+      const isServedHost = (host: string, hostname: string) => hostname === core.snapshot().config.server.portal_host.toLowerCase() || access.engine().appForHost(host) !== undefined;
+      httpsRedirect.current = { httpsPort, isServedHost, applies: () => !behindTlsProxy || !access.trustedProxies().empty };
+      if (behindTlsProxy && access.trustedProxies().empty) logger.warn(HTTPS_REDIRECT_OFF_BEHIND_PROXY);
     }
     const metricsListener = options.snapshot.config.server.metrics && (await startMetricsListener(options.snapshot.config.server.metrics, registry));
     if (metricsListener) cleanups.push(() => metricsListener.close());

@@ -13,6 +13,20 @@ export interface HttpsRedirectOptions {
   applies: () => boolean;
 }
 
+export const HTTPS_REDIRECT_OFF_BEHIND_PROXY =
+  'server.public_url is https but only server.http listens and access.trusted_proxies is empty: plain HTTP cannot be told from proxied HTTPS, so it is served without a redirect';
+
+/**
+ * Whether plain HTTP is redirected at all: when we listen on both, or when the public URL is https and a
+ * proxy in front terminates TLS (then only its X-Forwarded-Proto / Forwarded can say a request was
+ * https). The target port is the public URL's when it is https (a port mapping may put 443 in front).
+ */
+export function httpsRedirectPlan(listeners: { httpPort?: number | undefined; httpsPort?: number | undefined }, publicUrl: URL): { httpsPort: number; behindTlsProxy: boolean } | undefined {
+  const behindTlsProxy = listeners.httpsPort === undefined && publicUrl.protocol === 'https:';
+  if (listeners.httpPort === undefined || (listeners.httpsPort === undefined && !behindTlsProxy)) return undefined;
+  return { httpsPort: publicUrl.protocol === 'https:' ? Number(publicUrl.port || 443) : listeners.httpsPort!, behindTlsProxy };
+}
+
 /**
  * Where a plain-HTTP request for the portal or an app must go instead: the same host, path and query
  * over HTTPS, or undefined (already https, or a host we do not serve). Answered 308 (RFC 9110 §15.4.9)

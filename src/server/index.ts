@@ -6,7 +6,7 @@
 export { buildHttpApp, type HostRouter, type HttpAppOptions } from './build-http-app.js';
 export { createLogger, redactPath } from './create-logger.js';
 export { handleUnknownHost, type UnknownHostOptions } from './handle-unknown-host.js';
-export { httpsRedirectTarget, type HttpsRedirectOptions } from './https-redirect.js';
+export { HTTPS_REDIRECT_OFF_BEHIND_PROXY, httpsRedirectPlan, httpsRedirectTarget, type HttpsRedirectOptions } from './https-redirect.js';
 export { DEFAULT_LISTENER_LIMITS, startListeners, type ListenerLimits, type Listeners } from './listeners.js';
 export { startMetricsListener, type MetricsConfig, type MetricsListener } from './metrics-listener.js';
 export { registerDoh } from './register-doh.js';
