@@ -5,10 +5,10 @@ export type { ClassifyHook, ClientContext, QueryLogEntry, QueryLogSink, QueryOut
 export type { BlocklistSourceState, DynamicBlock } from './blocklist-store.js';
 export type { DnsMetricsSnapshot } from './gateway-metrics.js';
 export { normaliseDomainName } from './domain-name.js';
-export { keptDomainsOf, neverBlockedBy } from './never-blocked.js';
+export { keptDomainsOf } from './never-blocked.js';
 export { blockPage } from './block-page.js';
 export type { NameExplanation } from './explain-name.js';
-export { DomainBlocks, domainBlocksOf, DNS_FEED, type BlockRequest, type DomainBlock, type StrictNewDomainsState } from './domain-blocks.js';
+export { DomainBlocks, domainBlocksOf, DNS_FEED, type DomainBlock, type StrictNewDomainsState } from './domain-blocks.js';
 export { incidentOfBlockReason, publicBlockText } from './public-block-text.js';
 export { DohTokens } from './doh-tokens.js';
 export { buildDns, type DnsLayer, type LookalikeSighting } from './build-dns.js';
